@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `npm run bench` (after `npm run build`): the "hit" workload on the sample zone, dane-ns against Knot DNS.
+# Environment variables are passed through to bench/dnsperf.sh (DURATION, ONLY, MODE, ... see its header).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+knotd_bin=$(command -v knotd || echo /usr/sbin/knotd)
+{
+  echo "bench: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -srm), $(nproc) CPUs"
+  echo "bench: node $(node --version), $("$knotd_bin" --version 2>/dev/null | head -n1 || echo 'knotd missing')," \
+    "$(dnsperf -h 2>&1 | sed -n 's/^Version /dnsperf /p' | head -n1)"
+} >&2
+
+echo "== workload: hit (existing names and types of zones/example.com.yaml) =="
+ZONE=${ZONE:-example.com} ZONES_DIR=${ZONES_DIR:-zones} bash bench/dnsperf.sh

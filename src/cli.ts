@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+/**
+ * The command line (design.md "Command line", a contract). Thin: parses flags, calls modules, maps errors to
+ * one clear line and an exit code. Exit codes: 0 success; 1 the command failed (bad zone, I/O, server error);
+ * 2 usage error (unknown command or flag, missing argument).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLogger } from './log.js';
+import { ZoneError, formatProblem } from './zone/errors.js';
+import { listZoneFiles, loadZoneFile } from './zone/files.js';
+import { exportZone } from './zone/export.js';
+import type { Zone } from './zone/zone.js';
+import { importZone } from './zone/import.js';
+import { parseName, ROOT } from './wire/name.js';
+import { startServer } from './server/serve.js';
+
+class UsageError extends Error {}
+
+interface Flags {
+  positional: string[];
+  values: Map<string, string[]>;
+  switches: Set<string>;
+}
+
+/** Parses `--name value`, `--name=value` and bare switches; `known` maps flag -> takes a value. */
+function parseFlags(args: string[], known: Record<string, boolean>): Flags {
+  const f: Flags = { positional: [], values: new Map(), switches: new Set() };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('--') || a === '--') {
+      f.positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (!(name in known)) throw new UsageError(`unknown option --${name}`);
+    if (known[name]) {
+      const v = eq > 0 ? a.slice(eq + 1) : args[++i];
+      if (v === undefined) throw new UsageError(`--${name} needs a value`);
+      f.values.set(name, [...(f.values.get(name) ?? []), v]);
+    } else f.switches.add(name);
+  }
+  return f;
+}
+
+const one = (f: Flags, name: string, env: string | undefined, dflt: string): string =>
+  f.values.get(name)?.at(-1) ?? (env !== undefined && env !== '' ? env : dflt);
+
+const HELP: Record<string, string> = {
+  main: `dane-ns: authoritative DNSSEC name server that keeps SMTP DANE TLSA records in step with certificates
+
+usage: dane-ns <command> [options]
+
+commands:
+  serve                 serve the zones directory over UDP and TCP
+  zone export ZONE      print a zone in RFC 1035 master-file syntax
+  zone import FILE      convert an RFC 1035 zone file to the YAML zone format
+
+Run 'dane-ns <command> --help' for a command's options.
+Exit codes: 0 success, 1 failure (the message says why), 2 usage error.`,
+  serve: `usage: dane-ns serve [--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]...
+
+  --zones DIR          zone files (<zone>.yaml)           default ./zones  (env DANE_NS_ZONES)
+  --keys DIR           DNSSEC key files                   default ./keys   (env DANE_NS_KEYS)
+  --state DIR          serials and rollover state         default ./state  (env DANE_NS_STATE)
+  --listen ADDR:PORT   address to serve UDP and TCP on; repeatable; [::1]:PORT for IPv6
+                       default 127.0.0.1:5353  (env DANE_NS_LISTEN, comma-separated)
+
+Logs one JSON object per line on stdout. SIGHUP reloads the zones; SIGTERM/SIGINT stop.
+A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.`,
+  zone: `usage: dane-ns zone export ZONE [--zones DIR]
+       dane-ns zone import FILE.zone [--origin NAME] [--out FILE.yaml]
+
+  export  prints the zone (as loaded from DIR, default ./zones) in RFC 1035 syntax, absolute names
+  import  converts an RFC 1035 master file to the YAML zone format (stdout, or --out FILE)`,
+};
+
+async function serve(args: string[]): Promise<number> {
+  const f = parseFlags(args, { zones: true, keys: true, state: true, listen: true, help: false });
+  if (f.switches.has('help')) return help('serve');
+  if (f.positional.length > 0) throw new UsageError(`unexpected argument "${f.positional[0]}"`);
+  const env = process.env;
+  const listen = f.values.get('listen') ?? (env.DANE_NS_LISTEN ? env.DANE_NS_LISTEN.split(',').map((s) => s.trim()).filter(Boolean) : ['127.0.0.1:5353']);
+  const logger = createLogger();
+  const server = await startServer({
+    zonesDir: one(f, 'zones', env.DANE_NS_ZONES, './zones'),
+    keysDir: one(f, 'keys', env.DANE_NS_KEYS, './keys'),
+    stateDir: one(f, 'state', env.DANE_NS_STATE, './state'),
+    listen,
+    logger,
+  });
+  process.on('SIGHUP', () => {
+    logger.info('reload', { reason: 'SIGHUP' });
+    server.reload();
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      logger.info('stopping', { signal: sig });
+      void server.close().then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
+
+/** Finds the zone whose origin is ZONE: `<ZONE>.yaml` first (its errors are reported), then any other file. */
+function findZone(zonesDir: string, zone: string): Zone {
+  const want = parseName(zone.endsWith('.') ? zone : zone + '.', ROOT);
+  const direct = join(zonesDir, `${want.key.length > 1 ? zone.replace(/\.$/, '') : 'root'}.yaml`);
+  if (existsSync(direct)) {
+    const z = loadZoneFile(direct);
+    if (z.origin.key === want.key) return z;
+  }
+  for (const file of listZoneFiles(zonesDir)) {
+    if (file === direct) continue;
+    try {
+      const z = loadZoneFile(file);
+      if (z.origin.key === want.key) return z;
+    } catch {
+      /* another zone's broken file is not this command's business */
+    }
+  }
+  throw new Error(`no zone ${zone} in ${zonesDir}`);
+}
+
+async function zoneCmd(args: string[]): Promise<number> {
+  const sub = args[0];
+  if (sub === undefined || sub === '--help') return help('zone');
+  if (sub === 'export') {
+    const f = parseFlags(args.slice(1), { zones: true, help: false });
+    if (f.switches.has('help')) return help('zone');
+    const zone = f.positional[0];
+    if (!zone || f.positional.length > 1) throw new UsageError('zone export needs exactly one ZONE');
+    const z = findZone(one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), zone);
+    process.stdout.write(exportZone(z));
+    return 0;
+  }
+  if (sub === 'import') {
+    const f = parseFlags(args.slice(1), { origin: true, out: true, help: false });
+    if (f.switches.has('help')) return help('zone');
+    const file = f.positional[0];
+    if (!file || f.positional.length > 1) throw new UsageError('zone import needs exactly one FILE');
+    const text = readFileSync(file, 'utf8');
+    const origin = f.values.get('origin')?.at(-1);
+    const res = importZone(text, { file, ...(origin !== undefined ? { origin } : {}) });
+    for (const w of res.warnings) process.stderr.write(`warning: ${w}\n`);
+    if (res.problems.length > 0) throw new ZoneError(res.problems);
+    const out = f.values.get('out')?.at(-1);
+    if (out) writeFileSync(out, res.yaml);
+    else process.stdout.write(res.yaml);
+    return 0;
+  }
+  throw new UsageError(`unknown zone subcommand "${sub}" (export, import)`);
+}
+
+function help(topic: string): number {
+  process.stdout.write(HELP[topic] + '\n');
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'serve':
+        return await serve(rest);
+      case 'zone':
+        return await zoneCmd(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        return help('main');
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`dane-ns: ${e.message} (see 'dane-ns --help')\n`);
+      return 2;
+    }
+    if (e instanceof ZoneError) {
+      for (const p of e.problems) process.stderr.write(formatProblem(p) + '\n');
+      return 1;
+    }
+    process.stderr.write(`dane-ns: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`dane-ns: ${String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,228 @@
+/**
+ * Answering as a visible plan (Knot's stages, style rule 7): select the zone, then classify the name
+ * (hit, CNAME/DNAME alias, wildcard, NODATA, NXDOMAIN, referral), then fill the authority section, then the
+ * additional section. rcode and AA are decided here and nowhere else. No bytes, no I/O, no crypto.
+ *
+ * RFCs: 1034 §4.3.2 (the algorithm), 2308 (negative answers), 4592 (wildcards), 6672 (DNAME),
+ * 6604 (rcode after CNAME chains), 8482 (minimal ANY), 4035 §3.1.4.1 (DS on the parent side).
+ */
+import { isSubdomain, labels, nameFromLabels, type Name } from '../wire/name.js';
+import { rdataNames } from '../wire/rdata.js';
+import { RCODE, T } from '../wire/types.js';
+import type { ZoneSet } from '../zone/set.js';
+import { locate, type RRset, type Zone, type ZoneNode } from '../zone/zone.js';
+
+/** An RRset placed in a response under `owner` (the query's spelling, or the wildcard's expansion). */
+export interface Placed {
+  readonly owner: Name;
+  readonly rrset: RRset;
+  /** Set when the RRset was synthesised from a wildcard (RFC 4592): DNSSEC needs the proof of the expansion. */
+  readonly wildcard?: ZoneNode;
+}
+
+/** What kind of answer this was; the DNSSEC stage (next issue) chooses its proofs from it. */
+export type Outcome =
+  | { readonly kind: 'hit'; readonly node: ZoneNode }
+  | { readonly kind: 'nodata'; readonly node: ZoneNode }
+  | { readonly kind: 'nxdomain'; readonly encloser: ZoneNode }
+  | { readonly kind: 'referral'; readonly cut: ZoneNode }
+  | { readonly kind: 'alias-out'; readonly target: Name }
+  | { readonly kind: 'refused' }
+  | { readonly kind: 'yxdomain' };
+
+export interface Answer {
+  readonly rcode: number;
+  readonly aa: boolean;
+  readonly zone: Zone | null;
+  readonly outcome: Outcome;
+  readonly answer: readonly Placed[];
+  readonly authority: readonly Placed[];
+  readonly additional: readonly Placed[];
+}
+
+export interface Query {
+  readonly qname: Name;
+  readonly qtype: number;
+  readonly dnssecOk: boolean;
+}
+
+/** RFC 6672 §2.2: the substituted name would be longer than 255 octets. */
+const RCODE_YXDOMAIN = 6;
+
+/** CNAME/DNAME chain limit inside one zone (a loop guard; BIND and Knot use similar small bounds). */
+const MAX_ALIAS_HOPS = 16;
+
+/** Types whose targets get address records in the additional section (RFC 1035 §3.3.9, §3.3.11; RFC 2782). */
+const ADDITIONAL_FOR = new Set<number>([T.NS, T.MX, T.SRV]);
+
+const negativeSoa = new WeakMap<Zone, RRset>();
+/** The SOA with the negative-caching TTL min(SOA TTL, SOA MINIMUM) (RFC 2308 §3, §5). */
+export function negativeSoaOf(zone: Zone): RRset {
+  let s = negativeSoa.get(zone);
+  if (!s) {
+    s = Object.freeze({ ...zone.soa, ttl: zone.negativeTtl });
+    negativeSoa.set(zone, s);
+  }
+  return s;
+}
+
+const REFUSED: Answer = Object.freeze<Answer>({
+  rcode: RCODE.REFUSED,
+  aa: false,
+  zone: null,
+  outcome: { kind: 'refused' },
+  answer: [],
+  authority: [],
+  additional: [],
+});
+
+/** Answers one question from the zone set. Pure: same inputs, same answer. */
+export function answerQuery(zones: ZoneSet, q: Query): Answer {
+  const zone = zones.find(q.qname, q.qtype);
+  if (!zone) return REFUSED;
+  return answerInZone(zone, q);
+}
+
+export function answerInZone(zone: Zone, q: Query): Answer {
+  const answer: Placed[] = [];
+  const authority: Placed[] = [];
+  const seen = new Set<string>();
+  let name = q.qname;
+
+  const done = (rcode: number, outcome: Outcome, aa = true): Answer => ({
+    rcode,
+    aa,
+    zone,
+    outcome,
+    answer,
+    authority,
+    additional: additionalFor(zone, answer, authority, outcome),
+  });
+
+  for (let hop = 0; ; hop++) {
+    const loc = locate(zone, name);
+    const exact = loc.exact;
+    // ---- stage 1: zone cut? (a DS query at the cut itself is answered here, on the parent side)
+    const cut = exact ? (exact.isDelegation ? exact : exact.cut) : loc.encloser.isDelegation ? loc.encloser : loc.encloser.cut;
+    if (cut && !(exact === cut && q.qtype === T.DS)) {
+      authority.push({ owner: cut.name, rrset: cut.rrsets.get(T.NS)! });
+      // A referral is not an authoritative answer (RFC 1034 §4.3.2 step 3b); after an alias it still is.
+      return done(RCODE.NOERROR, { kind: 'referral', cut }, answer.length > 0);
+    }
+
+    let node: ZoneNode;
+    let wildcard: ZoneNode | undefined;
+    if (exact) node = exact;
+    else {
+      // ---- stage 2: DNAME at the closest encloser (RFC 6672 §3.2)
+      const dname = loc.encloser.rrsets.get(T.DNAME);
+      if (dname) {
+        answer.push({ owner: loc.encloser.name, rrset: dname });
+        const target = rdataNames(T.DNAME, dname.rdatas[0]!)[0]!;
+        let next: Name;
+        try {
+          const below = name.offsets.length - loc.encloser.name.offsets.length;
+          next = nameFromLabels([...labels(name).slice(0, below), ...labels(target)]);
+        } catch {
+          return done(RCODE_YXDOMAIN, { kind: 'yxdomain' });
+        }
+        answer.push({ owner: name, rrset: synthCname(name, next, dname.ttl) });
+        if (!followable(zone, next, seen, hop)) return done(RCODE.NOERROR, { kind: 'alias-out', target: next });
+        seen.add(name.key);
+        name = next;
+        continue;
+      }
+      // ---- stage 3: wildcard at the closest encloser (RFC 4592 §3.3.1); else the name does not exist
+      const wc = loc.encloser.wildcardChild;
+      if (!wc) {
+        authority.push({ owner: zone.origin, rrset: negativeSoaOf(zone) });
+        return done(RCODE.NXDOMAIN, { kind: 'nxdomain', encloser: loc.encloser });
+      }
+      node = wc;
+      wildcard = wc;
+    }
+
+    // ---- stage 4: data at the node
+    if (q.qtype === T.ANY) {
+      // RFC 8482 §4.1: answer with a subset; one RRset is enough. Prefer a stable, useful choice.
+      const rs = pickAnyRRset(node);
+      if (rs) {
+        answer.push(place(name, rs, wildcard));
+        return done(RCODE.NOERROR, { kind: 'hit', node });
+      }
+      authority.push({ owner: zone.origin, rrset: negativeSoaOf(zone) });
+      return done(RCODE.NOERROR, { kind: 'nodata', node });
+    }
+    const rs = node.rrsets.get(q.qtype);
+    if (rs) {
+      answer.push(place(name, rs, wildcard));
+      return done(RCODE.NOERROR, { kind: 'hit', node });
+    }
+    const cname = node.rrsets.get(T.CNAME);
+    if (cname) {
+      answer.push(place(name, cname, wildcard));
+      const target = rdataNames(T.CNAME, cname.rdatas[0]!)[0]!;
+      if (!followable(zone, target, seen, hop)) return done(RCODE.NOERROR, { kind: 'alias-out', target });
+      seen.add(name.key);
+      name = target;
+      continue;
+    }
+    authority.push({ owner: zone.origin, rrset: negativeSoaOf(zone) });
+    return done(RCODE.NOERROR, { kind: 'nodata', node });
+  }
+}
+
+function place(owner: Name, rrset: RRset, wildcard: ZoneNode | undefined): Placed {
+  return wildcard ? { owner, rrset, wildcard } : { owner, rrset };
+}
+
+/** Follow an alias only inside this zone, without revisiting a name, within the hop limit. */
+function followable(zone: Zone, target: Name, seen: Set<string>, hop: number): boolean {
+  return hop + 1 < MAX_ALIAS_HOPS && !seen.has(target.key) && isSubdomain(target, zone.origin);
+}
+
+function synthCname(owner: Name, target: Name, ttl: number): RRset {
+  return { owner, type: T.CNAME, ttl, rdatas: [target.wire] };
+}
+
+/** The order in which ANY picks its single RRset (RFC 8482 leaves the choice to the server). */
+const ANY_PREFERENCE = [T.SOA, T.CNAME, T.A, T.AAAA, T.MX, T.NS, T.TXT];
+function pickAnyRRset(node: ZoneNode): RRset | undefined {
+  for (const t of ANY_PREFERENCE) {
+    const rs = node.rrsets.get(t);
+    if (rs) return rs;
+  }
+  let best: RRset | undefined;
+  for (const rs of node.rrsets.values()) if (!best || rs.type < best.type) best = rs;
+  return best;
+}
+
+/**
+ * Additional section: A and AAAA of in-zone targets of NS, MX and SRV records in the answer and authority
+ * sections (glue below a cut included for referrals). No record already in the answer is repeated.
+ */
+function additionalFor(zone: Zone, answer: readonly Placed[], authority: readonly Placed[], outcome: Outcome): Placed[] {
+  const out: Placed[] = [];
+  const added = new Set<string>();
+  for (const p of answer) added.add(`${p.owner.key}/${p.rrset.type}`);
+  const visit = (p: Placed, allowGlue: boolean): void => {
+    if (!ADDITIONAL_FOR.has(p.rrset.type)) return;
+    for (const rd of p.rrset.rdatas) {
+      const target = rdataNames(p.rrset.type, rd).at(-1);
+      if (!target || !isSubdomain(target, zone.origin)) continue;
+      const node = zone.nodes.get(target.key);
+      if (!node || (node.belowCut && !allowGlue)) continue;
+      for (const t of [T.A, T.AAAA]) {
+        const rs = node.rrsets.get(t);
+        const k = `${node.name.key}/${t}`;
+        if (rs && !added.has(k)) {
+          added.add(k);
+          out.push({ owner: node.name, rrset: rs });
+        }
+      }
+    }
+  };
+  for (const p of answer) visit(p, false);
+  for (const p of authority) visit(p, outcome.kind === 'referral');
+  return out;
+}

@@ -1,0 +1,169 @@
+/**
+ * Bytes in -> bytes out for one DNS message, with no DNS policy of its own (that lives in query/):
+ *  1. header pre-check on the raw bytes: shorter than a header or QR=1 -> silence (never answer a response:
+ *     that is how reflection loops start); opcode other than QUERY -> NOTIMP;
+ *  2. strict decode; anything malformed -> FORMERR (the header was readable);
+ *  3. question and EDNS checks: exactly one question, class IN, EDNS version 0 (else BADVERS, RFC 6891 §6.1.3);
+ *  4. the response cache, then query/ and the encoder.
+ * The cache lives in the snapshot, so a snapshot swap drops it atomically with the data it was built from.
+ */
+import { decodeMessage, type Message } from '../wire/message.js';
+import { WireError } from '../wire/errors.js';
+import { CLASS_IN, OPCODE, RCODE, T } from '../wire/types.js';
+import { answerQuery } from '../query/answer.js';
+import type { ZoneSet } from '../zone/set.js';
+import { EDNS_UDP_SIZE, FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD, encodeResponse, type ResponseEdns } from './respond.js';
+import type { Handler, Transport } from './transport.js';
+
+/** Whole responses by (lower-case qname, qtype, DO, EDNS, size limit); bounded. */
+export class ResponseCache {
+  private readonly map = new Map<string, Uint8Array>();
+  constructor(private readonly max = 50_000) {}
+  get(key: string): Uint8Array | undefined {
+    return this.map.get(key);
+  }
+  set(key: string, value: Uint8Array): void {
+    if (this.map.size >= this.max) this.map.clear(); // crude but bounded; a reload clears it anyway
+    this.map.set(key, value);
+  }
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+/** What the server answers from: swapped as one reference. */
+export interface Snapshot {
+  readonly zones: ZoneSet;
+  readonly cache: ResponseCache;
+}
+
+export function makeSnapshot(zones: ZoneSet): Snapshot {
+  return { zones, cache: new ResponseCache() };
+}
+
+export interface HandlerEvents {
+  /** Called once per answered query (metrics). */
+  onAnswer?(transport: Transport, qtype: number, rcode: number, truncated: boolean): void;
+}
+
+const OPCODE_SHIFT = 11;
+
+/** A bare response: header only, or header + the question when the caller has one (bytes copied). */
+function bareResponse(query: Uint8Array, rcode: number, questionEnd: number): Uint8Array {
+  const out = new Uint8Array(questionEnd > 12 ? questionEnd : 12);
+  out.set(query.subarray(0, out.length));
+  const flags = (query[2]! << 8) | query[3]!;
+  const keep = flags & ((0xf << OPCODE_SHIFT) | FLAG_RD | FLAG_CD);
+  const f = FLAG_QR | keep | (rcode & 0xf);
+  out[2] = f >>> 8;
+  out[3] = f & 0xff;
+  out[4] = 0;
+  out[5] = questionEnd > 12 ? 1 : 0;
+  out.fill(0, 6, 12);
+  return out;
+}
+
+/** Offset just after the first question, or 12 when it cannot be read. */
+function firstQuestionEnd(query: Uint8Array): number {
+  if (query.length < 12 || ((query[4]! << 8) | query[5]!) < 1) return 12;
+  let p = 12;
+  for (let hops = 0; hops < 128; hops++) {
+    if (p >= query.length) return 12;
+    const l = query[p]!;
+    if (l === 0) return p + 5 <= query.length ? p + 5 : 12;
+    if (l > 63) return 12; // compressed or bad: do not echo
+    p += l + 1;
+  }
+  return 12;
+}
+
+export function createHandler(current: () => Snapshot, events: HandlerEvents = {}): Handler {
+  return (query, transport) => {
+    if (query.length < 12) return null;
+    const flags = (query[2]! << 8) | query[3]!;
+    if (flags & FLAG_QR) return null;
+    const opcode = (flags >>> OPCODE_SHIFT) & 0xf;
+    if (opcode !== OPCODE.QUERY) return note(bareResponse(query, RCODE.NOTIMP, firstQuestionEnd(query)), transport, 0, RCODE.NOTIMP);
+
+    let msg: Message;
+    try {
+      msg = decodeMessage(query);
+    } catch (e) {
+      if (e instanceof WireError) return note(bareResponse(query, RCODE.FORMERR, 12), transport, 0, RCODE.FORMERR);
+      throw e;
+    }
+    const q = msg.questions[0];
+    if (msg.questions.length !== 1 || !q) return note(bareResponse(query, RCODE.FORMERR, 12), transport, 0, RCODE.FORMERR);
+    const qEnd = 12 + q.name.wire.length + 4;
+    const edns = msg.edns;
+    if (edns && edns.version > 0) {
+      // RFC 6891 §6.1.3: BADVERS (16) = extended rcode 1, header rcode 0, with our OPT.
+      return note(respondBare(msg, query, 0, { dnssecOk: edns.dnssecOk, extRcode: 1 }), transport, q.type, RCODE.BADVERS);
+    }
+    if (q.class !== CLASS_IN) return note(bareResponse(query, RCODE.REFUSED, qEnd), transport, q.type, RCODE.REFUSED);
+    if (q.type === T.AXFR || q.type === T.IXFR || q.type === T.OPT || (q.type >= 128 && q.type <= 254 && q.type !== T.TKEY && q.type !== T.TSIG)) {
+      // Zone transfers are not offered yet; meta types and obsolete QTYPEs (MAILA/MAILB) are not queries we answer.
+      return note(bareResponse(query, q.type === T.AXFR || q.type === T.IXFR ? RCODE.REFUSED : RCODE.NOTIMP, qEnd), transport, q.type, RCODE.REFUSED);
+    }
+    if (q.type === T.TKEY || q.type === T.TSIG) return note(bareResponse(query, RCODE.FORMERR, qEnd), transport, q.type, RCODE.FORMERR);
+
+    const dnssecOk = edns ? edns.dnssecOk : false;
+    const limit = transport === 'tcp' ? 65535 : edns ? Math.min(Math.max(edns.udpSize, 512), EDNS_UDP_SIZE) : 512;
+    const snap = current();
+    const key = `${q.name.key}|${q.type}|${dnssecOk ? 1 : 0}|${edns ? 1 : 0}|${limit}`;
+    const cached = snap.cache.get(key);
+    const rdcd = flags & (FLAG_RD | FLAG_CD);
+    if (cached) {
+      const out = new Uint8Array(cached.length);
+      out.set(cached);
+      out[0] = query[0]!;
+      out[1] = query[1]!;
+      out[2] = (out[2]! & ~((FLAG_RD | FLAG_CD) >>> 8)) | (rdcd >>> 8);
+      out[3] = (out[3]! & ~(FLAG_CD & 0xff)) | (rdcd & 0xff);
+      out.set(query.subarray(12, qEnd), 12); // the client's spelling of the question (RFC 4343 §4.1)
+      events.onAnswer?.(transport, q.type, out[3]! & 0xf, (out[2]! & 0x02) !== 0);
+      return out;
+    }
+
+    const a = answerQuery(snap.zones, { qname: q.name, qtype: q.type, dnssecOk });
+    const { bytes, truncated } = encodeResponse({
+      id: msg.id,
+      flags: FLAG_QR | rdcd | (a.aa ? FLAG_AA : 0),
+      rcode: a.rcode,
+      qname: q.name,
+      qtype: q.type,
+      qclass: q.class,
+      answer: a.answer,
+      authority: a.authority,
+      additional: a.additional,
+      edns: edns ? { dnssecOk, extRcode: 0 } : null,
+      limit,
+    });
+    snap.cache.set(key, bytes);
+    events.onAnswer?.(transport, q.type, a.rcode, truncated);
+    return bytes;
+  };
+
+  function note(bytes: Uint8Array, transport: Transport, qtype: number, rcode: number): Uint8Array {
+    events.onAnswer?.(transport, qtype, rcode, false);
+    return bytes;
+  }
+}
+
+function respondBare(msg: Message, query: Uint8Array, rcode: number, edns: ResponseEdns): Uint8Array {
+  const q = msg.questions[0]!;
+  const { bytes } = encodeResponse({
+    id: msg.id,
+    flags: FLAG_QR | (((query[2]! << 8) | query[3]!) & (FLAG_RD | FLAG_CD)),
+    rcode,
+    qname: q.name,
+    qtype: q.type,
+    qclass: q.class,
+    answer: [],
+    authority: [],
+    additional: [],
+    edns,
+    limit: 512,
+  });
+  return bytes;
+}

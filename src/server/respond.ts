@@ -1,0 +1,123 @@
+/**
+ * Answer -> response bytes. The only place that decides truncation (style rule 7, after CoreDNS's
+ * request/writer.go): RRsets are written whole; when one does not fit in the answer or authority section the
+ * message is cut at the RRset boundary and TC is set; records that do not fit in the additional section are
+ * simply left out (RFC 2181 §9: TC is not needed for them).
+ */
+import { WireError } from '../wire/errors.js';
+import type { Name } from '../wire/name.js';
+import { writeRdata } from '../wire/rdata.js';
+import { CLASS_IN, T } from '../wire/types.js';
+import { Writer } from '../wire/writer.js';
+import type { Placed } from '../query/answer.js';
+
+export const FLAG_QR = 0x8000;
+export const FLAG_AA = 0x0400;
+export const FLAG_TC = 0x0200;
+export const FLAG_RD = 0x0100;
+export const FLAG_CD = 0x0010;
+export const FLAG_AD = 0x0020;
+
+/** What the server advertises and the most it sends over UDP (DNS Flag Day 2020). */
+export const EDNS_UDP_SIZE = 1232;
+
+export interface ResponseEdns {
+  readonly dnssecOk: boolean;
+  /** Upper 8 bits of the 12-bit rcode (1 for BADVERS). */
+  readonly extRcode: number;
+}
+
+export interface ResponseSpec {
+  readonly id: number;
+  /** Flags without rcode: QR, opcode, AA, RD, CD ... */
+  readonly flags: number;
+  /** The low 4 bits of the rcode. */
+  readonly rcode: number;
+  readonly qname: Name | null;
+  readonly qtype: number;
+  readonly qclass: number;
+  readonly answer: readonly Placed[];
+  readonly authority: readonly Placed[];
+  readonly additional: readonly Placed[];
+  readonly edns: ResponseEdns | null;
+  /** Maximum size of the whole message. */
+  readonly limit: number;
+}
+
+const OPT_SIZE = 11;
+
+function writeSection(w: Writer, section: readonly Placed[]): { count: number; overflow: boolean } {
+  let count = 0;
+  for (const p of section) {
+    const m = w.mark();
+    try {
+      for (const rd of p.rrset.rdatas) {
+        w.name(p.owner, true);
+        w.u16(p.rrset.type);
+        w.u16(CLASS_IN);
+        w.u32(p.rrset.ttl);
+        const lenAt = w.pos;
+        w.u16(0);
+        writeRdata(w, p.rrset.type, rd, true);
+        w.patchU16(lenAt, w.pos - lenAt - 2);
+      }
+      count += p.rrset.rdatas.length;
+    } catch (e) {
+      if (e instanceof WireError && e.code === 'E_OVERFLOW') {
+        w.reset(m);
+        return { count, overflow: true };
+      }
+      throw e;
+    }
+  }
+  return { count, overflow: false };
+}
+
+/** Encodes a response; returns the bytes and whether TC was set. */
+export function encodeResponse(spec: ResponseSpec): { bytes: Uint8Array; truncated: boolean } {
+  const room = spec.limit - (spec.edns ? OPT_SIZE : 0);
+  const w = new Writer(room, Math.min(room, 512));
+  w.u16(spec.id);
+  w.u16(0); // flags, patched below
+  w.u16(spec.qname ? 1 : 0);
+  w.u16(0);
+  w.u16(0);
+  w.u16(0);
+  if (spec.qname) {
+    w.remember(spec.qname, 12);
+    w.bytes(spec.qname.wire);
+    w.u16(spec.qtype);
+    w.u16(spec.qclass);
+  }
+  let truncated = false;
+  const an = writeSection(w, spec.answer);
+  let ns = { count: 0, overflow: false };
+  let ar = { count: 0, overflow: false };
+  if (an.overflow) truncated = true;
+  else {
+    ns = writeSection(w, spec.authority);
+    if (ns.overflow) truncated = true;
+    else ar = writeSection(w, spec.additional);
+  }
+  w.patchU16(2, spec.flags | (truncated ? FLAG_TC : 0) | (spec.rcode & 0xf));
+  w.patchU16(6, an.count);
+  w.patchU16(8, ns.count);
+  w.patchU16(10, ar.count + (spec.edns ? 1 : 0));
+  const body = w.view();
+  if (!spec.edns) return { bytes: body.slice(), truncated };
+  const out = new Uint8Array(body.length + OPT_SIZE);
+  out.set(body, 0);
+  let p = body.length;
+  out[p++] = 0; // root owner
+  out[p++] = 0;
+  out[p++] = T.OPT;
+  out[p++] = EDNS_UDP_SIZE >>> 8;
+  out[p++] = EDNS_UDP_SIZE & 0xff;
+  out[p++] = spec.edns.extRcode & 0xff;
+  out[p++] = 0; // EDNS version 0
+  out[p++] = spec.edns.dnssecOk ? 0x80 : 0; // DO copied (RFC 3225 §3)
+  out[p++] = 0;
+  out[p++] = 0; // RDLENGTH 0
+  out[p++] = 0;
+  return { bytes: out, truncated };
+}

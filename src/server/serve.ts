@@ -1,0 +1,108 @@
+/**
+ * The running server: loads the zones directory into an immutable snapshot, listens on UDP and TCP for every
+ * configured address, and swaps in a new snapshot on reload. A zone file that fails to load on reload is
+ * reported (file:line: reason) and its last good version keeps serving.
+ */
+import { basename } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { Logger } from '../log.js';
+import { ZoneError, formatProblem } from '../zone/errors.js';
+import { listZoneFiles, loadZoneFile } from '../zone/files.js';
+import { ZoneSet } from '../zone/set.js';
+import type { Zone } from '../zone/zone.js';
+import { nameToText } from '../wire/name.js';
+import { soaSerial } from '../zone/build.js';
+import { SerialStore } from '../state/serials.js';
+import { createHandler, makeSnapshot, type Snapshot } from './handler.js';
+import { listenUdp } from './udp.js';
+import { listenTcp } from './tcp.js';
+import type { Listener } from './transport.js';
+
+export interface ServeOptions {
+  readonly zonesDir: string;
+  readonly stateDir: string;
+  readonly keysDir: string;
+  readonly listen: readonly string[];
+  readonly logger: Logger;
+}
+
+export interface RunningServer {
+  readonly addresses: readonly { host: string; port: number }[];
+  reload(): void;
+  close(): Promise<void>;
+}
+
+/** Parses `ADDR:PORT`, `[V6ADDR]:PORT`. Throws a one-line Error on anything else. */
+export function parseListen(spec: string): { host: string; port: number } {
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(spec) ?? /^([0-9.]+|localhost):(\d+)$/.exec(spec);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) throw new Error(`--listen "${spec}": expected ADDR:PORT or [IPV6]:PORT`);
+  return { host: m[1] === 'localhost' ? '127.0.0.1' : m[1]!, port };
+}
+
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const { logger } = opts;
+  mkdirSync(opts.stateDir, { recursive: true });
+  const serials = new SerialStore(opts.stateDir);
+  const autoSerial = (origin: string, hash: string): number => serials.serialFor(origin, hash);
+
+  /** Last good zone per file. */
+  const byFile = new Map<string, Zone>();
+  const problems: string[] = [];
+  for (const file of listZoneFiles(opts.zonesDir)) {
+    try {
+      byFile.set(file, loadZoneFile(file, autoSerial));
+    } catch (e) {
+      if (e instanceof ZoneError) problems.push(...e.problems.map(formatProblem));
+      else throw e;
+    }
+  }
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+  const loaded = (z: Zone): void =>
+    logger.info('zone-loaded', { zone: nameToText(z.origin), file: basename(z.file), serial: soaSerial(z.soa.rdatas[0]!), names: z.nodes.size });
+  for (const z of byFile.values()) loaded(z);
+
+  let snapshot: Snapshot = makeSnapshot(new ZoneSet(byFile.values()));
+  const handler = createHandler(() => snapshot);
+  const listeners: Listener[] = [];
+  const onError = (err: unknown): void => logger.error('handler-error', { error: String(err) });
+  try {
+    for (const spec of opts.listen) {
+      const { host, port } = parseListen(spec);
+      const udp = await listenUdp({ host, port, handler, onError });
+      listeners.push(udp);
+      // TCP on the port UDP got (port 0 picks one for both).
+      listeners.push(await listenTcp({ host, port: udp.address.port, handler, onError }));
+      logger.info('listening', { host, port: udp.address.port, transports: ['udp', 'tcp'] });
+    }
+  } catch (e) {
+    await Promise.all(listeners.map((l) => l.close()));
+    throw e;
+  }
+
+  return {
+    addresses: listeners.filter((_, i) => i % 2 === 0).map((l) => l.address),
+    reload(): void {
+      const seen = new Set<string>();
+      for (const file of listZoneFiles(opts.zonesDir)) {
+        seen.add(file);
+        try {
+          const z = loadZoneFile(file, autoSerial);
+          if (byFile.get(file)?.contentHash !== z.contentHash) loaded(z);
+          byFile.set(file, z);
+        } catch (e) {
+          const reasons = e instanceof ZoneError ? e.problems.map(formatProblem) : [String(e)];
+          logger.error('zone-load-failed', { file: basename(file), problems: reasons, keeping: byFile.has(file) ? 'last good version' : 'nothing' });
+        }
+      }
+      for (const file of [...byFile.keys()]) if (!seen.has(file)) {
+        logger.info('zone-removed', { file: basename(file) });
+        byFile.delete(file);
+      }
+      snapshot = makeSnapshot(new ZoneSet(byFile.values()));
+    },
+    async close(): Promise<void> {
+      await Promise.all(listeners.map((l) => l.close()));
+    },
+  };
+}

@@ -1,0 +1,283 @@
+/**
+ * DNS over TCP (RFC 1035 §4.2.2, RFC 7766): every message is preceded by a two-octet length. One read may
+ * carry a fraction of a message or many pipelined messages (RFC 7766 §6.2.1); both go through one small state
+ * machine that copies each byte at most once (a message wholly inside one read is handed over without a copy).
+ *
+ * Answers are written in query order (we answer synchronously, so order is free; RFC 7766 §7 allows any order,
+ * in-order is simply what we get). Resources per client are bounded: a connection cap, an idle timeout that
+ * only complete messages reset (so a trickle of bytes cannot hold a slot, RFC 7766 §6.2.3), and at most
+ * `maxPipelined` unflushed answers before the connection stops reading (RFC 7766 §6.2.1.1 backpressure).
+ */
+import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
+import { stripBrackets, type Handler, type Remote, type TcpOptions, type Listener } from './transport.js';
+
+const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_CONNECTIONS = 512;
+const DEFAULT_MAX_PIPELINED = 64;
+
+/** Peer behaviour, not our bug: not worth an onError report. */
+const QUIET_SOCKET_ERRORS = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'ENOTCONN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+]);
+
+/** What every connection of one listener shares. */
+interface Shared {
+  readonly handler: Handler;
+  readonly report: (err: unknown) => void;
+  readonly idleTimeoutMs: number;
+  readonly maxPipelined: number;
+  readonly connections: Set<Connection>;
+}
+
+/** One client connection: reassembly, dispatch, ordered framed writes, flow control, lifetime. */
+class Connection {
+  /** The message being reassembled once its length is known and it did not arrive whole. */
+  private partial: Buffer | null = null;
+  private filled = 0;
+  /** The first length octet when a read ended between the two; -1 when none is pending. */
+  private lengthHigh = -1;
+  /** Unparsed input held back while writes are blocked (the socket is paused meanwhile). */
+  private backlog: Buffer | null = null;
+  /** Answers handed to the socket whose write callback has not fired yet. */
+  private inFlight = 0;
+  private needDrain = false;
+  private peerEnded = false;
+  private ending = false;
+  private closed = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly remote: Remote,
+    private readonly shared: Shared,
+  ) {
+    this.timer = setTimeout(this.onIdle, shared.idleTimeoutMs);
+    this.timer.unref();
+    // We coalesce with cork/uncork per read, so Nagle would only add a delayed-ACK wait to pipelined answers.
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('drain', this.onDrain);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.closed) return;
+    this.consumeCorked(chunk);
+  };
+
+  /** Answers produced from one read leave in as few segments as possible. */
+  private consumeCorked(buf: Buffer): void {
+    this.socket.cork();
+    try {
+      this.consume(buf, 0);
+    } finally {
+      this.socket.uncork();
+    }
+  }
+
+  /** The framing state machine. Returns when `buf` is used up or writes are blocked (then keeps the rest). */
+  private consume(buf: Buffer, pos: number): void {
+    const end = buf.length;
+    while (pos < end) {
+      if (this.closed) return;
+      const partial = this.partial;
+      if (partial !== null) {
+        const n = Math.min(partial.length - this.filled, end - pos);
+        buf.copy(partial, this.filled, pos, pos + n);
+        this.filled += n;
+        pos += n;
+        if (this.filled < partial.length) return; // the rest comes later (or the idle timer ends it)
+        this.partial = null;
+        this.dispatch(partial);
+        continue;
+      }
+      if (this.blocked()) {
+        this.backlog = buf.subarray(pos);
+        this.socket.pause();
+        return;
+      }
+      let length: number;
+      if (this.lengthHigh >= 0) {
+        length = (this.lengthHigh << 8) | buf[pos]!;
+        this.lengthHigh = -1;
+        pos += 1;
+      } else if (end - pos >= 2) {
+        length = (buf[pos]! << 8) | buf[pos + 1]!;
+        pos += 2;
+      } else {
+        this.lengthHigh = buf[pos]!;
+        return;
+      }
+      if (length === 0) continue; // nothing to answer; does not count as activity either
+      if (end - pos >= length) {
+        const message = buf.subarray(pos, pos + length);
+        pos += length;
+        this.dispatch(message);
+      } else {
+        this.partial = Buffer.allocUnsafe(length);
+        this.filled = 0;
+      }
+    }
+  }
+
+  private blocked(): boolean {
+    return this.needDrain || this.inFlight >= this.shared.maxPipelined;
+  }
+
+  private dispatch(message: Buffer): void {
+    this.timer.refresh();
+    let out: Uint8Array | null;
+    try {
+      out = this.shared.handler(message, 'tcp', this.remote);
+    } catch (err) {
+      this.shared.report(err);
+      return;
+    }
+    if (out === null) return;
+    const n = out.length;
+    // A TCP message cannot exceed 65535 octets; the handler never produces one, but a bad length would
+    // desynchronise the client's framing for every later answer.
+    if (n === 0 || n > 0xffff || this.closed || !this.socket.writable) return;
+    // One buffer per answer (prefix + body): the client never sees the prefix and the body in different segments.
+    const framed = Buffer.allocUnsafe(n + 2);
+    framed[0] = n >>> 8;
+    framed[1] = n & 0xff;
+    framed.set(out, 2);
+    this.inFlight++;
+    if (!this.socket.write(framed, this.onWritten)) this.needDrain = true;
+  }
+
+  private readonly onWritten = (err?: Error | null): void => {
+    this.inFlight--;
+    if (err) return; // 'error' and 'close' follow
+    this.maybeResume();
+  };
+
+  private readonly onDrain = (): void => {
+    this.needDrain = false;
+    this.maybeResume();
+  };
+
+  /** Once writes can go on: finish held-back input, then read again (or finish after a half-close). */
+  private maybeResume(): void {
+    if (this.closed || this.blocked()) return;
+    const backlog = this.backlog;
+    if (backlog !== null) {
+      this.backlog = null;
+      this.consumeCorked(backlog);
+      if (this.backlog !== null) return; // blocked again
+    }
+    if (this.peerEnded) this.finish();
+    else if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  /** The client half-closed after its last query (RFC 7766 §6.2.2 allows it): answer what we have, then close. */
+  private readonly onEnd = (): void => {
+    this.peerEnded = true;
+    // A message cut off by the FIN can never complete.
+    this.partial = null;
+    this.lengthHigh = -1;
+    if (this.backlog === null) this.finish();
+  };
+
+  private finish(): void {
+    if (this.ending) return;
+    this.ending = true;
+    this.socket.end(); // flushes queued answers, then FIN; 'close' follows
+  }
+
+  private readonly onIdle = (): void => {
+    this.socket.destroy();
+  };
+
+  private readonly onError = (err: Error): void => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined || !QUIET_SOCKET_ERRORS.has(code)) this.shared.report(err);
+  };
+
+  private readonly onClose = (): void => {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.partial = null;
+    this.backlog = null;
+    this.shared.connections.delete(this);
+  };
+}
+
+/**
+ * Listens on `host:port` (port 0: any free port, read back in `address`) and answers framed DNS messages
+ * through `handler`. Resolves once listening; rejects on a listen error (EADDRINUSE, EACCES...).
+ */
+export function listenTcp(opts: TcpOptions): Promise<Listener> {
+  const host = stripBrackets(opts.host);
+  const onError = opts.onError;
+  const report = (err: unknown): void => {
+    if (!onError) return;
+    try {
+      onError(err);
+    } catch {
+      // a failing error reporter must not take the listener down
+    }
+  };
+  const maxConnections = Math.max(0, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const shared: Shared = {
+    handler: opts.handler,
+    report,
+    idleTimeoutMs: Math.max(1, opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS),
+    maxPipelined: Math.max(1, opts.maxPipelined ?? DEFAULT_MAX_PIPELINED),
+    connections: new Set(),
+  };
+  let closing = false;
+
+  // allowHalfOpen: a client's FIN after its last query must not stop us from answering it.
+  const server: Server = createServer({ allowHalfOpen: true });
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress;
+    const port = socket.remotePort;
+    if (closing || shared.connections.size >= maxConnections || address === undefined || port === undefined) {
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
+    const family = socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4';
+    shared.connections.add(new Connection(socket, { address, port, family }, shared));
+  });
+
+  return new Promise<Listener>((resolve, reject) => {
+    const onListenError = (err: Error): void => reject(err);
+    server.once('error', onListenError);
+    server.once('listening', () => {
+      server.off('error', onListenError);
+      server.on('error', report);
+      const bound = server.address() as AddressInfo;
+      let closed: Promise<void> | null = null;
+      resolve({
+        address: { host: bound.address, port: bound.port },
+        close(): Promise<void> {
+          closed ??= new Promise<void>((done) => {
+            closing = true;
+            server.close(() => done()); // fires once every connection below has closed
+            for (const c of shared.connections) c.destroy();
+          });
+          return closed;
+        },
+      });
+    });
+    // ipv6Only: as for UDP, `::` must not also take the IPv4 wildcard.
+    server.listen({ host, port: opts.port, ipv6Only: isIPv6(host) });
+  });
+}

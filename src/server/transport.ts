@@ -1,0 +1,51 @@
+/**
+ * The contract between the socket listeners (udp.ts, tcp.ts) and the code that answers DNS messages
+ * (handler.ts). Transports move bytes only: they hold no DNS policy (style §6 "src/server").
+ */
+
+export type Transport = 'udp' | 'tcp';
+
+/** Who sent a request, as the socket reports it. */
+export interface Remote {
+  readonly address: string;
+  readonly port: number;
+  readonly family: 'IPv4' | 'IPv6';
+}
+
+/**
+ * Answers one request. Returns the response bytes, or null to stay silent.
+ * The handler decides the UDP size limit itself from the query's EDNS (the transport tells it which one it is).
+ * Must never throw for network input; the transport still guards every call with try/catch, stays silent on a
+ * throw and reports the error via `onError`.
+ * The returned bytes may be a shared/cached buffer: transports never modify them.
+ */
+export type Handler = (query: Uint8Array, transport: Transport, remote: Remote) => Uint8Array | null;
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  handler: Handler;
+  /** Handler throws and unexpected socket errors. Expected peer behaviour (ECONNRESET, EPIPE) is not reported. */
+  onError?: (err: unknown) => void;
+}
+
+export interface TcpOptions extends ListenOptions {
+  /** Idle timeout per connection in ms, reset on each complete message; default 10_000 (RFC 7766 §6.2.3). */
+  idleTimeoutMs?: number;
+  /** Open connections allowed; beyond it new connections are closed at once. Default 512. */
+  maxConnections?: number;
+  /** Responses in flight (written but not yet flushed) per connection before reads pause. Default 64. */
+  maxPipelined?: number;
+}
+
+export interface Listener {
+  /** The bound address; `port` is the real one when 0 was asked for. */
+  readonly address: { host: string; port: number };
+  /** Stops accepting, drops open connections, resolves when the socket is closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The address to bind: accepts `::1` as well as `[::1]`. */
+export function stripBrackets(host: string): string {
+  return host.length > 1 && host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}

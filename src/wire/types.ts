@@ -1,0 +1,88 @@
+/**
+ * RR type, class, rcode and opcode numbers and their mnemonics (IANA "Domain Name System (DNS) Parameters";
+ * RFC 1035 §3.2.2-§3.2.4, RFC 3597 §5 for the generic TYPEnnn / CLASSnnn forms).
+ */
+import { WireError } from './errors.js';
+
+export const T = {
+  A: 1, NS: 2, MD: 3, MF: 4, CNAME: 5, SOA: 6, MB: 7, MG: 8, MR: 9, NULL: 10, WKS: 11, PTR: 12, HINFO: 13,
+  MINFO: 14, MX: 15, TXT: 16, RP: 17, AFSDB: 18, X25: 19, ISDN: 20, RT: 21, NSAP: 22, SIG: 24, KEY: 25, PX: 26,
+  AAAA: 28, LOC: 29, NXT: 30, SRV: 33, NAPTR: 35, KX: 36, CERT: 37, A6: 38, DNAME: 39, OPT: 41, APL: 42, DS: 43,
+  SSHFP: 44, IPSECKEY: 45, RRSIG: 46, NSEC: 47, DNSKEY: 48, DHCID: 49, NSEC3: 50, NSEC3PARAM: 51, TLSA: 52,
+  SMIMEA: 53, HIP: 55, CDS: 59, CDNSKEY: 60, OPENPGPKEY: 61, CSYNC: 62, ZONEMD: 63, SVCB: 64, HTTPS: 65,
+  SPF: 99, NID: 104, L32: 105, L64: 106, LP: 107, EUI48: 108, EUI64: 109, TKEY: 249, TSIG: 250, IXFR: 251,
+  AXFR: 252, MAILB: 253, MAILA: 254, ANY: 255, URI: 256, CAA: 257, DLV: 32769,
+} as const;
+
+const TYPE_NAMES = new Map<number, string>();
+const TYPE_NUMBERS = new Map<string, number>();
+for (const [k, v] of Object.entries(T)) {
+  TYPE_NAMES.set(v, k);
+  TYPE_NUMBERS.set(k, v);
+}
+
+/** Parses the numeric suffix of TYPEnnn / CLASSnnn / KEYnnn forms: decimal, 0..65535, no sign or spaces. */
+export function parseU16Suffix(s: string, prefixLen: number): number | null {
+  if (s.length <= prefixLen || s.length > prefixLen + 5) return null;
+  let v = 0;
+  for (let i = prefixLen; i < s.length; i++) {
+    const c = s.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return null;
+    v = v * 10 + c;
+  }
+  return v <= 0xffff ? v : null;
+}
+
+/** Mnemonic (case-insensitive) or `TYPEnnn` (RFC 3597 §5) -> type number. Throws WireError E_TYPE. */
+export function typeFromText(s: string): number {
+  const u = s.toUpperCase();
+  const v = TYPE_NUMBERS.get(u);
+  if (v !== undefined) return v;
+  if (u.startsWith('TYPE')) {
+    const n = parseU16Suffix(u, 4);
+    if (n !== null) return n;
+  }
+  throw new WireError('E_TYPE', `unknown RR type "${s}"`);
+}
+
+/** Type number -> mnemonic, or `TYPEnnn` for types without one. */
+export function typeToText(n: number): string {
+  return TYPE_NAMES.get(n) ?? `TYPE${n}`;
+}
+
+export const CLASS_IN = 1;
+export const CLASS_CH = 3;
+export const CLASS_HS = 4;
+export const CLASS_NONE = 254;
+export const CLASS_ANY = 255;
+
+const CLASS_NAMES = new Map<number, string>([
+  [CLASS_IN, 'IN'],
+  [CLASS_CH, 'CH'],
+  [CLASS_HS, 'HS'],
+  [CLASS_NONE, 'NONE'],
+  [CLASS_ANY, 'ANY'],
+]);
+const CLASS_NUMBERS = new Map<string, number>([...CLASS_NAMES].map(([n, s]) => [s, n]));
+
+/** IN, CH, HS, NONE, ANY or `CLASSnnn` (case-insensitive). Throws WireError E_CLASS. */
+export function classFromText(s: string): number {
+  const u = s.toUpperCase();
+  const v = CLASS_NUMBERS.get(u);
+  if (v !== undefined) return v;
+  if (u.startsWith('CLASS')) {
+    const n = parseU16Suffix(u, 5);
+    if (n !== null) return n;
+  }
+  throw new WireError('E_CLASS', `unknown class "${s}"`);
+}
+
+export function classToText(n: number): string {
+  return CLASS_NAMES.get(n) ?? `CLASS${n}`;
+}
+
+/** Response codes (RFC 1035 §4.1.1; BADVERS is an extended rcode, RFC 6891 §9). */
+export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, BADVERS: 16 } as const;
+
+/** Opcodes (RFC 1035 §4.1.1, RFC 1996 NOTIFY, RFC 2136 UPDATE). */
+export const OPCODE = { QUERY: 0, IQUERY: 1, STATUS: 2, NOTIFY: 4, UPDATE: 5 } as const;

@@ -1,0 +1,43 @@
+/**
+ * Reading zone files from disk: `<zone>.yaml` in the zones directory. Parsing and checks are in yaml.ts and
+ * build.ts; this module only reads files and turns every failure into ZoneError with file and line.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { ZoneError, type ZoneProblem } from './errors.js';
+import { buildZone } from './build.js';
+import { parseZoneYaml } from './yaml.js';
+import type { Zone } from './zone.js';
+
+/** The zone files of a directory, sorted (`*.yaml` and `*.yml`, hidden files ignored). */
+export function listZoneFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f) && !f.startsWith('.'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** Loads one zone file; throws ZoneError (file:line: reason) on any problem. */
+export function loadZoneFile(path: string, autoSerial?: (origin: string, hash: string) => number): Zone {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ZoneError([{ file: path, line: 0, reason: `cannot read: ${(e as Error).message}` }]);
+  }
+  const problems: ZoneProblem[] = [];
+  const src = parseZoneYaml(path, text, problems);
+  if (problems.some((p) => p.reason.startsWith('YAML:'))) throw new ZoneError(problems);
+  const defaultOrigin = basename(path).replace(/\.ya?ml$/, '');
+  return buildZone(
+    src,
+    { defaultOrigin, ...(autoSerial ? { autoSerial: (hash: string) => autoSerial(originKey(src.origin ?? defaultOrigin), hash) } : {}) },
+    problems,
+  );
+}
+
+/** The state-directory key of a zone: lower-case, absolute. */
+export function originKey(origin: string): string {
+  const o = origin.toLowerCase();
+  return o.endsWith('.') ? o : o + '.';
+}

@@ -1,0 +1,52 @@
+/**
+ * The set of zones one server answers for, with longest-match zone selection (parent and child zones may
+ * both be served). Immutable: a reload builds a new set and the server swaps one reference.
+ */
+import type { Name } from '../wire/name.js';
+import { T } from '../wire/types.js';
+import type { Zone } from './zone.js';
+
+export class ZoneSet {
+  private readonly byKey: ReadonlyMap<string, Zone>;
+
+  constructor(zones: Iterable<Zone>) {
+    const m = new Map<string, Zone>();
+    for (const z of zones) m.set(z.origin.key, z);
+    this.byKey = m;
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  zones(): IterableIterator<Zone> {
+    return this.byKey.values();
+  }
+
+  get(origin: Name): Zone | undefined {
+    return this.byKey.get(origin.key);
+  }
+
+  /** The zone with the longest origin that is an ancestor-or-self of `qname`, starting `skip` labels up. */
+  private longest(qname: Name, skip: number): Zone | null {
+    const { key, offsets } = qname;
+    for (let i = skip; i < offsets.length; i++) {
+      const z = this.byKey.get(key.slice(offsets[i]!));
+      if (z) return z;
+    }
+    return this.byKey.get(key.slice(key.length - 1)) ?? null;
+  }
+
+  /**
+   * The zone that answers (qname, qtype). A DS RRset lives on the parent side of a cut (RFC 4035 §3.1.4.1):
+   * a DS query for the apex of a served zone goes to the served parent zone, when there is one.
+   */
+  find(qname: Name, qtype: number): Zone | null {
+    const z = this.longest(qname, 0);
+    if (z && qtype === T.DS && z.origin.key === qname.key && qname.offsets.length > 0) {
+      const parent = this.longest(qname, 1);
+      if (parent) return parent;
+    }
+    return z;
+  }
+}

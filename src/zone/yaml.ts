@@ -1,0 +1,325 @@
+/**
+ * YAML zone text -> ZoneSource: every record as presentation text with the line it came from
+ * (../shared/zone-format.md). Parsing only: no file I/O, no semantic checks beyond the file's shape.
+ *
+ * The YAML is read with the failsafe schema, so every scalar is the string the user wrote: `TXT: 0x1F`,
+ * `A: 1e3` or `TXT: yes` are never silently turned into numbers or booleans.
+ */
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import type { ZoneProblem } from './errors.js';
+
+export interface RecordInput {
+  /** Owner as written ("@", relative or absolute). */
+  readonly owner: string;
+  /** Type mnemonic as written. */
+  readonly type: string;
+  /** TTL in seconds when the RRset sets one. */
+  readonly ttl: number | undefined;
+  /** One value in presentation format (or a TXT text, see zone-format.md). */
+  readonly value: string;
+  readonly line: number;
+}
+
+export interface SoaInput {
+  readonly mname: string;
+  readonly rname: string;
+  readonly serial: number | 'auto';
+  readonly refresh: number;
+  readonly retry: number;
+  readonly expire: number;
+  readonly minimum: number;
+  readonly ttl: number | undefined;
+  readonly line: number;
+}
+
+export interface DnssecInput {
+  readonly enabled: boolean;
+  readonly denial: 'nsec' | 'compact';
+  readonly signatureValidity: number;
+  readonly refreshBefore: number;
+  readonly inceptionOffset: number;
+  readonly keys: 'ksk-zsk' | 'csk';
+}
+
+export interface TlsaInput {
+  readonly host: string;
+  readonly cert: string;
+  readonly next: string | undefined;
+  readonly ports: readonly number[];
+  readonly ttl: number | undefined;
+  readonly issuer: boolean;
+  readonly line: number;
+}
+
+export interface ZoneSource {
+  readonly file: string;
+  readonly origin: string | undefined;
+  readonly ttl: number;
+  readonly soa: SoaInput | undefined;
+  readonly dnssec: DnssecInput;
+  readonly records: readonly RecordInput[];
+  readonly tlsa: readonly TlsaInput[];
+}
+
+export const DNSSEC_DEFAULTS: DnssecInput = Object.freeze({
+  enabled: true,
+  denial: 'nsec',
+  signatureValidity: 14 * 86400,
+  refreshBefore: 7 * 86400,
+  inceptionOffset: 3600,
+  keys: 'ksk-zsk',
+});
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** Parses a TTL or duration: `3600`, `1h`, `14d`, `1h30m` (BIND style). Returns undefined when invalid. */
+export function parseDuration(text: string): number | undefined {
+  const t = text.trim().toLowerCase();
+  if (/^\d+$/.test(t)) {
+    const v = Number(t);
+    return v <= 0x7fffffff ? v : undefined;
+  }
+  const re = /(\d+)([smhdw])/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(t); m; m = re.exec(t)) {
+    total += Number(m[1]) * UNITS[m[2]!]!;
+    matched = re.lastIndex;
+  }
+  if (matched === 0 || matched !== t.length || total > 0x7fffffff) return undefined;
+  return total;
+}
+
+const TOP_KEYS = new Set(['origin', 'ttl', 'soa', 'dnssec', 'records', 'tlsa']);
+
+/** Parses zone YAML. Problems are appended to `problems`; the result is as complete as the input allows. */
+export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[]): ZoneSource {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, schema: 'failsafe', prettyErrors: false, uniqueKeys: true });
+  const lineOf = (n: YamlNode | Pair | null | undefined): number => {
+    const node = n && 'range' in n ? n : n && 'key' in n ? (n.key as YamlNode | null) : null;
+    const off = node && 'range' in node && node.range ? node.range[0] : 0;
+    return lc.linePos(off).line;
+  };
+  const problem = (line: number, reason: string): void => {
+    problems.push({ file, line, reason });
+  };
+  for (const e of doc.errors) problem(e.linePos?.[0]?.line ?? 1, `YAML: ${e.message.split('\n')[0]}`);
+  for (const w of doc.warnings) problem(w.linePos?.[0]?.line ?? 1, `YAML: ${w.message.split('\n')[0]}`);
+
+  const empty: ZoneSource = { file, origin: undefined, ttl: 3600, soa: undefined, dnssec: DNSSEC_DEFAULTS, records: [], tlsa: [] };
+  if (doc.errors.length > 0) return empty;
+  const root = doc.contents;
+  if (!isMap(root)) {
+    problem(1, 'the zone file must be a YAML mapping (origin, ttl, soa, records ...)');
+    return empty;
+  }
+
+  const str = (n: unknown, line: number, what: string): string | undefined => {
+    if (isScalar(n)) return String((n as Scalar).value);
+    problem(line, `${what}: expected a single value`);
+    return undefined;
+  };
+  const duration = (n: unknown, line: number, what: string): number | undefined => {
+    const s = str(n, line, what);
+    if (s === undefined) return undefined;
+    const v = parseDuration(s);
+    if (v === undefined) problem(line, `${what}: "${s}" is not a number of seconds or a duration like 1h, 14d`);
+    return v;
+  };
+
+  let origin: string | undefined;
+  let ttl = 3600;
+  let soa: SoaInput | undefined;
+  let dnssec = DNSSEC_DEFAULTS;
+  const records: RecordInput[] = [];
+  const tlsa: TlsaInput[] = [];
+
+  for (const pair of (root as YAMLMap).items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : '';
+    const line = lineOf(pair);
+    if (!TOP_KEYS.has(key)) {
+      problem(line, `unknown key "${key}" (expected one of: ${[...TOP_KEYS].join(', ')})`);
+      continue;
+    }
+    const v = pair.value;
+    switch (key) {
+      case 'origin':
+        origin = str(v, line, 'origin');
+        break;
+      case 'ttl':
+        ttl = duration(v, line, 'ttl') ?? ttl;
+        break;
+      case 'soa':
+        soa = parseSoa(v, line);
+        break;
+      case 'dnssec':
+        dnssec = parseDnssec(v, line);
+        break;
+      case 'records':
+        parseRecords(v, line);
+        break;
+      case 'tlsa':
+        parseTlsa(v, line);
+        break;
+    }
+  }
+  return { file, origin, ttl, soa, dnssec, records, tlsa };
+
+  function mapEntries(v: unknown, line: number, what: string): { key: string; value: unknown; line: number }[] {
+    if (v === null || v === undefined) return [];
+    if (!isMap(v)) {
+      problem(line, `${what}: expected a mapping`);
+      return [];
+    }
+    return v.items.map((p) => ({ key: isScalar(p.key) ? String(p.key.value) : '', value: p.value, line: lineOf(p) }));
+  }
+
+  function parseSoa(v: unknown, line: number): SoaInput | undefined {
+    const fields: Record<string, { value: unknown; line: number }> = {};
+    for (const e of mapEntries(v, line, 'soa')) fields[e.key] = e;
+    const known = new Set(['mname', 'rname', 'serial', 'refresh', 'retry', 'expire', 'minimum', 'ttl']);
+    for (const k of Object.keys(fields)) if (!known.has(k)) problem(fields[k]!.line, `soa: unknown field "${k}"`);
+    const mname = fields.mname ? str(fields.mname.value, fields.mname.line, 'soa.mname') : undefined;
+    const rname = fields.rname ? str(fields.rname.value, fields.rname.line, 'soa.rname') : undefined;
+    if (mname === undefined) problem(line, 'soa.mname is required');
+    if (rname === undefined) problem(line, 'soa.rname is required');
+    let serial: number | 'auto' = 'auto';
+    if (fields.serial) {
+      const s = str(fields.serial.value, fields.serial.line, 'soa.serial');
+      if (s !== undefined && s !== 'auto') {
+        if (/^\d+$/.test(s) && Number(s) <= 0xffffffff) serial = Number(s);
+        else problem(fields.serial.line, `soa.serial: "${s}" is not "auto" or a number 0..4294967295`);
+      }
+    }
+    const num = (k: string, dflt: number): number => (fields[k] ? duration(fields[k]!.value, fields[k]!.line, `soa.${k}`) ?? dflt : dflt);
+    const soaTtl = fields.ttl ? duration(fields.ttl.value, fields.ttl.line, 'soa.ttl') : undefined;
+    if (mname === undefined || rname === undefined) return undefined;
+    return {
+      mname,
+      rname,
+      serial,
+      refresh: num('refresh', 7200),
+      retry: num('retry', 3600),
+      expire: num('expire', 1209600),
+      minimum: num('minimum', 300),
+      ttl: soaTtl,
+      line,
+    };
+  }
+
+  function parseDnssec(v: unknown, line: number): DnssecInput {
+    const out = { ...DNSSEC_DEFAULTS } as { -readonly [K in keyof DnssecInput]: DnssecInput[K] };
+    for (const e of mapEntries(v, line, 'dnssec')) {
+      const s = str(e.value, e.line, `dnssec.${e.key}`);
+      if (s === undefined) continue;
+      switch (e.key) {
+        case 'enabled':
+          if (s === 'true' || s === 'false') out.enabled = s === 'true';
+          else problem(e.line, `dnssec.enabled: expected true or false, not "${s}"`);
+          break;
+        case 'denial':
+          if (s === 'nsec' || s === 'compact') out.denial = s;
+          else problem(e.line, `dnssec.denial: expected nsec or compact, not "${s}"`);
+          break;
+        case 'keys':
+          if (s === 'ksk-zsk' || s === 'csk') out.keys = s;
+          else problem(e.line, `dnssec.keys: expected ksk-zsk or csk, not "${s}"`);
+          break;
+        case 'signature-validity':
+        case 'refresh-before':
+        case 'inception-offset': {
+          const d = parseDuration(s);
+          if (d === undefined) problem(e.line, `dnssec.${e.key}: "${s}" is not a duration`);
+          else if (e.key === 'signature-validity') out.signatureValidity = d;
+          else if (e.key === 'refresh-before') out.refreshBefore = d;
+          else out.inceptionOffset = d;
+          break;
+        }
+        default:
+          problem(e.line, `dnssec: unknown field "${e.key}"`);
+      }
+    }
+    if (out.refreshBefore >= out.signatureValidity)
+      problem(line, 'dnssec.refresh-before must be shorter than dnssec.signature-validity');
+    return out;
+  }
+
+  function parseRecords(v: unknown, line: number): void {
+    for (const owner of mapEntries(v, line, 'records')) {
+      if (owner.value === null || owner.value === undefined) {
+        problem(owner.line, `records: "${owner.key}" has no types`);
+        continue;
+      }
+      for (const t of mapEntries(owner.value, owner.line, `records."${owner.key}"`)) {
+        parseValues(owner.key, t.key, t.value, t.line);
+      }
+    }
+  }
+
+  function parseValues(owner: string, type: string, v: unknown, line: number): void {
+    const push = (node: unknown, ttlValue: number | undefined): void => {
+      if (isScalar(node)) {
+        records.push({ owner, type, ttl: ttlValue, value: String(node.value), line: lineOf(node as YamlNode) });
+      } else problem(isSeq(node) || isMap(node) ? lineOf(node as YamlNode) : line, `${owner} ${type}: each value must be a single string`);
+    };
+    if (isScalar(v)) return push(v, undefined);
+    if (isSeq(v)) {
+      if (v.items.length === 0) problem(line, `${owner} ${type}: empty list of values`);
+      for (const item of v.items) push(item, undefined);
+      return;
+    }
+    if (isMap(v)) {
+      let ttlValue: number | undefined;
+      let values: unknown;
+      let found = false;
+      for (const p of v.items) {
+        const k = isScalar(p.key) ? String(p.key.value) : '';
+        if (k === 'ttl') ttlValue = duration(p.value, lineOf(p), `${owner} ${type}: ttl`);
+        else if (k === 'values' || k === 'value') {
+          values = p.value;
+          found = true;
+        } else problem(lineOf(p), `${owner} ${type}: unknown field "${k}" (expected ttl, value or values)`);
+      }
+      if (!found) return problem(line, `${owner} ${type}: "values" (or "value") is required`);
+      if (isSeq(values)) {
+        if (values.items.length === 0) problem(line, `${owner} ${type}: empty list of values`);
+        for (const item of values.items) push(item, ttlValue);
+      } else push(values, ttlValue);
+      return;
+    }
+    problem(line, `${owner} ${type}: no value`);
+  }
+
+  function parseTlsa(v: unknown, line: number): void {
+    if (v === null || v === undefined) return;
+    if (!isSeq(v)) return problem(line, 'tlsa: expected a list of entries');
+    for (const item of v.items) {
+      const l = lineOf(item as YamlNode);
+      const f: Record<string, { value: unknown; line: number }> = {};
+      for (const e of mapEntries(item, l, 'tlsa entry')) f[e.key] = e;
+      for (const k of Object.keys(f))
+        if (!['host', 'cert', 'next', 'ports', 'ttl', 'issuer'].includes(k)) problem(f[k]!.line, `tlsa: unknown field "${k}"`);
+      const host = f.host ? str(f.host.value, f.host.line, 'tlsa.host') : undefined;
+      const cert = f.cert ? str(f.cert.value, f.cert.line, 'tlsa.cert') : undefined;
+      if (host === undefined) problem(l, 'tlsa: "host" is required');
+      if (cert === undefined) problem(l, 'tlsa: "cert" is required');
+      let ports: number[] = [25];
+      if (f.ports) {
+        const pv = f.ports.value;
+        const items = isSeq(pv) ? pv.items : [pv];
+        ports = [];
+        for (const it of items) {
+          const s = str(it, f.ports.line, 'tlsa.ports');
+          const n = s !== undefined && /^\d+$/.test(s) ? Number(s) : NaN;
+          if (!(n >= 1 && n <= 65535)) problem(f.ports.line, `tlsa.ports: "${s}" is not a port number`);
+          else ports.push(n);
+        }
+      }
+      const ttlValue = f.ttl ? duration(f.ttl.value, f.ttl.line, 'tlsa.ttl') : undefined;
+      const issuer = f.issuer ? str(f.issuer.value, f.issuer.line, 'tlsa.issuer') === 'true' : false;
+      const next = f.next ? str(f.next.value, f.next.line, 'tlsa.next') : undefined;
+      if (host !== undefined && cert !== undefined) tlsa.push({ host, cert, next, ports, ttl: ttlValue, issuer, line: l });
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The zone as an immutable name tree: RRsets by owner, with empty non-terminals as real nodes and the DNS
+ * facts a lookup needs (apex, delegation, below a cut, wildcard child) computed once at build time
+ * (style rule 6, after Knot's node flags). Lookups only read.
+ */
+import type { Name } from '../wire/name.js';
+import type { DnssecInput, TlsaInput } from './yaml.js';
+
+/** One RRset: all records of one owner and type, one TTL (RFC 2181 §5). rdata is uncompressed wire form. */
+export interface RRset {
+  readonly owner: Name;
+  readonly type: number;
+  readonly ttl: number;
+  readonly rdatas: readonly Uint8Array[];
+}
+
+export interface ZoneNode {
+  readonly name: Name;
+  /** RRsets by type; empty for an empty non-terminal. */
+  readonly rrsets: ReadonlyMap<number, RRset>;
+  readonly parent: ZoneNode | null;
+  readonly isApex: boolean;
+  /** Not the apex and owns NS: a zone cut. */
+  readonly isDelegation: boolean;
+  /** Strictly below a zone cut (glue or occluded data): not authoritative. */
+  readonly belowCut: boolean;
+  /** The delegation node above, for nodes below a cut (and the cut node itself). */
+  readonly cut: ZoneNode | null;
+  /** Has a child whose leftmost label is `*`. */
+  readonly wildcardChild: ZoneNode | null;
+  /** Number of child nodes (0 for a leaf). */
+  readonly childCount: number;
+}
+
+export interface Zone {
+  readonly origin: Name;
+  readonly file: string;
+  readonly apex: ZoneNode;
+  /** Every node (including empty non-terminals) by the lower-case key of its name. */
+  readonly nodes: ReadonlyMap<string, ZoneNode>;
+  /** Every node in canonical order (RFC 4034 §6.1), apex first. */
+  readonly ordered: readonly ZoneNode[];
+  readonly soa: RRset;
+  /** TTL of negative answers: min(SOA TTL, SOA minimum) (RFC 2308 §5). */
+  readonly negativeTtl: number;
+  readonly dnssec: DnssecInput;
+  readonly tlsa: readonly TlsaInput[];
+  /** Digest of the zone content (excluding the SOA serial), used to decide whether the serial must rise. */
+  readonly contentHash: string;
+}
+
+/** Result of locating a name in a zone. */
+export interface Located {
+  /** The node of the name itself, when it exists (possibly an empty non-terminal). */
+  readonly exact: ZoneNode | null;
+  /** The deepest existing ancestor-or-self of the name (RFC 4592 closest encloser). */
+  readonly encloser: ZoneNode;
+  /** Labels of the qname below the encloser (0 when exact). */
+  readonly depthBelow: number;
+}
+
+/**
+ * Finds the closest encloser of `qname`, which must be at or below the zone origin. Uses the lower-case key's
+ * label suffixes, so it allocates no Name objects.
+ */
+export function locate(zone: Zone, qname: Name): Located {
+  const key = qname.key;
+  const exact = zone.nodes.get(key);
+  if (exact) return { exact, encloser: exact, depthBelow: 0 };
+  const offs = qname.offsets;
+  const maxStrip = offs.length - zone.origin.offsets.length;
+  for (let i = 1; i < maxStrip; i++) {
+    const n = zone.nodes.get(key.slice(offs[i]!));
+    if (n) return { exact: null, encloser: n, depthBelow: i };
+  }
+  return { exact: null, encloser: zone.apex, depthBelow: maxStrip };
+}
+
+/** The zone cut that makes `node` non-authoritative, or the node itself when it is a delegation. */
+export function cutOf(node: ZoneNode): ZoneNode | null {
+  if (node.isDelegation) return node;
+  return node.cut;
+}

@@ -1,0 +1,359 @@
+/**
+ * src/server/tcp.ts over real loopback sockets (127.0.0.1 and ::1, port 0): RFC 7766 framing, reassembly,
+ * pipelining, idle timeout, connection cap, half-close, backpressure and shutdown. The handler is a stand-in
+ * that echoes the query with QR set, so these tests depend on no DNS code.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listenTcp } from '../../src/server/tcp.js';
+import type { Handler, Listener, TcpOptions } from '../../src/server/transport.js';
+
+/** The query with QR (byte 2, bit 0x80) set. */
+function echo(query: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(query);
+  out[2] = out[2]! | 0x80;
+  return out;
+}
+
+function query(id: number, extra = 0): Buffer {
+  const q = Buffer.alloc(12 + extra);
+  q.writeUInt16BE(id, 0);
+  q.writeUInt16BE(1, 4);
+  return q;
+}
+
+function framed(...msgs: Uint8Array[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const m of msgs) {
+    const p = Buffer.alloc(2);
+    p.writeUInt16BE(m.length, 0);
+    parts.push(p, Buffer.from(m));
+  }
+  return Buffer.concat(parts);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A test client that splits the byte stream back into messages. */
+class Client {
+  readonly messages: Buffer[] = [];
+  ended = false;
+  closed = false;
+  private pending = Buffer.alloc(0);
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(readonly socket: Socket) {
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => {
+      this.pending = Buffer.concat([this.pending, d]);
+      while (this.pending.length >= 2) {
+        const n = this.pending.readUInt16BE(0);
+        if (this.pending.length < 2 + n) break;
+        this.messages.push(this.pending.subarray(2, 2 + n));
+        this.pending = this.pending.subarray(2 + n);
+      }
+      this.wake();
+    });
+    socket.on('end', () => {
+      this.ended = true;
+      this.wake();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+  }
+
+  static open(port: number, host = '127.0.0.1', allowHalfOpen = false): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const s = connect({ port, host, allowHalfOpen });
+      const c = new Client(s);
+      clients.push(c);
+      s.once('connect', () => resolve(c));
+      s.once('error', reject);
+    });
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Resolves when `cond` holds, or rejects after `ms`. */
+  until(cond: () => boolean, ms = 2000, what = 'condition'): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (cond()) {
+          clearTimeout(timer);
+          resolve();
+        } else this.waiters.push(check);
+      };
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+      check();
+    });
+  }
+
+  waitMessages(n: number, ms = 2000): Promise<void> {
+    return this.until(() => this.messages.length >= n, ms, `${n} messages (have ${this.messages.length})`);
+  }
+
+  waitClosed(ms = 2000): Promise<void> {
+    return this.until(() => this.closed, ms, 'close');
+  }
+
+  ids(): number[] {
+    return this.messages.map((m) => m.readUInt16BE(0));
+  }
+}
+
+const clients: Client[] = [];
+const listeners: Listener[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.socket.destroy();
+  await Promise.all(listeners.splice(0).map((l) => l.close()));
+});
+
+async function server(handler: Handler, extra: Partial<TcpOptions> = {}): Promise<Listener> {
+  const l = await listenTcp({ host: '127.0.0.1', port: 0, handler, ...extra });
+  listeners.push(l);
+  return l;
+}
+
+describe('listenTcp', () => {
+  it('answers one framed message and tells the handler it is TCP', async () => {
+    const seen: string[] = [];
+    const l = await server((q, transport, remote) => {
+      seen.push(`${transport} ${remote.family} ${remote.address}`);
+      return echo(q);
+    });
+    expect(l.address.port).toBeGreaterThan(0);
+    const c = await Client.open(l.address.port);
+    c.socket.write(framed(query(0xbeef, 30)));
+    await c.waitMessages(1);
+    expect(c.messages[0]!.length).toBe(42);
+    expect(c.ids()).toEqual([0xbeef]);
+    expect(c.messages[0]![2]! & 0x80).toBe(0x80);
+    expect(seen).toEqual(['tcp IPv4 127.0.0.1']);
+  });
+
+  it('answers over IPv6 on ::1', async () => {
+    const l = await listenTcp({ host: '::1', port: 0, handler: (q, _t, r) => (r.family === 'IPv6' ? echo(q) : null) });
+    listeners.push(l);
+    expect(l.address.host).toBe('::1');
+    const c = await Client.open(l.address.port, '::1');
+    c.socket.write(framed(query(6)));
+    await c.waitMessages(1);
+    expect(c.ids()).toEqual([6]);
+  });
+
+  it('reassembles a message sent one byte per write', async () => {
+    const got: number[] = [];
+    const l = await server((q) => {
+      got.push(q.length);
+      return echo(q);
+    });
+    const c = await Client.open(l.address.port);
+    const bytes = framed(query(42, 8));
+    for (const b of bytes) {
+      c.socket.write(Buffer.of(b));
+      await sleep(2);
+    }
+    await c.waitMessages(1);
+    expect(got).toEqual([20]);
+    expect(c.ids()).toEqual([42]);
+  });
+
+  it('waits on a split length prefix and on a body shorter than declared', async () => {
+    const l = await server(echo);
+    const c = await Client.open(l.address.port);
+    const bytes = framed(query(9, 100));
+    c.socket.write(bytes.subarray(0, 1));
+    await sleep(30);
+    c.socket.write(bytes.subarray(1, 20));
+    await sleep(60);
+    expect(c.messages).toHaveLength(0);
+    c.socket.write(bytes.subarray(20));
+    await c.waitMessages(1);
+    expect(c.ids()).toEqual([9]);
+    expect(c.messages[0]!.length).toBe(112);
+  });
+
+  it('answers 10 pipelined messages from one write, in order', async () => {
+    const l = await server(echo);
+    const c = await Client.open(l.address.port);
+    const ids = Array.from({ length: 10 }, (_, i) => 100 + i);
+    c.socket.write(framed(...ids.map((id, i) => query(id, i))));
+    await c.waitMessages(10);
+    expect(c.ids()).toEqual(ids);
+    expect(c.messages.map((m) => m.length)).toEqual(ids.map((_, i) => 12 + i));
+  });
+
+  it('keeps order under backpressure (2000 messages, maxPipelined 2)', async () => {
+    const l = await server(echo, { maxPipelined: 2 });
+    const c = await Client.open(l.address.port);
+    const ids = Array.from({ length: 2000 }, (_, i) => i);
+    // ~ 1 MB of answers: more than the socket buffers take without waiting for the reader.
+    c.socket.write(framed(...ids.map((id) => query(id, 500))));
+    await c.waitMessages(2000, 4000);
+    expect(c.ids()).toEqual(ids);
+  });
+
+  it('stops reading while a client does not read its answers, and carries on when it does', async () => {
+    let calls = 0;
+    const l = await server((q) => {
+      calls++;
+      const out = new Uint8Array(4000);
+      out.set(q);
+      return out;
+    });
+    const c = await Client.open(l.address.port);
+    c.socket.pause();
+    const n = 5000; // 20 MB of answers: far beyond what the socket buffers hold
+    c.socket.write(framed(...Array.from({ length: n }, (_, i) => query(i))));
+    await sleep(300);
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThan(n);
+    c.socket.resume();
+    await c.waitMessages(n, 4000);
+    expect(calls).toBe(n);
+    expect(c.ids()).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+
+  it('skips zero-length messages and null answers, and keeps going', async () => {
+    const l = await server((q) => (q[1] === 1 ? null : echo(q)));
+    const c = await Client.open(l.address.port);
+    c.socket.write(Buffer.concat([Buffer.of(0, 0), framed(query(1), query(2)), Buffer.of(0, 0), framed(query(3))]));
+    await c.waitMessages(2);
+    await sleep(50);
+    expect(c.ids()).toEqual([2, 3]);
+    expect(c.closed).toBe(false);
+  });
+
+  it('drops an answer too large to frame, and an empty one', async () => {
+    const l = await server((q) => (q[1] === 1 ? new Uint8Array(70_000) : q[1] === 2 ? new Uint8Array(0) : echo(q)));
+    const c = await Client.open(l.address.port);
+    c.socket.write(framed(query(1), query(2), query(3)));
+    await c.waitMessages(1);
+    await sleep(50);
+    expect(c.ids()).toEqual([3]);
+  });
+
+  it('reports a throwing handler, answers nothing for it, and keeps the connection', async () => {
+    const errors: unknown[] = [];
+    const l = await server(
+      (q) => {
+        if (q[1] === 1) throw new Error('boom');
+        return echo(q);
+      },
+      { onError: (e) => errors.push(e) },
+    );
+    const c = await Client.open(l.address.port);
+    c.socket.write(framed(query(1), query(2)));
+    await c.waitMessages(1);
+    expect(c.ids()).toEqual([2]);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['boom']);
+  });
+
+  it('closes an idle connection after idleTimeoutMs; complete messages reset the timer', async () => {
+    const l = await server(echo, { idleTimeoutMs: 200 });
+    const idle = await Client.open(l.address.port);
+    const busy = await Client.open(l.address.port);
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) {
+      await sleep(120);
+      busy.socket.write(framed(query(i)));
+    }
+    // 360 ms in: the idle one is gone, the busy one is not.
+    await idle.waitClosed(1000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    expect(busy.closed).toBe(false);
+    await busy.waitMessages(3);
+    await busy.waitClosed(1000);
+  });
+
+  it('closes an idle connection that trickles an incomplete message', async () => {
+    const l = await server(echo, { idleTimeoutMs: 200 });
+    const c = await Client.open(l.address.port);
+    const bytes = framed(query(1, 20));
+    for (let i = 0; i < 5; i++) {
+      c.socket.write(bytes.subarray(i, i + 1));
+      await sleep(60);
+    }
+    await c.waitClosed(1000);
+    expect(c.messages).toHaveLength(0);
+  });
+
+  it('closes connections beyond maxConnections at once', async () => {
+    const l = await server(echo, { maxConnections: 2 });
+    const a = await Client.open(l.address.port);
+    const b = await Client.open(l.address.port);
+    a.socket.write(framed(query(1)));
+    b.socket.write(framed(query(2)));
+    await a.waitMessages(1);
+    await b.waitMessages(1);
+    const c = await Client.open(l.address.port);
+    c.socket.write(framed(query(3)));
+    await c.waitClosed(1000);
+    expect(c.messages).toHaveLength(0);
+    // A slot frees up when a connection goes away.
+    a.socket.destroy();
+    await a.waitClosed();
+    await sleep(50);
+    const d = await Client.open(l.address.port);
+    d.socket.write(framed(query(4)));
+    await d.waitMessages(1);
+    expect(d.ids()).toEqual([4]);
+  });
+
+  it('answers everything a client sent before its half-close, then closes', async () => {
+    const l = await server(echo);
+    const c = await Client.open(l.address.port, '127.0.0.1', true);
+    c.socket.end(framed(query(1), query(2), query(3)));
+    await c.until(() => c.ended, 2000, 'server FIN');
+    expect(c.ids()).toEqual([1, 2, 3]);
+    await c.waitClosed();
+  });
+
+  it('answers a half-closed client even when its answers were held back', async () => {
+    const l = await server(echo, { maxPipelined: 1 });
+    const c = await Client.open(l.address.port, '127.0.0.1', true);
+    const ids = Array.from({ length: 200 }, (_, i) => i);
+    c.socket.end(framed(...ids.map((id) => query(id, 200))));
+    await c.until(() => c.ended, 3000, 'server FIN');
+    expect(c.ids()).toEqual(ids);
+  });
+
+  it('close() resolves with connections open, drops them, and stops accepting', async () => {
+    const l = await listenTcp({ host: '127.0.0.1', port: 0, handler: echo });
+    const a = await Client.open(l.address.port);
+    const b = await Client.open(l.address.port);
+    b.socket.write(framed(query(1)).subarray(0, 5)); // mid-message
+    await sleep(20);
+    const first = l.close();
+    expect(l.close()).toBe(first);
+    await first;
+    await a.waitClosed();
+    await b.waitClosed();
+    await expect(Client.open(l.address.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('rejects when the port is taken', async () => {
+    const l = await server(echo);
+    await expect(listenTcp({ host: '127.0.0.1', port: l.address.port, handler: echo })).rejects.toMatchObject({
+      code: 'EADDRINUSE',
+    });
+  });
+
+  it('does not report or crash on a client reset', async () => {
+    const errors: unknown[] = [];
+    const l = await server(echo, { onError: (e) => errors.push(e) });
+    const c = await Client.open(l.address.port);
+    c.socket.write(framed(...Array.from({ length: 50 }, (_, i) => query(i, 1000))));
+    c.socket.resetAndDestroy();
+    await c.waitClosed();
+    const d = await Client.open(l.address.port);
+    d.socket.write(framed(query(7)));
+    await d.waitMessages(1);
+    expect(errors).toEqual([]);
+  });
+});

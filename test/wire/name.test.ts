@@ -1,0 +1,88 @@
+/**
+ * name.ts and Reader.name: presentation escapes (RFC 1035 §5.1), canonical order (RFC 4034 §6.1 example),
+ * isSubdomain, and hostile decompression.
+ */
+import { describe, expect, it } from 'vitest';
+import { WireError } from '../../src/wire/errors.js';
+import { compareNames, isSubdomain, labelCount, nameToText, parseName, ROOT, stripLabels, toLower } from '../../src/wire/name.js';
+import { Reader } from '../../src/wire/reader.js';
+
+describe('presentation', () => {
+  const cases: [string, string][] = [
+    ['example.com.', 'example.com.'],
+    ['Example.COM', 'Example.COM.example.org.'],
+    ['a\\.b.example.', 'a\\.b.example.'],
+    ['a\\032b.', 'a\\032b.'],
+    ['\\065bc.', 'Abc.'],
+    ['x\\(y\\)\\;z\\"q\\@\\$\\\\.', 'x\\(y\\)\\;z\\"q\\@\\$\\\\.'],
+    ['\\255\\000.', '\\255\\000.'],
+    ['@', 'example.org.'],
+    ['.', '.'],
+    ['*.example.', '*.example.'],
+  ];
+  const origin = parseName('example.org.');
+  for (const [input, want] of cases) {
+    it(input, () => expect(nameToText(parseName(input, origin))).toBe(want));
+  }
+  const bad = ['a..b.', '\\256.', '\\12.', 'a\\', `${'a'.repeat(64)}.`, `${'a.'.repeat(128)}`, 'rel', '..'];
+  for (const input of bad) {
+    it(`rejects ${input.slice(0, 30)}`, () => expect(() => parseName(input, null)).toThrow(WireError));
+  }
+});
+
+describe('canonical order (RFC 4034 §6.1)', () => {
+  const ordered = ['example.', 'a.example.', 'yljkjljk.a.example.', 'Z.a.example.', 'zABC.a.EXAMPLE.', 'z.example.', '\\001.z.example.', '*.z.example.', '\\200.z.example.'];
+  it('sorts the RFC example', () => {
+    const names = ordered.map((n) => parseName(n));
+    const shuffled = [...names].reverse();
+    shuffled.sort(compareNames);
+    expect(shuffled.map(nameToText)).toEqual(ordered);
+  });
+  it('is case-insensitive', () => {
+    expect(compareNames(parseName('A.Example.'), parseName('a.example.'))).toBe(0);
+    expect(toLower(parseName('A.Example.')).key).toBe(parseName('a.example.').key);
+  });
+});
+
+describe('label operations', () => {
+  it('isSubdomain', () => {
+    const n = parseName('www.Example.com.');
+    expect(isSubdomain(n, parseName('example.COM.'))).toBe(true);
+    expect(isSubdomain(n, n)).toBe(true);
+    expect(isSubdomain(n, ROOT)).toBe(true);
+    expect(isSubdomain(parseName('wwwexample.com.'), parseName('example.com.'))).toBe(false);
+    expect(isSubdomain(parseName('com.'), parseName('example.com.'))).toBe(false);
+    expect(isSubdomain(parseName('xexample.com.'), parseName('example.com.'))).toBe(false);
+  });
+  it('strips labels', () => {
+    const n = parseName('a.b.c.');
+    expect(labelCount(n)).toBe(3);
+    expect(nameToText(stripLabels(n, 1))).toBe('b.c.');
+    expect(stripLabels(n, 3)).toBe(ROOT);
+  });
+});
+
+describe('hostile decompression', () => {
+  const cases: [string, number[], number][] = [
+    ['self pointer', [0xc0, 0x00], 0],
+    ['forward pointer', [0xc0, 0x02, 0x00], 0],
+    ['two-pointer loop', [0x01, 0x61, 0xc0, 0x04, 0xc0, 0x00], 4],
+    ['reserved 0x40', [0x40, 0x00], 0],
+    ['reserved 0x80', [0x80, 0x00], 0],
+    ['cut label', [0x05, 0x61], 0],
+    ['cut pointer', [0xc0], 0],
+    ['no root', [0x01, 0x61], 0],
+    ['over 255 via pointers', [...Array.from({ length: 4 }, () => [63, ...new Array<number>(63).fill(0x61)]).flat().slice(0, 192), 0, 63, ...new Array<number>(63).fill(0x62), 0xc0, 0x00], 193],
+  ];
+  for (const [label, bytes, at] of cases) {
+    it(label, () => {
+      expect(() => new Reader(Uint8Array.from(bytes), at).name()).toThrow(WireError);
+    });
+  }
+  it('follows a legal pointer and leaves pos after it', () => {
+    const buf = Uint8Array.from([1, 0x61, 0, 1, 0x62, 0xc0, 0x00, 0xff]);
+    const r = new Reader(buf, 3);
+    expect(nameToText(r.name())).toBe('b.a.');
+    expect(r.pos).toBe(7);
+  });
+});
