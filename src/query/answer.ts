@@ -185,13 +185,11 @@ function synthCname(owner: Name, target: Name, ttl: number): RRset {
   return { owner, type: T.CNAME, ttl, rdatas: [target.wire] };
 }
 
-/** The order in which ANY picks its single RRset (RFC 8482 leaves the choice to the server). */
-const ANY_PREFERENCE = [T.SOA, T.CNAME, T.A, T.AAAA, T.MX, T.NS, T.TXT];
+/**
+ * ANY gets one RRset (RFC 8482 §4.1 leaves the subset to the server): the one with the lowest type code, a
+ * deterministic choice that is also Knot DNS's.
+ */
 function pickAnyRRset(node: ZoneNode): RRset | undefined {
-  for (const t of ANY_PREFERENCE) {
-    const rs = node.rrsets.get(t);
-    if (rs) return rs;
-  }
   let best: RRset | undefined;
   for (const rs of node.rrsets.values()) if (!best || rs.type < best.type) best = rs;
   return best;

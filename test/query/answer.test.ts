@@ -38,7 +38,8 @@ const cases: Case[] = [
   { q: 'subdel.example.', t: 'NS', rcode: 0, aa: false, authority: ['subdel.example. 3600 IN NS ns.example.com.', 'subdel.example. 3600 IN NS ns.example.net.'], why: 'NS at a cut: referral' },
   { q: 'example.', t: 'NS', rcode: 0, answer: ['example. 3600 IN NS ns.example.com.', 'example. 3600 IN NS ns.example.net.'], why: 'apex NS, targets out of zone: no additional' },
   { q: 'example.org.', t: 'A', rcode: 5, aa: false, why: 'outside every zone: REFUSED' },
-  { q: 'example.', t: 'ANY', rcode: 0, answer: [SOA.replace(' 300 IN SOA', ' 3600 IN SOA')], why: 'ANY: one RRset (RFC 8482)' },
+  { q: 'example.', t: 'ANY', rcode: 0, answer: ['example. 3600 IN NS ns.example.com.', 'example. 3600 IN NS ns.example.net.'], why: 'ANY: one RRset, the lowest type (RFC 8482)' },
+  { q: 'host1.example.', t: 'ANY', rcode: 0, answer: ['host1.example. 3600 IN A 192.0.2.1'], why: 'ANY at a host' },
 ];
 
 describe('answerQuery over the RFC 4592 §2.2.1 zone', () => {

@@ -176,6 +176,8 @@ describe('rdataFromText errors name the field', () => {
     ['A', '192.0.2.256', /^A\.address: /],
     ['AAAA', '2001:db8::1::2', /^AAAA\.address: /],
     ['TLSA', '3 1 1 0A1', /^TLSA\.data: odd number/],
+    ['TLSA', '3 1 1', /^TLSA\.data: missing value/],
+    ['DS', '\\# 4 00010203', /^DS\.digest: empty hex field/],
     ['TLSA', '3 1 256 0A', /^TLSA\.matchingtype: /],
     ['DS', '1 2 3 XYZ0', /^DS\.digest: bad hex/],
     ['DNSKEY', '257 3 13 AQI', /^DNSKEY\.publickey: base64/],

@@ -292,11 +292,21 @@ export const caaTag: Kind = {
 
 // ---- binary blobs -----------------------------------------------------------------------------------------
 
-/** Hex to the end of the rdata, upper case in one block (DS digest, TLSA data, SSHFP fingerprint). */
+/**
+ * Hex to the end of the rdata, upper case in one block (DS digest, TLSA data, SSHFP fingerprint). At least one
+ * octet: an empty field could not be printed and parsed back (RFC 3597 form aside).
+ */
 export const hexToEnd: Kind = {
   toEnd: true,
-  parse: (ts, out) => out.bytes(hexDecode(joinRest(ts))),
-  scan: (_b, _pos, end) => end,
+  parse(ts, out) {
+    const s = joinRest(ts);
+    if (s.length === 0) throw new WireError('E_SYNTAX', 'missing value');
+    out.bytes(hexDecode(s));
+  },
+  scan(_b, pos, end) {
+    if (pos >= end) throw rdataErr('empty hex field');
+    return end;
+  },
   print: (b, pos, next) => hexEncode(b, pos, next),
 };
 
