@@ -12,7 +12,9 @@ import { WireError } from '../wire/errors.js';
 import { CLASS_IN, OPCODE, RCODE, T } from '../wire/types.js';
 import { answerQuery } from '../query/answer.js';
 import type { ZoneSet } from '../zone/set.js';
-import { EDNS_UDP_SIZE, FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD, encodeResponse, type ResponseEdns } from './respond.js';
+import { EDNS_UDP_SIZE, encodeResponse, type ResponseEdns } from './respond.js';
+import { FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC } from '../wire/header.js';
+import { peekSimpleQuery } from './fastpath.js';
 import type { Handler, Transport } from './transport.js';
 
 /** Whole responses by (lower-case qname, qtype, DO, EDNS, size limit); bounded. */
@@ -77,6 +79,36 @@ function firstQuestionEnd(query: Uint8Array): number {
   return 12;
 }
 
+/** Query types answered by the stages (not transfers, meta types or obsolete QTYPEs). */
+function isPlainQtype(t: number): boolean {
+  return t !== T.AXFR && t !== T.IXFR && t !== T.OPT && !(t >= 128 && t <= 254) && t !== 0;
+}
+
+/** The UDP/TCP size limit for a response (RFC 6891 §6.2.5: at least 512, at most what we advertise). */
+function sizeLimit(transport: Transport, hasEdns: boolean, udpSize: number): number {
+  return transport === 'tcp' ? 65535 : hasEdns ? Math.min(Math.max(udpSize, 512), EDNS_UDP_SIZE) : 512;
+}
+
+/** Response-cache key: (lower-case qname, qtype, DO, EDNS present, size limit). */
+function cacheKey(nameKey: string, qtype: number, dnssecOk: boolean, hasEdns: boolean, limit: number): string {
+  return `${nameKey}|${qtype}|${dnssecOk ? 1 : 0}|${hasEdns ? 1 : 0}|${limit}`;
+}
+
+/**
+ * A cached response for this query: a pooled copy with the client's ID, RD and CD bits and question spelling
+ * (RFC 4343 §4.1: the question is echoed with the client's letter case).
+ */
+function fromCache(cached: Uint8Array, query: Uint8Array, questionEnd: number): Uint8Array {
+  const out = Buffer.allocUnsafe(cached.length);
+  out.set(cached);
+  out[0] = query[0]!;
+  out[1] = query[1]!;
+  out[2] = (out[2]! & ~(FLAG_RD >>> 8)) | (query[2]! & (FLAG_RD >>> 8));
+  out[3] = (out[3]! & ~FLAG_CD) | (query[3]! & FLAG_CD);
+  out.set(query.subarray(12, questionEnd), 12);
+  return out;
+}
+
 export function createHandler(current: () => Snapshot, events: HandlerEvents = {}): Handler {
   return (query, transport) => {
     if (query.length < 12) return null;
@@ -84,6 +116,19 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
     if (flags & FLAG_QR) return null;
     const opcode = (flags >>> OPCODE_SHIFT) & 0xf;
     if (opcode !== OPCODE.QUERY) return note(bareResponse(query, RCODE.NOTIMP, firstQuestionEnd(query)), transport, 0, RCODE.NOTIMP);
+
+    // Fast path: the common shape, straight to the response cache.
+    const snap = current();
+    const simple = peekSimpleQuery(query);
+    if (simple && simple.qclass === CLASS_IN && simple.ednsVersion === 0 && isPlainQtype(simple.qtype)) {
+      const limit = sizeLimit(transport, simple.hasEdns, simple.udpSize);
+      const cached = snap.cache.get(cacheKey(simple.key, simple.qtype, simple.dnssecOk, simple.hasEdns, limit));
+      if (cached) {
+        const out = fromCache(cached, query, simple.questionEnd);
+        events.onAnswer?.(transport, simple.qtype, out[3]! & 0xf, (out[2]! & (FLAG_TC >>> 8)) !== 0);
+        return out;
+      }
+    }
 
     let msg: Message;
     try {
@@ -101,29 +146,23 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
       return note(respondBare(msg, query, 0, { dnssecOk: edns.dnssecOk, extRcode: 1 }), transport, q.type, RCODE.BADVERS);
     }
     if (q.class !== CLASS_IN) return note(bareResponse(query, RCODE.REFUSED, qEnd), transport, q.type, RCODE.REFUSED);
-    if (q.type === T.AXFR || q.type === T.IXFR || q.type === T.OPT || (q.type >= 128 && q.type <= 254 && q.type !== T.TKEY && q.type !== T.TSIG)) {
-      // Zone transfers are not offered yet; meta types and obsolete QTYPEs (MAILA/MAILB) are not queries we answer.
-      return note(bareResponse(query, q.type === T.AXFR || q.type === T.IXFR ? RCODE.REFUSED : RCODE.NOTIMP, qEnd), transport, q.type, RCODE.REFUSED);
-    }
     if (q.type === T.TKEY || q.type === T.TSIG) return note(bareResponse(query, RCODE.FORMERR, qEnd), transport, q.type, RCODE.FORMERR);
+    if (!isPlainQtype(q.type)) {
+      // Zone transfers are not offered yet; meta types and obsolete QTYPEs (MAILA/MAILB) are not queries we answer.
+      const rcode = q.type === T.AXFR || q.type === T.IXFR ? RCODE.REFUSED : RCODE.NOTIMP;
+      return note(bareResponse(query, rcode, qEnd), transport, q.type, rcode);
+    }
 
     const dnssecOk = edns ? edns.dnssecOk : false;
-    const limit = transport === 'tcp' ? 65535 : edns ? Math.min(Math.max(edns.udpSize, 512), EDNS_UDP_SIZE) : 512;
-    const snap = current();
-    const key = `${q.name.key}|${q.type}|${dnssecOk ? 1 : 0}|${edns ? 1 : 0}|${limit}`;
+    const limit = sizeLimit(transport, edns !== null, edns ? edns.udpSize : 512);
+    const key = cacheKey(q.name.key, q.type, dnssecOk, edns !== null, limit);
     const cached = snap.cache.get(key);
-    const rdcd = flags & (FLAG_RD | FLAG_CD);
     if (cached) {
-      const out = new Uint8Array(cached.length);
-      out.set(cached);
-      out[0] = query[0]!;
-      out[1] = query[1]!;
-      out[2] = (out[2]! & ~((FLAG_RD | FLAG_CD) >>> 8)) | (rdcd >>> 8);
-      out[3] = (out[3]! & ~(FLAG_CD & 0xff)) | (rdcd & 0xff);
-      out.set(query.subarray(12, qEnd), 12); // the client's spelling of the question (RFC 4343 §4.1)
-      events.onAnswer?.(transport, q.type, out[3]! & 0xf, (out[2]! & 0x02) !== 0);
+      const out = fromCache(cached, query, qEnd);
+      events.onAnswer?.(transport, q.type, out[3]! & 0xf, (out[2]! & (FLAG_TC >>> 8)) !== 0);
       return out;
     }
+    const rdcd = flags & (FLAG_RD | FLAG_CD);
 
     const a = answerQuery(snap.zones, { qname: q.name, qtype: q.type, dnssecOk });
     const { bytes, truncated } = encodeResponse({

@@ -9,14 +9,9 @@ import type { Name } from '../wire/name.js';
 import { writeRdata } from '../wire/rdata.js';
 import { CLASS_IN, T } from '../wire/types.js';
 import { Writer } from '../wire/writer.js';
+import { FLAG_TC } from '../wire/header.js';
 import type { Placed } from '../query/answer.js';
 
-export const FLAG_QR = 0x8000;
-export const FLAG_AA = 0x0400;
-export const FLAG_TC = 0x0200;
-export const FLAG_RD = 0x0100;
-export const FLAG_CD = 0x0010;
-export const FLAG_AD = 0x0020;
 
 /** What the server advertises and the most it sends over UDP (DNS Flag Day 2020). */
 export const EDNS_UDP_SIZE = 1232;

@@ -12,6 +12,9 @@ import { MAX_LABEL, MAX_NAME_WIRE, nameFromWire, type Name } from './name.js';
  */
 const MAX_POINTERS = 127;
 
+/** Scratch space for expanding one name; nameFromWire copies out of it, so reuse is safe (single-threaded). */
+const scratch = new Uint8Array(MAX_NAME_WIRE);
+
 export class Reader {
   readonly buf: Uint8Array;
   pos: number;
@@ -71,7 +74,7 @@ export class Reader {
    * (not limited by `end`, which bounds only the uncompressed part read at the cursor).
    */
   name(allowCompression = true): Name {
-    const out = new Uint8Array(MAX_NAME_WIRE);
+    const out = scratch;
     let len = 0;
     let p = this.pos;
     let limit = this.end; // bound for the in-place part; after a jump, the whole buffer
