@@ -14,6 +14,7 @@ import type { Zone } from './zone/zone.js';
 import { importZone } from './zone/import.js';
 import { parseName, ROOT } from './wire/name.js';
 import { startServer } from './server/serve.js';
+import { SerialStore } from './state/serials.js';
 
 class UsageError extends Error {}
 
@@ -69,10 +70,11 @@ Exit codes: 0 success, 1 failure (the message says why), 2 usage error.`,
 
 Logs one JSON object per line on stdout. SIGHUP reloads the zones; SIGTERM/SIGINT stop.
 A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.`,
-  zone: `usage: dane-ns zone export ZONE [--zones DIR]
+  zone: `usage: dane-ns zone export ZONE [--zones DIR] [--state DIR]
        dane-ns zone import FILE.zone [--origin NAME] [--out FILE.yaml]
 
-  export  prints the zone (as loaded from DIR, default ./zones) in RFC 1035 syntax, absolute names
+  export  prints the zone (as loaded from DIR, default ./zones) in RFC 1035 syntax, absolute names;
+          a 'serial: auto' zone shows the serial the server keeps in the state directory (default ./state)
   import  converts an RFC 1035 master file to the YAML zone format (stdout, or --out FILE)`,
 };
 
@@ -106,17 +108,19 @@ async function serve(args: string[]): Promise<number> {
 }
 
 /** Finds the zone whose origin is ZONE: `<ZONE>.yaml` first (its errors are reported), then any other file. */
-function findZone(zonesDir: string, zone: string): Zone {
+function findZone(zonesDir: string, zone: string, stateDir: string): Zone {
+  const serials = new SerialStore(stateDir, undefined, true);
+  const auto = (origin: string, hash: string): number => serials.serialFor(origin, hash);
   const want = parseName(zone.endsWith('.') ? zone : zone + '.', ROOT);
   const direct = join(zonesDir, `${want.key.length > 1 ? zone.replace(/\.$/, '') : 'root'}.yaml`);
   if (existsSync(direct)) {
-    const z = loadZoneFile(direct);
+    const z = loadZoneFile(direct, auto);
     if (z.origin.key === want.key) return z;
   }
   for (const file of listZoneFiles(zonesDir)) {
     if (file === direct) continue;
     try {
-      const z = loadZoneFile(file);
+      const z = loadZoneFile(file, auto);
       if (z.origin.key === want.key) return z;
     } catch {
       /* another zone's broken file is not this command's business */
@@ -129,11 +133,11 @@ async function zoneCmd(args: string[]): Promise<number> {
   const sub = args[0];
   if (sub === undefined || sub === '--help') return help('zone');
   if (sub === 'export') {
-    const f = parseFlags(args.slice(1), { zones: true, help: false });
+    const f = parseFlags(args.slice(1), { zones: true, state: true, help: false });
     if (f.switches.has('help')) return help('zone');
     const zone = f.positional[0];
     if (!zone || f.positional.length > 1) throw new UsageError('zone export needs exactly one ZONE');
-    const z = findZone(one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), zone);
+    const z = findZone(one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), zone, one(f, 'state', process.env.DANE_NS_STATE, './state'));
     process.stdout.write(exportZone(z));
     return 0;
   }

@@ -145,12 +145,15 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
       // RFC 6891 §6.1.3: BADVERS (16) = extended rcode 1, header rcode 0, with our OPT.
       return note(respondBare(msg, query, 0, { dnssecOk: edns.dnssecOk, extRcode: 1 }), transport, q.type, RCODE.BADVERS);
     }
-    if (q.class !== CLASS_IN) return note(bareResponse(query, RCODE.REFUSED, qEnd), transport, q.type, RCODE.REFUSED);
-    if (q.type === T.TKEY || q.type === T.TSIG) return note(bareResponse(query, RCODE.FORMERR, qEnd), transport, q.type, RCODE.FORMERR);
+    // From here on the query was understood: every response echoes the question and, when the query had
+    // EDNS, carries our OPT (RFC 6891 §7).
+    const optOut = edns ? { dnssecOk: edns.dnssecOk, extRcode: 0 } : null;
+    if (q.class !== CLASS_IN) return note(respondBare(msg, query, RCODE.REFUSED, optOut), transport, q.type, RCODE.REFUSED);
+    if (q.type === T.TKEY || q.type === T.TSIG) return note(respondBare(msg, query, RCODE.FORMERR, optOut), transport, q.type, RCODE.FORMERR);
     if (!isPlainQtype(q.type)) {
       // Zone transfers are not offered yet; meta types and obsolete QTYPEs (MAILA/MAILB) are not queries we answer.
       const rcode = q.type === T.AXFR || q.type === T.IXFR ? RCODE.REFUSED : RCODE.NOTIMP;
-      return note(bareResponse(query, rcode, qEnd), transport, q.type, rcode);
+      return note(respondBare(msg, query, rcode, optOut), transport, q.type, rcode);
     }
 
     const dnssecOk = edns ? edns.dnssecOk : false;
@@ -189,7 +192,7 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
   }
 }
 
-function respondBare(msg: Message, query: Uint8Array, rcode: number, edns: ResponseEdns): Uint8Array {
+function respondBare(msg: Message, query: Uint8Array, rcode: number, edns: ResponseEdns | null): Uint8Array {
   const q = msg.questions[0]!;
   const { bytes } = encodeResponse({
     id: msg.id,

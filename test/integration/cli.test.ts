@@ -1,0 +1,406 @@
+/**
+ * The command line (dist/cli.js) as an operator uses it: start-up with a broken zone (exit 1 and
+ * `file:line: reason`), SIGHUP reload (new data, a broken edit keeps the last good version and is logged with
+ * file:line, serial: auto rises on each content change), `zone import` + `zone export` round trip checked with
+ * ldns-read-zone -c as an independent canonicaliser, and the help / usage / exit-code contract.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { query, requireTool, type Server } from './helpers/dig.js';
+import { freePort } from './helpers/ports.js';
+import { CLI, startDaneNs, type DaneNsInstance } from './helpers/server.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node dist/cli.js ARGS` (never rejects: the exit code is part of what is tested). The working directory is
+ * the temp dir, so defaults such as ./state never touch the checkout.
+ */
+function cli(args: readonly string[], timeoutMs = 10_000): Promise<Run> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('DANE_NS_')) env[k] = v;
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: tmpdir(), env, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs a tool by absolute path; resolves with stdout, rejects with stderr on failure. */
+function tool(name: string, args: readonly string[]): Promise<string> {
+  const bin = requireTool(name);
+  return new Promise((resolve, reject) => {
+    execFile(bin, [...args], { timeout: 15_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${name} ${args.join(' ')}: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const tempDirs: string[] = [];
+async function tempDir(prefix: string): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), `dane-ns-cli-${prefix}-`));
+  tempDirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of tempDirs) await rm(d, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Broken zones at start-up
+// ---------------------------------------------------------------------------------------------------------------
+
+const HEAD = `origin: example.com.
+ttl: 3600
+soa:
+  mname: ns1
+  rname: hostmaster
+  serial: 1
+  minimum: 300
+records:
+  "@":
+    NS: ns1
+`; // 10 lines
+
+describe('serve with a broken zone file at start-up', () => {
+  const cases = [
+    {
+      what: 'YAML syntax error (nested mapping in a compact mapping)',
+      // line 11 is the broken one
+      body: `${HEAD}    A: 192.0.2.1: 80\n  ns1:\n    A: 192.0.2.53\n`,
+      line: 11,
+      reason: /YAML/,
+    },
+    {
+      what: 'CNAME and A at one name',
+      body: `${HEAD}  ns1:\n    A: 192.0.2.53\n  www:\n    A: 192.0.2.80\n    CNAME: ns1\n`,
+      line: 15,
+      reason: /CNAME/,
+    },
+    {
+      what: 'an unparsable MX value',
+      body: `${HEAD}    MX: "ten mail"\n  ns1:\n    A: 192.0.2.53\n`,
+      line: 11,
+      reason: /MX/,
+    },
+  ];
+
+  it.each(cases.map((c) => [c.what, c] as const))('%s: exit 1 and FILE:LINE: reason on stderr', async (_w, c) => {
+    const zones = await tempDir('bad');
+    const state = await tempDir('state');
+    const file = join(zones, 'example.com.yaml');
+    await writeFile(file, c.body);
+    const port = await freePort();
+    const r = await cli(['serve', '--zones', zones, '--state', state, '--keys', join(state, 'keys'), '--listen', `127.0.0.1:${port}`]);
+    expect(r.code, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(1);
+    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+    const hit = lines.find((l) => l.includes(`${file}:`));
+    expect(hit, r.stderr).toBeDefined();
+    const m = /^(?:dane-ns: )?(.+):(\d+): (.+)$/.exec(hit!);
+    expect(m, hit).not.toBeNull();
+    expect(m![1]).toBe(file);
+    expect(Number(m![2]), hit).toBe(c.line);
+    expect(m![3]).toMatch(c.reason);
+    // Nothing was started: no "listening" event.
+    expect(r.stdout).not.toMatch(/"event":"listening"/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// SIGHUP reload
+// ---------------------------------------------------------------------------------------------------------------
+
+const RELOAD_BASE = `origin: example.com.
+ttl: 3600
+soa:
+  mname: ns1
+  rname: hostmaster
+  serial: auto
+  minimum: 300
+records:
+  "@":
+    NS: ns1
+    A: 192.0.2.1
+  ns1:
+    A: 192.0.2.53
+`; // 13 lines
+
+describe('SIGHUP reload', () => {
+  let inst: DaneNsInstance | undefined;
+  let zones: string;
+  let server: Server;
+
+  beforeAll(async () => {
+    requireTool('kdig');
+    zones = await tempDir('reload');
+    await writeFile(join(zones, 'example.com.yaml'), RELOAD_BASE);
+    const port = await freePort();
+    inst = await startDaneNs({ zonesDir: zones, port });
+    server = { host: '127.0.0.1', port };
+  });
+
+  afterAll(async () => {
+    await inst?.stop();
+  });
+
+  const serialNow = async (): Promise<number> => {
+    const a = await query(server, 'example.com.', 'SOA');
+    expect(a.rcode).toBe('NOERROR');
+    const f = a.answer[0]!.split(' ');
+    return Number(f[6]);
+  };
+
+  /** Polls until `check` passes, at most `ms` milliseconds after the signal. */
+  async function within<T>(ms: number, fn: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const v = await fn();
+      if (ok(v) || Date.now() > deadline) return v;
+      await delay(25);
+    }
+  }
+
+  const txt = (name: string): Promise<string[]> => query(server, name, 'TXT').then((a) => a.answer);
+
+  it('serves an added record within 1 s, keeps the last good data on a broken edit (logged with file:line), serial rises on each change', async () => {
+    const file = join(zones, 'example.com.yaml');
+    const s0 = await serialNow();
+    expect(await txt('new.example.com.')).toEqual([]);
+
+    // 1. add a TXT record
+    await writeFile(file, `${RELOAD_BASE}  new:\n    TXT: hello reload\n`);
+    inst!.proc.kill('SIGHUP');
+    const t1 = await within(1000, () => txt('new.example.com.'), (a) => a.length > 0);
+    expect(t1).toEqual(['new.example.com. 3600 IN TXT "hello reload"']);
+    const s1 = await serialNow();
+    expect(s1).toBeGreaterThan(s0);
+
+    // 2. SIGHUP without a change: same serial
+    inst!.proc.kill('SIGHUP');
+    await delay(200);
+    expect(await serialNow()).toBe(s1);
+
+    // 3. break it: YAML syntax error on line 17 (a nested mapping in a compact mapping)
+    const logBefore = inst!.logs().length;
+    await writeFile(file, `${RELOAD_BASE}  new:\n    TXT: hello reload\n  bad:\n    A: 192.0.2.9: 80\n  more:\n    A: 192.0.2.10\n`);
+    inst!.proc.kill('SIGHUP');
+    const failure = await within(
+      1000,
+      async () =>
+        inst!
+          .logs()
+          .slice(logBefore)
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((e) => e.level === 'error'),
+      (e) => e !== undefined,
+    );
+    expect(failure, inst!.logs()).toBeDefined();
+    expect(failure!.file).toBe('example.com.yaml');
+    const problems = failure!.problems as string[];
+    expect(Array.isArray(problems)).toBe(true);
+    expect(problems.some((p) => p.startsWith(`${file}:`)), JSON.stringify(problems)).toBe(true);
+    expect.soft(problems.some((p) => p.startsWith(`${file}:17: YAML`)), `problems name line 17: ${JSON.stringify(problems)}`).toBe(true);
+    // still the old data
+    expect(await txt('new.example.com.')).toEqual(['new.example.com. 3600 IN TXT "hello reload"']);
+    expect((await query(server, 'more.example.com.', 'A')).rcode).toBe('NXDOMAIN');
+    expect(await serialNow()).toBe(s1);
+    expect(inst!.proc.exitCode).toBeNull();
+
+    // 4. fix it, with new content
+    await writeFile(file, `${RELOAD_BASE}  new:\n    TXT: hello again\n  more:\n    A: 192.0.2.10\n`);
+    inst!.proc.kill('SIGHUP');
+    const t2 = await within(1000, () => txt('new.example.com.'), (a) => a[0]?.includes('again') === true);
+    expect(t2).toEqual(['new.example.com. 3600 IN TXT "hello again"']);
+    expect((await query(server, 'more.example.com.', 'A')).answer).toEqual(['more.example.com. 3600 IN A 192.0.2.10']);
+    const s2 = await serialNow();
+    expect(s2).toBeGreaterThan(s1);
+  });
+
+  it('SIGHUP while the zones directory cannot be read: logged, the server stays up and keeps serving', async () => {
+    const moved = `${zones}.away`;
+    const { rename } = await import('node:fs/promises');
+    const logBefore = inst!.logs().length;
+    await rename(zones, moved);
+    try {
+      inst!.proc.kill('SIGHUP');
+      await delay(300);
+      expect(inst!.proc.exitCode, inst!.logs().slice(-3000)).toBeNull();
+      expect(inst!.proc.signalCode).toBeNull();
+      const a = await query(server, 'example.com.', 'SOA');
+      expect(a.rcode).toBe('NOERROR');
+      expect(inst!.logs().slice(logBefore)).toMatch(/"level":"error"/);
+    } finally {
+      await rename(moved, zones);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// zone import / zone export
+// ---------------------------------------------------------------------------------------------------------------
+
+const MASTER = `; Zone file for example.net, the way an operator would write it
+$ORIGIN example.net.
+$TTL 3600
+@   IN  SOA ns1 hostmaster (
+        2024060101 ; serial
+        7200       ; refresh
+        3600       ; retry
+        1209600    ; expire
+        300 )      ; negative caching
+        IN  NS    ns1
+        IN  NS    ns2.example.org.
+        IN  MX    10 mail
+        IN  MX    20 mail2.example.org.
+        IN  A     192.0.2.1
+        IN  AAAA  2001:db8::1
+        IN  TXT   "v=spf1 mx -all"
+        IN  CAA   0 issue "letsencrypt.org"
+        IN  CAA   0 iodef "mailto:security@example.net"
+        IN  HTTPS 1 . alpn=h2,h3 ipv4hint=192.0.2.1
+ns1     IN  A     192.0.2.53
+mail    300 IN A  192.0.2.25            ; TTL override
+        300 IN A  192.0.2.26
+        IN  AAAA  2001:db8::25
+Mail2   IN  A     192.0.2.27
+sel1._domainkey IN TXT ( "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAr1cbN2Vt8mqL0X5pX2c0aZkXo9WnQ1rYk3Lm"
+                         "Xo9WnQ1rYk3LmZbq2Tq7uPz4EJm1rV2c9f5gH0wIDAQAB" )
+_25._tcp.mail IN TLSA 3 1 1 (
+        8CB0FC6C527506A053F4F14C8464BEBB
+        D6DEDE2738D11468DD953D7D6A3021F1 )
+_submission._tcp IN SRV 0 1 587 mail
+_imaps._tcp 600 IN SRV 0 1 993 mail.example.net.
+*.apps  IN  A     192.0.2.80
+*.apps  IN  TXT   "wildcard \\"quoted\\" text"
+sub     IN  NS    ns1.sub
+sub     IN  NS    ns.example.org.
+sub     IN  DS    12345 13 2 3F1B2C4D5E6F708192A3B4C5D6E7F8091A2B3C4D5E6F708192A3B4C5D6E7F809
+ns1.sub IN  A     192.0.2.60
+$TTL 900
+www     IN  CNAME @
+$ORIGIN dev.example.net.
+app     IN  A     192.0.2.90
+`;
+
+/** ldns-read-zone -c output as a sorted list of `owner ttl class type rdata` lines (whitespace collapsed). */
+async function canonical(file: string): Promise<string[]> {
+  const out = await tool('ldns-read-zone', ['-c', file]);
+  return out
+    .split('\n')
+    .map((l) => l.trim().replace(/\s+/g, ' '))
+    .filter((l) => l !== '' && !l.startsWith(';'))
+    .sort();
+}
+
+describe('zone import then zone export', () => {
+  it('keeps every record (compared as sets with ldns-read-zone -c)', async () => {
+    requireTool('ldns-read-zone');
+    const work = await tempDir('import');
+    const zones = join(work, 'zones');
+    await mkdir(zones);
+    const src = join(work, 'example.net.zone');
+    await writeFile(src, MASTER);
+
+    const imp = await cli(['zone', 'import', src, '--out', join(zones, 'example.net.yaml')]);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(imp.stderr).toBe('');
+    const yaml = await readFile(join(zones, 'example.net.yaml'), 'utf8');
+    expect(yaml).toMatch(/^origin: example\.net\.$/m);
+
+    const exp = await cli(['zone', 'export', 'example.net', '--zones', zones]);
+    expect(exp.code, exp.stderr).toBe(0);
+    const out = join(work, 'exported.zone');
+    await writeFile(out, exp.stdout);
+
+    const want = await canonical(src);
+    const got = await canonical(out);
+    expect(want.length).toBe(28);
+    expect(got).toEqual(want);
+    // The two-string DKIM TXT stayed two strings.
+    expect(got.find((l) => l.startsWith('sel1._domainkey.'))).toMatch(/" "Xo9Wn/);
+
+    // Trailing dot on the zone name, and stdout import, give the same result.
+    const exp2 = await cli(['zone', 'export', 'example.net.', '--zones', zones]);
+    expect(exp2.code).toBe(0);
+    expect(exp2.stdout).toBe(exp.stdout);
+    const imp2 = await cli(['zone', 'import', src]);
+    expect(imp2.code).toBe(0);
+    expect(imp2.stdout).toBe(yaml);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Help, usage errors, exit codes
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('help and exit codes', () => {
+  it.each([
+    [['--help']],
+    [['-h']],
+    [['help']],
+    [[]],
+    [['serve', '--help']],
+    [['zone', '--help']],
+    [['zone', 'export', '--help']],
+    [['zone', 'import', '--help']],
+  ])('dane-ns %j exits 0 and prints usage', async (args) => {
+    const r = await cli(args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/usage: dane-ns/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('serve --help and zone --help describe their options', async () => {
+    expect((await cli(['serve', '--help'])).stdout).toMatch(/--listen/);
+    const z = (await cli(['zone', 'export', '--help'])).stdout;
+    expect(z).toMatch(/zone export ZONE/);
+    expect(z).toMatch(/zone import FILE/);
+  });
+
+  it.each([
+    [['frobnicate']],
+    [['zone', 'frobnicate']],
+    [['serve', '--no-such-flag']],
+    [['serve', 'extra-arg']],
+    [['serve', '--zones']],
+    [['zone', 'export']],
+    [['zone', 'import']],
+    [['zone', 'export', 'a.example', 'b.example']],
+  ])('dane-ns %j is a usage error: exit 2, one line on stderr', async (args) => {
+    const r = await cli(args);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('zone export of a zone that does not exist: exit 1, one clear line', async () => {
+    const zones = await tempDir('empty');
+    const r = await cli(['zone', 'export', 'nonexistent.example', '--zones', zones]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/nonexistent\.example/);
+  });
+
+  it('zone import of a file that does not exist: exit 1, one line', async () => {
+    const dir = await tempDir('nofile');
+    const r = await cli(['zone', 'import', join(dir, 'missing.zone')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/missing\.zone/);
+  });
+});
