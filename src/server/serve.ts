@@ -84,7 +84,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     addresses: listeners.filter((_, i) => i % 2 === 0).map((l) => l.address),
     reload(): void {
       const seen = new Set<string>();
-      for (const file of listZoneFiles(opts.zonesDir)) {
+      let files: string[];
+      try {
+        files = listZoneFiles(opts.zonesDir);
+      } catch (e) {
+        logger.error('reload-failed', { dir: opts.zonesDir, error: (e as Error).message, keeping: 'every zone as it was' });
+        return;
+      }
+      for (const file of files) {
         seen.add(file);
         try {
           const z = loadZoneFile(file, autoSerial);

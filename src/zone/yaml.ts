@@ -104,8 +104,7 @@ export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[
   const problem = (line: number, reason: string): void => {
     problems.push({ file, line, reason });
   };
-  for (const e of doc.errors) problem(e.linePos?.[0]?.line ?? 1, `YAML: ${e.message.split('\n')[0]}`);
-  for (const w of doc.warnings) problem(w.linePos?.[0]?.line ?? 1, `YAML: ${w.message.split('\n')[0]}`);
+  for (const e of [...doc.errors, ...doc.warnings]) problem(lc.linePos(e.pos[0]).line, `YAML: ${e.message.split('\n')[0]}`);
 
   const empty: ZoneSource = { file, origin: undefined, ttl: 3600, soa: undefined, dnssec: DNSSEC_DEFAULTS, records: [], tlsa: [] };
   if (doc.errors.length > 0) return empty;

@@ -229,6 +229,22 @@ describe('SIGHUP reload', () => {
     expect(s2).toBeGreaterThan(s1);
   });
 
+  it('a zone file added is served after SIGHUP, and a removed one is no longer (REFUSED)', async () => {
+    const file = join(zones, 'example.org.yaml');
+    expect((await query(server, 'example.org.', 'SOA')).rcode).toBe('REFUSED');
+    await writeFile(file, RELOAD_BASE.replace('origin: example.com.', 'origin: example.org.').replace('serial: auto', 'serial: 5'));
+    inst!.proc.kill('SIGHUP');
+    const a = await within(1000, () => query(server, 'example.org.', 'SOA'), (x) => x.rcode === 'NOERROR');
+    expect(a.answer).toHaveLength(1);
+    expect(a.answer[0]).toMatch(/^example\.org\. 3600 IN SOA ns1\.example\.org\. hostmaster\.example\.org\. 5 \d+ \d+ \d+ 300$/);
+    const { unlink } = await import('node:fs/promises');
+    await unlink(file);
+    inst!.proc.kill('SIGHUP');
+    const b = await within(1000, () => query(server, 'example.org.', 'SOA'), (x) => x.rcode === 'REFUSED');
+    expect(b.rcode).toBe('REFUSED');
+    expect((await query(server, 'example.com.', 'SOA')).rcode).toBe('NOERROR');
+  });
+
   it('SIGHUP while the zones directory cannot be read: logged, the server stays up and keeps serving', async () => {
     const moved = `${zones}.away`;
     const { rename } = await import('node:fs/promises');
@@ -394,6 +410,23 @@ describe('help and exit codes', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/nonexistent\.example/);
+  });
+
+  it('serve with a zones directory that does not exist: exit 1, one line naming it', async () => {
+    const dir = await tempDir('nozones');
+    const r = await cli(['serve', '--zones', join(dir, 'missing'), '--state', join(dir, 'state'), '--listen', `127.0.0.1:${await freePort()}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/missing/);
+  });
+
+  it('serve with a malformed --listen: fails with one line naming the value', async () => {
+    const dir = await tempDir('badlisten');
+    await writeFile(join(dir, 'example.com.yaml'), RELOAD_BASE);
+    const r = await cli(['serve', '--zones', dir, '--state', join(dir, 'state'), '--listen', 'not-an-address']);
+    expect([1, 2]).toContain(r.code);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/not-an-address/);
   });
 
   it('zone import of a file that does not exist: exit 1, one line', async () => {
