@@ -31,6 +31,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -73,7 +74,7 @@ typedef struct server {
   struct iovec siov[MAX_BATCH];
   struct sockaddr_storage addr[MAX_BATCH];
   /* counters */
-  double batches, packets, skipped, send_errors, send_dropped;
+  double batches, packets, skipped, send_errors, send_dropped, js_errors;
 } server_t;
 
 static void maybe_free(server_t *s) {
@@ -132,6 +133,7 @@ static void prepare_recv(server_t *s) {
     s->rmsg[i].msg_hdr.msg_iov = &s->riov[i];
     s->rmsg[i].msg_hdr.msg_iovlen = 1;
     s->rmsg[i].msg_hdr.msg_name = &s->addr[i];
+    s->rmsg[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
     s->rmsg[i].msg_len = 0;
   }
 }
@@ -201,7 +203,7 @@ static napi_value call_js(server_t *s, size_t argc, napi_value *argv) {
   napi_env env = s->env;
   napi_value cb, recv, result = NULL;
   if (napi_get_reference_value(env, s->cb_ref, &cb) != napi_ok || !cb) return NULL;
-  napi_get_undefined(env, &recv);
+  napi_get_global(env, &recv); /* make_callback needs an object receiver */
   s->in_callback = 1;
   napi_status st = napi_make_callback(env, s->async_ctx, recv, cb, argc, argv, &result);
   s->in_callback = 0;
@@ -211,6 +213,15 @@ static napi_value call_js(server_t *s, size_t argc, napi_value *argv) {
     if (pending) {
       napi_value exc;
       napi_get_and_clear_last_exception(env, &exc);
+      s->js_errors++;
+      if (getenv("UDP_BATCH_DEBUG")) {
+        napi_value str;
+        char buf[512];
+        size_t bl = 0;
+        if (napi_coerce_to_string(env, exc, &str) == napi_ok &&
+            napi_get_value_string_utf8(env, str, buf, sizeof buf, &bl) == napi_ok)
+          fprintf(stderr, "udp_batch: callback threw: %s\n", buf);
+      }
     }
     return NULL;
   }
@@ -359,7 +370,7 @@ static void on_closed(uv_handle_t *h) {
     if (napi_open_handle_scope(env, &scope) == napi_ok) {
       napi_value cb, recv, result;
       if (napi_get_reference_value(env, done, &cb) == napi_ok && cb) {
-        napi_get_undefined(env, &recv);
+        napi_get_global(env, &recv); /* make_callback needs an object receiver */
         if (napi_make_callback(env, s->async_ctx, recv, cb, 0, NULL, &result) != napi_ok) {
           bool pending = false;
           napi_is_exception_pending(env, &pending);
@@ -582,16 +593,16 @@ static napi_value js_send_one(napi_env env, napi_callback_info info) {
   return r;
 }
 
-/* stats(handle) -> [batches, packets, skipped, sendErrors, sendDropped] */
+/* stats(handle) -> [batches, packets, skipped, sendErrors, sendDropped, jsErrors] */
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], arr, v;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   server_t *s = argc >= 1 ? get_server(env, argv[0]) : NULL;
   if (!s) return NULL;
-  double vals[5] = {s->batches, s->packets, s->skipped, s->send_errors, s->send_dropped};
-  CHECK(napi_create_array_with_length(env, 5, &arr));
-  for (uint32_t i = 0; i < 5; i++) {
+  double vals[6] = {s->batches, s->packets, s->skipped, s->send_errors, s->send_dropped, s->js_errors};
+  CHECK(napi_create_array_with_length(env, 6, &arr));
+  for (uint32_t i = 0; i < 6; i++) {
     napi_create_double(env, vals[i], &v);
     napi_set_element(env, arr, i, v);
   }

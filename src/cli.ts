@@ -13,7 +13,7 @@ import { exportZone } from './zone/export.js';
 import type { Zone } from './zone/zone.js';
 import { importZone } from './zone/import.js';
 import { parseName, ROOT } from './wire/name.js';
-import { startServer } from './server/serve.js';
+import { parseListen, startServer } from './server/serve.js';
 import { SerialStore } from './state/serials.js';
 
 class UsageError extends Error {}
@@ -67,6 +67,8 @@ Exit codes: 0 success, 1 failure (the message says why), 2 usage error.`,
   --state DIR          serials and rollover state         default ./state  (env DANE_NS_STATE)
   --listen ADDR:PORT   address to serve UDP and TCP on; repeatable; [::1]:PORT for IPv6
                        default 127.0.0.1:5353  (env DANE_NS_LISTEN, comma-separated)
+  --udp-engine E       auto (default): the native batched engine (recvmmsg/sendmmsg) when built, else
+                       node:dgram; batch; dgram  (env DANE_NS_UDP_ENGINE)
 
 Logs one JSON object per line on stdout. SIGHUP reloads the zones; SIGTERM/SIGINT stop.
 A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.`,
@@ -79,13 +81,24 @@ A zone file with an error at start-up is reported as file:line: reason, and the 
 };
 
 async function serve(args: string[]): Promise<number> {
-  const f = parseFlags(args, { zones: true, keys: true, state: true, listen: true, help: false });
+  const f = parseFlags(args, { zones: true, keys: true, state: true, listen: true, 'udp-engine': true, help: false });
   if (f.switches.has('help')) return help('serve');
   if (f.positional.length > 0) throw new UsageError(`unexpected argument "${f.positional[0]}"`);
   const env = process.env;
   const listen = f.values.get('listen') ?? (env.DANE_NS_LISTEN ? env.DANE_NS_LISTEN.split(',').map((s) => s.trim()).filter(Boolean) : ['127.0.0.1:5353']);
+  for (const spec of listen) {
+    try {
+      parseListen(spec);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const udpEngine = one(f, 'udp-engine', env.DANE_NS_UDP_ENGINE, 'auto');
+  if (udpEngine !== 'auto' && udpEngine !== 'batch' && udpEngine !== 'dgram')
+    throw new UsageError(`--udp-engine "${udpEngine}": expected auto, batch or dgram`);
   const logger = createLogger();
   const server = await startServer({
+    udpEngine,
     zonesDir: one(f, 'zones', env.DANE_NS_ZONES, './zones'),
     keysDir: one(f, 'keys', env.DANE_NS_KEYS, './keys'),
     stateDir: one(f, 'state', env.DANE_NS_STATE, './state'),

@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from '../log.js';
-import { ZoneError, formatProblem } from '../zone/errors.js';
+import { ZoneError, formatProblem, type ZoneProblem } from '../zone/errors.js';
 import { listZoneFiles, loadZoneFile } from '../zone/files.js';
 import { ZoneSet } from '../zone/set.js';
 import type { Zone } from '../zone/zone.js';
@@ -15,6 +15,7 @@ import { soaSerial } from '../zone/build.js';
 import { SerialStore } from '../state/serials.js';
 import { createHandler, makeSnapshot, type Snapshot } from './handler.js';
 import { listenUdp } from './udp.js';
+import { listenUdpBatch, udpBatchAvailable } from './udp-batch.js';
 import { listenTcp } from './tcp.js';
 import type { Listener } from './transport.js';
 
@@ -24,6 +25,8 @@ export interface ServeOptions {
   readonly keysDir: string;
   readonly listen: readonly string[];
   readonly logger: Logger;
+  /** UDP engine: `batch` (native recvmmsg/sendmmsg addon), `dgram` (node:dgram), `auto` (batch when built). */
+  readonly udpEngine?: 'auto' | 'batch' | 'dgram';
 }
 
 export interface RunningServer {
@@ -40,6 +43,14 @@ export function parseListen(spec: string): { host: string; port: number } {
   return { host: m[1] === 'localhost' ? '127.0.0.1' : m[1]!, port };
 }
 
+/** A problem when another file already serves the origin of `z` (two files must not fight over one zone). */
+function sameOrigin(byFile: ReadonlyMap<string, Zone>, file: string, z: Zone): ZoneProblem | null {
+  for (const [other, oz] of byFile)
+    if (other !== file && oz.origin.key === z.origin.key)
+      return { file, line: 1, reason: `zone ${nameToText(z.origin)} is already served from ${basename(other)}` };
+  return null;
+}
+
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { logger } = opts;
   mkdirSync(opts.stateDir, { recursive: true });
@@ -48,16 +59,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   /** Last good zone per file. */
   const byFile = new Map<string, Zone>();
-  const problems: string[] = [];
+  const problems: ZoneProblem[] = [];
   for (const file of listZoneFiles(opts.zonesDir)) {
     try {
-      byFile.set(file, loadZoneFile(file, autoSerial));
+      const z = loadZoneFile(file, autoSerial);
+      const clash = sameOrigin(byFile, file, z);
+      if (clash) problems.push(clash);
+      else byFile.set(file, z);
     } catch (e) {
-      if (e instanceof ZoneError) problems.push(...e.problems.map(formatProblem));
+      if (e instanceof ZoneError) problems.push(...e.problems);
       else throw e;
     }
   }
-  if (problems.length > 0) throw new Error(problems.join('\n'));
+  if (problems.length > 0) throw new ZoneError(problems);
   const loaded = (z: Zone): void =>
     logger.info('zone-loaded', { zone: nameToText(z.origin), file: basename(z.file), serial: soaSerial(z.soa.rdatas[0]!), names: z.nodes.size });
   for (const z of byFile.values()) loaded(z);
@@ -65,15 +79,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let snapshot: Snapshot = makeSnapshot(new ZoneSet(byFile.values()));
   const handler = createHandler(() => snapshot);
   const listeners: Listener[] = [];
+  const engine = opts.udpEngine ?? 'auto';
+  const useBatch = engine === 'batch' || (engine === 'auto' && udpBatchAvailable());
+  if (engine === 'auto' && !useBatch)
+    logger.warn('udp-engine', { engine: 'dgram', reason: 'native batched UDP addon not built (npm run build needs python3, make, g++)' });
   const onError = (err: unknown): void => logger.error('handler-error', { error: String(err) });
   try {
     for (const spec of opts.listen) {
       const { host, port } = parseListen(spec);
-      const udp = await listenUdp({ host, port, handler, onError });
+      const udp = useBatch ? await listenUdpBatch({ host, port, handler, onError }) : await listenUdp({ host, port, handler, onError });
       listeners.push(udp);
       // TCP on the port UDP got (port 0 picks one for both).
       listeners.push(await listenTcp({ host, port: udp.address.port, handler, onError }));
-      logger.info('listening', { host, port: udp.address.port, transports: ['udp', 'tcp'] });
+      logger.info('listening', { host, port: udp.address.port, transports: ['udp', 'tcp'], udpEngine: useBatch ? 'batch' : 'dgram' });
     }
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));
@@ -95,6 +113,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         seen.add(file);
         try {
           const z = loadZoneFile(file, autoSerial);
+          const clash = sameOrigin(byFile, file, z);
+          if (clash) throw new ZoneError([clash]);
           if (byFile.get(file)?.contentHash !== z.contentHash) loaded(z);
           byFile.set(file, z);
         } catch (e) {

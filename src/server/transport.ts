@@ -18,6 +18,8 @@ export interface Remote {
  * Must never throw for network input; the transport still guards every call with try/catch, stays silent on a
  * throw and reports the error via `onError`.
  * The returned bytes may be a shared/cached buffer: transports never modify them.
+ * The query bytes are valid only during the call (the batched UDP engine reuses its receive buffers): a handler
+ * that keeps any part of them must copy it. handler.ts copies everything it keeps (names, question bytes).
  */
 export type Handler = (query: Uint8Array, transport: Transport, remote: Remote) => Uint8Array | null;
 

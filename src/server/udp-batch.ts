@@ -1,12 +1,13 @@
 /**
- * EXPERIMENT: DNS over UDP through the optional native addon in native/ (recvmmsg/sendmmsg, one JS call per batch
+ * DNS over UDP through the optional native addon in native/ (recvmmsg/sendmmsg, one JS call per batch
  * of up to 64 datagrams instead of one libuv callback + one sendto per datagram). Same contract as `listenUdp`
  * in udp.ts, with these differences:
  *  - the query bytes handed to the handler are a view into a receive buffer that is reused for the next batch:
  *    they are valid only during the handler call (a handler that keeps them must copy them);
  *  - datagrams larger than `maxQueryBytes` (default 4096) are dropped unanswered;
  *  - IPv6 link-local sources are reported without a `%scope` suffix;
- *  - Linux only. The addon is built with `cd native && npx node-gyp rebuild`; without it `listenUdpBatch` rejects.
+ *  - Linux only. The addon is built by `npm run build` (scripts/build-native.mjs); without it `listenUdpBatch`
+ *    rejects and serve.ts falls back to node:dgram (udp.ts).
  *
  * The answers of a batch are copied into one shared send buffer and go out with a single sendmmsg once the whole
  * batch has been handled, so the handler's returned bytes are read exactly once and never modified.
@@ -41,7 +42,7 @@ interface Addon {
     onBatch: ((count: number, queries?: (Buffer | null)[]) => unknown) | undefined,
   ): NativeServer;
   sendOne(handle: unknown, index: number, bytes: Uint8Array): boolean;
-  stats(handle: unknown): [number, number, number, number, number];
+  stats(handle: unknown): [number, number, number, number, number, number];
   close(handle: unknown, done?: () => void): void;
 }
 
@@ -90,8 +91,18 @@ export interface UdpBatchOptions extends ListenOptions {
 }
 
 export interface UdpBatchListener extends Listener {
-  /** Counters since start: batches, datagrams, skipped datagrams, send errors, sends dropped (buffer full). */
-  stats(): { batches: number; packets: number; skipped: number; sendErrors: number; sendDropped: number };
+  /**
+   * Counters since start: batches, datagrams, skipped datagrams (too large, source port 0), send errors, sends
+   * dropped (send buffer full), exceptions that escaped the batch callback (a bug: they are swallowed).
+   */
+  stats(): {
+    batches: number;
+    packets: number;
+    skipped: number;
+    sendErrors: number;
+    sendDropped: number;
+    jsErrors: number;
+  };
 }
 
 const hex = (n: number): string => n.toString(16);
@@ -265,8 +276,8 @@ export async function listenUdpBatch(opts: UdpBatchOptions): Promise<UdpBatchLis
       return closing;
     },
     stats() {
-      const [batches, packets, skipped, sendErrors, sendDropped] = native.stats(handle);
-      return { batches, packets, skipped, sendErrors, sendDropped };
+      const [batches, packets, skipped, sendErrors, sendDropped, jsErrors] = native.stats(handle);
+      return { batches, packets, skipped, sendErrors, sendDropped, jsErrors };
     },
   };
 }

@@ -410,6 +410,9 @@ let port: number;
 let v4: Server;
 let serial: number;
 
+/** UDP engine under test: the native batched engine by default; serve-dgram.test.ts sets dgram. */
+const UDP_ENGINE = process.env.DANE_NS_TEST_UDP_ENGINE ?? 'batch';
+
 beforeAll(async () => {
   requireTool('kdig');
   requireTool('dig');
@@ -417,8 +420,16 @@ beforeAll(async () => {
   copyFileSync(join(REPO_ROOT, 'zones', 'example.com.yaml'), join(dir, 'example.com.yaml'));
   await writeFile(join(dir, 'big.example.yaml'), BIG_ZONE);
   port = await freePort({ ipv6: true });
-  inst = await startDaneNs({ zonesDir: dir, port, ipv6: true });
+  inst = await startDaneNs({ zonesDir: dir, port, ipv6: true, extraArgs: ['--udp-engine', UDP_ENGINE] });
   v4 = { host: '127.0.0.1', port };
+  // The whole file runs once per UDP engine (serve-dgram.test.ts re-runs it on node:dgram).
+  const listening = inst
+    .logs()
+    .split('\n')
+    .filter((l) => l.includes('"event":"listening"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  if (listening.length !== 2 || listening.some((e) => e.udpEngine !== UDP_ENGINE))
+    throw new Error(`expected two listeners on the ${UDP_ENGINE} UDP engine:\n${inst.logs()}`);
   const loaded = inst
     .logs()
     .split('\n')

@@ -1,1 +1,0 @@
-cmd_Release/obj.target/udp_batch.node := g++ -o Release/obj.target/udp_batch.node -shared -pthread -rdynamic -m64  -Wl,-soname=udp_batch.node -Wl,--start-group Release/obj.target/udp_batch/udp_batch.o -Wl,--end-group 
