@@ -1,5 +1,5 @@
 /*
- * udp_batch: an experimental UDP server core for dane-ns that batches syscalls.
+ * udp_batch: the batched UDP engine of dane-ns (recvmmsg/sendmmsg), used by src/server/udp-batch.ts.
  *
  * One socket per server, driven from the Node event loop by a uv_poll_t on its fd. When the fd is readable,
  * recvmmsg() pulls up to `batch` datagrams into preallocated slots, ONE JS callback runs per batch, and the
