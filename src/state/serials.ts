@@ -1,0 +1,60 @@
+/**
+ * SOA serials for `serial: auto` zones (zone-format.md): kept in the state directory, raised on every content
+ * change, never moved backwards across restarts (RFC 1982 serial arithmetic).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic.js';
+
+interface Entry {
+  serial: number;
+  hash: string;
+}
+
+/** RFC 1982 §3.1 addition: serial + n modulo 2^32 (n < 2^31). */
+export function serialAdd(serial: number, n: number): number {
+  return (serial + n) % 0x100000000;
+}
+
+/** RFC 1982 §3.2: true when a is greater than b in serial arithmetic. */
+export function serialGreater(a: number, b: number): boolean {
+  return (a < b && b - a > 0x80000000) || (a > b && a - b < 0x80000000);
+}
+
+export class SerialStore {
+  private readonly file: string;
+  private entries: Record<string, Entry>;
+
+  /**
+   * @param readOnly serials are computed but never written (for commands such as `zone export` that must show
+   *   what the server serves without changing its state)
+   */
+  constructor(
+    stateDir: string,
+    private readonly now: () => number = () => Date.now(),
+    private readonly readOnly = false,
+  ) {
+    this.file = join(stateDir, 'serials.json');
+    try {
+      this.entries = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, Entry>;
+    } catch {
+      this.entries = {};
+    }
+  }
+
+  /**
+   * The serial for a zone whose content has digest `hash`: unchanged content keeps its serial; changed content
+   * gets max(previous + 1, current Unix time) in serial arithmetic, so it always moves forward.
+   */
+  serialFor(zone: string, hash: string): number {
+    const prev = this.entries[zone];
+    if (prev && prev.hash === hash) return prev.serial;
+    const unix = Math.floor(this.now() / 1000) >>> 0;
+    let next = prev ? serialAdd(prev.serial, 1) : unix;
+    if (prev && serialGreater(unix, next)) next = unix;
+    if (this.readOnly) return next;
+    this.entries[zone] = { serial: next, hash };
+    writeFileAtomic(this.file, JSON.stringify(this.entries, null, 2) + '\n');
+    return next;
+  }
+}
