@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Integration suites start real daemons on fixed loopback ports: run files one at a time.
     fileParallelism: false,
-    reporters: ['default'],
+    // The JSON report lets .ci/run print a plain 'N passed, N failed' closing line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results.json' },
   },
 });

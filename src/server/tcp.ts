@@ -9,7 +9,7 @@
  * `maxPipelined` unflushed answers before the connection stops reading (RFC 7766 §6.2.1.1 backpressure).
  */
 import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
-import { stripBrackets, type Handler, type Remote, type TcpOptions, type Listener } from './transport.js';
+import { safeReporter, stripBrackets, type Handler, type Remote, type TcpOptions, type Listener } from './transport.js';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_CONNECTIONS = 512;
@@ -225,14 +225,7 @@ class Connection {
 export function listenTcp(opts: TcpOptions): Promise<Listener> {
   const host = stripBrackets(opts.host);
   const onError = opts.onError;
-  const report = (err: unknown): void => {
-    if (!onError) return;
-    try {
-      onError(err);
-    } catch {
-      // a failing error reporter must not take the listener down
-    }
-  };
+  const report = safeReporter(onError);
   const maxConnections = Math.max(0, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
   const shared: Shared = {
     handler: opts.handler,

@@ -51,3 +51,15 @@ export interface Listener {
 export function stripBrackets(host: string): string {
   return host.length > 1 && host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
+
+/** Wraps an optional error callback so that a failing reporter can never take a listener down. */
+export function safeReporter(onError: ((err: unknown) => void) | undefined): (err: unknown) => void {
+  return (err) => {
+    if (!onError) return;
+    try {
+      onError(err);
+    } catch {
+      // a failing error reporter must not take the socket down
+    }
+  };
+}

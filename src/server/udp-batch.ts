@@ -15,7 +15,7 @@
 import { createRequire } from 'node:module';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { stripBrackets, type Handler, type ListenOptions, type Listener, type Remote } from './transport.js';
+import { safeReporter, stripBrackets, type Handler, type ListenOptions, type Listener, type Remote } from './transport.js';
 
 /** The largest UDP payload over IPv4 (65535 - 8 UDP - 20 IP); anything above cannot be sent. */
 const MAX_UDP_PAYLOAD = 65507;
@@ -161,14 +161,7 @@ export async function listenUdpBatch(opts: UdpBatchOptions): Promise<UdpBatchLis
   const handler: Handler = opts.handler;
   const onError = opts.onError;
 
-  const report = (err: unknown): void => {
-    if (!onError) return;
-    try {
-      onError(err);
-    } catch {
-      // a failing error reporter must not take the socket down
-    }
-  };
+  const report = safeReporter(onError);
 
   let srv: NativeServer | null = null;
   let closed = false;

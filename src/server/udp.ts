@@ -7,7 +7,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { stripBrackets, type Handler, type ListenOptions, type Listener } from './transport.js';
+import { safeReporter, stripBrackets, type Handler, type ListenOptions, type Listener } from './transport.js';
 
 /** Kernel socket buffers: bursts of queries must not be dropped while the event loop is busy. */
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -27,14 +27,7 @@ export function listenUdp(opts: ListenOptions): Promise<Listener> {
   const handler: Handler = opts.handler;
   const onError = opts.onError;
 
-  const report = (err: unknown): void => {
-    if (!onError) return;
-    try {
-      onError(err);
-    } catch {
-      // a failing error reporter must not take the socket down
-    }
-  };
+  const report = safeReporter(onError);
 
   // Send errors (EHOSTUNREACH, ENOBUFS, a peer's ICMP port unreachable...) are network weather, not bugs:
   // the answer is lost exactly as if the packet had been dropped on the way. Swallowing them here also keeps
