@@ -41,6 +41,9 @@ export interface ResponseSpec {
 
 const OPT_SIZE = 11;
 
+/** Reused for every response: encoding is synchronous and the result is copied out before returning. */
+const scratch = new Uint8Array(65535);
+
 function writeSection(w: Writer, section: readonly Placed[]): { count: number; overflow: boolean } {
   let count = 0;
   for (const p of section) {
@@ -71,7 +74,7 @@ function writeSection(w: Writer, section: readonly Placed[]): { count: number; o
 /** Encodes a response; returns the bytes and whether TC was set. */
 export function encodeResponse(spec: ResponseSpec): { bytes: Uint8Array; truncated: boolean } {
   const room = spec.limit - (spec.edns ? OPT_SIZE : 0);
-  const w = new Writer(room, Math.min(room, 512));
+  const w = new Writer(room, 512, scratch);
   w.u16(spec.id);
   w.u16(0); // flags, patched below
   w.u16(spec.qname ? 1 : 0);
@@ -99,8 +102,11 @@ export function encodeResponse(spec: ResponseSpec): { bytes: Uint8Array; truncat
   w.patchU16(8, ns.count);
   w.patchU16(10, ar.count + (spec.edns ? 1 : 0));
   const body = w.view();
-  if (!spec.edns) return { bytes: body.slice(), truncated };
-  const out = new Uint8Array(body.length + OPT_SIZE);
+  const out = Buffer.allocUnsafe(body.length + (spec.edns ? OPT_SIZE : 0));
+  if (!spec.edns) {
+    out.set(body, 0);
+    return { bytes: out, truncated };
+  }
   out.set(body, 0);
   let p = body.length;
   out[p++] = 0; // root owner

@@ -14,9 +14,15 @@ export class Writer {
   /** Lower-cased suffix key -> offset of that suffix already written (only offsets < 0x4000). */
   private readonly table = new Map<string, number>();
 
-  constructor(limit = Infinity, initial = 512) {
+  /**
+   * @param limit maximum total size (Infinity for none)
+   * @param initial first buffer size when no scratch buffer is given
+   * @param scratch a caller-owned buffer to write into (grown by copying if too small); the caller must copy
+   *   the result out (`finish()`) before reusing it. Saves an allocation per message on hot paths.
+   */
+  constructor(limit = Infinity, initial = 512, scratch?: Uint8Array) {
     this.limit = limit;
-    this.buf = new Uint8Array(Math.min(initial, Number.isFinite(limit) ? limit : initial));
+    this.buf = scratch ?? new Uint8Array(Math.min(initial, Number.isFinite(limit) ? limit : initial));
   }
 
   private ensure(n: number): void {
