@@ -14,3 +14,9 @@ knotd_bin=$(command -v knotd || echo /usr/sbin/knotd)
 
 echo "== workload: hit (existing names and types of zones/example.com.yaml) =="
 ZONE=${ZONE:-example.com} ZONES_DIR=${ZONES_DIR:-zones} bash bench/dnsperf.sh
+
+echo "== workload: mixed (70% existing, 20% random nonexistent names, 10% NODATA/TLSA) =="
+tmpq=$(mktemp)
+trap 'rm -f "$tmpq"' EXIT
+node dist/cli.js zone export "${ZONE:-example.com}" --zones "${ZONES_DIR:-zones}" | node bench/make-queries.mjs "${ZONE:-example.com}" 300000 >"$tmpq"
+QUERY_FILE=$tmpq ZONE=${ZONE:-example.com} ZONES_DIR=${ZONES_DIR:-zones} bash bench/dnsperf.sh
