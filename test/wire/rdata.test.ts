@@ -76,7 +76,7 @@ describe('canonical form', () => {
     ['MX', '10 Mail.Example.COM.', '10 mail.example.com.'],
     ['SOA', 'NS1.Example.com. Host.Example.com. 1 2 3 4 5', 'ns1.example.com. host.example.com. 1 2 3 4 5'],
     ['RRSIG', 'A 13 2 300 20240201000000 20240101000000 1 Example.COM. AQID', 'A 13 2 300 20240201000000 20240101000000 1 example.com. AQID'],
-    ['NSEC', 'A.Example.COM. A', 'a.example.com. A'],
+    ['NSEC', 'A.Example.COM. A', 'A.Example.COM. A'], // RFC 6840 §5.1: NSEC names are not lower-cased
     ['SRV', '0 0 1 Target.Example.', '0 0 1 target.example.'],
     ['DNAME', 'X.Example.', 'x.example.'],
     ['HINFO', '"CPU" "OS"', '"CPU" "OS"'], // RFC 6840 §5.1: not HINFO

@@ -8,8 +8,9 @@
  *    receivers SHOULD for RP, AFSDB, RT, SIG, PX, NXT, NAPTR and SRV (RFC 2052 once mandated it for SRV);
  *  - names 'plain': compression is an error on input (every newer type: RRSIG, NSEC, SVCB, KX, DNAME ...).
  *  - lower: names are lower-cased in the canonical form (RFC 4034 §6.2 item 3 as corrected by RFC 6840 §5.1:
- *    NS MD MF CNAME SOA MB MG MR PTR MINFO MX RP AFSDB RT SIG PX NXT NAPTR KX SRV DNAME A6 RRSIG NSEC; not HINFO,
- *    which has no names anyway, and never SVCB/HTTPS targets).
+ *    NS MD MF CNAME SOA MB MG MR PTR MINFO MX RP AFSDB RT SIG PX NXT NAPTR KX SRV DNAME A6 RRSIG; not NSEC,
+ *    whose next name RFC 6840 §5.1 says is NOT lower-cased (validators compare it byte for byte, so the signer
+ *    writes it in lower case instead, as Knot and BIND do); not HINFO; never SVCB/HTTPS targets).
  * Types without an entry are opaque (RFC 3597): generic `\# len hex` text, bytes copied as they are.
  */
 import { T } from '../types.js';
@@ -122,7 +123,7 @@ const SIG_FIELDS: [string, Kind][] = [
 ];
 rr(T.RRSIG, 'RRSIG', L, ...SIG_FIELDS);
 rr(T.SIG, 'SIG', A, ...SIG_FIELDS);
-rr(T.NSEC, 'NSEC', L, ['next', name], ['types', typeBitmap]);
+rr(T.NSEC, 'NSEC', P, ['next', name], ['types', typeBitmap]);
 const KEY_FIELDS: [string, Kind][] = [['flags', u16], ['protocol', u8], ['algorithm', u8], ['publickey', base64ToEnd]];
 rr(T.DNSKEY, 'DNSKEY', P, ...KEY_FIELDS);
 rr(T.CDNSKEY, 'CDNSKEY', P, ...KEY_FIELDS);

@@ -3,6 +3,11 @@
  *
  * Written against Knot DNS 3.2 (Debian 12). Zones are loaded whole from the files, never written back
  * (`zonefile-sync: -1`), and no journal is kept, so the served data is exactly the zone text.
+ *
+ * With `dnssec: true` Knot signs every zone itself (automatic key management, ECDSA P-256, NSEC, no CDS/CDNSKEY:
+ * see ../shared/testing-notes.md "Knot DNS as the oracle"), keeps its keys in `<dir>/keys`, and allows zone
+ * transfers (AXFR) from 127.0.0.1 so a test can read the whole signed zone. Readiness then also waits until the
+ * apex answers with a DNSKEY RRset.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -31,7 +36,10 @@ export interface KnotOptions {
   tcpWorkers?: number;
   /** Background worker threads (zone loading; default 1). */
   backgroundWorkers?: number;
-  /** Placeholder for DNSSEC signing by Knot (not implemented yet; must be false/absent). */
+  /**
+   * Have Knot sign the zones (policy `dane-ns-oracle`: ecdsap256sha256, NSEC, `cds-cdnskey-publish: none`, key
+   * storage in `<dir>/keys`) and allow AXFR from 127.0.0.1 (ACL `local`). Default false: served unsigned.
+   */
   dnssec?: boolean;
   /** Milliseconds to wait until every zone answers its SOA (default 15 s). */
   startTimeoutMs?: number;
@@ -82,22 +90,47 @@ export function knotConfig(dir: string, opts: KnotOptions, files: readonly { ori
     '  - target: stderr',
     '    any: info',
     '',
+  ];
+  const signed = opts.dnssec === true;
+  if (signed) {
+    lines.push(
+      'keystore:',
+      '  - id: local-keys',
+      '    backend: pem',
+      `    config: ${q(join(dir, 'keys'))}`,
+      '',
+      'policy:',
+      '  - id: dane-ns-oracle',
+      '    keystore: local-keys',
+      '    algorithm: ecdsap256sha256',
+      '    nsec3: off',
+      '    cds-cdnskey-publish: none',
+      '',
+      'acl:',
+      '  - id: local',
+      '    address: 127.0.0.1',
+      '    action: transfer',
+      '',
+    );
+  }
+  lines.push(
     'template:',
     '  - id: default',
     `    storage: ${q(join(dir, 'zones'))}`,
     '    zonefile-sync: -1',
     '    zonefile-load: whole',
     '    journal-content: none',
+    ...(signed ? ['    dnssec-signing: on', '    dnssec-policy: dane-ns-oracle', '    acl: local'] : []),
     '',
     'zone:',
     ...files.flatMap((f) => [`  - domain: ${q(f.origin)}`, `    file: ${q(f.file)}`]),
     '',
-  ];
+  );
   return lines.join('\n');
 }
 
-/** Builds a SOA query for `name` (wire format) with the given ID. */
-function soaQuery(name: string, id: number): Buffer {
+/** Builds a query for `name` and `qtype` (default SOA; wire format) with the given ID. */
+function soaQuery(name: string, id: number, qtype = 6): Buffer {
   const labels = name === '.' ? [] : name.slice(0, -1).split('.');
   const parts: Buffer[] = [];
   const header = Buffer.alloc(12);
@@ -109,12 +142,12 @@ function soaQuery(name: string, id: number): Buffer {
     const b = Buffer.from(label, 'ascii');
     parts.push(Buffer.from([b.length]), b);
   }
-  parts.push(Buffer.from([0, 0, 6, 0, 1]));
+  parts.push(Buffer.from([0, qtype >> 8, qtype & 0xff, 0, 1]));
   return Buffer.concat(parts);
 }
 
-/** One raw UDP SOA probe: true when the response is authoritative NOERROR with an answer. */
-function probeSoa(port: number, origin: string, timeoutMs: number): Promise<boolean> {
+/** One raw UDP probe (SOA unless `qtype`): true when the response is authoritative NOERROR with an answer. */
+function probeSoa(port: number, origin: string, timeoutMs: number, qtype = 6): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createSocket('udp4');
     const id = Math.floor(Math.random() * 0x10000);
@@ -136,7 +169,7 @@ function probeSoa(port: number, origin: string, timeoutMs: number): Promise<bool
       const ancount = msg.readUInt16BE(6);
       finish(aa && rcode === 0 && ancount > 0);
     });
-    sock.send(soaQuery(origin, id), port, '127.0.0.1', (err) => {
+    sock.send(soaQuery(origin, id, qtype), port, '127.0.0.1', (err) => {
       if (err) finish(false);
     });
   });
@@ -149,12 +182,12 @@ const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * answers its SOA authoritatively. Rejects with knotd's log when it exits or does not get ready in time.
  */
 export async function startKnot(opts: KnotOptions): Promise<KnotInstance> {
-  if (opts.dnssec === true) throw new Error('startKnot: dnssec signing is not implemented yet');
   if (opts.zones.length === 0) throw new Error('startKnot: no zones');
   const knotd = requireTool('knotd');
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'dane-ns-knot-')));
-  for (const sub of ['run', 'db', 'zones']) await mkdir(join(dir, sub), { recursive: true });
+  const subs = opts.dnssec === true ? ['run', 'db', 'zones', 'keys'] : ['run', 'db', 'zones'];
+  for (const sub of subs) await mkdir(join(dir, sub), { recursive: true });
 
   const files = opts.zones.map((z, i) => {
     const origin = absoluteName(z.origin);
@@ -209,10 +242,12 @@ export async function startKnot(opts: KnotOptions): Promise<KnotInstance> {
     while (pending.size > 0) {
       if (exited !== null) throw new Error(`knotd exited before it was ready (${exited as string})`);
       if (Date.now() > deadline) {
-        throw new Error(`knotd did not answer SOA for ${[...pending].join(', ')} within ${opts.startTimeoutMs ?? 15_000} ms`);
+        throw new Error(`knotd did not answer ${opts.dnssec === true ? 'SOA and DNSKEY' : 'SOA'} for ${[...pending].join(', ')} within ${opts.startTimeoutMs ?? 15_000} ms`);
       }
       for (const origin of [...pending]) {
-        if (await probeSoa(opts.port, origin, 200)) pending.delete(origin);
+        // Signed zones: ready once the apex also answers its DNSKEY RRset (48), i.e. Knot has signed it.
+        const ready = (await probeSoa(opts.port, origin, 200)) && (opts.dnssec !== true || (await probeSoa(opts.port, origin, 200, 48)));
+        if (ready) pending.delete(origin);
       }
       if (pending.size > 0) await delay(50);
     }

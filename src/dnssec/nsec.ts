@@ -1,0 +1,263 @@
+/**
+ * The NSEC chain of a zone (RFC 4034 §4, RFC 4035 §2.3) and the denial proofs built from it (RFC 4035 §3.1.3,
+ * RFC 4592 §4.6 for wildcards). Pure: no I/O, no signing; the signer signs `entry.rrset`, the query stage picks
+ * entries with the proof helpers.
+ *
+ * Which names get an NSEC: every name that owns authoritative data or is a delegation point, i.e. the apex, the
+ * authoritative names, and the cuts; not the names strictly below a cut (glue, occluded data) and not empty
+ * non-terminals (RFC 4035 §2.3; ENTs are proven by a covering NSEC whose next name is below them).
+ *
+ * Type bitmaps (checked against Knot DNS 3.2 by test/integration/nsec-oracle.test.ts):
+ *   - authoritative names: their types + RRSIG + NSEC;
+ *   - the apex: the same + `apexExtraTypes` (DNSKEY, which the signer adds);
+ *   - a delegation point: NS, DS when present, RRSIG, NSEC. RRSIG is listed at an insecure cut too: the NSEC at
+ *     the cut is itself signed (RFC 4035 §2.3), although the NS RRset is not. Glue addresses stored at the cut
+ *     node itself are not listed (they are not authoritative data of this zone).
+ *
+ * Letter case: the owner keeps the case the zone stores (the signer lower-cases owners for signing anyway,
+ * RFC 4034 §6.2), the next domain name is written lower-cased. RFC 4034 §6.2 lower-cases it in the canonical
+ * form, RFC 6840 §5.1 says not to; with a lower-case next name both readings give the same signed bytes, so
+ * every validator accepts the signature. Knot lower-cases every name it loads, so its NSEC rdata is byte-equal.
+ */
+import type { RRset, Zone } from '../zone/zone.js';
+import {
+  compareNames,
+  isSubdomain,
+  isWildcard,
+  labelCount,
+  nameToText,
+  prependLabel,
+  stripLabels,
+  toLower,
+  WILDCARD_LABEL,
+  type Name,
+} from '../wire/name.js';
+import { T } from '../wire/types.js';
+
+// ---- type bitmap (RFC 4034 §4.1.2) ------------------------------------------------------------------------
+
+/**
+ * Encodes types as NSEC window blocks: per window (high octet) that has any type, the window number, the
+ * length of its bitmap (1-32, trailing zero octets dropped) and the bitmap, windows ascending. Duplicates are
+ * ignored. Throws RangeError for a value that is not an integer in 0..65535.
+ */
+export function typeBitmap(types: Iterable<number>): Uint8Array {
+  const present = new Set<number>();
+  for (const t of types) {
+    if (!Number.isInteger(t) || t < 0 || t > 0xffff) throw new RangeError(`type bitmap: ${String(t)} is not an RR type number`);
+    present.add(t);
+  }
+  const sorted = [...present].sort((a, b) => a - b);
+  const out: number[] = [];
+  let i = 0;
+  while (i < sorted.length) {
+    const window = sorted[i]! >> 8;
+    const bits = new Uint8Array(32);
+    let used = 0;
+    for (; i < sorted.length && sorted[i]! >> 8 === window; i++) {
+      const low = sorted[i]! & 0xff;
+      bits[low >> 3] = bits[low >> 3]! | (0x80 >> (low & 7));
+      used = (low >> 3) + 1;
+    }
+    out.push(window, used, ...bits.subarray(0, used));
+  }
+  return Uint8Array.from(out);
+}
+
+/**
+ * Decodes NSEC window blocks into the ascending list of types. Strict (RFC 4034 §4.1.2): windows ascending
+ * and unique, lengths 1-32, no trailing zero octet, no bytes past the last block. Throws RangeError otherwise.
+ */
+export function parseTypeBitmap(bytes: Uint8Array): number[] {
+  const types: number[] = [];
+  let pos = 0;
+  let previous = -1;
+  while (pos < bytes.length) {
+    if (pos + 2 > bytes.length) throw new RangeError('type bitmap: truncated window header');
+    const window = bytes[pos]!;
+    const len = bytes[pos + 1]!;
+    if (window <= previous) throw new RangeError(`type bitmap: window ${window} out of order`);
+    if (len < 1 || len > 32) throw new RangeError(`type bitmap: window ${window} has ${len} octets (1-32)`);
+    if (pos + 2 + len > bytes.length) throw new RangeError(`type bitmap: window ${window} runs past the end`);
+    if (bytes[pos + 1 + len] === 0) throw new RangeError(`type bitmap: window ${window} ends with a zero octet`);
+    for (let k = 0; k < len; k++) {
+      const octet = bytes[pos + 2 + k]!;
+      for (let bit = 0; bit < 8; bit++) if (octet & (0x80 >> bit)) types.push((window << 8) | (k * 8 + bit));
+    }
+    previous = window;
+    pos += 2 + len;
+  }
+  return types;
+}
+
+// ---- the chain ---------------------------------------------------------------------------------------------
+
+export interface NsecEntry {
+  /** Owner name, letter case as stored in the zone. */
+  readonly owner: Name;
+  /** Next owner in canonical order (the apex after the last), lower-cased. */
+  readonly next: Name;
+  /** Types in the bitmap, ascending. */
+  readonly types: readonly number[];
+  /** NSEC rdata: `next` in uncompressed wire form + the type bitmap. */
+  readonly rdata: Uint8Array;
+  /** The NSEC RRset (TTL = the chain's TTL), ready for signing and for the answer stage. */
+  readonly rrset: RRset;
+  /** Position in `entries`. */
+  readonly index: number;
+}
+
+export interface NsecChain {
+  readonly origin: Name;
+  readonly ttl: number;
+  /** One entry per owner, in canonical order, the apex first. */
+  readonly entries: readonly NsecEntry[];
+  /** The NSEC whose owner is `name` (any letter case), if `name` owns one. */
+  nsecFor(name: Name): NsecEntry | undefined;
+  /**
+   * The NSEC that covers `name`: the entry with the greatest owner canonically before `name`; names after the
+   * last owner are covered by the last entry, whose next name is the apex. Meant for names that own no NSEC
+   * (nonexistent names, empty non-terminals); for an owner it returns the entry before it, which does not
+   * cover it. Throws RangeError when `name` is not strictly below the origin.
+   */
+  covering(name: Name): NsecEntry;
+}
+
+export interface NsecOptions {
+  /** TTL of every NSEC: min(SOA minimum, SOA TTL) (RFC 9077, RFC 4034 §4); callers pass `zone.negativeTtl`. */
+  readonly ttl: number;
+  /** Types the signer adds at the apex and the bitmap must list (default [DNSKEY]). */
+  readonly apexExtraTypes?: readonly number[];
+}
+
+/** Types that can never come from the zone data (the signer makes them); skipped if a zone ever holds them. */
+const SIGNER_TYPES = new Set<number>([T.RRSIG, T.NSEC]);
+
+/** Builds the NSEC chain of `zone` (see the file comment for which names and which bitmaps). */
+export function buildNsecChain(zone: Zone, opts: NsecOptions): NsecChain {
+  if (!Number.isInteger(opts.ttl) || opts.ttl < 0 || opts.ttl > 0x7fffffff) throw new RangeError(`NSEC TTL ${opts.ttl} out of range`);
+  const apexExtra = opts.apexExtraTypes ?? [T.DNSKEY];
+  const owners = zone.ordered.filter((n) => n.isApex || (!n.belowCut && n.rrsets.size > 0));
+  if (owners[0] !== zone.apex) throw new Error('buildNsecChain: zone.ordered must start with the apex');
+
+  const entries: NsecEntry[] = [];
+  const byKey = new Map<string, NsecEntry>();
+  owners.forEach((node, index) => {
+    const types = new Set<number>([T.RRSIG, T.NSEC]);
+    if (node.isDelegation) {
+      types.add(T.NS);
+      if (node.rrsets.has(T.DS)) types.add(T.DS);
+    } else {
+      for (const t of node.rrsets.keys()) if (!SIGNER_TYPES.has(t)) types.add(t);
+      if (node.isApex) for (const t of apexExtra) types.add(t);
+    }
+    const sortedTypes = Object.freeze([...types].sort((a, b) => a - b));
+    const next = toLower((owners[index + 1] ?? zone.apex).name);
+    const bitmap = typeBitmap(sortedTypes);
+    const rdata = new Uint8Array(next.wire.length + bitmap.length);
+    rdata.set(next.wire, 0);
+    rdata.set(bitmap, next.wire.length);
+    const rrset: RRset = Object.freeze({ owner: node.name, type: T.NSEC, ttl: opts.ttl, rdatas: Object.freeze([rdata]) });
+    const entry: NsecEntry = Object.freeze({ owner: node.name, next, types: sortedTypes, rdata, rrset, index });
+    entries.push(entry);
+    byKey.set(node.name.key, entry);
+  });
+  Object.freeze(entries);
+
+  const origin = zone.origin;
+  const covering = (name: Name): NsecEntry => {
+    if (!isSubdomain(name, origin) || labelCount(name) === labelCount(origin)) {
+      throw new RangeError('NSEC covering: the name is not below the zone origin');
+    }
+    // Greatest index whose owner sorts before `name` (entries[0] is the apex, which always does).
+    let lo = 0;
+    let hi = entries.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (compareNames(entries[mid]!.owner, name) < 0) lo = mid;
+      else hi = mid - 1;
+    }
+    return entries[lo]!;
+  };
+
+  return Object.freeze({
+    origin,
+    ttl: opts.ttl,
+    entries,
+    nsecFor: (name: Name) => byKey.get(name.key),
+    covering,
+  });
+}
+
+// ---- proofs (RFC 4035 §3.1.3) -----------------------------------------------------------------------------
+
+/** True when the entry covers `name`: owner < name < next, or owner < name after the last owner. */
+export function covers(entry: NsecEntry, name: Name, chain: NsecChain): boolean {
+  if (compareNames(entry.owner, name) >= 0) return false;
+  return entry.index === chain.entries.length - 1 || compareNames(name, entry.next) < 0;
+}
+
+function dedupe(list: readonly NsecEntry[]): NsecEntry[] {
+  return list.filter((e, i) => list.indexOf(e) === i);
+}
+
+function coverOf(chain: NsecChain, name: Name, what: string): NsecEntry {
+  if (chain.nsecFor(name)) throw new Error(`${what}: ${nameToText(name)} owns an NSEC, so no NSEC covers it`);
+  return chain.covering(name);
+}
+
+/**
+ * NXDOMAIN (RFC 4035 §3.1.3.2): the NSEC covering `qname` and the NSEC covering `*.closestEncloser` (which
+ * proves no wildcard could have matched), one entry when the same NSEC does both. Throws when either name owns
+ * an NSEC (then the answer is not NXDOMAIN).
+ */
+export function nxdomainProof(chain: NsecChain, qname: Name, closestEncloser: Name): NsecEntry[] {
+  const q = coverOf(chain, qname, 'nxdomainProof');
+  const w = coverOf(chain, prependLabel(WILDCARD_LABEL, closestEncloser), 'nxdomainProof (wildcard)');
+  return dedupe([q, w]);
+}
+
+/**
+ * NODATA (RFC 4035 §3.1.3.1): the NSEC of `qname` when it owns one (the caller checks the bitmap lacks the
+ * qtype and CNAME). For an empty non-terminal, the NSEC covering it: no NSEC at the name proves it has no types,
+ * and the covering NSEC's next name being below it proves the name exists (so NOERROR, never NXDOMAIN:
+ * RFC 8020). Throws when `qname` neither owns an NSEC nor is an empty non-terminal by the chain.
+ */
+export function nodataProof(chain: NsecChain, qname: Name): NsecEntry[] {
+  const own = chain.nsecFor(qname);
+  if (own) return [own];
+  const cover = chain.covering(qname);
+  if (!isSubdomain(cover.next, qname)) {
+    throw new Error(`nodataProof: ${nameToText(qname)} is neither an owner nor an empty non-terminal`);
+  }
+  return [cover];
+}
+
+/** The next closer name of `qname` for a wildcard `*.<closest encloser>` (RFC 5155 §1.3 terminology). */
+function nextCloser(qname: Name, wildcardOwner: Name, what: string): Name {
+  if (!isWildcard(wildcardOwner)) throw new Error(`${what}: ${nameToText(wildcardOwner)} is not a wildcard name`);
+  const encloser = stripLabels(wildcardOwner, 1);
+  const depth = labelCount(wildcardOwner); // the next closer has one label more than the closest encloser
+  if (!isSubdomain(qname, encloser) || labelCount(qname) < depth) {
+    throw new Error(`${what}: ${nameToText(qname)} is not below ${nameToText(encloser)}`);
+  }
+  return stripLabels(qname, labelCount(qname) - depth);
+}
+
+/**
+ * Wildcard answer (RFC 4035 §3.1.3.3, RFC 4592 §4.6): the NSEC covering the next closer name, proving that no
+ * closer match for `qname` exists.
+ */
+export function wildcardAnswerProof(chain: NsecChain, qname: Name, wildcardOwner: Name): NsecEntry[] {
+  return [coverOf(chain, nextCloser(qname, wildcardOwner, 'wildcardAnswerProof'), 'wildcardAnswerProof')];
+}
+
+/**
+ * Wildcard NODATA (RFC 4035 §3.1.3.4): the NSEC covering the next closer name + the wildcard's own NSEC (its
+ * bitmap lacks the qtype); a wildcard that is an empty non-terminal is proven like any ENT. One entry when the
+ * same NSEC does both.
+ */
+export function wildcardNodataProof(chain: NsecChain, qname: Name, wildcardOwner: Name): NsecEntry[] {
+  const cover = coverOf(chain, nextCloser(qname, wildcardOwner, 'wildcardNodataProof'), 'wildcardNodataProof');
+  return dedupe([cover, ...nodataProof(chain, wildcardOwner)]);
+}
