@@ -12,7 +12,9 @@ import { listZoneFiles, loadZoneFile } from './zone/files.js';
 import { exportZone } from './zone/export.js';
 import type { Zone } from './zone/zone.js';
 import { importZone } from './zone/import.js';
-import { parseName, ROOT } from './wire/name.js';
+import { nameToText, parseName, ROOT, type Name } from './wire/name.js';
+import { loadZoneKeys, type StoredZoneKey } from './dnssec/keyfile.js';
+import { dsText } from './dnssec/ds.js';
 import { parseListen, startServer } from './server/serve.js';
 import { SerialStore } from './state/serials.js';
 
@@ -57,6 +59,8 @@ commands:
   serve                 serve the zones directory over UDP and TCP
   zone export ZONE      print a zone in RFC 1035 master-file syntax
   zone import FILE      convert an RFC 1035 zone file to the YAML zone format
+  ds ZONE               print the DS records (SHA-256) of the zone's KSK/CSK, for the parent zone
+  keys list ZONE        list the zone's DNSSEC keys: tag, role, algorithm, dates
 
 Run 'dane-ns <command> --help' for a command's options.
 Exit codes: 0 success, 1 failure (the message says why), 2 usage error.`,
@@ -72,6 +76,15 @@ Exit codes: 0 success, 1 failure (the message says why), 2 usage error.`,
 
 Logs one JSON object per line on stdout. SIGHUP reloads the zones; SIGTERM/SIGINT stop.
 A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.`,
+  ds: `usage: dane-ns ds ZONE [--keys DIR]
+
+Prints the DS record (digest type 2, SHA-256) of each key-signing key of ZONE in zone-file syntax: give these
+to your registrar or parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the server creates
+them on its first start.`,
+  keys: `usage: dane-ns keys list ZONE [--keys DIR]
+
+Lists the DNSSEC keys of ZONE found in DIR (default ./keys, env DANE_NS_KEYS): tag, role, algorithm, created,
+publish and activate dates, and the file of each; unusable key files are reported.`,
   zone: `usage: dane-ns zone export ZONE [--zones DIR] [--state DIR]
        dane-ns zone import FILE.zone [--origin NAME] [--out FILE.yaml]
 
@@ -172,6 +185,43 @@ async function zoneCmd(args: string[]): Promise<number> {
   throw new UsageError(`unknown zone subcommand "${sub}" (export, import)`);
 }
 
+function zoneKeys(args: string[], topic: string): { zone: Name; keys: StoredZoneKey[]; problems: string[] } | null {
+  const f = parseFlags(args, { keys: true, help: false });
+  if (f.switches.has('help')) return null;
+  const zone = f.positional[0];
+  if (!zone || f.positional.length > 1) throw new UsageError(`${topic} needs exactly one ZONE`);
+  const name = parseName(zone.endsWith('.') ? zone : zone + '.', ROOT);
+  const dir = one(f, 'keys', process.env.DANE_NS_KEYS, './keys');
+  const { keys, problems } = loadZoneKeys(dir, name);
+  if (keys.length === 0) throw new Error(`no DNSSEC keys for ${nameToText(name)} in ${dir}${problems.length ? ` (${problems.join('; ')})` : ''}`);
+  return { zone: name, keys, problems };
+}
+
+function dsCmd(args: string[]): number {
+  const r = zoneKeys(args, 'ds');
+  if (!r) return help('ds');
+  const ksks = r.keys.filter((k) => k.flags === 257);
+  if (ksks.length === 0) throw new Error(`no key-signing key (flags 257) for ${nameToText(r.zone)}`);
+  for (const k of ksks) process.stdout.write(dsText(r.zone, k.dnskeyRdata) + '\n');
+  return 0;
+}
+
+function keysCmd(args: string[]): number {
+  const sub = args[0];
+  if (sub === undefined || sub === '--help') return help('keys');
+  if (sub !== 'list') throw new UsageError(`unknown keys subcommand "${sub}" (list)`);
+  const r = zoneKeys(args.slice(1), 'keys list');
+  if (!r) return help('keys');
+  const day = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, 'Z');
+  process.stdout.write('tag    role  algorithm            created               publish               activate\n');
+  for (const k of r.keys)
+    process.stdout.write(
+      `${String(k.tag).padEnd(6)} ${k.role.padEnd(5)} 13 ECDSAP256SHA256   ${day(k.created)}  ${day(k.publish)}  ${day(k.activate)}\n`,
+    );
+  for (const p of r.problems) process.stderr.write(`warning: ${p}\n`);
+  return 0;
+}
+
 function help(topic: string): number {
   process.stdout.write(HELP[topic] + '\n');
   return 0;
@@ -185,6 +235,10 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(rest);
       case 'zone':
         return await zoneCmd(rest);
+      case 'ds':
+        return dsCmd(rest);
+      case 'keys':
+        return keysCmd(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -10,6 +10,7 @@ import { isSubdomain, labels, nameFromLabels, type Name } from '../wire/name.js'
 import { rdataNames } from '../wire/rdata.js';
 import { RCODE, T } from '../wire/types.js';
 import type { ZoneSet } from '../zone/set.js';
+import type { ZoneSecurity } from './security.js';
 import { locate, type RRset, type Zone, type ZoneNode } from '../zone/zone.js';
 
 /** An RRset placed in a response under `owner` (the query's spelling, or the wildcard's expansion). */
@@ -22,9 +23,9 @@ export interface Placed {
 
 /** What kind of answer this was; the DNSSEC stage (next issue) chooses its proofs from it. */
 export type Outcome =
-  | { readonly kind: 'hit'; readonly node: ZoneNode }
-  | { readonly kind: 'nodata'; readonly node: ZoneNode }
-  | { readonly kind: 'nxdomain'; readonly encloser: ZoneNode }
+  | { readonly kind: 'hit'; readonly node: ZoneNode; readonly name: Name }
+  | { readonly kind: 'nodata'; readonly node: ZoneNode; readonly name: Name }
+  | { readonly kind: 'nxdomain'; readonly encloser: ZoneNode; readonly name: Name }
   | { readonly kind: 'referral'; readonly cut: ZoneNode }
   | { readonly kind: 'alias-out'; readonly target: Name }
   | { readonly kind: 'refused' }
@@ -76,14 +77,19 @@ const REFUSED: Answer = Object.freeze<Answer>({
   additional: [],
 });
 
-/** Answers one question from the zone set. Pure: same inputs, same answer. */
-export function answerQuery(zones: ZoneSet, q: Query): Answer {
+/**
+ * Answers one question from the zone set. Pure: same inputs, same answer. `security` gives the signed view of
+ * a zone (DNSKEY, NSEC, RRSIGs, proofs) when it is signed.
+ */
+export function answerQuery(zones: ZoneSet, q: Query, security?: (zone: Zone) => ZoneSecurity | undefined): Answer {
   const zone = zones.find(q.qname, q.qtype);
   if (!zone) return REFUSED;
-  return answerInZone(zone, q);
+  const sec = security?.(zone);
+  const a = answerInZone(zone, q, sec);
+  return q.dnssecOk && sec ? withDnssec(a, sec) : a;
 }
 
-export function answerInZone(zone: Zone, q: Query): Answer {
+export function answerInZone(zone: Zone, q: Query, sec?: ZoneSecurity): Answer {
   const answer: Placed[] = [];
   const authority: Placed[] = [];
   const seen = new Set<string>();
@@ -136,7 +142,7 @@ export function answerInZone(zone: Zone, q: Query): Answer {
       const wc = loc.encloser.wildcardChild;
       if (!wc) {
         authority.push({ owner: zone.origin, rrset: negativeSoaOf(zone) });
-        return done(RCODE.NXDOMAIN, { kind: 'nxdomain', encloser: loc.encloser });
+        return done(RCODE.NXDOMAIN, { kind: 'nxdomain', encloser: loc.encloser, name });
       }
       node = wc;
       wildcard = wc;
@@ -148,15 +154,16 @@ export function answerInZone(zone: Zone, q: Query): Answer {
       const rs = pickAnyRRset(node);
       if (rs) {
         answer.push(place(name, rs, wildcard));
-        return done(RCODE.NOERROR, { kind: 'hit', node });
+        return done(RCODE.NOERROR, { kind: 'hit', node, name });
       }
       authority.push({ owner: zone.origin, rrset: negativeSoaOf(zone) });
-      return done(RCODE.NOERROR, { kind: 'nodata', node });
+      return done(RCODE.NOERROR, { kind: 'nodata', node, name });
     }
-    const rs = node.rrsets.get(q.qtype);
+    // DNSKEY and NSEC come from the signer (answered with or without DO, RFC 4035 §3.1.4 / §3.1.2).
+    const rs = node.rrsets.get(q.qtype) ?? sec?.extra(node, q.qtype);
     if (rs) {
       answer.push(place(name, rs, wildcard));
-      return done(RCODE.NOERROR, { kind: 'hit', node });
+      return done(RCODE.NOERROR, { kind: 'hit', node, name });
     }
     const cname = node.rrsets.get(T.CNAME);
     if (cname) {
@@ -168,7 +175,7 @@ export function answerInZone(zone: Zone, q: Query): Answer {
       continue;
     }
     authority.push({ owner: zone.origin, rrset: negativeSoaOf(zone) });
-    return done(RCODE.NOERROR, { kind: 'nodata', node });
+    return done(RCODE.NOERROR, { kind: 'nodata', node, name });
   }
 }
 
@@ -223,4 +230,44 @@ function additionalFor(zone: Zone, answer: readonly Placed[], authority: readonl
   for (const p of answer) visit(p, false);
   for (const p of authority) visit(p, outcome.kind === 'referral');
   return out;
+}
+
+/**
+ * The DNSSEC stage (RFC 4035 §3.1): an RRSIG after every signed RRset in every section (RFC 4035 §3.1.1;
+ * glue and delegation NS are not signed), then the denial or wildcard proofs the outcome needs (§3.1.3), and
+ * at a referral either the DS RRset or the NSEC proving there is none (§3.1.4). Proofs are authority data:
+ * if they do not fit, the encoder sets TC rather than dropping them.
+ */
+function withDnssec(a: Answer, sec: ZoneSecurity): Answer {
+  const proofs: RRset[] = [];
+  const o = a.outcome;
+  // Every wildcard expansion in the answer (also inside a CNAME chain) needs its next-closer proof.
+  for (const p of a.answer) if (p.wildcard) proofs.push(...sec.wildcardAnswer(p.owner, p.wildcard.name));
+  if (o.kind === 'nxdomain') proofs.push(...sec.nxdomain(o.name, o.encloser.name));
+  else if (o.kind === 'nodata') {
+    if (o.node.name.key !== o.name.key) proofs.push(...sec.wildcardNodata(o.name, o.node.name));
+    else proofs.push(...sec.nodata(o.name));
+  } else if (o.kind === 'referral') {
+    const ds = o.cut.rrsets.get(T.DS);
+    if (ds) proofs.push(ds);
+    else proofs.push(...sec.nodata(o.cut.name));
+  }
+  const seen = new Set<string>();
+  const authority: Placed[] = [...a.authority];
+  for (const rs of proofs) {
+    const k = `${rs.owner.key}/${rs.type}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    authority.push({ owner: rs.owner, rrset: rs });
+  }
+  const signed = (section: readonly Placed[]): Placed[] => {
+    const out: Placed[] = [];
+    for (const p of section) {
+      out.push(p);
+      const sig = sec.signatures(p.rrset, p.rrset.ttl);
+      if (sig) out.push({ owner: p.owner, rrset: sig });
+    }
+    return out;
+  };
+  return { ...a, answer: signed(a.answer), authority: signed(authority), additional: signed(a.additional) };
 }

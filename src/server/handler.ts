@@ -12,6 +12,8 @@ import { WireError } from '../wire/errors.js';
 import { CLASS_IN, OPCODE, RCODE, T } from '../wire/types.js';
 import { answerQuery } from '../query/answer.js';
 import type { ZoneSet } from '../zone/set.js';
+import type { Zone } from '../zone/zone.js';
+import type { ZoneSecurity } from '../query/security.js';
 import { EDNS_UDP_SIZE, encodeResponse, type ResponseEdns } from './respond.js';
 import { FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC } from '../wire/header.js';
 import { peekSimpleQuery } from './fastpath.js';
@@ -37,10 +39,12 @@ export class ResponseCache {
 export interface Snapshot {
   readonly zones: ZoneSet;
   readonly cache: ResponseCache;
+  /** The signed view of each signed zone (absent: served unsigned). */
+  readonly security: ReadonlyMap<Zone, ZoneSecurity>;
 }
 
-export function makeSnapshot(zones: ZoneSet): Snapshot {
-  return { zones, cache: new ResponseCache() };
+export function makeSnapshot(zones: ZoneSet, security: ReadonlyMap<Zone, ZoneSecurity> = new Map()): Snapshot {
+  return { zones, cache: new ResponseCache(), security };
 }
 
 export interface HandlerEvents {
@@ -167,7 +171,7 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
     }
     const rdcd = flags & (FLAG_RD | FLAG_CD);
 
-    const a = answerQuery(snap.zones, { qname: q.name, qtype: q.type, dnssecOk });
+    const a = answerQuery(snap.zones, { qname: q.name, qtype: q.type, dnssecOk }, (z) => snap.security.get(z));
     const { bytes, truncated } = encodeResponse({
       id: msg.id,
       flags: FLAG_QR | rdcd | (a.aa ? FLAG_AA : 0),

@@ -14,6 +14,7 @@ import { nameToText } from '../wire/name.js';
 import { soaSerial } from '../zone/build.js';
 import { SerialStore } from '../state/serials.js';
 import { createHandler, makeSnapshot, type Snapshot } from './handler.js';
+import { ZoneSigner } from './signer.js';
 import { listenUdp } from './udp.js';
 import { listenUdpBatch, udpBatchAvailable } from './udp-batch.js';
 import { listenTcp } from './tcp.js';
@@ -27,7 +28,12 @@ export interface ServeOptions {
   readonly logger: Logger;
   /** UDP engine: `batch` (native recvmmsg/sendmmsg addon), `dgram` (node:dgram), `auto` (batch when built). */
   readonly udpEngine?: 'auto' | 'batch' | 'dgram';
+  /** The clock in milliseconds (tests move it). */
+  readonly now?: () => number;
 }
+
+/** Longest sleep between signature refresh checks, so a changed clock or a long validity is never missed. */
+const REFRESH_CHECK_MS = 3600_000;
 
 export interface RunningServer {
   readonly addresses: readonly { host: string; port: number }[];
@@ -76,7 +82,27 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     logger.info('zone-loaded', { zone: nameToText(z.origin), file: basename(z.file), serial: soaSerial(z.soa.rdatas[0]!), names: z.nodes.size });
   for (const z of byFile.values()) loaded(z);
 
-  let snapshot: Snapshot = makeSnapshot(new ZoneSet(byFile.values()));
+  const signer = new ZoneSigner(opts.keysDir, opts.stateDir, logger, opts.now);
+  /** Builds the snapshot from the last good zones: signs what is signed, then one swap. */
+  const rebuild = (): Snapshot => {
+    const s = signer.secure(byFile.values());
+    scheduleRefresh(s.nextDue);
+    return makeSnapshot(new ZoneSet(s.zones), s.security);
+  };
+  // Signatures are refreshed by a timer, well before they expire (design.md "Signatures over time").
+  let refreshTimer: NodeJS.Timeout | null = null;
+  const scheduleRefresh = (dueSec: number): void => {
+    if (refreshTimer) clearTimeout(refreshTimer);
+    refreshTimer = null;
+    if (!Number.isFinite(dueSec)) return;
+    const nowMs = (opts.now ?? Date.now)();
+    const delay = Math.min(Math.max(dueSec * 1000 - nowMs, 1000), REFRESH_CHECK_MS);
+    refreshTimer = setTimeout(() => {
+      snapshot = rebuild();
+    }, delay);
+    refreshTimer.unref();
+  };
+  let snapshot: Snapshot = rebuild();
   const handler = createHandler(() => snapshot);
   const listeners: Listener[] = [];
   const engine = opts.udpEngine ?? 'auto';
@@ -126,9 +152,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         logger.info('zone-removed', { file: basename(file) });
         byFile.delete(file);
       }
-      snapshot = makeSnapshot(new ZoneSet(byFile.values()));
+      snapshot = rebuild();
     },
     async close(): Promise<void> {
+      if (refreshTimer) clearTimeout(refreshTimer);
       await Promise.all(listeners.map((l) => l.close()));
     },
   };

@@ -650,9 +650,13 @@ describe('EDNS', () => {
   it('echoes the DO bit', async () => {
     const on = await query(v4, 'example.com.', 'SOA', { dnssec: true });
     expect(on.edns?.do).toBe(true);
-    expect(on.answer).toEqual([soa(3600).replace(' in soa ', ' IN SOA ')]);
+    // The zone is signed (DNSSEC is on by default): DO=1 gets the SOA and its RRSIG (RFC 4035 §3.1.1).
+    expect(on.answer).toHaveLength(2);
+    expect(on.answer[0]).toBe(soa(3600).replace(' in soa ', ' IN SOA '));
+    expect(on.answer[1]).toMatch(/^example\.com\. 3600 IN RRSIG SOA 13 2 3600 \d{14} \d{14} \d+ example\.com\. \S+$/);
     const off = await query(v4, 'example.com.', 'SOA');
     expect(off.edns?.do).toBe(false);
+    expect(off.answer).toEqual([soa(3600).replace(' in soa ', ' IN SOA ')]);
     // and from the cache again, both ways
     expect((await query(v4, 'example.com.', 'SOA', { dnssec: true })).edns?.do).toBe(true);
     expect((await query(v4, 'example.com.', 'SOA', { tcp: true, dnssec: true })).edns?.do).toBe(true);

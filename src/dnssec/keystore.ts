@@ -1,0 +1,284 @@
+/**
+ * A zone's signing keys at start-up (design.md "Keys", issue 3 "Keys"): load them from the keys directory, pick
+ * the set to sign with, generate a new set only on a true first start, and refuse to generate when keys existed
+ * before and are now lost.
+ *
+ * Why the refusal matters: the parent zone publishes a DS for the zone's KSK (or CSK). New keys would have a
+ * different DS, so every validating resolver would see the zone as bogus and SMTP DANE senders would defer the
+ * mail. So the state directory remembers, in `<state>/keys.json`, which key tags each zone had:
+ *
+ *   { "example.com.": { "tags": [12345, 23456], "created": "2025-01-01T00:00:00.000Z" } }
+ *
+ * Keys are generated only when the zone has no key files at all (not even broken ones) AND keys.json has no
+ * entry for it (and keys.json itself is readable). Any other way of ending up without a usable set is an error
+ * that names the cause and the way out.
+ *
+ * Warnings and errors carry paths, key tags and the loader's reasons, which never contain private key material
+ * (keyfile.ts guarantees that for its problems; nothing here reads key text).
+ */
+import { mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../state/atomic.js';
+import { nameToText, toLower, type Name } from '../wire/name.js';
+import { FLAGS_KSK, FLAGS_ZSK, generateKey, KeyError, type ZoneKey } from './keys.js';
+import { loadZoneKeys, writeKeyFiles, type StoredZoneKey } from './keyfile.js';
+
+export type KeyMode = 'ksk-zsk' | 'csk';
+
+export interface EnsureZoneKeysOptions {
+  zone: Name;
+  keysDir: string;
+  stateDir: string;
+  /** `ksk-zsk` (default of the zone format): a 257 key signs the DNSKEY RRset, a 256 key the rest. `csk`: one 257 key. */
+  mode: KeyMode;
+  /** The clock: decides which keys are active, and the timing of generated keys. */
+  now: Date;
+}
+
+export type KeySetResult =
+  | {
+      ok: true;
+      /** Signs the DNSKEY RRset (flags 257; role 'csk' in csk mode). */
+      ksk: ZoneKey;
+      /** Signs every other RRset; the same object as `ksk` in csk mode. */
+      zsk: ZoneKey;
+      /** True when this call created the keys (first start): the operator must now publish the DS. */
+      generated: boolean;
+      /** One line each; never private key material. */
+      warnings: string[];
+    }
+  | { ok: false; error: string };
+
+/** The state file, relative to the state directory. */
+export const KEYS_STATE_FILE = 'keys.json';
+
+interface ZoneRecord {
+  tags: number[];
+  created: string;
+}
+
+type KeyRecords = Record<string, ZoneRecord>;
+
+/** keys.json as read: the records, or why it could not be read (a missing file is an empty record set). */
+type StateRead = { ok: true; records: KeyRecords } | { ok: false; reason: string };
+
+function errCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException | null)?.code ?? 'error';
+}
+
+function readState(file: string): StateRead {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if (errCode(e) === 'ENOENT') return { ok: true, records: {} };
+    return { ok: false, reason: `cannot be read (${errCode(e)})` };
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'is not valid JSON' };
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, reason: 'is not a JSON object' };
+  const records: KeyRecords = {};
+  for (const [zone, v] of Object.entries(data as Record<string, unknown>)) {
+    // An entry in an unexpected shape still says "this zone had keys": keep it, with whatever tags it lists.
+    const raw = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+    const tags = Array.isArray(raw.tags) ? raw.tags.filter((t): t is number => Number.isInteger(t) && t >= 0 && t <= 0xffff) : [];
+    const created = typeof raw.created === 'string' ? raw.created : '';
+    records[zone] = { tags, created };
+  }
+  return { ok: true, records };
+}
+
+function writeState(file: string, records: KeyRecords): void {
+  const sorted: KeyRecords = {};
+  for (const zone of Object.keys(records).sort()) sorted[zone] = records[zone]!;
+  writeFileAtomic(file, JSON.stringify(sorted, null, 2) + '\n');
+}
+
+/**
+ * Adds `tags` to the zone's record in keys.json (re-read just before writing). Returns a warning line when the
+ * record could not be written, else null. Never overwrites a keys.json it cannot read.
+ */
+function record(file: string, zoneKey: string, tags: readonly number[], now: Date): string | null {
+  const st = readState(file);
+  if (!st.ok) return `${zoneKey}: ${file} ${st.reason}; the key tags ${tags.join(', ')} are not recorded, so a later loss of the key files cannot be detected`;
+  const prev = st.records[zoneKey];
+  const merged = [...new Set([...(prev?.tags ?? []), ...tags])].sort((a, b) => a - b);
+  if (prev && merged.length === prev.tags.length && prev.created !== '') return null;
+  st.records[zoneKey] = { tags: merged, created: prev?.created || now.toISOString() };
+  try {
+    writeState(file, st.records);
+  } catch (e) {
+    return `${zoneKey}: cannot write ${file} (${errCode(e)}); the key tags ${tags.join(', ')} are not recorded, so a later loss of the key files cannot be detected`;
+  }
+  return null;
+}
+
+/** Active at `now`: activated, and neither inactive nor deleted yet (BIND timing metadata). */
+export function isActive(key: StoredZoneKey, now: Date): boolean {
+  const t = now.getTime();
+  if (key.activate.getTime() > t) return false;
+  if (key.inactive && key.inactive.getTime() <= t) return false;
+  if (key.delete && key.delete.getTime() <= t) return false;
+  return true;
+}
+
+/** The newest active key with these flags: latest activation, then latest creation, then highest tag. */
+function newestActive(keys: readonly StoredZoneKey[], flags: number, now: Date): StoredZoneKey | undefined {
+  let best: StoredZoneKey | undefined;
+  for (const k of keys) {
+    if (k.flags !== flags || !isActive(k, now)) continue;
+    if (
+      !best ||
+      k.activate.getTime() > best.activate.getTime() ||
+      (k.activate.getTime() === best.activate.getTime() &&
+        (k.created.getTime() > best.created.getTime() || (k.created.getTime() === best.created.getTime() && k.tag > best.tag)))
+    )
+      best = k;
+  }
+  return best;
+}
+
+function tagList(tags: readonly number[]): string {
+  return tags.length > 0 ? `tags ${tags.join(', ')}` : 'no readable tags';
+}
+
+const RESTORE_ADVICE =
+  "Restore the key files, or remove the zone's entry from keys.json to start over with new keys (and a new DS).";
+
+/**
+ * The keys to sign `zone` with. Loads the zone's keys from `keysDir`; picks the newest active 257 key and (in
+ * ksk-zsk mode) the newest active 256 key. Generates a new set, writes it with 0600 .private files and records
+ * it in `<stateDir>/keys.json`, only when the zone has no key files at all and keys.json has no entry for it.
+ * Keys that were already there (e.g. made by the operator with dnssec-keygen) are recorded the first time they
+ * are seen. Files that fail to load are warnings when a usable set remains, part of the error when not.
+ * Never throws for file problems; the error is one line.
+ */
+export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
+  const { zone, keysDir, stateDir, mode, now } = opts;
+  const zoneKey = nameToText(toLower(zone));
+  const stateFile = join(stateDir, KEYS_STATE_FILE);
+  const state = readState(stateFile);
+  const remembered = state.ok ? state.records[zoneKey] : undefined;
+
+  const loaded = loadZoneKeys(keysDir, zone);
+  const warnings: string[] = [];
+
+  // ---- nothing on disk: first start, or lost keys --------------------------------------------------------
+  if (loaded.keys.length === 0 && loaded.problems.length === 0) {
+    if (remembered) {
+      return {
+        ok: false,
+        error:
+          `${zoneKey}: the DNSSEC keys recorded in ${stateFile} (${tagList(remembered.tags)}) are missing from ${keysDir}; ` +
+          `not generating new ones, because that would break the DS at the parent. ${RESTORE_ADVICE}`,
+      };
+    }
+    if (!state.ok) {
+      return {
+        ok: false,
+        error:
+          `${zoneKey}: no DNSSEC keys in ${keysDir}, and ${stateFile} ${state.reason}, so it cannot tell whether this zone had keys; ` +
+          `not generating new ones, because replacing keys whose DS is at the parent breaks the zone. Repair ${stateFile} (or remove it if no zone had keys before).`,
+      };
+    }
+    return generate(zone, zoneKey, keysDir, stateFile, mode, now);
+  }
+
+  // ---- keys (or broken key files) on disk: pick the set ----------------------------------------------------
+  const ksk = newestActive(loaded.keys, FLAGS_KSK, now);
+  const zsk = mode === 'ksk-zsk' ? newestActive(loaded.keys, FLAGS_ZSK, now) : undefined;
+  const missing: string[] = [];
+  if (!ksk) missing.push(mode === 'csk' ? 'no active CSK (flags 257)' : 'no active KSK (flags 257)');
+  if (mode === 'ksk-zsk' && !zsk) missing.push('no active ZSK (flags 256)');
+
+  if (missing.length > 0 || !ksk) {
+    const why = [...missing, ...loaded.problems].join('; ');
+    if (remembered) {
+      const present = new Set(loaded.keys.map((k) => k.tag));
+      const lost = remembered.tags.filter((t) => !present.has(t));
+      const what =
+        lost.length === remembered.tags.length && loaded.keys.length === 0
+          ? `are missing or unreadable in ${keysDir}`
+          : `no longer form a usable set in ${keysDir}`;
+      return {
+        ok: false,
+        error:
+          `${zoneKey}: the DNSSEC keys recorded in ${stateFile} (${tagList(remembered.tags)}) ${what} (${why}); ` +
+          `not generating new ones, because that would break the DS at the parent. ${RESTORE_ADVICE}`,
+      };
+    }
+    return {
+      ok: false,
+      error:
+        `${zoneKey}: the key files in ${keysDir} do not give a usable ${mode === 'csk' ? 'CSK' : 'KSK and ZSK'} (${why}); ` +
+        `not generating new ones while key files for the zone exist. Fix or remove them.`,
+    };
+  }
+
+  warnings.push(...loaded.problems.map((p) => `${zoneKey}: ${p}`));
+  if (mode === 'csk') {
+    const zsks = loaded.keys.filter((k) => k.flags === FLAGS_ZSK);
+    if (zsks.length > 0)
+      warnings.push(`${zoneKey}: keys: csk, so the 256 (ZSK) keys with ${tagList(zsks.map((k) => k.tag))} in ${keysDir} are ignored`);
+  }
+  if (remembered) {
+    const present = new Set(loaded.keys.map((k) => k.tag));
+    const lost = remembered.tags.filter((t) => !present.has(t));
+    if (lost.length > 0)
+      warnings.push(
+        `${zoneKey}: keys recorded in ${stateFile} with ${tagList(lost)} are no longer in ${keysDir}; if the parent's DS refers to one of them, ` +
+          `validation of the zone fails. If they were retired on purpose, remove their tags from keys.json.`,
+      );
+  }
+  if (!state.ok) {
+    warnings.push(`${zoneKey}: ${stateFile} ${state.reason}; the zone's key tags are not recorded, so a later loss of the key files cannot be detected`);
+  } else {
+    const w = record(stateFile, zoneKey, loaded.keys.map((k) => k.tag), now);
+    if (w) warnings.push(w);
+  }
+
+  if (mode === 'csk') {
+    const csk: ZoneKey = Object.freeze({ ...ksk, role: 'csk' as const });
+    return { ok: true, ksk: csk, zsk: csk, generated: false, warnings };
+  }
+  return { ok: true, ksk, zsk: zsk!, generated: false, warnings };
+}
+
+/** First start: new keys, written (private first, atomically, 0600) before they are recorded in keys.json. */
+function generate(zone: Name, zoneKey: string, keysDir: string, stateFile: string, mode: KeyMode, now: Date): KeySetResult {
+  const ksk = generateKey(zone, mode === 'csk' ? 'csk' : 'ksk', now);
+  let zsk = mode === 'csk' ? ksk : generateKey(zone, 'zsk', now);
+  // Two fresh keys with the same tag (about 1 in 65536) would share a file name: draw the ZSK again.
+  while (zsk !== ksk && zsk.tag === ksk.tag) zsk = generateKey(zone, 'zsk', now);
+  const keys = zsk === ksk ? [ksk] : [ksk, zsk];
+
+  const written: string[] = [];
+  try {
+    mkdirSync(keysDir, { recursive: true, mode: 0o700 });
+    for (const k of keys) {
+      const files = writeKeyFiles(keysDir, k);
+      written.push(files.privateFile, files.keyFile);
+    }
+  } catch (e) {
+    // The keys are brand new and nobody has seen their DS: remove the half-written set so the next start can
+    // generate a whole one instead of finding (say) a KSK without a ZSK.
+    for (const f of written) {
+      try {
+        unlinkSync(f);
+      } catch {
+        /* already gone */
+      }
+    }
+    const why = e instanceof KeyError ? e.message : `${keysDir}: cannot create or write (${errCode(e)})`;
+    return { ok: false, error: `${zoneKey}: cannot write new DNSSEC keys (${why})` };
+  }
+
+  const warnings: string[] = [];
+  const w = record(stateFile, zoneKey, keys.map((k) => k.tag), now);
+  if (w) warnings.push(w);
+  return { ok: true, ksk, zsk, generated: true, warnings };
+}

@@ -1,0 +1,88 @@
+/**
+ * Turns the loaded zones into what a snapshot serves: each DNSSEC-enabled zone with its keys (generated on
+ * first start, loaded afterwards) and its signed view; unsigned zones as they are. Keeps the last signed
+ * version of every zone so that a zone whose keys vanish keeps serving its last signed snapshot (issue 3:
+ * never regenerate keys silently, that breaks the DS at the parent) instead of going unsigned or bogus.
+ * Signatures live in one SignatureCache across rebuilds, so a reload or refresh only signs what changed or is due.
+ */
+import { nameToText } from '../wire/name.js';
+import type { Logger } from '../log.js';
+import type { ZoneSecurity } from '../query/security.js';
+import type { Zone } from '../zone/zone.js';
+import { ensureZoneKeys } from '../dnssec/keystore.js';
+import { SignatureCache } from '../dnssec/sigcache.js';
+import { signZone, type SignedZone } from '../dnssec/zonesign.js';
+
+export interface Secured {
+  /** The zones to serve (a zone whose keys are missing may be an older, signed version, or left out). */
+  readonly zones: Zone[];
+  readonly security: Map<Zone, ZoneSecurity>;
+  /** When (seconds since the epoch) the first signature becomes due for refresh; Infinity when none. */
+  readonly nextDue: number;
+}
+
+export class ZoneSigner {
+  private readonly cache = new SignatureCache();
+  /** Last signed version per zone origin. */
+  private readonly lastSigned = new Map<string, SignedZone>();
+
+  constructor(
+    private readonly keysDir: string,
+    private readonly stateDir: string,
+    private readonly logger: Logger,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  /** The latest signed version of a zone, by origin key (for `zone export --signed` and health). */
+  signed(originKey: string): SignedZone | undefined {
+    return this.lastSigned.get(originKey);
+  }
+
+  secure(zones: Iterable<Zone>): Secured {
+    const out: Zone[] = [];
+    const security = new Map<Zone, ZoneSecurity>();
+    let nextDue = Infinity;
+    const nowMs = this.now();
+    const nowSec = Math.floor(nowMs / 1000);
+    for (const z of zones) {
+      if (!z.dnssec.enabled) {
+        out.push(z);
+        continue;
+      }
+      const name = nameToText(z.origin);
+      const keys = ensureZoneKeys({ zone: z.origin, keysDir: this.keysDir, stateDir: this.stateDir, mode: z.dnssec.keys, now: new Date(nowMs) });
+      let signed: SignedZone | undefined;
+      if (!keys.ok) {
+        signed = this.lastSigned.get(z.origin.key);
+        this.logger.error('zone-keys-missing', {
+          zone: name,
+          error: keys.error,
+          serving: signed ? 'the last signed version' : 'nothing (zone left out until its keys are restored)',
+        });
+        // The last signed version cannot be re-signed without keys; it serves until its signatures are due.
+      } else {
+        for (const w of keys.warnings) this.logger.warn('zone-keys', { zone: name, warning: w });
+        if (keys.generated)
+          this.logger.info('zone-keys-generated', { zone: name, ksk: keys.ksk.tag, zsk: keys.zsk.tag, note: 'publish the DS (dane-ns ds ZONE) at the parent' });
+        const t0 = process.hrtime.bigint();
+        const before = this.cache.misses;
+        try {
+          signed = signZone(z, { ksk: keys.ksk, zsk: keys.zsk }, nowSec, this.cache);
+          this.lastSigned.set(z.origin.key, signed);
+          const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+          if (this.cache.misses !== before)
+            this.logger.info('zone-signed', { zone: name, signatures: this.cache.misses - before, ms: Math.round(ms), expires: new Date(signed.earliestExpiration * 1000).toISOString() });
+        } catch (e) {
+          signed = this.lastSigned.get(z.origin.key);
+          this.logger.error('zone-sign-failed', { zone: name, error: (e as Error).message, serving: signed ? 'the last signed version' : 'nothing' });
+        }
+      }
+      if (!signed) continue;
+      out.push(signed.zone);
+      security.set(signed.zone, signed);
+      const due = signed.earliestExpiration - z.dnssec.refreshBefore;
+      if (due < nextDue) nextDue = due;
+    }
+    return { zones: out, security, nextDue };
+  }
+}
