@@ -15,6 +15,9 @@ import { importZone } from './zone/import.js';
 import { nameToText, parseName, ROOT, type Name } from './wire/name.js';
 import { loadZoneKeys, type StoredZoneKey } from './dnssec/keyfile.js';
 import { dsText } from './dnssec/ds.js';
+import { ensureZoneKeys } from './dnssec/keystore.js';
+import { signZone } from './dnssec/zonesign.js';
+import { SignatureCache } from './dnssec/sigcache.js';
 import { parseListen, startServer } from './server/serve.js';
 import { SerialStore } from './state/serials.js';
 
@@ -85,11 +88,12 @@ them on its first start.`,
 
 Lists the DNSSEC keys of ZONE found in DIR (default ./keys, env DANE_NS_KEYS): tag, role, algorithm, created,
 publish and activate dates, and the file of each; unusable key files are reported.`,
-  zone: `usage: dane-ns zone export ZONE [--zones DIR] [--state DIR]
+  zone: `usage: dane-ns zone export ZONE [--zones DIR] [--state DIR] [--signed [--keys DIR]]
        dane-ns zone import FILE.zone [--origin NAME] [--out FILE.yaml]
 
   export  prints the zone (as loaded from DIR, default ./zones) in RFC 1035 syntax, absolute names;
-          a 'serial: auto' zone shows the serial the server keeps in the state directory (default ./state)
+          a 'serial: auto' zone shows the serial the server keeps in the state directory (default ./state);
+          --signed adds DNSKEY, NSEC and RRSIG records made with the zone's keys (default ./keys)
   import  converts an RFC 1035 master file to the YAML zone format (stdout, or --out FILE)`,
 };
 
@@ -159,12 +163,24 @@ async function zoneCmd(args: string[]): Promise<number> {
   const sub = args[0];
   if (sub === undefined || sub === '--help') return help('zone');
   if (sub === 'export') {
-    const f = parseFlags(args.slice(1), { zones: true, state: true, help: false });
+    const f = parseFlags(args.slice(1), { zones: true, state: true, keys: true, signed: false, help: false });
     if (f.switches.has('help')) return help('zone');
     const zone = f.positional[0];
     if (!zone || f.positional.length > 1) throw new UsageError('zone export needs exactly one ZONE');
-    const z = findZone(one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), zone, one(f, 'state', process.env.DANE_NS_STATE, './state'));
-    process.stdout.write(exportZone(z));
+    const stateDir = one(f, 'state', process.env.DANE_NS_STATE, './state');
+    const z = findZone(one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), zone, stateDir);
+    if (!f.switches.has('signed')) {
+      process.stdout.write(exportZone(z));
+      return 0;
+    }
+    // Signed with the zone's existing keys (never generated here: the server owns key creation).
+    const keysDir = one(f, 'keys', process.env.DANE_NS_KEYS, './keys');
+    if (loadZoneKeys(keysDir, z.origin).keys.length === 0)
+      throw new Error(`no DNSSEC keys for ${nameToText(z.origin)} in ${keysDir} (the server creates them on its first start)`);
+    const keys = ensureZoneKeys({ zone: z.origin, keysDir, stateDir, mode: z.dnssec.keys, now: new Date() });
+    if (!keys.ok) throw new Error(keys.error);
+    const signed = signZone(z, { ksk: keys.ksk, zsk: keys.zsk }, Math.floor(Date.now() / 1000), new SignatureCache());
+    process.stdout.write(exportZone(signed.zone, signed.addedRRsets()));
     return 0;
   }
   if (sub === 'import') {

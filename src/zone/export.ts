@@ -13,7 +13,13 @@ function lines(rs: RRset): string[] {
   return rs.rdatas.map((rd) => `${owner}\t${rs.ttl}\tIN\t${typeToText(rs.type)}\t${rdataToText(rs.type, rd)}`);
 }
 
-export function exportZone(zone: Zone): string {
+/**
+ * @param extra RRsets to print beside the zone's own at their owners (the signer's DNSKEY, NSEC and RRSIG
+ *   records for `zone export --signed`).
+ */
+export function exportZone(zone: Zone, extra: readonly RRset[] = []): string {
+  const byOwner = new Map<string, RRset[]>();
+  for (const rs of extra) byOwner.set(rs.owner.key, [...(byOwner.get(rs.owner.key) ?? []), rs]);
   const out: string[] = [`; zone ${nameToText(zone.origin)} exported by dane-ns`, `$ORIGIN ${nameToText(zone.origin)}`];
   out.push(...lines(zone.soa));
   for (const node of zone.ordered) {
@@ -21,6 +27,7 @@ export function exportZone(zone: Zone): string {
     for (const t of types) {
       out.push(...lines(node.rrsets.get(t)!));
     }
+    for (const rs of byOwner.get(node.name.key) ?? []) out.push(...lines(rs));
   }
   return out.join('\n') + '\n';
 }
