@@ -99,6 +99,17 @@ export function signZone(zone: Zone, keys: ZoneKeys, now: number, cache: Signatu
       if (type === T.NSEC) return chain.nsecFor(node.name)?.rrset;
       return undefined;
     },
+    signaturesAt(node: ZoneNode): RRset[] {
+      const out: RRset[] = [];
+      const add = (rs: RRset | undefined): void => {
+        const sig = rs && rrsigs.get(rrKey(rs));
+        if (sig) out.push(sig);
+      };
+      if (node.isApex) add(dnskey);
+      for (const rs of signable(node)) add(rs);
+      add(chain.nsecFor(node.name)?.rrset);
+      return out;
+    },
     nxdomain: (qname: Name, encloser: Name) => sets(nxdomainProof(chain, qname, encloser)),
     nodata: (qname: Name) => sets(nodataProof(chain, qname)),
     wildcardAnswer: (qname: Name, wildcard: Name) => sets(wildcardAnswerProof(chain, qname, wildcard)),

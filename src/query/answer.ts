@@ -159,6 +159,16 @@ export function answerInZone(zone: Zone, q: Query, sec?: ZoneSecurity): Answer {
       authority.push({ owner: zone.origin, rrset: negativeSoaOf(zone) });
       return done(RCODE.NOERROR, { kind: 'nodata', node, name });
     }
+    // qtype RRSIG: the signatures at the name (RFC 4035 §3.1.5 leaves it to the server; BIND and Knot answer).
+    if (q.qtype === T.RRSIG && sec) {
+      // A wildcard expands its data, not its own NSEC (RFC 4592 §3.3.1): the RRSIG covering NSEC stays behind.
+      const covered = (sig: RRset): number => (sig.rdatas[0]![0]! << 8) | sig.rdatas[0]![1]!;
+      const sigs = sec.signaturesAt(node).filter((sig) => !(wildcard && covered(sig) === T.NSEC));
+      if (sigs.length > 0) {
+        for (const sig of sigs) answer.push(place(name, sig, wildcard));
+        return done(RCODE.NOERROR, { kind: 'hit', node, name });
+      }
+    }
     // DNSKEY and NSEC come from the signer (answered with or without DO, RFC 4035 §3.1.4 / §3.1.2).
     const rs = node.rrsets.get(q.qtype) ?? sec?.extra(node, q.qtype);
     if (rs) {

@@ -15,6 +15,8 @@ export interface ZoneSecurity {
   signatures(rrset: RRset, ttl: number): RRset | undefined;
   /** RRsets the signer adds at a node: DNSKEY at the apex, NSEC at every owner of data. */
   extra(node: ZoneNode, type: number): RRset | undefined;
+  /** Every RRSIG RRset at a node (one per covered type), for qtype RRSIG; empty when nothing there is signed. */
+  signaturesAt(node: ZoneNode): RRset[];
   /** NSEC RRsets proving that `qname` does not exist, `encloser` being its closest encloser. */
   nxdomain(qname: Name, encloser: Name): RRset[];
   /** NSEC RRsets proving that `qname` (an owner of data or an empty non-terminal) has no RRset of the type asked. */
