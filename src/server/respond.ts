@@ -44,10 +44,17 @@ const OPT_SIZE = 11;
 /** Reused for every response: encoding is synchronous and the result is copied out before returning. */
 const scratch = new Uint8Array(65535);
 
+/**
+ * Writes whole RRsets until one does not fit; then rolls back to the last RRset boundary and reports overflow.
+ * An RRSIG RRset and the RRset it covers (placed just before it, same owner) fit or go together: RFC 4035
+ * §3.1.1 never wants data without its signature.
+ */
 function writeSection(w: Writer, section: readonly Placed[]): { count: number; overflow: boolean } {
   let count = 0;
+  let prev: { mark: ReturnType<Writer['mark']>; count: number; owner: string } | null = null;
   for (const p of section) {
     const m = w.mark();
+    const before = count;
     try {
       for (const rd of p.rrset.rdatas) {
         w.name(p.owner, true);
@@ -62,11 +69,16 @@ function writeSection(w: Writer, section: readonly Placed[]): { count: number; o
       count += p.rrset.rdatas.length;
     } catch (e) {
       if (e instanceof WireError && e.code === 'E_OVERFLOW') {
+        if (p.rrset.type === T.RRSIG && prev && prev.owner === p.owner.key) {
+          w.reset(prev.mark);
+          return { count: prev.count, overflow: true };
+        }
         w.reset(m);
         return { count, overflow: true };
       }
       throw e;
     }
+    prev = { mark: m, count: before, owner: p.owner.key };
   }
   return { count, overflow: false };
 }
