@@ -27,7 +27,9 @@ export class ResponseCache {
     return this.map.get(key);
   }
   set(key: string, value: Uint8Array): void {
-    if (this.map.size >= this.max) this.map.clear(); // crude but bounded; a reload clears it anyway
+    // Bounded: once full, nothing new is added until the next snapshot (reloads and the hourly refresh tick
+    // bring a fresh cache). Clearing instead would throw the popular answers away under a random-name flood.
+    if (this.map.size >= this.max) return;
     this.map.set(key, value);
   }
   get size(): number {
@@ -185,7 +187,8 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
       edns: edns ? { dnssecOk, extRcode: 0 } : null,
       limit,
     });
-    snap.cache.set(key, bytes);
+    // Names that do not exist are not cached: random-name floods would only churn the cache (and its GC).
+    if (a.outcome.kind !== 'nxdomain') snap.cache.set(key, bytes);
     events.onAnswer?.(transport, q.type, a.rcode, truncated);
     return bytes;
   };

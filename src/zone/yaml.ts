@@ -95,7 +95,9 @@ const TOP_KEYS = new Set(['origin', 'ttl', 'soa', 'dnssec', 'records', 'tlsa']);
 /** Parses zone YAML. Problems are appended to `problems`; the result is as complete as the input allows. */
 export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[]): ZoneSource {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, schema: 'failsafe', prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys is off because the library checks each key against every earlier one (quadratic: minutes for a
+  // 100k-name zone); duplicate keys are found here with a Set per mapping instead (mapEntries, TOP_KEYS loop).
+  const doc = parseDocument(text, { lineCounter: lc, schema: 'failsafe', prettyErrors: false, uniqueKeys: false });
   const lineOf = (n: YamlNode | Pair | null | undefined): number => {
     const node = n && 'range' in n ? n : n && 'key' in n ? (n.key as YamlNode | null) : null;
     const off = node && 'range' in node && node.range ? node.range[0] : 0;
@@ -134,9 +136,16 @@ export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[
   const records: RecordInput[] = [];
   const tlsa: TlsaInput[] = [];
 
+  const topSeen = new Map<string, number>();
   for (const pair of (root as YAMLMap).items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : '';
     const line = lineOf(pair);
+    const first = topSeen.get(key);
+    if (first !== undefined) {
+      problem(line, `duplicate key "${key}" (first at line ${first})`);
+      continue;
+    }
+    topSeen.set(key, line);
     if (!TOP_KEYS.has(key)) {
       problem(line, `unknown key "${key}" (expected one of: ${[...TOP_KEYS].join(', ')})`);
       continue;
@@ -171,7 +180,18 @@ export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[
       problem(line, `${what}: expected a mapping`);
       return [];
     }
-    return v.items.map((p) => ({ key: isScalar(p.key) ? String(p.key.value) : '', value: p.value, line: lineOf(p) }));
+    const seen = new Map<string, number>();
+    const out: { key: string; value: unknown; line: number }[] = [];
+    for (const p of v.items) {
+      const e = { key: isScalar(p.key) ? String(p.key.value) : '', value: p.value, line: lineOf(p) };
+      const first = seen.get(e.key);
+      if (first !== undefined) problem(e.line, `${what}: duplicate key "${e.key}" (first at line ${first})`);
+      else {
+        seen.set(e.key, e.line);
+        out.push(e);
+      }
+    }
+    return out;
   }
 
   function parseSoa(v: unknown, line: number): SoaInput | undefined {

@@ -107,3 +107,13 @@ describe('zone loader: every error names file and line', () => {
     expect(problemsOf(HEAD + 'recrods: {}\n').join('\n')).toMatch(/z\.yaml:8: unknown key "recrods"/);
   });
 });
+
+describe('zone loader: duplicate keys', () => {
+  it('a repeated owner, type or top-level key is an error with both lines', () => {
+    const p = problemsOf(HEAD + '  ns1:\n    A: 192.0.2.9\n').join('\n');
+    expect(p).toMatch(/z\.yaml:8: records: duplicate key "ns1" \(first at line 6\)/);
+    const t = problemsOf(HEAD + '  a:\n    A: 192.0.2.1\n    A: 192.0.2.2\n').join('\n');
+    expect(t).toMatch(/z\.yaml:10: records\."a": duplicate key "A" \(first at line 9\)/);
+    expect(problemsOf(HEAD + 'ttl: 60\nttl: 70\n').join('\n')).toMatch(/z\.yaml:9: duplicate key "ttl" \(first at line 8\)/);
+  });
+});
