@@ -7,20 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenTcp } from '../../src/server/tcp.js';
 import type { Handler, Listener, TcpOptions } from '../../src/server/transport.js';
-
-/** The query with QR (byte 2, bit 0x80) set. */
-function echo(query: Uint8Array): Uint8Array {
-  const out = Uint8Array.from(query);
-  out[2] = out[2]! | 0x80;
-  return out;
-}
-
-function query(id: number, extra = 0): Buffer {
-  const q = Buffer.alloc(12 + extra);
-  q.writeUInt16BE(id, 0);
-  q.writeUInt16BE(1, 4);
-  return q;
-}
+import { echo, query } from './transport-helpers.js';
 
 function framed(...msgs: Uint8Array[]): Buffer {
   const parts: Buffer[] = [];

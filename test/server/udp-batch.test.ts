@@ -7,19 +7,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenUdpBatch, udpBatchAvailable, type UdpBatchOptions } from '../../src/server/udp-batch.js';
 import type { Handler, Listener, Remote } from '../../src/server/transport.js';
-
-function echo(query: Uint8Array): Uint8Array {
-  const out = Uint8Array.from(query);
-  out[2] = out[2]! | 0x80;
-  return out;
-}
-
-function query(id: number, extra = 0): Buffer {
-  const q = Buffer.alloc(12 + extra);
-  q.writeUInt16BE(id, 0);
-  q.writeUInt16BE(1, 4);
-  return q;
-}
+import { echo, query, ask } from './transport-helpers.js';
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -36,24 +24,6 @@ function client(v6 = false): Socket {
   const s = createSocket(v6 ? 'udp6' : 'udp4');
   open.push(s);
   return s;
-}
-
-function ask(s: Socket, msg: Uint8Array, port: number, host: string, waitMs = 1000): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      s.off('message', onMsg);
-      resolve(null);
-    }, waitMs);
-    const onMsg = (m: Buffer): void => {
-      clearTimeout(timer);
-      s.off('message', onMsg);
-      resolve(m);
-    };
-    s.on('message', onMsg);
-    s.send(msg, port, host, (err) => {
-      if (err) reject(err);
-    });
-  });
 }
 
 describe('listenUdpBatch', () => {

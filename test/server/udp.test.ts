@@ -6,20 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenUdp } from '../../src/server/udp.js';
 import type { Handler, Listener, Remote } from '../../src/server/transport.js';
-
-/** The query with QR (byte 2, bit 0x80) set. */
-function echo(query: Uint8Array): Uint8Array {
-  const out = Uint8Array.from(query);
-  out[2] = out[2]! | 0x80;
-  return out;
-}
-
-function query(id: number, extra = 0): Buffer {
-  const q = Buffer.alloc(12 + extra);
-  q.writeUInt16BE(id, 0);
-  q.writeUInt16BE(1, 4);
-  return q;
-}
+import { echo, query, ask } from './transport-helpers.js';
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -36,25 +23,6 @@ function client(v6 = false): Socket {
   const s = createSocket(v6 ? 'udp6' : 'udp4');
   open.push(s);
   return s;
-}
-
-/** Sends `msg` and resolves with the first reply, or null after `waitMs`. */
-function ask(s: Socket, msg: Uint8Array, port: number, host: string, waitMs = 1000): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      s.off('message', onMsg);
-      resolve(null);
-    }, waitMs);
-    const onMsg = (m: Buffer): void => {
-      clearTimeout(timer);
-      s.off('message', onMsg);
-      resolve(m);
-    };
-    s.on('message', onMsg);
-    s.send(msg, port, host, (err) => {
-      if (err) reject(err);
-    });
-  });
 }
 
 describe('listenUdp', () => {
