@@ -20,6 +20,7 @@ import { signZone } from './dnssec/zonesign.js';
 import { SignatureCache } from './dnssec/sigcache.js';
 import { parseListen, startServer } from './server/serve.js';
 import { SerialStore } from './state/serials.js';
+import { readTlsaSource, tlsa211, tlsa311, TlsaSourceError, type TlsaSource } from './tlsa/source.js';
 
 class UsageError extends Error {}
 
@@ -64,6 +65,7 @@ commands:
   zone import FILE      convert an RFC 1035 zone file to the YAML zone format
   ds ZONE               print the DS records (SHA-256) of the zone's KSK/CSK, for the parent zone
   keys list ZONE        list the zone's DNSSEC keys: tag, role, algorithm, dates
+  tlsa FILE             print the TLSA 3 1 1 record for a certificate or key file
 
 Run 'dane-ns <command> --help' for a command's options.
 Exit codes: 0 success, 1 failure (the message says why), 2 usage error.`,
@@ -88,6 +90,13 @@ them on its first start.`,
 
 Lists the DNSSEC keys of ZONE found in DIR (default ./keys, env DANE_NS_KEYS): tag, role, algorithm, created,
 publish and activate dates, and the file of each; unusable key files are reported.`,
+  tlsa: `usage: dane-ns tlsa FILE [--port 25] [--host NAME] [--issuer]
+
+Prints the DANE-EE TLSA record (3 1 1: SHA-256 of the SubjectPublicKeyInfo) for FILE: a certificate or chain
+(PEM or DER; the first certificate is the server's), a public key, or a private key (PEM/DER; PKCS#8, SEC1 or
+PKCS#1; RSA or EC). The owner is _PORT._tcp.HOST; HOST defaults to the certificate's first DNS name (without
+one and without --host only the record data is printed). --issuer also prints the 2 1 1 record of the issuing
+CA (FILE must hold the chain). A comment line shows the certificate's subject and validity.`,
   zone: `usage: dane-ns zone export ZONE [--zones DIR] [--state DIR] [--signed [--keys DIR]]
        dane-ns zone import FILE.zone [--origin NAME] [--out FILE.yaml]
 
@@ -238,6 +247,39 @@ function keysCmd(args: string[]): number {
   return 0;
 }
 
+function tlsaCmd(args: string[]): number {
+  const f = parseFlags(args, { port: true, host: true, issuer: false, help: false });
+  if (f.switches.has('help')) return help('tlsa');
+  const file = f.positional[0];
+  if (!file || f.positional.length > 1) throw new UsageError('tlsa needs exactly one FILE');
+  const portText = f.values.get('port')?.at(-1) ?? '25';
+  const port = /^\d+$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw new UsageError(`--port "${portText}": expected a port number`);
+  let src: TlsaSource;
+  try {
+    src = readTlsaSource(file);
+  } catch (e) {
+    if (e instanceof TlsaSourceError) throw new Error(e.message);
+    throw e;
+  }
+  const hostText = f.values.get('host')?.at(-1) ?? src.dnsNames?.find((n) => !n.startsWith('*.'));
+  let owner = '';
+  if (hostText !== undefined) {
+    const host = parseName(hostText.endsWith('.') ? hostText : hostText + '.', ROOT);
+    owner = `${nameToText(parseName(`_${port}._tcp`, host))} IN TLSA `;
+  }
+  if (src.kind === 'certificate')
+    process.stdout.write(`; ${src.subject}, valid ${new Date(src.notBefore!).toISOString()} to ${new Date(src.notAfter!).toISOString()}\n`);
+  else process.stdout.write(`; ${src.kind} (${src.keyType})\n`);
+  process.stdout.write(`${owner}${tlsa311(src)}\n`);
+  if (f.switches.has('issuer')) {
+    const ta = tlsa211(src);
+    if (!ta) throw new Error(`${file}: no issuing CA certificate in the file (use the full chain) for --issuer`);
+    process.stdout.write(`${owner}${ta}\n`);
+  }
+  return 0;
+}
+
 function help(topic: string): number {
   process.stdout.write(HELP[topic] + '\n');
   return 0;
@@ -255,6 +297,8 @@ export async function main(argv: string[]): Promise<number> {
         return dsCmd(rest);
       case 'keys':
         return keysCmd(rest);
+      case 'tlsa':
+        return tlsaCmd(rest);
       case undefined:
       case 'help':
       case '--help':

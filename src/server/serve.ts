@@ -7,12 +7,16 @@ import { basename } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from '../log.js';
 import { ZoneError, formatProblem, type ZoneProblem } from '../zone/errors.js';
-import { listZoneFiles, loadZoneFile } from '../zone/files.js';
+import { buildZoneSource, listZoneFiles, readZoneSource, type ZoneFileSource } from '../zone/files.js';
 import { ZoneSet } from '../zone/set.js';
 import type { Zone } from '../zone/zone.js';
 import { nameToText } from '../wire/name.js';
 import { soaSerial } from '../zone/build.js';
 import { SerialStore } from '../state/serials.js';
+import { RolloverStore } from '../state/rollover.js';
+import { mxTargets, tlsaHost, withAutomaticTlsa } from '../tlsa/augment.js';
+import { TlsaManager, type TlsaEntryRef, type TlsaEvent } from '../tlsa/manager.js';
+import { FileWatcher } from '../tlsa/watch.js';
 import { createHandler, makeSnapshot, type Snapshot } from './handler.js';
 import { ZoneSigner } from './signer.js';
 import { listenUdp } from './udp.js';
@@ -34,6 +38,16 @@ export interface ServeOptions {
 
 /** Longest sleep between signature refresh checks, so a changed clock or a long validity is never missed. */
 const REFRESH_CHECK_MS = 3600_000;
+/** Certificate files are re-read at least this often, whatever the watcher saw (and expiry is re-checked). */
+const TLSA_POLL_MS = 60_000;
+/** Events in a watched certificate directory are collected this long before the files are re-read. */
+const TLSA_DEBOUNCE_MS = 100;
+
+/** A zone file as last loaded: its parsed source and the zone built without automatic TLSA records. */
+interface LoadedFile {
+  readonly source: ZoneFileSource;
+  readonly plain: Zone;
+}
 
 export interface RunningServer {
   readonly addresses: readonly { host: string; port: number }[];
@@ -50,9 +64,9 @@ export function parseListen(spec: string): { host: string; port: number } {
 }
 
 /** A problem when another file already serves the origin of `z` (two files must not fight over one zone). */
-function sameOrigin(byFile: ReadonlyMap<string, Zone>, file: string, z: Zone): ZoneProblem | null {
+function sameOrigin(byFile: ReadonlyMap<string, LoadedFile>, file: string, z: Zone): ZoneProblem | null {
   for (const [other, oz] of byFile)
-    if (other !== file && oz.origin.key === z.origin.key)
+    if (other !== file && oz.plain.origin.key === z.origin.key)
       return { file, line: 1, reason: `zone ${nameToText(z.origin)} is already served from ${basename(other)}` };
   return null;
 }
@@ -63,29 +77,97 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const serials = new SerialStore(opts.stateDir);
   const autoSerial = (origin: string, hash: string): number => serials.serialFor(origin, hash);
 
+  const tlsa = new TlsaManager(new RolloverStore(opts.stateDir), opts.now);
+  const logEvents = (events: readonly TlsaEvent[]): void => {
+    for (const e of events) logger.log(e.level, e.event, e.fields);
+  };
+
+  /**
+   * Parses and builds one file. A zone with automatic TLSA is built here without it (and without touching the
+   * serial state); the served version adds the records (servedZone). Host problems are load errors.
+   */
+  const loadOne = (file: string): LoadedFile => {
+    const source = readZoneSource(file);
+    const auto = source.src.tlsa.length > 0;
+    const plain = buildZoneSource(source, auto ? undefined : autoSerial);
+    if (auto) {
+      const check = withAutomaticTlsa(source.src, plain, source.src.tlsa.map((t) => ({ host: t.host, ports: t.ports, ttl: 0, rdatas: [], line: t.line })));
+      if (check.problems.length > 0) throw new ZoneError([...check.problems]);
+    }
+    return { source, plain };
+  };
+
   /** Last good zone per file. */
-  const byFile = new Map<string, Zone>();
+  const byFile = new Map<string, LoadedFile>();
   const problems: ZoneProblem[] = [];
   for (const file of listZoneFiles(opts.zonesDir)) {
     try {
-      const z = loadZoneFile(file, autoSerial);
-      const clash = sameOrigin(byFile, file, z);
+      const lf = loadOne(file);
+      const clash = sameOrigin(byFile, file, lf.plain);
       if (clash) problems.push(clash);
-      else byFile.set(file, z);
+      else byFile.set(file, lf);
     } catch (e) {
       if (e instanceof ZoneError) problems.push(...e.problems);
       else throw e;
     }
   }
   if (problems.length > 0) throw new ZoneError(problems);
+  /** Zones with automatic TLSA get their serial when the TLSA is put in (servedZone logs it). */
   const loaded = (z: Zone): void =>
-    logger.info('zone-loaded', { zone: nameToText(z.origin), file: basename(z.file), serial: soaSerial(z.soa.rdatas[0]!), names: z.nodes.size });
-  for (const z of byFile.values()) loaded(z);
+    logger.info('zone-loaded', {
+      zone: nameToText(z.origin),
+      file: basename(z.file),
+      ...(z.tlsa.length === 0 ? { serial: soaSerial(z.soa.rdatas[0]!) } : {}),
+      names: z.nodes.size,
+    });
+  for (const lf of byFile.values()) loaded(lf.plain);
+
+  /** Tells the TLSA manager which hosts exist (after every load) and warns about hosts no MX points to. */
+  const configureTlsa = (): void => {
+    const refs: TlsaEntryRef[] = [];
+    const targets = mxTargets([...byFile.values()].map((lf) => lf.plain));
+    for (const lf of byFile.values()) {
+      const zone = nameToText(lf.plain.origin).toLowerCase();
+      for (const entry of lf.source.src.tlsa) {
+        const host = tlsaHost(entry.host, lf.plain.origin);
+        if (typeof host === 'string') continue; // reported by loadOne
+        const hostText = nameToText(host).toLowerCase();
+        refs.push({ zone, host: hostText, entry, ttl: entry.ttl ?? lf.source.src.ttl });
+        if (!targets.has(host.key)) logger.warn('tlsa-host-not-mx-target', { zone, host: hostText, file: basename(lf.plain.file), line: entry.line });
+      }
+    }
+    tlsa.configure(refs);
+  };
+
+  /** The served version of each file's zone, with the automatic TLSA put in; rebuilt only when its input changes. */
+  const served = new Map<string, { key: string; zone: Zone }>();
+  const servedZone = (file: string, lf: LoadedFile): Zone => {
+    if (lf.source.src.tlsa.length === 0) return lf.plain;
+    const sets = tlsa.setsFor(nameToText(lf.plain.origin).toLowerCase());
+    const key = `${lf.plain.contentHash}/${JSON.stringify(sets)}`;
+    const have = served.get(file);
+    if (have?.key === key) return have.zone;
+    const aug = withAutomaticTlsa(lf.source.src, lf.plain, sets);
+    for (const w of aug.warnings) logger.warn('tlsa-zone-warning', { file: basename(w.file), line: w.line, warning: w.reason });
+    try {
+      if (aug.problems.length > 0) throw new ZoneError([...aug.problems]);
+      const zone = buildZoneSource(lf.source, autoSerial, aug.source);
+      served.set(file, { key, zone });
+      logger.info('zone-tlsa-applied', { zone: nameToText(zone.origin), serial: soaSerial(zone.soa.rdatas[0]!), hosts: sets.map((x) => ({ host: x.host, records: x.rdatas.length })) });
+      return zone;
+    } catch (e) {
+      const reasons = e instanceof ZoneError ? e.problems.map(formatProblem) : [String(e)];
+      logger.error('tlsa-zone-build-failed', { file: basename(file), problems: reasons, keeping: have ? 'the last served version' : 'the zone without automatic TLSA' });
+      return have?.zone ?? lf.plain;
+    }
+  };
 
   const signer = new ZoneSigner(opts.keysDir, opts.stateDir, logger, opts.now);
   /** Builds the snapshot from the last good zones: signs what is signed, then one swap. */
   const rebuild = (): Snapshot => {
-    const s = signer.secure(byFile.values());
+    const zones = [...byFile].map(([file, lf]) => servedZone(file, lf));
+    for (const file of [...served.keys()]) if (!byFile.has(file)) served.delete(file);
+    const s = signer.secure(zones);
     scheduleRefresh(s.nextDue);
     return makeSnapshot(new ZoneSet(s.zones), s.security);
   };
@@ -102,6 +184,44 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }, delay);
     refreshTimer.unref();
   };
+
+  // Certificates: watched, polled, and re-read; a changed published TLSA set makes a new snapshot.
+  let tlsaTimer: NodeJS.Timeout | null = null;
+  let closed = false;
+  const watcher = new FileWatcher((reason) => tlsaTick(reason), TLSA_DEBOUNCE_MS);
+  /** Re-reads the certificate files; returns whether a zone's TLSA changed. Never throws (timers call it). */
+  const refreshTlsa = (reason: string): boolean => {
+    let changed = false;
+    try {
+      const r = tlsa.refresh();
+      logEvents(r.events);
+      changed = r.changed.size > 0;
+      if (changed) logger.info('tlsa-changed', { zones: [...r.changed], reason });
+    } catch (e) {
+      logger.error('tlsa-refresh-failed', { error: String(e), keeping: 'the published TLSA' });
+    }
+    try {
+      watcher.setPaths(tlsa.paths());
+    } catch (e) {
+      logger.error('tlsa-watch-failed', { error: String(e), note: 'files are still re-read every minute' });
+    }
+    if (tlsaTimer) clearTimeout(tlsaTimer);
+    tlsaTimer = null;
+    if (!closed && tlsa.paths().length > 0) {
+      const nowMs = (opts.now ?? Date.now)();
+      const withdraw = tlsa.nextWithdrawal();
+      const delay = withdraw === undefined ? TLSA_POLL_MS : Math.min(TLSA_POLL_MS, Math.max(withdraw - nowMs + 1, 0));
+      tlsaTimer = setTimeout(() => tlsaTick('poll'), delay);
+      tlsaTimer.unref();
+    }
+    return changed;
+  };
+  const tlsaTick = (reason: string): void => {
+    if (closed) return;
+    if (refreshTlsa(reason)) snapshot = rebuild();
+  };
+  configureTlsa();
+  refreshTlsa('start');
   let snapshot: Snapshot = rebuild();
   const handler = createHandler(() => snapshot);
   const listeners: Listener[] = [];
@@ -138,11 +258,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       for (const file of files) {
         seen.add(file);
         try {
-          const z = loadZoneFile(file, autoSerial);
-          const clash = sameOrigin(byFile, file, z);
+          const lf = loadOne(file);
+          const clash = sameOrigin(byFile, file, lf.plain);
           if (clash) throw new ZoneError([clash]);
-          if (byFile.get(file)?.contentHash !== z.contentHash) loaded(z);
-          byFile.set(file, z);
+          if (byFile.get(file)?.plain.contentHash !== lf.plain.contentHash) loaded(lf.plain);
+          byFile.set(file, lf);
         } catch (e) {
           const reasons = e instanceof ZoneError ? e.problems.map(formatProblem) : [String(e)];
           logger.error('zone-load-failed', { file: basename(file), problems: reasons, keeping: byFile.has(file) ? 'last good version' : 'nothing' });
@@ -152,10 +272,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         logger.info('zone-removed', { file: basename(file) });
         byFile.delete(file);
       }
+      configureTlsa();
+      refreshTlsa('reload');
       snapshot = rebuild();
     },
     async close(): Promise<void> {
+      closed = true;
       if (refreshTimer) clearTimeout(refreshTimer);
+      if (tlsaTimer) clearTimeout(tlsaTimer);
+      await watcher.close();
       await Promise.all(listeners.map((l) => l.close()));
     },
   };

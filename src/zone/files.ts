@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ZoneError, type ZoneProblem } from './errors.js';
 import { buildZone } from './build.js';
-import { parseZoneYaml } from './yaml.js';
+import { parseZoneYaml, type ZoneSource } from './yaml.js';
 import type { Zone } from './zone.js';
 
 /** The zone files of a directory, sorted (`*.yaml` and `*.yml`, hidden files ignored). */
@@ -17,8 +17,15 @@ export function listZoneFiles(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
-/** Loads one zone file; throws ZoneError (file:line: reason) on any problem. */
-export function loadZoneFile(path: string, autoSerial?: (origin: string, hash: string) => number): Zone {
+/** A zone file parsed but not built: the source, problems found while parsing, and the origin from its name. */
+export interface ZoneFileSource {
+  readonly src: ZoneSource;
+  readonly problems: readonly ZoneProblem[];
+  readonly defaultOrigin: string;
+}
+
+/** Reads and parses one zone file; throws ZoneError on unreadable files and YAML syntax errors. */
+export function readZoneSource(path: string): ZoneFileSource {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -28,12 +35,24 @@ export function loadZoneFile(path: string, autoSerial?: (origin: string, hash: s
   const problems: ZoneProblem[] = [];
   const src = parseZoneYaml(path, text, problems);
   if (problems.some((p) => p.reason.startsWith('YAML:'))) throw new ZoneError(problems);
-  const defaultOrigin = basename(path).replace(/\.ya?ml$/, '');
+  return { src, problems, defaultOrigin: basename(path).replace(/\.ya?ml$/, '') };
+}
+
+/**
+ * Builds a parsed zone file (optionally with its source records replaced, e.g. by the automatic TLSA);
+ * throws ZoneError (file:line: reason) on any problem.
+ */
+export function buildZoneSource(f: ZoneFileSource, autoSerial?: (origin: string, hash: string) => number, src: ZoneSource = f.src): Zone {
   return buildZone(
     src,
-    { defaultOrigin, ...(autoSerial ? { autoSerial: (hash: string) => autoSerial(originKey(src.origin ?? defaultOrigin), hash) } : {}) },
-    problems,
+    { defaultOrigin: f.defaultOrigin, ...(autoSerial ? { autoSerial: (hash: string) => autoSerial(originKey(src.origin ?? f.defaultOrigin), hash) } : {}) },
+    [...f.problems],
   );
+}
+
+/** Loads one zone file; throws ZoneError (file:line: reason) on any problem. */
+export function loadZoneFile(path: string, autoSerial?: (origin: string, hash: string) => number): Zone {
+  return buildZoneSource(readZoneSource(path), autoSerial);
 }
 
 /** The state-directory key of a zone: lower-case, absolute. */

@@ -32,7 +32,9 @@ const RULES: Record<string, { modules: string[]; builtins: string[] | 'any' }> =
   query: { modules: ['wire', 'zone', 'query'], builtins: [] },
   dnssec: { modules: ['wire', 'dnssec', 'state'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
   state: { modules: ['state'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
-  server: { modules: ['wire', 'zone', 'query', 'server', 'state', 'dnssec', 'log.ts'], builtins: 'any' },
+  // design.md: "tlsa on wire and zone"; its rollover history is kept through state/ (like dnssec's key records).
+  tlsa: { modules: ['wire', 'zone', 'tlsa', 'state'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
+  server: { modules: ['wire', 'zone', 'query', 'server', 'state', 'dnssec', 'tlsa', 'log.ts'], builtins: 'any' },
 };
 
 describe('conventions', () => {

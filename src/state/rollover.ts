@@ -1,0 +1,96 @@
+/**
+ * TLSA rollover history in the state directory (`tlsa.json`): which records each automatic TLSA host has
+ * published, and until when retired ones stay. Written atomically; survives restarts, so a restart inside a
+ * retention window keeps publishing the retired record. The contents are opaque here (tlsa/rollover.ts owns
+ * their meaning); this module only checks the file's shape.
+ */
+import { readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic.js';
+
+export interface StoredRecord {
+  readonly rdata: string;
+  readonly roles: readonly ('current' | 'next' | 'issuer')[];
+  readonly since: number;
+  readonly retiredAt?: number;
+  readonly until?: number;
+}
+export interface StoredHost {
+  readonly ttl: number;
+  readonly records: readonly StoredRecord[];
+}
+
+function validHost(v: unknown): v is StoredHost {
+  if (typeof v !== 'object' || v === null) return false;
+  const h = v as { ttl?: unknown; records?: unknown };
+  return (
+    typeof h.ttl === 'number' &&
+    Array.isArray(h.records) &&
+    h.records.every(
+      (r: { rdata?: unknown; roles?: unknown; since?: unknown; until?: unknown }) =>
+        typeof r === 'object' && r !== null && typeof r.rdata === 'string' && Array.isArray(r.roles) && typeof r.since === 'number' &&
+        (r.until === undefined || typeof r.until === 'number'),
+    )
+  );
+}
+
+export class RolloverStore {
+  readonly file: string;
+  private written = '';
+
+  constructor(stateDir: string) {
+    this.file = join(stateDir, 'tlsa.json');
+  }
+
+  /**
+   * The stored hosts. A file that is not valid is moved aside (`tlsa.json.bad-<time>`) and reported in
+   * `problem`, so it is never silently overwritten and an operator can recover retired records from it.
+   */
+  load(nowMs: number = Date.now()): { hosts: Record<string, StoredHost>; problem?: string } {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { hosts: {} };
+      return { hosts: {}, problem: `${this.file}: cannot read: ${(e as Error).message}` };
+    }
+    let reason: string | undefined;
+    try {
+      const doc = JSON.parse(text) as { version?: unknown; hosts?: unknown };
+      if (doc.version !== 1 || typeof doc.hosts !== 'object' || doc.hosts === null) reason = 'not a version 1 TLSA state file';
+      else {
+        const hosts: Record<string, StoredHost> = {};
+        for (const [k, v] of Object.entries(doc.hosts)) {
+          if (!validHost(v)) {
+            reason = `host ${k}: malformed entry`;
+            break;
+          }
+          hosts[k] = v;
+        }
+        if (!reason) {
+          this.written = text;
+          return { hosts };
+        }
+      }
+    } catch (e) {
+      reason = `not JSON: ${(e as Error).message}`;
+    }
+    const aside = `${this.file}.bad-${nowMs}`;
+    try {
+      renameSync(this.file, aside);
+    } catch {
+      /* keep going: the problem is reported either way */
+    }
+    return { hosts: {}, problem: `${this.file}: ${reason}; moved to ${aside}` };
+  }
+
+  /** Writes the hosts when they differ from what was last read or written. */
+  save(hosts: Record<string, StoredHost>): boolean {
+    const sorted = Object.fromEntries(Object.entries(hosts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const text = JSON.stringify({ version: 1, hosts: sorted }, null, 2) + '\n';
+    if (text === this.written) return false;
+    writeFileAtomic(this.file, text);
+    this.written = text;
+    return true;
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The automatic TLSA hosts of every zone: reads their certificate/key files, advances each host's rollover
+ * (rollover.ts), keeps the history in the state directory, and tells the server which zones changed. It does
+ * not log (only the edges do): `refresh` returns events, and only when something changed, so a periodic
+ * re-read is quiet.
+ *
+ * A file that cannot be read or parsed never changes what is published: the last good reading of that file
+ * (this process) or, after a restart, the records the state file says it had, stay wanted. A `next:` file that
+ * does not exist is normal: nothing is wanted for it, and a record it had retires with the usual retention.
+ */
+import type { TlsaInput } from '../zone/yaml.js';
+import type { RolloverStore } from '../state/rollover.js';
+import type { AutoTlsa } from './augment.js';
+import { advance, nextWithdrawal, published, type HostRollover, type TlsaRole, type Wanted } from './rollover.js';
+import { readTlsaSource, TlsaSourceError, tlsa211, tlsa311, type TlsaSource } from './source.js';
+
+/** Certificates that expire within this are reported (design.md "TLSA automation"). */
+export const EXPIRY_WARNING_MS = 14 * 86400_000;
+
+export interface TlsaEntryRef {
+  /** Absolute, lower-case origin text of the zone (`example.com.`). */
+  readonly zone: string;
+  /** Absolute, lower-case host name (`mail.example.com.`). */
+  readonly host: string;
+  readonly entry: TlsaInput;
+  /** The TTL of the TLSA RRset: the entry's, else the zone's. */
+  readonly ttl: number;
+}
+
+export interface TlsaEvent {
+  readonly level: 'info' | 'warn' | 'error';
+  readonly event: string;
+  readonly fields: Record<string, unknown>;
+}
+
+export type CertStatus = 'ok' | 'expiring' | 'expired' | 'not-yet-valid' | 'unreadable' | 'absent';
+
+export interface CertHealth {
+  readonly zone: string;
+  readonly host: string;
+  readonly role: 'current' | 'next';
+  readonly path: string;
+  readonly status: CertStatus;
+  readonly notAfter?: number;
+  readonly reason?: string;
+}
+
+/** Validity class of a certificate at `now` (bare keys have no dates and are `ok`). */
+export function certStatus(s: TlsaSource, now: number): CertStatus {
+  if (s.notAfter === undefined || s.notBefore === undefined) return 'ok';
+  if (now > s.notAfter) return 'expired';
+  if (now < s.notBefore) return 'not-yet-valid';
+  if (s.notAfter - now < EXPIRY_WARNING_MS) return 'expiring';
+  return 'ok';
+}
+
+const hostKey = (r: TlsaEntryRef): string => `${r.zone}|${r.host}`;
+
+export class TlsaManager {
+  private entries: TlsaEntryRef[] = [];
+  private hosts: Record<string, HostRollover>;
+  private readonly lastGood = new Map<string, TlsaSource>();
+  /** Last reported state per (host, role, path), so that only changes are reported. */
+  private readonly reported = new Map<string, string>();
+  private healthNow: CertHealth[] = [];
+  private readonly initial: TlsaEvent[] = [];
+  /** What each host published after the last refresh (TTL and records). */
+  private readonly lastPublished = new Map<string, string>();
+
+  constructor(
+    private readonly store: RolloverStore,
+    private readonly now: () => number = Date.now,
+  ) {
+    const { hosts, problem } = store.load(now());
+    this.hosts = hosts as Record<string, HostRollover>;
+    if (problem) this.initial.push({ level: 'error', event: 'tlsa-state-unreadable', fields: { problem, keeping: 'nothing from it: retired records may be withdrawn early' } });
+  }
+
+  /** Sets the automatic TLSA entries of all zones (call after every zone (re)load). */
+  configure(entries: readonly TlsaEntryRef[]): void {
+    this.entries = [...entries];
+  }
+
+  /** Every file the entries read (to watch). */
+  paths(): string[] {
+    return [...new Set(this.entries.flatMap((r) => (r.entry.next ? [r.entry.cert, r.entry.next] : [r.entry.cert])))];
+  }
+
+  /** Re-reads every file and advances every host. Returns the zones whose published TLSA changed. */
+  refresh(): { changed: Set<string>; events: TlsaEvent[] } {
+    const nowMs = this.now();
+    const nowSec = Math.floor(nowMs / 1000);
+    const events: TlsaEvent[] = this.initial.splice(0);
+    const changed = new Set<string>();
+    const hosts: Record<string, HostRollover> = {};
+    const health: CertHealth[] = [];
+    const report = (key: string, state: string, ev: TlsaEvent): void => {
+      if (this.reported.get(key) === state) return;
+      this.reported.set(key, state);
+      events.push(ev);
+    };
+
+    for (const ref of this.entries) {
+      const key = hostKey(ref);
+      const prev = this.hosts[key];
+      const wanted: Wanted[] = [];
+      const keepFromState = (roles: readonly TlsaRole[]): void => {
+        for (const r of prev?.records ?? []) for (const role of r.roles) if (roles.includes(role)) wanted.push({ rdata: r.rdata, role });
+      };
+      const read = (path: string, role: 'current' | 'next'): void => {
+        const base = { zone: ref.zone, host: ref.host, role, path };
+        const slot = `${key}|${role}|${path}`;
+        let src: TlsaSource | undefined;
+        try {
+          src = readTlsaSource(path);
+          this.lastGood.set(path, src);
+        } catch (e) {
+          if (!(e instanceof TlsaSourceError)) throw e;
+          if (role === 'next' && e.missing) {
+            report(slot, 'absent', { level: 'info', event: 'tlsa-next-absent', fields: { ...base, note: 'no record for it until it appears' } });
+            health.push({ ...base, status: 'absent' });
+            return;
+          }
+          const fallback = this.lastGood.get(path);
+          report(slot, `error:${e.reason}`, {
+            level: 'error',
+            event: 'tlsa-source-error',
+            fields: { ...base, reason: e.reason, keeping: fallback ? 'its last good reading' : prev ? 'the published records' : 'nothing (never read)' },
+          });
+          health.push({ ...base, status: 'unreadable', reason: e.reason });
+          if (fallback) src = fallback;
+          else {
+            keepFromState(role === 'current' ? ['current', 'issuer'] : ['next']);
+            return;
+          }
+        }
+        wanted.push({ rdata: tlsa311(src), role });
+        if (role === 'current' && ref.entry.issuer) {
+          const ta = tlsa211(src);
+          if (ta) wanted.push({ rdata: ta, role: 'issuer' });
+          else report(`${slot}|issuer`, 'none', { level: 'warn', event: 'tlsa-issuer-missing', fields: { ...base, reason: 'issuer: true but the file holds no issuing CA certificate (use the full chain)' } });
+        }
+        const status = certStatus(src, nowMs);
+        if (health.every((h) => !(h.path === path && h.role === role && h.host === ref.host))) health.push({ ...base, status, ...(src.notAfter !== undefined ? { notAfter: src.notAfter } : {}) });
+        if (role === 'current' && src.kind === 'certificate')
+          report(`${slot}|validity`, `${status}:${src.spkiSha256}`, {
+            level: status === 'ok' ? 'info' : 'warn',
+            event: status === 'ok' ? 'certificate-ok' : `certificate-${status}`,
+            fields: { ...base, notBefore: new Date(src.notBefore!).toISOString(), notAfter: new Date(src.notAfter!).toISOString(), subject: src.subject },
+          });
+        else if (role === 'current') report(`${slot}|validity`, `key:${src.spkiSha256}`, { level: 'info', event: 'tlsa-key-read', fields: { ...base, kind: src.kind } });
+      };
+      read(ref.entry.cert, 'current');
+      if (ref.entry.next) read(ref.entry.next, 'next');
+
+      const next = advance(prev, wanted, ref.ttl, nowSec);
+      hosts[key] = next;
+      // Compared with what the last refresh published (not with `prev` at the new time, which would already
+      // leave out a record whose retention just ended).
+      const pub = `${next.ttl} ${published(next, nowSec).join(',')}`;
+      if (this.lastPublished.get(key) !== pub) {
+        this.lastPublished.set(key, pub);
+        changed.add(ref.zone);
+        events.push({
+          level: 'info',
+          event: 'tlsa-published',
+          fields: {
+            zone: ref.zone,
+            host: ref.host,
+            ttl: next.ttl,
+            records: next.records.map((r) => ({ rdata: r.rdata, roles: r.roles, ...(r.until !== undefined ? { until: new Date(r.until * 1000).toISOString() } : {}) })),
+          },
+        });
+      }
+    }
+    // A host whose entry was removed from its zone file goes with it.
+    for (const key of [...this.lastPublished.keys()])
+      if (!(key in hosts)) {
+        changed.add(key.split('|')[0]!);
+        this.lastPublished.delete(key);
+      }
+    this.hosts = hosts;
+    this.healthNow = health;
+    this.store.save(hosts);
+    return { changed, events };
+  }
+
+  /** The automatic TLSA sets of one zone (absolute, lower-case origin text), as augment.ts takes them. */
+  setsFor(zone: string): AutoTlsa[] {
+    const nowSec = Math.floor(this.now() / 1000);
+    return this.entries
+      .filter((r) => r.zone === zone)
+      .map((r) => ({ host: r.host, ports: r.entry.ports, ttl: r.ttl, line: r.entry.line, rdatas: this.hosts[hostKey(r)] ? published(this.hosts[hostKey(r)]!, nowSec) : [] }));
+  }
+
+  /** When the next retired record must be withdrawn (ms since the epoch), or undefined. */
+  nextWithdrawal(): number | undefined {
+    let t: number | undefined;
+    for (const h of Object.values(this.hosts)) {
+      const w = nextWithdrawal(h);
+      if (w !== undefined && (t === undefined || w < t)) t = w;
+    }
+    return t === undefined ? undefined : t * 1000;
+  }
+
+  health(): readonly CertHealth[] {
+    return this.healthNow;
+  }
+
+  /** The rollover state of a host (for `check` and tests). */
+  state(zone: string, host: string): HostRollover | undefined {
+    return this.hosts[`${zone}|${host}`];
+  }
+}
