@@ -20,6 +20,7 @@ import { signZone } from './dnssec/zonesign.js';
 import { SignatureCache } from './dnssec/sigcache.js';
 import { parseListen, startServer } from './server/serve.js';
 import { SerialStore } from './state/serials.js';
+import { checkZone } from './check/audit.js';
 import { readTlsaSource, tlsa211, tlsa311, TlsaSourceError, type TlsaSource } from './tlsa/source.js';
 
 class UsageError extends Error {}
@@ -66,6 +67,7 @@ commands:
   ds ZONE               print the DS records (SHA-256) of the zone's KSK/CSK, for the parent zone
   keys list ZONE        list the zone's DNSSEC keys: tag, role, algorithm, dates
   tlsa FILE             print the TLSA 3 1 1 record for a certificate or key file
+  check ZONE            audit a running server: signatures, certificates, TLSA vs files, live STARTTLS
 
 Run 'dane-ns <command> --help' for a command's options.
 Exit codes: 0 success, 1 failure (the message says why), 2 usage error.`,
@@ -97,6 +99,19 @@ Prints the DANE-EE TLSA record (3 1 1: SHA-256 of the SubjectPublicKeyInfo) for 
 PKCS#1; RSA or EC). The owner is _PORT._tcp.HOST; HOST defaults to the certificate's first DNS name (without
 one and without --host only the record data is printed). --issuer also prints the 2 1 1 record of the issuing
 CA (FILE must hold the chain). A comment line shows the certificate's subject and validity.`,
+  check: `usage: dane-ns check ZONE [--zones DIR] [--server ADDR:PORT] [--live [--connect ADDR] [--smtp-port N]]
+
+Compares the certificate files of ZONE's tlsa: entries with the TLSA records the running server publishes
+(--server, default the first DANE_NS_LISTEN address or 127.0.0.1:5353), verifies the DNSKEY, SOA and TLSA
+signatures and their validity, and reports certificates that are expired, not yet valid or expire within 14
+days. With --live it connects to each TLSA host (its A record at the server, or --connect ADDR) on the TLSA
+port (or --smtp-port), does STARTTLS, and classifies the result as senders do:
+  ok                      the presented key matches a published TLSA and DNSSEC is valid
+  starttls-not-supported  no STARTTLS or no TLS handshake (4.7.321)
+  certificate-expired     the presented certificate is expired or not yet valid (4.7.322)
+  tlsa-invalid            the presented key matches no published TLSA (4.7.323)
+  dnssec-invalid          the TLSA (or DNSKEY/SOA) signatures do not validate (4.7.324)
+Each line is ok, warn or FAIL with what and why; the exit code is 0 without FAIL lines, else 1.`,
   zone: `usage: dane-ns zone export ZONE [--zones DIR] [--state DIR] [--signed [--keys DIR]]
        dane-ns zone import FILE.zone [--origin NAME] [--out FILE.yaml]
 
@@ -280,6 +295,41 @@ function tlsaCmd(args: string[]): number {
   return 0;
 }
 
+async function checkCmd(args: string[]): Promise<number> {
+  const f = parseFlags(args, { zones: true, state: true, server: true, live: false, connect: true, 'smtp-port': true, help: false });
+  if (f.switches.has('help')) return help('check');
+  const zone = f.positional[0];
+  if (!zone || f.positional.length > 1) throw new UsageError('check needs exactly one ZONE');
+  const envListen = process.env.DANE_NS_LISTEN?.split(',')[0]?.trim();
+  const spec = f.values.get('server')?.at(-1) ?? (envListen || '127.0.0.1:5353');
+  let server: { host: string; port: number };
+  try {
+    server = parseListen(spec);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (server.host === '0.0.0.0') server = { ...server, host: '127.0.0.1' };
+  if (server.host === '::') server = { ...server, host: '::1' };
+  const smtpText = f.values.get('smtp-port')?.at(-1);
+  const smtpPort = smtpText === undefined ? undefined : Number(smtpText);
+  if (smtpPort !== undefined && !(Number.isInteger(smtpPort) && smtpPort >= 1 && smtpPort <= 65535)) throw new UsageError(`--smtp-port "${smtpText}": expected a port number`);
+  const connectTo = f.values.get('connect')?.at(-1);
+  const z = findZone(one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), zone, one(f, 'state', process.env.DANE_NS_STATE, './state'));
+  const report = await checkZone({
+    zone: z,
+    entries: z.tlsa,
+    server,
+    live: f.switches.has('live'),
+    ...(connectTo !== undefined ? { connect: connectTo } : {}),
+    ...(smtpPort !== undefined ? { smtpPort } : {}),
+    now: Date.now(),
+  });
+  const label = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' } as const;
+  for (const x of report.findings) process.stdout.write(`${label[x.level]}  ${x.what}: ${x.detail}\n`);
+  for (const v of report.verdicts) process.stdout.write(`result  ${v.owner} ${v.verdict}\n`);
+  return report.findings.some((x) => x.level === 'fail') ? 1 : 0;
+}
+
 function help(topic: string): number {
   process.stdout.write(HELP[topic] + '\n');
   return 0;
@@ -299,6 +349,8 @@ export async function main(argv: string[]): Promise<number> {
         return keysCmd(rest);
       case 'tlsa':
         return tlsaCmd(rest);
+      case 'check':
+        return await checkCmd(rest);
       case undefined:
       case 'help':
       case '--help':

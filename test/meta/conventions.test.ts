@@ -35,6 +35,8 @@ const RULES: Record<string, { modules: string[]; builtins: string[] | 'any' }> =
   // design.md: "tlsa on wire and zone"; its rollover history is kept through state/ (like dnssec's key records).
   tlsa: { modules: ['wire', 'zone', 'tlsa', 'state'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
   server: { modules: ['wire', 'zone', 'query', 'server', 'state', 'dnssec', 'tlsa', 'log.ts'], builtins: 'any' },
+  // `dane-ns check`: a DNS stub and an SMTP STARTTLS probe over the same pure modules the server uses.
+  check: { modules: ['wire', 'zone', 'dnssec', 'tlsa', 'check'], builtins: 'any' },
 };
 
 describe('conventions', () => {

@@ -1,0 +1,190 @@
+/**
+ * `dane-ns check ZONE`: the operator's doctor. Compares what is on disk (certificate files) with what the
+ * running server publishes (TLSA over DNS, with signatures verified against the zone's DNSKEY), reports
+ * certificate validity, and with `live` speaks SMTP to each TLSA host and classifies the result the way
+ * sending MTAs do (RFC 7672; Exchange Online's 4.7.321-324): starttls-not-supported, certificate-expired,
+ * tlsa-invalid, dnssec-invalid, or ok.
+ */
+import { createHash, type X509Certificate } from 'node:crypto';
+import { nameToText, parseName, type Name } from '../wire/name.js';
+import { RCODE, T } from '../wire/types.js';
+import type { RR } from '../wire/message.js';
+import { fullRcode } from '../wire/message.js';
+import { rrsigCurrent, verifyRRsig } from '../dnssec/sign.js';
+import { parseRrsig } from '../dnssec/canonical.js';
+import { keyTag } from '../dnssec/keys.js';
+import type { Zone } from '../zone/zone.js';
+import type { TlsaInput } from '../zone/yaml.js';
+import { tlsaHost } from '../tlsa/augment.js';
+import { certStatus } from '../tlsa/manager.js';
+import { readTlsaSource, TlsaSourceError, tlsa311 } from '../tlsa/source.js';
+import { dnsQuery, type DnsServer } from './dns.js';
+import { probeStarttls } from './smtp.js';
+
+export type Verdict = 'ok' | 'starttls-not-supported' | 'certificate-expired' | 'tlsa-invalid' | 'dnssec-invalid';
+
+export interface Finding {
+  readonly level: 'ok' | 'warn' | 'fail';
+  readonly what: string;
+  readonly detail: string;
+}
+
+export interface CheckOptions {
+  readonly zone: Zone;
+  readonly entries: readonly TlsaInput[];
+  readonly server: DnsServer;
+  readonly live: boolean;
+  /** Address to connect to for the live check (default: the host's first A/AAAA from the server). */
+  readonly connect?: string;
+  /** SMTP port for the live check (default: the TLSA port, i.e. 25). */
+  readonly smtpPort?: number;
+  readonly now: number;
+}
+
+export interface CheckReport {
+  readonly findings: Finding[];
+  /** One per TLSA owner checked live. */
+  readonly verdicts: { owner: string; verdict: Verdict }[];
+}
+
+const DAY = 86400_000;
+
+function spkiHex(c: X509Certificate): string {
+  return createHash('sha256').update(c.publicKey.export({ type: 'spki', format: 'der' })).digest('hex').toUpperCase();
+}
+
+/** RRs of one type at one owner, and whether a current RRSIG over them verifies with one of `keys`. */
+function rrsetOf(answer: readonly RR[], owner: Name, type: number, keys: readonly Uint8Array[], now: number): { rdatas: Uint8Array[]; signed: 'valid' | 'missing' | 'bad' | 'expired'; expires?: number } {
+  const rrs = answer.filter((r) => r.type === type && r.name.key === owner.key);
+  const sigs = answer.filter((r) => r.type === T.RRSIG && r.name.key === owner.key && ((r.rdata[0]! << 8) | r.rdata[1]!) === type);
+  const rdatas = rrs.map((r) => r.rdata);
+  if (rrs.length === 0) return { rdatas, signed: 'missing' };
+  if (sigs.length === 0) return { rdatas, signed: 'missing' };
+  const rrset = { owner, type, ttl: rrs[0]!.ttl, rdatas };
+  let sawExpired = false;
+  for (const s of sigs) {
+    const f = parseRrsig(s.rdata);
+    const key = keys.find((k) => keyTag(k) === f.keyTag);
+    if (!key || !verifyRRsig(rrset, s.rdata, key.subarray(4))) continue;
+    if (!rrsigCurrent(s.rdata, Math.floor(now / 1000))) {
+      sawExpired = true;
+      continue;
+    }
+    return { rdatas, signed: 'valid', expires: f.expiration * 1000 };
+  }
+  return { rdatas, signed: sawExpired ? 'expired' : 'bad' };
+}
+
+export async function checkZone(o: CheckOptions): Promise<CheckReport> {
+  const findings: Finding[] = [];
+  const verdicts: { owner: string; verdict: Verdict }[] = [];
+  const add = (level: Finding['level'], what: string, detail: string): void => void findings.push({ level, what, detail });
+  const origin = o.zone.origin;
+  const zoneText = nameToText(origin);
+
+  // DNSKEY and SOA: the server answers, and its signatures verify and are current.
+  let keys: Uint8Array[] = [];
+  let dnssecOk = true;
+  try {
+    const dk = await dnsQuery(o.server, origin, T.DNSKEY);
+    keys = dk.answer.filter((r) => r.type === T.DNSKEY && r.name.key === origin.key).map((r) => r.rdata);
+    if (keys.length === 0) {
+      add('fail', `${zoneText} DNSKEY`, `the server at ${o.server.host}:${o.server.port} publishes no DNSKEY (rcode ${fullRcode(dk)})`);
+      dnssecOk = false;
+    } else {
+      const s = rrsetOf(dk.answer, origin, T.DNSKEY, keys.filter((k) => (k[1]! & 1) === 1), o.now);
+      if (s.signed !== 'valid') {
+        add('fail', `${zoneText} DNSKEY`, `signature ${s.signed}`);
+        dnssecOk = false;
+      } else add(s.expires! - o.now < 3 * DAY ? 'warn' : 'ok', `${zoneText} DNSKEY`, `${keys.length} keys, signature valid until ${new Date(s.expires!).toISOString()}`);
+    }
+    const soa = await dnsQuery(o.server, origin, T.SOA);
+    const s = rrsetOf(soa.answer, origin, T.SOA, keys, o.now);
+    if (s.signed !== 'valid') {
+      add('fail', `${zoneText} SOA`, `signature ${s.signed}`);
+      dnssecOk = false;
+    } else add('ok', `${zoneText} SOA`, `serial ${new DataView(s.rdatas[0]!.buffer, s.rdatas[0]!.byteOffset).getUint32(s.rdatas[0]!.length - 20)}, signature valid until ${new Date(s.expires!).toISOString()}`);
+  } catch (e) {
+    add('fail', `${zoneText} server`, `${o.server.host}:${o.server.port}: ${(e as Error).message}`);
+    return { findings, verdicts };
+  }
+  if (o.entries.length === 0) add('warn', `${zoneText} tlsa`, 'no automatic TLSA entries in the zone file');
+
+  for (const entry of o.entries) {
+    const host = tlsaHost(entry.host, origin);
+    if (typeof host === 'string') {
+      add('fail', `tlsa line ${entry.line}`, host);
+      continue;
+    }
+    const hostText = nameToText(host);
+    // Files on disk.
+    const want: string[] = [];
+    for (const [role, path] of [['current', entry.cert], ['next', entry.next]] as const) {
+      if (path === undefined) continue;
+      try {
+        const src = readTlsaSource(path);
+        want.push(tlsa311(src));
+        const st = certStatus(src, o.now);
+        const until = src.notAfter !== undefined ? `, valid until ${new Date(src.notAfter).toISOString()}` : '';
+        const level = st === 'ok' || role === 'next' ? 'ok' : st === 'expiring' ? 'warn' : 'fail';
+        add(level, `${hostText} ${role} ${path}`, `${src.kind}, ${st}${until}`);
+      } catch (e) {
+        if (!(e instanceof TlsaSourceError)) throw e;
+        add(role === 'next' && e.missing ? 'ok' : 'fail', `${hostText} ${role} ${path}`, e.missing && role === 'next' ? 'not there (normal until the next key exists)' : e.reason);
+      }
+    }
+    for (const port of entry.ports) {
+      const owner = parseName(`_${port}._tcp`, host);
+      const ownerText = nameToText(owner);
+      const ans = await dnsQuery(o.server, owner, T.TLSA);
+      const s = rrsetOf(ans.answer, owner, T.TLSA, keys, o.now);
+      const published = s.rdatas.map((rd) => `${rd[0]} ${rd[1]} ${rd[2]} ${Buffer.from(rd.subarray(3)).toString('hex').toUpperCase()}`);
+      let tlsaOk = true; // the files' records are all published
+      let dnsOk = dnssecOk;
+      if (fullRcode(ans) !== RCODE.NOERROR || published.length === 0) {
+        add('fail', `${ownerText} TLSA`, `not published (rcode ${fullRcode(ans)}): is the server running with this zone's current file?`);
+        tlsaOk = false;
+      } else {
+        if (s.signed !== 'valid') {
+          add('fail', `${ownerText} TLSA`, `signature ${s.signed}: validating senders report dnssec-invalid (4.7.324)`);
+          dnsOk = false;
+        }
+        for (const w of want)
+          if (!published.includes(w)) {
+            add('fail', `${ownerText} TLSA`, `${w} from the files is not published (yet?)`);
+            tlsaOk = false;
+          }
+        if (tlsaOk && s.signed === 'valid') add('ok', `${ownerText} TLSA`, `${published.length} record(s) published and signed, until ${new Date(s.expires!).toISOString()}: ${published.join('; ')}`);
+      }
+      if (!o.live) continue;
+      // Live: what a sending MTA sees.
+      let address = o.connect;
+      if (address === undefined) {
+        const a = await dnsQuery(o.server, host, T.A);
+        const rec = a.answer.find((r) => r.type === T.A);
+        address = rec ? Array.from(rec.rdata).join('.') : undefined;
+      }
+      if (address === undefined) {
+        add('fail', `${ownerText} live`, `${hostText} has no A record at the server: give --connect ADDR`);
+        continue;
+      }
+      const smtpPort = o.smtpPort ?? port;
+      const p = await probeStarttls(address, smtpPort, hostText.replace(/\.$/, ''));
+      let verdict: Verdict;
+      if (!p.offered || !p.established) {
+        verdict = 'starttls-not-supported';
+        add('fail', `${ownerText} live ${address}:${smtpPort}`, p.error ?? (p.offered ? 'TLS handshake failed' : 'STARTTLS not offered'));
+      } else {
+        const leaf = p.chain[0]!;
+        const leaf311 = `3 1 1 ${spkiHex(leaf)}`;
+        const ta = p.chain.slice(1).map((c) => `2 1 1 ${spkiHex(c)}`);
+        const matched = published.includes(leaf311) || ta.some((t) => published.includes(t));
+        const expired = o.now > Date.parse(leaf.validTo) || o.now < Date.parse(leaf.validFrom);
+        verdict = !dnsOk ? 'dnssec-invalid' : !matched ? 'tlsa-invalid' : expired ? 'certificate-expired' : 'ok';
+        add(verdict === 'ok' ? 'ok' : 'fail', `${ownerText} live ${address}:${smtpPort}`, `${p.protocol ?? 'TLS'}, presented ${leaf311}${matched ? ' (matches)' : ' (matches no published TLSA)'}, valid until ${new Date(Date.parse(leaf.validTo)).toISOString()}`);
+      }
+      verdicts.push({ owner: ownerText, verdict });
+    }
+  }
+  return { findings, verdicts };
+}
