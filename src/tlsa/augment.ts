@@ -5,8 +5,9 @@
  *   dropped: the automatic set wins and a warning names the line (zone-format.md).
  * - Wildcard collision (PowerDNS issue 2432): when `<host>` exists only through a wildcard, adding names below
  *   it would make it (and any name between it and the wildcard's parent) an empty non-terminal, and the
- *   wildcard would stop answering for it. So the wildcard's records are copied to those names, which keeps
- *   every answer for `<host>` as it was, and a warning says so.
+ *   wildcard would stop answering for it. So the wildcard's records are copied to those names, and to a
+ *   wildcard below each of them (so their other children keep the wildcard's answers too), which keeps every
+ *   answer for `<host>` as it was, and a warning says so.
  * - A host outside the zone, at or below a delegation is a problem with the `tlsa:` entry's line.
  */
 import { WireError } from '../wire/errors.js';
@@ -96,10 +97,12 @@ export function withAutomaticTlsa(src: ZoneSource, plain: Zone, sets: readonly A
       const encloserLabels = labelCount(at.encloser.name);
       for (let n = labelCount(host); n > encloserLabels; n--) {
         const name = stripLabels(host, labelCount(host) - n);
-        const owner = nameToText(name);
-        copied.push(owner);
-        for (const rs of wildcard.rrsets.values())
-          for (const rd of rs.rdatas) added.push({ owner, type: typeToText(rs.type), ttl: rs.ttl, value: rdataToText(rs.type, rd), line: set.line });
+        // The name itself, and a wildcard below it so that its other children keep their answers too.
+        for (const owner of [nameToText(name), `*.${nameToText(name)}`]) {
+          copied.push(owner);
+          for (const rs of wildcard.rrsets.values())
+            for (const rd of rs.rdatas) added.push({ owner, type: typeToText(rs.type), ttl: rs.ttl, value: rdataToText(rs.type, rd), line: set.line });
+        }
       }
       warnings.push({
         file,

@@ -114,6 +114,7 @@ export class TlsaManager {
         try {
           src = readTlsaSource(path);
           this.lastGood.set(path, src);
+          this.reported.set(slot, 'ok'); // a later failure of this file is reported again
         } catch (e) {
           if (!(e instanceof TlsaSourceError)) throw e;
           if (role === 'next' && e.missing) {

@@ -88,12 +88,12 @@ export function parseTlsaSource(path: string, bytes: Uint8Array): TlsaSource {
       const block = m[0];
       seen.push(label);
       try {
+        if (label === 'ENCRYPTED PRIVATE KEY' || /Proc-Type:\s*4,\s*ENCRYPTED/.test(block))
+          throw new TlsaSourceError(path, 'encrypted private key: give the certificate or the public key instead');
         if (label === 'CERTIFICATE' || label === 'TRUSTED CERTIFICATE') certs.push(new X509Certificate(block));
         else if (label === 'PUBLIC KEY' || label === 'RSA PUBLIC KEY') key ??= fromKey(createPublicKey(block), 'public-key');
         else if (label === 'PRIVATE KEY' || label === 'EC PRIVATE KEY' || label === 'RSA PRIVATE KEY')
           key ??= fromKey(createPrivateKey(block), 'private-key');
-        else if (label === 'ENCRYPTED PRIVATE KEY')
-          throw new TlsaSourceError(path, 'encrypted private key: give the certificate or the public key instead');
       } catch (e) {
         if (e instanceof TlsaSourceError) throw e;
         throw new TlsaSourceError(path, `PEM block ${certs.length + (key ? 1 : 0) + 1} (${label}) does not parse: ${short(e)}`);
