@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from './log.js';
 import { ZoneError, formatProblem } from './zone/errors.js';
-import { listZoneFiles, loadZoneFile } from './zone/files.js';
+import { listZoneFiles } from './zone/files.js';
 import { exportZone } from './zone/export.js';
 import type { Zone } from './zone/zone.js';
 import { importZone } from './zone/import.js';
@@ -19,8 +19,8 @@ import { ensureZoneKeys } from './dnssec/keystore.js';
 import { signZone } from './dnssec/zonesign.js';
 import { SignatureCache } from './dnssec/sigcache.js';
 import { parseListen, startServer } from './server/serve.js';
-import { SerialStore } from './state/serials.js';
 import { checkZone } from './check/audit.js';
+import { loadZoneAsServed } from './tlsa/zone.js';
 import { readTlsaSource, tlsa211, tlsa311, TlsaSourceError, type TlsaSource } from './tlsa/source.js';
 
 class UsageError extends Error {}
@@ -162,20 +162,29 @@ async function serve(args: string[]): Promise<number> {
 }
 
 /** Finds the zone whose origin is ZONE: `<ZONE>.yaml` first (its errors are reported), then any other file. */
-function findZone(zonesDir: string, zone: string, stateDir: string): Zone {
-  const serials = new SerialStore(stateDir, undefined, true);
-  const auto = (origin: string, hash: string): number => serials.serialFor(origin, hash);
+/**
+ * The zone ZONE as the server serves it: `serial: auto` from the state directory and the automatic TLSA the
+ * certificate files and the rollover state give (both read, never written). `tlsaErrors` collects the
+ * certificate problems, which do not stop the command.
+ */
+function findZone(zonesDir: string, zone: string, stateDir: string, tlsaErrors: string[] = []): Zone {
   const want = parseName(zone.endsWith('.') ? zone : zone + '.', ROOT);
   const direct = join(zonesDir, `${want.key.length > 1 ? zone.replace(/\.$/, '') : 'root'}.yaml`);
+  const build = (file: string): Zone | null => {
+    const r = loadZoneAsServed(file, stateDir);
+    if (r.zone.origin.key !== want.key) return null;
+    tlsaErrors.push(...r.tlsaErrors);
+    return r.zone;
+  };
   if (existsSync(direct)) {
-    const z = loadZoneFile(direct, auto);
-    if (z.origin.key === want.key) return z;
+    const z = build(direct);
+    if (z) return z;
   }
   for (const file of listZoneFiles(zonesDir)) {
     if (file === direct) continue;
     try {
-      const z = loadZoneFile(file, auto);
-      if (z.origin.key === want.key) return z;
+      const z = build(file);
+      if (z) return z;
     } catch {
       /* another zone's broken file is not this command's business */
     }
@@ -192,7 +201,9 @@ async function zoneCmd(args: string[]): Promise<number> {
     const zone = f.positional[0];
     if (!zone || f.positional.length > 1) throw new UsageError('zone export needs exactly one ZONE');
     const stateDir = one(f, 'state', process.env.DANE_NS_STATE, './state');
-    const z = findZone(one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), zone, stateDir);
+    const tlsaErrors: string[] = [];
+    const z = findZone(one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), zone, stateDir, tlsaErrors);
+    for (const w of tlsaErrors) process.stderr.write(`warning: automatic TLSA: ${w}\n`);
     if (!f.switches.has('signed')) {
       process.stdout.write(exportZone(z));
       return 0;

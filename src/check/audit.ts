@@ -6,6 +6,7 @@
  * tlsa-invalid, dnssec-invalid, or ok.
  */
 import { createHash, type X509Certificate } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
 import { nameToText, parseName, type Name } from '../wire/name.js';
 import { RCODE, T } from '../wire/types.js';
 import type { RR } from '../wire/message.js';
@@ -119,8 +120,9 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
     const hostText = nameToText(host);
     // Files on disk.
     const want: string[] = [];
-    for (const [role, path] of [['current', entry.cert], ['next', entry.next]] as const) {
-      if (path === undefined) continue;
+    for (const [role, written] of [['current', entry.cert], ['next', entry.next]] as const) {
+      if (written === undefined) continue;
+      const path = resolve(dirname(resolve(o.zone.file)), written); // relative to the zone file, as the server reads it
       try {
         const src = readTlsaSource(path);
         want.push(tlsa311(src));

@@ -10,11 +10,12 @@ import { ZoneError, formatProblem, type ZoneProblem } from '../zone/errors.js';
 import { buildZoneSource, listZoneFiles, readZoneSource, type ZoneFileSource } from '../zone/files.js';
 import { ZoneSet } from '../zone/set.js';
 import type { Zone } from '../zone/zone.js';
-import { nameToText } from '../wire/name.js';
+import { nameToText, parseName } from '../wire/name.js';
 import { soaSerial } from '../zone/build.js';
 import { SerialStore } from '../state/serials.js';
 import { RolloverStore } from '../state/rollover.js';
-import { mxTargets, tlsaHost, withAutomaticTlsa } from '../tlsa/augment.js';
+import { mxTargets } from '../tlsa/augment.js';
+import { tlsaEntryProblems, tlsaEntryRefs, zoneWithTlsa } from '../tlsa/zone.js';
 import { TlsaManager, type TlsaEntryRef, type TlsaEvent } from '../tlsa/manager.js';
 import { FileWatcher } from '../tlsa/watch.js';
 import { createHandler, makeSnapshot, type Snapshot } from './handler.js';
@@ -91,8 +92,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const auto = source.src.tlsa.length > 0;
     const plain = buildZoneSource(source, auto ? undefined : autoSerial);
     if (auto) {
-      const check = withAutomaticTlsa(source.src, plain, source.src.tlsa.map((t) => ({ host: t.host, ports: t.ports, ttl: 0, rdatas: [], line: t.line })));
-      if (check.problems.length > 0) throw new ZoneError([...check.problems]);
+      const problems = tlsaEntryProblems(source, plain);
+      if (problems.length > 0) throw new ZoneError([...problems]);
     }
     return { source, plain };
   };
@@ -126,16 +127,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const configureTlsa = (): void => {
     const refs: TlsaEntryRef[] = [];
     const targets = mxTargets([...byFile.values()].map((lf) => lf.plain));
-    for (const lf of byFile.values()) {
-      const zone = nameToText(lf.plain.origin).toLowerCase();
-      for (const entry of lf.source.src.tlsa) {
-        const host = tlsaHost(entry.host, lf.plain.origin);
-        if (typeof host === 'string') continue; // reported by loadOne
-        const hostText = nameToText(host).toLowerCase();
-        refs.push({ zone, host: hostText, entry, ttl: entry.ttl ?? lf.source.src.ttl });
-        if (!targets.has(host.key)) logger.warn('tlsa-host-not-mx-target', { zone, host: hostText, file: basename(lf.plain.file), line: entry.line });
+    for (const lf of byFile.values())
+      for (const ref of tlsaEntryRefs(lf.source, lf.plain)) {
+        refs.push(ref);
+        if (!targets.has(parseName(ref.host).key))
+          logger.warn('tlsa-host-not-mx-target', { zone: ref.zone, host: ref.host, file: basename(lf.plain.file), line: ref.entry.line });
       }
-    }
     tlsa.configure(refs);
   };
 
@@ -147,11 +144,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const key = `${lf.plain.contentHash}/${JSON.stringify(sets)}`;
     const have = served.get(file);
     if (have?.key === key) return have.zone;
-    const aug = withAutomaticTlsa(lf.source.src, lf.plain, sets);
-    for (const w of aug.warnings) logger.warn('tlsa-zone-warning', { file: basename(w.file), line: w.line, warning: w.reason });
     try {
-      if (aug.problems.length > 0) throw new ZoneError([...aug.problems]);
-      const zone = buildZoneSource(lf.source, autoSerial, aug.source);
+      const { zone, warnings } = zoneWithTlsa(lf.source, lf.plain, sets, autoSerial);
+      for (const w of warnings) logger.warn('tlsa-zone-warning', { file: basename(w.file), line: w.line, warning: w.reason });
       served.set(file, { key, zone });
       logger.info('zone-tlsa-applied', { zone: nameToText(zone.origin), serial: soaSerial(zone.soa.rdatas[0]!), hosts: sets.map((x) => ({ host: x.host, records: x.rdatas.length })) });
       return zone;

@@ -38,7 +38,11 @@ export class RolloverStore {
   readonly file: string;
   private written = '';
 
-  constructor(stateDir: string) {
+  /** @param readOnly never write or move the file (for commands that show what the server would serve) */
+  constructor(
+    stateDir: string,
+    private readonly readOnly = false,
+  ) {
     this.file = join(stateDir, 'tlsa.json');
   }
 
@@ -76,6 +80,7 @@ export class RolloverStore {
       reason = `not JSON: ${(e as Error).message}`;
     }
     const aside = `${this.file}.bad-${nowMs}`;
+    if (this.readOnly) return { hosts: {}, problem: `${this.file}: ${reason}` };
     try {
       renameSync(this.file, aside);
     } catch {
@@ -88,7 +93,7 @@ export class RolloverStore {
   save(hosts: Record<string, StoredHost>): boolean {
     const sorted = Object.fromEntries(Object.entries(hosts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const text = JSON.stringify({ version: 1, hosts: sorted }, null, 2) + '\n';
-    if (text === this.written) return false;
+    if (text === this.written || this.readOnly) return false;
     writeFileAtomic(this.file, text);
     this.written = text;
     return true;

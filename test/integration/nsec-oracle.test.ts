@@ -24,7 +24,7 @@ import { buildNsecChain, type NsecChain } from '../../src/dnssec/nsec.js';
 import { nameToText, toLower } from '../../src/wire/name.js';
 import { rdataToText } from '../../src/wire/rdata.js';
 import { T } from '../../src/wire/types.js';
-import { loadZoneFile } from '../../src/zone/files.js';
+import { loadZoneAsServed } from '../../src/tlsa/zone.js';
 import { kdig, requireTool } from './helpers/dig.js';
 import { startKnot, type KnotInstance } from './helpers/knot.js';
 import { freePort } from './helpers/ports.js';
@@ -103,7 +103,7 @@ describe('oracle: our NSEC chain equals the one Knot DNS signs', () => {
 
     const knotZones: { origin: string; text: string }[] = [];
     for (const f of readdirSync(zonesDir).filter((x) => x.endsWith('.yaml')).sort()) {
-      const zone = loadZoneFile(join(zonesDir, f));
+      const zone = loadZoneAsServed(join(zonesDir, f), stateDir).zone; // with the automatic TLSA, as served
       const origin = nameToText(zone.origin);
       const { stdout } = await run(process.execPath, [CLI, 'zone', 'export', origin, '--zones', zonesDir, '--state', stateDir]);
       knotZones.push({ origin, text: stdout });

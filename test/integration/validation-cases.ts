@@ -118,6 +118,14 @@ export const VALIDATION_CASES: readonly ValidationCase[] = [
   S('dangling.example.com.', 'A', 'NXDOMAIN', 'CNAME to a nonexistent in-zone name: CNAME + NXDOMAIN proof'),
   // wildcards
   S('x.apps.example.com.', 'A', 'NOERROR', 'wildcard answer: RRSIG labels 3 + next-closer cover'),
+  // Automatic TLSA (tlsa: in the fixture) for mx.apps, a host that existed only through *.apps.
+  S('_25._tcp.mx.apps.example.com.', 'TLSA', 'NOERROR', 'automatic TLSA 3 1 1 from a certificate file'),
+  S('_465._tcp.mx.apps.example.com.', 'TLSA', 'NOERROR', 'automatic TLSA on a second port'),
+  S('_tcp.mx.apps.example.com.', 'A', 'NOERROR', 'ENT created by the automatic TLSA: NODATA'),
+  S('mx.apps.example.com.', 'A', 'NOERROR', 'wildcard-only TLSA host keeps the wildcard A (copied)'),
+  S('mx.apps.example.com.', 'TXT', 'NOERROR', 'wildcard-only TLSA host keeps the wildcard TXT (copied)'),
+  S('other.mx.apps.example.com.', 'A', 'NOERROR', 'names below the TLSA host keep the wildcard answer'),
+  S('_587._tcp.mx.apps.example.com.', 'TLSA', 'NXDOMAIN', 'no automatic TLSA on an unconfigured port'),
   S('x.apps.example.com.', 'TXT', 'NOERROR', 'wildcard answer TXT'),
   S('x.apps.example.com.', 'MX', 'NOERROR', 'wildcard NODATA: cover of qname + wildcard NSEC without MX'),
   S('x.apps.example.com.', 'AAAA', 'NOERROR', 'wildcard NODATA for AAAA'),
