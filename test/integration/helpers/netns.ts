@@ -7,7 +7,8 @@
  * clears the AD bit, and Postfix then treats every answer as insecure). `ip netns exec` bind-mounts that file over
  * /etc/resolv.conf for the command it runs. Nothing inside can reach beyond the namespace's loopback.
  *
- * Names are `dane-ns-t<pid>-<n>` (pid of the test process), so parallel vitest workers never collide. destroy()
+ * Names are `dane-ns-t<pid>-<thread>-<n>` (pid and worker thread of the test process), so parallel vitest workers
+ * (forks or threads) never collide. destroy()
  * stops every process still inside the namespace (by PID, as listed by `ip netns pids`: only processes the test
  * started can be there), deletes the namespace and /etc/netns/NAME. It is idempotent, and also runs from a
  * process 'exit' hook, so a failing test cannot leave a namespace behind; namespaces left by a test process that
@@ -18,6 +19,7 @@
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { requireTool } from './dig.js';
 
 export const NETNS_PREFIX = 'dane-ns-t';
@@ -54,7 +56,7 @@ export interface ExecResult {
 }
 
 export interface Netns {
-  /** The namespace name (`dane-ns-t<pid>-<n>`). */
+  /** The namespace name (`dane-ns-t<pid>-<thread>-<n>`). */
   name: string;
   /** `[ip, ['netns', 'exec', NAME, cmd, ...args]]`: the command line that runs cmd inside the namespace. */
   wrap(cmd: string, args: readonly string[]): [string, string[]];
@@ -151,7 +153,7 @@ export function cleanStaleNetns(): string[] {
   }
   const removed: string[] = [];
   for (const name of names) {
-    const m = /^dane-ns-t(\d+)-\d+$/.exec(name);
+    const m = /^dane-ns-t(\d+)-\d+-\d+$/.exec(name);
     if (m === null) continue;
     const owner = Number(m[1]);
     if (owner === process.pid || pidAlive(owner)) continue;
@@ -215,8 +217,8 @@ export async function createNetns(opts: NetnsOptions = {}): Promise<Netns> {
       for (const name of [...live]) destroySync(name);
     });
   }
-  const name = `${NETNS_PREFIX}${process.pid}-${++counter}`;
-  // A leftover of the same name can only be ours (same pid): start clean.
+  const name = `${NETNS_PREFIX}${process.pid}-${threadId}-${++counter}`;
+  // A leftover of the same name can only be ours (same pid and thread): start clean.
   destroySync(name);
   const sh = (args: string[]): void => {
     execFileSync(ip, args, { timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
