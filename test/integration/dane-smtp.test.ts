@@ -1,12 +1,14 @@
 /**
  * SMTP DANE end to end, with real pieces only, inside a private network namespace (helpers/netns.ts):
- *   dane-ns (127.0.0.1:5353) serves and signs example.com with a hand-written TLSA 3 1 1 record for
- *   _25._tcp.mail.example.com;
+ *   dane-ns (127.0.0.1:5353 in the namespace) serves and signs example.com with hand-written TLSA 3 1 1 records
+ *   for _25._tcp.mail.example.com (an EC and an RSA key);
  *   Unbound (127.0.0.1:53, the namespace's system resolver) validates it from the DS that `dane-ns ds` prints;
- *   Postfix smtpd (127.0.0.1:25) offers STARTTLS with a self-signed certificate;
- *   posttls-finger (-l dane) looks up MX, A and TLSA through the system resolver and checks the certificate.
- * Cases: the matching key verifies (via MX and via [host]); another key does not; a host without TLSA gets a
- * validated "no TLSA" (not a DNSSEC failure); and a wrong trust anchor makes it a DNSSEC failure.
+ *   Postfix smtpd (127.0.0.1:25) offers STARTTLS with a self-signed certificate (helpers/postfix.ts);
+ *   posttls-finger (-l dane) looks up MX, A and TLSA through the system resolver and checks the certificate
+ *   (helpers/posttls.ts).
+ * Cases: a published key verifies (via MX and via [host], EC and RSA); an unpublished key does not; a host
+ * without TLSA gets a validated "no TLSA" (NXDOMAIN and NODATA), not a DNSSEC failure; a wrong trust anchor
+ * (bogus) and no trust anchor (insecure) are DNSSEC failures, never "no TLSA" or verified.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
