@@ -49,6 +49,12 @@ const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'ldns-verify-zone': 'ldnsutils',
   unbound: 'unbound',
   'unbound-control': 'unbound',
+  'unbound-checkconf': 'unbound',
+  ip: 'iproute2',
+  postfix: 'postfix',
+  postconf: 'postfix',
+  'posttls-finger': 'postfix',
+  openssl: 'openssl',
 };
 
 export interface RunOptions {

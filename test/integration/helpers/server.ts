@@ -9,6 +9,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireTool } from './dig.js';
+import { waitTcpInNetns } from './netns.js';
 
 /** Repository root (this file is test/integration/helpers/server.ts). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -30,6 +32,11 @@ export interface DaneNsOptions {
   cli?: string;
   /** Milliseconds to wait for the listening log line (default 20 s). */
   startTimeoutMs?: number;
+  /**
+   * Run inside this network namespace (a name from createNetns(), helpers/netns.ts): the server is spawned with
+   * `ip netns exec NAME` (same pid) and its loopback addresses are those of the namespace, so any port is free.
+   */
+  netns?: string;
 }
 
 export interface DaneNsInstance {
@@ -95,7 +102,10 @@ export async function startDaneNs(opts: DaneNsOptions): Promise<DaneNsInstance> 
   let stdout = '';
   let stderr = '';
   const cap = (s: string): string => (s.length > 512 * 1024 ? s.slice(-256 * 1024) : s);
-  const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc =
+    opts.netns === undefined
+      ? spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(requireTool('ip'), ['netns', 'exec', opts.netns, process.execPath, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs = (): string => `${stdout}\n--- stderr ---\n${stderr}`;
 
   let exited: string | null = null;
@@ -160,7 +170,10 @@ export async function startDaneNs(opts: DaneNsOptions): Promise<DaneNsInstance> 
     if (outcome === 'exited') throw new Error(`dane-ns exited before listening (${exited ?? '?'})`);
     if (outcome === 'timeout') throw new Error(`dane-ns did not log "event":"listening" within ${timeoutMs} ms`);
     // One log line may precede some sockets: make sure every address accepts TCP (UDP binds alongside).
-    for (const l of listens) await waitTcp(l.host, opts.port, deadline);
+    for (const l of listens) {
+      if (opts.netns === undefined) await waitTcp(l.host, opts.port, deadline);
+      else await waitTcpInNetns(opts.netns, l.host, opts.port, Math.max(1000, deadline - Date.now()));
+    }
   } catch (e) {
     clearTimeout(timer);
     await stop();

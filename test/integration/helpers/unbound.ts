@@ -16,6 +16,10 @@
  * and waits until Unbound answers again. The caches are otherwise normal-sized (msg 4m): the point of asking twice
  * without a flush is that Unbound then answers from what it learned, aggressive NSEC (RFC 8198) included; a tiny
  * cache would hide that. `stats()` reads the counters (`num.query.aggressive.NXDOMAIN` ...; a reload resets them).
+ *
+ * With `netns` (helpers/netns.ts) Unbound runs inside that network namespace, typically on port 53 as the
+ * namespace's system resolver for programs such as Postfix; readiness probes (kdig) and unbound-control run there
+ * too, and stub addresses are the namespace's own loopback.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -24,6 +28,7 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool } from './dig.js';
+import { execInNetns } from './netns.js';
 import { freePort } from './ports.js';
 
 export interface UnboundStub {
@@ -54,6 +59,12 @@ export interface UnboundOptions {
   verbosity?: number;
   /** Milliseconds to wait until Unbound answers (default 15 s). */
   startTimeoutMs?: number;
+  /**
+   * Run inside this network namespace (a name from createNetns(), helpers/netns.ts), e.g. on port 53 so that the
+   * namespace's system resolver (resolv.conf `nameserver 127.0.0.1`) is this validating Unbound. Readiness
+   * probes and unbound-control then run inside the namespace too.
+   */
+  netns?: string;
 }
 
 export interface UnboundInstance {
@@ -207,8 +218,20 @@ function probe(port: number, timeoutMs: number): Promise<boolean> {
   });
 }
 
-function runControl(conf: string, args: string[]): Promise<string> {
+/** probe() inside a namespace: kdig exits 0 once it got any response. */
+async function probeInNetns(netns: string, port: number, timeoutMs: number): Promise<boolean> {
+  const kdig = requireTool('kdig');
+  const r = await execInNetns(netns, kdig, [`@127.0.0.1`, '-p', String(port), '+timeout=1', '+retry=0', 'localhost.', 'A'], { timeoutMs: Math.max(timeoutMs, 1500) });
+  return r.code === 0;
+}
+
+async function runControl(conf: string, args: string[], netns?: string): Promise<string> {
   const bin = requireTool('unbound-control');
+  if (netns !== undefined) {
+    const r = await execInNetns(netns, bin, ['-c', conf, ...args], { timeoutMs: 15_000 });
+    if (r.code !== 0) throw new Error(`unbound-control ${args.join(' ')} (netns ${netns}): exit ${String(r.code)}\n${r.stdout}${r.stderr}`);
+    return r.stdout;
+  }
   return new Promise((resolve, reject) => {
     execFile(bin, ['-c', conf, ...args], { timeout: 15_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       if (err !== null) reject(new Error(`unbound-control ${args.join(' ')}: ${err.message}\n${stdout}${stderr}`));
@@ -226,6 +249,10 @@ export async function startUnbound(opts: UnboundOptions): Promise<UnboundInstanc
   const unbound = requireTool('unbound');
   const checkconf = requireTool('unbound-checkconf');
   requireTool('unbound-control');
+  if (opts.netns !== undefined) {
+    requireTool('ip');
+    requireTool('kdig');
+  }
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'dane-ns-unbound-')));
   await mkdir(dir, { recursive: true });
@@ -262,7 +289,10 @@ export async function startUnbound(opts: UnboundOptions): Promise<UnboundInstanc
     }
   };
   let stopped = false;
-  const proc = spawn(unbound, ['-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc =
+    opts.netns === undefined
+      ? spawn(unbound, ['-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(requireTool('ip'), ['netns', 'exec', opts.netns, unbound, '-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout?.on('data', append);
   proc.stderr?.on('data', append);
   let exited: string | null = null;
@@ -310,9 +340,9 @@ export async function startUnbound(opts: UnboundOptions): Promise<UnboundInstanc
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (exited !== null) throw new Error(`unbound exited (${exited as string}) ${what}`);
-      if (await probe(opts.port, 200)) {
+      if (opts.netns === undefined ? await probe(opts.port, 200) : await probeInNetns(opts.netns, opts.port, 1500)) {
         try {
-          await runControl(conf, ['status']);
+          await runControl(conf, ['status'], opts.netns);
           return;
         } catch {
           // control port not up yet
@@ -332,7 +362,7 @@ export async function startUnbound(opts: UnboundOptions): Promise<UnboundInstanc
   }
 
   const flush = async (): Promise<void> => {
-    const res = await runControl(conf, ['reload']);
+    const res = await runControl(conf, ['reload'], opts.netns);
     if (!/^ok\b/m.test(res)) throw new Error(`unbound-control reload: ${res}`);
     try {
       await waitReady(15_000, 'after reload');
@@ -342,7 +372,7 @@ export async function startUnbound(opts: UnboundOptions): Promise<UnboundInstanc
     }
   };
 
-  const control = (...args: string[]): Promise<string> => runControl(conf, args);
+  const control = (...args: string[]): Promise<string> => runControl(conf, args, opts.netns);
   const stats = async (): Promise<Record<string, number>> => {
     const res: Record<string, number> = {};
     for (const line of (await control('stats_noreset')).split('\n')) {
