@@ -28,3 +28,7 @@ ZONE=${SIGN_ZONE:-bench.example} bash bench/sign.sh
 
 echo "== DNSSEC: DO=1 throughput on workloads hit, mixed and nonexistent names (sample zone, signed by each server) =="
 ZONE=${ZONE:-example.com} ZONES_DIR=${ZONES_DIR:-zones} bash bench/dnssec-dnsperf.sh
+
+# Automatic TLSA (issue 4): certificate file rotated -> new TLSA answered over DNS, 20 rotations.
+echo "== TLSA: file change -> new TLSA visible over DNS =="
+node bench/tlsa-rotate.mjs

@@ -372,6 +372,10 @@ describe('help and exit codes', () => {
     [['zone', '--help']],
     [['zone', 'export', '--help']],
     [['zone', 'import', '--help']],
+    [['tlsa', '--help']],
+    [['check', '--help']],
+    [['keys', '--help']],
+    [['ds', '--help']],
   ])('dane-ns %j exits 0 and prints usage', async (args) => {
     const r = await cli(args);
     expect(r.code, r.stderr).toBe(0);
@@ -395,6 +399,12 @@ describe('help and exit codes', () => {
     [['zone', 'export']],
     [['zone', 'import']],
     [['zone', 'export', 'a.example', 'b.example']],
+    [['tlsa']],
+    [['tlsa', 'a.pem', 'b.pem']],
+    [['tlsa', 'a.pem', '--port', 'x']],
+    [['check']],
+    [['check', 'example.com', '--server', 'nowhere']],
+    [['check', 'example.com', '--smtp-port', '0']],
   ])('dane-ns %j is a usage error: exit 2, one line on stderr', async (args) => {
     const r = await cli(args);
     expect(r.code, r.stderr).toBe(2);
@@ -435,5 +445,60 @@ describe('help and exit codes', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/missing\.zone/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// dane-ns tlsa FILE: the record for a certificate or key file, checked against the openssl CLI
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('dane-ns tlsa', () => {
+  let dir: string;
+  let hex: string;
+  beforeAll(async () => {
+    dir = await tempDir('tlsa');
+    await tool('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '30', '-subj', '/CN=mx.example.org', '-addext', 'subjectAltName=DNS:mx.example.org,DNS:mail.example.org']);
+    await tool('openssl', ['x509', '-in', join(dir, 'c.pem'), '-outform', 'der', '-out', join(dir, 'c.der')]);
+    await tool('openssl', ['pkey', '-in', join(dir, 'k.pem'), '-pubout', '-outform', 'der', '-out', join(dir, 'pub.der')]);
+    const { createHash } = await import('node:crypto');
+    hex = createHash('sha256').update(await readFile(join(dir, 'pub.der'))).digest('hex').toUpperCase();
+  });
+
+  it('prints _25._tcp.<first DNS name> TLSA 3 1 1 for a PEM certificate, with a comment line', async () => {
+    const r = await cli(['tlsa', join(dir, 'c.pem')]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^; CN=mx\.example\.org, valid \S+ to \S+$/);
+    expect(lines[1]).toBe(`_25._tcp.mx.example.org. IN TLSA 3 1 1 ${hex}`);
+  });
+
+  it.each([['c.der'], ['k.pem'], ['pub.der']])('gives the same digest for %s', async (file) => {
+    const r = await cli(['tlsa', join(dir, file), '--host', 'mail.example.org', '--port', '465']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe(`_465._tcp.mail.example.org. IN TLSA 3 1 1 ${hex}`);
+  });
+
+  it('a broken file: exit 1, one line with the path and the reason', async () => {
+    await writeFile(join(dir, 'bad.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n');
+    const r = await cli(['tlsa', join(dir, 'bad.pem')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([`dane-ns: ${join(dir, 'bad.pem')}: truncated PEM: a BEGIN line without its END line`]);
+  });
+
+  it('--issuer without a chain: exit 1 saying a chain is needed', async () => {
+    const r = await cli(['tlsa', join(dir, 'c.pem'), '--issuer']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no issuing CA certificate/);
+  });
+});
+
+describe('dane-ns check (no server running)', () => {
+  it('reports the unreachable server as FAIL and exits 1', async () => {
+    const zones = await tempDir('check');
+    await writeFile(join(zones, 'example.org.yaml'), 'soa: { mname: ns1, rname: h }\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.1 }\n');
+    const r = await cli(['check', 'example.org', '--zones', zones, '--server', `127.0.0.1:${await freePort()}`], 20_000);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL {2}example\.org\. server: 127\.0\.0\.1:\d+: no answer/m);
   });
 });
