@@ -4,7 +4,7 @@
  * reported (file:line: reason) and its last good version keeps serving.
  */
 import { basename } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import type { Logger } from '../log.js';
 import { ZoneError, formatProblem, type ZoneProblem } from '../zone/errors.js';
 import { buildZoneSource, listZoneFiles, readZoneSource, type ZoneFileSource } from '../zone/files.js';
@@ -48,6 +48,20 @@ const TLSA_DEBOUNCE_MS = 100;
 interface LoadedFile {
   readonly source: ZoneFileSource;
   readonly plain: Zone;
+  /** inode, size and times of the file when it was read: an unchanged file is not parsed again on reload. */
+  readonly stamp: string;
+}
+
+/** Events in the zones directory are collected this long before the directory is reloaded. */
+const ZONES_DEBOUNCE_MS = 100;
+
+function fileStamp(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch {
+    return '';
+  }
 }
 
 export interface RunningServer {
@@ -88,6 +102,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
    * serial state); the served version adds the records (servedZone). Host problems are load errors.
    */
   const loadOne = (file: string): LoadedFile => {
+    const stamp = fileStamp(file);
     const source = readZoneSource(file);
     const auto = source.src.tlsa.length > 0;
     const plain = buildZoneSource(source, auto ? undefined : autoSerial);
@@ -95,7 +110,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const problems = tlsaEntryProblems(source, plain);
       if (problems.length > 0) throw new ZoneError([...problems]);
     }
-    return { source, plain };
+    return { source, plain, stamp };
   };
 
   /** Last good zone per file. */
@@ -239,43 +254,63 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     throw e;
   }
 
+  /**
+   * Re-reads the zones directory: new, changed and removed files (an unchanged file, by inode, size and times, is
+   * not parsed again, so only the zone that changed is rebuilt and re-signed). A file that fails to load is logged
+   * with file:line: reason and its last good version keeps serving.
+   */
+  const reloadZones = (reason: string): void => {
+    if (closed) return;
+    const seen = new Set<string>();
+    let files: string[];
+    try {
+      files = listZoneFiles(opts.zonesDir);
+    } catch (e) {
+      logger.error('reload-failed', { dir: opts.zonesDir, error: (e as Error).message, keeping: 'every zone as it was' });
+      return;
+    }
+    for (const file of files) {
+      seen.add(file);
+      const have = byFile.get(file);
+      if (have && have.stamp !== '' && have.stamp === fileStamp(file)) continue;
+      try {
+        const lf = loadOne(file);
+        const clash = sameOrigin(byFile, file, lf.plain);
+        if (clash) throw new ZoneError([clash]);
+        if (byFile.get(file)?.plain.contentHash !== lf.plain.contentHash) loaded(lf.plain);
+        byFile.set(file, lf);
+      } catch (e) {
+        const reasons = e instanceof ZoneError ? e.problems.map(formatProblem) : [String(e)];
+        logger.error('zone-load-failed', { file: basename(file), problems: reasons, keeping: byFile.has(file) ? 'last good version' : 'nothing' });
+      }
+    }
+    for (const file of [...byFile.keys()]) if (!seen.has(file)) {
+      logger.info('zone-removed', { file: basename(file) });
+      byFile.delete(file);
+    }
+    configureTlsa();
+    refreshTlsa('reload');
+    snapshot = rebuild();
+    logger.debug('zones-reloaded', { reason });
+  };
+  const zoneWatcher = new FileWatcher((reason) => reloadZones(reason), ZONES_DEBOUNCE_MS);
+  try {
+    zoneWatcher.setDirectories([opts.zonesDir]);
+  } catch (e) {
+    logger.error('zones-watch-failed', { dir: opts.zonesDir, error: String(e), note: 'zone files are reloaded on SIGHUP only' });
+  }
+
   return {
     addresses: listeners.filter((_, i) => i % 2 === 0).map((l) => l.address),
     reload(): void {
-      const seen = new Set<string>();
-      let files: string[];
-      try {
-        files = listZoneFiles(opts.zonesDir);
-      } catch (e) {
-        logger.error('reload-failed', { dir: opts.zonesDir, error: (e as Error).message, keeping: 'every zone as it was' });
-        return;
-      }
-      for (const file of files) {
-        seen.add(file);
-        try {
-          const lf = loadOne(file);
-          const clash = sameOrigin(byFile, file, lf.plain);
-          if (clash) throw new ZoneError([clash]);
-          if (byFile.get(file)?.plain.contentHash !== lf.plain.contentHash) loaded(lf.plain);
-          byFile.set(file, lf);
-        } catch (e) {
-          const reasons = e instanceof ZoneError ? e.problems.map(formatProblem) : [String(e)];
-          logger.error('zone-load-failed', { file: basename(file), problems: reasons, keeping: byFile.has(file) ? 'last good version' : 'nothing' });
-        }
-      }
-      for (const file of [...byFile.keys()]) if (!seen.has(file)) {
-        logger.info('zone-removed', { file: basename(file) });
-        byFile.delete(file);
-      }
-      configureTlsa();
-      refreshTlsa('reload');
-      snapshot = rebuild();
+      reloadZones('reload');
     },
     async close(): Promise<void> {
       closed = true;
       if (refreshTimer) clearTimeout(refreshTimer);
       if (tlsaTimer) clearTimeout(tlsaTimer);
       await watcher.close();
+      await zoneWatcher.close();
       await Promise.all(listeners.map((l) => l.close()));
     },
   };

@@ -25,6 +25,8 @@ export class ZoneSigner {
   private readonly cache = new SignatureCache();
   /** Last signed version per zone origin. */
   private readonly lastSigned = new Map<string, SignedZone>();
+  /** The zone each last signed version was made from: an unchanged zone that is not due is not signed again. */
+  private readonly signedFrom = new Map<string, Zone>();
 
   constructor(
     private readonly keysDir: string,
@@ -49,6 +51,15 @@ export class ZoneSigner {
         out.push(z);
         continue;
       }
+      const last = this.lastSigned.get(z.origin.key);
+      if (last && this.signedFrom.get(z.origin.key) === z && nowSec < last.earliestExpiration - z.dnssec.refreshBefore) {
+        // Same zone object (its file did not change), nothing due: the signed view is reused as it is.
+        out.push(last.zone);
+        security.set(last.zone, last);
+        const due = last.earliestExpiration - z.dnssec.refreshBefore;
+        if (due < nextDue) nextDue = due;
+        continue;
+      }
       const name = nameToText(z.origin);
       const keys = ensureZoneKeys({ zone: z.origin, keysDir: this.keysDir, stateDir: this.stateDir, mode: z.dnssec.keys, now: new Date(nowMs) });
       let signed: SignedZone | undefined;
@@ -69,6 +80,7 @@ export class ZoneSigner {
         try {
           signed = signZone(z, { ksk: keys.ksk, zsk: keys.zsk }, nowSec, this.cache);
           this.lastSigned.set(z.origin.key, signed);
+          this.signedFrom.set(z.origin.key, z);
           const ms = Number(process.hrtime.bigint() - t0) / 1e6;
           if (this.cache.misses !== before)
             this.logger.info('zone-signed', { zone: name, signatures: this.cache.misses - before, ms: Math.round(ms), expires: new Date(signed.earliestExpiration * 1000).toISOString() });

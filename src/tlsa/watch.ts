@@ -45,7 +45,12 @@ export class FileWatcher {
 
   /** Watches exactly the directories of `paths` (added and removed as needed). */
   setPaths(paths: readonly string[]): void {
-    const want = new Set(this.directoriesOf(paths));
+    this.setDirectories(this.directoriesOf(paths));
+  }
+
+  /** Watches exactly `dirs` (their direct children: files added, changed, renamed, removed). */
+  setDirectories(dirs: readonly string[]): void {
+    const want = new Set(dirs.map((d) => resolve(d)));
     const add = [...want].filter((d) => !this.dirs.has(d));
     const drop = [...this.dirs].filter((d) => !want.has(d));
     this.dirs = want;
