@@ -71,7 +71,7 @@ commands:
 
 Run 'dane-ns <command> --help' for a command's options.
 Exit codes: 0 success, 1 failure (the message says why), 2 usage error.`,
-  serve: `usage: dane-ns serve [--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]...
+  serve: `usage: dane-ns serve [--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT]
 
   --zones DIR          zone files (<zone>.yaml)           default ./zones  (env DANE_NS_ZONES)
   --keys DIR           DNSSEC key files                   default ./keys   (env DANE_NS_KEYS)
@@ -80,8 +80,11 @@ Exit codes: 0 success, 1 failure (the message says why), 2 usage error.`,
                        default 127.0.0.1:5353  (env DANE_NS_LISTEN, comma-separated)
   --udp-engine E       auto (default): the native batched engine (recvmmsg/sendmmsg) when built, else
                        node:dgram; batch; dgram  (env DANE_NS_UDP_ENGINE)
+  --http ADDR:PORT     HTTP endpoint: GET /healthz (200, or 503 with the reasons) and GET /metrics
+                       (Prometheus text); off by default  (env DANE_NS_HTTP)
 
-Logs one JSON object per line on stdout. SIGHUP reloads the zones; SIGTERM/SIGINT stop.
+Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
+also reloads the zones; SIGTERM/SIGINT stop.
 A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.`,
   ds: `usage: dane-ns ds ZONE [--keys DIR]
 
@@ -122,7 +125,7 @@ Each line is ok, warn or FAIL with what and why; the exit code is 0 without FAIL
 };
 
 async function serve(args: string[]): Promise<number> {
-  const f = parseFlags(args, { zones: true, keys: true, state: true, listen: true, 'udp-engine': true, help: false });
+  const f = parseFlags(args, { zones: true, keys: true, state: true, listen: true, 'udp-engine': true, http: true, help: false });
   if (f.switches.has('help')) return help('serve');
   if (f.positional.length > 0) throw new UsageError(`unexpected argument "${f.positional[0]}"`);
   const env = process.env;
@@ -137,6 +140,14 @@ async function serve(args: string[]): Promise<number> {
   const udpEngine = one(f, 'udp-engine', env.DANE_NS_UDP_ENGINE, 'auto');
   if (udpEngine !== 'auto' && udpEngine !== 'batch' && udpEngine !== 'dgram')
     throw new UsageError(`--udp-engine "${udpEngine}": expected auto, batch or dgram`);
+  const http = one(f, 'http', env.DANE_NS_HTTP, '');
+  if (http !== '') {
+    try {
+      parseListen(http);
+    } catch (e) {
+      throw new UsageError((e as Error).message.replace('--listen', '--http'));
+    }
+  }
   const logger = createLogger();
   const server = await startServer({
     udpEngine,
@@ -145,6 +156,7 @@ async function serve(args: string[]): Promise<number> {
     stateDir: one(f, 'state', env.DANE_NS_STATE, './state'),
     listen,
     logger,
+    ...(http !== '' ? { http } : {}),
   });
   process.on('SIGHUP', () => {
     logger.info('reload', { reason: 'SIGHUP' });

@@ -18,6 +18,8 @@ import { mxTargets } from '../tlsa/augment.js';
 import { tlsaEntryProblems, tlsaEntryRefs, zoneWithTlsa } from '../tlsa/zone.js';
 import { TlsaManager, type TlsaEntryRef, type TlsaEvent } from '../tlsa/manager.js';
 import { FileWatcher } from '../tlsa/watch.js';
+import { Metrics } from './metrics.js';
+import { listenHttp } from './http.js';
 import { createHandler, makeSnapshot, type Snapshot } from './handler.js';
 import { ZoneSigner } from './signer.js';
 import { listenUdp } from './udp.js';
@@ -35,6 +37,8 @@ export interface ServeOptions {
   readonly udpEngine?: 'auto' | 'batch' | 'dgram';
   /** The clock in milliseconds (tests move it). */
   readonly now?: () => number;
+  /** `ADDR:PORT` of the HTTP endpoint (/healthz, /metrics); off when absent. */
+  readonly http?: string;
 }
 
 /** Longest sleep between signature refresh checks, so a changed clock or a long validity is never missed. */
@@ -66,6 +70,8 @@ function fileStamp(file: string): string {
 
 export interface RunningServer {
   readonly addresses: readonly { host: string; port: number }[];
+  /** The HTTP endpoint's address, when one was asked for. */
+  readonly httpAddress?: { host: string; port: number };
   reload(): void;
   close(): Promise<void>;
 }
@@ -93,8 +99,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const autoSerial = (origin: string, hash: string): number => serials.serialFor(origin, hash);
 
   const tlsa = new TlsaManager(new RolloverStore(opts.stateDir), opts.now);
+  const metrics = new Metrics();
+  /** Zone files whose last load failed (file -> problems), for /healthz. */
+  const failing = new Map<string, string[]>();
   const logEvents = (events: readonly TlsaEvent[]): void => {
-    for (const e of events) logger.log(e.level, e.event, e.fields);
+    for (const e of events) {
+      if (e.event === 'tlsa-source-error') metrics.certReadFailures++;
+      logger.log(e.level, e.event, e.fields);
+    }
   };
 
   /**
@@ -233,7 +245,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   configureTlsa();
   refreshTlsa('start');
   let snapshot: Snapshot = rebuild();
-  const handler = createHandler(() => snapshot);
+  const answer = createHandler(() => snapshot);
+  // Counting costs a header scan per response: only when someone can read the counters.
+  const handler = opts.http ? metrics.wrap(answer) : answer;
   const listeners: Listener[] = [];
   const engine = opts.udpEngine ?? 'auto';
   const useBatch = engine === 'batch' || (engine === 'auto' && udpBatchAvailable());
@@ -279,11 +293,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         if (clash) throw new ZoneError([clash]);
         if (byFile.get(file)?.plain.contentHash !== lf.plain.contentHash) loaded(lf.plain);
         byFile.set(file, lf);
+        failing.delete(file);
       } catch (e) {
         const reasons = e instanceof ZoneError ? e.problems.map(formatProblem) : [String(e)];
+        failing.set(file, reasons);
+        metrics.reloadFailures++;
         logger.error('zone-load-failed', { file: basename(file), problems: reasons, keeping: byFile.has(file) ? 'last good version' : 'nothing' });
       }
     }
+    for (const file of [...failing.keys()]) if (!seen.has(file)) failing.delete(file);
     for (const file of [...byFile.keys()]) if (!seen.has(file)) {
       logger.info('zone-removed', { file: basename(file) });
       byFile.delete(file);
@@ -300,7 +318,54 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     logger.error('zones-watch-failed', { dir: opts.zonesDir, error: String(e), note: 'zone files are reloaded on SIGHUP only' });
   }
 
+  /** /healthz: every zone loaded, signed (when DNSSEC is on) and its signatures fresh. */
+  const health = (): { ok: boolean; reasons: string[] } => {
+    const reasons: string[] = [];
+    for (const [file, problems] of failing) reasons.push(`zone file ${basename(file)} does not load (serving ${byFile.has(file) ? 'its last good version' : 'nothing'}): ${problems[0]}`);
+    const nowSec = Math.floor((opts.now ?? Date.now)() / 1000);
+    for (const lf of byFile.values()) {
+      const z = lf.plain;
+      const name = nameToText(z.origin);
+      const st = signer.status.get(z.origin.key);
+      if (!z.dnssec.enabled) continue;
+      if (!st || st.state !== 'signed') {
+        reasons.push(`zone ${name} is not signed: ${st?.state ?? 'not built'}${st?.reason ? ` (${st.reason})` : ''}`);
+        continue;
+      }
+      const signed = signer.signed(z.origin.key);
+      if (signed && signed.earliestExpiration - nowSec < z.dnssec.refreshBefore / 2)
+        reasons.push(`zone ${name}: signatures expire in ${Math.round((signed.earliestExpiration - nowSec) / 3600)} h and were not refreshed`);
+    }
+    return { ok: reasons.length === 0, reasons };
+  };
+  const scrape = (): string => {
+    const zones = [...snapshot.zones.zones()].map((z) => {
+      const signed = signer.signed(z.origin.key);
+      const st = signer.status.get(z.origin.key);
+      return {
+        zone: nameToText(z.origin),
+        serial: soaSerial(z.soa.rdatas[0]!),
+        ...(signed && st?.state === 'signed' ? { earliestExpiration: signed.earliestExpiration } : {}),
+        ...(st?.signMs !== undefined ? { signMs: st.signMs } : {}),
+      };
+    });
+    const certs = tlsa.health().map((h) => ({ zone: h.zone, host: h.host, role: h.role, path: h.path, status: h.status, ...(h.notAfter !== undefined ? { notAfter: h.notAfter } : {}) }));
+    return metrics.render(zones, certs, (opts.now ?? Date.now)());
+  };
+  let httpListener: Listener | null = null;
+  if (opts.http) {
+    const { host, port } = parseListen(opts.http);
+    try {
+      httpListener = await listenHttp(host, port, { health, metrics: scrape }, onError);
+    } catch (e) {
+      await Promise.all(listeners.map((l) => l.close()));
+      throw e;
+    }
+    logger.info('listening', { host, port: httpListener.address.port, transports: ['http'], paths: ['/healthz', '/metrics'] });
+  }
+
   return {
+    ...(httpListener ? { httpAddress: httpListener.address } : {}),
     addresses: listeners.filter((_, i) => i % 2 === 0).map((l) => l.address),
     reload(): void {
       reloadZones('reload');
@@ -311,6 +376,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (tlsaTimer) clearTimeout(tlsaTimer);
       await watcher.close();
       await zoneWatcher.close();
+      await httpListener?.close();
       await Promise.all(listeners.map((l) => l.close()));
     },
   };

@@ -21,7 +21,17 @@ export interface Secured {
   readonly nextDue: number;
 }
 
+/** How the last snapshot build went for one zone (for /healthz and /metrics). */
+export interface ZoneSignStatus {
+  readonly state: 'signed' | 'unsigned' | 'keys-missing' | 'sign-failed';
+  readonly reason?: string;
+  /** Milliseconds the last signing took. */
+  readonly signMs?: number;
+}
+
 export class ZoneSigner {
+  /** Status per zone origin key, from the last call of secure(). */
+  readonly status = new Map<string, ZoneSignStatus>();
   private readonly cache = new SignatureCache();
   /** Last signed version per zone origin. */
   private readonly lastSigned = new Map<string, SignedZone>();
@@ -46,14 +56,18 @@ export class ZoneSigner {
     let nextDue = Infinity;
     const nowMs = this.now();
     const nowSec = Math.floor(nowMs / 1000);
+    const previous = new Map(this.status);
+    this.status.clear(); // zones that are gone lose their status
     for (const z of zones) {
       if (!z.dnssec.enabled) {
+        this.status.set(z.origin.key, { state: 'unsigned' });
         out.push(z);
         continue;
       }
       const last = this.lastSigned.get(z.origin.key);
       if (last && this.signedFrom.get(z.origin.key) === z && nowSec < last.earliestExpiration - z.dnssec.refreshBefore) {
         // Same zone object (its file did not change), nothing due: the signed view is reused as it is.
+        this.status.set(z.origin.key, previous.get(z.origin.key) ?? { state: 'signed' });
         out.push(last.zone);
         security.set(last.zone, last);
         const due = last.earliestExpiration - z.dnssec.refreshBefore;
@@ -71,6 +85,7 @@ export class ZoneSigner {
           serving: signed ? 'the last signed version' : 'nothing (zone left out until its keys are restored)',
         });
         // The last signed version cannot be re-signed without keys; it serves until its signatures are due.
+        this.status.set(z.origin.key, { state: 'keys-missing', reason: keys.error });
       } else {
         for (const w of keys.warnings) this.logger.warn('zone-keys', { zone: name, warning: w });
         if (keys.generated)
@@ -82,10 +97,12 @@ export class ZoneSigner {
           this.lastSigned.set(z.origin.key, signed);
           this.signedFrom.set(z.origin.key, z);
           const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+          this.status.set(z.origin.key, { state: 'signed', signMs: ms });
           if (this.cache.misses !== before)
             this.logger.info('zone-signed', { zone: name, signatures: this.cache.misses - before, ms: Math.round(ms), expires: new Date(signed.earliestExpiration * 1000).toISOString() });
         } catch (e) {
           signed = this.lastSigned.get(z.origin.key);
+          this.status.set(z.origin.key, { state: 'sign-failed', reason: (e as Error).message });
           this.logger.error('zone-sign-failed', { zone: name, error: (e as Error).message, serving: signed ? 'the last signed version' : 'nothing' });
         }
       }

@@ -1,0 +1,126 @@
+/**
+ * Counters for `/metrics` (Prometheus text exposition format 0.0.4). Query counting is one pass over the
+ * response header and question (no allocation) and one Map update, done by wrapping the handler, so the
+ * answering code does not know about metrics. Gauges (serials, signature expiry, certificate not-after) are
+ * read from the current state when scraped.
+ */
+import type { Handler, Transport } from './transport.js';
+
+export interface ZoneGauge {
+  readonly zone: string;
+  readonly serial: number;
+  /** Earliest RRSIG expiration served (seconds since the epoch), for signed zones. */
+  readonly earliestExpiration?: number;
+  /** Milliseconds the last signing of the zone took. */
+  readonly signMs?: number;
+}
+
+export interface CertGauge {
+  readonly zone: string;
+  readonly host: string;
+  readonly role: string;
+  readonly path: string;
+  /** Seconds since the epoch; absent for bare keys and unreadable files. */
+  readonly notAfter?: number;
+  readonly status: string;
+}
+
+const TYPE_NAMES: Record<number, string> = {
+  1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 13: 'HINFO', 15: 'MX', 16: 'TXT', 28: 'AAAA', 29: 'LOC', 33: 'SRV',
+  35: 'NAPTR', 39: 'DNAME', 43: 'DS', 46: 'RRSIG', 47: 'NSEC', 48: 'DNSKEY', 50: 'NSEC3', 51: 'NSEC3PARAM', 52: 'TLSA',
+  53: 'SMIMEA', 59: 'CDS', 60: 'CDNSKEY', 64: 'SVCB', 65: 'HTTPS', 99: 'SPF', 252: 'AXFR', 251: 'IXFR', 255: 'ANY', 257: 'CAA',
+};
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
+
+/** Label value escaping of the text format (backslash, double quote, newline). */
+function esc(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** The qtype of a message's first question, or -1 when there is none or it does not parse. */
+function questionType(m: Uint8Array): number {
+  if (m.length < 12 || ((m[4]! << 8) | m[5]!) === 0) return -1;
+  let p = 12;
+  for (;;) {
+    if (p >= m.length) return -1;
+    const len = m[p]!;
+    if (len === 0) break;
+    if (len >= 0xc0) {
+      p += 1;
+      break;
+    }
+    p += len + 1;
+  }
+  p += 1;
+  return p + 1 < m.length ? (m[p]! << 8) | m[p + 1]! : -1;
+}
+
+export class Metrics {
+  /** key = transport bit | rcode << 1 | qtype << 5 (qtype + 1, so -1 is 0). */
+  private readonly queries = new Map<number, number>();
+  private readonly truncated = [0, 0];
+  private readonly dropped = [0, 0];
+  reloadFailures = 0;
+  certReadFailures = 0;
+  readonly started = Date.now();
+
+  /** The handler with counting around it. */
+  wrap(handler: Handler): Handler {
+    return (query, transport, remote) => {
+      const out = handler(query, transport, remote);
+      this.observe(transport, out);
+      return out;
+    };
+  }
+
+  observe(transport: Transport, response: Uint8Array | null): void {
+    const t = transport === 'udp' ? 0 : 1;
+    if (response === null || response.length < 12) {
+      this.dropped[t]!++;
+      return;
+    }
+    const rcode = response[3]! & 0x0f;
+    const key = t | (rcode << 1) | ((questionType(response) + 1) << 5);
+    this.queries.set(key, (this.queries.get(key) ?? 0) + 1);
+    if (response[2]! & 0x02) this.truncated[t]!++;
+  }
+
+  render(zones: readonly ZoneGauge[], certs: readonly CertGauge[], nowMs: number): string {
+    const out: string[] = [];
+    const head = (name: string, type: string, help: string): void => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    };
+    head('dane_ns_queries_total', 'counter', 'Responses sent, by transport, query type and response code.');
+    for (const [key, n] of [...this.queries].sort((a, b) => a[0] - b[0])) {
+      const transport = key & 1 ? 'tcp' : 'udp';
+      const rcode = RCODE_NAMES[(key >> 1) & 0x0f] ?? String((key >> 1) & 0x0f);
+      const q = (key >> 5) - 1;
+      const qtype = q < 0 ? 'none' : (TYPE_NAMES[q] ?? `TYPE${q}`);
+      out.push(`dane_ns_queries_total{transport="${transport}",qtype="${qtype}",rcode="${rcode}"} ${n}`);
+    }
+    head('dane_ns_responses_truncated_total', 'counter', 'Responses sent with the TC bit set.');
+    out.push(`dane_ns_responses_truncated_total{transport="udp"} ${this.truncated[0]}`, `dane_ns_responses_truncated_total{transport="tcp"} ${this.truncated[1]}`);
+    head('dane_ns_queries_dropped_total', 'counter', 'Requests answered with silence (not a DNS query, or unparseable).');
+    out.push(`dane_ns_queries_dropped_total{transport="udp"} ${this.dropped[0]}`, `dane_ns_queries_dropped_total{transport="tcp"} ${this.dropped[1]}`);
+    head('dane_ns_zone_serial', 'gauge', 'SOA serial served, per zone.');
+    for (const z of zones) out.push(`dane_ns_zone_serial{zone="${esc(z.zone)}"} ${z.serial}`);
+    head('dane_ns_rrsig_expiry_seconds', 'gauge', 'Seconds until the earliest RRSIG served in the zone expires.');
+    for (const z of zones) if (z.earliestExpiration !== undefined) out.push(`dane_ns_rrsig_expiry_seconds{zone="${esc(z.zone)}"} ${z.earliestExpiration - Math.floor(nowMs / 1000)}`);
+    head('dane_ns_signing_seconds', 'gauge', 'Time the last signing of the zone took.');
+    for (const z of zones) if (z.signMs !== undefined) out.push(`dane_ns_signing_seconds{zone="${esc(z.zone)}"} ${(z.signMs / 1000).toFixed(3)}`);
+    head('dane_ns_certificate_not_after_seconds', 'gauge', 'Not-after time (Unix seconds) of the certificate of each TLSA host.');
+    for (const c of certs)
+      if (c.notAfter !== undefined)
+        out.push(`dane_ns_certificate_not_after_seconds{zone="${esc(c.zone)}",host="${esc(c.host)}",role="${esc(c.role)}",path="${esc(c.path)}"} ${Math.floor(c.notAfter / 1000)}`);
+    head('dane_ns_certificate_problem', 'gauge', '1 when the TLSA source file is unreadable, expired, not yet valid or expires within 14 days.');
+    for (const c of certs)
+      out.push(`dane_ns_certificate_problem{zone="${esc(c.zone)}",host="${esc(c.host)}",role="${esc(c.role)}",status="${esc(c.status)}"} ${c.status === 'ok' || c.status === 'absent' ? 0 : 1}`);
+    head('dane_ns_reload_failures_total', 'counter', 'Zone files that failed to load on reload.');
+    out.push(`dane_ns_reload_failures_total ${this.reloadFailures}`);
+    head('dane_ns_certificate_read_failures_total', 'counter', 'Certificate or key files that failed to read or parse.');
+    out.push(`dane_ns_certificate_read_failures_total ${this.certReadFailures}`);
+    head('dane_ns_start_time_seconds', 'gauge', 'Process start time (Unix seconds).');
+    out.push(`dane_ns_start_time_seconds ${Math.floor(this.started / 1000)}`);
+    return out.join('\n') + '\n';
+  }
+}
