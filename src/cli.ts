@@ -92,9 +92,16 @@ Prints the DS record (digest type 2, SHA-256) of each key-signing key of ZONE in
 to your registrar or parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the server creates
 them on its first start.`,
   keys: `usage: dane-ns keys list ZONE [--keys DIR]
+       dane-ns keys generate ZONE [--keys DIR] [--state DIR] [--csk]
 
-Lists the DNSSEC keys of ZONE found in DIR (default ./keys, env DANE_NS_KEYS): tag, role, algorithm, created,
-publish and activate dates, and the file of each; unusable key files are reported.`,
+  list      the DNSSEC keys of ZONE found in DIR (default ./keys, env DANE_NS_KEYS): tag, role, algorithm,
+            created, publish and activate dates; unusable key files are reported
+  generate  creates ZONE's keys now (a KSK and a ZSK, or one CSK with --csk), as the server does on its first
+            start, so the DS can go to the registrar before the zone is served; prints the DS. Does nothing
+            when the zone has keys, and refuses when the state directory (default ./state) remembers keys
+            that are gone (new keys would break the DS at the parent).
+
+Key rollovers are not automated yet: see the README ("DNSSEC").`,
   tlsa: `usage: dane-ns tlsa FILE [--port 25] [--host NAME] [--issuer]
 
 Prints the DANE-EE TLSA record (3 1 1: SHA-256 of the SubjectPublicKeyInfo) for FILE: a certificate or chain
@@ -269,10 +276,28 @@ function dsCmd(args: string[]): number {
   return 0;
 }
 
+function keysGenerate(args: string[]): number {
+  const f = parseFlags(args, { keys: true, state: true, csk: false, help: false });
+  if (f.switches.has('help')) return help('keys');
+  const zone = f.positional[0];
+  if (!zone || f.positional.length > 1) throw new UsageError('keys generate needs exactly one ZONE');
+  const name = parseName(zone.endsWith('.') ? zone : zone + '.', ROOT);
+  const keysDir = one(f, 'keys', process.env.DANE_NS_KEYS, './keys');
+  const stateDir = one(f, 'state', process.env.DANE_NS_STATE, './state');
+  const r = ensureZoneKeys({ zone: name, keysDir, stateDir, mode: f.switches.has('csk') ? 'csk' : 'ksk-zsk', now: new Date() });
+  if (!r.ok) throw new Error(r.error);
+  for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+  const tags = r.ksk.tag === r.zsk.tag && r.ksk === r.zsk ? `CSK ${r.ksk.tag}` : `KSK ${r.ksk.tag}, ZSK ${r.zsk.tag}`;
+  process.stdout.write(r.generated ? `; generated in ${keysDir}: ${tags}\n` : `; ${nameToText(name)} already has keys (${tags}): nothing generated\n`);
+  process.stdout.write(dsText(name, r.ksk.dnskeyRdata) + '\n');
+  return 0;
+}
+
 function keysCmd(args: string[]): number {
   const sub = args[0];
   if (sub === undefined || sub === '--help') return help('keys');
-  if (sub !== 'list') throw new UsageError(`unknown keys subcommand "${sub}" (list)`);
+  if (sub === 'generate') return keysGenerate(args.slice(1));
+  if (sub !== 'list') throw new UsageError(`unknown keys subcommand "${sub}" (list, generate)`);
   const r = zoneKeys(args.slice(1), 'keys list');
   if (!r) return help('keys');
   const day = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, 'Z');

@@ -502,3 +502,31 @@ describe('dane-ns check (no server running)', () => {
     expect(r.stdout).toMatch(/^FAIL {2}example\.org\. server: 127\.0\.0\.1:\d+: no answer/m);
   });
 });
+
+describe('dane-ns keys generate', () => {
+  it('creates keys once, prints the DS that ds prints later, and never replaces lost keys', async () => {
+    const dir = await tempDir('keysgen');
+    const args = ['keys', 'generate', 'gen.example', '--keys', join(dir, 'keys'), '--state', join(dir, 'state')];
+    const first = await cli(args);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^; generated in .*: KSK \d+, ZSK \d+$/m);
+    const ds = first.stdout.trim().split('\n').at(-1)!;
+    expect(ds).toMatch(/^gen\.example\. 3600 IN DS \d+ 13 2 [0-9A-F]{64}$/);
+    const again = await cli(args);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already has keys .*: nothing generated/);
+    expect(again.stdout.trim().split('\n').at(-1)).toBe(ds);
+    expect((await cli(['ds', 'gen.example', '--keys', join(dir, 'keys')])).stdout.trim()).toBe(ds);
+    await rm(join(dir, 'keys'), { recursive: true });
+    const lost = await cli(args);
+    expect(lost.code).toBe(1);
+    expect(lost.stderr).toMatch(/missing from .*not generating new ones/);
+  });
+
+  it('--csk makes one combined key', async () => {
+    const dir = await tempDir('keysgen-csk');
+    const r = await cli(['keys', 'generate', 'csk.example', '--csk', '--keys', join(dir, 'keys'), '--state', join(dir, 'state')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^; generated in .*: CSK \d+$/m);
+  });
+});
