@@ -20,6 +20,7 @@ import { signZone } from './dnssec/zonesign.js';
 import { SignatureCache } from './dnssec/sigcache.js';
 import { parseListen, startServer } from './server/serve.js';
 import { checkZone } from './check/audit.js';
+import { healthCheck } from './check/health.js';
 import { loadZoneAsServed } from './tlsa/zone.js';
 import { readTlsaSource, tlsa211, tlsa311, TlsaSourceError, type TlsaSource } from './tlsa/source.js';
 
@@ -68,6 +69,7 @@ commands:
   keys list ZONE        list the zone's DNSSEC keys: tag, role, algorithm, dates
   tlsa FILE             print the TLSA 3 1 1 record for a certificate or key file
   check ZONE            audit a running server: signatures, certificates, TLSA vs files, live STARTTLS
+  healthcheck           exit 0 when the running server answers every zone with a current signed SOA
 
 Run 'dane-ns <command> --help' for a command's options.
 Exit codes: 0 success, 1 failure (the message says why), 2 usage error.`,
@@ -378,6 +380,40 @@ async function checkCmd(args: string[]): Promise<number> {
   return report.findings.some((x) => x.level === 'fail') ? 1 : 0;
 }
 
+// --- healthcheck (container HEALTHCHECK) ------------------------------------------------------------------------
+
+const HEALTHCHECK_HELP = `usage: dane-ns healthcheck [--server ADDR:PORT] [--zones DIR]
+
+For every zone file in DIR (default ./zones, env DANE_NS_ZONES) asks the running server (--server, default the
+first DANE_NS_LISTEN address or 127.0.0.1:5353; 0.0.0.0 and [::] mean the loopback address) for the zone's
+DNSKEY and SOA with DO=1, and verifies that a current RRSIG over the SOA verifies with a published DNSKEY.
+Prints one line; exit 0 when every zone passes, 1 with the first problem otherwise. The Docker image's
+HEALTHCHECK runs it.`;
+
+async function healthcheckCmd(args: string[]): Promise<number> {
+  const f = parseFlags(args, { server: true, zones: true, help: false });
+  if (f.switches.has('help')) {
+    process.stdout.write(HEALTHCHECK_HELP + '\n');
+    return 0;
+  }
+  if (f.positional.length > 0) throw new UsageError(`unexpected argument "${f.positional[0]}"`);
+  const envListen = process.env.DANE_NS_LISTEN?.split(',')[0]?.trim();
+  const spec = f.values.get('server')?.at(-1) ?? (envListen || '127.0.0.1:5353');
+  let server: { host: string; port: number };
+  try {
+    server = parseListen(spec);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (server.host === '0.0.0.0') server = { ...server, host: '127.0.0.1' };
+  if (server.host === '::') server = { ...server, host: '::1' };
+  const r = await healthCheck({ zonesDir: one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), server, now: Date.now() });
+  (r.ok ? process.stdout : process.stderr).write(`${r.ok ? 'healthy' : 'unhealthy'}: ${r.line}\n`);
+  return r.ok ? 0 : 1;
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+
 function help(topic: string): number {
   process.stdout.write(HELP[topic] + '\n');
   return 0;
@@ -399,6 +435,8 @@ export async function main(argv: string[]): Promise<number> {
         return tlsaCmd(rest);
       case 'check':
         return await checkCmd(rest);
+      case 'healthcheck':
+        return await healthcheckCmd(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -11,9 +11,6 @@ import { nameToText, parseName, type Name } from '../wire/name.js';
 import { RCODE, T } from '../wire/types.js';
 import type { RR } from '../wire/message.js';
 import { fullRcode } from '../wire/message.js';
-import { rrsigCurrent, verifyRRsig } from '../dnssec/sign.js';
-import { parseRrsig } from '../dnssec/canonical.js';
-import { keyTag } from '../dnssec/keys.js';
 import type { Zone } from '../zone/zone.js';
 import type { TlsaInput } from '../zone/yaml.js';
 import { tlsaHost } from '../tlsa/augment.js';
@@ -21,6 +18,7 @@ import { certStatus } from '../tlsa/manager.js';
 import { readTlsaSource, TlsaSourceError, tlsa311 } from '../tlsa/source.js';
 import { dnsQuery, type DnsServer } from './dns.js';
 import { probeStarttls } from './smtp.js';
+import { verifiedRRset as rrsetOf } from './rrsig.js';
 
 export type Verdict = 'ok' | 'starttls-not-supported' | 'certificate-expired' | 'tlsa-invalid' | 'dnssec-invalid';
 
@@ -52,28 +50,6 @@ const DAY = 86400_000;
 
 function spkiHex(c: X509Certificate): string {
   return createHash('sha256').update(c.publicKey.export({ type: 'spki', format: 'der' })).digest('hex').toUpperCase();
-}
-
-/** RRs of one type at one owner, and whether a current RRSIG over them verifies with one of `keys`. */
-function rrsetOf(answer: readonly RR[], owner: Name, type: number, keys: readonly Uint8Array[], now: number): { rdatas: Uint8Array[]; signed: 'valid' | 'missing' | 'bad' | 'expired'; expires?: number } {
-  const rrs = answer.filter((r) => r.type === type && r.name.key === owner.key);
-  const sigs = answer.filter((r) => r.type === T.RRSIG && r.name.key === owner.key && ((r.rdata[0]! << 8) | r.rdata[1]!) === type);
-  const rdatas = rrs.map((r) => r.rdata);
-  if (rrs.length === 0) return { rdatas, signed: 'missing' };
-  if (sigs.length === 0) return { rdatas, signed: 'missing' };
-  const rrset = { owner, type, ttl: rrs[0]!.ttl, rdatas };
-  let sawExpired = false;
-  for (const s of sigs) {
-    const f = parseRrsig(s.rdata);
-    const key = keys.find((k) => keyTag(k) === f.keyTag);
-    if (!key || !verifyRRsig(rrset, s.rdata, key.subarray(4))) continue;
-    if (!rrsigCurrent(s.rdata, Math.floor(now / 1000))) {
-      sawExpired = true;
-      continue;
-    }
-    return { rdatas, signed: 'valid', expires: f.expiration * 1000 };
-  }
-  return { rdatas, signed: sawExpired ? 'expired' : 'bad' };
 }
 
 export async function checkZone(o: CheckOptions): Promise<CheckReport> {

@@ -264,6 +264,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       logger.info('listening', { host, port: udp.address.port, transports: ['udp', 'tcp'], udpEngine: useBatch ? 'batch' : 'dgram' });
     }
   } catch (e) {
+    // Release everything started above (the certificate watcher would keep the process alive after the error).
+    closed = true;
+    if (refreshTimer) clearTimeout(refreshTimer);
+    if (tlsaTimer) clearTimeout(tlsaTimer);
+    await watcher.close();
     await Promise.all(listeners.map((l) => l.close()));
     throw e;
   }
