@@ -358,12 +358,22 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return metrics.render(zones, certs, (opts.now ?? Date.now)());
   };
   let httpListener: Listener | null = null;
+  /** Stops everything started: timers, watchers and sockets (also when start-up fails half way). */
+  const shutdown = async (): Promise<void> => {
+    closed = true;
+    if (refreshTimer) clearTimeout(refreshTimer);
+    if (tlsaTimer) clearTimeout(tlsaTimer);
+    await watcher.close();
+    await zoneWatcher.close();
+    await httpListener?.close();
+    await Promise.all(listeners.map((l) => l.close()));
+  };
   if (opts.http) {
     const { host, port } = parseListen(opts.http);
     try {
       httpListener = await listenHttp(host, port, { health, metrics: scrape }, onError);
     } catch (e) {
-      await Promise.all(listeners.map((l) => l.close()));
+      await shutdown();
       throw e;
     }
     logger.info('listening', { host, port: httpListener.address.port, transports: ['http'], paths: ['/healthz', '/metrics'] });
@@ -375,14 +385,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     reload(): void {
       reloadZones('reload');
     },
-    async close(): Promise<void> {
-      closed = true;
-      if (refreshTimer) clearTimeout(refreshTimer);
-      if (tlsaTimer) clearTimeout(tlsaTimer);
-      await watcher.close();
-      await zoneWatcher.close();
-      await httpListener?.close();
-      await Promise.all(listeners.map((l) => l.close()));
-    },
+    close: shutdown,
   };
 }

@@ -67,4 +67,32 @@ tlsa:
       taken.close();
     }
   });
+
+  it('exits 1 when the --http address is taken, after the DNS listeners and both watchers started', async () => {
+    const [dnsPort, httpPort] = [await freePort(), await freePort()];
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(httpPort, '127.0.0.1', resolve));
+    try {
+      const args = [CLI, 'serve', '--zones', join(dir, 'zones'), '--keys', join(dir, 'keys'), '--state', join(dir, 'state'), '--listen', `127.0.0.1:${dnsPort}`, '--http', `127.0.0.1:${httpPort}`];
+      const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.stdout.resume();
+      const code = await new Promise<number | string>((resolve) => {
+        const timer = setTimeout(() => {
+          p.kill('SIGKILL');
+          resolve('still running after 8 s');
+        }, 8000);
+        p.on('exit', (c) => {
+          clearTimeout(timer);
+          resolve(c ?? -1);
+        });
+      });
+      expect(code, stderr).toBe(1);
+      expect(stderr).toMatch(/^dane-ns: listen EADDRINUSE/m);
+    } finally {
+      taken.close();
+    }
+  });
 });
