@@ -84,6 +84,8 @@ Exit codes: 0 success, 1 failure (the message says why), 2 usage error.`,
                        node:dgram; batch; dgram  (env DANE_NS_UDP_ENGINE)
   --http ADDR:PORT     HTTP endpoint: GET /healthz (200, or 503 with the reasons) and GET /metrics
                        (Prometheus text); off by default  (env DANE_NS_HTTP)
+  --log-queries        one log line per query (client, qname, qtype, rcode, size); off by default
+                       (env DANE_NS_LOG_QUERIES=1)
 
 Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
 also reloads the zones; SIGTERM/SIGINT stop.
@@ -134,7 +136,7 @@ Each line is ok, warn or FAIL with what and why; the exit code is 0 without FAIL
 };
 
 async function serve(args: string[]): Promise<number> {
-  const f = parseFlags(args, { zones: true, keys: true, state: true, listen: true, 'udp-engine': true, http: true, help: false });
+  const f = parseFlags(args, { zones: true, keys: true, state: true, listen: true, 'udp-engine': true, http: true, 'log-queries': false, help: false });
   if (f.switches.has('help')) return help('serve');
   if (f.positional.length > 0) throw new UsageError(`unexpected argument "${f.positional[0]}"`);
   const env = process.env;
@@ -166,6 +168,7 @@ async function serve(args: string[]): Promise<number> {
     listen,
     logger,
     ...(http !== '' ? { http } : {}),
+    logQueries: f.switches.has('log-queries') || env.DANE_NS_LOG_QUERIES === '1',
   });
   process.on('SIGHUP', () => {
     logger.info('reload', { reason: 'SIGHUP' });

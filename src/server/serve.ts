@@ -11,6 +11,9 @@ import { buildZoneSource, listZoneFiles, readZoneSource, type ZoneFileSource } f
 import { ZoneSet } from '../zone/set.js';
 import type { Zone } from '../zone/zone.js';
 import { nameToText, parseName } from '../wire/name.js';
+import { decodeMessage, fullRcode } from '../wire/message.js';
+import { FLAG_TC } from '../wire/header.js';
+import { typeToText } from '../wire/types.js';
 import { soaSerial } from '../zone/build.js';
 import { SerialStore } from '../state/serials.js';
 import { RolloverStore } from '../state/rollover.js';
@@ -25,7 +28,7 @@ import { ZoneSigner } from './signer.js';
 import { listenUdp } from './udp.js';
 import { listenUdpBatch, udpBatchAvailable } from './udp-batch.js';
 import { listenTcp } from './tcp.js';
-import type { Listener } from './transport.js';
+import type { Handler, Listener } from './transport.js';
 
 export interface ServeOptions {
   readonly zonesDir: string;
@@ -39,6 +42,8 @@ export interface ServeOptions {
   readonly now?: () => number;
   /** `ADDR:PORT` of the HTTP endpoint (/healthz, /metrics); off when absent. */
   readonly http?: string;
+  /** Log one line per answered query (off by default: it costs a message decode per query). */
+  readonly logQueries?: boolean;
 }
 
 /** Longest sleep between signature refresh checks, so a changed clock or a long validity is never missed. */
@@ -82,6 +87,33 @@ export function parseListen(spec: string): { host: string; port: number } {
   const port = m ? Number(m[2]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) throw new Error(`--listen "${spec}": expected ADDR:PORT or [IPV6]:PORT`);
   return { host: m[1] === 'localhost' ? '127.0.0.1' : m[1]!, port };
+}
+
+/** The handler with one `query` log line per response (qname, qtype, rcode, size, TC, client). */
+function logEachQuery(handler: Handler, logger: Logger): Handler {
+  return (query, transport, remote) => {
+    const out = handler(query, transport, remote);
+    if (out === null) {
+      logger.info('query', { transport, client: remote.address, dropped: true });
+      return out;
+    }
+    try {
+      const m = decodeMessage(out);
+      const q = m.questions[0];
+      logger.info('query', {
+        transport,
+        client: remote.address,
+        qname: q ? nameToText(q.name) : null,
+        qtype: q ? typeToText(q.type) : null,
+        rcode: fullRcode(m),
+        size: out.length,
+        tc: (m.flags & FLAG_TC) !== 0,
+      });
+    } catch {
+      logger.info('query', { transport, client: remote.address, size: out.length });
+    }
+    return out;
+  };
 }
 
 /** A problem when another file already serves the origin of `z` (two files must not fight over one zone). */
@@ -247,7 +279,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let snapshot: Snapshot = rebuild();
   const answer = createHandler(() => snapshot);
   // Counting costs a header scan per response: only when someone can read the counters.
-  const handler = opts.http ? metrics.wrap(answer) : answer;
+  const counted = opts.http ? metrics.wrap(answer) : answer;
+  const handler: Handler = opts.logQueries ? logEachQuery(counted, logger) : counted;
   const listeners: Listener[] = [];
   const engine = opts.udpEngine ?? 'auto';
   const useBatch = engine === 'batch' || (engine === 'auto' && udpBatchAvailable());
