@@ -201,17 +201,22 @@ export function canonicalRRsetBytes(rrset: RRset, originalTtl: number, ownerWire
  * rdata; its signer's name is lower-cased here) followed by the canonical RRset. Type covered, labels and
  * original TTL are taken from the header, so a verifier gets exactly what the signer signed. `ownerForSigning`
  * overrides the RRset's owner (e.g. the query name of a wildcard expansion); either way the owner is reduced
- * to `*.` + the rightmost Labels labels when it has more labels than the header's Labels field.
+ * to `*.` + the rightmost Labels labels when it has more labels than the header's Labels field. `canonical`
+ * may pass canonicalRRsetBytes(rrset, rrset.ttl) when the caller has computed it already.
  */
-export function signedData(header: Uint8Array, rrset: RRset, ownerForSigning?: Name): Uint8Array {
+export function signedData(header: Uint8Array, rrset: RRset, ownerForSigning?: Name, canonical?: Uint8Array): Uint8Array {
   if (signerEnd(header) !== header.length) throw new WireError('E_TRAILING', 'RRSIG header runs past the signer name');
   const v = new DataView(header.buffer, header.byteOffset, header.byteLength);
   const typeCovered = v.getUint16(0);
   if (typeCovered !== rrset.type) {
     throw new WireError('E_RDATA', `RRSIG covers type ${typeCovered}, the RRset has type ${rrset.type}`);
   }
-  const owner = signingOwnerWire(ownerForSigning ?? rrset.owner, header[3]!);
-  const rrs = canonicalRRsetBytes(rrset, v.getUint32(4), owner);
+  // `canonical` (the signature cache has it: its digest input) is only used when it is what would be built
+  // here: the RRset's own owner, its own TTL as Original TTL, and the Labels field that owner gives.
+  const rrs =
+    canonical && ownerForSigning === undefined && v.getUint32(4) === rrset.ttl && header[3] === rrsigLabels(rrset.owner)
+      ? canonical
+      : canonicalRRsetBytes(rrset, v.getUint32(4), signingOwnerWire(ownerForSigning ?? rrset.owner, header[3]!));
   const out = new Uint8Array(header.length + rrs.length);
   out.set(header, 0);
   // The signer's name in canonical form (RFC 4034 §3.1.8.1): a received RRSIG may carry it in any case.

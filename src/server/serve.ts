@@ -14,7 +14,7 @@ import { nameToText } from '../wire/name.js';
 import { soaSerial } from '../zone/build.js';
 import { SerialStore } from '../state/serials.js';
 import { createHandler, makeSnapshot, type Snapshot } from './handler.js';
-import { ZoneSigner } from './signer.js';
+import { ZoneSigner, type Secured } from './signer.js';
 import { listenUdp } from './udp.js';
 import { listenUdpBatch, udpBatchAvailable } from './udp-batch.js';
 import { listenTcp } from './tcp.js';
@@ -84,8 +84,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   const signer = new ZoneSigner(opts.keysDir, opts.stateDir, logger, opts.now);
   /** Builds the snapshot from the last good zones: signs what is signed, then one swap. */
-  const rebuild = (): Snapshot => {
-    const s = signer.secure(byFile.values());
+  const rebuild = (): Snapshot => snapshotOf(signer.secure(byFile.values()));
+  const snapshotOf = (s: Secured): Snapshot => {
     scheduleRefresh(s.nextDue);
     return makeSnapshot(new ZoneSet(s.zones), s.security);
   };
@@ -102,7 +102,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }, delay);
     refreshTimer.unref();
   };
-  let snapshot: Snapshot = rebuild();
+  // The first signing signs everything: on the thread pool, several signatures at a time. Nothing is served
+  // before it is done, so nothing else runs meanwhile.
+  let snapshot: Snapshot = snapshotOf(await signer.secureAsync(byFile.values()));
   const handler = createHandler(() => snapshot);
   const listeners: Listener[] = [];
   const engine = opts.udpEngine ?? 'auto';

@@ -33,10 +33,13 @@ export function lowerWire(wire: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * The key of a wire name. Built in one call, so V8 stores it as one flat string: appending character by
+ * character would leave a rope of one 32-byte cons cell per octet behind every Name (about 130 MB for a
+ * 100k-name zone).
+ */
 function keyOf(wire: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < wire.length; i++) s += String.fromCharCode(lowerByte(wire[i]!));
-  return s;
+  return String.fromCharCode.apply(null, lowerWire(wire) as unknown as number[]);
 }
 
 /** Builds a Name from a validated, uncompressed wire form (the caller guarantees the layout). */
