@@ -12,6 +12,7 @@
  */
 import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { isSubdomain, nameToText, type Name } from '../wire/name.js';
+import { slabAlloc } from '../wire/slab.js';
 import { T } from '../wire/types.js';
 import type { RRset } from '../zone/zone.js';
 import { ALG_ECDSAP256SHA256, parseRrsig, rrsigHeader, rrsigLabels, signedData } from './canonical.js';
@@ -103,27 +104,6 @@ function checkKey(key: KeyObject): void {
   checkedKeys.add(key);
 }
 
-/**
- * RRSIG rdata is carved out of shared 16 KiB slabs: a zone holds hundreds of thousands of signatures of about
- * 100 octets, and an ArrayBuffer of its own for each would cost more than the signature (V8 object, backing
- * store record, malloc header). A slab lives while any signature in it does; signatures made together (one
- * zone signing, one refresh batch) also expire together, so slabs are freed whole in practice.
- */
-const SLAB_OCTETS = 16 * 1024;
-let slab = new ArrayBuffer(SLAB_OCTETS);
-let slabUsed = 0;
-
-function allocRdata(length: number): Uint8Array {
-  if (length > SLAB_OCTETS / 4) return new Uint8Array(length);
-  if (slabUsed + length > SLAB_OCTETS) {
-    slab = new ArrayBuffer(SLAB_OCTETS);
-    slabUsed = 0;
-  }
-  const out = new Uint8Array(slab, slabUsed, length);
-  slabUsed += length;
-  return out;
-}
-
 /** The checks and the RRSIG header of signRRset, and the octets to sign. */
 function prepareSignature(rrset: RRset, key: SigningKey, window: SignatureWindow, canonical?: Uint8Array): { header: Uint8Array; data: Uint8Array } {
   checkKey(key.privateKey);
@@ -152,7 +132,8 @@ function prepareSignature(rrset: RRset, key: SigningKey, window: SignatureWindow
 }
 
 function rrsigRdata(header: Uint8Array, sig: Uint8Array): Uint8Array {
-  const out = allocRdata(header.length + sig.length);
+  // RRSIG rdata lives as long as its signature is cached: in a shared slab (wire/slab.ts).
+  const out = slabAlloc(header.length + sig.length);
   out.set(header, 0);
   out.set(sig, header.length);
   return out;

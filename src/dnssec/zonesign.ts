@@ -105,22 +105,24 @@ export async function signZoneAsync(zone: Zone, keys: ZoneKeys, now: number, cac
   return assemble(zone, keys, dnskey, chain, sigs);
 }
 
-/** The type an RRSIG RRset covers (its rdata starts with the Type Covered field). */
-const coveredType = (sig: RRset): number => {
-  const rd = sig.rdatas[0]!;
-  return (rd[0]! << 8) | rd[1]!;
-};
+/** The type an RRSIG rdata covers (its first field). */
+const coveredType = (rrsig: Uint8Array): number => (rrsig[0]! << 8) | rrsig[1]!;
+
+/** The RRSIG RRset of one signature, at the owner and with the TTL of the RRset it covers (RFC 4034 §3). */
+const rrsigRRset = (covered: RRset, ttl: number, rrsig: Uint8Array): RRset =>
+  Object.freeze({ owner: covered.owner, type: T.RRSIG, ttl, rdatas: Object.freeze([rrsig]) });
 
 /** The signed view, from the signatures of signingJobs() in its order. */
 function assemble(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain, sigs: readonly CachedSignature[]): SignedZone {
-  // RRSIG RRsets by owner key, one RRset or a short list per owner (one per covered type). Keyed by the owner's
-  // own key string: no per-RRset key string is made (a 100k-name zone has a quarter of a million RRSIGs).
-  const rrsigs = new Map<string, RRset | RRset[]>();
-  const lookup = (rs: RRset): RRset | undefined => {
+  // RRSIG rdata by owner key, one rdata or a short list per owner (one per covered type). Keyed by the owner's
+  // own key string, and the RRSIG RRset object is made when asked for: a 100k-name zone has a quarter of a
+  // million signatures, and answers that need one are few (the response cache holds whole answers).
+  const rrsigs = new Map<string, Uint8Array | Uint8Array[]>();
+  const lookup = (rs: RRset): Uint8Array | undefined => {
     const have = rrsigs.get(rs.owner.key);
     if (!have) return undefined;
     if (!Array.isArray(have)) return coveredType(have) === rs.type ? have : undefined;
-    for (const sig of have) if (coveredType(sig) === rs.type) return sig;
+    for (const rd of have) if (coveredType(rd) === rs.type) return rd;
     return undefined;
   };
   let earliest = Infinity;
@@ -128,16 +130,14 @@ function assemble(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain, s
   for (const [rs] of signingJobs(zone, keys, dnskey, chain)) {
     const s = sigs[i++]!;
     if (s.expiration < earliest) earliest = s.expiration;
-    const sig: RRset = Object.freeze({ owner: rs.owner, type: T.RRSIG, ttl: rs.ttl, rdatas: Object.freeze([s.rrsig]) });
     const k = rs.owner.key;
     const have = rrsigs.get(k);
-    if (!have) rrsigs.set(k, sig);
-    else if (Array.isArray(have)) have.push(sig);
-    else rrsigs.set(k, [have, sig]);
+    if (!have) rrsigs.set(k, s.rrsig);
+    else if (Array.isArray(have)) have.push(s.rrsig);
+    else rrsigs.set(k, [have, s.rrsig]);
   }
 
   const sets = (entries: readonly NsecEntry[]): RRset[] => entries.map((e) => e.rrset);
-  const ttlVariants = new Map<string, RRset>();
   return {
     zone,
     keys,
@@ -145,13 +145,10 @@ function assemble(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain, s
     chain,
     earliestExpiration: earliest,
     signatures(rrset: RRset, ttl: number): RRset | undefined {
-      const sig = lookup(rrset);
-      if (!sig || sig.ttl === ttl) return sig;
-      // The negative-caching SOA is served with a lower TTL than it was signed with; its RRSIG follows it.
-      const k = `${rrset.owner.key}/${rrset.type}/${ttl}`;
-      let v = ttlVariants.get(k);
-      if (!v) ttlVariants.set(k, (v = Object.freeze({ ...sig, ttl })));
-      return v;
+      // `ttl` is the TTL the RRset is served with: the negative-caching SOA is served with a lower TTL than it
+      // was signed with, and its RRSIG follows it.
+      const rd = lookup(rrset);
+      return rd && rrsigRRset(rrset, ttl, rd);
     },
     extra(node: ZoneNode, type: number): RRset | undefined {
       if (type === T.DNSKEY && node.isApex) return dnskey;
@@ -161,8 +158,8 @@ function assemble(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain, s
     signaturesAt(node: ZoneNode): RRset[] {
       const out: RRset[] = [];
       const add = (rs: RRset | undefined): void => {
-        const sig = rs && lookup(rs);
-        if (sig) out.push(sig);
+        const rd = rs && lookup(rs);
+        if (rd) out.push(rrsigRRset(rs, rs.ttl, rd));
       };
       if (node.isApex) add(dnskey);
       for (const rs of signable(node)) add(rs);
@@ -175,7 +172,7 @@ function assemble(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain, s
     wildcardNodata: (qname: Name, wildcard: Name) => sets(wildcardNodataProof(chain, qname, wildcard)),
     addedRRsets(): RRset[] {
       const out: RRset[] = [dnskey, ...chain.entries.map((e) => e.rrset)];
-      for (const [rs] of signingJobs(zone, keys, dnskey, chain)) out.push(lookup(rs)!);
+      for (const [rs] of signingJobs(zone, keys, dnskey, chain)) out.push(rrsigRRset(rs, rs.ttl, lookup(rs)!));
       return out;
     },
   };

@@ -6,6 +6,7 @@
  * comparison): style rule 4, never compare presentation strings.
  */
 import { WireError } from './errors.js';
+import { slabCopy } from './slab.js';
 
 export const MAX_NAME_WIRE = 255;
 export const MAX_LABEL = 63;
@@ -50,7 +51,8 @@ function make(wire: Uint8Array): Name {
     offsets.push(i);
     i += wire[i]! + 1;
   }
-  return Object.freeze({ wire, key: keyOf(wire), offsets: Object.freeze(offsets) });
+  // Zone names live as long as the zone: in a shared slab (wire/slab.ts) rather than a buffer each.
+  return Object.freeze({ wire: slabCopy(wire), key: keyOf(wire), offsets: Object.freeze(offsets) });
 }
 
 /** The root name ".". */

@@ -17,6 +17,7 @@ import {
   type Name,
 } from '../wire/name.js';
 import { rdataFromText } from '../wire/rdata.js';
+import { slabCopy } from '../wire/slab.js';
 import { T, typeFromText, typeToText } from '../wire/types.js';
 import { ZoneError, type ZoneProblem } from './errors.js';
 import type { RecordInput, SoaInput, ZoneSource } from './yaml.js';
@@ -128,7 +129,8 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
     if (META.has(type)) return problem(r.line, `${r.owner} ${typeToText(type)}: a meta type cannot be zone data`);
     let rdata: Uint8Array;
     try {
-      rdata = (type === T.TXT || type === T.SPF) && !r.value.startsWith('"') ? literalText(r.value) : rdataFromText(type, r.value, origin);
+      // Copied into a shared slab (wire/slab.ts): a zone holds one small array per record.
+      rdata = slabCopy((type === T.TXT || type === T.SPF) && !r.value.startsWith('"') ? literalText(r.value) : rdataFromText(type, r.value, origin));
     } catch (e) {
       return problem(r.line, `${r.owner} ${typeToText(type)} "${r.value}": ${errMsg(e)}`);
     }
