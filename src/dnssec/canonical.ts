@@ -43,6 +43,26 @@ export interface ParsedRrsig extends RrsigFields {
   readonly signature: Uint8Array;
 }
 
+/*
+ * Fields are written and read octet by octet rather than through a DataView: a DataView needs `.buffer`, which
+ * moves a small on-heap Uint8Array into a malloc'd backing store of its own (a cost paid per RRset signed).
+ */
+function put16(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 8;
+  b[at + 1] = v & 0xff;
+}
+
+function put32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = (v >>> 16) & 0xff;
+  b[at + 2] = (v >>> 8) & 0xff;
+  b[at + 3] = v & 0xff;
+}
+
+function get32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) >>> 0) + (b[at + 1]! << 16) + (b[at + 2]! << 8) + b[at + 3]!;
+}
+
 function checkUint(what: string, v: number, max: number): void {
   if (!Number.isInteger(v) || v < 0 || v > max) throw new WireError('E_RDATA', `RRSIG ${what} ${v} out of range 0..${max}`);
 }
@@ -72,14 +92,13 @@ export function rrsigHeader(fields: RrsigFields): Uint8Array {
   checkUint('key tag', fields.keyTag, 0xffff);
   const signer = lowerWire(fields.signer.wire);
   const out = new Uint8Array(RRSIG_FIXED + signer.length);
-  const v = new DataView(out.buffer);
-  v.setUint16(0, fields.typeCovered);
+  put16(out, 0, fields.typeCovered);
   out[2] = fields.algorithm;
   out[3] = fields.labels;
-  v.setUint32(4, fields.originalTtl);
-  v.setUint32(8, fields.expiration);
-  v.setUint32(12, fields.inception);
-  v.setUint16(16, fields.keyTag);
+  put32(out, 4, fields.originalTtl);
+  put32(out, 8, fields.expiration);
+  put32(out, 12, fields.inception);
+  put16(out, 16, fields.keyTag);
   out.set(signer, RRSIG_FIXED);
   return out;
 }
@@ -180,15 +199,14 @@ export function canonicalRRsetBytes(rrset: RRset, originalTtl: number, ownerWire
     size += ownerWire.length + 10 + r.length;
   }
   const out = new Uint8Array(size);
-  const v = new DataView(out.buffer);
   let p = 0;
   for (const r of rdatas) {
     out.set(ownerWire, p);
     p += ownerWire.length;
-    v.setUint16(p, rrset.type);
-    v.setUint16(p + 2, CLASS_IN);
-    v.setUint32(p + 4, originalTtl);
-    v.setUint16(p + 8, r.length);
+    put16(out, p, rrset.type);
+    put16(out, p + 2, CLASS_IN);
+    put32(out, p + 4, originalTtl);
+    put16(out, p + 8, r.length);
     p += 10;
     out.set(r, p);
     p += r.length;
@@ -201,17 +219,22 @@ export function canonicalRRsetBytes(rrset: RRset, originalTtl: number, ownerWire
  * rdata; its signer's name is lower-cased here) followed by the canonical RRset. Type covered, labels and
  * original TTL are taken from the header, so a verifier gets exactly what the signer signed. `ownerForSigning`
  * overrides the RRset's owner (e.g. the query name of a wildcard expansion); either way the owner is reduced
- * to `*.` + the rightmost Labels labels when it has more labels than the header's Labels field.
+ * to `*.` + the rightmost Labels labels when it has more labels than the header's Labels field. `canonical`
+ * may pass canonicalRRsetBytes(rrset, rrset.ttl) when the caller has computed it already.
  */
-export function signedData(header: Uint8Array, rrset: RRset, ownerForSigning?: Name): Uint8Array {
+export function signedData(header: Uint8Array, rrset: RRset, ownerForSigning?: Name, canonical?: Uint8Array): Uint8Array {
   if (signerEnd(header) !== header.length) throw new WireError('E_TRAILING', 'RRSIG header runs past the signer name');
-  const v = new DataView(header.buffer, header.byteOffset, header.byteLength);
-  const typeCovered = v.getUint16(0);
+  const typeCovered = (header[0]! << 8) | header[1]!;
+  const originalTtl = get32(header, 4);
   if (typeCovered !== rrset.type) {
     throw new WireError('E_RDATA', `RRSIG covers type ${typeCovered}, the RRset has type ${rrset.type}`);
   }
-  const owner = signingOwnerWire(ownerForSigning ?? rrset.owner, header[3]!);
-  const rrs = canonicalRRsetBytes(rrset, v.getUint32(4), owner);
+  // `canonical` (the signature cache has it: its digest input) is only used when it is what would be built
+  // here: the RRset's own owner, its own TTL as Original TTL, and the Labels field that owner gives.
+  const rrs =
+    canonical && ownerForSigning === undefined && originalTtl === rrset.ttl && header[3] === rrsigLabels(rrset.owner)
+      ? canonical
+      : canonicalRRsetBytes(rrset, originalTtl, signingOwnerWire(ownerForSigning ?? rrset.owner, header[3]!));
   const out = new Uint8Array(header.length + rrs.length);
   out.set(header, 0);
   // The signer's name in canonical form (RFC 4034 §3.1.8.1): a received RRSIG may carry it in any case.

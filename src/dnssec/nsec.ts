@@ -32,6 +32,7 @@ import {
   WILDCARD_LABEL,
   type Name,
 } from '../wire/name.js';
+import { slabAlloc } from '../wire/slab.js';
 import { T } from '../wire/types.js';
 
 // ---- type bitmap (RFC 4034 §4.1.2) ------------------------------------------------------------------------
@@ -133,6 +134,12 @@ export interface NsecOptions {
 /** Types that can never come from the zone data (the signer makes them); skipped if a zone ever holds them. */
 const SIGNER_TYPES = new Set<number>([T.RRSIG, T.NSEC]);
 
+/** True when a wire name has no upper-case ASCII letter (length octets are below 0x41, so all octets are checked). */
+function isLowerWire(wire: Uint8Array): boolean {
+  for (let i = 0; i < wire.length; i++) if (wire[i]! >= 0x41 && wire[i]! <= 0x5a) return false;
+  return true;
+}
+
 /** Builds the NSEC chain of `zone` (see the file comment for which names and which bitmaps). */
 export function buildNsecChain(zone: Zone, opts: NsecOptions): NsecChain {
   if (!Number.isInteger(opts.ttl) || opts.ttl < 0 || opts.ttl > 0x7fffffff) throw new RangeError(`NSEC TTL ${opts.ttl} out of range`);
@@ -142,6 +149,7 @@ export function buildNsecChain(zone: Zone, opts: NsecOptions): NsecChain {
 
   const entries: NsecEntry[] = [];
   const byKey = new Map<string, NsecEntry>();
+  const typeLists = new Map<string, readonly number[]>();
   owners.forEach((node, index) => {
     const types = new Set<number>([T.RRSIG, T.NSEC]);
     if (node.isDelegation) {
@@ -151,10 +159,16 @@ export function buildNsecChain(zone: Zone, opts: NsecOptions): NsecChain {
       for (const t of node.rrsets.keys()) if (!SIGNER_TYPES.has(t)) types.add(t);
       if (node.isApex) for (const t of apexExtra) types.add(t);
     }
-    const sortedTypes = Object.freeze([...types].sort((a, b) => a - b));
-    const next = toLower((owners[index + 1] ?? zone.apex).name);
+    const sorted = [...types].sort((a, b) => a - b);
+    // Most owners have one of a few type sets: one frozen list per set.
+    const typesKey = sorted.join(',');
+    let sortedTypes = typeLists.get(typesKey);
+    if (!sortedTypes) typeLists.set(typesKey, (sortedTypes = Object.freeze(sorted)));
+    // The next owner's own Name when it is already lower-case (the usual case): no second copy of every name.
+    const nextOwner = (owners[index + 1] ?? zone.apex).name;
+    const next = isLowerWire(nextOwner.wire) ? nextOwner : toLower(nextOwner);
     const bitmap = typeBitmap(sortedTypes);
-    const rdata = new Uint8Array(next.wire.length + bitmap.length);
+    const rdata = slabAlloc(next.wire.length + bitmap.length);
     rdata.set(next.wire, 0);
     rdata.set(bitmap, next.wire.length);
     const rrset: RRset = Object.freeze({ owner: node.name, type: T.NSEC, ttl: opts.ttl, rdatas: Object.freeze([rdata]) });

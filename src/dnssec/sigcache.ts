@@ -25,7 +25,7 @@
 import { hash } from 'node:crypto';
 import type { RRset } from '../zone/zone.js';
 import { ALG_ECDSAP256SHA256, canonicalRRsetBytes } from './canonical.js';
-import { SignError, signRRset, type SigningKey } from './sign.js';
+import { SignError, signRRset, signRRsetAsync, type SigningKey } from './sign.js';
 
 export interface SignaturePolicy {
   /** Seconds from signing to expiration, before jitter (issue 3: 14 days). */
@@ -88,8 +88,25 @@ export function rrsetDigest(rrset: RRset): Buffer {
   return Buffer.from(rrsetDigestBase64(rrset), 'base64');
 }
 
+/** What get() decided before any signing: the cached entry, or what a fresh signature needs. */
+type Lookup =
+  | { readonly hit: CachedSignature }
+  | {
+      readonly hit: undefined;
+      readonly bucket: Map<string, CachedSignature>;
+      readonly digest: string;
+      readonly canonical: Uint8Array;
+      readonly inception: number;
+      readonly expiration: number;
+    };
+
 export class SignatureCache {
-  readonly #entries = new Map<string, CachedSignature>();
+  /**
+   * (signer zone, key tag, algorithm, validity policy) -> digest -> entry. Two levels, so that an entry's own
+   * key is its digest string (shared with CachedSignature.digest) rather than a long concatenated string per
+   * signature: a 100k-name zone has a quarter of a million entries.
+   */
+  readonly #buckets = new Map<string, Map<string, CachedSignature>>();
   #hits = 0;
   #misses = 0;
 
@@ -104,7 +121,9 @@ export class SignatureCache {
   }
 
   get size(): number {
-    return this.#entries.size;
+    let n = 0;
+    for (const b of this.#buckets.values()) n += b.size;
+    return n;
   }
 
   /**
@@ -113,13 +132,41 @@ export class SignatureCache {
    * schedules the next refresh at `expiration - refreshBefore`.
    */
   get(rrset: RRset, key: SigningKey, now: number, policy: SignaturePolicy): CachedSignature {
+    const l = this.#lookup(rrset, key, now, policy);
+    if (l.hit) return l.hit;
+    const rrsig = signRRset(rrset, key, { inception: l.inception, expiration: l.expiration }, l.canonical);
+    return this.#store(l, rrsig);
+  }
+
+  /**
+   * get() with the signing done on libuv's thread pool (signRRsetAsync): callers that sign many RRsets keep
+   * several of these in flight. Same result, counters and errors (as a rejection).
+   */
+  getAsync(rrset: RRset, key: SigningKey, now: number, policy: SignaturePolicy): Promise<CachedSignature> {
+    let l: Lookup;
+    try {
+      l = this.#lookup(rrset, key, now, policy);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (l.hit) return Promise.resolve(l.hit);
+    const miss = l;
+    return signRRsetAsync(rrset, key, { inception: miss.inception, expiration: miss.expiration }, miss.canonical).then((rrsig) =>
+      this.#store(miss, rrsig),
+    );
+  }
+
+  #lookup(rrset: RRset, key: SigningKey, now: number, policy: SignaturePolicy): Lookup {
     if (!Number.isInteger(now)) throw new SignError('E_SIGN_WINDOW', `now ${now} is not a whole number of seconds`);
-    const digest = rrsetDigestBase64(rrset);
-    const id = `${key.zone.key}\u0000${key.tag}\u0000${ALG_ECDSAP256SHA256}\u0000${policy.validity}/${policy.inceptionOffset}\u0000${digest}`;
-    const hit = this.#entries.get(id);
+    const canonical = canonicalRRsetBytes(rrset, rrset.ttl);
+    const digest = hash('sha256', canonical, 'base64');
+    const id = `${key.zone.key}\u0000${key.tag}\u0000${ALG_ECDSAP256SHA256}\u0000${policy.validity}/${policy.inceptionOffset}`;
+    let bucket = this.#buckets.get(id);
+    if (!bucket) this.#buckets.set(id, (bucket = new Map()));
+    const hit = bucket.get(digest);
     if (hit && hit.expiration - now >= policy.refreshBefore && hit.inception <= now - policy.inceptionOffset) {
       this.#hits++;
-      return hit;
+      return { hit };
     }
     const jitter = policy.jitter(Buffer.from(digest, 'base64'));
     if (!Number.isInteger(jitter) || jitter < 0 || policy.validity - jitter <= policy.refreshBefore) {
@@ -128,11 +175,12 @@ export class SignatureCache {
         `jitter ${jitter} s leaves no reuse: validity ${policy.validity} s, refresh before ${policy.refreshBefore} s`,
       );
     }
-    const inception = now - policy.inceptionOffset;
-    const expiration = now + policy.validity - jitter;
-    const rrsig = signRRset(rrset, key, { inception, expiration });
-    const fresh: CachedSignature = Object.freeze({ rrsig, digest, inception, expiration });
-    this.#entries.set(id, fresh);
+    return { hit: undefined, bucket, digest, canonical, inception: now - policy.inceptionOffset, expiration: now + policy.validity - jitter };
+  }
+
+  #store(l: Exclude<Lookup, { hit: CachedSignature }>, rrsig: Uint8Array): CachedSignature {
+    const fresh: CachedSignature = Object.freeze({ rrsig, digest: l.digest, inception: l.inception, expiration: l.expiration });
+    l.bucket.set(l.digest, fresh);
     this.#misses++;
     return fresh;
   }
@@ -143,18 +191,21 @@ export class SignatureCache {
    */
   prune(liveDigests: ReadonlySet<string>): number {
     let dropped = 0;
-    for (const [id, e] of this.#entries) {
-      if (!liveDigests.has(e.digest)) {
-        this.#entries.delete(id);
-        dropped++;
+    for (const [id, bucket] of this.#buckets) {
+      for (const [digest, e] of bucket) {
+        if (!liveDigests.has(e.digest)) {
+          bucket.delete(digest);
+          dropped++;
+        }
       }
+      if (bucket.size === 0) this.#buckets.delete(id);
     }
     return dropped;
   }
 
   /** Forgets every entry and resets the counters. */
   clear(): void {
-    this.#entries.clear();
+    this.#buckets.clear();
     this.#hits = 0;
     this.#misses = 0;
   }

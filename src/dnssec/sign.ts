@@ -12,6 +12,7 @@
  */
 import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { isSubdomain, nameToText, type Name } from '../wire/name.js';
+import { slabAlloc } from '../wire/slab.js';
 import { T } from '../wire/types.js';
 import type { RRset } from '../zone/zone.js';
 import { ALG_ECDSAP256SHA256, parseRrsig, rrsigHeader, rrsigLabels, signedData } from './canonical.js';
@@ -103,12 +104,8 @@ function checkKey(key: KeyObject): void {
   checkedKeys.add(key);
 }
 
-/**
- * Signs an RRset and returns the complete RRSIG rdata (RFC 4034 §3.1): type covered = the RRset's type,
- * algorithm 13, labels per RFC 4034 §3.1.3, original TTL = the RRset's TTL, the window's times reduced to 32
- * bits, the key's tag and zone, then the 64-octet r || s signature over signedData (RFC 4034 §3.1.8.1).
- */
-export function signRRset(rrset: RRset, key: SigningKey, window: SignatureWindow): Uint8Array {
+/** The checks and the RRSIG header of signRRset, and the octets to sign. */
+function prepareSignature(rrset: RRset, key: SigningKey, window: SignatureWindow, canonical?: Uint8Array): { header: Uint8Array; data: Uint8Array } {
   checkKey(key.privateKey);
   if (rrset.type === T.RRSIG) throw new SignError('E_SIGN_TYPE', 'RRSIG RRsets are not signed (RFC 4035 §2.2)');
   if (!isSubdomain(rrset.owner, key.zone)) {
@@ -131,12 +128,46 @@ export function signRRset(rrset: RRset, key: SigningKey, window: SignatureWindow
     keyTag: key.tag,
     signer: key.zone,
   });
-  const data = signedData(header, rrset);
-  const sig = cryptoSign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
-  const out = new Uint8Array(header.length + sig.length);
+  return { header, data: signedData(header, rrset, undefined, canonical) };
+}
+
+function rrsigRdata(header: Uint8Array, sig: Uint8Array): Uint8Array {
+  // RRSIG rdata lives as long as its signature is cached: in a shared slab (wire/slab.ts).
+  const out = slabAlloc(header.length + sig.length);
   out.set(header, 0);
   out.set(sig, header.length);
   return out;
+}
+
+/**
+ * Signs an RRset and returns the complete RRSIG rdata (RFC 4034 §3.1): type covered = the RRset's type,
+ * algorithm 13, labels per RFC 4034 §3.1.3, original TTL = the RRset's TTL, the window's times reduced to 32
+ * bits, the key's tag and zone, then the 64-octet r || s signature over signedData (RFC 4034 §3.1.8.1).
+ * `canonical`, when given, must be canonicalRRsetBytes(rrset, rrset.ttl) (the signature cache has it already).
+ */
+export function signRRset(rrset: RRset, key: SigningKey, window: SignatureWindow, canonical?: Uint8Array): Uint8Array {
+  const { header, data } = prepareSignature(rrset, key, window, canonical);
+  return rrsigRdata(header, cryptoSign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' }));
+}
+
+/**
+ * signRRset with the ECDSA computation on libuv's thread pool (node:crypto's callback form), so several
+ * signatures are computed in parallel on a multi-core machine while this thread prepares the next ones.
+ * Same result and errors (as a rejection) as signRRset.
+ */
+export function signRRsetAsync(rrset: RRset, key: SigningKey, window: SignatureWindow, canonical?: Uint8Array): Promise<Uint8Array> {
+  let prepared: { header: Uint8Array; data: Uint8Array };
+  try {
+    prepared = prepareSignature(rrset, key, window, canonical);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return new Promise((resolve, reject) => {
+    cryptoSign('sha256', prepared.data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' }, (err, sig) => {
+      if (err) reject(err);
+      else resolve(rrsigRdata(prepared.header, sig));
+    });
+  });
 }
 
 /** The 64-octet DNSKEY public key of algorithm 13 (x || y, RFC 6605 §4) as a node:crypto KeyObject (via JWK). */

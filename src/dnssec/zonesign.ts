@@ -14,7 +14,7 @@ import type { ZoneSecurity } from '../query/security.js';
 import type { RRset, Zone, ZoneNode } from '../zone/zone.js';
 import type { ZoneKey } from './keys.js';
 import { buildNsecChain, nodataProof, nxdomainProof, wildcardAnswerProof, wildcardNodataProof, type NsecChain, type NsecEntry } from './nsec.js';
-import { digestJitter, SignatureCache, type SignaturePolicy } from './sigcache.js';
+import { digestJitter, SignatureCache, type CachedSignature, type SignaturePolicy } from './sigcache.js';
 
 export interface ZoneKeys {
   /** Signs the DNSKEY RRset. */
@@ -52,7 +52,24 @@ function signable(node: ZoneNode): RRset[] {
   return [...node.rrsets.values()];
 }
 
-const rrKey = (rs: RRset): string => `${rs.owner.key}/${rs.type}`;
+/**
+ * Every RRset the zone signs with the key that signs it, in a fixed order: the DNSKEY RRset (KSK), the
+ * authoritative RRsets in canonical order, then the NSEC chain.
+ */
+function* signingJobs(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain): Generator<[RRset, ZoneKey]> {
+  yield [dnskey, keys.ksk];
+  for (const node of zone.ordered) for (const rs of signable(node)) yield [rs, keys.zsk];
+  for (const e of chain.entries) yield [e.rrset, keys.zsk];
+}
+
+/** The DNSKEY RRset and the NSEC chain: what the signer adds before signing. */
+function additions(zone: Zone, keys: ZoneKeys): { dnskey: RRset; chain: NsecChain } {
+  const dnskeyRdatas = keys.ksk === keys.zsk ? [keys.ksk.dnskeyRdata] : [keys.ksk.dnskeyRdata, keys.zsk.dnskeyRdata];
+  const dnskey: RRset = Object.freeze({ owner: zone.origin, type: T.DNSKEY, ttl: zone.soa.ttl, rdatas: Object.freeze(dnskeyRdatas) });
+  // RFC 9077: NSEC TTL = min(SOA MINIMUM, SOA TTL), which is the zone's negative TTL.
+  const chain = buildNsecChain(zone, { ttl: zone.negativeTtl, apexExtraTypes: [T.DNSKEY] });
+  return { dnskey, chain };
+}
 
 /**
  * Signs a zone at time `now` (seconds since the epoch). Throws SignError/WireError on a key or data problem; the
@@ -60,25 +77,67 @@ const rrKey = (rs: RRset): string => `${rs.owner.key}/${rs.type}`;
  */
 export function signZone(zone: Zone, keys: ZoneKeys, now: number, cache: SignatureCache): SignedZone {
   const policy = policyOf(zone);
-  const apex = zone.origin;
-  const dnskeyRdatas = keys.ksk === keys.zsk ? [keys.ksk.dnskeyRdata] : [keys.ksk.dnskeyRdata, keys.zsk.dnskeyRdata];
-  const dnskey: RRset = Object.freeze({ owner: apex, type: T.DNSKEY, ttl: zone.soa.ttl, rdatas: Object.freeze(dnskeyRdatas) });
-  // RFC 9077: NSEC TTL = min(SOA MINIMUM, SOA TTL), which is the zone's negative TTL.
-  const chain = buildNsecChain(zone, { ttl: zone.negativeTtl, apexExtraTypes: [T.DNSKEY] });
+  const { dnskey, chain } = additions(zone, keys);
+  const sigs: CachedSignature[] = [];
+  for (const [rs, key] of signingJobs(zone, keys, dnskey, chain)) sigs.push(cache.get(rs, key, now, policy));
+  return assemble(zone, keys, dnskey, chain, sigs);
+}
 
-  const rrsigs = new Map<string, RRset>();
-  let earliest = Infinity;
-  const sign = (rs: RRset, key: ZoneKey): void => {
-    const s = cache.get(rs, key, now, policy);
-    if (s.expiration < earliest) earliest = s.expiration;
-    rrsigs.set(rrKey(rs), Object.freeze({ owner: rs.owner, type: T.RRSIG, ttl: rs.ttl, rdatas: Object.freeze([s.rrsig]) }));
+/**
+ * signZone with up to `concurrency` signatures computed at a time on libuv's thread pool
+ * (SignatureCache.getAsync): the same signed zone, made faster on a multi-core machine. Used for the first
+ * signing of a large zone at start; reloads and refreshes sign little and stay synchronous.
+ */
+export async function signZoneAsync(zone: Zone, keys: ZoneKeys, now: number, cache: SignatureCache, concurrency = 64): Promise<SignedZone> {
+  const policy = policyOf(zone);
+  const { dnskey, chain } = additions(zone, keys);
+  const sigs: CachedSignature[] = [];
+  const jobs = signingJobs(zone, keys, dnskey, chain);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let r = jobs.next(); !r.done; r = jobs.next()) {
+      const i = next++;
+      const [rs, key] = r.value;
+      sigs[i] = await cache.getAsync(rs, key, now, policy);
+    }
   };
-  sign(dnskey, keys.ksk);
-  for (const node of zone.ordered) for (const rs of signable(node)) sign(rs, keys.zsk);
-  for (const e of chain.entries) sign(e.rrset, keys.zsk);
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  return assemble(zone, keys, dnskey, chain, sigs);
+}
+
+/** The type an RRSIG rdata covers (its first field). */
+const coveredType = (rrsig: Uint8Array): number => (rrsig[0]! << 8) | rrsig[1]!;
+
+/** The RRSIG RRset of one signature, at the owner and with the TTL of the RRset it covers (RFC 4034 §3). */
+const rrsigRRset = (covered: RRset, ttl: number, rrsig: Uint8Array): RRset =>
+  Object.freeze({ owner: covered.owner, type: T.RRSIG, ttl, rdatas: Object.freeze([rrsig]) });
+
+/** The signed view, from the signatures of signingJobs() in its order. */
+function assemble(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain, sigs: readonly CachedSignature[]): SignedZone {
+  // RRSIG rdata by owner key, one rdata or a short list per owner (one per covered type). Keyed by the owner's
+  // own key string, and the RRSIG RRset object is made when asked for: a 100k-name zone has a quarter of a
+  // million signatures, and answers that need one are few (the response cache holds whole answers).
+  const rrsigs = new Map<string, Uint8Array | Uint8Array[]>();
+  const lookup = (rs: RRset): Uint8Array | undefined => {
+    const have = rrsigs.get(rs.owner.key);
+    if (!have) return undefined;
+    if (!Array.isArray(have)) return coveredType(have) === rs.type ? have : undefined;
+    for (const rd of have) if (coveredType(rd) === rs.type) return rd;
+    return undefined;
+  };
+  let earliest = Infinity;
+  let i = 0;
+  for (const [rs] of signingJobs(zone, keys, dnskey, chain)) {
+    const s = sigs[i++]!;
+    if (s.expiration < earliest) earliest = s.expiration;
+    const k = rs.owner.key;
+    const have = rrsigs.get(k);
+    if (!have) rrsigs.set(k, s.rrsig);
+    else if (Array.isArray(have)) have.push(s.rrsig);
+    else rrsigs.set(k, [have, s.rrsig]);
+  }
 
   const sets = (entries: readonly NsecEntry[]): RRset[] => entries.map((e) => e.rrset);
-  const ttlVariants = new Map<string, RRset>();
   return {
     zone,
     keys,
@@ -86,13 +145,10 @@ export function signZone(zone: Zone, keys: ZoneKeys, now: number, cache: Signatu
     chain,
     earliestExpiration: earliest,
     signatures(rrset: RRset, ttl: number): RRset | undefined {
-      const sig = rrsigs.get(rrKey(rrset));
-      if (!sig || sig.ttl === ttl) return sig;
-      // The negative-caching SOA is served with a lower TTL than it was signed with; its RRSIG follows it.
-      const k = `${rrKey(rrset)}/${ttl}`;
-      let v = ttlVariants.get(k);
-      if (!v) ttlVariants.set(k, (v = Object.freeze({ ...sig, ttl })));
-      return v;
+      // `ttl` is the TTL the RRset is served with: the negative-caching SOA is served with a lower TTL than it
+      // was signed with, and its RRSIG follows it.
+      const rd = lookup(rrset);
+      return rd && rrsigRRset(rrset, ttl, rd);
     },
     extra(node: ZoneNode, type: number): RRset | undefined {
       if (type === T.DNSKEY && node.isApex) return dnskey;
@@ -102,8 +158,8 @@ export function signZone(zone: Zone, keys: ZoneKeys, now: number, cache: Signatu
     signaturesAt(node: ZoneNode): RRset[] {
       const out: RRset[] = [];
       const add = (rs: RRset | undefined): void => {
-        const sig = rs && rrsigs.get(rrKey(rs));
-        if (sig) out.push(sig);
+        const rd = rs && lookup(rs);
+        if (rd) out.push(rrsigRRset(rs, rs.ttl, rd));
       };
       if (node.isApex) add(dnskey);
       for (const rs of signable(node)) add(rs);
@@ -115,7 +171,9 @@ export function signZone(zone: Zone, keys: ZoneKeys, now: number, cache: Signatu
     wildcardAnswer: (qname: Name, wildcard: Name) => sets(wildcardAnswerProof(chain, qname, wildcard)),
     wildcardNodata: (qname: Name, wildcard: Name) => sets(wildcardNodataProof(chain, qname, wildcard)),
     addedRRsets(): RRset[] {
-      return [dnskey, ...chain.entries.map((e) => e.rrset), ...rrsigs.values()];
+      const out: RRset[] = [dnskey, ...chain.entries.map((e) => e.rrset)];
+      for (const [rs] of signingJobs(zone, keys, dnskey, chain)) out.push(rrsigRRset(rs, rs.ttl, lookup(rs)!));
+      return out;
     },
   };
 }

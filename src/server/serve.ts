@@ -24,7 +24,7 @@ import { FileWatcher } from '../tlsa/watch.js';
 import { Metrics } from './metrics.js';
 import { listenHttp } from './http.js';
 import { createHandler, makeSnapshot, type Snapshot } from './handler.js';
-import { ZoneSigner } from './signer.js';
+import { ZoneSigner, type Secured } from './signer.js';
 import { listenUdp } from './udp.js';
 import { listenUdpBatch, udpBatchAvailable } from './udp-batch.js';
 import { listenTcp } from './tcp.js';
@@ -218,10 +218,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   const signer = new ZoneSigner(opts.keysDir, opts.stateDir, logger, opts.now);
   /** Builds the snapshot from the last good zones: signs what is signed, then one swap. */
-  const rebuild = (): Snapshot => {
+  /** The zones to serve, with the automatic TLSA put in. */
+  const servedZones = (): Zone[] => {
     const zones = [...byFile].map(([file, lf]) => servedZone(file, lf));
     for (const file of [...served.keys()]) if (!byFile.has(file)) served.delete(file);
-    const s = signer.secure(zones);
+    return zones;
+  };
+  const rebuild = (): Snapshot => snapshotOf(signer.secure(servedZones()));
+  const snapshotOf = (s: Secured): Snapshot => {
     scheduleRefresh(s.nextDue);
     return makeSnapshot(new ZoneSet(s.zones), s.security);
   };
@@ -276,7 +280,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
   configureTlsa();
   refreshTlsa('start');
-  let snapshot: Snapshot = rebuild();
+  // The first signing signs everything: on the thread pool, several signatures at a time. Nothing is served
+  // before it is done, so nothing else runs meanwhile.
+  let snapshot: Snapshot = snapshotOf(await signer.secureAsync(servedZones()));
   const answer = createHandler(() => snapshot);
   // Counting costs a header scan per response: only when someone can read the counters.
   const counted = opts.http ? metrics.wrap(answer) : answer;

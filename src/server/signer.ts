@@ -11,7 +11,7 @@ import type { ZoneSecurity } from '../query/security.js';
 import type { Zone } from '../zone/zone.js';
 import { ensureZoneKeys } from '../dnssec/keystore.js';
 import { SignatureCache } from '../dnssec/sigcache.js';
-import { signZone, type SignedZone } from '../dnssec/zonesign.js';
+import { signZone, signZoneAsync, type SignedZone, type ZoneKeys } from '../dnssec/zonesign.js';
 
 export interface Secured {
   /** The zones to serve (a zone whose keys are missing may be an older, signed version, or left out). */
@@ -50,7 +50,48 @@ export class ZoneSigner {
     return this.lastSigned.get(originKey);
   }
 
+  /** Signs the zones (synchronously: a reload or refresh signs only what changed or is due). */
   secure(zones: Iterable<Zone>): Secured {
+    const step = this.#steps(zones);
+    let r = step.next();
+    while (!r.done) {
+      const req = r.value;
+      let failure: { error: unknown } | undefined;
+      try {
+        req.signed = signZone(req.zone, req.keys, req.now, this.cache);
+      } catch (error) {
+        failure = { error };
+      }
+      r = failure ? step.throw(failure.error) : step.next();
+    }
+    return r.value;
+  }
+
+  /**
+   * secure() with the signatures computed on libuv's thread pool, several at a time (signZoneAsync): the
+   * first signing of every zone at start, where everything is a cache miss.
+   */
+  async secureAsync(zones: Iterable<Zone>): Promise<Secured> {
+    const step = this.#steps(zones);
+    let r = step.next();
+    while (!r.done) {
+      const req = r.value;
+      let failure: { error: unknown } | undefined;
+      try {
+        req.signed = await signZoneAsync(req.zone, req.keys, req.now, this.cache);
+      } catch (error) {
+        failure = { error };
+      }
+      r = failure ? step.throw(failure.error) : step.next();
+    }
+    return r.value;
+  }
+
+  /**
+   * The work of secure() around the signing itself: yields one request per zone to sign, whose `signed` the
+   * driver fills in (or leaves unset when signing threw: the error is rethrown into the generator).
+   */
+  *#steps(zones: Iterable<Zone>): Generator<SignRequest, Secured, void> {
     const out: Zone[] = [];
     const security = new Map<Zone, ZoneSecurity>();
     let nextDue = Infinity;
@@ -92,8 +133,10 @@ export class ZoneSigner {
           this.logger.info('zone-keys-generated', { zone: name, ksk: keys.ksk.tag, zsk: keys.zsk.tag, note: 'publish the DS (dane-ns ds ZONE) at the parent' });
         const t0 = process.hrtime.bigint();
         const before = this.cache.misses;
+        const request: SignRequest = { zone: z, keys: { ksk: keys.ksk, zsk: keys.zsk }, now: nowSec, signed: undefined };
         try {
-          signed = signZone(z, { ksk: keys.ksk, zsk: keys.zsk }, nowSec, this.cache);
+          yield request;
+          signed = request.signed!;
           this.lastSigned.set(z.origin.key, signed);
           this.signedFrom.set(z.origin.key, z);
           const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -114,4 +157,12 @@ export class ZoneSigner {
     }
     return { zones: out, security, nextDue };
   }
+}
+
+/** One zone for the driver of ZoneSigner.#steps to sign. */
+interface SignRequest {
+  readonly zone: Zone;
+  readonly keys: ZoneKeys;
+  readonly now: number;
+  signed: SignedZone | undefined;
 }

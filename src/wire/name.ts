@@ -6,6 +6,7 @@
  * comparison): style rule 4, never compare presentation strings.
  */
 import { WireError } from './errors.js';
+import { slabCopy } from './slab.js';
 
 export const MAX_NAME_WIRE = 255;
 export const MAX_LABEL = 63;
@@ -33,10 +34,13 @@ export function lowerWire(wire: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * The key of a wire name. Built in one call, so V8 stores it as one flat string: appending character by
+ * character would leave a rope of one 32-byte cons cell per octet behind every Name (about 130 MB for a
+ * 100k-name zone).
+ */
 function keyOf(wire: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < wire.length; i++) s += String.fromCharCode(lowerByte(wire[i]!));
-  return s;
+  return String.fromCharCode.apply(null, lowerWire(wire) as unknown as number[]);
 }
 
 /** Builds a Name from a validated, uncompressed wire form (the caller guarantees the layout). */
@@ -47,7 +51,8 @@ function make(wire: Uint8Array): Name {
     offsets.push(i);
     i += wire[i]! + 1;
   }
-  return Object.freeze({ wire, key: keyOf(wire), offsets: Object.freeze(offsets) });
+  // Zone names live as long as the zone: in a shared slab (wire/slab.ts) rather than a buffer each.
+  return Object.freeze({ wire: slabCopy(wire), key: keyOf(wire), offsets: Object.freeze(offsets) });
 }
 
 /** The root name ".". */

@@ -17,10 +17,11 @@ import {
   type Name,
 } from '../wire/name.js';
 import { rdataFromText } from '../wire/rdata.js';
+import { slabCopy } from '../wire/slab.js';
 import { T, typeFromText, typeToText } from '../wire/types.js';
 import { ZoneError, type ZoneProblem } from './errors.js';
 import type { RecordInput, SoaInput, ZoneSource } from './yaml.js';
-import type { RRset, Zone, ZoneNode } from './zone.js';
+import { RRsetsByType, type RRset, type Zone, type ZoneNode } from './zone.js';
 
 /** Types the server generates itself (zone-format.md) and meta types that cannot be zone data. */
 const GENERATED = new Set<number>([T.DNSKEY, T.RRSIG, T.NSEC, T.NSEC3, T.NSEC3PARAM]);
@@ -128,7 +129,8 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
     if (META.has(type)) return problem(r.line, `${r.owner} ${typeToText(type)}: a meta type cannot be zone data`);
     let rdata: Uint8Array;
     try {
-      rdata = (type === T.TXT || type === T.SPF) && !r.value.startsWith('"') ? literalText(r.value) : rdataFromText(type, r.value, origin);
+      // Copied into a shared slab (wire/slab.ts): a zone holds one small array per record.
+      rdata = slabCopy((type === T.TXT || type === T.SPF) && !r.value.startsWith('"') ? literalText(r.value) : rdataFromText(type, r.value, origin));
     } catch (e) {
       return problem(r.line, `${r.owner} ${typeToText(type)} "${r.value}": ${errMsg(e)}`);
     }
@@ -274,7 +276,10 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
   const finalSoa: RRset = Object.freeze({ ...soaRRset, rdatas: Object.freeze([withSoaSerial(soaRRset.rdatas[0]!, serial)]) });
   apex.rrsets.set(T.SOA, finalSoa);
 
+  const noRRsets = new RRsetsByType([]);
   for (const n of ordered) {
+    // The build-time Map becomes the compact read-only form (same types, same order).
+    (n as { rrsets: ReadonlyMap<number, RRset> }).rrsets = n.rrsets.size === 0 ? noRRsets : new RRsetsByType(Object.freeze([...n.rrsets.values()]));
     Object.freeze(n);
   }
   const soaMinimum = readU32(finalSoa.rdatas[0]!, finalSoa.rdatas[0]!.length - 4);

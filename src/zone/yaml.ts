@@ -5,7 +5,7 @@
  * The YAML is read with the failsafe schema, so every scalar is the string the user wrote: `TXT: 0x1F`,
  * `A: 1e3` or `TXT: yes` are never silently turned into numbers or booleans.
  */
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document, type Node as YamlNode, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import type { ZoneProblem } from './errors.js';
 
 export interface RecordInput {
@@ -92,21 +92,159 @@ export function parseDuration(text: string): number | undefined {
 
 const TOP_KEYS = new Set(['origin', 'ttl', 'soa', 'dnssec', 'records', 'tlsa']);
 
-/** Parses zone YAML. Problems are appended to `problems`; the result is as complete as the input allows. */
-export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[]): ZoneSource {
+/** Owner entries per separately parsed piece of a large `records:` mapping (see splitRecords). */
+const OWNERS_PER_PIECE = 300;
+
+/**
+ * A `records:` mapping cut into pieces of whole owner entries, each parsed as a YAML document of its own, and
+ * the rest of the file with the mapping's lines left blank (so every line keeps its number).
+ */
+interface SplitRecords {
+  /** The file without the records' entries (blank lines in their place). */
+  readonly outer: string;
+  /** Offset of the `records` key in `outer` (and in the file). */
+  readonly keyOffset: number;
+  /** Each piece: its text and the 1-based line its first line has in the file. */
+  readonly pieces: readonly { readonly text: string; readonly line: number }[];
+}
+
+const RECORDS_LINE = /^records:(?:[ \t]+#.*)?[ \t\r]*$/;
+
+/**
+ * Finds a block `records:` mapping at the top level (the `records:` line alone at column 0, entries indented
+ * by spaces below it) and cuts its entries into pieces of OWNERS_PER_PIECE owners. Parsing a 100k-owner zone as
+ * one YAML document holds the whole syntax tree and document (several hundred MB) at once; pieces keep that to
+ * a few hundred KB at a time.
+ *
+ * Why a piece boundary cannot change the meaning: in block context every line that continues a scalar, a
+ * flow collection or a block scalar inside an entry is indented more than the entry's key (YAML 1.2 §8.1,
+ * §7.3, §7.4), so a non-comment line at exactly the entries' indentation starts the next entry. Input where
+ * that reasoning does not hold is not valid YAML or is not understood here, and then some piece (or the rest
+ * of the file) fails to parse, is not a mapping, or an anchor is missing: parseZoneYaml falls back to parsing the
+ * whole file as one document, so messages and results are exactly those of the one-document parse.
+ * Returns undefined when there is nothing to split (no such mapping, tabs in its indentation, an entry that
+ * does not start like a plain or quoted key).
+ */
+function splitRecords(text: string): SplitRecords | undefined {
+  // Line starts.
+  let keyOffset = -1;
+  let pos = 0;
+  let lineNo = 1;
+  while (pos < text.length) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    if (text.charCodeAt(pos) === 0x72 /* r */ && RECORDS_LINE.test(text.slice(pos, end))) {
+      keyOffset = pos;
+      pos = end + 1;
+      lineNo++;
+      break;
+    }
+    pos = end + 1;
+    lineNo++;
+  }
+  if (keyOffset < 0 || pos >= text.length) return undefined;
+  const bodyStart = pos;
+  const bodyLine = lineNo;
+  let indent = -1;
+  let bodyEnd = text.length;
+  let newlines = 0;
+  const starts: { offset: number; line: number }[] = [];
+  let entries = 0;
+  while (pos < text.length) {
+    let end = text.indexOf('\n', pos);
+    const last = end < 0;
+    if (last) end = text.length;
+    let i = pos;
+    while (i < end && text.charCodeAt(i) === 0x20) i++;
+    const c = i < end ? text.charCodeAt(i) : -1;
+    const blank = c === -1 || c === 0x0d || c === 0x23; /* empty, CR, # comment */
+    if (c === 0x09) return undefined; // a tab: leave this file to the full parser
+    if (!blank) {
+      const col = i - pos;
+      if (indent < 0) {
+        if (col === 0) return undefined; // no entries
+        indent = col;
+      }
+      if (col < indent) {
+        bodyEnd = pos;
+        break;
+      }
+      if (col === indent) {
+        // An entry's key: plain or quoted. Anything else (sequence, flow, complex key, anchor, tag, alias): bail.
+        if ('-?[]{}&!*|>%@`,'.includes(text[i]!)) return undefined;
+        if (entries % OWNERS_PER_PIECE === 0) starts.push({ offset: pos, line: bodyLine + newlines });
+        entries++;
+      }
+    }
+    if (last) break;
+    newlines++;
+    pos = end + 1;
+  }
+  if (entries === 0) return undefined;
+  let bodyNewlines = 0;
+  for (let k = text.indexOf('\n', bodyStart); k >= 0 && k < bodyEnd; k = text.indexOf('\n', k + 1)) bodyNewlines++;
+  const pieces = starts.map((st, k) => ({ text: text.slice(st.offset, k + 1 < starts.length ? starts[k + 1]!.offset : bodyEnd), line: st.line }));
+  // Blank lines before the first entry (comments) are dropped with the body; the outer text keeps the count.
+  return { outer: text.slice(0, bodyStart) + '\n'.repeat(bodyNewlines) + text.slice(bodyEnd), keyOffset, pieces };
+}
+
+const YAML_OPTIONS = { schema: 'failsafe', prettyErrors: false, uniqueKeys: false } as const;
+
+/** A YAML document with the line numbers of its nodes in the zone file. */
+interface Parsed {
+  readonly doc: Document.Parsed;
+  readonly lineOf: (n: YamlNode | Pair | null | undefined) => number;
+  readonly lineAt: (offset: number) => number;
+}
+
+/** Parses `text` as one YAML document whose first line is line `firstLine` of the file. */
+function parseYaml(text: string, firstLine = 1): Parsed {
   const lc = new LineCounter();
   // uniqueKeys is off because the library checks each key against every earlier one (quadratic: minutes for a
   // 100k-name zone); duplicate keys are found here with a Set per mapping instead (mapEntries, TOP_KEYS loop).
-  const doc = parseDocument(text, { lineCounter: lc, schema: 'failsafe', prettyErrors: false, uniqueKeys: false });
+  const doc = parseDocument(text, { lineCounter: lc, ...YAML_OPTIONS });
+  const lineAt = (off: number): number => lc.linePos(off).line + firstLine - 1;
   const lineOf = (n: YamlNode | Pair | null | undefined): number => {
     const node = n && 'range' in n ? n : n && 'key' in n ? (n.key as YamlNode | null) : null;
     const off = node && 'range' in node && node.range ? node.range[0] : 0;
-    return lc.linePos(off).line;
+    return lineAt(off);
   };
+  return { doc, lineOf, lineAt };
+}
+
+/**
+ * The split parse of a large zone (splitRecords): the rest of the file, then each piece of `records:`, all of
+ * which must parse cleanly into what the one-document parse would give. Undefined when any does not.
+ */
+function parseSplit(text: string): { outer: Parsed; pieces: Parsed[] } | undefined {
+  const split = splitRecords(text);
+  if (!split) return undefined;
+  const outer = parseYaml(split.outer);
+  const clean = (p: Parsed): boolean => p.doc.errors.length === 0 && p.doc.warnings.length === 0;
+  if (!clean(outer) || !isMap(outer.doc.contents)) return undefined;
+  const first = outer.doc.contents.items.find((p) => isScalar(p.key) && String(p.key.value) === 'records');
+  if (!first || !isScalar(first.key) || first.key.range?.[0] !== split.keyOffset) return undefined;
+  if (!(first.value === null || (isScalar(first.value) && first.value.value === ''))) return undefined;
+  const pieces: Parsed[] = [];
+  for (const piece of split.pieces) {
+    const p = parseYaml(piece.text, piece.line);
+    if (!clean(p) || !isMap(p.doc.contents)) return undefined;
+    pieces.push(p);
+  }
+  return { outer, pieces };
+}
+
+/** Parses zone YAML. Problems are appended to `problems`; the result is as complete as the input allows. */
+export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[]): ZoneSource {
+  const split = parseSplit(text);
+  const main = split?.outer ?? parseYaml(text);
+  const { doc, lineAt } = main;
+  /** Line numbers of the document being read (the outer one, or the piece of `records:` being read). */
+  let lineOf = main.lineOf;
   const problem = (line: number, reason: string): void => {
     problems.push({ file, line, reason });
   };
-  for (const e of [...doc.errors, ...doc.warnings]) problem(lc.linePos(e.pos[0]).line, `YAML: ${e.message.split('\n')[0]}`);
+  for (const e of [...doc.errors, ...doc.warnings]) problem(lineAt(e.pos[0]), `YAML: ${e.message.split('\n')[0]}`);
 
   const empty: ZoneSource = { file, origin: undefined, ttl: 3600, soa: undefined, dnssec: DNSSEC_DEFAULTS, records: [], tlsa: [] };
   if (doc.errors.length > 0) return empty;
@@ -165,7 +303,16 @@ export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[
         dnssec = parseDnssec(v, line);
         break;
       case 'records':
-        parseRecords(v, line);
+        if (split) {
+          // The same reading as parseRecords over one mapping: one duplicate-key set across the pieces.
+          const outerLineOf = lineOf;
+          const seen = new Map<string, number>();
+          for (const piece of split.pieces) {
+            lineOf = piece.lineOf;
+            readOwners(mapEntries(piece.doc.contents, line, 'records', seen));
+          }
+          lineOf = outerLineOf;
+        } else parseRecords(v, line);
         break;
       case 'tlsa':
         parseTlsa(v, line);
@@ -174,13 +321,17 @@ export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[
   }
   return { file, origin, ttl, soa, dnssec, records, tlsa };
 
-  function mapEntries(v: unknown, line: number, what: string): { key: string; value: unknown; line: number }[] {
+  function mapEntries(
+    v: unknown,
+    line: number,
+    what: string,
+    seen = new Map<string, number>(),
+  ): { key: string; value: unknown; line: number }[] {
     if (v === null || v === undefined) return [];
     if (!isMap(v)) {
       problem(line, `${what}: expected a mapping`);
       return [];
     }
-    const seen = new Map<string, number>();
     const out: { key: string; value: unknown; line: number }[] = [];
     for (const p of v.items) {
       const e = { key: isScalar(p.key) ? String(p.key.value) : '', value: p.value, line: lineOf(p) };
@@ -265,7 +416,11 @@ export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[
   }
 
   function parseRecords(v: unknown, line: number): void {
-    for (const owner of mapEntries(v, line, 'records')) {
+    readOwners(mapEntries(v, line, 'records'));
+  }
+
+  function readOwners(owners: readonly { key: string; value: unknown; line: number }[]): void {
+    for (const owner of owners) {
       if (owner.value === null || owner.value === undefined) {
         problem(owner.line, `records: "${owner.key}" has no types`);
         continue;
