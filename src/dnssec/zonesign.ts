@@ -111,6 +111,7 @@ export function signZone(zone: Zone, keys: ZoneKeys, now: number, cache: Signatu
       return out;
     },
     nxdomain: (qname: Name, encloser: Name) => sets(nxdomainProof(chain, qname, encloser)),
+    covering: (qname: Name) => chain.covering(qname).rrset,
     nodata: (qname: Name) => sets(nodataProof(chain, qname)),
     wildcardAnswer: (qname: Name, wildcard: Name) => sets(wildcardAnswerProof(chain, qname, wildcard)),
     wildcardNodata: (qname: Name, wildcard: Name) => sets(wildcardNodataProof(chain, qname, wildcard)),

@@ -4,8 +4,8 @@
  *     that is how reflection loops start); opcode other than QUERY -> NOTIMP;
  *  2. strict decode; anything malformed -> FORMERR (the header was readable);
  *  3. question and EDNS checks: exactly one question, class IN, EDNS version 0 (else BADVERS, RFC 6891 §6.1.3);
- *  4. the response cache, then query/ and the encoder.
- * The cache lives in the snapshot, so a snapshot swap drops it atomically with the data it was built from.
+ *  4. the response cache, then pre-encoded NXDOMAIN responses (negative.ts), then query/ and the encoder.
+ * The caches live in the snapshot, so a snapshot swap drops them atomically with the data they were built from.
  */
 import { decodeMessage, type Message } from '../wire/message.js';
 import { WireError } from '../wire/errors.js';
@@ -17,6 +17,7 @@ import type { ZoneSecurity } from '../query/security.js';
 import { EDNS_UDP_SIZE, encodeResponse, type ResponseEdns } from './respond.js';
 import { FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC } from '../wire/header.js';
 import { peekSimpleQuery } from './fastpath.js';
+import { NegativeCache, respondNxdomain } from './negative.js';
 import type { Handler, Transport } from './transport.js';
 
 /** Whole responses by (lower-case qname, qtype, DO, EDNS, size limit); bounded. */
@@ -43,10 +44,22 @@ export interface Snapshot {
   readonly cache: ResponseCache;
   /** The signed view of each signed zone (absent: served unsigned). */
   readonly security: ReadonlyMap<Zone, ZoneSecurity>;
+  /** Pre-encoded NXDOMAIN sections (negative.ts). */
+  readonly negative: NegativeCache;
 }
 
-export function makeSnapshot(zones: ZoneSet, security: ReadonlyMap<Zone, ZoneSecurity> = new Map()): Snapshot {
-  return { zones, cache: new ResponseCache(), security };
+export interface SnapshotOptions {
+  /** Replay NXDOMAIN responses from pre-encoded sections (default true; tests compare with false). */
+  readonly negativeFragments?: boolean;
+}
+
+export function makeSnapshot(zones: ZoneSet, security: ReadonlyMap<Zone, ZoneSecurity> = new Map(), opts: SnapshotOptions = {}): Snapshot {
+  // Bounded by the zone size: for random names below the apex one fragment per NSEC is enough; deeper closest
+  // enclosers get room too.
+  let nodes = 0;
+  for (const z of zones.zones()) nodes += z.nodes.size;
+  const negative = new NegativeCache(opts.negativeFragments === false ? 0 : 1024 + 4 * nodes);
+  return { zones, cache: new ResponseCache(), security, negative };
 }
 
 export interface HandlerEvents {
@@ -116,6 +129,8 @@ function fromCache(cached: Uint8Array, query: Uint8Array, questionEnd: number): 
 }
 
 export function createHandler(current: () => Snapshot, events: HandlerEvents = {}): Handler {
+  /** Compression pointer offsets of the response being encoded (for NegativeCache.learn). */
+  const pointers: number[] = [];
   return (query, transport) => {
     if (query.length < 12) return null;
     const flags = (query[2]! << 8) | query[3]!;
@@ -133,6 +148,11 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
         const out = fromCache(cached, query, simple.questionEnd);
         events.onAnswer?.(transport, simple.qtype, out[3]! & 0xf, (out[2]! & (FLAG_TC >>> 8)) !== 0);
         return out;
+      }
+      const nx = respondNxdomain(snap, query, simple, limit);
+      if (nx) {
+        events.onAnswer?.(transport, simple.qtype, RCODE.NXDOMAIN, false);
+        return nx;
       }
     }
 
@@ -174,6 +194,8 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
     const rdcd = flags & (FLAG_RD | FLAG_CD);
 
     const a = answerQuery(snap.zones, { qname: q.name, qtype: q.type, dnssecOk }, (z) => snap.security.get(z));
+    const nxdomain = a.outcome.kind === 'nxdomain';
+    if (nxdomain) pointers.length = 0;
     const { bytes, truncated } = encodeResponse({
       id: msg.id,
       flags: FLAG_QR | rdcd | (a.aa ? FLAG_AA : 0),
@@ -186,9 +208,15 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
       additional: a.additional,
       edns: edns ? { dnssecOk, extRcode: 0 } : null,
       limit,
+      pointers: nxdomain ? pointers : undefined,
     });
-    // Names that do not exist are not cached: random-name floods would only churn the cache (and its GC).
-    if (a.outcome.kind !== 'nxdomain') snap.cache.set(key, bytes);
+    // Names that do not exist are not cached: random-name floods would only churn the cache (and its GC). Their
+    // authority section is kept instead, for every other name with the same proof.
+    if (!nxdomain) snap.cache.set(key, bytes);
+    else if (!truncated) {
+      const sec = dnssecOk && a.zone ? snap.security.get(a.zone) : undefined;
+      snap.negative.learn(a, q.name, sec, bytes, edns !== null, pointers);
+    }
     events.onAnswer?.(transport, q.type, a.rcode, truncated);
     return bytes;
   };
