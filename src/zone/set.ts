@@ -8,11 +8,18 @@ import type { Zone } from './zone.js';
 
 export class ZoneSet {
   private readonly byKey: ReadonlyMap<string, Zone>;
+  /** The most labels of any origin: longer suffixes of a name cannot be an origin and are not looked up. */
+  private readonly maxLabels: number;
 
   constructor(zones: Iterable<Zone>) {
     const m = new Map<string, Zone>();
-    for (const z of zones) m.set(z.origin.key, z);
+    let max = 0;
+    for (const z of zones) {
+      m.set(z.origin.key, z);
+      max = Math.max(max, z.origin.offsets.length);
+    }
     this.byKey = m;
+    this.maxLabels = max;
   }
 
   get size(): number {
@@ -30,7 +37,7 @@ export class ZoneSet {
   /** The zone with the longest origin that is an ancestor-or-self of `qname`, starting `skip` labels up. */
   private longest(qname: Name, skip: number): Zone | null {
     const { key, offsets } = qname;
-    for (let i = skip; i < offsets.length; i++) {
+    for (let i = Math.max(skip, offsets.length - this.maxLabels); i < offsets.length; i++) {
       const z = this.byKey.get(key.slice(offsets[i]!));
       if (z) return z;
     }
