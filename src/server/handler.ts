@@ -70,11 +70,11 @@ export interface SnapshotOptions {
 }
 
 export function makeSnapshot(zones: ZoneSet, security: ReadonlyMap<Zone, ZoneSecurity> = new Map(), opts: SnapshotOptions = {}): Snapshot {
-  // Bounded by the zone size: for random names below the apex one fragment per NSEC is enough; deeper closest
-  // enclosers get room too.
+  // Bounded by the zone size: random names below the apex need one fragment per NSEC; names below other
+  // closest enclosers get as many again.
   let nodes = 0;
   for (const z of zones.zones()) nodes += z.nodes.size;
-  const negative = new NegativeCache(opts.negativeFragments === false ? 0 : 1024 + 4 * nodes);
+  const negative = new NegativeCache(opts.negativeFragments === false ? 0 : 1024 + 2 * nodes);
   return { zones, cache: new ResponseCache(), security, negative };
 }
 

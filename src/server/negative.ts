@@ -57,10 +57,17 @@ interface Slot {
 /** Fragments larger than this are not kept: every pointer must stay below 0x4000 after rebasing. */
 const MAX_FRAGMENT = 0x3000;
 
-/** The NXDOMAIN fragments of one snapshot, by closest encloser and covering NSEC; at most `max` of them. */
+/** Most octets of fragments one snapshot keeps (a random-name flood over a large zone stops learning there). */
+const MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The NXDOMAIN fragments of one snapshot, by closest encloser and covering NSEC; at most `max` of them and
+ * MAX_BYTES in all. Once full, nothing new is learnt until the next snapshot (the full path answers the rest).
+ */
 export class NegativeCache {
   private readonly byEncloser = new Map<ZoneNode, Slot>();
   private count = 0;
+  private bytes = 0;
   constructor(readonly max: number) {}
 
   get size(): number {
@@ -82,7 +89,7 @@ export class NegativeCache {
   learn(a: Answer, qname: Name, sec: ZoneSecurity | undefined, bytes: Uint8Array, hasEdns: boolean, pointers: readonly number[]): void {
     const zone = a.zone;
     const o = a.outcome;
-    if (this.count >= this.max || !zone || o.kind !== 'nxdomain' || a.answer.length > 0 || o.name.key !== qname.key) return;
+    if (this.count >= this.max || this.bytes >= MAX_BYTES || !zone || o.kind !== 'nxdomain' || a.answer.length > 0 || o.name.key !== qname.key) return;
     const encloser = o.encloser;
     if (nxdomainEncloser(zone, qname) !== encloser) return;
     const flags = (bytes[2]! << 8) | bytes[3]!;
@@ -117,6 +124,7 @@ export class NegativeCache {
     if (cover) slot.signed.set(cover, fragment);
     else slot.plain = fragment;
     this.count++;
+    this.bytes += fragment.bytes.length;
   }
 }
 

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createHandler, makeSnapshot, type Snapshot } from '../../src/server/handler.js';
-import { respondNxdomain } from '../../src/server/negative.js';
+import { createHandler, makeSnapshot, ResponseCache, type Snapshot } from '../../src/server/handler.js';
+import { NegativeCache, respondNxdomain } from '../../src/server/negative.js';
 import { peekSimpleQuery } from '../../src/server/fastpath.js';
 import { ZoneSigner } from '../../src/server/signer.js';
 import { createLogger } from '../../src/log.js';
@@ -216,5 +216,16 @@ describe('NXDOMAIN from pre-encoded sections', () => {
     same(fastH(small, 'udp'), want);
     expect(want[2]! & 0x02).toBe(0x02); // TC
     expect(respondNxdomain(fast, small, peekSimpleQuery(small)!, 512)).toBeNull();
+  });
+
+  it('stops learning at its bound and keeps answering exactly', () => {
+    const small: Snapshot = { ...fast, cache: new ResponseCache(), negative: new NegativeCache(3) };
+    const h = createHandler(() => small);
+    for (let i = 0; i < 200; i++) {
+      const name = nameFromLabels([randomLabel(r), ...labels(parseName(['example.com.', 'kids.example.com.', 'example.net.', 'x.ent.example.com.'][i % 4]!, ROOT))]);
+      const query = encode(name, { id: i, flags: 0, qtype: T.A, udpSize: 1232, dnssecOk: i % 3 !== 0 });
+      same(h(query, 'udp'), slowH(query, 'udp'));
+    }
+    expect(small.negative.size).toBe(3);
   });
 });
