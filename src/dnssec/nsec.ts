@@ -21,6 +21,7 @@
  */
 import type { RRset, Zone } from '../zone/zone.js';
 import {
+  canonicalKey,
   compareNames,
   isSubdomain,
   isWildcard,
@@ -179,16 +180,20 @@ export function buildNsecChain(zone: Zone, opts: NsecOptions): NsecChain {
   Object.freeze(entries);
 
   const origin = zone.origin;
+  // Owners as canonicalKey strings below the origin (the apex is ''): the covering search compares natively.
+  const skip = labelCount(origin);
+  const sortKeys = entries.map((e) => canonicalKey(e.owner, skip));
   const covering = (name: Name): NsecEntry => {
-    if (!isSubdomain(name, origin) || labelCount(name) === labelCount(origin)) {
+    if (!isSubdomain(name, origin) || labelCount(name) === skip) {
       throw new RangeError('NSEC covering: the name is not below the zone origin');
     }
     // Greatest index whose owner sorts before `name` (entries[0] is the apex, which always does).
+    const k = canonicalKey(name, skip);
     let lo = 0;
-    let hi = entries.length - 1;
+    let hi = sortKeys.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (compareNames(entries[mid]!.owner, name) < 0) lo = mid;
+      if (sortKeys[mid]! < k) lo = mid;
       else hi = mid - 1;
     }
     return entries[lo]!;

@@ -167,6 +167,7 @@ function assemble(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain, s
       return out;
     },
     nxdomain: (qname: Name, encloser: Name) => sets(nxdomainProof(chain, qname, encloser)),
+    covering: (qname: Name) => chain.covering(qname).rrset,
     nodata: (qname: Name) => sets(nodataProof(chain, qname)),
     wildcardAnswer: (qname: Name, wildcard: Name) => sets(wildcardAnswerProof(chain, qname, wildcard)),
     wildcardNodata: (qname: Name, wildcard: Name) => sets(wildcardNodataProof(chain, qname, wildcard)),

@@ -189,6 +189,20 @@ export function answerInZone(zone: Zone, q: Query, sec?: ZoneSecurity): Answer {
   }
 }
 
+/**
+ * The closest encloser of `qname` when `answerInZone` would answer it NXDOMAIN straight away (stages 1-3 of
+ * its first hop: no node at the name, no cut above it, no DNAME and no wildcard at the closest encloser);
+ * null for every other outcome. A shortcut for the server's pre-encoded NXDOMAIN responses, so it must agree
+ * with `answerInZone` exactly (test/server/negative.test.ts checks it against full answers byte for byte).
+ */
+export function nxdomainEncloser(zone: Zone, qname: Name): ZoneNode | null {
+  const loc = locate(zone, qname);
+  if (loc.exact) return null;
+  const e = loc.encloser;
+  if (e.isDelegation || e.cut || e.wildcardChild || e.rrsets.has(T.DNAME)) return null;
+  return e;
+}
+
 function place(owner: Name, rrset: RRset, wildcard: ZoneNode | undefined): Placed {
   return wildcard ? { owner, rrset, wildcard } : { owner, rrset };
 }

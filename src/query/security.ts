@@ -19,6 +19,12 @@ export interface ZoneSecurity {
   signaturesAt(node: ZoneNode): RRset[];
   /** NSEC RRsets proving that `qname` does not exist, `encloser` being its closest encloser. */
   nxdomain(qname: Name, encloser: Name): RRset[];
+  /**
+   * The NSEC RRset covering `qname`, a name strictly below the apex that owns no NSEC: the first RRset of
+   * `nxdomain(qname, encloser)`, found without building the rest of the proof (the server keys its
+   * pre-encoded NXDOMAIN responses by it; the same object for every name it covers).
+   */
+  covering(qname: Name): RRset;
   /** NSEC RRsets proving that `qname` (an owner of data or an empty non-terminal) has no RRset of the type asked. */
   nodata(qname: Name): RRset[];
   /** NSEC RRsets proving that `qname` was answered from `wildcard` (no closer match exists). */

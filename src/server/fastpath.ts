@@ -21,30 +21,36 @@ export interface SimpleQuery {
   readonly ednsVersion: number;
 }
 
+/** The lower-cased question name of the query being read (255 octets, and room for a label too many). */
+const keyScratch = Buffer.allocUnsafeSlow(256 + 64);
+
 export function peekSimpleQuery(buf: Uint8Array): SimpleQuery | null {
   const len = buf.length;
   if (len < 17) return null;
   if (buf[4] !== 0 || buf[5] !== 1 || buf[6] !== 0 || buf[7] !== 0 || buf[8] !== 0 || buf[9] !== 0 || buf[10] !== 0) return null;
   const ar = buf[11]!;
   if (ar > 1) return null;
+  // The key is written lower-cased into a scratch buffer and decoded in one call: a flat string, where
+  // appending a character at a time builds a rope that every later charCodeAt (canonical comparisons) and hash
+  // has to walk or flatten first.
   let p = 12;
-  let key = '';
   for (;;) {
     if (p >= len) return null;
     const l = buf[p]!;
     if (l === 0) break;
     if (l > 63 || p + 1 + l >= len) return null;
-    key += String.fromCharCode(l);
+    keyScratch[p - 12] = l;
     for (let i = p + 1; i <= p + l; i++) {
       const b = buf[i]!;
-      key += String.fromCharCode(b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
+      keyScratch[i - 12] = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
     }
     p += l + 1;
     if (p - 12 > 254) return null; // with the root label the name would exceed 255 octets
   }
-  key += '\0';
+  keyScratch[p - 12] = 0;
   p++;
   if (p + 4 > len) return null;
+  const key = keyScratch.toString('latin1', 0, p - 12);
   const qtype = (buf[p]! << 8) | buf[p + 1]!;
   const qclass = (buf[p + 2]! << 8) | buf[p + 3]!;
   const questionEnd = p + 4;

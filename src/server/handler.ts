@@ -4,8 +4,8 @@
  *     that is how reflection loops start); opcode other than QUERY -> NOTIMP;
  *  2. strict decode; anything malformed -> FORMERR (the header was readable);
  *  3. question and EDNS checks: exactly one question, class IN, EDNS version 0 (else BADVERS, RFC 6891 §6.1.3);
- *  4. the response cache, then query/ and the encoder.
- * The cache lives in the snapshot, so a snapshot swap drops it atomically with the data it was built from.
+ *  4. the response cache, then pre-encoded NXDOMAIN responses (negative.ts), then query/ and the encoder.
+ * The caches live in the snapshot, so a snapshot swap drops them atomically with the data they were built from.
  */
 import { decodeMessage, type Message } from '../wire/message.js';
 import { WireError } from '../wire/errors.js';
@@ -17,24 +17,41 @@ import type { ZoneSecurity } from '../query/security.js';
 import { EDNS_UDP_SIZE, encodeResponse, type ResponseEdns } from './respond.js';
 import { FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC } from '../wire/header.js';
 import { peekSimpleQuery } from './fastpath.js';
+import { NegativeCache, respondNxdomain } from './negative.js';
 import type { Handler, Transport } from './transport.js';
 
-/** Whole responses by (lower-case qname, qtype, DO, EDNS, size limit); bounded. */
+/**
+ * Whole responses by lower-case qname, then by variant (qtype, DO, EDNS, size limit: `cacheVariant`); bounded.
+ * Keyed by the name alone so that the string hashed here is the one the zone lookups hash next (V8 keeps a
+ * string's hash): a miss, such as a random nonexistent name, costs no key of its own.
+ */
 export class ResponseCache {
-  private readonly map = new Map<string, Uint8Array>();
+  private readonly map = new Map<string, CachedResponse[]>();
+  private count = 0;
   constructor(private readonly max = 50_000) {}
-  get(key: string): Uint8Array | undefined {
-    return this.map.get(key);
+  get(nameKey: string, variant: number): Uint8Array | undefined {
+    const list = this.map.get(nameKey);
+    if (list) for (const c of list) if (c.variant === variant) return c.bytes;
+    return undefined;
   }
-  set(key: string, value: Uint8Array): void {
+  set(nameKey: string, variant: number, bytes: Uint8Array): void {
     // Bounded: once full, nothing new is added until the next snapshot (reloads and the hourly refresh tick
     // bring a fresh cache). Clearing instead would throw the popular answers away under a random-name flood.
-    if (this.map.size >= this.max) return;
-    this.map.set(key, value);
+    if (this.count >= this.max) return;
+    const list = this.map.get(nameKey);
+    if (!list) this.map.set(nameKey, [{ variant, bytes }]);
+    else if (list.some((c) => c.variant === variant)) return;
+    else list.push({ variant, bytes });
+    this.count++;
   }
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
+}
+
+interface CachedResponse {
+  readonly variant: number;
+  readonly bytes: Uint8Array;
 }
 
 /** What the server answers from: swapped as one reference. */
@@ -43,10 +60,22 @@ export interface Snapshot {
   readonly cache: ResponseCache;
   /** The signed view of each signed zone (absent: served unsigned). */
   readonly security: ReadonlyMap<Zone, ZoneSecurity>;
+  /** Pre-encoded NXDOMAIN sections (negative.ts). */
+  readonly negative: NegativeCache;
 }
 
-export function makeSnapshot(zones: ZoneSet, security: ReadonlyMap<Zone, ZoneSecurity> = new Map()): Snapshot {
-  return { zones, cache: new ResponseCache(), security };
+export interface SnapshotOptions {
+  /** Replay NXDOMAIN responses from pre-encoded sections (default true; tests compare with false). */
+  readonly negativeFragments?: boolean;
+}
+
+export function makeSnapshot(zones: ZoneSet, security: ReadonlyMap<Zone, ZoneSecurity> = new Map(), opts: SnapshotOptions = {}): Snapshot {
+  // Bounded by the zone size: random names below the apex need one fragment per NSEC; names below other
+  // closest enclosers get as many again.
+  let nodes = 0;
+  for (const z of zones.zones()) nodes += z.nodes.size;
+  const negative = new NegativeCache(opts.negativeFragments === false ? 0 : 1024 + 2 * nodes);
+  return { zones, cache: new ResponseCache(), security, negative };
 }
 
 export interface HandlerEvents {
@@ -95,9 +124,13 @@ function sizeLimit(transport: Transport, hasEdns: boolean, udpSize: number): num
   return transport === 'tcp' ? 65535 : hasEdns ? Math.min(Math.max(udpSize, 512), EDNS_UDP_SIZE) : 512;
 }
 
-/** Response-cache key: (lower-case qname, qtype, DO, EDNS present, size limit). */
-function cacheKey(nameKey: string, qtype: number, dnssecOk: boolean, hasEdns: boolean, limit: number): string {
-  return `${nameKey}|${qtype}|${dnssecOk ? 1 : 0}|${hasEdns ? 1 : 0}|${limit}`;
+/**
+ * The response-cache variant of a name: (qtype, DO, EDNS present, size limit) as one small integer. The limit
+ * is 512..EDNS_UDP_SIZE over UDP or 65535 over TCP (`sizeLimit`), coded in 10 bits; the whole fits a Smi.
+ */
+function cacheVariant(qtype: number, dnssecOk: boolean, hasEdns: boolean, limit: number): number {
+  const limitCode = limit === 65535 ? 1023 : limit - 512;
+  return (limitCode * 4 + (hasEdns ? 2 : 0) + (dnssecOk ? 1 : 0)) * 65536 + qtype;
 }
 
 /**
@@ -116,6 +149,8 @@ function fromCache(cached: Uint8Array, query: Uint8Array, questionEnd: number): 
 }
 
 export function createHandler(current: () => Snapshot, events: HandlerEvents = {}): Handler {
+  /** Compression pointer offsets of the response being encoded (for NegativeCache.learn). */
+  const pointers: number[] = [];
   return (query, transport) => {
     if (query.length < 12) return null;
     const flags = (query[2]! << 8) | query[3]!;
@@ -128,11 +163,16 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
     const simple = peekSimpleQuery(query);
     if (simple && simple.qclass === CLASS_IN && simple.ednsVersion === 0 && isPlainQtype(simple.qtype)) {
       const limit = sizeLimit(transport, simple.hasEdns, simple.udpSize);
-      const cached = snap.cache.get(cacheKey(simple.key, simple.qtype, simple.dnssecOk, simple.hasEdns, limit));
+      const cached = snap.cache.get(simple.key, cacheVariant(simple.qtype, simple.dnssecOk, simple.hasEdns, limit));
       if (cached) {
         const out = fromCache(cached, query, simple.questionEnd);
         events.onAnswer?.(transport, simple.qtype, out[3]! & 0xf, (out[2]! & (FLAG_TC >>> 8)) !== 0);
         return out;
+      }
+      const nx = respondNxdomain(snap, query, simple, limit);
+      if (nx) {
+        events.onAnswer?.(transport, simple.qtype, RCODE.NXDOMAIN, false);
+        return nx;
       }
     }
 
@@ -164,8 +204,8 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
 
     const dnssecOk = edns ? edns.dnssecOk : false;
     const limit = sizeLimit(transport, edns !== null, edns ? edns.udpSize : 512);
-    const key = cacheKey(q.name.key, q.type, dnssecOk, edns !== null, limit);
-    const cached = snap.cache.get(key);
+    const variant = cacheVariant(q.type, dnssecOk, edns !== null, limit);
+    const cached = snap.cache.get(q.name.key, variant);
     if (cached) {
       const out = fromCache(cached, query, qEnd);
       events.onAnswer?.(transport, q.type, out[3]! & 0xf, (out[2]! & (FLAG_TC >>> 8)) !== 0);
@@ -174,6 +214,8 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
     const rdcd = flags & (FLAG_RD | FLAG_CD);
 
     const a = answerQuery(snap.zones, { qname: q.name, qtype: q.type, dnssecOk }, (z) => snap.security.get(z));
+    const nxdomain = a.outcome.kind === 'nxdomain';
+    if (nxdomain) pointers.length = 0;
     const { bytes, truncated } = encodeResponse({
       id: msg.id,
       flags: FLAG_QR | rdcd | (a.aa ? FLAG_AA : 0),
@@ -186,9 +228,15 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
       additional: a.additional,
       edns: edns ? { dnssecOk, extRcode: 0 } : null,
       limit,
+      pointers: nxdomain ? pointers : undefined,
     });
-    // Names that do not exist are not cached: random-name floods would only churn the cache (and its GC).
-    if (a.outcome.kind !== 'nxdomain') snap.cache.set(key, bytes);
+    // Names that do not exist are not cached: random-name floods would only churn the cache (and its GC). Their
+    // authority section is kept instead, for every other name with the same proof.
+    if (!nxdomain) snap.cache.set(q.name.key, variant, bytes);
+    else if (!truncated) {
+      const sec = dnssecOk && a.zone ? snap.security.get(a.zone) : undefined;
+      snap.negative.learn(a, q.name, sec, bytes, edns !== null, pointers);
+    }
     events.onAnswer?.(transport, q.type, a.rcode, truncated);
     return bytes;
   };

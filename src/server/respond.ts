@@ -37,9 +37,27 @@ export interface ResponseSpec {
   readonly edns: ResponseEdns | null;
   /** Maximum size of the whole message. */
   readonly limit: number;
+  /** When given, receives the offset of every compression pointer in the result (see negative.ts). */
+  readonly pointers?: number[];
 }
 
-const OPT_SIZE = 11;
+/** Size of the OPT RR every EDNS response ends with (root owner, no options). */
+export const OPT_SIZE = 11;
+
+/** Writes our OPT RR (RFC 6891 §6.1.2) at `p`: root owner, our UDP size, `extRcode`, version 0, DO copied. */
+export function writeOpt(out: Uint8Array, p: number, edns: ResponseEdns): void {
+  out[p++] = 0; // root owner
+  out[p++] = 0;
+  out[p++] = T.OPT;
+  out[p++] = EDNS_UDP_SIZE >>> 8;
+  out[p++] = EDNS_UDP_SIZE & 0xff;
+  out[p++] = edns.extRcode & 0xff;
+  out[p++] = 0; // EDNS version 0
+  out[p++] = edns.dnssecOk ? 0x80 : 0; // DO copied (RFC 3225 §3)
+  out[p++] = 0;
+  out[p++] = 0; // RDLENGTH 0
+  out[p] = 0;
+}
 
 /** Reused for every response: encoding is synchronous and the result is copied out before returning. */
 const scratch = new Uint8Array(65535);
@@ -87,6 +105,7 @@ function writeSection(w: Writer, section: readonly Placed[]): { count: number; o
 export function encodeResponse(spec: ResponseSpec): { bytes: Uint8Array; truncated: boolean } {
   const room = spec.limit - (spec.edns ? OPT_SIZE : 0);
   const w = new Writer(room, 512, scratch);
+  if (spec.pointers) w.pointerLog = spec.pointers;
   w.u16(spec.id);
   w.u16(0); // flags, patched below
   w.u16(spec.qname ? 1 : 0);
@@ -120,17 +139,6 @@ export function encodeResponse(spec: ResponseSpec): { bytes: Uint8Array; truncat
     return { bytes: out, truncated };
   }
   out.set(body, 0);
-  let p = body.length;
-  out[p++] = 0; // root owner
-  out[p++] = 0;
-  out[p++] = T.OPT;
-  out[p++] = EDNS_UDP_SIZE >>> 8;
-  out[p++] = EDNS_UDP_SIZE & 0xff;
-  out[p++] = spec.edns.extRcode & 0xff;
-  out[p++] = 0; // EDNS version 0
-  out[p++] = spec.edns.dnssecOk ? 0x80 : 0; // DO copied (RFC 3225 §3)
-  out[p++] = 0;
-  out[p++] = 0; // RDLENGTH 0
-  out[p++] = 0;
+  writeOpt(out, body.length, spec.edns);
   return { bytes: out, truncated };
 }

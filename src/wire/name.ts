@@ -175,6 +175,26 @@ export function compareNames(a: Name, b: Name): number {
   return a.offsets.length - b.offsets.length;
 }
 
+/**
+ * A string whose order (plain `<` on UTF-16 code units, a native comparison) is the canonical order of
+ * `compareNames`, for names that share their rightmost `skip` labels (which are left out): the remaining labels
+ * from the rightmost, lower-cased, joined by a 0x00 separator. Octets 0x00 and 0x01 inside a label are written
+ * 0x01 0x01 and 0x01 0x02, so both the separator and the end of the string sort before every label octet, and a
+ * label sorts before a longer one it begins (RFC 4034 §6.1: "a missing label sorts first", octets compared as
+ * unsigned). Sorted arrays of these keys are binary-searched with native comparisons instead of `compareNames`.
+ */
+export function canonicalKey(name: Name, skip = 0): string {
+  const { key, offsets } = name;
+  let out = '';
+  for (let i = offsets.length - 1 - skip; i >= 0; i--) {
+    const o = offsets[i]!;
+    let label = key.slice(o + 1, o + 1 + key.charCodeAt(o));
+    if (label.indexOf('\x00') >= 0 || label.indexOf('\x01') >= 0) label = label.replace(/[\x00\x01]/g, (c) => (c === '\x00' ? '\x01\x01' : '\x01\x02'));
+    out = out === '' ? label : out + '\x00' + label;
+  }
+  return out;
+}
+
 // ---- presentation format ---------------------------------------------------------------------------------
 
 const DIGIT0 = 0x30;

@@ -13,6 +13,11 @@ export class Writer {
   readonly limit: number;
   /** Lower-cased suffix key -> offset of that suffix already written (only offsets < 0x4000). */
   private readonly table = new Map<string, number>();
+  /**
+   * When set, the offset of every compression pointer written is appended here (and forgotten again by
+   * `reset`): a caller that wants to move the encoded bytes to another offset can rebase the pointers.
+   */
+  pointerLog: number[] | null = null;
 
   /**
    * @param limit maximum total size (Infinity for none)
@@ -83,6 +88,7 @@ export class Writer {
           const labelsLen = o;
           this.ensure(labelsLen + 2);
           this.writeLabels(wire, key, offsets, i);
+          this.pointerLog?.push(this.pos);
           this.buf[this.pos++] = 0xc0 | (at >>> 8);
           this.buf[this.pos++] = at & 0xff;
           return;
@@ -126,6 +132,8 @@ export class Writer {
   /** Rolls back to a mark, forgetting compression targets written after it. */
   reset(m: { pos: number; size: number }): void {
     this.pos = m.pos;
+    const log = this.pointerLog;
+    if (log) while (log.length > 0 && log[log.length - 1]! >= m.pos) log.pop();
     if (this.table.size > m.size) {
       for (const [k, v] of this.table) if (v >= m.pos) this.table.delete(k);
     }

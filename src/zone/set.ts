@@ -6,13 +6,29 @@ import type { Name } from '../wire/name.js';
 import { T } from '../wire/types.js';
 import type { Zone } from './zone.js';
 
+/** Up to this many zones, `longest` compares name ends instead of looking suffixes up. */
+const FEW_ZONES = 8;
+
 export class ZoneSet {
   private readonly byKey: ReadonlyMap<string, Zone>;
+  /** The most labels of any origin: longer suffixes of a name cannot be an origin and are not looked up. */
+  private readonly maxLabels: number;
+  /**
+   * With a few zones, their origins longest first: comparing a name's end with each origin is cheaper than
+   * hashing a suffix string per label (the per-query cost of a nonexistent name, design.md "Serving").
+   */
+  private readonly few: readonly Zone[] | null;
 
   constructor(zones: Iterable<Zone>) {
     const m = new Map<string, Zone>();
-    for (const z of zones) m.set(z.origin.key, z);
+    let max = 0;
+    for (const z of zones) {
+      m.set(z.origin.key, z);
+      max = Math.max(max, z.origin.offsets.length);
+    }
     this.byKey = m;
+    this.maxLabels = max;
+    this.few = m.size <= FEW_ZONES ? [...m.values()].sort((a, b) => b.origin.key.length - a.origin.key.length) : null;
   }
 
   get size(): number {
@@ -30,7 +46,16 @@ export class ZoneSet {
   /** The zone with the longest origin that is an ancestor-or-self of `qname`, starting `skip` labels up. */
   private longest(qname: Name, skip: number): Zone | null {
     const { key, offsets } = qname;
-    for (let i = skip; i < offsets.length; i++) {
+    if (this.few) {
+      // The longest origin that is a suffix of the name at a label boundary, `skip` labels up or more.
+      const room = skip < offsets.length ? key.length - offsets[skip]! : 1;
+      for (const z of this.few) {
+        const o = z.origin.key;
+        if (o.length <= room && key.endsWith(o) && (o.length === 1 || offsets.includes(key.length - o.length))) return z;
+      }
+      return null;
+    }
+    for (let i = Math.max(skip, offsets.length - this.maxLabels); i < offsets.length; i++) {
       const z = this.byKey.get(key.slice(offsets[i]!));
       if (z) return z;
     }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { WireError } from '../../src/wire/errors.js';
-import { compareNames, isSubdomain, labelCount, nameToText, parseName, ROOT, stripLabels, toLower } from '../../src/wire/name.js';
+import { canonicalKey, compareNames, isSubdomain, labelCount, nameFromLabels, nameToText, parseName, ROOT, stripLabels, toLower, type Name } from '../../src/wire/name.js';
 import { Reader } from '../../src/wire/reader.js';
 
 describe('presentation', () => {
@@ -41,6 +41,28 @@ describe('canonical order (RFC 4034 §6.1)', () => {
   it('is case-insensitive', () => {
     expect(compareNames(parseName('A.Example.'), parseName('a.example.'))).toBe(0);
     expect(toLower(parseName('A.Example.')).key).toBe(parseName('a.example.').key);
+  });
+  it('canonicalKey orders like compareNames, octets 0x00, 0x01, 0xff and prefixes included', () => {
+    // Labels from a small alphabet that makes prefixes, equal labels and the escaped octets frequent.
+    let seed = 42;
+    const rand = (n: number): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % n);
+    const octets = [0x00, 0x01, 0x02, 0x41, 0x61, 0x62, 0xff];
+    const names: Name[] = [];
+    for (let i = 0; i < 400; i++) {
+      const ls: Uint8Array[] = [];
+      const depth = rand(4);
+      for (let d = 0; d < depth; d++) ls.push(Uint8Array.from({ length: 1 + rand(3) }, () => octets[rand(octets.length)]!));
+      names.push(nameFromLabels([...ls, Uint8Array.of(0x7a), Uint8Array.of(0x63, 0x6f, 0x6d)]));
+    }
+    const sign = (x: number): number => (x < 0 ? -1 : x > 0 ? 1 : 0);
+    for (let i = 0; i < names.length; i++)
+      for (let j = 0; j < names.length; j += 7) {
+        const a = canonicalKey(names[i]!, 2);
+        const b = canonicalKey(names[j]!, 2);
+        expect(sign(a < b ? -1 : a > b ? 1 : 0), `${nameToText(names[i]!)} vs ${nameToText(names[j]!)}`).toBe(sign(compareNames(names[i]!, names[j]!)));
+      }
+    expect(canonicalKey(parseName('z.com.'), 2)).toBe('');
+    expect(canonicalKey(parseName('A.b.'))).toBe('b\0a');
   });
 });
 
