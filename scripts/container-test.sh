@@ -3,7 +3,7 @@
 # would use it. Run as root (CI: .ci/run; the test suite runs it from test/integration/container.test.ts).
 #
 #   1. base image: node:<major>-<suite>-slim from the Dockerfile's NODE_IMAGE; on machines without a registry it is
-#      made with ../shared/container/make-node-base.sh when missing (that directory must exist next to the repo)
+#      made with the container kit's make-node-base.sh when missing (see CONTAINER_SHARED below)
 #   2. podman build (--format docker keeps the HEALTHCHECK; npm's CA bundle and registry mounted for the build only)
 #   3. podman run with the four volumes (/zones /keys /state /certs, host temp dirs) and --network host on a free
 #      loopback port, then: a signed SOA (kdig +dnssec), the start-up time, keys written to /keys by UID 65532, a
@@ -15,8 +15,8 @@
 # Every step is bounded in time; containers, Unbound and temp dirs are removed on exit; only loopback is used.
 # Prints one line per check ("ok   ..." or "FAIL ...") and exits 1 at the first failure.
 #
-# Environment: DANE_NS_IMAGE (tag to build, default localhost/dane-ns:test), CONTAINER_SHARED (default
-# ../shared/container relative to the repository).
+# Environment: DANE_NS_IMAGE (tag to build, default localhost/dane-ns:test), CONTAINER_SHARED (the container
+# kit; default ../shared/container relative to the repository, then /work/shared/container).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
@@ -31,9 +31,14 @@ for t in podman buildah runc kdig unbound unbound-checkconf openssl node npm tim
     || fail "required tool '$t' not found (.ci/run installs podman buildah runc debootstrap knot-dnsutils unbound openssl)"
 done
 export PATH="$PATH:/usr/sbin:/sbin"
-SHARED=${CONTAINER_SHARED:-$REPO/../shared/container}
-[ -d "$SHARED" ] && [ -f "$SHARED/make-node-base.sh" ] && [ -f "$SHARED/containers.conf" ] \
-  || fail "$SHARED (make-node-base.sh, containers.conf) is missing: it builds the node base image on machines without a registry"
+# The team's container kit: CONTAINER_SHARED, else ../shared/container next to this checkout, else the
+# workplace's /work/shared/container (a clean checkout elsewhere, e.g. a CI clone in /tmp).
+SHARED=
+for cand in ${CONTAINER_SHARED:+"$CONTAINER_SHARED"} "$REPO/../shared/container" /work/shared/container; do
+  if [ -f "$cand/make-node-base.sh" ] && [ -f "$cand/containers.conf" ]; then SHARED=$cand; break; fi
+done
+[ -n "$SHARED" ] \
+  || fail "the container kit (make-node-base.sh, containers.conf) is in none of: ${CONTAINER_SHARED:-} $REPO/../shared/container /work/shared/container; set CONTAINER_SHARED"
 SHARED=$(cd "$SHARED" && pwd)
 export CONTAINERS_CONF="$SHARED/containers.conf"
 PODMAN=(podman --storage-driver overlay)
