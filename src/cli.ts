@@ -67,6 +67,7 @@ commands:
   zone import FILE      convert an RFC 1035 zone file to the YAML zone format
   ds ZONE               print the DS records (SHA-256) of the zone's KSK/CSK, for the parent zone
   keys list ZONE        list the zone's DNSSEC keys: tag, role, algorithm, dates
+  keys generate ZONE    create the zone's keys now (before the first start) and print the DS
   tlsa FILE             print the TLSA 3 1 1 record for a certificate or key file
   check ZONE            audit a running server: signatures, certificates, TLSA vs files, live STARTTLS
   healthcheck           exit 0 when the running server answers every zone with a current signed SOA
@@ -126,6 +127,13 @@ port (or --smtp-port), does STARTTLS, and classifies the result as senders do:
   tlsa-invalid            the presented key matches no published TLSA (4.7.323)
   dnssec-invalid          the TLSA (or DNSKEY/SOA) signatures do not validate (4.7.324)
 Each line is ok, warn or FAIL with what and why; the exit code is 0 without FAIL lines, else 1.`,
+  healthcheck: `usage: dane-ns healthcheck [--server ADDR:PORT] [--zones DIR]
+
+For every zone file in DIR (default ./zones, env DANE_NS_ZONES) asks the running server (--server, default the
+first DANE_NS_LISTEN address or 127.0.0.1:5353; 0.0.0.0 and [::] mean the loopback address) for the zone's
+DNSKEY and SOA with DO=1, and verifies that a current RRSIG over the SOA verifies with a published DNSKEY.
+Prints one line; exit 0 when every zone passes, 1 with the first problem otherwise. The Docker image's
+HEALTHCHECK runs it.`,
   zone: `usage: dane-ns zone export ZONE [--zones DIR] [--state DIR] [--signed [--keys DIR]]
        dane-ns zone import FILE.zone [--origin NAME] [--out FILE.yaml]
 
@@ -348,11 +356,11 @@ function tlsaCmd(args: string[]): number {
   return 0;
 }
 
-async function checkCmd(args: string[]): Promise<number> {
-  const f = parseFlags(args, { zones: true, state: true, server: true, live: false, connect: true, 'smtp-port': true, help: false });
-  if (f.switches.has('help')) return help('check');
-  const zone = f.positional[0];
-  if (!zone || f.positional.length > 1) throw new UsageError('check needs exactly one ZONE');
+/**
+ * The running server to ask: --server, else the first DANE_NS_LISTEN address, else 127.0.0.1:5353; a wildcard
+ * listen address (0.0.0.0, [::]) means the loopback address of its family.
+ */
+function runningServer(f: Flags): { host: string; port: number } {
   const envListen = process.env.DANE_NS_LISTEN?.split(',')[0]?.trim();
   const spec = f.values.get('server')?.at(-1) ?? (envListen || '127.0.0.1:5353');
   let server: { host: string; port: number };
@@ -361,8 +369,17 @@ async function checkCmd(args: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  if (server.host === '0.0.0.0') server = { ...server, host: '127.0.0.1' };
-  if (server.host === '::') server = { ...server, host: '::1' };
+  if (server.host === '0.0.0.0') return { ...server, host: '127.0.0.1' };
+  if (server.host === '::') return { ...server, host: '::1' };
+  return server;
+}
+
+async function checkCmd(args: string[]): Promise<number> {
+  const f = parseFlags(args, { zones: true, state: true, server: true, live: false, connect: true, 'smtp-port': true, help: false });
+  if (f.switches.has('help')) return help('check');
+  const zone = f.positional[0];
+  if (!zone || f.positional.length > 1) throw new UsageError('check needs exactly one ZONE');
+  const server = runningServer(f);
   const smtpText = f.values.get('smtp-port')?.at(-1);
   const smtpPort = smtpText === undefined ? undefined : Number(smtpText);
   if (smtpPort !== undefined && !(Number.isInteger(smtpPort) && smtpPort >= 1 && smtpPort <= 65535)) throw new UsageError(`--smtp-port "${smtpText}": expected a port number`);
@@ -385,31 +402,11 @@ async function checkCmd(args: string[]): Promise<number> {
 
 // --- healthcheck (container HEALTHCHECK) ------------------------------------------------------------------------
 
-const HEALTHCHECK_HELP = `usage: dane-ns healthcheck [--server ADDR:PORT] [--zones DIR]
-
-For every zone file in DIR (default ./zones, env DANE_NS_ZONES) asks the running server (--server, default the
-first DANE_NS_LISTEN address or 127.0.0.1:5353; 0.0.0.0 and [::] mean the loopback address) for the zone's
-DNSKEY and SOA with DO=1, and verifies that a current RRSIG over the SOA verifies with a published DNSKEY.
-Prints one line; exit 0 when every zone passes, 1 with the first problem otherwise. The Docker image's
-HEALTHCHECK runs it.`;
-
 async function healthcheckCmd(args: string[]): Promise<number> {
   const f = parseFlags(args, { server: true, zones: true, help: false });
-  if (f.switches.has('help')) {
-    process.stdout.write(HEALTHCHECK_HELP + '\n');
-    return 0;
-  }
+  if (f.switches.has('help')) return help('healthcheck');
   if (f.positional.length > 0) throw new UsageError(`unexpected argument "${f.positional[0]}"`);
-  const envListen = process.env.DANE_NS_LISTEN?.split(',')[0]?.trim();
-  const spec = f.values.get('server')?.at(-1) ?? (envListen || '127.0.0.1:5353');
-  let server: { host: string; port: number };
-  try {
-    server = parseListen(spec);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  if (server.host === '0.0.0.0') server = { ...server, host: '127.0.0.1' };
-  if (server.host === '::') server = { ...server, host: '::1' };
+  const server = runningServer(f);
   const r = await healthCheck({ zonesDir: one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), server, now: Date.now() });
   (r.ok ? process.stdout : process.stderr).write(`${r.ok ? 'healthy' : 'unhealthy'}: ${r.line}\n`);
   return r.ok ? 0 : 1;

@@ -4,6 +4,7 @@
  * answering code does not know about metrics. Gauges (serials, signature expiry, certificate not-after) are
  * read from the current state when scraped.
  */
+import { typeToText } from '../wire/types.js';
 import type { Handler, Transport } from './transport.js';
 
 export interface ZoneGauge {
@@ -25,11 +26,7 @@ export interface CertGauge {
   readonly status: string;
 }
 
-const TYPE_NAMES: Record<number, string> = {
-  1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 13: 'HINFO', 15: 'MX', 16: 'TXT', 28: 'AAAA', 29: 'LOC', 33: 'SRV',
-  35: 'NAPTR', 39: 'DNAME', 43: 'DS', 46: 'RRSIG', 47: 'NSEC', 48: 'DNSKEY', 50: 'NSEC3', 51: 'NSEC3PARAM', 52: 'TLSA',
-  53: 'SMIMEA', 59: 'CDS', 60: 'CDNSKEY', 64: 'SVCB', 65: 'HTTPS', 99: 'SPF', 252: 'AXFR', 251: 'IXFR', 255: 'ANY', 257: 'CAA',
-};
+/** Response codes that fit the header's 4 bits (RFC 1035, RFC 2136); wire/types.ts names only those it uses. */
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 
 /** Label value escaping of the text format (backslash, double quote, newline). */
@@ -95,7 +92,7 @@ export class Metrics {
       const transport = key & 1 ? 'tcp' : 'udp';
       const rcode = RCODE_NAMES[(key >> 1) & 0x0f] ?? String((key >> 1) & 0x0f);
       const q = (key >> 5) - 1;
-      const qtype = q < 0 ? 'none' : (TYPE_NAMES[q] ?? `TYPE${q}`);
+      const qtype = q < 0 ? 'none' : typeToText(q);
       out.push(`dane_ns_queries_total{transport="${transport}",qtype="${qtype}",rcode="${rcode}"} ${n}`);
     }
     head('dane_ns_responses_truncated_total', 'counter', 'Responses sent with the TC bit set.');
