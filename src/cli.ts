@@ -16,7 +16,9 @@ import { nameToText, parseName, ROOT, type Name } from './wire/name.js';
 import { loadZoneKeys, type StoredZoneKey } from './dnssec/keyfile.js';
 import { dsText } from './dnssec/ds.js';
 import { ensureZoneKeys } from './dnssec/keystore.js';
-import { signZone } from './dnssec/zonesign.js';
+import { rolloverTtls, signZone } from './dnssec/zonesign.js';
+import { keyState } from './dnssec/lifecycle.js';
+import { dsPublished, startRollover } from './dnssec/keyroll.js';
 import { SignatureCache } from './dnssec/sigcache.js';
 import { parseListen, startServer } from './server/serve.js';
 import { checkZone } from './check/audit.js';
@@ -68,6 +70,7 @@ commands:
   ds ZONE               print the DS records (SHA-256) of the zone's KSK/CSK, for the parent zone
   keys list ZONE        list the zone's DNSSEC keys: tag, role, algorithm, dates
   keys generate ZONE    create the zone's keys now (before the first start) and print the DS
+  keys rollover ZONE    replace the zone's ZSK (or, with --ksk, its KSK) with the timing validators need
   tlsa FILE             print the TLSA 3 1 1 record for a certificate or key file
   check ZONE            audit a running server: signatures, certificates, TLSA vs files, live STARTTLS
   healthcheck           exit 0 when the running server answers every zone with a current signed SOA
@@ -93,20 +96,35 @@ also reloads the zones; SIGTERM/SIGINT stop.
 A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.`,
   ds: `usage: dane-ns ds ZONE [--keys DIR]
 
-Prints the DS record (digest type 2, SHA-256) of each key-signing key of ZONE in zone-file syntax: give these
-to your registrar or parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the server creates
-them on its first start.`,
+Prints the DS record (digest type 2, SHA-256) of each current key-signing key of ZONE in zone-file syntax
+(during a KSK rollover the old and the new one; pending and retired keys not): give these to your registrar or
+parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the server creates them on its first
+start.`,
   keys: `usage: dane-ns keys list ZONE [--keys DIR]
        dane-ns keys generate ZONE [--keys DIR] [--state DIR] [--csk]
+       dane-ns keys rollover ZONE [--ksk | --ds-published] [--zones DIR] [--keys DIR] [--state DIR]
+                                  [--margin SECONDS] [--ds-ttl SECONDS]
 
   list      the DNSSEC keys of ZONE found in DIR (default ./keys, env DANE_NS_KEYS): tag, role, algorithm,
-            created, publish and activate dates; unusable key files are reported
+            created, publish, activate, inactive and delete times, and the key's state now (pending,
+            published, active, retired, removed); unusable key files are reported
   generate  creates ZONE's keys now (a KSK and a ZSK, or one CSK with --csk), as the server does on its first
             start, so the DS can go to the registrar before the zone is served; prints the DS. Does nothing
             when the zone has keys, and refuses when the state directory (default ./state) remembers keys
             that are gone (new keys would break the DS at the parent).
-
-Key rollovers are not automated yet: see the README ("DNSSEC").`,
+  rollover  starts a key rollover by writing key files with the right times; a running server watches the
+            keys directory and follows them (no restart, no reload). The zone file (--zones, default ./zones)
+            gives the TTLs the times are computed from.
+              (default)        ZSK (or with keys: csk, the CSK): the new key is published now and signs from
+                               DNSKEY TTL + margin on; the old one stops then and leaves the DNSKEY RRset
+                               once its last signatures have expired from caches (largest TTL + margin).
+              --ksk            KSK: the new KSK is published and signs the DNSKEY RRset now, next to the old
+                               one; prints its DS and from when to give it to the registrar.
+              --ds-published   ends a KSK or CSK rollover once the parent publishes the new DS instead of the
+                               old: the old key keeps signing until resolvers have let the old DS go (--ds-ttl,
+                               the parent's DS TTL, default 86400 s, + margin), then leaves.
+            --margin adds a safety interval to every wait (default 3600 s). Refuses, changing nothing, while a
+            rollover of the same key is under way or when a key file does not load.`,
   tlsa: `usage: dane-ns tlsa FILE [--port 25] [--host NAME] [--issuer]
 
 Prints the DANE-EE TLSA record (3 1 1: SHA-256 of the SubjectPublicKeyInfo) for FILE: a certificate or chain
@@ -246,7 +264,7 @@ async function zoneCmd(args: string[]): Promise<number> {
       throw new Error(`no DNSSEC keys for ${nameToText(z.origin)} in ${keysDir} (the server creates them on its first start)`);
     const keys = ensureZoneKeys({ zone: z.origin, keysDir, stateDir, mode: z.dnssec.keys, now: new Date() });
     if (!keys.ok) throw new Error(keys.error);
-    const signed = signZone(z, { ksk: keys.ksk, zsk: keys.zsk }, Math.floor(Date.now() / 1000), new SignatureCache());
+    const signed = signZone(z, keys, Math.floor(Date.now() / 1000), new SignatureCache());
     process.stdout.write(exportZone(signed.zone, signed.addedRRsets()));
     return 0;
   }
@@ -283,8 +301,10 @@ function zoneKeys(args: string[], topic: string): { zone: Name; keys: StoredZone
 function dsCmd(args: string[]): number {
   const r = zoneKeys(args, 'ds');
   if (!r) return help('ds');
-  const ksks = r.keys.filter((k) => k.flags === 257);
-  if (ksks.length === 0) throw new Error(`no key-signing key (flags 257) for ${nameToText(r.zone)}`);
+  // Keys in the DNSKEY RRset that are not on their way out: during a KSK rollover, the old and the new one.
+  const now = new Date();
+  const ksks = r.keys.filter((k) => k.flags === 257 && ['published', 'active'].includes(keyState(k, now)));
+  if (ksks.length === 0) throw new Error(`no current key-signing key (flags 257) for ${nameToText(r.zone)}`);
   for (const k of ksks) process.stdout.write(dsText(r.zone, k.dnskeyRdata) + '\n');
   return 0;
 }
@@ -310,16 +330,74 @@ function keysCmd(args: string[]): number {
   const sub = args[0];
   if (sub === undefined || sub === '--help') return help('keys');
   if (sub === 'generate') return keysGenerate(args.slice(1));
-  if (sub !== 'list') throw new UsageError(`unknown keys subcommand "${sub}" (list, generate)`);
+  if (sub === 'rollover') return keysRollover(args.slice(1));
+  if (sub !== 'list') throw new UsageError(`unknown keys subcommand "${sub}" (list, generate, rollover)`);
   const r = zoneKeys(args.slice(1), 'keys list');
   if (!r) return help('keys');
-  const day = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, 'Z');
-  process.stdout.write('tag    role  algorithm            created               publish               activate\n');
+  const day = (d: Date | undefined): string => (d ? d.toISOString().replace(/\.\d+Z$/, 'Z') : '-'.padEnd(20));
+  const now = new Date();
+  process.stdout.write('tag    role  algorithm            created               publish               activate              inactive              delete                state\n');
   for (const k of r.keys)
     process.stdout.write(
-      `${String(k.tag).padEnd(6)} ${k.role.padEnd(5)} 13 ECDSAP256SHA256   ${day(k.created)}  ${day(k.publish)}  ${day(k.activate)}\n`,
+      `${String(k.tag).padEnd(6)} ${k.role.padEnd(5)} 13 ECDSAP256SHA256   ${day(k.created)}  ${day(k.publish)}  ${day(k.activate)}  ${day(k.inactive)}  ${day(k.delete)}  ${keyState(k, now)}\n`,
     );
   for (const p of r.problems) process.stderr.write(`warning: ${p}\n`);
+  return 0;
+}
+
+/** Reads a whole number of seconds from a flag. */
+function seconds(f: Flags, name: string, dflt: number): number {
+  const v = f.values.get(name)?.at(-1);
+  if (v === undefined) return dflt;
+  if (!/^\d{1,9}$/.test(v)) throw new UsageError(`--${name} must be a whole number of seconds (got "${v}")`);
+  return Number(v);
+}
+
+function keysRollover(args: string[]): number {
+  const f = parseFlags(args, { zones: true, keys: true, state: true, ksk: false, 'ds-published': false, margin: true, 'ds-ttl': true, help: false });
+  if (f.switches.has('help')) return help('keys');
+  const zoneArg = f.positional[0];
+  if (!zoneArg || f.positional.length > 1) throw new UsageError('keys rollover needs exactly one ZONE');
+  if (f.switches.has('ksk') && f.switches.has('ds-published')) throw new UsageError('--ksk starts a KSK rollover and --ds-published ends one: give one of them');
+  const stateDir = one(f, 'state', process.env.DANE_NS_STATE, './state');
+  const keysDir = one(f, 'keys', process.env.DANE_NS_KEYS, './keys');
+  const z = findZone(one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), zoneArg, stateDir);
+  if (!z.dnssec.enabled) throw new Error(`${nameToText(z.origin)} is not signed (dnssec: enabled: false in its zone file)`);
+  const ttls = rolloverTtls(z);
+  const timing = { ...ttls, margin: seconds(f, 'margin', 3600), dsTtl: seconds(f, 'ds-ttl', 86400) };
+  const opts = { zone: z.origin, keysDir, stateDir, mode: z.dnssec.keys, timing, now: new Date() };
+  const name = nameToText(z.origin);
+  const out = (line: string): boolean => process.stdout.write(line + '\n');
+  const when = (t: Date): string => t.toISOString().replace(/\.\d+Z$/, 'Z');
+
+  if (f.switches.has('ds-published')) {
+    const r = dsPublished(opts);
+    if (!r.ok) throw new Error(r.error);
+    for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+    for (const x of r.plan.retire)
+      out(`; ${name}: ${x.key.tag} signs the DNSKEY RRset until ${when(x.inactive)} (the parent's DS TTL ${timing.dsTtl} s + margin ${timing.margin} s), then leaves it; ${r.plan.current.tag} stays`);
+    return 0;
+  }
+  const kind = z.dnssec.keys === 'csk' ? 'csk' : f.switches.has('ksk') ? 'ksk' : 'zsk';
+  const r = startRollover({ ...opts, kind });
+  if (!r.ok) throw new Error(r.error);
+  for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+  const role = kind.toUpperCase();
+  const fresh = r.created;
+  if (kind === 'zsk') {
+    out(`; ${name}: ZSK ${fresh.tag} is published now and signs from ${when(fresh.activate)} (DNSKEY TTL ${ttls.dnskeyTtl} s + margin ${timing.margin} s)`);
+    for (const x of r.plan.retire) out(`; ZSK ${x.key.tag} stops signing then and leaves the DNSKEY RRset at ${when(x.delete)} (largest TTL ${ttls.maxTtl} s + margin ${timing.margin} s)`);
+    out(`; a running server follows these times by itself (it watches ${keysDir}); nothing else to do`);
+    return 0;
+  }
+  out(
+    kind === 'ksk'
+      ? `; ${name}: KSK ${fresh.tag} is published and signs the DNSKEY RRset now, next to the current KSK`
+      : `; ${name}: CSK ${fresh.tag} is published now and signs from ${when(fresh.activate)}, the DNSKEY RRset next to the current CSK`,
+  );
+  out(`; from ${when(r.plan.dsFrom!)} on (when every cached DNSKEY RRset carries its signature), replace the ${role}'s DS at the parent with:`);
+  out(dsText(z.origin, fresh.dnskeyRdata));
+  out(`; once the parent publishes it, run: dane-ns keys rollover ${name} --ds-published`);
   return 0;
 }
 

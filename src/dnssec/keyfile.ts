@@ -316,7 +316,7 @@ export function parsePrivateFile(text: string): ParsedPrivateFile {
 
 // ---- writing ----------------------------------------------------------------------------------------------
 
-/** A ZoneKey, optionally with the BIND timing fields dane-ns does not act on yet. */
+/** A ZoneKey, with the BIND timing fields that end its use (lifecycle.ts acts on them). */
 export type StoredZoneKey = ZoneKey & { readonly inactive?: Date | undefined; readonly delete?: Date | undefined };
 
 function readExisting(path: string): string | null {
@@ -355,6 +355,37 @@ export function writeKeyFiles(dir: string, key: StoredZoneKey): { keyFile: strin
     else if (existing !== text) throw new KeyError('E_KEY_FILE', `${path} exists with different content; not overwritten`);
   }
   for (const [path, text, mode] of todo) {
+    try {
+      writeFileAtomic(path, text, mode);
+    } catch (e) {
+      throw new KeyError('E_KEY_FILE', `${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return { keyFile, privateFile };
+}
+
+/**
+ * Rewrites the timing of a key already in `dir` (a rollover sets an old key's Inactive and Delete): both files,
+ * each atomically, .private first. Refuses (KeyError E_KEY_FILE) unless the .private file there holds this very
+ * key, so a rewrite never replaces another key's material. Fields of a BIND .private that dane-ns does not know
+ * (e.g. SyncPublish) are not kept.
+ */
+export function rewriteKeyTiming(dir: string, key: StoredZoneKey): { keyFile: string; privateFile: string } {
+  const base = join(dir, keyFileBase(key.zone, key.tag));
+  const privateFile = `${base}.private`;
+  const keyFile = `${base}.key`;
+  const existing = readExisting(privateFile);
+  let same = false;
+  try {
+    same = existing !== null && bytesEqual(publicKeyFromPrivate(parsePrivateFile(existing).privateKey), key.publicKey);
+  } catch {
+    same = false;
+  }
+  if (!same) throw new KeyError('E_KEY_FILE', `${privateFile} does not hold key ${key.tag}; its timing is not rewritten`);
+  for (const [path, text, mode] of [
+    [privateFile, formatPrivateFile(key), MODE_PRIVATE],
+    [keyFile, formatKeyFile(key), MODE_PUBLIC],
+  ] as const) {
     try {
       writeFileAtomic(path, text, mode);
     } catch (e) {

@@ -20,10 +20,11 @@ import { mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
 import { nameToText, toLower, type Name } from '../wire/name.js';
-import { FLAGS_KSK, FLAGS_ZSK, generateKey, KeyError, type ZoneKey } from './keys.js';
+import { FLAGS_ZSK, generateKey, KeyError, type ZoneKey } from './keys.js';
 import { loadZoneKeys, writeKeyFiles, type StoredZoneKey } from './keyfile.js';
+import { keyState, selectKeys, type KeyMode } from './lifecycle.js';
 
-export type KeyMode = 'ksk-zsk' | 'csk';
+export type { KeyMode } from './lifecycle.js';
 
 export interface EnsureZoneKeysOptions {
   zone: Name;
@@ -38,10 +39,16 @@ export interface EnsureZoneKeysOptions {
 export type KeySetResult =
   | {
       ok: true;
-      /** Signs the DNSKEY RRset (flags 257; role 'csk' in csk mode). */
+      /** The newest active 257 key: signs the DNSKEY RRset (role 'csk' in csk mode). */
       ksk: ZoneKey;
       /** Signs every other RRset; the same object as `ksk` in csk mode. */
       zsk: ZoneKey;
+      /** Every key that signs the DNSKEY RRset (two during a KSK or CSK rollover), `ksk` first. */
+      dnskeySigners: readonly ZoneKey[];
+      /** The DNSKEY RRset: the signing keys plus keys published ahead of use or kept after it (lifecycle.ts). */
+      published: readonly ZoneKey[];
+      /** When the key set changes next (a key is published, starts or stops signing, or is removed). */
+      nextEvent: Date | undefined;
       /** True when this call created the keys (first start): the operator must now publish the DS. */
       generated: boolean;
       /** One line each; never private key material. */
@@ -117,29 +124,17 @@ function record(file: string, zoneKey: string, tags: readonly number[], now: Dat
   return null;
 }
 
-/** Active at `now`: activated, and neither inactive nor deleted yet (BIND timing metadata). */
-export function isActive(key: StoredZoneKey, now: Date): boolean {
-  const t = now.getTime();
-  if (key.activate.getTime() > t) return false;
-  if (key.inactive && key.inactive.getTime() <= t) return false;
-  if (key.delete && key.delete.getTime() <= t) return false;
-  return true;
+/**
+ * Records `tags` as keys of `zone` in `<stateDir>/keys.json` (a rollover's new key: losing it later is then
+ * detected). Returns a warning line when the record could not be written, else null.
+ */
+export function recordKeyTags(stateDir: string, zone: Name, tags: readonly number[], now: Date): string | null {
+  return record(join(stateDir, KEYS_STATE_FILE), nameToText(toLower(zone)), tags, now);
 }
 
-/** The newest active key with these flags: latest activation, then latest creation, then highest tag. */
-function newestActive(keys: readonly StoredZoneKey[], flags: number, now: Date): StoredZoneKey | undefined {
-  let best: StoredZoneKey | undefined;
-  for (const k of keys) {
-    if (k.flags !== flags || !isActive(k, now)) continue;
-    if (
-      !best ||
-      k.activate.getTime() > best.activate.getTime() ||
-      (k.activate.getTime() === best.activate.getTime() &&
-        (k.created.getTime() > best.created.getTime() || (k.created.getTime() === best.created.getTime() && k.tag > best.tag)))
-    )
-      best = k;
-  }
-  return best;
+/** Active at `now`: published, activated, and neither inactive nor deleted yet (BIND timing metadata). */
+export function isActive(key: StoredZoneKey, now: Date): boolean {
+  return keyState(key, now) === 'active';
 }
 
 function tagList(tags: readonly number[]): string {
@@ -189,8 +184,9 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
   }
 
   // ---- keys (or broken key files) on disk: pick the set ----------------------------------------------------
-  const ksk = newestActive(loaded.keys, FLAGS_KSK, now);
-  const zsk = mode === 'ksk-zsk' ? newestActive(loaded.keys, FLAGS_ZSK, now) : undefined;
+  const sel = selectKeys(loaded.keys, mode, now);
+  const ksk = sel.ksk;
+  const zsk = mode === 'ksk-zsk' ? sel.zsk : undefined;
   const missing: string[] = [];
   if (!ksk) missing.push(mode === 'csk' ? 'no active CSK (flags 257)' : 'no active KSK (flags 257)');
   if (mode === 'ksk-zsk' && !zsk) missing.push('no active ZSK (flags 256)');
@@ -241,11 +237,14 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
     if (w) warnings.push(w);
   }
 
+  const timing = { nextEvent: sel.nextEvent, generated: false, warnings };
   if (mode === 'csk') {
-    const csk: ZoneKey = Object.freeze({ ...ksk, role: 'csk' as const });
-    return { ok: true, ksk: csk, zsk: csk, generated: false, warnings };
+    // One object per key (csk mode publishes only 257 keys), with the role the zone gives it.
+    const asCsk = new Map(sel.published.map((k) => [k, Object.freeze({ ...k, role: 'csk' as const })]));
+    const csk = asCsk.get(ksk)!;
+    return { ok: true, ksk: csk, zsk: csk, dnskeySigners: sel.dnskeySigners.map((k) => asCsk.get(k)!), published: sel.published.map((k) => asCsk.get(k)!), ...timing };
   }
-  return { ok: true, ksk, zsk: zsk!, generated: false, warnings };
+  return { ok: true, ksk, zsk: zsk!, dnskeySigners: sel.dnskeySigners, published: sel.published, ...timing };
 }
 
 /** First start: new keys, written (private first, atomically, 0600) before they are recorded in keys.json. */
@@ -280,5 +279,5 @@ function generate(zone: Name, zoneKey: string, keysDir: string, stateFile: strin
   const warnings: string[] = [];
   const w = record(stateFile, zoneKey, keys.map((k) => k.tag), now);
   if (w) warnings.push(w);
-  return { ok: true, ksk, zsk, generated: true, warnings };
+  return { ok: true, ksk, zsk, dnskeySigners: [ksk], published: keys, nextEvent: undefined, generated: true, warnings };
 }

@@ -21,7 +21,13 @@ export interface ZoneKeys {
   readonly ksk: ZoneKey;
   /** Signs everything else (the same key as ksk for a CSK). */
   readonly zsk: ZoneKey;
+  /** During a KSK or CSK rollover: every key that signs the DNSKEY RRset (default: ksk alone). */
+  readonly dnskeySigners?: readonly ZoneKey[];
+  /** The DNSKEY RRset's keys, with keys published before or after their use (default: ksk and zsk). */
+  readonly published?: readonly ZoneKey[];
 }
+
+const dnskeySigners = (keys: ZoneKeys): readonly ZoneKey[] => keys.dnskeySigners ?? [keys.ksk];
 
 export interface SignedZone extends ZoneSecurity {
   readonly zone: Zone;
@@ -52,19 +58,33 @@ function signable(node: ZoneNode): RRset[] {
   return [...node.rrsets.values()];
 }
 
-/**
- * Every RRset the zone signs with the key that signs it, in a fixed order: the DNSKEY RRset (KSK), the
- * authoritative RRsets in canonical order, then the NSEC chain.
- */
+/** Every RRset the zone signs, in a fixed order: the DNSKEY RRset, the authoritative RRsets in canonical order, the NSEC chain. */
+function* signedRRsets(zone: Zone, dnskey: RRset, chain: NsecChain): Generator<RRset> {
+  yield dnskey;
+  for (const node of zone.ordered) yield* signable(node);
+  for (const e of chain.entries) yield e.rrset;
+}
+
+/** Every signature the zone gets, as (RRset, key): the DNSKEY RRset by each of its signers, the rest by the ZSK. */
 function* signingJobs(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain): Generator<[RRset, ZoneKey]> {
-  yield [dnskey, keys.ksk];
-  for (const node of zone.ordered) for (const rs of signable(node)) yield [rs, keys.zsk];
-  for (const e of chain.entries) yield [e.rrset, keys.zsk];
+  for (const key of dnskeySigners(keys)) yield [dnskey, key];
+  for (const rs of signedRRsets(zone, dnskey, chain)) if (rs !== dnskey) yield [rs, keys.zsk];
+}
+
+/**
+ * The TTLs a key rollover is timed by: the DNSKEY RRset's (the SOA TTL, as additions() gives it), and the
+ * largest of every signed RRset's, NSEC included (a signature is cached as long as the RRset it covers).
+ */
+export function rolloverTtls(zone: Zone): { dnskeyTtl: number; maxTtl: number } {
+  let maxTtl = Math.max(zone.soa.ttl, zone.negativeTtl);
+  for (const node of zone.ordered) for (const rs of signable(node)) if (rs.ttl > maxTtl) maxTtl = rs.ttl;
+  return { dnskeyTtl: zone.soa.ttl, maxTtl };
 }
 
 /** The DNSKEY RRset and the NSEC chain: what the signer adds before signing. */
 function additions(zone: Zone, keys: ZoneKeys): { dnskey: RRset; chain: NsecChain } {
-  const dnskeyRdatas = keys.ksk === keys.zsk ? [keys.ksk.dnskeyRdata] : [keys.ksk.dnskeyRdata, keys.zsk.dnskeyRdata];
+  const inSet = keys.published ?? (keys.ksk === keys.zsk ? [keys.ksk] : [keys.ksk, keys.zsk]);
+  const dnskeyRdatas = inSet.map((k) => k.dnskeyRdata);
   const dnskey: RRset = Object.freeze({ owner: zone.origin, type: T.DNSKEY, ttl: zone.soa.ttl, rdatas: Object.freeze(dnskeyRdatas) });
   // RFC 9077: NSEC TTL = min(SOA MINIMUM, SOA TTL), which is the zone's negative TTL.
   const chain = buildNsecChain(zone, { ttl: zone.negativeTtl, apexExtraTypes: [T.DNSKEY] });
@@ -108,22 +128,23 @@ export async function signZoneAsync(zone: Zone, keys: ZoneKeys, now: number, cac
 /** The type an RRSIG rdata covers (its first field). */
 const coveredType = (rrsig: Uint8Array): number => (rrsig[0]! << 8) | rrsig[1]!;
 
-/** The RRSIG RRset of one signature, at the owner and with the TTL of the RRset it covers (RFC 4034 §3). */
-const rrsigRRset = (covered: RRset, ttl: number, rrsig: Uint8Array): RRset =>
-  Object.freeze({ owner: covered.owner, type: T.RRSIG, ttl, rdatas: Object.freeze([rrsig]) });
+/** The RRSIG RRset of an RRset's signatures, at its owner and with its TTL (RFC 4034 §3). */
+const rrsigRRset = (covered: RRset, ttl: number, rrsigs: readonly Uint8Array[]): RRset =>
+  Object.freeze({ owner: covered.owner, type: T.RRSIG, ttl, rdatas: Object.freeze(rrsigs) });
 
 /** The signed view, from the signatures of signingJobs() in its order. */
 function assemble(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain, sigs: readonly CachedSignature[]): SignedZone {
-  // RRSIG rdata by owner key, one rdata or a short list per owner (one per covered type). Keyed by the owner's
-  // own key string, and the RRSIG RRset object is made when asked for: a 100k-name zone has a quarter of a
-  // million signatures, and answers that need one are few (the response cache holds whole answers).
+  // RRSIG rdata by owner key, one rdata or a short list per owner (one per covered type, two for the DNSKEY
+  // RRset during a KSK rollover). Keyed by the owner's own key string, and the RRSIG RRset object is made when
+  // asked for: a 100k-name zone has a quarter of a million signatures, and answers that need one are few (the
+  // response cache holds whole answers).
   const rrsigs = new Map<string, Uint8Array | Uint8Array[]>();
-  const lookup = (rs: RRset): Uint8Array | undefined => {
+  const lookup = (rs: RRset): readonly Uint8Array[] | undefined => {
     const have = rrsigs.get(rs.owner.key);
     if (!have) return undefined;
-    if (!Array.isArray(have)) return coveredType(have) === rs.type ? have : undefined;
-    for (const rd of have) if (coveredType(rd) === rs.type) return rd;
-    return undefined;
+    if (!Array.isArray(have)) return coveredType(have) === rs.type ? [have] : undefined;
+    const out = have.filter((rd) => coveredType(rd) === rs.type);
+    return out.length > 0 ? out : undefined;
   };
   let earliest = Infinity;
   let i = 0;
@@ -173,7 +194,7 @@ function assemble(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain, s
     wildcardNodata: (qname: Name, wildcard: Name) => sets(wildcardNodataProof(chain, qname, wildcard)),
     addedRRsets(): RRset[] {
       const out: RRset[] = [dnskey, ...chain.entries.map((e) => e.rrset)];
-      for (const [rs] of signingJobs(zone, keys, dnskey, chain)) out.push(rrsigRRset(rs, rs.ttl, lookup(rs)!));
+      for (const rs of signedRRsets(zone, dnskey, chain)) out.push(rrsigRRset(rs, rs.ttl, lookup(rs)!));
       return out;
     },
   };

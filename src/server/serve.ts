@@ -362,6 +362,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     logger.error('zones-watch-failed', { dir: opts.zonesDir, error: String(e), note: 'zone files are reloaded on SIGHUP only' });
   }
 
+  // Key files: a rollover (`dane-ns keys rollover`) or a restored key is picked up without a restart.
+  const keysWatcher = new FileWatcher((reason) => {
+    if (closed) return;
+    signer.keysChanged();
+    snapshot = rebuild();
+    logger.debug('keys-reread', { reason });
+  }, ZONES_DEBOUNCE_MS);
+  try {
+    keysWatcher.setDirectories([opts.keysDir]);
+  } catch (e) {
+    logger.error('keys-watch-failed', { dir: opts.keysDir, error: String(e), note: 'key files are re-read on SIGHUP and when a zone changes' });
+  }
+
   /** /healthz: every zone loaded, signed (when DNSSEC is on) and its signatures fresh. */
   const health = (): { ok: boolean; reasons: string[] } => {
     const reasons: string[] = [];
@@ -404,6 +417,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (tlsaTimer) clearTimeout(tlsaTimer);
     await watcher.close();
     await zoneWatcher.close();
+    await keysWatcher.close();
     await httpListener?.close();
     await Promise.all(listeners.map((l) => l.close()));
   };
@@ -422,6 +436,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     ...(httpListener ? { httpAddress: httpListener.address } : {}),
     addresses: listeners.filter((_, i) => i % 2 === 0).map((l) => l.address),
     reload(): void {
+      signer.keysChanged();
       reloadZones('reload');
     },
     close: shutdown,

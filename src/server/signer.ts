@@ -37,6 +37,8 @@ export class ZoneSigner {
   private readonly lastSigned = new Map<string, SignedZone>();
   /** The zone each last signed version was made from: an unchanged zone that is not due is not signed again. */
   private readonly signedFrom = new Map<string, Zone>();
+  /** When each zone's key set changes next (seconds since the epoch): the zone is signed again then. */
+  private readonly keyEvent = new Map<string, number>();
 
   constructor(
     private readonly keysDir: string,
@@ -48,6 +50,15 @@ export class ZoneSigner {
   /** The latest signed version of a zone, by origin key (for `zone export --signed` and health). */
   signed(originKey: string): SignedZone | undefined {
     return this.lastSigned.get(originKey);
+  }
+
+  /**
+   * The key files may have changed (the keys directory was written, e.g. by `dane-ns keys rollover`, or a
+   * SIGHUP): the next secure() reads every zone's keys again instead of reusing an unchanged signed zone.
+   * Unchanged RRsets keep their signatures (the cache is per key).
+   */
+  keysChanged(): void {
+    this.signedFrom.clear();
   }
 
   /** Signs the zones (synchronously: a reload or refresh signs only what changed or is due). */
@@ -106,12 +117,13 @@ export class ZoneSigner {
         continue;
       }
       const last = this.lastSigned.get(z.origin.key);
-      if (last && this.signedFrom.get(z.origin.key) === z && nowSec < last.earliestExpiration - z.dnssec.refreshBefore) {
+      const keyEvent = this.keyEvent.get(z.origin.key) ?? Infinity;
+      if (last && this.signedFrom.get(z.origin.key) === z && nowSec < last.earliestExpiration - z.dnssec.refreshBefore && nowSec < keyEvent) {
         // Same zone object (its file did not change), nothing due: the signed view is reused as it is.
         this.status.set(z.origin.key, previous.get(z.origin.key) ?? { state: 'signed' });
         out.push(last.zone);
         security.set(last.zone, last);
-        const due = last.earliestExpiration - z.dnssec.refreshBefore;
+        const due = Math.min(last.earliestExpiration - z.dnssec.refreshBefore, keyEvent);
         if (due < nextDue) nextDue = due;
         continue;
       }
@@ -133,7 +145,17 @@ export class ZoneSigner {
           this.logger.info('zone-keys-generated', { zone: name, ksk: keys.ksk.tag, zsk: keys.zsk.tag, note: 'publish the DS (dane-ns ds ZONE) at the parent' });
         const t0 = process.hrtime.bigint();
         const before = this.cache.misses;
-        const request: SignRequest = { zone: z, keys: { ksk: keys.ksk, zsk: keys.zsk }, now: nowSec, signed: undefined };
+        const tags = keyTags(keys);
+        if (last && JSON.stringify(keyTags(last.keys)) !== JSON.stringify(tags)) this.logger.info('zone-keys-changed', { zone: name, ...tags });
+        const event = keys.nextEvent ? Math.ceil(keys.nextEvent.getTime() / 1000) : Infinity;
+        this.keyEvent.set(z.origin.key, event);
+        if (event < nextDue) nextDue = event;
+        const request: SignRequest = {
+          zone: z,
+          keys: { ksk: keys.ksk, zsk: keys.zsk, dnskeySigners: keys.dnskeySigners, published: keys.published },
+          now: nowSec,
+          signed: undefined,
+        };
         try {
           yield request;
           signed = request.signed!;
@@ -165,4 +187,10 @@ interface SignRequest {
   readonly keys: ZoneKeys;
   readonly now: number;
   signed: SignedZone | undefined;
+}
+
+/** The tags of a key set, for the log: the DNSKEY RRset, the keys that sign it, the key that signs the rest. */
+function keyTags(keys: ZoneKeys): { dnskey: number[]; dnskeySigners: number[]; zoneSigner: number } {
+  const published = keys.published ?? (keys.ksk === keys.zsk ? [keys.ksk] : [keys.ksk, keys.zsk]);
+  return { dnskey: published.map((k) => k.tag), dnskeySigners: (keys.dnskeySigners ?? [keys.ksk]).map((k) => k.tag), zoneSigner: keys.zsk.tag };
 }

@@ -530,3 +530,75 @@ describe('dane-ns keys generate', () => {
     expect(r.stdout).toMatch(/^; generated in .*: CSK \d+$/m);
   });
 });
+
+describe('dane-ns keys rollover', () => {
+  it('ZSK: writes the new key with its times, lists the states, and refuses a second rollover while one is under way', async () => {
+    const dir = await tempDir('roll-zsk');
+    const zones = join(dir, 'zones');
+    await mkdir(zones);
+    await writeFile(join(zones, 'roll.example.yaml'), 'origin: roll.example.\nttl: 600\nsoa: { mname: ns1, rname: h@roll.example, serial: 1, refresh: 7200, retry: 3600, expire: 1209600, minimum: 300 }\nrecords:\n  "@": { NS: ns1.roll.example. }\n  ns1: { A: 192.0.2.1 }\n  txt: { TXT: { ttl: 7200, values: [long] } }\n');
+    const dirs = ['--zones', zones, '--keys', join(dir, 'keys'), '--state', join(dir, 'state')];
+    expect((await cli(['keys', 'generate', 'roll.example', ...dirs.slice(2)])).code).toBe(0);
+    const r = await cli(['keys', 'rollover', 'roll.example', ...dirs, '--margin', '60']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = /ZSK (?<tag>\d+) is published now and signs from (?<from>\S+) \(DNSKEY TTL 600 s \+ margin 60 s\)/.exec(r.stdout);
+    expect(m?.groups?.from, r.stdout).toBeDefined();
+    expect(r.stdout).toMatch(/ZSK \d+ stops signing then and leaves the DNSKEY RRset at \S+ \(largest TTL 7200 s \+ margin 60 s\)/);
+    // The times are what the flags say: signing 660 s after now, leaving 7260 s after that.
+    const from = Date.parse(m!.groups!.from!);
+    expect(Math.abs(from - Date.now() - 660_000)).toBeLessThan(5000);
+    const leaves = Date.parse(/leaves the DNSKEY RRset at (\S+)/.exec(r.stdout)![1]!);
+    expect(leaves - from).toBe(7260_000);
+
+    const list = await cli(['keys', 'list', 'roll.example', '--keys', join(dir, 'keys')]);
+    expect(list.code).toBe(0);
+    const rows = list.stdout.trim().split('\n').slice(1);
+    expect(rows).toHaveLength(3);
+    expect(list.stdout.split('\n')[0]).toMatch(/inactive\s+delete\s+state$/);
+    expect(rows.find((l) => l.startsWith(m!.groups!.tag!))).toMatch(/ zsk .* published$/);
+    expect(rows.filter((l) => / zsk .*Z {2}\d{4}-\S+Z {2}active$/.test(l))).toHaveLength(1); // the old ZSK, now with its end times
+
+    const again = await cli(['keys', 'rollover', 'roll.example', ...dirs]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`a ZSK rollover is under way: ZSK ${m!.groups!.tag} starts signing at`);
+  });
+
+  it('KSK: prints the new DS, ds prints both, --ds-published sets the old end; flags are checked', async () => {
+    const dir = await tempDir('roll-ksk');
+    const zones = join(dir, 'zones');
+    await mkdir(zones);
+    await writeFile(join(zones, 'roll.example.yaml'), 'origin: roll.example.\nttl: 600\nsoa: { mname: ns1, rname: h@roll.example, serial: 1, refresh: 7200, retry: 3600, expire: 1209600, minimum: 300 }\nrecords:\n  "@": { NS: ns1.roll.example. }\n  ns1: { A: 192.0.2.1 }\n');
+    const keys = join(dir, 'keys');
+    const dirs = ['--zones', zones, '--keys', keys, '--state', join(dir, 'state')];
+    expect((await cli(['keys', 'generate', 'roll.example', ...dirs.slice(2)])).code).toBe(0);
+    const before = (await cli(['ds', 'roll.example', '--keys', keys])).stdout.trim();
+
+    const none = await cli(['keys', 'rollover', 'roll.example', ...dirs, '--ds-published']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('no KSK rollover is under way');
+
+    const r = await cli(['keys', 'rollover', 'roll.example', ...dirs, '--ksk']);
+    expect(r.code, r.stderr).toBe(0);
+    const newDs = r.stdout.split('\n').find((l) => / IN DS /.test(l))!;
+    expect(newDs).toMatch(/^roll\.example\. \d+ IN DS \d+ 13 2 [0-9A-F]{64}$/);
+    expect(r.stdout).toMatch(/once the parent publishes it, run: dane-ns keys rollover roll\.example\. --ds-published/);
+    expect((await cli(['ds', 'roll.example', '--keys', keys])).stdout.trim().split('\n').sort()).toEqual([before, newDs].sort());
+
+    const done = await cli(['keys', 'rollover', 'roll.example', ...dirs, '--ds-published', '--ds-ttl', '3600', '--margin', '0']);
+    expect(done.code, done.stderr).toBe(0);
+    // Submitted at once: warned that the new key may not be in every cached DNSKEY RRset yet.
+    expect(done.stderr).toMatch(/^warning: the DS of \d+ went to the parent before /);
+    const oldTag = before.split(' ')[4];
+    expect(done.stdout).toMatch(new RegExp(`; roll\\.example\\.: ${oldTag} signs the DNSKEY RRset until \\S+ \\(the parent's DS TTL 3600 s \\+ margin 0 s\\), then leaves it`));
+
+    for (const bad of [['--ksk', '--ds-published'], ['--margin', 'soon']]) {
+      const u = await cli(['keys', 'rollover', 'roll.example', ...dirs, ...bad]);
+      expect(u.code).toBe(2);
+    }
+    const unsigned = await tempDir('roll-off');
+    await writeFile(join(unsigned, 'off.example.yaml'), 'origin: off.example.\nttl: 600\nsoa: { mname: ns1, rname: h@off.example, serial: 1, refresh: 7200, retry: 3600, expire: 1209600, minimum: 300 }\ndnssec: { enabled: false }\nrecords:\n  "@": { NS: ns1.off.example. }\n');
+    const off = await cli(['keys', 'rollover', 'off.example', '--zones', unsigned, '--keys', keys]);
+    expect(off.code).toBe(1);
+    expect(off.stderr).toContain('is not signed');
+  });
+});
