@@ -73,16 +73,3 @@ export function nextWithdrawal(h: HostRollover): number | undefined {
   for (const r of h.records) if (r.until !== undefined && (t === undefined || r.until < t)) t = r.until;
   return t;
 }
-
-/** Same published content (TTL and records, roles and times aside)? */
-export function samePublication(a: HostRollover | undefined, b: HostRollover, now: number): boolean {
-  if (!a || a.ttl !== b.ttl) return false;
-  const x = published(a, now);
-  const y = published(b, now);
-  return x.length === y.length && x.every((r, i) => r === y[i]);
-}
-
-/** Structural equality (what is worth writing to the state file). */
-export function sameState(a: HostRollover | undefined, b: HostRollover): boolean {
-  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
-}

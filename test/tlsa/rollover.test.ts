@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { advance, nextWithdrawal, published, retention, samePublication, sameState, type HostRollover, type Wanted } from '../../src/tlsa/rollover.js';
+import { advance, nextWithdrawal, published, retention, type HostRollover, type Wanted } from '../../src/tlsa/rollover.js';
 
 const A = '3 1 1 AAAA';
 const B = '3 1 1 BBBB';
@@ -170,25 +170,5 @@ describe('advance / published', () => {
     const copy = JSON.stringify(h);
     advance(h, [cur(B)], 600, 50);
     expect(JSON.stringify(h)).toBe(copy);
-  });
-});
-
-describe('samePublication / sameState', () => {
-  const base = advance(undefined, [cur(A)], 300, 0);
-  const cases: [string, HostRollover | undefined, HostRollover, number, boolean][] = [
-    ['nothing before', undefined, base, 0, false],
-    ['same records, later `since` aside', base, advance(undefined, [cur(A)], 300, 99), 100, true],
-    ['same records, other roles', base, advance(undefined, [nxt(A)], 300, 0), 0, true],
-    ['TTL changed', base, advance(base, [cur(A)], 600, 10), 10, false],
-    ['record added', base, advance(base, [cur(A), nxt(B)], 300, 10), 10, false],
-    ['record replaced but still retained: published set grew', base, advance(base, [cur(B)], 300, 10), 10, false],
-  ];
-  for (const [why, a, b, now, same] of cases) it(why, () => expect(samePublication(a, b, now)).toBe(same));
-
-  it('sameState sees roles and times', () => {
-    expect(sameState(undefined, base)).toBe(false);
-    expect(sameState(base, advance(undefined, [cur(A)], 300, 0))).toBe(true);
-    expect(sameState(base, advance(undefined, [nxt(A)], 300, 0))).toBe(false);
-    expect(sameState(base, advance(undefined, [cur(A)], 300, 1))).toBe(false);
   });
 });
