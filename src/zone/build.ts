@@ -281,7 +281,8 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
   const noRRsets = new RRsetsByType([]);
   for (const n of ordered) {
     // The build-time Map becomes the compact read-only form (same types, same order).
-    (n as { rrsets: ReadonlyMap<number, RRset> }).rrsets = n.rrsets.size === 0 ? noRRsets : new RRsetsByType(Object.freeze([...n.rrsets.values()]));
+    // slice(): an array spread from an iterator keeps room for 17 elements (about 100 bytes per node unused).
+    (n as { rrsets: ReadonlyMap<number, RRset> }).rrsets = n.rrsets.size === 0 ? noRRsets : new RRsetsByType(Object.freeze([...n.rrsets.values()].slice()));
     Object.freeze(n);
   }
   const soaMinimum = readU32(finalSoa.rdatas[0]!, finalSoa.rdatas[0]!.length - 4);
