@@ -25,6 +25,7 @@
 import { hash } from 'node:crypto';
 import type { RRset } from '../zone/zone.js';
 import { ALG_ECDSAP256SHA256, canonicalRRsetBytes } from './canonical.js';
+import { slabCopy } from '../wire/slab.js';
 import { SignError, signRRset, signRRsetAsync, type SigningKey } from './sign.js';
 
 export interface SignaturePolicy {
@@ -41,9 +42,12 @@ export interface SignaturePolicy {
   readonly jitter: (rrsetDigest: Uint8Array) => number;
 }
 
-/** A cached or fresh signature. Times are seconds since the epoch. */
+/**
+ * A cached or fresh signature. Times are seconds since the epoch. A value made for the caller: two lookups of one
+ * cached signature give equal values (the same `rrsig` octets), not the same object.
+ */
 export interface CachedSignature {
-  /** Complete RRSIG rdata. */
+  /** Complete RRSIG rdata (a view of the cache's storage: read it, never write into it). */
   readonly rrsig: Uint8Array;
   /** base64 SHA-256 of the canonical RRset bytes: the value prune() expects in its live set. */
   readonly digest: string;
@@ -93,20 +97,40 @@ type Lookup =
   | { readonly hit: CachedSignature }
   | {
       readonly hit: undefined;
-      readonly bucket: Map<string, CachedSignature>;
-      readonly digest: string;
+      readonly bucket: number;
+      readonly digest: Buffer;
       readonly canonical: Uint8Array;
       readonly inception: number;
       readonly expiration: number;
     };
 
+const DIGEST_OCTETS = 32;
+/** RRSIG rdata is at most 18 + 255 + 64 octets, and slabs are 16 KiB: offset and length fit 16 bits each. */
+const U16 = 0x10000;
+
 export class SignatureCache {
-  /**
-   * (signer zone, key tag, algorithm, validity policy) -> digest -> entry. Two levels, so that an entry's own
-   * key is its digest string (shared with CachedSignature.digest) rather than a long concatenated string per
-   * signature: a 100k-name zone has a quarter of a million entries.
+  /*
+   * A 100k-name zone has a quarter of a million signatures, so an entry is not an object: entry i is row i of
+   * a few typed arrays (its digest, bucket, times and where its RRSIG octets are), found through an
+   * open-addressing table over the digests. An object per entry, a base64 digest string as its Map key and a
+   * Uint8Array view per RRSIG cost about 250 bytes per signature; this about 60.
+   *
+   * Bucket = (signer zone, key tag, algorithm, validity policy), as a small number: equal digests in two
+   * buckets are two entries. The RRSIG octets stay where the signer put them (a shared slab, wire/slab.ts): an
+   * entry keeps the ArrayBuffer and the offset and length in it. Those octets are never written again, so a
+   * signed zone that copied the location (zonesign.ts) keeps serving them after the entry is replaced.
    */
-  readonly #buckets = new Map<string, Map<string, CachedSignature>>();
+  readonly #bucketIds = new Map<string, number>();
+  #count = 0;
+  #digests = new Uint8Array(0);
+  #buckets = new Uint32Array(0);
+  /** inception, expiration per entry. */
+  #times = new Float64Array(0);
+  /** offset * 2^16 + length of the RRSIG rdata in #buffers[i]. */
+  #places = new Uint32Array(0);
+  #buffers: ArrayBufferLike[] = [];
+  /** Entry index + 1 per slot; 0 = empty. Power-of-two size, at most half full. */
+  #slots = new Uint32Array(0);
   #hits = 0;
   #misses = 0;
 
@@ -121,9 +145,7 @@ export class SignatureCache {
   }
 
   get size(): number {
-    let n = 0;
-    for (const b of this.#buckets.values()) n += b.size;
-    return n;
+    return this.#count;
   }
 
   /**
@@ -159,16 +181,20 @@ export class SignatureCache {
   #lookup(rrset: RRset, key: SigningKey, now: number, policy: SignaturePolicy): Lookup {
     if (!Number.isInteger(now)) throw new SignError('E_SIGN_WINDOW', `now ${now} is not a whole number of seconds`);
     const canonical = canonicalRRsetBytes(rrset, rrset.ttl);
-    const digest = hash('sha256', canonical, 'base64');
+    const digest = hash('sha256', canonical, 'buffer');
     const id = `${key.zone.key}\u0000${key.tag}\u0000${ALG_ECDSAP256SHA256}\u0000${policy.validity}/${policy.inceptionOffset}`;
-    let bucket = this.#buckets.get(id);
-    if (!bucket) this.#buckets.set(id, (bucket = new Map()));
-    const hit = bucket.get(digest);
-    if (hit && hit.expiration - now >= policy.refreshBefore && hit.inception <= now - policy.inceptionOffset) {
-      this.#hits++;
-      return { hit };
+    let bucket = this.#bucketIds.get(id);
+    if (bucket === undefined) this.#bucketIds.set(id, (bucket = this.#bucketIds.size));
+    const e = this.#find(digest, bucket);
+    if (e >= 0) {
+      const inception = this.#times[2 * e]!;
+      const expiration = this.#times[2 * e + 1]!;
+      if (expiration - now >= policy.refreshBefore && inception <= now - policy.inceptionOffset) {
+        this.#hits++;
+        return { hit: this.#entry(e, digest) };
+      }
     }
-    const jitter = policy.jitter(Buffer.from(digest, 'base64'));
+    const jitter = policy.jitter(digest);
     if (!Number.isInteger(jitter) || jitter < 0 || policy.validity - jitter <= policy.refreshBefore) {
       throw new SignError(
         'E_SIGN_POLICY',
@@ -179,10 +205,92 @@ export class SignatureCache {
   }
 
   #store(l: Exclude<Lookup, { hit: CachedSignature }>, rrsig: Uint8Array): CachedSignature {
-    const fresh: CachedSignature = Object.freeze({ rrsig, digest: l.digest, inception: l.inception, expiration: l.expiration });
-    l.bucket.set(l.digest, fresh);
+    // The location must fit #places; the signer's slab arrays always do (a copy otherwise).
+    const at = rrsig.byteOffset < U16 && rrsig.byteLength < U16 ? rrsig : slabCopy(rrsig);
+    let e = this.#find(l.digest, l.bucket);
+    if (e < 0) e = this.#append(l.digest, l.bucket);
+    this.#times[2 * e] = l.inception;
+    this.#times[2 * e + 1] = l.expiration;
+    this.#places[e] = at.byteOffset * U16 + at.byteLength;
+    this.#buffers[e] = at.buffer;
     this.#misses++;
-    return fresh;
+    return this.#entry(e, l.digest);
+  }
+
+  /** Entry e as a CachedSignature (its digest string is made only when asked for). */
+  #entry(e: number, digest: Uint8Array): CachedSignature {
+    const place = this.#places[e]!;
+    return {
+      rrsig: new Uint8Array(this.#buffers[e]!, Math.floor(place / U16), place % U16),
+      get digest(): string {
+        return Buffer.from(digest).toString('base64');
+      },
+      inception: this.#times[2 * e]!,
+      expiration: this.#times[2 * e + 1]!,
+    };
+  }
+
+  /** The slot where a digest's search starts: its first 32 bits (SHA-256 output is uniform) mixed with the bucket. */
+  #home(digest: Uint8Array, at: number, bucket: number): number {
+    const h = ((digest[at]! << 24) | (digest[at + 1]! << 16) | (digest[at + 2]! << 8) | digest[at + 3]!) ^ Math.imul(bucket, 0x9e3779b1);
+    return h & (this.#slots.length - 1);
+  }
+
+  /** The entry of (digest, bucket), or -1. */
+  #find(digest: Uint8Array, bucket: number): number {
+    if (this.#count === 0) return -1;
+    const mask = this.#slots.length - 1;
+    for (let s = this.#home(digest, 0, bucket); ; s = (s + 1) & mask) {
+      const v = this.#slots[s]!;
+      if (v === 0) return -1;
+      const e = v - 1;
+      if (this.#buckets[e] === bucket && this.#sameDigest(e, digest)) return e;
+    }
+  }
+
+  #sameDigest(e: number, digest: Uint8Array): boolean {
+    const base = e * DIGEST_OCTETS;
+    for (let i = 0; i < DIGEST_OCTETS; i++) if (this.#digests[base + i] !== digest[i]) return false;
+    return true;
+  }
+
+  /** Adds an entry for (digest, bucket) with no signature yet (the caller fills it in); returns its index. */
+  #append(digest: Uint8Array, bucket: number): number {
+    const e = this.#count;
+    if (e === this.#buckets.length) this.#grow(Math.max(1024, 2 * e));
+    this.#digests.set(digest.subarray(0, DIGEST_OCTETS), e * DIGEST_OCTETS);
+    this.#buckets[e] = bucket;
+    this.#count++;
+    this.#index(e);
+    return e;
+  }
+
+  /** Puts entry e into the slot table. */
+  #index(e: number): void {
+    const mask = this.#slots.length - 1;
+    let s = this.#home(this.#digests, e * DIGEST_OCTETS, this.#buckets[e]!);
+    while (this.#slots[s] !== 0) s = (s + 1) & mask;
+    this.#slots[s] = e + 1;
+  }
+
+  /** Room for `capacity` entries (keeping the first #count), and a slot table at most half full. */
+  #grow(capacity: number): void {
+    const n = this.#count;
+    const digests = new Uint8Array(capacity * DIGEST_OCTETS);
+    digests.set(this.#digests.subarray(0, n * DIGEST_OCTETS));
+    const buckets = new Uint32Array(capacity);
+    buckets.set(this.#buckets.subarray(0, n));
+    const times = new Float64Array(2 * capacity);
+    times.set(this.#times.subarray(0, 2 * n));
+    const places = new Uint32Array(capacity);
+    places.set(this.#places.subarray(0, n));
+    this.#digests = digests;
+    this.#buckets = buckets;
+    this.#times = times;
+    this.#places = places;
+    this.#buffers.length = n;
+    this.#slots = new Uint32Array(2 ** Math.ceil(Math.log2(2 * capacity)));
+    for (let e = 0; e < n; e++) this.#index(e);
   }
 
   /**
@@ -190,22 +298,52 @@ export class SignatureCache {
    * snapshots, from CachedSignature.digest). Returns the number of entries dropped.
    */
   prune(liveDigests: ReadonlySet<string>): number {
-    let dropped = 0;
-    for (const [id, bucket] of this.#buckets) {
-      for (const [digest, e] of bucket) {
-        if (!liveDigests.has(e.digest)) {
-          bucket.delete(digest);
-          dropped++;
-        }
-      }
-      if (bucket.size === 0) this.#buckets.delete(id);
+    return this.#keepOnly((e) => liveDigests.has(Buffer.from(this.#digests.subarray(e * DIGEST_OCTETS, (e + 1) * DIGEST_OCTETS)).toString('base64')));
+  }
+
+  /**
+   * Drops every signature made by `key` (a key that no longer signs, after a rollover: its signatures would
+   * otherwise stay for the life of the process). Returns the number of entries dropped.
+   */
+  forgetKey(key: SigningKey): number {
+    const prefix = `${key.zone.key}\u0000${key.tag}\u0000`;
+    const gone = new Set<number>();
+    for (const [id, bucket] of this.#bucketIds) if (id.startsWith(prefix)) gone.add(bucket);
+    return gone.size === 0 ? 0 : this.#keepOnly((e) => !gone.has(this.#buckets[e]!));
+  }
+
+  /** Keeps the entries `keep` accepts, moved down over the others, and rebuilds the slot table. */
+  #keepOnly(keep: (e: number) => boolean): number {
+    const n = this.#count;
+    let kept = 0;
+    for (let e = 0; e < n; e++) {
+      if (!keep(e)) continue;
+      // Entries move down over the dropped ones (kept <= e).
+      this.#digests.copyWithin(kept * DIGEST_OCTETS, e * DIGEST_OCTETS, (e + 1) * DIGEST_OCTETS);
+      this.#buckets[kept] = this.#buckets[e]!;
+      this.#times[2 * kept] = this.#times[2 * e]!;
+      this.#times[2 * kept + 1] = this.#times[2 * e + 1]!;
+      this.#places[kept] = this.#places[e]!;
+      this.#buffers[kept] = this.#buffers[e]!;
+      kept++;
     }
-    return dropped;
+    this.#count = kept;
+    this.#buffers.length = kept;
+    this.#slots.fill(0);
+    for (let e = 0; e < kept; e++) this.#index(e);
+    return n - kept;
   }
 
   /** Forgets every entry and resets the counters. */
   clear(): void {
-    this.#buckets.clear();
+    this.#bucketIds.clear();
+    this.#count = 0;
+    this.#digests = new Uint8Array(0);
+    this.#buckets = new Uint32Array(0);
+    this.#times = new Float64Array(0);
+    this.#places = new Uint32Array(0);
+    this.#buffers = [];
+    this.#slots = new Uint32Array(0);
     this.#hits = 0;
     this.#misses = 0;
   }

@@ -14,7 +14,8 @@ import type { ZoneSecurity } from '../query/security.js';
 import type { RRset, Zone, ZoneNode } from '../zone/zone.js';
 import type { ZoneKey } from './keys.js';
 import { buildNsecChain, nodataProof, nxdomainProof, wildcardAnswerProof, wildcardNodataProof, type NsecChain, type NsecEntry } from './nsec.js';
-import { digestJitter, SignatureCache, type CachedSignature, type SignaturePolicy } from './sigcache.js';
+import { RrsigTable } from './rrsigs.js';
+import { digestJitter, SignatureCache, type SignaturePolicy } from './sigcache.js';
 
 export interface ZoneKeys {
   /** Signs the DNSKEY RRset. */
@@ -98,9 +99,13 @@ function additions(zone: Zone, keys: ZoneKeys): { dnskey: RRset; chain: NsecChai
 export function signZone(zone: Zone, keys: ZoneKeys, now: number, cache: SignatureCache): SignedZone {
   const policy = policyOf(zone);
   const { dnskey, chain } = additions(zone, keys);
-  const sigs: CachedSignature[] = [];
-  for (const [rs, key] of signingJobs(zone, keys, dnskey, chain)) sigs.push(cache.get(rs, key, now, policy));
-  return assemble(zone, keys, dnskey, chain, sigs);
+  const table = new RrsigTable();
+  for (const [rs, key] of signingJobs(zone, keys, dnskey, chain)) {
+    const s = cache.get(rs, key, now, policy);
+    table.setSignature(table.addJob(rs.owner.key, rs.type), s.rrsig, s.expiration);
+  }
+  table.seal();
+  return assemble(zone, keys, dnskey, chain, table);
 }
 
 /**
@@ -111,52 +116,36 @@ export function signZone(zone: Zone, keys: ZoneKeys, now: number, cache: Signatu
 export async function signZoneAsync(zone: Zone, keys: ZoneKeys, now: number, cache: SignatureCache, concurrency = 64): Promise<SignedZone> {
   const policy = policyOf(zone);
   const { dnskey, chain } = additions(zone, keys);
-  const sigs: CachedSignature[] = [];
+  const table = new RrsigTable();
   const jobs = signingJobs(zone, keys, dnskey, chain);
-  let next = 0;
   const worker = async (): Promise<void> => {
     for (let r = jobs.next(); !r.done; r = jobs.next()) {
-      const i = next++;
       const [rs, key] = r.value;
-      sigs[i] = await cache.getAsync(rs, key, now, policy);
+      const i = table.addJob(rs.owner.key, rs.type);
+      const s = await cache.getAsync(rs, key, now, policy);
+      table.setSignature(i, s.rrsig, s.expiration);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
-  return assemble(zone, keys, dnskey, chain, sigs);
+  table.seal();
+  return assemble(zone, keys, dnskey, chain, table);
 }
-
-/** The type an RRSIG rdata covers (its first field). */
-const coveredType = (rrsig: Uint8Array): number => (rrsig[0]! << 8) | rrsig[1]!;
 
 /** The RRSIG RRset of an RRset's signatures, at its owner and with its TTL (RFC 4034 §3). */
 const rrsigRRset = (covered: RRset, ttl: number, rrsigs: readonly Uint8Array[]): RRset =>
   Object.freeze({ owner: covered.owner, type: T.RRSIG, ttl, rdatas: Object.freeze(rrsigs) });
 
-/** The signed view, from the signatures of signingJobs() in its order. */
-function assemble(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain, sigs: readonly CachedSignature[]): SignedZone {
-  // RRSIG rdata by owner key, one rdata or a short list per owner (one per covered type, two for the DNSKEY
-  // RRset during a KSK rollover). Keyed by the owner's own key string, and the RRSIG RRset object is made when
-  // asked for: a 100k-name zone has a quarter of a million signatures, and answers that need one are few (the
-  // response cache holds whole answers).
-  const rrsigs = new Map<string, Uint8Array | Uint8Array[]>();
+/**
+ * The signed view, from the signatures of signingJobs() (by owner and covered type in `table`; the DNSKEY
+ * RRset has two during a KSK rollover). The RRSIG RRset objects are made when asked for: answers that need one
+ * are few (the response cache holds whole answers).
+ */
+function assemble(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain, table: RrsigTable): SignedZone {
   const lookup = (rs: RRset): readonly Uint8Array[] | undefined => {
-    const have = rrsigs.get(rs.owner.key);
-    if (!have) return undefined;
-    if (!Array.isArray(have)) return coveredType(have) === rs.type ? [have] : undefined;
-    const out = have.filter((rd) => coveredType(rd) === rs.type);
-    return out.length > 0 ? out : undefined;
+    const all = table.findAll(rs.owner.key, rs.type);
+    return all.length > 0 ? all : undefined;
   };
-  let earliest = Infinity;
-  let i = 0;
-  for (const [rs] of signingJobs(zone, keys, dnskey, chain)) {
-    const s = sigs[i++]!;
-    if (s.expiration < earliest) earliest = s.expiration;
-    const k = rs.owner.key;
-    const have = rrsigs.get(k);
-    if (!have) rrsigs.set(k, s.rrsig);
-    else if (Array.isArray(have)) have.push(s.rrsig);
-    else rrsigs.set(k, [have, s.rrsig]);
-  }
+  const earliest = table.earliestExpiration;
 
   const sets = (entries: readonly NsecEntry[]): RRset[] => entries.map((e) => e.rrset);
   return {

@@ -12,6 +12,7 @@ import type { Zone } from '../zone/zone.js';
 import { ensureZoneKeys } from '../dnssec/keystore.js';
 import { SignatureCache } from '../dnssec/sigcache.js';
 import { signZone, signZoneAsync, type SignedZone, type ZoneKeys } from '../dnssec/zonesign.js';
+import type { ZoneKey } from '../dnssec/keys.js';
 
 export interface Secured {
   /** The zones to serve (a zone whose keys are missing may be an older, signed version, or left out). */
@@ -159,6 +160,9 @@ export class ZoneSigner {
         try {
           yield request;
           signed = request.signed!;
+          // A key that signed the last version and signs no more (a rollover ended): its signatures go.
+          const signing = new Set(signersOf(request.keys).map((k) => k.tag));
+          if (last) for (const k of signersOf(last.keys)) if (!signing.has(k.tag)) this.cache.forgetKey(k);
           this.lastSigned.set(z.origin.key, signed);
           this.signedFrom.set(z.origin.key, z);
           const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -193,4 +197,9 @@ interface SignRequest {
 function keyTags(keys: ZoneKeys): { dnskey: number[]; dnskeySigners: number[]; zoneSigner: number } {
   const published = keys.published ?? (keys.ksk === keys.zsk ? [keys.ksk] : [keys.ksk, keys.zsk]);
   return { dnskey: published.map((k) => k.tag), dnskeySigners: (keys.dnskeySigners ?? [keys.ksk]).map((k) => k.tag), zoneSigner: keys.zsk.tag };
+}
+
+/** The keys that make signatures: the DNSKEY RRset's signers and the zone signer. */
+function signersOf(keys: ZoneKeys): ZoneKey[] {
+  return [...(keys.dnskeySigners ?? [keys.ksk]), keys.zsk];
 }

@@ -213,31 +213,58 @@ function parseYaml(text: string, firstLine = 1): Parsed {
 }
 
 /**
- * The split parse of a large zone (splitRecords): the rest of the file, then each piece of `records:`, all of
- * which must parse cleanly into what the one-document parse would give. Undefined when any does not.
+ * The split parse of a large zone (splitRecords): the rest of the file parsed, and the pieces of `records:` as
+ * text, each parsed only when it is read (parsePiece) so that one piece's syntax tree is alive at a time.
+ * Undefined when the rest of the file does not parse cleanly into what the one-document parse would give.
  */
-function parseSplit(text: string): { outer: Parsed; pieces: Parsed[] } | undefined {
+function parseSplit(text: string): { outer: Parsed; pieces: SplitRecords['pieces'] } | undefined {
   const split = splitRecords(text);
   if (!split) return undefined;
   const outer = parseYaml(split.outer);
-  const clean = (p: Parsed): boolean => p.doc.errors.length === 0 && p.doc.warnings.length === 0;
   if (!clean(outer) || !isMap(outer.doc.contents)) return undefined;
   const first = outer.doc.contents.items.find((p) => isScalar(p.key) && String(p.key.value) === 'records');
   if (!first || !isScalar(first.key) || first.key.range?.[0] !== split.keyOffset) return undefined;
   if (!(first.value === null || (isScalar(first.value) && first.value.value === ''))) return undefined;
-  const pieces: Parsed[] = [];
-  for (const piece of split.pieces) {
-    const p = parseYaml(piece.text, piece.line);
-    if (!clean(p) || !isMap(p.doc.contents)) return undefined;
-    pieces.push(p);
-  }
-  return { outer, pieces };
+  return { outer, pieces: split.pieces };
 }
 
-/** Parses zone YAML. Problems are appended to `problems`; the result is as complete as the input allows. */
+const clean = (p: Parsed): boolean => p.doc.errors.length === 0 && p.doc.warnings.length === 0;
+
+/** Thrown while reading a split zone when a piece does not parse cleanly: parseZoneYaml starts over unsplit. */
+class SplitFallback extends Error {}
+
+/** One piece of a split `records:` mapping, parsed; throws SplitFallback when it is not a clean mapping. */
+function parsePiece(piece: SplitRecords['pieces'][number]): Parsed & { doc: { contents: YAMLMap } } {
+  const p = parseYaml(piece.text, piece.line);
+  if (!clean(p) || !isMap(p.doc.contents)) throw new SplitFallback();
+  return p as Parsed & { doc: { contents: YAMLMap } };
+}
+
+/**
+ * Parses zone YAML. Problems are appended to `problems`; the result is as complete as the input allows.
+ *
+ * A large `records:` mapping is read piece by piece (splitRecords). Parsing every piece before reading any
+ * would hold all their syntax trees at once, which is the whole point of splitting lost (for a 100k-name zone,
+ * a few hundred MB at the peak of the load); so pieces are parsed as they are read, and one that does not parse
+ * cleanly discards what the split reading found and starts over with the one-document parse, whose results and
+ * messages are the reference.
+ */
 export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[]): ZoneSource {
   const split = parseSplit(text);
-  const main = split?.outer ?? parseYaml(text);
+  if (split) {
+    const mark = problems.length;
+    try {
+      return readZoneYaml(file, split.outer, split.pieces, problems);
+    } catch (e) {
+      if (!(e instanceof SplitFallback)) throw e;
+      problems.length = mark;
+    }
+  }
+  return readZoneYaml(file, parseYaml(text), undefined, problems);
+}
+
+/** Reads a parsed zone file: `pieces` are the split `records:` entries (parsed here one at a time), if split. */
+function readZoneYaml(file: string, main: Parsed, pieces: SplitRecords['pieces'] | undefined, problems: ZoneProblem[]): ZoneSource {
   const { doc, lineAt } = main;
   /** Line numbers of the document being read (the outer one, or the piece of `records:` being read). */
   let lineOf = main.lineOf;
@@ -303,11 +330,12 @@ export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[
         dnssec = parseDnssec(v, line);
         break;
       case 'records':
-        if (split) {
+        if (pieces) {
           // The same reading as parseRecords over one mapping: one duplicate-key set across the pieces.
           const outerLineOf = lineOf;
           const seen = new Map<string, number>();
-          for (const piece of split.pieces) {
+          for (const text of pieces) {
+            const piece = parsePiece(text);
             lineOf = piece.lineOf;
             readOwners(mapEntries(piece.doc.contents, line, 'records', seen));
           }

@@ -25,6 +25,7 @@ import {
   digestJitter,
   rrsetDigest,
   SignatureCache,
+  type CachedSignature,
   type SignaturePolicy,
 } from '../../src/dnssec/sigcache.js';
 import {
@@ -453,18 +454,20 @@ describe('SignatureCache', () => {
     return out;
   }
 
+  // get() returns a value, not the cached object: an equal value (the same RRSIG octets, which ECDSA's random
+  // nonce makes unique to one signing) is the cached signature, an unequal one a fresh signature.
   it('answers a second request from the cache, also for an equal RRset in another case and order', () => {
     const c = new SignatureCache();
     const rs = rrset('example.', 'MX', 3600, ['10 mail.example.', '20 mail2.example.']);
     const first = c.get(rs, key, T0, policy);
-    expect(c.get(rs, key, T0 + DAY, policy)).toBe(first);
-    expect(c.get(rrset('EXAMPLE.', 'MX', 3600, ['20 Mail2.example.', '10 MAIL.example.']), key, T0, policy)).toBe(first);
+    expect(c.get(rs, key, T0 + DAY, policy)).toEqual(first);
+    expect(c.get(rrset('EXAMPLE.', 'MX', 3600, ['20 Mail2.example.', '10 MAIL.example.']), key, T0, policy)).toEqual(first);
     expect([c.hits, c.misses, c.size]).toEqual([2, 1, 1]);
     expect(verifyRRsig(rs, first.rrsig, key.publicKey)).toBe(true);
     // A TTL change is a change of the signed data (Original TTL): new signature
-    expect(c.get({ ...rs, ttl: 60 }, key, T0, policy)).not.toBe(first);
+    expect(c.get({ ...rs, ttl: 60 }, key, T0, policy)).not.toEqual(first);
     // so is another key
-    expect(c.get(rs, { ...key, tag: (key.tag + 1) & 0xffff }, T0, policy)).not.toBe(first);
+    expect(c.get(rs, { ...key, tag: (key.tag + 1) & 0xffff }, T0, policy)).not.toEqual(first);
     expect([c.hits, c.misses, c.size]).toEqual([2, 3, 3]);
   });
 
@@ -484,9 +487,9 @@ describe('SignatureCache', () => {
     const rs = rrset('example.', 'TXT', 3600, ['"refresh"']);
     const s = c.get(rs, key, T0, policy);
     const due = s.expiration - policy.refreshBefore;
-    expect(c.get(rs, key, due, policy)).toBe(s);
+    expect(c.get(rs, key, due, policy)).toEqual(s);
     const renewed = c.get(rs, key, due + 1, policy);
-    expect(renewed).not.toBe(s);
+    expect(renewed).not.toEqual(s);
     expect(renewed.inception).toBe(due + 1 - 3600);
     expect([c.hits, c.misses]).toEqual([1, 2]);
   });
@@ -496,7 +499,7 @@ describe('SignatureCache', () => {
     const rs = rrset('example.', 'TXT', 3600, ['"back"']);
     const s = c.get(rs, key, T0, policy);
     const earlier = c.get(rs, key, T0 - 10, policy);
-    expect(earlier).not.toBe(s);
+    expect(earlier).not.toEqual(s);
     expect(earlier.inception).toBe(T0 - 10 - 3600);
   });
 
@@ -532,6 +535,46 @@ describe('SignatureCache', () => {
     expect(c.size).toBe(after.length);
     for (const rs of after) c.get(rs, key, T0 + 1200, policy);
     expect(c.misses).toBe(before.length + 1);
+  });
+
+  it('forgetKey drops the signatures of one key and keeps those of the other', () => {
+    const c = new SignatureCache();
+    const other = { ...key, tag: (key.tag + 1) & 0xffff };
+    const sets = Array.from({ length: 300 }, (_, i) => rrset(`f${i}.example.`, 'A', 300, [`192.0.2.${i % 250}`]));
+    const kept = sets.map((rs) => [c.get(rs, key, T0, policy), c.get(rs, other, T0, policy)] as const);
+    expect(c.forgetKey(other)).toBe(300);
+    expect(c.forgetKey(other)).toBe(0);
+    expect(c.size).toBe(300);
+    for (const [i, rs] of sets.entries()) expect(c.get(rs, key, T0 + 60, policy)).toEqual(kept[i]![0]);
+    expect(c.get(sets[0]!, other, T0 + 60, policy)).not.toEqual(kept[0]![1]);
+  });
+
+  it('keeps thousands of entries under two keys apart through growth and prune', () => {
+    const c = new SignatureCache();
+    const other = { ...key, tag: (key.tag + 1) & 0xffff };
+    const sets = Array.from({ length: 2500 }, (_, i) => rrset(`h${i}.example.`, 'A', 300, [`192.0.2.${i % 250}`]));
+    const first = new Map<string, CachedSignature>();
+    for (const [i, rs] of sets.entries()) {
+      first.set(`a${i}`, c.get(rs, key, T0, policy));
+      first.set(`b${i}`, c.get(rs, other, T0, policy));
+    }
+    expect([c.hits, c.misses, c.size]).toEqual([0, 5000, 5000]);
+    for (const [i, rs] of sets.entries()) {
+      expect(c.get(rs, key, T0 + 60, policy)).toEqual(first.get(`a${i}`));
+      expect(c.get(rs, other, T0 + 60, policy)).toEqual(first.get(`b${i}`));
+    }
+    expect(c.hits).toBe(5000);
+    // Keep the even-numbered RRsets (under both keys): the odd ones are signed again afterwards.
+    const live = new Set(sets.filter((_, i) => i % 2 === 0).map((rs) => c.get(rs, key, T0, policy).digest));
+    expect(c.prune(live)).toBe(2500);
+    expect(c.size).toBe(2500);
+    for (const [i, rs] of sets.entries()) {
+      const again = c.get(rs, other, T0 + 120, policy);
+      if (i % 2 === 0) expect(again).toEqual(first.get(`b${i}`));
+      else expect(again).not.toEqual(first.get(`b${i}`));
+    }
+    expect([c.size, c.misses]).toEqual([3750, 6250]);
+    expect(verifyRRsig(sets[2499]!, c.get(sets[2499]!, other, T0, policy).rrsig, other.publicKey)).toBe(true);
   });
 
   it('spreads expirations with a jitter in [0, validity / 14) derived from the RRset digest', () => {

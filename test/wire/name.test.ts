@@ -84,6 +84,23 @@ describe('label operations', () => {
   });
 });
 
+describe('stored form', () => {
+  it('keeps the wire octets and case of every name, shares offsets per label-length pattern, and is frozen', () => {
+    const www = parseName('WWW.Example.com.');
+    const names = Array.from({ length: 5000 }, (_, i) => parseName(`h${i}.example.com.`));
+    const srv = parseName('srv.example.com.');
+    expect(Object.isFrozen(www) && Object.isFrozen(www.offsets)).toBe(true);
+    expect(srv.offsets).toBe(www.offsets);
+    expect(www.offsets).toEqual([0, 4, 12]);
+    expect([...www.wire]).toEqual([3, 0x57, 0x57, 0x57, 7, ...Buffer.from('Example'), 3, ...Buffer.from('com'), 0]);
+    expect(www.key).toBe('\x03www\x07example\x03com\x00');
+    names.forEach((n, i) => expect(nameToText(n)).toBe(`h${i}.example.com.`));
+    // More patterns than the shared table holds: the names past it still get their own, correct offsets.
+    const deep = Array.from({ length: 5000 }, (_, i) => parseName(`${'a.'.repeat(1 + (i % 97))}x${'y'.repeat(i % 50)}.`));
+    deep.forEach((n, i) => expect(nameToText(n)).toBe(`${'a.'.repeat(1 + (i % 97))}x${'y'.repeat(i % 50)}.`));
+  });
+});
+
 describe('hostile decompression', () => {
   const cases: [string, number[], number][] = [
     ['self pointer', [0xc0, 0x00], 0],
