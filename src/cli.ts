@@ -191,8 +191,9 @@ async function serve(args: string[]): Promise<number> {
   // signing it at start peaked at ~350 MB of RSS, mostly garbage. Growing by 20 % instead keeps the peak near
   // 260 MB (bench/sign.sh), at the cost of more full collections while loading and signing: start-up sign time
   // of that zone about 10-15 % longer (5 runs 29.5-34.0 s against 27.3-29.1 s without, on a busy 2-core
-  // machine). Answering queries allocates little, so query throughput is unchanged (bench/dnssec-dnsperf.sh). The flag is read at every collection, so setting it here, before the zones are
-  // loaded, is enough. Not --max-semi-space-size: the young generation is sized when the isolate starts.
+  // machine). Answering queries allocates little, so query throughput is unchanged (bench/dnssec-dnsperf.sh).
+  // The flag is read at every collection, so setting it here, before the zones are loaded, is enough. Not
+  // --max-semi-space-size: the young generation is sized when the isolate starts.
   setFlagsFromString('--heap-growing-percent=20');
   const logger = createLogger();
   const server = await startServer({
