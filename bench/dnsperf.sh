@@ -47,7 +47,9 @@ BENCH_CLI=${BENCH_CLI:-dist/cli.js}
 KNOT_PORT=${KNOT_PORT:-}
 DANE_PORT=${DANE_PORT:-}
 
-die() { echo "bench: $*" >&2; exit 1; }
+BENCH_NAME=bench
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 case "$ONLY" in '' | knot | dane-ns) ;; *) die "ONLY must be knot or dane-ns (got '$ONLY')" ;; esac
 for v in DURATION WARMUP CLIENTS OUTSTANDING KNOT_UDP_WORKERS; do
@@ -55,8 +57,6 @@ for v in DURATION WARMUP CLIENTS OUTSTANDING KNOT_UDP_WORKERS; do
 done
 [ "$DURATION" -gt 0 ] || die "DURATION must be > 0"
 
-need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || die "missing tool '$1' (Debian package $2)"; }
-tool() { command -v "$1" 2>/dev/null || echo "/usr/sbin/$1"; }
 need dnsperf dnsperf
 need kdig knot-dnsutils
 need node nodejs
@@ -65,57 +65,9 @@ if [ "$ONLY" != knot ] || [ -z "$ZONE_FILE" ]; then
   [ -f "$BENCH_CLI" ] || die "$BENCH_CLI not found: run 'npm run build' (npm run bench does), or ONLY=knot ZONE_FILE=..."
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dane-ns-bench.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init dane-ns-bench 30
 
-stop_pid() {
-  local pid=$1 keep=() p
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-  PIDS=("${keep[@]+"${keep[@]}"}")
-}
-
-# A loopback port free for both UDP and TCP.
-free_port() {
-  node -e '
-    const net = require("node:net"), dgram = require("node:dgram");
-    (function attempt(n) {
-      const s = net.createServer().listen({ host: "127.0.0.1", port: 0 }, () => {
-        const port = s.address().port;
-        s.close(() => {
-          const u = dgram.createSocket("udp4");
-          u.once("error", () => { u.close(); if (n > 0) attempt(n - 1); else process.exit(1); });
-          u.bind({ address: "127.0.0.1", port }, () => u.close(() => console.log(port)));
-        });
-      });
-    })(20);'
-}
-
-# CPU pinning: the server on CPU 0, dnsperf on the rest (less noise on small machines).
-NCPU=$(nproc 2>/dev/null || echo 1)
-SERVER_PIN=()
-CLIENT_PIN=()
-if [ "$PIN" != 0 ] && [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
-  SERVER_PIN=(taskset -c 0)
-  CLIENT_PIN=(taskset -c "1-$((NCPU - 1))")
-fi
+pin_cpus
 
 # --- zone text and query file --------------------------------------------------------------------------------
 if [ -n "$ZONE_FILE" ]; then

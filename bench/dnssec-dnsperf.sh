@@ -44,71 +44,24 @@ ONLY=${ONLY:-}
 PIN=${PIN:-auto}
 BENCH_CLI=${BENCH_CLI:-dist/cli.js}
 
-die() { echo "dnssec-bench: $*" >&2; exit 1; }
+BENCH_NAME=dnssec-bench
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 case "$ONLY" in '' | knot | dane-ns) ;; *) die "ONLY must be knot or dane-ns (got '$ONLY')" ;; esac
 for v in DURATION WARMUP CLIENTS OUTSTANDING NX_COUNT MIXED_COUNT KNOT_UDP_WORKERS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
 done
 [ "$DURATION" -gt 0 ] || die "DURATION must be > 0"
 for w in $WORKLOADS; do case "$w" in hit | mixed | nx) ;; *) die "unknown workload '$w' (hit, mixed, nx)" ;; esac; done
-need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || die "missing tool '$1' (Debian package $2)"; }
-tool() { command -v "$1" 2>/dev/null || echo "/usr/sbin/$1"; }
 need dnsperf dnsperf
 need kdig knot-dnsutils
 need node nodejs
 [ "$ONLY" = dane-ns ] || need knotd knot
 [ -f "$BENCH_CLI" ] || die "$BENCH_CLI not found: run 'npm run build' (npm run bench does)"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dane-ns-dnssec-bench.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init dane-ns-dnssec-bench 30
 
-forget_pid() {
-  local keep=() p
-  for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-  PIDS=("${keep[@]+"${keep[@]}"}")
-}
-stop_pid() {
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 1 30); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  forget_pid "$1"
-}
-
-free_port() {
-  node -e '
-    const net = require("node:net"), dgram = require("node:dgram");
-    (function attempt(n) {
-      const s = net.createServer().listen({ host: "127.0.0.1", port: 0 }, () => {
-        const port = s.address().port;
-        s.close(() => {
-          const u = dgram.createSocket("udp4");
-          u.once("error", () => { u.close(); if (n > 0) attempt(n - 1); else process.exit(1); });
-          u.bind({ address: "127.0.0.1", port }, () => u.close(() => console.log(port)));
-        });
-      });
-    })(20);'
-}
-
-NCPU=$(nproc 2>/dev/null || echo 1)
-SERVER_PIN=()
-CLIENT_PIN=()
-if [ "$PIN" != 0 ] && [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
-  SERVER_PIN=(taskset -c 0)
-  CLIENT_PIN=(taskset -c "1-$((NCPU - 1))")
-fi
+pin_cpus
 
 # --- zone text and query files ----------------------------------------------------------------------------------
 node "$BENCH_CLI" zone export "$ZONE" --zones "$ZONES_DIR" --state "$TMP/export-state" >"$TMP/zone.txt" ||

@@ -36,58 +36,20 @@ CPU_PROF=${CPU_PROF:-}
 ONLY=${ONLY:-}
 BENCH_CLI=${BENCH_CLI:-dist/cli.js}
 
-die() { echo "sign-bench: $*" >&2; exit 1; }
+BENCH_NAME=sign-bench
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 case "$ONLY" in '' | knot | dane-ns) ;; *) die "ONLY must be knot or dane-ns (got '$ONLY')" ;; esac
 for v in NAMES SIGN_TIMEOUT; do [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"; done
 for v in KNOT_SIGNING_THREADS KNOT_BG_WORKERS; do
   [ -z "${!v}" ] || [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
-need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || die "missing tool '$1' (Debian package $2)"; }
-tool() { command -v "$1" 2>/dev/null || echo "/usr/sbin/$1"; }
 need kdig knot-dnsutils
 need node nodejs
 [ "$ONLY" = dane-ns ] || need knotd knot
 [ "$ONLY" = knot ] || [ -f "$BENCH_CLI" ] || die "$BENCH_CLI not found: run 'npm run build' (npm run bench does)"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dane-ns-sign-bench.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-stop_pid() {
-  local pid=$1 keep=() p
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-  PIDS=("${keep[@]+"${keep[@]}"}")
-}
-
-free_port() {
-  node -e '
-    const net = require("node:net"), dgram = require("node:dgram");
-    (function attempt(n) {
-      const s = net.createServer().listen({ host: "127.0.0.1", port: 0 }, () => {
-        const port = s.address().port;
-        s.close(() => {
-          const u = dgram.createSocket("udp4");
-          u.once("error", () => { u.close(); if (n > 0) attempt(n - 1); else process.exit(1); });
-          u.bind({ address: "127.0.0.1", port }, () => u.close(() => console.log(port)));
-        });
-      });
-    })(20);'
-}
+bench_init dane-ns-sign-bench 50
 
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }

@@ -18,7 +18,7 @@ import { loadZoneKeys, type StoredZoneKey } from './dnssec/keyfile.js';
 import { dsText } from './dnssec/ds.js';
 import { ensureZoneKeys } from './dnssec/keystore.js';
 import { rolloverTtls, signZone } from './dnssec/zonesign.js';
-import { keyState } from './dnssec/lifecycle.js';
+import { iso, keyState } from './dnssec/lifecycle.js';
 import { dsPublished, startRollover } from './dnssec/keyroll.js';
 import { SignatureCache } from './dnssec/sigcache.js';
 import { parseListen, startServer } from './server/serve.js';
@@ -344,7 +344,7 @@ function keysCmd(args: string[]): number {
   if (sub !== 'list') throw new UsageError(`unknown keys subcommand "${sub}" (list, generate, rollover)`);
   const r = zoneKeys(args.slice(1), 'keys list');
   if (!r) return help('keys');
-  const day = (d: Date | undefined): string => (d ? d.toISOString().replace(/\.\d+Z$/, 'Z') : '-'.padEnd(20));
+  const day = (d: Date | undefined): string => (d ? iso(d) : '-'.padEnd(20));
   const now = new Date();
   process.stdout.write('tag    role  algorithm            created               publish               activate              inactive              delete                state\n');
   for (const k of r.keys)
@@ -378,14 +378,13 @@ function keysRollover(args: string[]): number {
   const opts = { zone: z.origin, keysDir, stateDir, mode: z.dnssec.keys, timing, now: new Date() };
   const name = nameToText(z.origin);
   const out = (line: string): boolean => process.stdout.write(line + '\n');
-  const when = (t: Date): string => t.toISOString().replace(/\.\d+Z$/, 'Z');
 
   if (f.switches.has('ds-published')) {
     const r = dsPublished(opts);
     if (!r.ok) throw new Error(r.error);
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     for (const x of r.plan.retire)
-      out(`; ${name}: ${x.key.tag} signs the DNSKEY RRset until ${when(x.inactive)} (the parent's DS TTL ${timing.dsTtl} s + margin ${timing.margin} s), then leaves it; ${r.plan.current.tag} stays`);
+      out(`; ${name}: ${x.key.tag} signs the DNSKEY RRset until ${iso(x.inactive)} (the parent's DS TTL ${timing.dsTtl} s + margin ${timing.margin} s), then leaves it; ${r.plan.current.tag} stays`);
     return 0;
   }
   const kind = z.dnssec.keys === 'csk' ? 'csk' : f.switches.has('ksk') ? 'ksk' : 'zsk';
@@ -395,17 +394,17 @@ function keysRollover(args: string[]): number {
   const role = kind.toUpperCase();
   const fresh = r.created;
   if (kind === 'zsk') {
-    out(`; ${name}: ZSK ${fresh.tag} is published now and signs from ${when(fresh.activate)} (DNSKEY TTL ${ttls.dnskeyTtl} s + margin ${timing.margin} s)`);
-    for (const x of r.plan.retire) out(`; ZSK ${x.key.tag} stops signing then and leaves the DNSKEY RRset at ${when(x.delete)} (largest TTL ${ttls.maxTtl} s + margin ${timing.margin} s)`);
+    out(`; ${name}: ZSK ${fresh.tag} is published now and signs from ${iso(fresh.activate)} (DNSKEY TTL ${ttls.dnskeyTtl} s + margin ${timing.margin} s)`);
+    for (const x of r.plan.retire) out(`; ZSK ${x.key.tag} stops signing then and leaves the DNSKEY RRset at ${iso(x.delete)} (largest TTL ${ttls.maxTtl} s + margin ${timing.margin} s)`);
     out(`; a running server follows these times by itself (it watches ${keysDir}); nothing else to do`);
     return 0;
   }
   out(
     kind === 'ksk'
       ? `; ${name}: KSK ${fresh.tag} is published and signs the DNSKEY RRset now, next to the current KSK`
-      : `; ${name}: CSK ${fresh.tag} is published now and signs from ${when(fresh.activate)}, the DNSKEY RRset next to the current CSK`,
+      : `; ${name}: CSK ${fresh.tag} is published now and signs from ${iso(fresh.activate)}, the DNSKEY RRset next to the current CSK`,
   );
-  out(`; from ${when(r.plan.dsFrom!)} on (when every cached DNSKEY RRset carries its signature), replace the ${role}'s DS at the parent with:`);
+  out(`; from ${iso(r.plan.dsFrom!)} on (when every cached DNSKEY RRset carries its signature), replace the ${role}'s DS at the parent with:`);
   out(dsText(z.origin, fresh.dnskeyRdata));
   out(`; once the parent publishes it, run: dane-ns keys rollover ${name} --ds-published`);
   return 0;

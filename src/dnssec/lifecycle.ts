@@ -132,7 +132,8 @@ export interface RolloverPlan {
 export type PlanResult<T> = { ok: true; plan: T } | { ok: false; error: string };
 
 const addSeconds = (t: Date, s: number): Date => new Date(t.getTime() + s * 1000);
-const iso = (t: Date): string => t.toISOString().replace(/\.\d+Z$/, 'Z');
+/** A key time as messages show it: ISO 8601 in whole seconds (the key files keep seconds). */
+export const iso = (t: Date): string => t.toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** The rollover a zone's mode allows: ZSK or KSK with separate keys, CSK with one. */
 export function rolloverKinds(mode: KeyMode): readonly RolloverKind[] {

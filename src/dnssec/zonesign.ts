@@ -28,7 +28,11 @@ export interface ZoneKeys {
   readonly published?: readonly ZoneKey[];
 }
 
-const dnskeySigners = (keys: ZoneKeys): readonly ZoneKey[] => keys.dnskeySigners ?? [keys.ksk];
+/** The keys that sign the DNSKEY RRset. */
+export const dnskeySigners = (keys: ZoneKeys): readonly ZoneKey[] => keys.dnskeySigners ?? [keys.ksk];
+
+/** The keys in the DNSKEY RRset. */
+export const publishedKeys = (keys: ZoneKeys): readonly ZoneKey[] => keys.published ?? (keys.ksk === keys.zsk ? [keys.ksk] : [keys.ksk, keys.zsk]);
 
 export interface SignedZone extends ZoneSecurity {
   readonly zone: Zone;
@@ -84,8 +88,7 @@ export function rolloverTtls(zone: Zone): { dnskeyTtl: number; maxTtl: number } 
 
 /** The DNSKEY RRset and the NSEC chain: what the signer adds before signing. */
 function additions(zone: Zone, keys: ZoneKeys): { dnskey: RRset; chain: NsecChain } {
-  const inSet = keys.published ?? (keys.ksk === keys.zsk ? [keys.ksk] : [keys.ksk, keys.zsk]);
-  const dnskeyRdatas = inSet.map((k) => k.dnskeyRdata);
+  const dnskeyRdatas = publishedKeys(keys).map((k) => k.dnskeyRdata);
   const dnskey: RRset = Object.freeze({ owner: zone.origin, type: T.DNSKEY, ttl: zone.soa.ttl, rdatas: Object.freeze(dnskeyRdatas) });
   // RFC 9077: NSEC TTL = min(SOA MINIMUM, SOA TTL), which is the zone's negative TTL.
   const chain = buildNsecChain(zone, { ttl: zone.negativeTtl, apexExtraTypes: [T.DNSKEY] });

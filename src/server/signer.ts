@@ -11,7 +11,7 @@ import type { ZoneSecurity } from '../query/security.js';
 import type { Zone } from '../zone/zone.js';
 import { ensureZoneKeys } from '../dnssec/keystore.js';
 import { SignatureCache } from '../dnssec/sigcache.js';
-import { signZone, signZoneAsync, type SignedZone, type ZoneKeys } from '../dnssec/zonesign.js';
+import { dnskeySigners, publishedKeys, signZone, signZoneAsync, type SignedZone, type ZoneKeys } from '../dnssec/zonesign.js';
 import type { ZoneKey } from '../dnssec/keys.js';
 
 export interface Secured {
@@ -195,11 +195,10 @@ interface SignRequest {
 
 /** The tags of a key set, for the log: the DNSKEY RRset, the keys that sign it, the key that signs the rest. */
 function keyTags(keys: ZoneKeys): { dnskey: number[]; dnskeySigners: number[]; zoneSigner: number } {
-  const published = keys.published ?? (keys.ksk === keys.zsk ? [keys.ksk] : [keys.ksk, keys.zsk]);
-  return { dnskey: published.map((k) => k.tag), dnskeySigners: (keys.dnskeySigners ?? [keys.ksk]).map((k) => k.tag), zoneSigner: keys.zsk.tag };
+  return { dnskey: publishedKeys(keys).map((k) => k.tag), dnskeySigners: dnskeySigners(keys).map((k) => k.tag), zoneSigner: keys.zsk.tag };
 }
 
 /** The keys that make signatures: the DNSKEY RRset's signers and the zone signer. */
 function signersOf(keys: ZoneKeys): ZoneKey[] {
-  return [...(keys.dnskeySigners ?? [keys.ksk]), keys.zsk];
+  return [...dnskeySigners(keys), keys.zsk];
 }
