@@ -74,5 +74,5 @@ USER 65532:65532
 # verified and current. Uses the first DANE_NS_LISTEN address (a wildcard means loopback).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 CMD ["dane-ns", "healthcheck"]
 # Node is PID 1: dane-ns handles SIGTERM/SIGINT (closes its sockets and exits) and SIGHUP (reloads the zones).
-ENTRYPOINT ["node", "/app/dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/cli.js"]
 CMD ["serve"]

@@ -145,7 +145,7 @@ EOF
 start_dane() {
   local port=$1 dir="$TMP/dane-ns"
   mkdir -p "$dir/state" "$dir/keys"
-  "${SERVER_PIN[@]}" node "$BENCH_CLI" serve --zones "$ZONES_DIR" --state "$dir/state" \
+  "${SERVER_PIN[@]}" node "${SERVE_NODE_FLAGS[@]}" "$BENCH_CLI" serve --zones "$ZONES_DIR" --state "$dir/state" \
     --keys "${KEYS_DIR:-$dir/keys}" --listen "127.0.0.1:$port" >"$dir/log" 2>&1 &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")

@@ -2,6 +2,11 @@
 # processes the script started, stopped by PID on exit; a free loopback port; CPU pinning.
 # The sourcing script sets BENCH_NAME (the prefix of its messages) before sourcing.
 
+# The node flags dane-ns is served with, as everywhere it is started (package.json start, the Dockerfile's
+# ENTRYPOINT, the shebang of src/cli.ts; test/meta/launch.test.ts checks they agree). DANE_NS_NODE_FLAGS
+# overrides them for an experiment.
+read -r -a SERVE_NODE_FLAGS <<<"${DANE_NS_NODE_FLAGS---max-semi-space-size=4}"
+
 die() { echo "${BENCH_NAME:-bench}: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || die "missing tool '$1' (Debian package $2)"; }
 tool() { command -v "$1" 2>/dev/null || echo "/usr/sbin/$1"; }

@@ -72,7 +72,7 @@ measure_dane() {
     nodeargs=(--cpu-prof --cpu-prof-dir="$CPU_PROF")
   fi
   t0=$(now)
-  node "${nodeargs[@]}" "$BENCH_CLI" serve --zones "$TMP/gen/yaml" --keys "$dir/keys" --state "$dir/state" \
+  node "${SERVE_NODE_FLAGS[@]}" "${nodeargs[@]}" "$BENCH_CLI" serve --zones "$TMP/gen/yaml" --keys "$dir/keys" --state "$dir/state" \
     --listen "127.0.0.1:$port" >"$dir/log" 2>&1 &
   pid=$!
   PIDS+=("$pid")

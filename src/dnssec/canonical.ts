@@ -83,6 +83,18 @@ export function rrsigLabels(owner: Name): number {
  * RFC 6840 §5.1 keeps it there) and never compressed (RFC 4034 §3.1.7).
  */
 export function rrsigHeader(fields: RrsigFields): Uint8Array {
+  const out = new Uint8Array(rrsigHeaderLength(fields.signer));
+  putRrsigHeader(out, fields);
+  return out;
+}
+
+/** Octets of the RRSIG rdata before the signature (RFC 4034 §3.1) for a signer: 18 + its wire length. */
+export function rrsigHeaderLength(signer: Name): number {
+  return RRSIG_FIXED + signer.wire.length;
+}
+
+/** rrsigHeader written into out[0, rrsigHeaderLength(fields.signer)). */
+export function putRrsigHeader(out: Uint8Array, fields: RrsigFields): void {
   checkUint('type covered', fields.typeCovered, 0xffff);
   checkUint('algorithm', fields.algorithm, 0xff);
   checkUint('labels', fields.labels, 0xff);
@@ -90,8 +102,6 @@ export function rrsigHeader(fields: RrsigFields): Uint8Array {
   checkUint('expiration', fields.expiration, 0xffffffff);
   checkUint('inception', fields.inception, 0xffffffff);
   checkUint('key tag', fields.keyTag, 0xffff);
-  const signer = lowerWire(fields.signer.wire);
-  const out = new Uint8Array(RRSIG_FIXED + signer.length);
   put16(out, 0, fields.typeCovered);
   out[2] = fields.algorithm;
   out[3] = fields.labels;
@@ -99,8 +109,15 @@ export function rrsigHeader(fields: RrsigFields): Uint8Array {
   put32(out, 8, fields.expiration);
   put32(out, 12, fields.inception);
   put16(out, 16, fields.keyTag);
-  out.set(signer, RRSIG_FIXED);
-  return out;
+  putLower(out, RRSIG_FIXED, fields.signer.wire);
+}
+
+/** Copies `wire` into out at `at` with ASCII letters lower-cased (RFC 4034 §6.2), without an array of its own. */
+function putLower(out: Uint8Array, at: number, wire: Uint8Array): void {
+  for (let i = 0; i < wire.length; i++) {
+    const b = wire[i]!;
+    out[at + i] = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+  }
 }
 
 /**
@@ -188,21 +205,26 @@ function signingOwnerWire(owner: Name, labels: number): Uint8Array {
 
 /**
  * RR(1) | RR(2) | ... of RFC 4034 §3.1.8.1 for an RRset: the canonical RRset bytes, with `originalTtl` in every
- * RR and `ownerWire` (already canonical) as the owner. Also the input of the signature cache's digest.
+ * RR and `ownerWire` (already canonical; default: the RRset's owner, lower-cased) as the owner. Also the input
+ * of the signature cache's digest. With `room`, the bytes start after that many zero octets (where a signer
+ * writes the RRSIG header: see sign.ts signingInput).
  */
-export function canonicalRRsetBytes(rrset: RRset, originalTtl: number, ownerWire: Uint8Array = lowerWire(rrset.owner.wire)): Uint8Array {
+export function canonicalRRsetBytes(rrset: RRset, originalTtl: number, ownerWire?: Uint8Array, room = 0): Uint8Array {
   checkUint('original TTL', originalTtl, 0xffffffff);
   const rdatas = canonicalRdatas(rrset.type, rrset.rdatas);
-  let size = 0;
+  const owner = ownerWire ?? rrset.owner.wire;
+  let size = room;
   for (const r of rdatas) {
     if (r.length > 0xffff) throw new WireError('E_RDATA', `rdata of ${r.length} octets (max 65535)`);
-    size += ownerWire.length + 10 + r.length;
+    size += owner.length + 10 + r.length;
   }
   const out = new Uint8Array(size);
-  let p = 0;
+  let p = room;
   for (const r of rdatas) {
-    out.set(ownerWire, p);
-    p += ownerWire.length;
+    if (ownerWire) out.set(ownerWire, p);
+    else if (p === room) putLower(out, p, owner);
+    else out.copyWithin(p, room, room + owner.length); // the first RR's owner, lower-cased already
+    p += owner.length;
     put16(out, p, rrset.type);
     put16(out, p + 2, CLASS_IN);
     put32(out, p + 4, originalTtl);
@@ -238,7 +260,7 @@ export function signedData(header: Uint8Array, rrset: RRset, ownerForSigning?: N
   const out = new Uint8Array(header.length + rrs.length);
   out.set(header, 0);
   // The signer's name in canonical form (RFC 4034 §3.1.8.1): a received RRSIG may carry it in any case.
-  out.set(lowerWire(header.subarray(RRSIG_FIXED)), RRSIG_FIXED);
+  putLower(out, RRSIG_FIXED, header.subarray(RRSIG_FIXED));
   out.set(rrs, header.length);
   return out;
 }

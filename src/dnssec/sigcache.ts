@@ -24,9 +24,9 @@
  */
 import { hash } from 'node:crypto';
 import type { RRset } from '../zone/zone.js';
-import { ALG_ECDSAP256SHA256, canonicalRRsetBytes } from './canonical.js';
+import { ALG_ECDSAP256SHA256, canonicalRRsetBytes, rrsigHeaderLength } from './canonical.js';
 import { slabCopy } from '../wire/slab.js';
-import { SignError, signRRset, signRRsetAsync, type SigningKey } from './sign.js';
+import { SignError, signingInput, signRRset, signRRsetAsync, type SigningKey } from './sign.js';
 
 export interface SignaturePolicy {
   /** Seconds from signing to expiration, before jitter (issue 3: 14 days). */
@@ -53,6 +53,23 @@ export interface CachedSignature {
   readonly digest: string;
   readonly inception: number;
   readonly expiration: number;
+}
+
+/** A CachedSignature whose digest string is made only when asked for (prune's callers; not the signer). */
+class Signature implements CachedSignature {
+  readonly #digest: Uint8Array;
+  constructor(
+    readonly rrsig: Uint8Array,
+    digest: Uint8Array,
+    readonly inception: number,
+    readonly expiration: number,
+  ) {
+    this.#digest = digest;
+  }
+
+  get digest(): string {
+    return Buffer.from(this.#digest).toString('base64');
+  }
 }
 
 const DAY = 86_400;
@@ -99,7 +116,8 @@ type Lookup =
       readonly hit: undefined;
       readonly bucket: number;
       readonly digest: Buffer;
-      readonly canonical: Uint8Array;
+      /** signingInput(rrset, key.zone): what the signature signs, header to be written. */
+      readonly input: Uint8Array;
       readonly inception: number;
       readonly expiration: number;
     };
@@ -121,6 +139,9 @@ export class SignatureCache {
    * signed zone that copied the location (zonesign.ts) keeps serving them after the entry is replaced.
    */
   readonly #bucketIds = new Map<string, number>();
+  #lastKey: SigningKey | undefined;
+  #lastPolicy: SignaturePolicy | undefined;
+  #lastBucket = 0;
   #count = 0;
   #digests = new Uint8Array(0);
   #buckets = new Uint32Array(0);
@@ -156,7 +177,7 @@ export class SignatureCache {
   get(rrset: RRset, key: SigningKey, now: number, policy: SignaturePolicy): CachedSignature {
     const l = this.#lookup(rrset, key, now, policy);
     if (l.hit) return l.hit;
-    const rrsig = signRRset(rrset, key, { inception: l.inception, expiration: l.expiration }, l.canonical);
+    const rrsig = signRRset(rrset, key, { inception: l.inception, expiration: l.expiration }, l.input);
     return this.#store(l, rrsig);
   }
 
@@ -173,18 +194,17 @@ export class SignatureCache {
     }
     if (l.hit) return Promise.resolve(l.hit);
     const miss = l;
-    return signRRsetAsync(rrset, key, { inception: miss.inception, expiration: miss.expiration }, miss.canonical).then((rrsig) =>
+    return signRRsetAsync(rrset, key, { inception: miss.inception, expiration: miss.expiration }, miss.input).then((rrsig) =>
       this.#store(miss, rrsig),
     );
   }
 
   #lookup(rrset: RRset, key: SigningKey, now: number, policy: SignaturePolicy): Lookup {
     if (!Number.isInteger(now)) throw new SignError('E_SIGN_WINDOW', `now ${now} is not a whole number of seconds`);
-    const canonical = canonicalRRsetBytes(rrset, rrset.ttl);
-    const digest = hash('sha256', canonical, 'buffer');
-    const id = `${key.zone.key}\u0000${key.tag}\u0000${ALG_ECDSAP256SHA256}\u0000${policy.validity}/${policy.inceptionOffset}`;
-    let bucket = this.#bucketIds.get(id);
-    if (bucket === undefined) this.#bucketIds.set(id, (bucket = this.#bucketIds.size));
+    // The canonical RRset bytes are the tail of what a signature would sign (no copy when it must be made).
+    const input = signingInput(rrset, key.zone);
+    const digest = hash('sha256', input.subarray(rrsigHeaderLength(key.zone)), 'buffer');
+    const bucket = this.#bucket(key, policy);
     const e = this.#find(digest, bucket);
     if (e >= 0) {
       const inception = this.#times[2 * e]!;
@@ -201,7 +221,19 @@ export class SignatureCache {
         `jitter ${jitter} s leaves no reuse: validity ${policy.validity} s, refresh before ${policy.refreshBefore} s`,
       );
     }
-    return { hit: undefined, bucket, digest, canonical, inception: now - policy.inceptionOffset, expiration: now + policy.validity - jitter };
+    return { hit: undefined, bucket, digest, input, inception: now - policy.inceptionOffset, expiration: now + policy.validity - jitter };
+  }
+
+  /** The bucket of (key, policy); the last one is remembered, as a zone's signatures come in one run per key. */
+  #bucket(key: SigningKey, policy: SignaturePolicy): number {
+    if (key === this.#lastKey && policy === this.#lastPolicy) return this.#lastBucket;
+    const id = `${key.zone.key}\u0000${key.tag}\u0000${ALG_ECDSAP256SHA256}\u0000${policy.validity}/${policy.inceptionOffset}`;
+    let bucket = this.#bucketIds.get(id);
+    if (bucket === undefined) this.#bucketIds.set(id, (bucket = this.#bucketIds.size));
+    this.#lastKey = key;
+    this.#lastPolicy = policy;
+    this.#lastBucket = bucket;
+    return bucket;
   }
 
   #store(l: Exclude<Lookup, { hit: CachedSignature }>, rrsig: Uint8Array): CachedSignature {
@@ -217,17 +249,10 @@ export class SignatureCache {
     return this.#entry(e, l.digest);
   }
 
-  /** Entry e as a CachedSignature (its digest string is made only when asked for). */
+  /** Entry e as a CachedSignature. */
   #entry(e: number, digest: Uint8Array): CachedSignature {
     const place = this.#places[e]!;
-    return {
-      rrsig: new Uint8Array(this.#buffers[e]!, Math.floor(place / U16), place % U16),
-      get digest(): string {
-        return Buffer.from(digest).toString('base64');
-      },
-      inception: this.#times[2 * e]!,
-      expiration: this.#times[2 * e + 1]!,
-    };
+    return new Signature(new Uint8Array(this.#buffers[e]!, Math.floor(place / U16), place % U16), digest, this.#times[2 * e]!, this.#times[2 * e + 1]!);
   }
 
   /** The slot where a digest's search starts: its first 32 bits (SHA-256 output is uniform) mixed with the bucket. */
@@ -337,6 +362,8 @@ export class SignatureCache {
   /** Forgets every entry and resets the counters. */
   clear(): void {
     this.#bucketIds.clear();
+    this.#lastKey = undefined;
+    this.#lastPolicy = undefined;
     this.#count = 0;
     this.#digests = new Uint8Array(0);
     this.#buckets = new Uint32Array(0);

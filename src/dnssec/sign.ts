@@ -10,12 +10,12 @@
  * `dsaEncoding: 'ieee-p1363'`, so there is no DER to unpack. ECDSA is randomized: two signatures of the same
  * data differ, and tests compare every other field and verify the signature.
  */
-import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject, type SignKeyObjectInput, type SigningOptions } from 'node:crypto';
 import { isSubdomain, nameToText, type Name } from '../wire/name.js';
 import { slabAlloc } from '../wire/slab.js';
 import { T } from '../wire/types.js';
 import type { RRset } from '../zone/zone.js';
-import { ALG_ECDSAP256SHA256, parseRrsig, rrsigHeader, rrsigLabels, signedData } from './canonical.js';
+import { ALG_ECDSAP256SHA256, canonicalRRsetBytes, parseRrsig, putRrsigHeader, rrsigHeaderLength, rrsigLabels, signedData } from './canonical.js';
 
 export type SignErrorCode =
   | 'E_SIGN_KEY' // the private key is not an EC P-256 key
@@ -104,8 +104,29 @@ function checkKey(key: KeyObject): void {
   checkedKeys.add(key);
 }
 
-/** The checks and the RRSIG header of signRRset, and the octets to sign. */
-function prepareSignature(rrset: RRset, key: SigningKey, window: SignatureWindow, canonical?: Uint8Array): { header: Uint8Array; data: Uint8Array } {
+/**
+ * The octets a signature of `rrset` by a key of zone `signer` signs, but with zeros where the RRSIG header goes:
+ * rrsigHeaderLength(signer) octets, then canonicalRRsetBytes(rrset, rrset.ttl) (the signature cache's digest
+ * input). signRRset fills in the header and signs it as it is, so nothing is copied.
+ */
+export function signingInput(rrset: RRset, signer: Name): Uint8Array {
+  return canonicalRRsetBytes(rrset, rrset.ttl, undefined, rrsigHeaderLength(signer));
+}
+
+const signOptions = new WeakMap<KeyObject, SignKeyObjectInput & SigningOptions>();
+
+/** node:crypto's sign options for a key (one object per key, not one per signature). */
+function signOptionsOf(key: KeyObject): SignKeyObjectInput & SigningOptions {
+  let o = signOptions.get(key);
+  if (!o) signOptions.set(key, (o = Object.freeze({ key, dsaEncoding: 'ieee-p1363' as const })));
+  return o;
+}
+
+/**
+ * The checks of signRRset, and the octets to sign with the RRSIG header at their start. `input`, when given,
+ * is signingInput(rrset, key.zone) (the signature cache has it): the header is written into it.
+ */
+function prepareSignature(rrset: RRset, key: SigningKey, window: SignatureWindow, input?: Uint8Array): { headerLength: number; data: Uint8Array } {
   checkKey(key.privateKey);
   if (rrset.type === T.RRSIG) throw new SignError('E_SIGN_TYPE', 'RRSIG RRsets are not signed (RFC 4035 §2.2)');
   if (!isSubdomain(rrset.owner, key.zone)) {
@@ -118,7 +139,7 @@ function prepareSignature(rrset: RRset, key: SigningKey, window: SignatureWindow
   if (span <= 0 || span >= TWO_31) {
     throw new SignError('E_SIGN_WINDOW', `expiration ${window.expiration} must be after inception ${window.inception} by less than 2^31 s`);
   }
-  const header = rrsigHeader({
+  const fields = {
     typeCovered: rrset.type,
     algorithm: ALG_ECDSAP256SHA256,
     labels: rrsigLabels(rrset.owner),
@@ -127,15 +148,17 @@ function prepareSignature(rrset: RRset, key: SigningKey, window: SignatureWindow
     inception,
     keyTag: key.tag,
     signer: key.zone,
-  });
-  return { header, data: signedData(header, rrset, undefined, canonical) };
+  };
+  const data = input ?? signingInput(rrset, key.zone);
+  putRrsigHeader(data, fields);
+  return { headerLength: rrsigHeaderLength(key.zone), data };
 }
 
-function rrsigRdata(header: Uint8Array, sig: Uint8Array): Uint8Array {
+function rrsigRdata(data: Uint8Array, headerLength: number, sig: Uint8Array): Uint8Array {
   // RRSIG rdata lives as long as its signature is cached: in a shared slab (wire/slab.ts).
-  const out = slabAlloc(header.length + sig.length);
-  out.set(header, 0);
-  out.set(sig, header.length);
+  const out = slabAlloc(headerLength + sig.length);
+  out.set(data.subarray(0, headerLength), 0);
+  out.set(sig, headerLength);
   return out;
 }
 
@@ -143,11 +166,11 @@ function rrsigRdata(header: Uint8Array, sig: Uint8Array): Uint8Array {
  * Signs an RRset and returns the complete RRSIG rdata (RFC 4034 §3.1): type covered = the RRset's type,
  * algorithm 13, labels per RFC 4034 §3.1.3, original TTL = the RRset's TTL, the window's times reduced to 32
  * bits, the key's tag and zone, then the 64-octet r || s signature over signedData (RFC 4034 §3.1.8.1).
- * `canonical`, when given, must be canonicalRRsetBytes(rrset, rrset.ttl) (the signature cache has it already).
+ * `input`, when given, must be signingInput(rrset, key.zone), and is written into.
  */
-export function signRRset(rrset: RRset, key: SigningKey, window: SignatureWindow, canonical?: Uint8Array): Uint8Array {
-  const { header, data } = prepareSignature(rrset, key, window, canonical);
-  return rrsigRdata(header, cryptoSign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' }));
+export function signRRset(rrset: RRset, key: SigningKey, window: SignatureWindow, input?: Uint8Array): Uint8Array {
+  const { headerLength, data } = prepareSignature(rrset, key, window, input);
+  return rrsigRdata(data, headerLength, cryptoSign('sha256', data, signOptionsOf(key.privateKey)));
 }
 
 /**
@@ -155,17 +178,17 @@ export function signRRset(rrset: RRset, key: SigningKey, window: SignatureWindow
  * signatures are computed in parallel on a multi-core machine while this thread prepares the next ones.
  * Same result and errors (as a rejection) as signRRset.
  */
-export function signRRsetAsync(rrset: RRset, key: SigningKey, window: SignatureWindow, canonical?: Uint8Array): Promise<Uint8Array> {
-  let prepared: { header: Uint8Array; data: Uint8Array };
+export function signRRsetAsync(rrset: RRset, key: SigningKey, window: SignatureWindow, input?: Uint8Array): Promise<Uint8Array> {
+  let prepared: { headerLength: number; data: Uint8Array };
   try {
-    prepared = prepareSignature(rrset, key, window, canonical);
+    prepared = prepareSignature(rrset, key, window, input);
   } catch (e) {
     return Promise.reject(e);
   }
   return new Promise((resolve, reject) => {
-    cryptoSign('sha256', prepared.data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' }, (err, sig) => {
+    cryptoSign('sha256', prepared.data, signOptionsOf(key.privateKey), (err, sig) => {
       if (err) reject(err);
-      else resolve(rrsigRdata(prepared.header, sig));
+      else resolve(rrsigRdata(prepared.data, prepared.headerLength, sig));
     });
   });
 }
