@@ -33,8 +33,7 @@ import {
   WILDCARD_LABEL,
   type Name,
 } from '../wire/name.js';
-import { storedRRset } from '../wire/rrset.js';
-import { slabAlloc } from '../wire/slab.js';
+import { slabAlloc, slabCopy } from '../wire/slab.js';
 import { T } from '../wire/types.js';
 
 // ---- type bitmap (RFC 4034 §4.1.2) ------------------------------------------------------------------------
@@ -142,23 +141,45 @@ function isLowerWire(wire: Uint8Array): boolean {
   return true;
 }
 
+/** Slab offsets (16 KiB slabs) and NSEC rdata lengths (at most 255 + 8704 octets) fit 16 bits each. */
+const U16 = 0x10000;
+
 /**
- * An NsecEntry of a built chain: its rdata is read from its RRset (stored compactly, wire/rrset.ts) rather than
- * kept a second time; a 100k-name zone has 100k entries.
+ * An NsecEntry of a built chain, which is also its own NSEC RRset (`rrset` is the entry itself): a 100k-name
+ * zone has 100k entries, and an RRset object of their own would cost about 48 bytes more each. The rdata stays
+ * where it was made (a shared slab, wire/slab.ts) as buffer, offset and length; `rdatas` and `rdata` are views
+ * made when read, as in wire/rrset.ts (so `{ ...entry }` does not copy them).
  */
-class StoredNsec implements NsecEntry {
+class StoredNsec implements NsecEntry, RRset {
+  readonly type = T.NSEC;
+  readonly #buffer: ArrayBufferLike;
+  /** offset * 2^16 + length. */
+  readonly #place: number;
+
   constructor(
     readonly owner: Name,
     readonly next: Name,
     readonly types: readonly number[],
-    readonly rrset: RRset,
+    readonly ttl: number,
+    rdata: Uint8Array,
     readonly index: number,
   ) {
+    const at = rdata.byteOffset < U16 && rdata.byteLength < U16 ? rdata : slabCopy(rdata);
+    this.#buffer = at.buffer;
+    this.#place = at.byteOffset * U16 + at.byteLength;
     Object.freeze(this);
   }
 
   get rdata(): Uint8Array {
-    return this.rrset.rdatas[0]!;
+    return new Uint8Array(this.#buffer, Math.floor(this.#place / U16), this.#place % U16);
+  }
+
+  get rdatas(): readonly Uint8Array[] {
+    return Object.freeze([this.rdata]);
+  }
+
+  get rrset(): RRset {
+    return this;
   }
 }
 
@@ -193,7 +214,7 @@ export function buildNsecChain(zone: Zone, opts: NsecOptions): NsecChain {
     const rdata = slabAlloc(next.wire.length + bitmap.length);
     rdata.set(next.wire, 0);
     rdata.set(bitmap, next.wire.length);
-    const entry: NsecEntry = new StoredNsec(node.name, next, sortedTypes, storedRRset(node.name, T.NSEC, opts.ttl, [rdata]), index);
+    const entry: NsecEntry = new StoredNsec(node.name, next, sortedTypes, opts.ttl, rdata, index);
     entries.push(entry);
     byKey.set(node.name.key, entry);
   });

@@ -22,7 +22,7 @@ import { slabCopy } from '../wire/slab.js';
 import { T, typeFromText, typeToText } from '../wire/types.js';
 import { ZoneError, type ZoneProblem } from './errors.js';
 import type { RecordInput, SoaInput, ZoneSource } from './yaml.js';
-import { RRsetsByType, type RRset, type Zone, type ZoneNode } from './zone.js';
+import { OneRRset, RRsetsByType, type RRset, type Zone, type ZoneNode } from './zone.js';
 
 /** Types the server generates itself (zone-format.md) and meta types that cannot be zone data. */
 const GENERATED = new Set<number>([T.DNSKEY, T.RRSIG, T.NSEC, T.NSEC3, T.NSEC3PARAM]);
@@ -31,17 +31,65 @@ const META = new Set<number>([T.OPT, T.TKEY, T.TSIG, T.IXFR, T.AXFR, 253, 254, T
 const AT_CUT = new Set<number>([T.NS, T.DS, T.A, T.AAAA]);
 const GLUE = new Set<number>([T.A, T.AAAA]);
 
-interface MutableNode {
-  name: Name;
-  rrsets: Map<number, RRset>;
-  parent: MutableNode | null;
-  isApex: boolean;
-  isDelegation: boolean;
-  belowCut: boolean;
-  cut: MutableNode | null;
-  wildcardChild: MutableNode | null;
-  childCount: number;
+/**
+ * A node of the name tree while it is built; frozen into the Zone's ZoneNode. A 100k-name zone keeps 100k of
+ * them, so the three flags and the child count share one number (a field costs 8 bytes in node's V8).
+ */
+class MutableNode implements ZoneNode {
+  rrsets: ReadonlyMap<number, RRset> = NO_RRSETS;
+  cut: MutableNode | null = null;
+  wildcardChild: MutableNode | null = null;
+  /** isApex 1, isDelegation 2, belowCut 4; the child count from bit 3 up. */
+  #bits: number;
+
+  constructor(
+    readonly name: Name,
+    readonly parent: MutableNode | null,
+  ) {
+    this.#bits = parent ? 0 : 1;
+  }
+
+  get isApex(): boolean {
+    return (this.#bits & 1) !== 0;
+  }
+
+  get isDelegation(): boolean {
+    return (this.#bits & 2) !== 0;
+  }
+
+  set isDelegation(v: boolean) {
+    this.#bits = v ? this.#bits | 2 : this.#bits & ~2;
+  }
+
+  get belowCut(): boolean {
+    return (this.#bits & 4) !== 0;
+  }
+
+  set belowCut(v: boolean) {
+    this.#bits = v ? this.#bits | 4 : this.#bits & ~4;
+  }
+
+  get childCount(): number {
+    return this.#bits >>> 3;
+  }
+
+  addChild(): void {
+    this.#bits += 8;
+  }
+
+  /** Adds an RRset, or replaces the one of its type in place. The read-only form is made for each change. */
+  addRRset(rs: RRset): void {
+    const items = [...this.rrsets.values()];
+    const at = items.findIndex((x) => x.type === rs.type);
+    if (at >= 0) items[at] = rs;
+    else items.push(rs);
+    // slice(): an array spread from an iterator keeps room for 17 elements (about 100 bytes per node unused).
+    this.rrsets = items.length === 1 ? new OneRRset(rs) : new RRsetsByType(Object.freeze(items.slice()));
+  }
 }
+
+/** The RRsets of an empty non-terminal (shared). */
+const NO_RRSETS: ReadonlyMap<number, RRset> = new RRsetsByType(Object.freeze([]));
 
 /** Converts the SOA `rname` (a name, or an e-mail address with `@`) to a mailbox name in presentation form. */
 function rnameText(rname: string): string {
@@ -100,23 +148,35 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
 
   // ---- records -> RRsets ------------------------------------------------------------------------------------
   interface Pending {
-    owner: Name;
-    type: number;
-    ttl: number;
-    rdatas: Uint8Array[];
-    line: number;
-    ttlLine: number;
-    explicitTtl: boolean;
+    readonly owner: Name;
+    readonly type: number;
+    readonly ttl: number;
+    readonly rdatas: Uint8Array[];
+    /** Line of the RRset's first record. */
+    readonly line: number;
   }
-  const rrsets = new Map<string, Pending>(); // ownerKey + '/' + type
-  const ownerLines = new Map<string, number>();
+  /**
+   * RRsets being collected, by owner key: the owner's one RRset, or its RRsets in order. No key string per
+   * RRset: for a 100k-name zone this map is the largest thing alive while loading.
+   */
+  const pending = new Map<string, Pending | Pending[]>();
+  const pendingOf = (v: Pending | Pending[] | undefined, type: number): Pending | undefined =>
+    v === undefined ? undefined : Array.isArray(v) ? v.find((p) => p.type === type) : v.type === type ? v : undefined;
 
+  // Records of one owner come one after another: its name is parsed once.
+  let lastOwnerText: string | undefined;
+  let lastOwner: Name | undefined;
   const add = (r: RecordInput): void => {
     let owner: Name;
-    try {
-      owner = parseName(r.owner, origin);
-    } catch (e) {
-      return problem(r.line, `owner "${r.owner}": ${errMsg(e)}`);
+    if (r.owner === lastOwnerText && lastOwner) owner = lastOwner;
+    else {
+      try {
+        owner = parseName(r.owner, origin);
+      } catch (e) {
+        return problem(r.line, `owner "${r.owner}": ${errMsg(e)}`);
+      }
+      lastOwnerText = r.owner;
+      lastOwner = owner;
     }
     if (!isSubdomain(owner, origin)) return problem(r.line, `owner ${nameToText(owner)} is outside the zone ${nameToText(origin)}`);
     let type: number;
@@ -135,22 +195,30 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
     } catch (e) {
       return problem(r.line, `${r.owner} ${typeToText(type)} "${r.value}": ${errMsg(e)}`);
     }
-    const k = `${owner.key}/${type}`;
     const ttl = r.ttl ?? src.ttl;
-    const p = rrsets.get(k);
+    const v = pending.get(owner.key);
+    const p = pendingOf(v, type);
     if (!p) {
-      rrsets.set(k, { owner, type, ttl, rdatas: [rdata], line: r.line, ttlLine: r.line, explicitTtl: r.ttl !== undefined });
-      if (!ownerLines.has(owner.key)) ownerLines.set(owner.key, r.line);
+      const fresh: Pending = { owner, type, ttl, rdatas: [rdata], line: r.line };
+      if (v === undefined) pending.set(owner.key, fresh);
+      else if (Array.isArray(v)) v.push(fresh);
+      else pending.set(owner.key, [v, fresh]);
       return;
     }
     if (p.ttl !== ttl) {
       // RFC 2181 §5.2: one TTL per RRset. Records written under two spellings of one owner can disagree.
-      return problem(r.line, `${r.owner} ${typeToText(type)}: TTL ${ttl} differs from TTL ${p.ttl} of the same RRset (line ${p.ttlLine})`);
+      return problem(r.line, `${r.owner} ${typeToText(type)}: TTL ${ttl} differs from TTL ${p.ttl} of the same RRset (line ${p.line})`);
     }
     // RFC 2181 §5: an RRset holds no duplicate records; a repeated value is dropped.
     if (!p.rdatas.some((x) => sameBytes(x, rdata))) p.rdatas.push(rdata);
   };
-  for (const r of src.records) add(r);
+  /** Records that were not taken (a problem was reported for them). */
+  const rejected = new Set<RecordInput>();
+  for (const r of src.records) {
+    const before = problems.length;
+    add(r);
+    if (problems.length > before) rejected.add(r);
+  }
 
   // ---- SOA ---------------------------------------------------------------------------------------------------
   const soaIn: SoaInput | undefined = src.soa;
@@ -172,52 +240,57 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
   // ---- the name tree ------------------------------------------------------------------------------------------
   const nodes = new Map<string, MutableNode>();
   const originLabels = labelCount(origin);
-  const apex: MutableNode = {
-    name: origin,
-    rrsets: new Map(),
-    parent: null,
-    isApex: true,
-    isDelegation: false,
-    belowCut: false,
-    cut: null,
-    wildcardChild: null,
-    childCount: 0,
-  };
+  const apex = new MutableNode(origin, null);
   nodes.set(origin.key, apex);
   const nodeFor = (name: Name): MutableNode => {
     const have = nodes.get(name.key);
     if (have) return have;
     const parent = nodeFor(stripLabels(name, 1));
-    const n: MutableNode = {
-      name,
-      rrsets: new Map(),
-      parent,
-      isApex: false,
-      isDelegation: false,
-      belowCut: false,
-      cut: null,
-      wildcardChild: null,
-      childCount: 0,
-    };
-    parent.childCount++;
+    const n = new MutableNode(name, parent);
+    parent.addChild();
     if (isWildcard(name)) parent.wildcardChild = n;
     nodes.set(name.key, n);
     return n;
   };
-  for (const p of rrsets.values()) {
-    const node = nodeFor(p.owner);
+  // Each owner's entry is dropped once its RRsets are in the tree, so the collected RRsets and the tree are
+  // not both whole at once.
+  for (const [key, v] of pending) {
+    const list = Array.isArray(v) ? v : [v];
+    const node = nodeFor(list[0]!.owner);
     // Most RRsets hold one record: stored compactly (wire/rrset.ts).
-    node.rrsets.set(p.type, storedRRset(node.name, p.type, p.ttl, p.rdatas));
+    for (const p of list) node.addRRset(storedRRset(node.name, p.type, p.ttl, p.rdatas));
+    pending.delete(key);
   }
   let soaRRset: RRset | undefined;
   if (soaIn && soaRdata) {
     soaRRset = Object.freeze({ owner: origin, type: T.SOA, ttl: soaIn.ttl ?? src.ttl, rdatas: Object.freeze([soaRdata]) });
-    apex.rrsets.set(T.SOA, soaRRset);
+    apex.addRRset(soaRRset);
   }
 
   // ---- semantic checks and flags ----------------------------------------------------------------------------
-  const lineOf = (n: MutableNode, type?: number): number =>
-    (type !== undefined ? rrsets.get(`${n.name.key}/${type}`)?.line : undefined) ?? ownerLines.get(n.name.key) ?? 1;
+  /**
+   * Lines for the checks' messages: of the RRset's first record, else of the owner's first record. Found again
+   * from the records when a check first needs one (the collected RRsets, which had them, are gone by now).
+   */
+  let lineIndex: Map<string, Map<number, number>> | undefined;
+  const lineOf = (n: MutableNode, type?: number): number => {
+    lineIndex ??= indexLines();
+    const byType = lineIndex.get(n.name.key);
+    return (type !== undefined ? byType?.get(type) : undefined) ?? byType?.get(-1) ?? 1;
+  };
+  /** Owner key -> type -> line of the first record taken (type -1: of the owner's first record). */
+  function indexLines(): Map<string, Map<number, number>> {
+    const index = new Map<string, Map<number, number>>();
+    for (const r of src.records) {
+      if (rejected.has(r)) continue;
+      const key = parseName(r.owner, origin).key;
+      const type = typeFromText(r.type);
+      let byType = index.get(key);
+      if (!byType) index.set(key, (byType = new Map([[-1, r.line]])));
+      if (!byType.has(type)) byType.set(type, r.line);
+    }
+    return index;
+  }
   if (!apex.rrsets.has(T.NS)) problem(soaIn?.line ?? 1, `the apex ${nameToText(origin)} needs NS records`);
 
   // Ancestors are visited before descendants when walking in canonical order.
@@ -276,15 +349,9 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
   const contentHash = h.digest('hex');
   const serial = soaIn!.serial === 'auto' ? (opts.autoSerial ? opts.autoSerial(contentHash) : 1) : soaIn!.serial;
   const finalSoa: RRset = Object.freeze({ ...soaRRset, rdatas: Object.freeze([withSoaSerial(soaRRset.rdatas[0]!, serial)]) });
-  apex.rrsets.set(T.SOA, finalSoa);
-
-  const noRRsets = new RRsetsByType([]);
-  for (const n of ordered) {
-    // The build-time Map becomes the compact read-only form (same types, same order).
-    // slice(): an array spread from an iterator keeps room for 17 elements (about 100 bytes per node unused).
-    (n as { rrsets: ReadonlyMap<number, RRset> }).rrsets = n.rrsets.size === 0 ? noRRsets : new RRsetsByType(Object.freeze([...n.rrsets.values()].slice()));
-    Object.freeze(n);
-  }
+  apex.addRRset(finalSoa);
+  // Frozen: the flag setters of MutableNode are only called above.
+  for (const n of ordered) Object.freeze(n);
   const soaMinimum = readU32(finalSoa.rdatas[0]!, finalSoa.rdatas[0]!.length - 4);
   return Object.freeze({
     origin,

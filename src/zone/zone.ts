@@ -15,6 +15,50 @@ export interface RRset {
 }
 
 /**
+ * The RRsets of a node that has exactly one, as a read-only Map: most nodes of a large zone (a host name with
+ * one A record). Without the array of RRsetsByType: about 56 bytes less per node.
+ */
+export class OneRRset implements ReadonlyMap<number, RRset> {
+  readonly #rrset: RRset;
+
+  constructor(rrset: RRset) {
+    this.#rrset = rrset;
+  }
+
+  get size(): number {
+    return 1;
+  }
+
+  get(type: number): RRset | undefined {
+    return this.#rrset.type === type ? this.#rrset : undefined;
+  }
+
+  has(type: number): boolean {
+    return this.#rrset.type === type;
+  }
+
+  forEach(fn: (value: RRset, key: number, map: ReadonlyMap<number, RRset>) => void, thisArg?: unknown): void {
+    fn.call(thisArg, this.#rrset, this.#rrset.type, this);
+  }
+
+  entries(): MapIterator<[number, RRset]> {
+    return [[this.#rrset.type, this.#rrset] as [number, RRset]][Symbol.iterator]() as unknown as MapIterator<[number, RRset]>;
+  }
+
+  keys(): MapIterator<number> {
+    return [this.#rrset.type][Symbol.iterator]() as unknown as MapIterator<number>;
+  }
+
+  values(): MapIterator<RRset> {
+    return [this.#rrset][Symbol.iterator]() as unknown as MapIterator<RRset>;
+  }
+
+  [Symbol.iterator](): MapIterator<[number, RRset]> {
+    return this.entries();
+  }
+}
+
+/**
  * The RRsets of one node by type, as a read-only Map over one short array (a node has a handful of types; the
  * key of each entry is its RRset's type). A Map per node costs about 370 bytes, this about 100: a 100k-name
  * zone saves some 27 MB. Iteration order is the order given.

@@ -93,6 +93,16 @@ describe('zone loader: every error names file and line', () => {
     });
   }
 
+  it('a check names the line of the first record taken for the RRset or owner, not of one refused before it', () => {
+    // Lines 8-9: `d` with a DNAME. Lines 10-11: x.d with a bad address (refused). Lines 12-14: the same owner
+    // spelled absolutely, with a CNAME and an address: below the DNAME and CNAME beside data, both at line 13.
+    const tail = `  d:\n    DNAME: example.net.\n  x.d:\n    A: 300.1.1.1\n  x.d.example.com.:\n    CNAME: "@"\n    A: 192.0.2.1\n`;
+    const p = problemsOf(HEAD + tail);
+    expect(p).toContainEqual(expect.stringMatching(/^z\.yaml:11: x\.d A "300\.1\.1\.1"/));
+    expect(p).toContainEqual(expect.stringMatching(/^z\.yaml:13: x\.d\.example\.com\. is below the DNAME/));
+    expect(p).toContainEqual(expect.stringMatching(/^z\.yaml:13: x\.d\.example\.com\.: CNAME cannot coexist/));
+  });
+
   it('missing NS at the apex and missing soa', () => {
     expect(problemsOf('records:\n  a:\n    A: 192.0.2.1\n').join('\n')).toMatch(/soa.*required/);
     expect(problemsOf('soa: { mname: ns1, rname: h }\n').join('\n')).toMatch(/needs NS records/);
