@@ -15,6 +15,7 @@ import { collapseWhitespace, dig, kdig, parseKdig, query, requireTool, type Answ
 import { freePort } from './helpers/ports.js';
 import { REPO_ROOT, startDaneNs, type DaneNsInstance } from './helpers/server.js';
 import { HOSTILE } from '../wire/hostile-packets.js';
+import { mulberry32 } from '../fixtures/rng.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Raw DNS messages
@@ -304,17 +305,6 @@ async function exchange(ch: Channel, msg: Buffer, timeoutMs = 2000): Promise<Raw
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Deterministic PRNG (mulberry32) so the random-garbage test is reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // dig (BIND) output in the same shape as helpers/dig.ts's Answer

@@ -3,18 +3,7 @@ import { peekSimpleQuery } from '../../src/server/fastpath.js';
 import { decodeMessage, encodeQuery } from '../../src/wire/message.js';
 import { parseName, ROOT } from '../../src/wire/name.js';
 import { HOSTILE } from '../wire/hostile-packets.js';
-
-/** Reproducible PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../fixtures/rng.js';
 
 const VALID: Uint8Array[] = [
   encodeQuery(parseName('example.com.', ROOT), 1),

@@ -23,6 +23,7 @@ import { answerInZone, nxdomainEncloser } from '../../src/query/answer.js';
 import { labels, nameFromLabels, parseName, ROOT, type Name } from '../../src/wire/name.js';
 import { RCODE, T } from '../../src/wire/types.js';
 import type { Transport } from '../../src/server/transport.js';
+import { mulberry32 as rng } from '../fixtures/rng.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dane-ns-negative-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,16 +52,6 @@ records:
     NS: ns.example.net.
 `;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function loadZones(): Zone[] {
   writeFileSync(join(dir, 'tricky.test.yaml'), EXTRA);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ZoneProblem } from '../../src/zone/errors.js';
 import { parseZoneYaml } from '../../src/zone/yaml.js';
 import { readPiece } from '../../src/zone/yamlpiece.js';
+import { mulberry32 } from '../fixtures/rng.js';
 
 /**
  * readPiece is a fast reading of the plain shape of `records:` entries; it must either decline (undefined) or
@@ -75,19 +76,6 @@ describe('readPiece: the plain shape', () => {
   });
 });
 
-/** xorshift32: the same cases on every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
 /** Values that are plain, quoted, escaped, or YAML that means something else (or nothing). */
 const VALUES = [
   '192.0.2.1', '"192.0.2.1"', "'192.0.2.1'", '"a\\"b"', '"a\\\\b"', '"a\\nb"', '"a\\"', "'it''s'", "''", '""', '~', 'null',
@@ -153,7 +141,7 @@ function mutate(r: () => number, lines: string[]): void {
 
 describe('readPiece against the yaml library, over mutated zones', () => {
   it('agrees whenever it reads a piece, and zones read in pieces equal their one-document parse', () => {
-    const r = rng(20261123);
+    const r = mulberry32(20261123);
     let read = 0;
     let declined = 0;
     const tails = ['', 'tlsa: []\n', 'dnssec: { keys: bad }\n', 'bogus: 1\n', 'ttl: 1h\n# end\n'];
