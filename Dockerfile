@@ -18,13 +18,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-# `npm install` rather than `npm ci`: the committed lock file lacks the optional per-platform packages of
-# rollup (a test-only dependency; this project's package mirror does not have them all), and `npm ci` checks the
-# whole lock against package.json, so it refuses the lock even with --omit=dev ("Missing: @rollup/... from lock
-# file"). `npm install` installs the locked versions of everything the lock lists; `npm prune --omit=dev` below
-# then leaves exactly the runtime packages (yaml, chokidar, readdirp), which the runtime stage copies: no
-# registry access there. --ignore-scripts: no dependency needs an install script (the addon is built below).
-RUN npm install --no-audit --no-fund --ignore-scripts
+# `npm ci` installs exactly what the committed lock lists; `npm prune --omit=dev` below then leaves only the
+# runtime packages (yaml, chokidar, readdirp), which the runtime stage copies: no registry access there.
+# --ignore-scripts: no dependency needs an install script (the addon is built below).
+RUN npm ci --no-audit --no-fund --ignore-scripts
 # node-gyp needs this Node's headers: the official image ships them in /usr/local/include/node; an image without
 # them gets the same version's from the npm registry (node-gyp would download them from nodejs.org instead).
 RUN if [ ! -f /usr/local/include/node/node_api.h ]; then \

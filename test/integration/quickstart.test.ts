@@ -57,7 +57,7 @@ describe('README quick start, verbatim', () => {
   it('installs, starts the sample zone and answers the suggested query, signed', async () => {
     requireTool('dig');
     const command = quickStartCommand();
-    expect(command).toBe('npm install && npm start');
+    expect(command).toBe('npm ci && npm start');
     const query = suggestedQuery();
     const port = Number(query[query.indexOf('-p') + 1]);
     expect(await portFree(port), `port ${port} (from the README) is busy on 127.0.0.1`).toBe(true);
@@ -71,13 +71,19 @@ describe('README quick start, verbatim', () => {
     }
 
     let out = '';
-    proc = spawn('bash', ['-c', command], { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
+    proc = spawn('bash', ['-c', command], {
+      cwd: dir,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' },
+    });
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (out += d));
     const t0 = Date.now();
     while (!out.includes('"event":"listening"')) {
       if (proc.exitCode !== null) throw new Error(`'${command}' exited ${proc.exitCode}:\n${out.slice(-4000)}`);
-      if (Date.now() - t0 > 240_000) throw new Error(`'${command}' did not start the server in 240 s:\n${out.slice(-4000)}`);
+      if (Date.now() - t0 > 240_000)
+        throw new Error(`'${command}' did not start the server in 240 s:\n${out.slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(out).toContain(`"port":${port}`);
