@@ -19,12 +19,17 @@ for (const line of readFileSync(0, 'utf8').split('\n')) {
 const hits = [...new Set(existing)];
 const names = [...owners];
 let seed = 12345;
-const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
 const out = [];
 for (let i = 0; i < count; i++) {
   const r = i % 10;
   if (r < 7) out.push(hits[Math.floor(rand() * hits.length)]);
   else if (r < 9) out.push(`nx${i.toString(36)}-${Math.floor(rand() * 1e9).toString(36)}.${origin} A`);
-  else out.push(i % 20 === 9 ? `_25._tcp.${names[Math.floor(rand() * names.length)]} TLSA` : `${names[Math.floor(rand() * names.length)]} SRV`);
+  else
+    out.push(
+      i % 20 === 9
+        ? `_25._tcp.${names[Math.floor(rand() * names.length)]} TLSA`
+        : `${names[Math.floor(rand() * names.length)]} SRV`,
+    );
 }
 process.stdout.write(out.join('\n') + '\n');

@@ -29,7 +29,10 @@ const certPath = join(dir, 'certs', 'mail.pem');
 function newKey() {
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const der = publicKey.export({ type: 'spki', format: 'der' });
-  return { pem: publicKey.export({ type: 'spki', format: 'pem' }), hex: createHash('sha256').update(der).digest('hex') };
+  return {
+    pem: publicKey.export({ type: 'spki', format: 'pem' }),
+    hex: createHash('sha256').update(der).digest('hex'),
+  };
 }
 function install(pem) {
   const tmp = `${certPath}.tmp`;
@@ -56,9 +59,24 @@ tlsa:
 );
 
 const port = Number(process.env.PORT ?? 15390);
-const server = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'serve', '--zones', join(dir, 'zones'), '--keys', join(dir, 'keys'), '--state', join(dir, 'state'), '--listen', `127.0.0.1:${port}`], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const server = spawn(
+  process.execPath,
+  [
+    join(ROOT, 'dist/cli.js'),
+    'serve',
+    '--zones',
+    join(dir, 'zones'),
+    '--keys',
+    join(dir, 'keys'),
+    '--state',
+    join(dir, 'state'),
+    '--listen',
+    `127.0.0.1:${port}`,
+  ],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 let log = '';
 server.stdout.on('data', (d) => (log += d));
 const cleanup = () => {
@@ -79,7 +97,11 @@ function tlsaNow() {
     sock.once('message', (m) => {
       clearTimeout(timer);
       try {
-        resolve(decodeMessage(new Uint8Array(m)).answer.filter((r) => r.type === 52).map((r) => Buffer.from(r.rdata.subarray(3)).toString('hex')));
+        resolve(
+          decodeMessage(new Uint8Array(m))
+            .answer.filter((r) => r.type === 52)
+            .map((r) => Buffer.from(r.rdata.subarray(3)).toString('hex')),
+        );
       } catch {
         resolve(null);
       }
@@ -111,7 +133,9 @@ for (let i = 0; i < ROTATIONS; i++) {
     const set = await tlsaNow();
     if (set?.includes(key.hex)) break;
     if (performance.now() - start > 10_000) {
-      console.error(`rotation ${i + 1}: new TLSA not served after 10 s; server log tail:\n${log.split('\n').slice(-8).join('\n')}`);
+      console.error(
+        `rotation ${i + 1}: new TLSA not served after 10 s; server log tail:\n${log.split('\n').slice(-8).join('\n')}`,
+      );
       process.exit(1);
     }
     await sleep(5);
@@ -121,7 +145,10 @@ for (let i = 0; i < ROTATIONS; i++) {
 }
 sock.close();
 const sorted = [...lat].sort((a, b) => a - b);
-const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+const median =
+  sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
 console.log(`tlsa rotation latencies (ms): ${lat.map((x) => x.toFixed(0)).join(' ')}`);
-console.log(`tlsa rotation: ${lat.length} rotations, median ${median.toFixed(0)} ms, max ${sorted.at(-1).toFixed(0)} ms (target < 1000 ms)`);
+console.log(
+  `tlsa rotation: ${lat.length} rotations, median ${median.toFixed(0)} ms, max ${sorted.at(-1).toFixed(0)} ms (target < 1000 ms)`,
+);
 process.exit(0);

@@ -19,7 +19,8 @@ if (process.platform !== 'linux') {
 
 function findNodeGyp() {
   const candidates = [];
-  if (process.env.npm_execpath) candidates.push(join(dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  if (process.env.npm_execpath)
+    candidates.push(join(dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   for (const npm of ['/usr/lib/node_modules/npm', '/usr/local/lib/node_modules/npm'])
     candidates.push(join(npm, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   return candidates.find((c) => existsSync(c));
@@ -32,7 +33,10 @@ if (!gyp) {
 }
 const prefix = dirname(dirname(realpathSync(process.execPath)));
 const args = [gyp, 'rebuild', '--directory', join(root, 'native')];
-if (existsSync(join(prefix, 'include', 'node', 'node_api.h')) && existsSync(join(prefix, 'include', 'node', 'common.gypi')))
+if (
+  existsSync(join(prefix, 'include', 'node', 'node_api.h')) &&
+  existsSync(join(prefix, 'include', 'node', 'common.gypi'))
+)
   args.push(`--nodedir=${prefix}`);
 const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
 if (r.status !== 0) {

@@ -163,11 +163,26 @@ HEALTHCHECK runs it.`,
 };
 
 async function serve(args: string[]): Promise<number> {
-  const f = parseFlags(args, { zones: true, keys: true, state: true, listen: true, 'udp-engine': true, http: true, 'log-queries': false, help: false });
+  const f = parseFlags(args, {
+    zones: true,
+    keys: true,
+    state: true,
+    listen: true,
+    'udp-engine': true,
+    http: true,
+    'log-queries': false,
+    help: false,
+  });
   if (f.switches.has('help')) return help('serve');
   if (f.positional.length > 0) throw new UsageError(`unexpected argument "${f.positional[0]}"`);
   const env = process.env;
-  const listen = f.values.get('listen') ?? (env.DANE_NS_LISTEN ? env.DANE_NS_LISTEN.split(',').map((s) => s.trim()).filter(Boolean) : ['127.0.0.1:5353']);
+  const listen =
+    f.values.get('listen') ??
+    (env.DANE_NS_LISTEN
+      ? env.DANE_NS_LISTEN.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : ['127.0.0.1:5353']);
   for (const spec of listen) {
     try {
       parseListen(spec);
@@ -275,7 +290,9 @@ async function zoneCmd(args: string[]): Promise<number> {
     // Signed with the zone's existing keys (never generated here: the server owns key creation).
     const keysDir = one(f, 'keys', process.env.DANE_NS_KEYS, './keys');
     if (loadZoneKeys(keysDir, z.origin).keys.length === 0)
-      throw new Error(`no DNSSEC keys for ${nameToText(z.origin)} in ${keysDir} (the server creates them on its first start)`);
+      throw new Error(
+        `no DNSSEC keys for ${nameToText(z.origin)} in ${keysDir} (the server creates them on its first start)`,
+      );
     const keys = ensureZoneKeys({ zone: z.origin, keysDir, stateDir, mode: z.dnssec.keys, now: new Date() });
     if (!keys.ok) throw new Error(keys.error);
     const signed = signZone(z, keys, Math.floor(Date.now() / 1000), new SignatureCache());
@@ -308,7 +325,10 @@ function zoneKeys(args: string[], topic: string): { zone: Name; keys: StoredZone
   const name = parseName(zone.endsWith('.') ? zone : zone + '.', ROOT);
   const dir = one(f, 'keys', process.env.DANE_NS_KEYS, './keys');
   const { keys, problems } = loadZoneKeys(dir, name);
-  if (keys.length === 0) throw new Error(`no DNSSEC keys for ${nameToText(name)} in ${dir}${problems.length ? ` (${problems.join('; ')})` : ''}`);
+  if (keys.length === 0)
+    throw new Error(
+      `no DNSSEC keys for ${nameToText(name)} in ${dir}${problems.length ? ` (${problems.join('; ')})` : ''}`,
+    );
   return { zone: name, keys, problems };
 }
 
@@ -331,11 +351,21 @@ function keysGenerate(args: string[]): number {
   const name = parseName(zone.endsWith('.') ? zone : zone + '.', ROOT);
   const keysDir = one(f, 'keys', process.env.DANE_NS_KEYS, './keys');
   const stateDir = one(f, 'state', process.env.DANE_NS_STATE, './state');
-  const r = ensureZoneKeys({ zone: name, keysDir, stateDir, mode: f.switches.has('csk') ? 'csk' : 'ksk-zsk', now: new Date() });
+  const r = ensureZoneKeys({
+    zone: name,
+    keysDir,
+    stateDir,
+    mode: f.switches.has('csk') ? 'csk' : 'ksk-zsk',
+    now: new Date(),
+  });
   if (!r.ok) throw new Error(r.error);
   for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
   const tags = r.ksk.tag === r.zsk.tag && r.ksk === r.zsk ? `CSK ${r.ksk.tag}` : `KSK ${r.ksk.tag}, ZSK ${r.zsk.tag}`;
-  process.stdout.write(r.generated ? `; generated in ${keysDir}: ${tags}\n` : `; ${nameToText(name)} already has keys (${tags}): nothing generated\n`);
+  process.stdout.write(
+    r.generated
+      ? `; generated in ${keysDir}: ${tags}\n`
+      : `; ${nameToText(name)} already has keys (${tags}): nothing generated\n`,
+  );
   process.stdout.write(dsText(name, r.ksk.dnskeyRdata) + '\n');
   return 0;
 }
@@ -350,7 +380,9 @@ function keysCmd(args: string[]): number {
   if (!r) return help('keys');
   const day = (d: Date | undefined): string => (d ? iso(d) : '-'.padEnd(20));
   const now = new Date();
-  process.stdout.write('tag    role  algorithm            created               publish               activate              inactive              delete                state\n');
+  process.stdout.write(
+    'tag    role  algorithm            created               publish               activate              inactive              delete                state\n',
+  );
   for (const k of r.keys)
     process.stdout.write(
       `${String(k.tag).padEnd(6)} ${k.role.padEnd(5)} 13 ECDSAP256SHA256   ${day(k.created)}  ${day(k.publish)}  ${day(k.activate)}  ${day(k.inactive)}  ${day(k.delete)}  ${keyState(k, now)}\n`,
@@ -368,15 +400,26 @@ function seconds(f: Flags, name: string, dflt: number): number {
 }
 
 function keysRollover(args: string[]): number {
-  const f = parseFlags(args, { zones: true, keys: true, state: true, ksk: false, 'ds-published': false, margin: true, 'ds-ttl': true, help: false });
+  const f = parseFlags(args, {
+    zones: true,
+    keys: true,
+    state: true,
+    ksk: false,
+    'ds-published': false,
+    margin: true,
+    'ds-ttl': true,
+    help: false,
+  });
   if (f.switches.has('help')) return help('keys');
   const zoneArg = f.positional[0];
   if (!zoneArg || f.positional.length > 1) throw new UsageError('keys rollover needs exactly one ZONE');
-  if (f.switches.has('ksk') && f.switches.has('ds-published')) throw new UsageError('--ksk starts a KSK rollover and --ds-published ends one: give one of them');
+  if (f.switches.has('ksk') && f.switches.has('ds-published'))
+    throw new UsageError('--ksk starts a KSK rollover and --ds-published ends one: give one of them');
   const stateDir = one(f, 'state', process.env.DANE_NS_STATE, './state');
   const keysDir = one(f, 'keys', process.env.DANE_NS_KEYS, './keys');
   const z = findZone(one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), zoneArg, stateDir);
-  if (!z.dnssec.enabled) throw new Error(`${nameToText(z.origin)} is not signed (dnssec: enabled: false in its zone file)`);
+  if (!z.dnssec.enabled)
+    throw new Error(`${nameToText(z.origin)} is not signed (dnssec: enabled: false in its zone file)`);
   const ttls = rolloverTtls(z);
   const timing = { ...ttls, margin: seconds(f, 'margin', 3600), dsTtl: seconds(f, 'ds-ttl', 86400) };
   const opts = { zone: z.origin, keysDir, stateDir, mode: z.dnssec.keys, timing, now: new Date() };
@@ -388,7 +431,9 @@ function keysRollover(args: string[]): number {
     if (!r.ok) throw new Error(r.error);
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     for (const x of r.plan.retire)
-      out(`; ${name}: ${x.key.tag} signs the DNSKEY RRset until ${iso(x.inactive)} (the parent's DS TTL ${timing.dsTtl} s + margin ${timing.margin} s), then leaves it; ${r.plan.current.tag} stays`);
+      out(
+        `; ${name}: ${x.key.tag} signs the DNSKEY RRset until ${iso(x.inactive)} (the parent's DS TTL ${timing.dsTtl} s + margin ${timing.margin} s), then leaves it; ${r.plan.current.tag} stays`,
+      );
     return 0;
   }
   const kind = z.dnssec.keys === 'csk' ? 'csk' : f.switches.has('ksk') ? 'ksk' : 'zsk';
@@ -398,8 +443,13 @@ function keysRollover(args: string[]): number {
   const role = kind.toUpperCase();
   const fresh = r.created;
   if (kind === 'zsk') {
-    out(`; ${name}: ZSK ${fresh.tag} is published now and signs from ${iso(fresh.activate)} (DNSKEY TTL ${ttls.dnskeyTtl} s + margin ${timing.margin} s)`);
-    for (const x of r.plan.retire) out(`; ZSK ${x.key.tag} stops signing then and leaves the DNSKEY RRset at ${iso(x.delete)} (largest TTL ${ttls.maxTtl} s + margin ${timing.margin} s)`);
+    out(
+      `; ${name}: ZSK ${fresh.tag} is published now and signs from ${iso(fresh.activate)} (DNSKEY TTL ${ttls.dnskeyTtl} s + margin ${timing.margin} s)`,
+    );
+    for (const x of r.plan.retire)
+      out(
+        `; ZSK ${x.key.tag} stops signing then and leaves the DNSKEY RRset at ${iso(x.delete)} (largest TTL ${ttls.maxTtl} s + margin ${timing.margin} s)`,
+      );
     out(`; a running server follows these times by itself (it watches ${keysDir}); nothing else to do`);
     return 0;
   }
@@ -408,7 +458,9 @@ function keysRollover(args: string[]): number {
       ? `; ${name}: KSK ${fresh.tag} is published and signs the DNSKEY RRset now, next to the current KSK`
       : `; ${name}: CSK ${fresh.tag} is published now and signs from ${iso(fresh.activate)}, the DNSKEY RRset next to the current CSK`,
   );
-  out(`; from ${iso(r.plan.dsFrom!)} on (when every cached DNSKEY RRset carries its signature), replace the ${role}'s DS at the parent with:`);
+  out(
+    `; from ${iso(r.plan.dsFrom!)} on (when every cached DNSKEY RRset carries its signature), replace the ${role}'s DS at the parent with:`,
+  );
   out(dsText(z.origin, fresh.dnskeyRdata));
   out(`; once the parent publishes it, run: dane-ns keys rollover ${name} --ds-published`);
   return 0;
@@ -436,7 +488,9 @@ function tlsaCmd(args: string[]): number {
     owner = `${nameToText(parseName(`_${port}._tcp`, host))} IN TLSA `;
   }
   if (src.kind === 'certificate')
-    process.stdout.write(`; ${src.subject}, valid ${new Date(src.notBefore!).toISOString()} to ${new Date(src.notAfter!).toISOString()}\n`);
+    process.stdout.write(
+      `; ${src.subject}, valid ${new Date(src.notBefore!).toISOString()} to ${new Date(src.notAfter!).toISOString()}\n`,
+    );
   else process.stdout.write(`; ${src.kind} (${src.keyType})\n`);
   process.stdout.write(`${owner}${tlsa311(src)}\n`);
   if (f.switches.has('issuer')) {
@@ -466,16 +520,29 @@ function runningServer(f: Flags): { host: string; port: number } {
 }
 
 async function checkCmd(args: string[]): Promise<number> {
-  const f = parseFlags(args, { zones: true, state: true, server: true, live: false, connect: true, 'smtp-port': true, help: false });
+  const f = parseFlags(args, {
+    zones: true,
+    state: true,
+    server: true,
+    live: false,
+    connect: true,
+    'smtp-port': true,
+    help: false,
+  });
   if (f.switches.has('help')) return help('check');
   const zone = f.positional[0];
   if (!zone || f.positional.length > 1) throw new UsageError('check needs exactly one ZONE');
   const server = runningServer(f);
   const smtpText = f.values.get('smtp-port')?.at(-1);
   const smtpPort = smtpText === undefined ? undefined : Number(smtpText);
-  if (smtpPort !== undefined && !(Number.isInteger(smtpPort) && smtpPort >= 1 && smtpPort <= 65535)) throw new UsageError(`--smtp-port "${smtpText}": expected a port number`);
+  if (smtpPort !== undefined && !(Number.isInteger(smtpPort) && smtpPort >= 1 && smtpPort <= 65535))
+    throw new UsageError(`--smtp-port "${smtpText}": expected a port number`);
   const connectTo = f.values.get('connect')?.at(-1);
-  const z = findZone(one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), zone, one(f, 'state', process.env.DANE_NS_STATE, './state'));
+  const z = findZone(
+    one(f, 'zones', process.env.DANE_NS_ZONES, './zones'),
+    zone,
+    one(f, 'state', process.env.DANE_NS_STATE, './state'),
+  );
   const report = await checkZone({
     zone: z,
     entries: z.tlsa,
@@ -498,7 +565,11 @@ async function healthcheckCmd(args: string[]): Promise<number> {
   if (f.switches.has('help')) return help('healthcheck');
   if (f.positional.length > 0) throw new UsageError(`unexpected argument "${f.positional[0]}"`);
   const server = runningServer(f);
-  const r = await healthCheck({ zonesDir: one(f, 'zones', process.env.DANE_NS_ZONES, './zones'), server, now: Date.now() });
+  const r = await healthCheck({
+    zonesDir: one(f, 'zones', process.env.DANE_NS_ZONES, './zones'),
+    server,
+    now: Date.now(),
+  });
   (r.ok ? process.stdout : process.stderr).write(`${r.ok ? 'healthy' : 'unhealthy'}: ${r.line}\n`);
   return r.ok ? 0 : 1;
 }

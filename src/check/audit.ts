@@ -49,13 +49,17 @@ export interface CheckReport {
 const DAY = 86400_000;
 
 function spkiHex(c: X509Certificate): string {
-  return createHash('sha256').update(c.publicKey.export({ type: 'spki', format: 'der' })).digest('hex').toUpperCase();
+  return createHash('sha256')
+    .update(c.publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .toUpperCase();
 }
 
 export async function checkZone(o: CheckOptions): Promise<CheckReport> {
   const findings: Finding[] = [];
   const verdicts: { owner: string; verdict: Verdict }[] = [];
-  const add = (level: Finding['level'], what: string, detail: string): void => void findings.push({ level, what, detail });
+  const add = (level: Finding['level'], what: string, detail: string): void =>
+    void findings.push({ level, what, detail });
   const origin = o.zone.origin;
   const zoneText = nameToText(origin);
 
@@ -66,21 +70,41 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
     const dk = await dnsQuery(o.server, origin, T.DNSKEY);
     keys = dk.answer.filter((r) => r.type === T.DNSKEY && r.name.key === origin.key).map((r) => r.rdata);
     if (keys.length === 0) {
-      add('fail', `${zoneText} DNSKEY`, `the server at ${o.server.host}:${o.server.port} publishes no DNSKEY (rcode ${fullRcode(dk)})`);
+      add(
+        'fail',
+        `${zoneText} DNSKEY`,
+        `the server at ${o.server.host}:${o.server.port} publishes no DNSKEY (rcode ${fullRcode(dk)})`,
+      );
       dnssecOk = false;
     } else {
-      const s = rrsetOf(dk.answer, origin, T.DNSKEY, keys.filter((k) => (k[1]! & 1) === 1), o.now);
+      const s = rrsetOf(
+        dk.answer,
+        origin,
+        T.DNSKEY,
+        keys.filter((k) => (k[1]! & 1) === 1),
+        o.now,
+      );
       if (s.signed !== 'valid') {
         add('fail', `${zoneText} DNSKEY`, `signature ${s.signed}`);
         dnssecOk = false;
-      } else add(s.expires! - o.now < 3 * DAY ? 'warn' : 'ok', `${zoneText} DNSKEY`, `${keys.length} keys, signature valid until ${new Date(s.expires!).toISOString()}`);
+      } else
+        add(
+          s.expires! - o.now < 3 * DAY ? 'warn' : 'ok',
+          `${zoneText} DNSKEY`,
+          `${keys.length} keys, signature valid until ${new Date(s.expires!).toISOString()}`,
+        );
     }
     const soa = await dnsQuery(o.server, origin, T.SOA);
     const s = rrsetOf(soa.answer, origin, T.SOA, keys, o.now);
     if (s.signed !== 'valid') {
       add('fail', `${zoneText} SOA`, `signature ${s.signed}`);
       dnssecOk = false;
-    } else add('ok', `${zoneText} SOA`, `serial ${new DataView(s.rdatas[0]!.buffer, s.rdatas[0]!.byteOffset).getUint32(s.rdatas[0]!.length - 20)}, signature valid until ${new Date(s.expires!).toISOString()}`);
+    } else
+      add(
+        'ok',
+        `${zoneText} SOA`,
+        `serial ${new DataView(s.rdatas[0]!.buffer, s.rdatas[0]!.byteOffset).getUint32(s.rdatas[0]!.length - 20)}, signature valid until ${new Date(s.expires!).toISOString()}`,
+      );
   } catch (e) {
     add('fail', `${zoneText} server`, `${o.server.host}:${o.server.port}: ${(e as Error).message}`);
     return { findings, verdicts };
@@ -96,7 +120,10 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
     const hostText = nameToText(host);
     // Files on disk.
     const want: string[] = [];
-    for (const [role, written] of [['current', entry.cert], ['next', entry.next]] as const) {
+    for (const [role, written] of [
+      ['current', entry.cert],
+      ['next', entry.next],
+    ] as const) {
       if (written === undefined) continue;
       const path = resolve(dirname(resolve(o.zone.file)), written); // relative to the zone file, as the server reads it
       try {
@@ -108,7 +135,11 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
         add(level, `${hostText} ${role} ${path}`, `${src.kind}, ${st}${until}`);
       } catch (e) {
         if (!(e instanceof TlsaSourceError)) throw e;
-        add(role === 'next' && e.missing ? 'ok' : 'fail', `${hostText} ${role} ${path}`, e.missing && role === 'next' ? 'not there (normal until the next key exists)' : e.reason);
+        add(
+          role === 'next' && e.missing ? 'ok' : 'fail',
+          `${hostText} ${role} ${path}`,
+          e.missing && role === 'next' ? 'not there (normal until the next key exists)' : e.reason,
+        );
       }
     }
     for (const port of entry.ports) {
@@ -116,11 +147,17 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
       const ownerText = nameToText(owner);
       const ans = await dnsQuery(o.server, owner, T.TLSA);
       const s = rrsetOf(ans.answer, owner, T.TLSA, keys, o.now);
-      const published = s.rdatas.map((rd) => `${rd[0]} ${rd[1]} ${rd[2]} ${Buffer.from(rd.subarray(3)).toString('hex').toUpperCase()}`);
+      const published = s.rdatas.map(
+        (rd) => `${rd[0]} ${rd[1]} ${rd[2]} ${Buffer.from(rd.subarray(3)).toString('hex').toUpperCase()}`,
+      );
       let tlsaOk = true; // the files' records are all published
       let dnsOk = dnssecOk;
       if (fullRcode(ans) !== RCODE.NOERROR || published.length === 0) {
-        add('fail', `${ownerText} TLSA`, `not published (rcode ${fullRcode(ans)}): is the server running with this zone's current file?`);
+        add(
+          'fail',
+          `${ownerText} TLSA`,
+          `not published (rcode ${fullRcode(ans)}): is the server running with this zone's current file?`,
+        );
         tlsaOk = false;
       } else {
         if (s.signed !== 'valid') {
@@ -132,7 +169,12 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
             add('fail', `${ownerText} TLSA`, `${w} from the files is not published (yet?)`);
             tlsaOk = false;
           }
-        if (tlsaOk && s.signed === 'valid') add('ok', `${ownerText} TLSA`, `${published.length} record(s) published and signed, until ${new Date(s.expires!).toISOString()}: ${published.join('; ')}`);
+        if (tlsaOk && s.signed === 'valid')
+          add(
+            'ok',
+            `${ownerText} TLSA`,
+            `${published.length} record(s) published and signed, until ${new Date(s.expires!).toISOString()}: ${published.join('; ')}`,
+          );
       }
       if (!o.live) continue;
       // Live: what a sending MTA sees.
@@ -151,7 +193,11 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
       let verdict: Verdict;
       if (!p.offered || !p.established) {
         verdict = 'starttls-not-supported';
-        add('fail', `${ownerText} live ${address}:${smtpPort}`, p.error ?? (p.offered ? 'TLS handshake failed' : 'STARTTLS not offered'));
+        add(
+          'fail',
+          `${ownerText} live ${address}:${smtpPort}`,
+          p.error ?? (p.offered ? 'TLS handshake failed' : 'STARTTLS not offered'),
+        );
       } else {
         const leaf = p.chain[0]!;
         const leaf311 = `3 1 1 ${spkiHex(leaf)}`;
@@ -159,7 +205,11 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
         const matched = published.includes(leaf311) || ta.some((t) => published.includes(t));
         const expired = o.now > Date.parse(leaf.validTo) || o.now < Date.parse(leaf.validFrom);
         verdict = !dnsOk ? 'dnssec-invalid' : !matched ? 'tlsa-invalid' : expired ? 'certificate-expired' : 'ok';
-        add(verdict === 'ok' ? 'ok' : 'fail', `${ownerText} live ${address}:${smtpPort}`, `${p.protocol ?? 'TLS'}, presented ${leaf311}${matched ? ' (matches)' : ' (matches no published TLSA)'}, valid until ${new Date(Date.parse(leaf.validTo)).toISOString()}`);
+        add(
+          verdict === 'ok' ? 'ok' : 'fail',
+          `${ownerText} live ${address}:${smtpPort}`,
+          `${p.protocol ?? 'TLS'}, presented ${leaf311}${matched ? ' (matches)' : ' (matches no published TLSA)'}, valid until ${new Date(Date.parse(leaf.validTo)).toISOString()}`,
+        );
       }
       verdicts.push({ owner: ownerText, verdict });
     }

@@ -44,7 +44,9 @@ function tcpExchange(server: DnsServer, query: Uint8Array, timeoutMs: number): P
       s.destroy();
       reject(e);
     };
-    s.setTimeout(timeoutMs, () => fail(new Error(`TCP to ${server.host}:${server.port}: no answer within ${timeoutMs} ms`)));
+    s.setTimeout(timeoutMs, () =>
+      fail(new Error(`TCP to ${server.host}:${server.port}: no answer within ${timeoutMs} ms`)),
+    );
     s.on('error', fail);
     s.on('connect', () => {
       const len = Buffer.alloc(2);

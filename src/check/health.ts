@@ -45,11 +45,15 @@ function zoneOrigins(dir: string): ZoneToCheck[] {
 }
 
 /** Checks one zone; returns a problem line or the SOA serial. */
-async function checkOne(o: HealthOptions, { origin, signed }: ZoneToCheck): Promise<{ problem: string } | { serial: number }> {
+async function checkOne(
+  o: HealthOptions,
+  { origin, signed }: ZoneToCheck,
+): Promise<{ problem: string } | { serial: number }> {
   const zone = nameToText(origin);
   const at = `${o.server.host}:${o.server.port}`;
   const timeout = o.timeoutMs ?? 1000;
-  const serialOf = (rd: Uint8Array): number => new DataView(rd.buffer, rd.byteOffset, rd.byteLength).getUint32(rd.length - 20);
+  const serialOf = (rd: Uint8Array): number =>
+    new DataView(rd.buffer, rd.byteOffset, rd.byteLength).getUint32(rd.length - 20);
   if (!signed) {
     const soa = await dnsQuery(o.server, origin, T.SOA, timeout);
     const rd = soa.answer.find((r) => r.type === T.SOA && r.name.key === origin.key)?.rdata;

@@ -19,9 +19,17 @@ export interface VerifiedRRset {
 }
 
 /** RRs of `type` at `owner` in `answer`, and whether a current RRSIG over them verifies with one of `keys` (DNSKEY rdatas). */
-export function verifiedRRset(answer: readonly RR[], owner: Name, type: number, keys: readonly Uint8Array[], now: number): VerifiedRRset {
+export function verifiedRRset(
+  answer: readonly RR[],
+  owner: Name,
+  type: number,
+  keys: readonly Uint8Array[],
+  now: number,
+): VerifiedRRset {
   const rrs = answer.filter((r) => r.type === type && r.name.key === owner.key);
-  const sigs = answer.filter((r) => r.type === T.RRSIG && r.name.key === owner.key && ((r.rdata[0]! << 8) | r.rdata[1]!) === type);
+  const sigs = answer.filter(
+    (r) => r.type === T.RRSIG && r.name.key === owner.key && ((r.rdata[0]! << 8) | r.rdata[1]!) === type,
+  );
   const rdatas = rrs.map((r) => r.rdata);
   if (rrs.length === 0) return { rdatas, signed: 'missing' };
   if (sigs.length === 0) return { rdatas, signed: 'missing' };

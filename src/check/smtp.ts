@@ -44,7 +44,12 @@ function reader(sock: Socket): () => Promise<{ code: number; lines: string[] }> 
   };
 }
 
-export async function probeStarttls(address: string, port: number, servername: string, timeoutMs = 15_000): Promise<StarttlsProbe> {
+export async function probeStarttls(
+  address: string,
+  port: number,
+  servername: string,
+  timeoutMs = 15_000,
+): Promise<StarttlsProbe> {
   const sock = connect({ host: address, port });
   const timer = setTimeout(() => sock.destroy(new Error(`no progress within ${timeoutMs} ms`)), timeoutMs);
   const failed = new Promise<never>((_, reject) => sock.once('error', reject));
@@ -69,7 +74,10 @@ export async function probeStarttls(address: string, port: number, servername: s
     if (go.code !== 220) throw new Error(`STARTTLS: ${go.lines.join(' / ')}`);
     sock.removeAllListeners('data');
     const tls = tlsConnect({ socket: sock, servername, rejectUnauthorized: false });
-    await Promise.race([new Promise((r) => tls.once('secureConnect', r)), new Promise((_, rej) => tls.once('error', rej))]);
+    await Promise.race([
+      new Promise((r) => tls.once('secureConnect', r)),
+      new Promise((_, rej) => tls.once('error', rej)),
+    ]);
     const chain: X509Certificate[] = [];
     let c = tls.getPeerCertificate(true);
     const seen = new Set<string>();

@@ -64,7 +64,8 @@ function get32(b: Uint8Array, at: number): number {
 }
 
 function checkUint(what: string, v: number, max: number): void {
-  if (!Number.isInteger(v) || v < 0 || v > max) throw new WireError('E_RDATA', `RRSIG ${what} ${v} out of range 0..${max}`);
+  if (!Number.isInteger(v) || v < 0 || v > max)
+    throw new WireError('E_RDATA', `RRSIG ${what} ${v} out of range 0..${max}`);
 }
 
 /**
@@ -195,7 +196,8 @@ function signingOwnerWire(owner: Name, labels: number): Uint8Array {
   const n = labelCount(owner);
   if (labels > n) throw new WireError('E_RDATA', `RRSIG labels ${labels} exceeds the ${n} labels of the owner`);
   if (labels === n) return lowerWire(owner.wire);
-  const suffix = labels === 0 ? owner.wire.subarray(owner.wire.length - 1) : owner.wire.subarray(owner.offsets[n - labels]!);
+  const suffix =
+    labels === 0 ? owner.wire.subarray(owner.wire.length - 1) : owner.wire.subarray(owner.offsets[n - labels]!);
   const out = new Uint8Array(2 + suffix.length);
   out[0] = 1;
   out[1] = 0x2a;
@@ -244,7 +246,12 @@ export function canonicalRRsetBytes(rrset: RRset, originalTtl: number, ownerWire
  * to `*.` + the rightmost Labels labels when it has more labels than the header's Labels field. `canonical`
  * may pass canonicalRRsetBytes(rrset, rrset.ttl) when the caller has computed it already.
  */
-export function signedData(header: Uint8Array, rrset: RRset, ownerForSigning?: Name, canonical?: Uint8Array): Uint8Array {
+export function signedData(
+  header: Uint8Array,
+  rrset: RRset,
+  ownerForSigning?: Name,
+  canonical?: Uint8Array,
+): Uint8Array {
   if (signerEnd(header) !== header.length) throw new WireError('E_TRAILING', 'RRSIG header runs past the signer name');
   const typeCovered = (header[0]! << 8) | header[1]!;
   const originalTtl = get32(header, 4);

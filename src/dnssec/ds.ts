@@ -27,7 +27,11 @@ const HASHES: ReadonlyMap<number, string> = new Map([
  */
 export function dsRdata(zone: Name, dnskeyRdata: Uint8Array, digestType = DIGEST_SHA256): Uint8Array {
   const hash = HASHES.get(digestType);
-  if (!hash) throw new KeyError('E_KEY_ALGORITHM', `DS digest type ${digestType} is not supported (use 2 = SHA-256 or 4 = SHA-384)`);
+  if (!hash)
+    throw new KeyError(
+      'E_KEY_ALGORITHM',
+      `DS digest type ${digestType} is not supported (use 2 = SHA-256 or 4 = SHA-384)`,
+    );
   if (dnskeyRdata.length < 5) throw new KeyError('E_KEY_INVALID', `DNSKEY rdata of ${dnskeyRdata.length} octets`);
   const digest = createHash(hash).update(lowerWire(zone.wire)).update(dnskeyRdata).digest();
   const tag = keyTag(dnskeyRdata);

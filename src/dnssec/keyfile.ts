@@ -93,7 +93,8 @@ function two(n: number): string {
 /** YYYYMMDDHHMMSS in UTC, as in BIND's key files. */
 export function formatKeyTime(t: Date): string {
   const y = t.getUTCFullYear();
-  if (!Number.isFinite(t.getTime()) || y < 1970 || y > 9999) throw new KeyError('E_KEY_FORMAT', 'key time outside 1970..9999');
+  if (!Number.isFinite(t.getTime()) || y < 1970 || y > 9999)
+    throw new KeyError('E_KEY_FORMAT', 'key time outside 1970..9999');
   return `${String(y).padStart(4, '0')}${two(t.getUTCMonth() + 1)}${two(t.getUTCDate())}${two(t.getUTCHours())}${two(t.getUTCMinutes())}${two(t.getUTCSeconds())}`;
 }
 
@@ -215,7 +216,10 @@ export function parseKeyFile(text: string): ParsedKeyFile {
   while (i < tokens.length && tokens[i]!.toUpperCase() !== 'DNSKEY') {
     const t = tokens[i]!;
     if (!TTL_RE.test(t) && t.toUpperCase() !== 'IN')
-      throw new KeyError('E_KEY_FORMAT', `field ${i + 1} of the record is neither a TTL, the class IN nor the type DNSKEY`);
+      throw new KeyError(
+        'E_KEY_FORMAT',
+        `field ${i + 1} of the record is neither a TTL, the class IN nor the type DNSKEY`,
+      );
     i++;
   }
   if (i >= tokens.length) throw new KeyError('E_KEY_FORMAT', 'no DNSKEY record');
@@ -224,7 +228,8 @@ export function parseKeyFile(text: string): ParsedKeyFile {
   try {
     owner = parseName(ownerText, null);
   } catch (e) {
-    if (e instanceof WireError) throw new KeyError('E_KEY_FORMAT', `the owner name is not an absolute domain name (${e.code})`);
+    if (e instanceof WireError)
+      throw new KeyError('E_KEY_FORMAT', `the owner name is not an absolute domain name (${e.code})`);
     throw e;
   }
   try {
@@ -257,7 +262,13 @@ export interface ParsedPrivateFile {
 }
 
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const TIME_FIELDS = { created: 'created', publish: 'publish', activate: 'activate', inactive: 'inactive', delete: 'delete' } as const;
+const TIME_FIELDS = {
+  created: 'created',
+  publish: 'publish',
+  activate: 'activate',
+  inactive: 'inactive',
+  delete: 'delete',
+} as const;
 
 /**
  * Parses a BIND/ldns .private file of algorithm 13. Throws KeyError (E_KEY_FORMAT, E_KEY_ALGORITHM,
@@ -273,11 +284,13 @@ export function parsePrivateFile(text: string): ParsedPrivateFile {
     if (line === '') continue;
     const colon = line.indexOf(':');
     const field = colon > 0 ? line.slice(0, colon).trim() : '';
-    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(field)) throw new KeyError('E_KEY_FORMAT', `line ${n + 1} is not "Field: value"`);
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(field))
+      throw new KeyError('E_KEY_FORMAT', `line ${n + 1} is not "Field: value"`);
     const value = line.slice(colon + 1).trim();
     const lower = field.toLowerCase();
     if (format === null) {
-      if (lower !== 'private-key-format') throw new KeyError('E_KEY_FORMAT', 'does not start with "Private-key-format:"');
+      if (lower !== 'private-key-format')
+        throw new KeyError('E_KEY_FORMAT', 'does not start with "Private-key-format:"');
       if (!/^v1\.\d+$/.test(value)) throw new KeyError('E_KEY_FORMAT', 'Private-key-format is not v1.x');
       format = value;
       continue;
@@ -308,7 +321,8 @@ export function parsePrivateFile(text: string): ParsedPrivateFile {
     const v = fields.get(lower);
     if (v === undefined) continue;
     const t = parseKeyTime(v);
-    if (!t) throw new KeyError('E_KEY_FORMAT', `${prop[0]!.toUpperCase()}${prop.slice(1)} is not a YYYYMMDDHHMMSS time`);
+    if (!t)
+      throw new KeyError('E_KEY_FORMAT', `${prop[0]!.toUpperCase()}${prop.slice(1)} is not a YYYYMMDDHHMMSS time`);
     out[prop] = t;
   }
   return out;
@@ -329,7 +343,10 @@ function readExisting(path: string): string | null {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new KeyError('E_KEY_FILE', `${path}: exists but cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new KeyError(
+      'E_KEY_FILE',
+      `${path}: exists but cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 }
 
@@ -352,7 +369,8 @@ export function writeKeyFiles(dir: string, key: StoredZoneKey): { keyFile: strin
   for (const [path, text, mode] of plan) {
     const existing = readExisting(path);
     if (existing === null) todo.push([path, text, mode]);
-    else if (existing !== text) throw new KeyError('E_KEY_FILE', `${path} exists with different content; not overwritten`);
+    else if (existing !== text)
+      throw new KeyError('E_KEY_FILE', `${path} exists with different content; not overwritten`);
   }
   for (const [path, text, mode] of todo) {
     try {
@@ -381,7 +399,8 @@ export function rewriteKeyTiming(dir: string, key: StoredZoneKey): { keyFile: st
   } catch {
     same = false;
   }
-  if (!same) throw new KeyError('E_KEY_FILE', `${privateFile} does not hold key ${key.tag}; its timing is not rewritten`);
+  if (!same)
+    throw new KeyError('E_KEY_FILE', `${privateFile} does not hold key ${key.tag}; its timing is not rewritten`);
   for (const [path, text, mode] of [
     [privateFile, formatPrivateFile(key), MODE_PRIVATE],
     [keyFile, formatKeyFile(key), MODE_PUBLIC],
@@ -500,15 +519,22 @@ export function loadZoneKeys(dir: string, zone: Name): LoadedKeys {
     let pub: ParsedKeyFile;
     try {
       pub = parseKeyFile(readKeyText(keyPath));
-      if (pub.owner.key !== zone.key) throw new KeyError('E_KEY_FORMAT', `owner ${nameToText(pub.owner)} is not the zone ${nameToText(zone)}`);
-      if (pub.protocol !== DNSKEY_PROTOCOL) throw new KeyError('E_KEY_FORMAT', `DNSKEY protocol ${pub.protocol}, not 3`);
-      if (pub.algorithm !== ALG_ECDSAP256SHA256) throw new KeyError('E_KEY_ALGORITHM', `DNSKEY algorithm ${pub.algorithm}, but the file name says 13`);
+      if (pub.owner.key !== zone.key)
+        throw new KeyError('E_KEY_FORMAT', `owner ${nameToText(pub.owner)} is not the zone ${nameToText(zone)}`);
+      if (pub.protocol !== DNSKEY_PROTOCOL)
+        throw new KeyError('E_KEY_FORMAT', `DNSKEY protocol ${pub.protocol}, not 3`);
+      if (pub.algorithm !== ALG_ECDSAP256SHA256)
+        throw new KeyError('E_KEY_ALGORITHM', `DNSKEY algorithm ${pub.algorithm}, but the file name says 13`);
       if (pub.flags !== FLAGS_KSK && pub.flags !== FLAGS_ZSK)
-        throw new KeyError('E_KEY_FORMAT', `DNSKEY flags ${pub.flags} are not supported (only 256 = ZSK and 257 = KSK; a revoked key has bit 128 set)`);
+        throw new KeyError(
+          'E_KEY_FORMAT',
+          `DNSKEY flags ${pub.flags} are not supported (only 256 = ZSK and 257 = KSK; a revoked key has bit 128 set)`,
+        );
       if (pub.publicKey.length !== P256_PUBLIC_KEY_OCTETS)
         throw new KeyError('E_KEY_FORMAT', `public key of ${pub.publicKey.length} octets; algorithm 13 has 64`);
       const tag = keyTag(pub.rdata);
-      if (tag !== p.tag) throw new KeyError('E_KEY_FORMAT', `the DNSKEY has key tag ${tag}, the file name says ${p.tag}`);
+      if (tag !== p.tag)
+        throw new KeyError('E_KEY_FORMAT', `the DNSKEY has key tag ${tag}, the file name says ${p.tag}`);
     } catch (e) {
       problems.push(`${keyPath}: ${reason(e)}`);
       continue;
@@ -539,7 +565,9 @@ export function loadZoneKeys(dir: string, zone: Name): LoadedKeys {
       publish: priv.publish ?? EPOCH,
       activate: priv.activate ?? EPOCH,
     });
-    keys.push(priv.inactive || priv.delete ? Object.freeze({ ...key, inactive: priv.inactive, delete: priv.delete }) : key);
+    keys.push(
+      priv.inactive || priv.delete ? Object.freeze({ ...key, inactive: priv.inactive, delete: priv.delete }) : key,
+    );
   }
   keys.sort((a, b) => b.flags - a.flags || a.tag - b.tag);
   return { keys, problems };

@@ -13,7 +13,16 @@ import { nameToText } from '../wire/name.js';
 import { generateKey, KeyError, type ZoneKey } from './keys.js';
 import { loadZoneKeys, rewriteKeyTiming, writeKeyFiles, type StoredZoneKey } from './keyfile.js';
 import { recordKeyTags } from './keystore.js';
-import { planDsPublished, planRollover, type DsPublishedPlan, type KeyMode, type Retirement, type RolloverKind, type RolloverPlan, type RolloverTiming } from './lifecycle.js';
+import {
+  planDsPublished,
+  planRollover,
+  type DsPublishedPlan,
+  type KeyMode,
+  type Retirement,
+  type RolloverKind,
+  type RolloverPlan,
+  type RolloverTiming,
+} from './lifecycle.js';
 
 export interface RolloverOptions {
   zone: Name;
@@ -30,14 +39,20 @@ export type Done<T> = ({ ok: true; warnings: string[] } & T) | { ok: false; erro
 function keysOf(o: RolloverOptions): { ok: true; keys: StoredZoneKey[] } | { ok: false; error: string } {
   const zone = nameToText(o.zone);
   const { keys, problems } = loadZoneKeys(o.keysDir, o.zone);
-  if (problems.length > 0) return { ok: false, error: `${zone}: key files that do not load (${problems.join('; ')}); fix or remove them before a rollover` };
-  if (keys.length === 0) return { ok: false, error: `${zone}: no DNSSEC keys in ${o.keysDir} (the server creates them on its first start)` };
+  if (problems.length > 0)
+    return {
+      ok: false,
+      error: `${zone}: key files that do not load (${problems.join('; ')}); fix or remove them before a rollover`,
+    };
+  if (keys.length === 0)
+    return { ok: false, error: `${zone}: no DNSSEC keys in ${o.keysDir} (the server creates them on its first start)` };
   return { ok: true, keys };
 }
 
 /** Sets the end times of old keys. */
 function retire(dir: string, retirements: readonly Retirement[]): void {
-  for (const r of retirements) rewriteKeyTiming(dir, Object.freeze({ ...r.key, inactive: r.inactive, delete: r.delete }));
+  for (const r of retirements)
+    rewriteKeyTiming(dir, Object.freeze({ ...r.key, inactive: r.inactive, delete: r.delete }));
 }
 
 const failure = (zone: Name, e: unknown): { ok: false; error: string } => ({
@@ -46,7 +61,9 @@ const failure = (zone: Name, e: unknown): { ok: false; error: string } => ({
 });
 
 /** Starts a rollover of `kind`: writes the new key and the old keys' end times. */
-export function startRollover(o: RolloverOptions & { kind: RolloverKind }): Done<{ plan: RolloverPlan; created: ZoneKey }> {
+export function startRollover(
+  o: RolloverOptions & { kind: RolloverKind },
+): Done<{ plan: RolloverPlan; created: ZoneKey }> {
   const have = keysOf(o);
   if (!have.ok) return have;
   const planned = planRollover(have.keys, o.mode, o.kind, o.timing, o.now);

@@ -76,7 +76,8 @@ export function flagsForRole(role: KeyRole): KeyFlags {
  * for algorithm 13 is the 64 octets x | y (RFC 6605 §4).
  */
 export function dnskeyRdata(flags: number, publicKey: Uint8Array, algorithm = ALG_ECDSAP256SHA256): Uint8Array {
-  if (!Number.isInteger(flags) || flags < 0 || flags > 0xffff) throw new KeyError('E_KEY_INVALID', `DNSKEY flags ${flags} out of range`);
+  if (!Number.isInteger(flags) || flags < 0 || flags > 0xffff)
+    throw new KeyError('E_KEY_INVALID', `DNSKEY flags ${flags} out of range`);
   if (algorithm === ALG_ECDSAP256SHA256 && publicKey.length !== P256_PUBLIC_KEY_OCTETS)
     throw new KeyError('E_KEY_INVALID', `an algorithm 13 public key has 64 octets, not ${publicKey.length}`);
   const out = new Uint8Array(4 + publicKey.length);
@@ -119,7 +120,8 @@ function fromBase64Url(s: unknown, octets: number, what: string): Uint8Array {
  * E_KEY_INVALID for any other kind of key.
  */
 export function publicKeyFromPrivate(key: KeyObject): Uint8Array {
-  if (key.asymmetricKeyType !== 'ec') throw new KeyError('E_KEY_INVALID', `not an EC key (${key.asymmetricKeyType ?? key.type})`);
+  if (key.asymmetricKeyType !== 'ec')
+    throw new KeyError('E_KEY_INVALID', `not an EC key (${key.asymmetricKeyType ?? key.type})`);
   const jwk = key.export({ format: 'jwk' });
   if (jwk.crv !== 'P-256') throw new KeyError('E_KEY_INVALID', `EC key on curve ${String(jwk.crv)}, not P-256`);
   const out = new Uint8Array(P256_PUBLIC_KEY_OCTETS);
@@ -133,7 +135,8 @@ export function publicKeyFromPrivate(key: KeyObject): Uint8Array {
  * Only keyfile.ts should need this, to write the .private file.
  */
 export function privateScalar(key: KeyObject): Uint8Array {
-  if (key.type !== 'private' || key.asymmetricKeyType !== 'ec') throw new KeyError('E_KEY_INVALID', 'not an EC private key');
+  if (key.type !== 'private' || key.asymmetricKeyType !== 'ec')
+    throw new KeyError('E_KEY_INVALID', 'not an EC private key');
   const jwk = key.export({ format: 'jwk' });
   if (jwk.crv !== 'P-256') throw new KeyError('E_KEY_INVALID', `EC key on curve ${String(jwk.crv)}, not P-256`);
   return fromBase64Url(jwk.d, P256_PRIVATE_KEY_OCTETS, 'private scalar');

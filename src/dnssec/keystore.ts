@@ -87,12 +87,15 @@ function readState(file: string): StateRead {
   } catch {
     return { ok: false, reason: 'is not valid JSON' };
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, reason: 'is not a JSON object' };
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    return { ok: false, reason: 'is not a JSON object' };
   const records: KeyRecords = {};
   for (const [zone, v] of Object.entries(data as Record<string, unknown>)) {
     // An entry in an unexpected shape still says "this zone had keys": keep it, with whatever tags it lists.
     const raw = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
-    const tags = Array.isArray(raw.tags) ? raw.tags.filter((t): t is number => Number.isInteger(t) && t >= 0 && t <= 0xffff) : [];
+    const tags = Array.isArray(raw.tags)
+      ? raw.tags.filter((t): t is number => Number.isInteger(t) && t >= 0 && t <= 0xffff)
+      : [];
     const created = typeof raw.created === 'string' ? raw.created : '';
     records[zone] = { tags, created };
   }
@@ -111,7 +114,8 @@ function writeState(file: string, records: KeyRecords): void {
  */
 function record(file: string, zoneKey: string, tags: readonly number[], now: Date): string | null {
   const st = readState(file);
-  if (!st.ok) return `${zoneKey}: ${file} ${st.reason}; the key tags ${tags.join(', ')} are not recorded, so a later loss of the key files cannot be detected`;
+  if (!st.ok)
+    return `${zoneKey}: ${file} ${st.reason}; the key tags ${tags.join(', ')} are not recorded, so a later loss of the key files cannot be detected`;
   const prev = st.records[zoneKey];
   const merged = [...new Set([...(prev?.tags ?? []), ...tags])].sort((a, b) => a - b);
   if (prev && merged.length === prev.tags.length && prev.created !== '') return null;
@@ -219,7 +223,9 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
   if (mode === 'csk') {
     const zsks = loaded.keys.filter((k) => k.flags === FLAGS_ZSK);
     if (zsks.length > 0)
-      warnings.push(`${zoneKey}: keys: csk, so the 256 (ZSK) keys with ${tagList(zsks.map((k) => k.tag))} in ${keysDir} are ignored`);
+      warnings.push(
+        `${zoneKey}: keys: csk, so the 256 (ZSK) keys with ${tagList(zsks.map((k) => k.tag))} in ${keysDir} are ignored`,
+      );
   }
   if (remembered) {
     const present = new Set(loaded.keys.map((k) => k.tag));
@@ -231,9 +237,16 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
       );
   }
   if (!state.ok) {
-    warnings.push(`${zoneKey}: ${stateFile} ${state.reason}; the zone's key tags are not recorded, so a later loss of the key files cannot be detected`);
+    warnings.push(
+      `${zoneKey}: ${stateFile} ${state.reason}; the zone's key tags are not recorded, so a later loss of the key files cannot be detected`,
+    );
   } else {
-    const w = record(stateFile, zoneKey, loaded.keys.map((k) => k.tag), now);
+    const w = record(
+      stateFile,
+      zoneKey,
+      loaded.keys.map((k) => k.tag),
+      now,
+    );
     if (w) warnings.push(w);
   }
 
@@ -242,13 +255,27 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
     // One object per key (csk mode publishes only 257 keys), with the role the zone gives it.
     const asCsk = new Map(sel.published.map((k) => [k, Object.freeze({ ...k, role: 'csk' as const })]));
     const csk = asCsk.get(ksk)!;
-    return { ok: true, ksk: csk, zsk: csk, dnskeySigners: sel.dnskeySigners.map((k) => asCsk.get(k)!), published: sel.published.map((k) => asCsk.get(k)!), ...timing };
+    return {
+      ok: true,
+      ksk: csk,
+      zsk: csk,
+      dnskeySigners: sel.dnskeySigners.map((k) => asCsk.get(k)!),
+      published: sel.published.map((k) => asCsk.get(k)!),
+      ...timing,
+    };
   }
   return { ok: true, ksk, zsk: zsk!, dnskeySigners: sel.dnskeySigners, published: sel.published, ...timing };
 }
 
 /** First start: new keys, written (private first, atomically, 0600) before they are recorded in keys.json. */
-function generate(zone: Name, zoneKey: string, keysDir: string, stateFile: string, mode: KeyMode, now: Date): KeySetResult {
+function generate(
+  zone: Name,
+  zoneKey: string,
+  keysDir: string,
+  stateFile: string,
+  mode: KeyMode,
+  now: Date,
+): KeySetResult {
   const ksk = generateKey(zone, mode === 'csk' ? 'csk' : 'ksk', now);
   let zsk = mode === 'csk' ? ksk : generateKey(zone, 'zsk', now);
   // Two fresh keys with the same tag (about 1 in 65536) would share a file name: draw the ZSK again.
@@ -277,7 +304,12 @@ function generate(zone: Name, zoneKey: string, keysDir: string, stateFile: strin
   }
 
   const warnings: string[] = [];
-  const w = record(stateFile, zoneKey, keys.map((k) => k.tag), now);
+  const w = record(
+    stateFile,
+    zoneKey,
+    keys.map((k) => k.tag),
+    now,
+  );
   if (w) warnings.push(w);
   return { ok: true, ksk, zsk, dnskeySigners: [ksk], published: keys, nextEvent: undefined, generated: true, warnings };
 }

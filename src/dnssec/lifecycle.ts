@@ -99,7 +99,13 @@ export function selectKeys(keys: readonly StoredZoneKey[], mode: KeyMode, now: D
   }
   published.sort((a, b) => b.flags - a.flags || a.tag - b.tag);
   signers.sort((a, b) => (newer(a, b) ? -1 : newer(b, a) ? 1 : 0));
-  return { published, dnskeySigners: signers, ksk: signers[0], zsk, nextEvent: nextEvent === undefined ? undefined : new Date(nextEvent) };
+  return {
+    published,
+    dnskeySigners: signers,
+    ksk: signers[0],
+    zsk,
+    nextEvent: nextEvent === undefined ? undefined : new Date(nextEvent),
+  };
 }
 
 /** The TTLs and safety margins a rollover is timed by, in seconds. */
@@ -144,18 +150,35 @@ export function rolloverKinds(mode: KeyMode): readonly RolloverKind[] {
  * Plans the start of a rollover at `now`. Refuses (one line saying why) when the mode has no such rollover,
  * when the zone has no active key of the role, or when a rollover of that role is still under way.
  */
-export function planRollover(keys: readonly StoredZoneKey[], mode: KeyMode, kind: RolloverKind, timing: RolloverTiming, now: Date): PlanResult<RolloverPlan> {
+export function planRollover(
+  keys: readonly StoredZoneKey[],
+  mode: KeyMode,
+  kind: RolloverKind,
+  timing: RolloverTiming,
+  now: Date,
+): PlanResult<RolloverPlan> {
   if (!rolloverKinds(mode).includes(kind))
-    return { ok: false, error: mode === 'csk' ? `the zone uses one key (keys: csk): roll it as a CSK` : `the zone uses a KSK and a ZSK: roll one of them, not a CSK` };
+    return {
+      ok: false,
+      error:
+        mode === 'csk'
+          ? `the zone uses one key (keys: csk): roll it as a CSK`
+          : `the zone uses a KSK and a ZSK: roll one of them, not a CSK`,
+    };
   const t = wholeSeconds(now);
   const sel = selectKeys(keys, mode, t);
   const flags = kind === 'zsk' ? FLAGS_ZSK : FLAGS_KSK;
   const role = kind === 'zsk' ? 'ZSK' : kind.toUpperCase();
   const current = kind === 'zsk' ? sel.zsk : sel.ksk;
   if (!current) return { ok: false, error: `no active ${role} to roll` };
-  const waiting = keys.filter(usedBy(mode)).find((k) => k.flags === flags && ['pending', 'published'].includes(keyState(k, t)));
+  const waiting = keys
+    .filter(usedBy(mode))
+    .find((k) => k.flags === flags && ['pending', 'published'].includes(keyState(k, t)));
   if (waiting)
-    return { ok: false, error: `a ${role} rollover is under way: ${role} ${waiting.tag} starts signing at ${iso(waiting.activate)}` };
+    return {
+      ok: false,
+      error: `a ${role} rollover is under way: ${role} ${waiting.tag} starts signing at ${iso(waiting.activate)}`,
+    };
   if (kind !== 'zsk' && sel.dnskeySigners.length > 1)
     return {
       ok: false,
@@ -165,10 +188,22 @@ export function planRollover(keys: readonly StoredZoneKey[], mode: KeyMode, kind
     };
 
   const prepublished = addSeconds(t, timing.dnskeyTtl + timing.margin);
-  if (kind === 'ksk') return { ok: true, plan: { kind, create: { role: 'ksk', publish: t, activate: t }, retire: [], dsFrom: prepublished } };
+  if (kind === 'ksk')
+    return {
+      ok: true,
+      plan: { kind, create: { role: 'ksk', publish: t, activate: t }, retire: [], dsFrom: prepublished },
+    };
   // A CSK signs the DNSKEY RRset only once active: its DS waits until that signed RRset is in every cache.
   if (kind === 'csk')
-    return { ok: true, plan: { kind, create: { role: 'csk', publish: t, activate: prepublished }, retire: [], dsFrom: addSeconds(prepublished, timing.dnskeyTtl + timing.margin) } };
+    return {
+      ok: true,
+      plan: {
+        kind,
+        create: { role: 'csk', publish: t, activate: prepublished },
+        retire: [],
+        dsFrom: addSeconds(prepublished, timing.dnskeyTtl + timing.margin),
+      },
+    };
 
   // ZSK: every active ZSK stops when the new one starts, and leaves once its last signatures have expired from caches.
   const leave = addSeconds(prepublished, timing.maxTtl + timing.margin);
@@ -176,8 +211,15 @@ export function planRollover(keys: readonly StoredZoneKey[], mode: KeyMode, kind
   for (const k of keys) {
     if (k.flags !== FLAGS_ZSK || keyState(k, t) !== 'active') continue;
     if (k.inactive && k.inactive.getTime() < prepublished.getTime())
-      return { ok: false, error: `ZSK ${k.tag} stops signing at ${iso(k.inactive)}, before a new ZSK could start (${iso(prepublished)}); remove its Inactive time first` };
-    retire.push({ key: k, inactive: prepublished, delete: k.delete && k.delete.getTime() > leave.getTime() ? k.delete : leave });
+      return {
+        ok: false,
+        error: `ZSK ${k.tag} stops signing at ${iso(k.inactive)}, before a new ZSK could start (${iso(prepublished)}); remove its Inactive time first`,
+      };
+    retire.push({
+      key: k,
+      inactive: prepublished,
+      delete: k.delete && k.delete.getTime() > leave.getTime() ? k.delete : leave,
+    });
   }
   return { ok: true, plan: { kind, create: { role: 'zsk', publish: t, activate: prepublished }, retire } };
 }
@@ -196,15 +238,28 @@ export interface DsPublishedPlan {
  * instead of the old one(s). The old keys keep signing the DNSKEY RRset until resolvers that cached the old DS
  * have let it go (DS TTL + margin), and a CSK also until its last zone signatures have left the caches.
  */
-export function planDsPublished(keys: readonly StoredZoneKey[], mode: KeyMode, timing: RolloverTiming, now: Date): PlanResult<DsPublishedPlan> {
+export function planDsPublished(
+  keys: readonly StoredZoneKey[],
+  mode: KeyMode,
+  timing: RolloverTiming,
+  now: Date,
+): PlanResult<DsPublishedPlan> {
   const t = wholeSeconds(now);
   const sel = selectKeys(keys, mode, t);
   const role = mode === 'csk' ? 'CSK' : 'KSK';
   if (sel.dnskeySigners.length < 2) {
-    const waiting = keys.filter(usedBy(mode)).find((k) => k.flags === FLAGS_KSK && ['pending', 'published'].includes(keyState(k, t)));
+    const waiting = keys
+      .filter(usedBy(mode))
+      .find((k) => k.flags === FLAGS_KSK && ['pending', 'published'].includes(keyState(k, t)));
     if (waiting)
-      return { ok: false, error: `the new ${role} ${waiting.tag} signs from ${iso(waiting.activate)}; give its DS to the parent after that, then run this again` };
-    return { ok: false, error: `no ${role} rollover is under way (one active ${role}${sel.ksk ? `, ${sel.ksk.tag}` : ''}); start one with: dane-ns keys rollover ZONE${mode === 'csk' ? '' : ' --ksk'}` };
+      return {
+        ok: false,
+        error: `the new ${role} ${waiting.tag} signs from ${iso(waiting.activate)}; give its DS to the parent after that, then run this again`,
+      };
+    return {
+      ok: false,
+      error: `no ${role} rollover is under way (one active ${role}${sel.ksk ? `, ${sel.ksk.tag}` : ''}); start one with: dane-ns keys rollover ZONE${mode === 'csk' ? '' : ' --ksk'}`,
+    };
   }
   const current = sel.ksk!;
   // Every cached DNSKEY RRset must carry the new key's signature before resolvers see only its DS.

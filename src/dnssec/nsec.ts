@@ -46,7 +46,8 @@ import { T } from '../wire/types.js';
 export function typeBitmap(types: Iterable<number>): Uint8Array {
   const present = new Set<number>();
   for (const t of types) {
-    if (!Number.isInteger(t) || t < 0 || t > 0xffff) throw new RangeError(`type bitmap: ${String(t)} is not an RR type number`);
+    if (!Number.isInteger(t) || t < 0 || t > 0xffff)
+      throw new RangeError(`type bitmap: ${String(t)} is not an RR type number`);
     present.add(t);
   }
   const sorted = [...present].sort((a, b) => a - b);
@@ -185,7 +186,8 @@ class StoredNsec implements NsecEntry, RRset {
 
 /** Builds the NSEC chain of `zone` (see the file comment for which names and which bitmaps). */
 export function buildNsecChain(zone: Zone, opts: NsecOptions): NsecChain {
-  if (!Number.isInteger(opts.ttl) || opts.ttl < 0 || opts.ttl > 0x7fffffff) throw new RangeError(`NSEC TTL ${opts.ttl} out of range`);
+  if (!Number.isInteger(opts.ttl) || opts.ttl < 0 || opts.ttl > 0x7fffffff)
+    throw new RangeError(`NSEC TTL ${opts.ttl} out of range`);
   const apexExtra = opts.apexExtraTypes ?? [T.DNSKEY];
   const owners = zone.ordered.filter((n) => n.isApex || (!n.belowCut && n.rrsets.size > 0));
   if (owners[0] !== zone.apex) throw new Error('buildNsecChain: zone.ordered must start with the apex');

@@ -108,7 +108,8 @@ export class RrsigTable {
     const first = this.#firstRun.get(ownerKey);
     if (first === undefined) return out;
     for (let r = first; ; r = this.#runNext[r]! - 1) {
-      for (let i = this.#runStart[r]!; i < this.#runEnd[r]!; i++) if (this.#types[i] === type) out.push(this.signature(i));
+      for (let i = this.#runStart[r]!; i < this.#runEnd[r]!; i++)
+        if (this.#types[i] === type) out.push(this.signature(i));
       if (this.#runNext[r] === 0) return out;
     }
   }

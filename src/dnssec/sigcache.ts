@@ -199,8 +199,8 @@ export class SignatureCache {
     }
     if (l.hit) return Promise.resolve(l.hit);
     const miss = l;
-    return signRRsetAsync(rrset, key, { inception: miss.inception, expiration: miss.expiration }, miss.input).then((rrsig) =>
-      this.#store(miss, rrsig),
+    return signRRsetAsync(rrset, key, { inception: miss.inception, expiration: miss.expiration }, miss.input).then(
+      (rrsig) => this.#store(miss, rrsig),
     );
   }
 
@@ -226,7 +226,14 @@ export class SignatureCache {
         `jitter ${jitter} s leaves no reuse: validity ${policy.validity} s, refresh before ${policy.refreshBefore} s`,
       );
     }
-    return { hit: undefined, bucket, digest, input, inception: now - policy.inceptionOffset, expiration: now + policy.validity - jitter };
+    return {
+      hit: undefined,
+      bucket,
+      digest,
+      input,
+      inception: now - policy.inceptionOffset,
+      expiration: now + policy.validity - jitter,
+    };
   }
 
   /** The bucket of (key, policy); the last one is remembered, as a zone's signatures come in one run per key. */
@@ -257,12 +264,19 @@ export class SignatureCache {
   /** Entry e as a CachedSignature. */
   #entry(e: number, digest: Uint8Array): CachedSignature {
     const place = this.#places[e]!;
-    return new Signature(new Uint8Array(this.#buffers[e]!, Math.floor(place / U16), place % U16), digest, this.#times[2 * e]!, this.#times[2 * e + 1]!);
+    return new Signature(
+      new Uint8Array(this.#buffers[e]!, Math.floor(place / U16), place % U16),
+      digest,
+      this.#times[2 * e]!,
+      this.#times[2 * e + 1]!,
+    );
   }
 
   /** The slot where a digest's search starts: its first 32 bits (SHA-256 output is uniform) mixed with the bucket. */
   #home(digest: Uint8Array, at: number, bucket: number): number {
-    const h = ((digest[at]! << 24) | (digest[at + 1]! << 16) | (digest[at + 2]! << 8) | digest[at + 3]!) ^ Math.imul(bucket, 0x9e3779b1);
+    const h =
+      ((digest[at]! << 24) | (digest[at + 1]! << 16) | (digest[at + 2]! << 8) | digest[at + 3]!) ^
+      Math.imul(bucket, 0x9e3779b1);
     return h & (this.#slots.length - 1);
   }
 
@@ -328,8 +342,12 @@ export class SignatureCache {
    * snapshots, from CachedSignature.digest). Returns the number of entries dropped.
    */
   prune(liveDigests: ReadonlySet<string>): number {
-    const live = new Set([...liveDigests].map((d) => Buffer.from(d, 'base64').subarray(0, DIGEST_OCTETS).toString('base64')));
-    return this.#keepOnly((e) => live.has(Buffer.from(this.#digests.subarray(e * DIGEST_OCTETS, (e + 1) * DIGEST_OCTETS)).toString('base64')));
+    const live = new Set(
+      [...liveDigests].map((d) => Buffer.from(d, 'base64').subarray(0, DIGEST_OCTETS).toString('base64')),
+    );
+    return this.#keepOnly((e) =>
+      live.has(Buffer.from(this.#digests.subarray(e * DIGEST_OCTETS, (e + 1) * DIGEST_OCTETS)).toString('base64')),
+    );
   }
 
   /**

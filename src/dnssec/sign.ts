@@ -10,12 +10,27 @@
  * `dsaEncoding: 'ieee-p1363'`, so there is no DER to unpack. ECDSA is randomized: two signatures of the same
  * data differ, and tests compare every other field and verify the signature.
  */
-import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject, type SignKeyObjectInput, type SigningOptions } from 'node:crypto';
+import {
+  createPublicKey,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+  type KeyObject,
+  type SignKeyObjectInput,
+  type SigningOptions,
+} from 'node:crypto';
 import { isSubdomain, nameToText, type Name } from '../wire/name.js';
 import { slabAlloc } from '../wire/slab.js';
 import { T } from '../wire/types.js';
 import type { RRset } from '../zone/zone.js';
-import { ALG_ECDSAP256SHA256, canonicalRRsetBytes, parseRrsig, putRrsigHeader, rrsigHeaderLength, rrsigLabels, signedData } from './canonical.js';
+import {
+  ALG_ECDSAP256SHA256,
+  canonicalRRsetBytes,
+  parseRrsig,
+  putRrsigHeader,
+  rrsigHeaderLength,
+  rrsigLabels,
+  signedData,
+} from './canonical.js';
 
 export type SignErrorCode =
   | 'E_SIGN_KEY' // the private key is not an EC P-256 key
@@ -62,7 +77,8 @@ const TWO_31 = 0x8000_0000;
  * while the window is shorter than 68 years.
  */
 export function timeToRrsig(seconds: number): number {
-  if (!Number.isInteger(seconds)) throw new SignError('E_SIGN_WINDOW', `time ${seconds} is not a whole number of seconds`);
+  if (!Number.isInteger(seconds))
+    throw new SignError('E_SIGN_WINDOW', `time ${seconds} is not a whole number of seconds`);
   return ((seconds % TWO_32) + TWO_32) % TWO_32;
 }
 
@@ -98,7 +114,11 @@ const PUBLIC_KEY_MEMO = 64;
 
 function checkKey(key: KeyObject): void {
   if (checkedKeys.has(key)) return;
-  if (key.type !== 'private' || key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+  if (
+    key.type !== 'private' ||
+    key.asymmetricKeyType !== 'ec' ||
+    key.asymmetricKeyDetails?.namedCurve !== 'prime256v1'
+  ) {
     throw new SignError('E_SIGN_KEY', 'signing key is not an EC P-256 private key');
   }
   checkedKeys.add(key);
@@ -126,7 +146,12 @@ function signOptionsOf(key: KeyObject): SignKeyObjectInput & SigningOptions {
  * The checks of signRRset, and the octets to sign with the RRSIG header at their start. `input`, when given,
  * is signingInput(rrset, key.zone) (the signature cache has it): the header is written into it.
  */
-function prepareSignature(rrset: RRset, key: SigningKey, window: SignatureWindow, input?: Uint8Array): { headerLength: number; data: Uint8Array } {
+function prepareSignature(
+  rrset: RRset,
+  key: SigningKey,
+  window: SignatureWindow,
+  input?: Uint8Array,
+): { headerLength: number; data: Uint8Array } {
   checkKey(key.privateKey);
   if (rrset.type === T.RRSIG) throw new SignError('E_SIGN_TYPE', 'RRSIG RRsets are not signed (RFC 4035 §2.2)');
   if (!isSubdomain(rrset.owner, key.zone)) {
@@ -137,7 +162,10 @@ function prepareSignature(rrset: RRset, key: SigningKey, window: SignatureWindow
   const span = window.expiration - window.inception;
   // A window of 2^31 s or more cannot be told apart from a reversed one in serial arithmetic (RFC 4034 §3.1.5).
   if (span <= 0 || span >= TWO_31) {
-    throw new SignError('E_SIGN_WINDOW', `expiration ${window.expiration} must be after inception ${window.inception} by less than 2^31 s`);
+    throw new SignError(
+      'E_SIGN_WINDOW',
+      `expiration ${window.expiration} must be after inception ${window.inception} by less than 2^31 s`,
+    );
   }
   const fields = {
     typeCovered: rrset.type,
@@ -178,7 +206,12 @@ export function signRRset(rrset: RRset, key: SigningKey, window: SignatureWindow
  * signatures are computed in parallel on a multi-core machine while this thread prepares the next ones.
  * Same result and errors (as a rejection) as signRRset.
  */
-export function signRRsetAsync(rrset: RRset, key: SigningKey, window: SignatureWindow, input?: Uint8Array): Promise<Uint8Array> {
+export function signRRsetAsync(
+  rrset: RRset,
+  key: SigningKey,
+  window: SignatureWindow,
+  input?: Uint8Array,
+): Promise<Uint8Array> {
   let prepared: { headerLength: number; data: Uint8Array };
   try {
     prepared = prepareSignature(rrset, key, window, input);
@@ -195,7 +228,8 @@ export function signRRsetAsync(rrset: RRset, key: SigningKey, window: SignatureW
 
 /** The 64-octet DNSKEY public key of algorithm 13 (x || y, RFC 6605 §4) as a node:crypto KeyObject (via JWK). */
 export function p256PublicKey(publicKey64: Uint8Array): KeyObject {
-  if (publicKey64.length !== 64) throw new SignError('E_SIGN_KEY', `P-256 public key of ${publicKey64.length} octets (want 64)`);
+  if (publicKey64.length !== 64)
+    throw new SignError('E_SIGN_KEY', `P-256 public key of ${publicKey64.length} octets (want 64)`);
   const id = Buffer.from(publicKey64.buffer, publicKey64.byteOffset, publicKey64.byteLength).toString('base64');
   const known = publicKeys.get(id);
   if (known) return known;

@@ -13,7 +13,15 @@ import { T } from '../wire/types.js';
 import type { ZoneSecurity } from '../query/security.js';
 import type { RRset, Zone, ZoneNode } from '../zone/zone.js';
 import type { ZoneKey } from './keys.js';
-import { buildNsecChain, nodataProof, nxdomainProof, wildcardAnswerProof, wildcardNodataProof, type NsecChain, type NsecEntry } from './nsec.js';
+import {
+  buildNsecChain,
+  nodataProof,
+  nxdomainProof,
+  wildcardAnswerProof,
+  wildcardNodataProof,
+  type NsecChain,
+  type NsecEntry,
+} from './nsec.js';
 import { RrsigTable } from './rrsigs.js';
 import { digestJitter, SignatureCache, type SignaturePolicy } from './sigcache.js';
 
@@ -32,7 +40,8 @@ export interface ZoneKeys {
 export const dnskeySigners = (keys: ZoneKeys): readonly ZoneKey[] => keys.dnskeySigners ?? [keys.ksk];
 
 /** The keys in the DNSKEY RRset. */
-export const publishedKeys = (keys: ZoneKeys): readonly ZoneKey[] => keys.published ?? (keys.ksk === keys.zsk ? [keys.ksk] : [keys.ksk, keys.zsk]);
+export const publishedKeys = (keys: ZoneKeys): readonly ZoneKey[] =>
+  keys.published ?? (keys.ksk === keys.zsk ? [keys.ksk] : [keys.ksk, keys.zsk]);
 
 export interface SignedZone extends ZoneSecurity {
   readonly zone: Zone;
@@ -50,7 +59,12 @@ export function policyOf(zone: Zone): SignaturePolicy {
   const d = zone.dnssec;
   // Spread expirations over up to 1/14 of the validity (one day for 14 d), never into the refresh window.
   const range = Math.max(1, Math.min(Math.floor(d.signatureValidity / 14), d.signatureValidity - d.refreshBefore - 1));
-  return { validity: d.signatureValidity, refreshBefore: d.refreshBefore, inceptionOffset: d.inceptionOffset, jitter: digestJitter(range) };
+  return {
+    validity: d.signatureValidity,
+    refreshBefore: d.refreshBefore,
+    inceptionOffset: d.inceptionOffset,
+    jitter: digestJitter(range),
+  };
 }
 
 /** The RRsets of a node that the zone signs. */
@@ -89,7 +103,12 @@ export function rolloverTtls(zone: Zone): { dnskeyTtl: number; maxTtl: number } 
 /** The DNSKEY RRset and the NSEC chain: what the signer adds before signing. */
 function additions(zone: Zone, keys: ZoneKeys): { dnskey: RRset; chain: NsecChain } {
   const dnskeyRdatas = publishedKeys(keys).map((k) => k.dnskeyRdata);
-  const dnskey: RRset = Object.freeze({ owner: zone.origin, type: T.DNSKEY, ttl: zone.soa.ttl, rdatas: Object.freeze(dnskeyRdatas) });
+  const dnskey: RRset = Object.freeze({
+    owner: zone.origin,
+    type: T.DNSKEY,
+    ttl: zone.soa.ttl,
+    rdatas: Object.freeze(dnskeyRdatas),
+  });
   // RFC 9077: NSEC TTL = min(SOA MINIMUM, SOA TTL), which is the zone's negative TTL.
   const chain = buildNsecChain(zone, { ttl: zone.negativeTtl, apexExtraTypes: [T.DNSKEY] });
   return { dnskey, chain };
@@ -116,7 +135,13 @@ export function signZone(zone: Zone, keys: ZoneKeys, now: number, cache: Signatu
  * (SignatureCache.getAsync): the same signed zone, made faster on a multi-core machine. Used for the first
  * signing of a large zone at start; reloads and refreshes sign little and stay synchronous.
  */
-export async function signZoneAsync(zone: Zone, keys: ZoneKeys, now: number, cache: SignatureCache, concurrency = 64): Promise<SignedZone> {
+export async function signZoneAsync(
+  zone: Zone,
+  keys: ZoneKeys,
+  now: number,
+  cache: SignatureCache,
+  concurrency = 64,
+): Promise<SignedZone> {
   const policy = policyOf(zone);
   const { dnskey, chain } = additions(zone, keys);
   const table = new RrsigTable();

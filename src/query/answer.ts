@@ -109,7 +109,13 @@ export function answerInZone(zone: Zone, q: Query, sec?: ZoneSecurity): Answer {
     const loc = locate(zone, name);
     const exact = loc.exact;
     // ---- stage 1: zone cut? (a DS query at the cut itself is answered here, on the parent side)
-    const cut = exact ? (exact.isDelegation ? exact : exact.cut) : loc.encloser.isDelegation ? loc.encloser : loc.encloser.cut;
+    const cut = exact
+      ? exact.isDelegation
+        ? exact
+        : exact.cut
+      : loc.encloser.isDelegation
+        ? loc.encloser
+        : loc.encloser.cut;
     if (cut && !(exact === cut && q.qtype === T.DS)) {
       authority.push({ owner: cut.name, rrset: cut.rrsets.get(T.NS)! });
       // A referral is not an authoritative answer (RFC 1034 §4.3.2 step 3b); after an alias it still is.
@@ -230,7 +236,12 @@ function pickAnyRRset(node: ZoneNode): RRset | undefined {
  * Additional section: A and AAAA of in-zone targets of NS, MX and SRV records in the answer and authority
  * sections (glue below a cut included for referrals). No record already in the answer is repeated.
  */
-function additionalFor(zone: Zone, answer: readonly Placed[], authority: readonly Placed[], outcome: Outcome): Placed[] {
+function additionalFor(
+  zone: Zone,
+  answer: readonly Placed[],
+  authority: readonly Placed[],
+  outcome: Outcome,
+): Placed[] {
   const out: Placed[] = [];
   const added = new Set<string>();
   for (const p of answer) added.add(`${p.owner.key}/${p.rrset.type}`);

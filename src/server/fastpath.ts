@@ -27,7 +27,8 @@ const keyScratch = Buffer.allocUnsafeSlow(256 + 64);
 export function peekSimpleQuery(buf: Uint8Array): SimpleQuery | null {
   const len = buf.length;
   if (len < 17) return null;
-  if (buf[4] !== 0 || buf[5] !== 1 || buf[6] !== 0 || buf[7] !== 0 || buf[8] !== 0 || buf[9] !== 0 || buf[10] !== 0) return null;
+  if (buf[4] !== 0 || buf[5] !== 1 || buf[6] !== 0 || buf[7] !== 0 || buf[8] !== 0 || buf[9] !== 0 || buf[10] !== 0)
+    return null;
   const ar = buf[11]!;
   if (ar > 1) return null;
   // The key is written lower-cased into a scratch buffer and decoded in one call: a flat string, where

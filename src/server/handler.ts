@@ -69,7 +69,11 @@ export interface SnapshotOptions {
   readonly negativeFragments?: boolean;
 }
 
-export function makeSnapshot(zones: ZoneSet, security: ReadonlyMap<Zone, ZoneSecurity> = new Map(), opts: SnapshotOptions = {}): Snapshot {
+export function makeSnapshot(
+  zones: ZoneSet,
+  security: ReadonlyMap<Zone, ZoneSecurity> = new Map(),
+  opts: SnapshotOptions = {},
+): Snapshot {
   // Bounded by the zone size: random names below the apex need one fragment per NSEC; names below other
   // closest enclosers get as many again.
   let nodes = 0;
@@ -156,7 +160,8 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
     const flags = (query[2]! << 8) | query[3]!;
     if (flags & FLAG_QR) return null;
     const opcode = (flags >>> OPCODE_SHIFT) & 0xf;
-    if (opcode !== OPCODE.QUERY) return note(bareResponse(query, RCODE.NOTIMP, firstQuestionEnd(query)), transport, 0, RCODE.NOTIMP);
+    if (opcode !== OPCODE.QUERY)
+      return note(bareResponse(query, RCODE.NOTIMP, firstQuestionEnd(query)), transport, 0, RCODE.NOTIMP);
 
     // Fast path: the common shape, straight to the response cache.
     const snap = current();
@@ -184,18 +189,26 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
       throw e;
     }
     const q = msg.questions[0];
-    if (msg.questions.length !== 1 || !q) return note(bareResponse(query, RCODE.FORMERR, 12), transport, 0, RCODE.FORMERR);
+    if (msg.questions.length !== 1 || !q)
+      return note(bareResponse(query, RCODE.FORMERR, 12), transport, 0, RCODE.FORMERR);
     const qEnd = 12 + q.name.wire.length + 4;
     const edns = msg.edns;
     if (edns && edns.version > 0) {
       // RFC 6891 §6.1.3: BADVERS (16) = extended rcode 1, header rcode 0, with our OPT.
-      return note(respondBare(msg, query, 0, { dnssecOk: edns.dnssecOk, extRcode: 1 }), transport, q.type, RCODE.BADVERS);
+      return note(
+        respondBare(msg, query, 0, { dnssecOk: edns.dnssecOk, extRcode: 1 }),
+        transport,
+        q.type,
+        RCODE.BADVERS,
+      );
     }
     // From here on the query was understood: every response echoes the question and, when the query had
     // EDNS, carries our OPT (RFC 6891 §7).
     const optOut = edns ? { dnssecOk: edns.dnssecOk, extRcode: 0 } : null;
-    if (q.class !== CLASS_IN) return note(respondBare(msg, query, RCODE.REFUSED, optOut), transport, q.type, RCODE.REFUSED);
-    if (q.type === T.TKEY || q.type === T.TSIG) return note(respondBare(msg, query, RCODE.FORMERR, optOut), transport, q.type, RCODE.FORMERR);
+    if (q.class !== CLASS_IN)
+      return note(respondBare(msg, query, RCODE.REFUSED, optOut), transport, q.type, RCODE.REFUSED);
+    if (q.type === T.TKEY || q.type === T.TSIG)
+      return note(respondBare(msg, query, RCODE.FORMERR, optOut), transport, q.type, RCODE.FORMERR);
     if (!isPlainQtype(q.type)) {
       // Zone transfers are not offered yet; meta types and obsolete QTYPEs (MAILA/MAILB) are not queries we answer.
       const rcode = q.type === T.AXFR || q.type === T.IXFR ? RCODE.REFUSED : RCODE.NOTIMP;

@@ -12,7 +12,12 @@ export interface HttpRoutes {
   metrics(): string;
 }
 
-export async function listenHttp(host: string, port: number, routes: HttpRoutes, onError: (e: unknown) => void): Promise<Listener> {
+export async function listenHttp(
+  host: string,
+  port: number,
+  routes: HttpRoutes,
+  onError: (e: unknown) => void,
+): Promise<Listener> {
   const server = createServer((req, res) => {
     try {
       const path = (req.url ?? '/').split('?')[0];

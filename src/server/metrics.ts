@@ -27,7 +27,19 @@ export interface CertGauge {
 }
 
 /** Response codes that fit the header's 4 bits (RFC 1035, RFC 2136); wire/types.ts names only those it uses. */
-const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
+const RCODE_NAMES = [
+  'NOERROR',
+  'FORMERR',
+  'SERVFAIL',
+  'NXDOMAIN',
+  'NOTIMP',
+  'REFUSED',
+  'YXDOMAIN',
+  'YXRRSET',
+  'NXRRSET',
+  'NOTAUTH',
+  'NOTZONE',
+];
 
 /** Label value escaping of the text format (backslash, double quote, newline). */
 function esc(v: string): string {
@@ -96,25 +108,57 @@ export class Metrics {
       out.push(`dane_ns_queries_total{transport="${transport}",qtype="${qtype}",rcode="${rcode}"} ${n}`);
     }
     head('dane_ns_responses_truncated_total', 'counter', 'Responses sent with the TC bit set.');
-    out.push(`dane_ns_responses_truncated_total{transport="udp"} ${this.truncated[0]}`, `dane_ns_responses_truncated_total{transport="tcp"} ${this.truncated[1]}`);
-    head('dane_ns_queries_dropped_total', 'counter', 'Requests answered with silence (not a DNS query, or unparseable).');
-    out.push(`dane_ns_queries_dropped_total{transport="udp"} ${this.dropped[0]}`, `dane_ns_queries_dropped_total{transport="tcp"} ${this.dropped[1]}`);
+    out.push(
+      `dane_ns_responses_truncated_total{transport="udp"} ${this.truncated[0]}`,
+      `dane_ns_responses_truncated_total{transport="tcp"} ${this.truncated[1]}`,
+    );
+    head(
+      'dane_ns_queries_dropped_total',
+      'counter',
+      'Requests answered with silence (not a DNS query, or unparseable).',
+    );
+    out.push(
+      `dane_ns_queries_dropped_total{transport="udp"} ${this.dropped[0]}`,
+      `dane_ns_queries_dropped_total{transport="tcp"} ${this.dropped[1]}`,
+    );
     head('dane_ns_zone_serial', 'gauge', 'SOA serial served, per zone.');
     for (const z of zones) out.push(`dane_ns_zone_serial{zone="${esc(z.zone)}"} ${z.serial}`);
     head('dane_ns_rrsig_expiry_seconds', 'gauge', 'Seconds until the earliest RRSIG served in the zone expires.');
-    for (const z of zones) if (z.earliestExpiration !== undefined) out.push(`dane_ns_rrsig_expiry_seconds{zone="${esc(z.zone)}"} ${z.earliestExpiration - Math.floor(nowMs / 1000)}`);
+    for (const z of zones)
+      if (z.earliestExpiration !== undefined)
+        out.push(
+          `dane_ns_rrsig_expiry_seconds{zone="${esc(z.zone)}"} ${z.earliestExpiration - Math.floor(nowMs / 1000)}`,
+        );
     head('dane_ns_signing_seconds', 'gauge', 'Time the last signing of the zone took.');
-    for (const z of zones) if (z.signMs !== undefined) out.push(`dane_ns_signing_seconds{zone="${esc(z.zone)}"} ${(z.signMs / 1000).toFixed(3)}`);
-    head('dane_ns_certificate_not_after_seconds', 'gauge', 'Not-after time (Unix seconds) of the certificate of each TLSA host.');
+    for (const z of zones)
+      if (z.signMs !== undefined)
+        out.push(`dane_ns_signing_seconds{zone="${esc(z.zone)}"} ${(z.signMs / 1000).toFixed(3)}`);
+    head(
+      'dane_ns_certificate_not_after_seconds',
+      'gauge',
+      'Not-after time (Unix seconds) of the certificate of each TLSA host.',
+    );
     for (const c of certs)
       if (c.notAfter !== undefined)
-        out.push(`dane_ns_certificate_not_after_seconds{zone="${esc(c.zone)}",host="${esc(c.host)}",role="${esc(c.role)}",path="${esc(c.path)}"} ${Math.floor(c.notAfter / 1000)}`);
-    head('dane_ns_certificate_problem', 'gauge', '1 when the TLSA source file is unreadable, expired, not yet valid or expires within 14 days.');
+        out.push(
+          `dane_ns_certificate_not_after_seconds{zone="${esc(c.zone)}",host="${esc(c.host)}",role="${esc(c.role)}",path="${esc(c.path)}"} ${Math.floor(c.notAfter / 1000)}`,
+        );
+    head(
+      'dane_ns_certificate_problem',
+      'gauge',
+      '1 when the TLSA source file is unreadable, expired, not yet valid or expires within 14 days.',
+    );
     for (const c of certs)
-      out.push(`dane_ns_certificate_problem{zone="${esc(c.zone)}",host="${esc(c.host)}",role="${esc(c.role)}",status="${esc(c.status)}"} ${c.status === 'ok' || c.status === 'absent' ? 0 : 1}`);
+      out.push(
+        `dane_ns_certificate_problem{zone="${esc(c.zone)}",host="${esc(c.host)}",role="${esc(c.role)}",status="${esc(c.status)}"} ${c.status === 'ok' || c.status === 'absent' ? 0 : 1}`,
+      );
     head('dane_ns_reload_failures_total', 'counter', 'Zone files that failed to load on reload.');
     out.push(`dane_ns_reload_failures_total ${this.reloadFailures}`);
-    head('dane_ns_certificate_read_failures_total', 'counter', 'Certificate or key files that failed to read or parse.');
+    head(
+      'dane_ns_certificate_read_failures_total',
+      'counter',
+      'Certificate or key files that failed to read or parse.',
+    );
     out.push(`dane_ns_certificate_read_failures_total ${this.certReadFailures}`);
     head('dane_ns_start_time_seconds', 'gauge', 'Process start time (Unix seconds).');
     out.push(`dane_ns_start_time_seconds ${Math.floor(this.started / 1000)}`);

@@ -86,10 +86,25 @@ export class NegativeCache {
    * replay them: `a` is the answer it encoded, `pointers` the offsets of its compression pointers, `sec` the
    * zone's signed view when the answer has DNSSEC records. Anything unusual is simply not kept.
    */
-  learn(a: Answer, qname: Name, sec: ZoneSecurity | undefined, bytes: Uint8Array, hasEdns: boolean, pointers: readonly number[]): void {
+  learn(
+    a: Answer,
+    qname: Name,
+    sec: ZoneSecurity | undefined,
+    bytes: Uint8Array,
+    hasEdns: boolean,
+    pointers: readonly number[],
+  ): void {
     const zone = a.zone;
     const o = a.outcome;
-    if (this.count >= this.max || this.bytes >= MAX_BYTES || !zone || o.kind !== 'nxdomain' || a.answer.length > 0 || o.name.key !== qname.key) return;
+    if (
+      this.count >= this.max ||
+      this.bytes >= MAX_BYTES ||
+      !zone ||
+      o.kind !== 'nxdomain' ||
+      a.answer.length > 0 ||
+      o.name.key !== qname.key
+    )
+      return;
     const encloser = o.encloser;
     if (nxdomainEncloser(zone, qname) !== encloser) return;
     const flags = (bytes[2]! << 8) | bytes[3]!;
@@ -119,7 +134,13 @@ export class NegativeCache {
       bytes: bytes.slice(qEnd, end),
       pointerAt,
       pointerRel,
-      avoid: Object.freeze(avoidList(zone, encloser, [...a.authority, ...a.additional].map((p) => p.rrset))),
+      avoid: Object.freeze(
+        avoidList(
+          zone,
+          encloser,
+          [...a.authority, ...a.additional].map((p) => p.rrset),
+        ),
+      ),
     });
     if (cover) slot.signed.set(cover, fragment);
     else slot.plain = fragment;
@@ -173,7 +194,12 @@ const OPT_NO_DO: ResponseEdns = Object.freeze({ dnssecOk: false, extRcode: 0 });
  * plain QTYPE), from a learnt fragment; null when the name is not NXDOMAIN at once, no fragment is known yet,
  * or the response would not fit in `limit` whole. The full path answers then.
  */
-export function respondNxdomain(src: NegativeSources, query: Uint8Array, q: SimpleQuery, limit: number): Uint8Array | null {
+export function respondNxdomain(
+  src: NegativeSources,
+  query: Uint8Array,
+  q: SimpleQuery,
+  limit: number,
+): Uint8Array | null {
   const qEnd = q.questionEnd;
   const offsets: number[] = [];
   for (let p = 12; query[p] !== 0; p += query[p]! + 1) offsets.push(p - 12);

@@ -12,7 +12,6 @@ import { Writer } from '../wire/writer.js';
 import { FLAG_TC } from '../wire/header.js';
 import type { Placed } from '../query/answer.js';
 
-
 /** What the server advertises and the most it sends over UDP (DNS Flag Day 2020). */
 export const EDNS_UDP_SIZE = 1232;
 

@@ -194,7 +194,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       for (const ref of tlsaEntryRefs(lf.source, lf.plain)) {
         refs.push(ref);
         if (!targets.has(parseName(ref.host).key))
-          logger.warn('tlsa-host-not-mx-target', { zone: ref.zone, host: ref.host, file: basename(lf.plain.file), line: ref.entry.line });
+          logger.warn('tlsa-host-not-mx-target', {
+            zone: ref.zone,
+            host: ref.host,
+            file: basename(lf.plain.file),
+            line: ref.entry.line,
+          });
       }
     tlsa.configure(refs);
   };
@@ -209,13 +214,22 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (have?.key === key) return have.zone;
     try {
       const { zone, warnings } = zoneWithTlsa(lf.source, lf.plain, sets, autoSerial);
-      for (const w of warnings) logger.warn('tlsa-zone-warning', { file: basename(w.file), line: w.line, warning: w.reason });
+      for (const w of warnings)
+        logger.warn('tlsa-zone-warning', { file: basename(w.file), line: w.line, warning: w.reason });
       served.set(file, { key, zone });
-      logger.info('zone-tlsa-applied', { zone: nameToText(zone.origin), serial: soaSerial(zone.soa.rdatas[0]!), hosts: sets.map((x) => ({ host: x.host, records: x.rdatas.length })) });
+      logger.info('zone-tlsa-applied', {
+        zone: nameToText(zone.origin),
+        serial: soaSerial(zone.soa.rdatas[0]!),
+        hosts: sets.map((x) => ({ host: x.host, records: x.rdatas.length })),
+      });
       return zone;
     } catch (e) {
       const reasons = e instanceof ZoneError ? e.problems.map(formatProblem) : [String(e)];
-      logger.error('tlsa-zone-build-failed', { file: basename(file), problems: reasons, keeping: have ? 'the last served version' : 'the zone without automatic TLSA' });
+      logger.error('tlsa-zone-build-failed', {
+        file: basename(file),
+        problems: reasons,
+        keeping: have ? 'the last served version' : 'the zone without automatic TLSA',
+      });
       return have?.zone ?? lf.plain;
     }
   };
@@ -295,16 +309,26 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const engine = opts.udpEngine ?? 'auto';
   const useBatch = engine === 'batch' || (engine === 'auto' && udpBatchAvailable());
   if (engine === 'auto' && !useBatch)
-    logger.warn('udp-engine', { engine: 'dgram', reason: 'native batched UDP addon not built (npm run build needs python3, make, g++)' });
+    logger.warn('udp-engine', {
+      engine: 'dgram',
+      reason: 'native batched UDP addon not built (npm run build needs python3, make, g++)',
+    });
   const onError = (err: unknown): void => logger.error('handler-error', { error: String(err) });
   try {
     for (const spec of opts.listen) {
       const { host, port } = parseListen(spec);
-      const udp = useBatch ? await listenUdpBatch({ host, port, handler, onError }) : await listenUdp({ host, port, handler, onError });
+      const udp = useBatch
+        ? await listenUdpBatch({ host, port, handler, onError })
+        : await listenUdp({ host, port, handler, onError });
       listeners.push(udp);
       // TCP on the port UDP got (port 0 picks one for both).
       listeners.push(await listenTcp({ host, port: udp.address.port, handler, onError }));
-      logger.info('listening', { host, port: udp.address.port, transports: ['udp', 'tcp'], udpEngine: useBatch ? 'batch' : 'dgram' });
+      logger.info('listening', {
+        host,
+        port: udp.address.port,
+        transports: ['udp', 'tcp'],
+        udpEngine: useBatch ? 'batch' : 'dgram',
+      });
     }
   } catch (e) {
     // Release everything started above (the certificate watcher would keep the process alive after the error).
@@ -328,7 +352,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     try {
       files = listZoneFiles(opts.zonesDir);
     } catch (e) {
-      logger.error('reload-failed', { dir: opts.zonesDir, error: (e as Error).message, keeping: 'every zone as it was' });
+      logger.error('reload-failed', {
+        dir: opts.zonesDir,
+        error: (e as Error).message,
+        keeping: 'every zone as it was',
+      });
       return;
     }
     for (const file of files) {
@@ -346,14 +374,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         const reasons = e instanceof ZoneError ? e.problems.map(formatProblem) : [String(e)];
         failing.set(file, reasons);
         metrics.reloadFailures++;
-        logger.error('zone-load-failed', { file: basename(file), problems: reasons, keeping: byFile.has(file) ? 'last good version' : 'nothing' });
+        logger.error('zone-load-failed', {
+          file: basename(file),
+          problems: reasons,
+          keeping: byFile.has(file) ? 'last good version' : 'nothing',
+        });
       }
     }
     for (const file of [...failing.keys()]) if (!seen.has(file)) failing.delete(file);
-    for (const file of [...byFile.keys()]) if (!seen.has(file)) {
-      logger.info('zone-removed', { file: basename(file) });
-      byFile.delete(file);
-    }
+    for (const file of [...byFile.keys()])
+      if (!seen.has(file)) {
+        logger.info('zone-removed', { file: basename(file) });
+        byFile.delete(file);
+      }
     configureTlsa();
     refreshTlsa('reload');
     snapshot = rebuild();
@@ -363,7 +396,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   try {
     zoneWatcher.setDirectories([opts.zonesDir]);
   } catch (e) {
-    logger.error('zones-watch-failed', { dir: opts.zonesDir, error: String(e), note: 'zone files are reloaded on SIGHUP only' });
+    logger.error('zones-watch-failed', {
+      dir: opts.zonesDir,
+      error: String(e),
+      note: 'zone files are reloaded on SIGHUP only',
+    });
   }
 
   // Key files: a rollover (`dane-ns keys rollover`) or a restored key is picked up without a restart.
@@ -376,13 +413,20 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   try {
     keysWatcher.setDirectories([opts.keysDir]);
   } catch (e) {
-    logger.error('keys-watch-failed', { dir: opts.keysDir, error: String(e), note: 'key files are re-read on SIGHUP and when a zone changes' });
+    logger.error('keys-watch-failed', {
+      dir: opts.keysDir,
+      error: String(e),
+      note: 'key files are re-read on SIGHUP and when a zone changes',
+    });
   }
 
   /** /healthz: every zone loaded, signed (when DNSSEC is on) and its signatures fresh. */
   const health = (): { ok: boolean; reasons: string[] } => {
     const reasons: string[] = [];
-    for (const [file, problems] of failing) reasons.push(`zone file ${basename(file)} does not load (serving ${byFile.has(file) ? 'its last good version' : 'nothing'}): ${problems[0]}`);
+    for (const [file, problems] of failing)
+      reasons.push(
+        `zone file ${basename(file)} does not load (serving ${byFile.has(file) ? 'its last good version' : 'nothing'}): ${problems[0]}`,
+      );
     const nowSec = Math.floor((opts.now ?? Date.now)() / 1000);
     for (const lf of byFile.values()) {
       const z = lf.plain;
@@ -395,7 +439,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       }
       const signed = signer.signed(z.origin.key);
       if (signed && signed.earliestExpiration - nowSec < z.dnssec.refreshBefore / 2)
-        reasons.push(`zone ${name}: signatures expire in ${Math.round((signed.earliestExpiration - nowSec) / 3600)} h and were not refreshed`);
+        reasons.push(
+          `zone ${name}: signatures expire in ${Math.round((signed.earliestExpiration - nowSec) / 3600)} h and were not refreshed`,
+        );
     }
     return { ok: reasons.length === 0, reasons };
   };
@@ -410,7 +456,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         ...(st?.signMs !== undefined ? { signMs: st.signMs } : {}),
       };
     });
-    const certs = tlsa.health().map((h) => ({ zone: h.zone, host: h.host, role: h.role, path: h.path, status: h.status, ...(h.notAfter !== undefined ? { notAfter: h.notAfter } : {}) }));
+    const certs = tlsa.health().map((h) => ({
+      zone: h.zone,
+      host: h.host,
+      role: h.role,
+      path: h.path,
+      status: h.status,
+      ...(h.notAfter !== undefined ? { notAfter: h.notAfter } : {}),
+    }));
     return metrics.render(zones, certs, (opts.now ?? Date.now)());
   };
   let httpListener: Listener | null = null;
@@ -433,7 +486,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await shutdown();
       throw e;
     }
-    logger.info('listening', { host, port: httpListener.address.port, transports: ['http'], paths: ['/healthz', '/metrics'] });
+    logger.info('listening', {
+      host,
+      port: httpListener.address.port,
+      transports: ['http'],
+      paths: ['/healthz', '/metrics'],
+    });
   }
 
   return {

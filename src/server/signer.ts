@@ -11,7 +11,14 @@ import type { ZoneSecurity } from '../query/security.js';
 import type { Zone } from '../zone/zone.js';
 import { ensureZoneKeys } from '../dnssec/keystore.js';
 import { SignatureCache } from '../dnssec/sigcache.js';
-import { dnskeySigners, publishedKeys, signZone, signZoneAsync, type SignedZone, type ZoneKeys } from '../dnssec/zonesign.js';
+import {
+  dnskeySigners,
+  publishedKeys,
+  signZone,
+  signZoneAsync,
+  type SignedZone,
+  type ZoneKeys,
+} from '../dnssec/zonesign.js';
 import type { ZoneKey } from '../dnssec/keys.js';
 
 export interface Secured {
@@ -119,7 +126,12 @@ export class ZoneSigner {
       }
       const last = this.lastSigned.get(z.origin.key);
       const keyEvent = this.keyEvent.get(z.origin.key) ?? Infinity;
-      if (last && this.signedFrom.get(z.origin.key) === z && nowSec < last.earliestExpiration - z.dnssec.refreshBefore && nowSec < keyEvent) {
+      if (
+        last &&
+        this.signedFrom.get(z.origin.key) === z &&
+        nowSec < last.earliestExpiration - z.dnssec.refreshBefore &&
+        nowSec < keyEvent
+      ) {
         // Same zone object (its file did not change), nothing due: the signed view is reused as it is.
         this.status.set(z.origin.key, previous.get(z.origin.key) ?? { state: 'signed' });
         out.push(last.zone);
@@ -129,7 +141,13 @@ export class ZoneSigner {
         continue;
       }
       const name = nameToText(z.origin);
-      const keys = ensureZoneKeys({ zone: z.origin, keysDir: this.keysDir, stateDir: this.stateDir, mode: z.dnssec.keys, now: new Date(nowMs) });
+      const keys = ensureZoneKeys({
+        zone: z.origin,
+        keysDir: this.keysDir,
+        stateDir: this.stateDir,
+        mode: z.dnssec.keys,
+        now: new Date(nowMs),
+      });
       let signed: SignedZone | undefined;
       if (!keys.ok) {
         signed = this.lastSigned.get(z.origin.key);
@@ -143,11 +161,17 @@ export class ZoneSigner {
       } else {
         for (const w of keys.warnings) this.logger.warn('zone-keys', { zone: name, warning: w });
         if (keys.generated)
-          this.logger.info('zone-keys-generated', { zone: name, ksk: keys.ksk.tag, zsk: keys.zsk.tag, note: 'publish the DS (dane-ns ds ZONE) at the parent' });
+          this.logger.info('zone-keys-generated', {
+            zone: name,
+            ksk: keys.ksk.tag,
+            zsk: keys.zsk.tag,
+            note: 'publish the DS (dane-ns ds ZONE) at the parent',
+          });
         const t0 = process.hrtime.bigint();
         const before = this.cache.misses;
         const tags = keyTags(keys);
-        if (last && JSON.stringify(keyTags(last.keys)) !== JSON.stringify(tags)) this.logger.info('zone-keys-changed', { zone: name, ...tags });
+        if (last && JSON.stringify(keyTags(last.keys)) !== JSON.stringify(tags))
+          this.logger.info('zone-keys-changed', { zone: name, ...tags });
         const event = keys.nextEvent ? Math.ceil(keys.nextEvent.getTime() / 1000) : Infinity;
         this.keyEvent.set(z.origin.key, event);
         if (event < nextDue) nextDue = event;
@@ -168,11 +192,20 @@ export class ZoneSigner {
           const ms = Number(process.hrtime.bigint() - t0) / 1e6;
           this.status.set(z.origin.key, { state: 'signed', signMs: ms });
           if (this.cache.misses !== before)
-            this.logger.info('zone-signed', { zone: name, signatures: this.cache.misses - before, ms: Math.round(ms), expires: new Date(signed.earliestExpiration * 1000).toISOString() });
+            this.logger.info('zone-signed', {
+              zone: name,
+              signatures: this.cache.misses - before,
+              ms: Math.round(ms),
+              expires: new Date(signed.earliestExpiration * 1000).toISOString(),
+            });
         } catch (e) {
           signed = this.lastSigned.get(z.origin.key);
           this.status.set(z.origin.key, { state: 'sign-failed', reason: (e as Error).message });
-          this.logger.error('zone-sign-failed', { zone: name, error: (e as Error).message, serving: signed ? 'the last signed version' : 'nothing' });
+          this.logger.error('zone-sign-failed', {
+            zone: name,
+            error: (e as Error).message,
+            serving: signed ? 'the last signed version' : 'nothing',
+          });
         }
       }
       if (!signed) continue;
@@ -195,7 +228,11 @@ interface SignRequest {
 
 /** The tags of a key set, for the log: the DNSKEY RRset, the keys that sign it, the key that signs the rest. */
 function keyTags(keys: ZoneKeys): { dnskey: number[]; dnskeySigners: number[]; zoneSigner: number } {
-  return { dnskey: publishedKeys(keys).map((k) => k.tag), dnskeySigners: dnskeySigners(keys).map((k) => k.tag), zoneSigner: keys.zsk.tag };
+  return {
+    dnskey: publishedKeys(keys).map((k) => k.tag),
+    dnskeySigners: dnskeySigners(keys).map((k) => k.tag),
+    zoneSigner: keys.zsk.tag,
+  };
 }
 
 /** The keys that make signatures: the DNSKEY RRset's signers and the zone signer. */

@@ -15,7 +15,14 @@
 import { createRequire } from 'node:module';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { safeReporter, stripBrackets, type Handler, type ListenOptions, type Listener, type Remote } from './transport.js';
+import {
+  safeReporter,
+  stripBrackets,
+  type Handler,
+  type ListenOptions,
+  type Listener,
+  type Remote,
+} from './transport.js';
 
 /** The largest UDP payload over IPv4 (65535 - 8 UDP - 20 IP); anything above cannot be sent. */
 const MAX_UDP_PAYLOAD = 65507;
@@ -117,7 +124,7 @@ function formatIPv6(b: Uint8Array, o: number): string {
   }
   let bestAt = -1;
   let bestLen = 1; // a single zero group is not compressed
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;
@@ -131,7 +138,10 @@ function formatIPv6(b: Uint8Array, o: number): string {
     i = j;
   }
   if (bestAt < 0) return g.map(hex).join(':');
-  return `${g.slice(0, bestAt).map(hex).join(':')}::${g.slice(bestAt + bestLen).map(hex).join(':')}`;
+  return `${g.slice(0, bestAt).map(hex).join(':')}::${g
+    .slice(bestAt + bestLen)
+    .map(hex)
+    .join(':')}`;
 }
 
 async function resolveHost(host: string): Promise<{ address: string; family: 4 | 6 }> {
@@ -153,7 +163,8 @@ export async function listenUdpBatch(opts: UdpBatchOptions): Promise<UdpBatchLis
   const batch = opts.batch ?? 64;
   const slot = opts.maxQueryBytes ?? 4096;
   const mode = opts.mode === 'array' ? 1 : opts.mode === 'native' ? 2 : 0;
-  if (!Number.isInteger(batch) || batch < 1 || batch > 256) throw new RangeError(`udp-batch: batch ${batch} out of 1..256`);
+  if (!Number.isInteger(batch) || batch < 1 || batch > 256)
+    throw new RangeError(`udp-batch: batch ${batch} out of 1..256`);
   if (!Number.isInteger(slot) || slot < 512 || slot > 65536) {
     throw new RangeError(`udp-batch: maxQueryBytes ${slot} out of 512..65536`);
   }
@@ -244,7 +255,16 @@ export async function listenUdpBatch(opts: UdpBatchOptions): Promise<UdpBatchLis
     return res;
   };
 
-  srv = native.open(host, opts.port, family, batch, slot, batch * 2048, mode, mode === 1 ? onBatchArray : onBatchShared);
+  srv = native.open(
+    host,
+    opts.port,
+    family,
+    batch,
+    slot,
+    batch * 2048,
+    mode,
+    mode === 1 ? onBatchArray : onBatchShared,
+  );
   handle = srv.handle;
   meta32 = new Int32Array(srv.meta);
   meta8 = new Uint8Array(srv.meta);

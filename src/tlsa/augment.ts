@@ -75,7 +75,11 @@ export function withAutomaticTlsa(src: ZoneSource, plain: Zone, sets: readonly A
     }
     const dup = hostLines.get(host.key);
     if (dup !== undefined) {
-      problems.push({ file, line: set.line, reason: `tlsa host ${nameToText(host)} is already listed (line ${dup}): give one entry with every port` });
+      problems.push({
+        file,
+        line: set.line,
+        reason: `tlsa host ${nameToText(host)} is already listed (line ${dup}): give one entry with every port`,
+      });
       continue;
     }
     hostLines.set(host.key, set.line);
@@ -83,7 +87,11 @@ export function withAutomaticTlsa(src: ZoneSource, plain: Zone, sets: readonly A
     const node = at.exact ?? at.encloser;
     if (node.isDelegation || node.belowCut) {
       const cut = node.isDelegation ? node : node.cut!;
-      problems.push({ file, line: set.line, reason: `tlsa host ${nameToText(host)} is at or below the delegation ${nameToText(cut.name)}: its TLSA belongs in the child zone` });
+      problems.push({
+        file,
+        line: set.line,
+        reason: `tlsa host ${nameToText(host)} is at or below the delegation ${nameToText(cut.name)}: its TLSA belongs in the child zone`,
+      });
       continue;
     }
     // No records yet (no file readable since the first start): hand-written records, if any, stay.
@@ -101,7 +109,14 @@ export function withAutomaticTlsa(src: ZoneSource, plain: Zone, sets: readonly A
         for (const owner of [nameToText(name), `*.${nameToText(name)}`]) {
           copied.push(owner);
           for (const rs of wildcard.rrsets.values())
-            for (const rd of rs.rdatas) added.push({ owner, type: typeToText(rs.type), ttl: rs.ttl, value: rdataToText(rs.type, rd), line: set.line });
+            for (const rd of rs.rdatas)
+              added.push({
+                owner,
+                type: typeToText(rs.type),
+                ttl: rs.ttl,
+                value: rdataToText(rs.type, rd),
+                line: set.line,
+              });
         }
       }
       warnings.push({
@@ -125,7 +140,11 @@ export function withAutomaticTlsa(src: ZoneSource, plain: Zone, sets: readonly A
       return true; // the build reports it
     }
     if (!automaticOwners.has(key)) return true;
-    warnings.push({ file, line: r.line, reason: `${r.owner} TLSA: written by hand and also automatic (tlsa:); the automatic set wins` });
+    warnings.push({
+      file,
+      line: r.line,
+      reason: `${r.owner} TLSA: written by hand and also automatic (tlsa:); the automatic set wins`,
+    });
     return false;
   });
   return { source: { ...src, records: [...kept, ...added] }, warnings, problems };

@@ -73,7 +73,12 @@ export class TlsaManager {
   ) {
     const { hosts, problem } = store.load(now());
     this.hosts = hosts as Record<string, HostRollover>;
-    if (problem) this.initial.push({ level: 'error', event: 'tlsa-state-unreadable', fields: { problem, keeping: 'nothing from it: retired records may be withdrawn early' } });
+    if (problem)
+      this.initial.push({
+        level: 'error',
+        event: 'tlsa-state-unreadable',
+        fields: { problem, keeping: 'nothing from it: retired records may be withdrawn early' },
+      });
   }
 
   /** Sets the automatic TLSA entries of all zones (call after every zone (re)load). */
@@ -105,7 +110,8 @@ export class TlsaManager {
       const prev = this.hosts[key];
       const wanted: Wanted[] = [];
       const keepFromState = (roles: readonly TlsaRole[]): void => {
-        for (const r of prev?.records ?? []) for (const role of r.roles) if (roles.includes(role)) wanted.push({ rdata: r.rdata, role });
+        for (const r of prev?.records ?? [])
+          for (const role of r.roles) if (roles.includes(role)) wanted.push({ rdata: r.rdata, role });
       };
       const read = (path: string, role: 'current' | 'next'): void => {
         const base = { zone: ref.zone, host: ref.host, role, path };
@@ -118,7 +124,11 @@ export class TlsaManager {
         } catch (e) {
           if (!(e instanceof TlsaSourceError)) throw e;
           if (role === 'next' && e.missing) {
-            report(slot, 'absent', { level: 'info', event: 'tlsa-next-absent', fields: { ...base, note: 'no record for it until it appears' } });
+            report(slot, 'absent', {
+              level: 'info',
+              event: 'tlsa-next-absent',
+              fields: { ...base, note: 'no record for it until it appears' },
+            });
             health.push({ ...base, status: 'absent' });
             return;
           }
@@ -126,7 +136,11 @@ export class TlsaManager {
           report(slot, `error:${e.reason}`, {
             level: 'error',
             event: 'tlsa-source-error',
-            fields: { ...base, reason: e.reason, keeping: fallback ? 'its last good reading' : prev ? 'the published records' : 'nothing (never read)' },
+            fields: {
+              ...base,
+              reason: e.reason,
+              keeping: fallback ? 'its last good reading' : prev ? 'the published records' : 'nothing (never read)',
+            },
           });
           health.push({ ...base, status: 'unreadable', reason: e.reason });
           if (fallback) src = fallback;
@@ -139,17 +153,36 @@ export class TlsaManager {
         if (role === 'current' && ref.entry.issuer) {
           const ta = tlsa211(src);
           if (ta) wanted.push({ rdata: ta, role: 'issuer' });
-          else report(`${slot}|issuer`, 'none', { level: 'warn', event: 'tlsa-issuer-missing', fields: { ...base, reason: 'issuer: true but the file holds no issuing CA certificate (use the full chain)' } });
+          else
+            report(`${slot}|issuer`, 'none', {
+              level: 'warn',
+              event: 'tlsa-issuer-missing',
+              fields: {
+                ...base,
+                reason: 'issuer: true but the file holds no issuing CA certificate (use the full chain)',
+              },
+            });
         }
         const status = certStatus(src, nowMs);
-        if (health.every((h) => !(h.path === path && h.role === role && h.host === ref.host))) health.push({ ...base, status, ...(src.notAfter !== undefined ? { notAfter: src.notAfter } : {}) });
+        if (health.every((h) => !(h.path === path && h.role === role && h.host === ref.host)))
+          health.push({ ...base, status, ...(src.notAfter !== undefined ? { notAfter: src.notAfter } : {}) });
         if (role === 'current' && src.kind === 'certificate')
           report(`${slot}|validity`, `${status}:${src.spkiSha256}`, {
             level: status === 'ok' ? 'info' : 'warn',
             event: status === 'ok' ? 'certificate-ok' : `certificate-${status}`,
-            fields: { ...base, notBefore: new Date(src.notBefore!).toISOString(), notAfter: new Date(src.notAfter!).toISOString(), subject: src.subject },
+            fields: {
+              ...base,
+              notBefore: new Date(src.notBefore!).toISOString(),
+              notAfter: new Date(src.notAfter!).toISOString(),
+              subject: src.subject,
+            },
           });
-        else if (role === 'current') report(`${slot}|validity`, `key:${src.spkiSha256}`, { level: 'info', event: 'tlsa-key-read', fields: { ...base, kind: src.kind } });
+        else if (role === 'current')
+          report(`${slot}|validity`, `key:${src.spkiSha256}`, {
+            level: 'info',
+            event: 'tlsa-key-read',
+            fields: { ...base, kind: src.kind },
+          });
       };
       read(ref.entry.cert, 'current');
       if (ref.entry.next) read(ref.entry.next, 'next');
@@ -169,7 +202,11 @@ export class TlsaManager {
             zone: ref.zone,
             host: ref.host,
             ttl: next.ttl,
-            records: next.records.map((r) => ({ rdata: r.rdata, roles: r.roles, ...(r.until !== undefined ? { until: new Date(r.until * 1000).toISOString() } : {}) })),
+            records: next.records.map((r) => ({
+              rdata: r.rdata,
+              roles: r.roles,
+              ...(r.until !== undefined ? { until: new Date(r.until * 1000).toISOString() } : {}),
+            })),
           },
         });
       }
@@ -191,7 +228,13 @@ export class TlsaManager {
     const nowSec = Math.floor(this.now() / 1000);
     return this.entries
       .filter((r) => r.zone === zone)
-      .map((r) => ({ host: r.host, ports: r.entry.ports, ttl: r.ttl, line: r.entry.line, rdatas: this.hosts[hostKey(r)] ? published(this.hosts[hostKey(r)]!, nowSec) : [] }));
+      .map((r) => ({
+        host: r.host,
+        ports: r.entry.ports,
+        ttl: r.ttl,
+        line: r.entry.line,
+        rdatas: this.hosts[hostKey(r)] ? published(this.hosts[hostKey(r)]!, nowSec) : [],
+      }));
   }
 
   /** When the next retired record must be withdrawn (ms since the epoch), or undefined. */

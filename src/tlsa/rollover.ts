@@ -39,7 +39,12 @@ export function retention(oldTtl: number, newTtl: number): number {
   return 2 * Math.max(oldTtl, newTtl);
 }
 
-export function advance(prev: HostRollover | undefined, wanted: readonly Wanted[], ttl: number, now: number): HostRollover {
+export function advance(
+  prev: HostRollover | undefined,
+  wanted: readonly Wanted[],
+  ttl: number,
+  now: number,
+): HostRollover {
   const roles = new Map<string, TlsaRole[]>();
   for (const w of wanted) {
     const r = roles.get(w.rdata) ?? [];
@@ -55,7 +60,13 @@ export function advance(prev: HostRollover | undefined, wanted: readonly Wanted[
   for (const old of prev?.records ?? []) {
     if (roles.has(old.rdata)) continue;
     if (old.until === undefined) {
-      out.push({ rdata: old.rdata, roles: [], since: old.since, retiredAt: now, until: now + retention(prev!.ttl, ttl) });
+      out.push({
+        rdata: old.rdata,
+        roles: [],
+        since: old.since,
+        retiredAt: now,
+        until: now + retention(prev!.ttl, ttl),
+      });
     } else if (old.until > now) out.push(old);
   }
   out.sort((a, b) => (a.rdata < b.rdata ? -1 : a.rdata > b.rdata ? 1 : 0));

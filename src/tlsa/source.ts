@@ -91,12 +91,16 @@ export function parseTlsaSource(path: string, bytes: Uint8Array): TlsaSource {
         if (label === 'ENCRYPTED PRIVATE KEY' || /Proc-Type:\s*4,\s*ENCRYPTED/.test(block))
           throw new TlsaSourceError(path, 'encrypted private key: give the certificate or the public key instead');
         if (label === 'CERTIFICATE' || label === 'TRUSTED CERTIFICATE') certs.push(new X509Certificate(block));
-        else if (label === 'PUBLIC KEY' || label === 'RSA PUBLIC KEY') key ??= fromKey(createPublicKey(block), 'public-key');
+        else if (label === 'PUBLIC KEY' || label === 'RSA PUBLIC KEY')
+          key ??= fromKey(createPublicKey(block), 'public-key');
         else if (label === 'PRIVATE KEY' || label === 'EC PRIVATE KEY' || label === 'RSA PRIVATE KEY')
           key ??= fromKey(createPrivateKey(block), 'private-key');
       } catch (e) {
         if (e instanceof TlsaSourceError) throw e;
-        throw new TlsaSourceError(path, `PEM block ${certs.length + (key ? 1 : 0) + 1} (${label}) does not parse: ${short(e)}`);
+        throw new TlsaSourceError(
+          path,
+          `PEM block ${certs.length + (key ? 1 : 0) + 1} (${label}) does not parse: ${short(e)}`,
+        );
       }
     }
     if (certs.length > 0) return fromCertificates(certs);

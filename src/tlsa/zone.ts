@@ -27,7 +27,11 @@ export function tlsaEntryRefs(f: ZoneFileSource, plain: Zone): TlsaEntryRef[] {
     refs.push({
       zone,
       host: nameToText(host).toLowerCase(),
-      entry: { ...entry, cert: resolve(base, entry.cert), next: entry.next === undefined ? undefined : resolve(base, entry.next) },
+      entry: {
+        ...entry,
+        cert: resolve(base, entry.cert),
+        next: entry.next === undefined ? undefined : resolve(base, entry.next),
+      },
       ttl: entry.ttl ?? f.src.ttl,
     });
   }
@@ -36,7 +40,11 @@ export function tlsaEntryRefs(f: ZoneFileSource, plain: Zone): TlsaEntryRef[] {
 
 /** Problems of the `tlsa:` entries themselves (host outside the zone, at a cut, listed twice), as load errors. */
 export function tlsaEntryProblems(f: ZoneFileSource, plain: Zone): readonly ZoneProblem[] {
-  return withAutomaticTlsa(f.src, plain, f.src.tlsa.map((t) => ({ host: t.host, ports: t.ports, ttl: 0, rdatas: [], line: t.line }))).problems;
+  return withAutomaticTlsa(
+    f.src,
+    plain,
+    f.src.tlsa.map((t) => ({ host: t.host, ports: t.ports, ttl: 0, rdatas: [], line: t.line })),
+  ).problems;
 }
 
 /**
@@ -71,6 +79,10 @@ export function loadZoneAsServed(file: string, stateDir: string): { zone: Zone; 
   manager.configure(tlsaEntryRefs(source, plain));
   const tlsaErrors: string[] = [];
   for (const e of manager.refresh().events)
-    if (e.level === 'error') tlsaErrors.push(`${String(e.fields.path ?? '')}: ${String(e.fields.reason ?? e.fields.problem ?? e.event)}`);
-  return { zone: zoneWithTlsa(source, plain, manager.setsFor(nameToText(plain.origin).toLowerCase()), auto).zone, tlsaErrors };
+    if (e.level === 'error')
+      tlsaErrors.push(`${String(e.fields.path ?? '')}: ${String(e.fields.reason ?? e.fields.problem ?? e.event)}`);
+  return {
+    zone: zoneWithTlsa(source, plain, manager.setsFor(nameToText(plain.origin).toLowerCase()), auto).zone,
+    tlsaErrors,
+  };
 }

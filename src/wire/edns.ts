@@ -30,7 +30,13 @@ export const FLAG_DO = 0x8000;
 export const EDNS_OPTION = { NSID: 3, CLIENT_SUBNET: 8, COOKIE: 10, TCP_KEEPALIVE: 11, PADDING: 12, EDE: 15 } as const;
 
 /** Extended DNS Error info codes used by this server (RFC 8914 §4). */
-export const EDE = { OTHER: 0, DNSSEC_BOGUS: 6, SIGNATURE_EXPIRED: 7, NOT_AUTHORITATIVE: 20, NOT_SUPPORTED: 21 } as const;
+export const EDE = {
+  OTHER: 0,
+  DNSSEC_BOGUS: 6,
+  SIGNATURE_EXPIRED: 7,
+  NOT_AUTHORITATIVE: 20,
+  NOT_SUPPORTED: 21,
+} as const;
 
 /** A complete Edns from defaults (udpSize 1232, version 0, DO off, no options) and the given fields. */
 export function makeEdns(p: Partial<Edns> = {}): Edns {

@@ -58,7 +58,8 @@ export function fullRcode(msg: Message): number {
 
 /** Decodes a complete message; throws WireError for anything malformed (never another exception). */
 export function decodeMessage(buf: Uint8Array): Message {
-  if (buf.length < HEADER_SIZE) throw new WireError('E_SHORT', `message of ${buf.length} octets is shorter than a header`);
+  if (buf.length < HEADER_SIZE)
+    throw new WireError('E_SHORT', `message of ${buf.length} octets is shorter than a header`);
   const id = (buf[0]! << 8) | buf[1]!;
   const flags = (buf[2]! << 8) | buf[3]!;
   const qd = (buf[4]! << 8) | buf[5]!;
@@ -111,7 +112,8 @@ function readSection(r: Reader, count: number, out: RR[], msg: Message, addition
       continue;
     }
     let rdata: Uint8Array;
-    if (rdlength === 0 && (cls === CLASS_ANY || cls === CLASS_NONE)) rdata = new Uint8Array(0); // RFC 2136 §2.4, §2.5
+    if (rdlength === 0 && (cls === CLASS_ANY || cls === CLASS_NONE))
+      rdata = new Uint8Array(0); // RFC 2136 §2.4, §2.5
     else rdata = readRdata(r, type, rdlength);
     out.push({ name, type, class: cls, ttl, rdata });
   }

@@ -229,7 +229,8 @@ export function canonicalKey(name: Name, skip = 0): string {
   for (let i = offsets.length - 1 - skip; i >= 0; i--) {
     const o = offsets[i]!;
     let label = key.slice(o + 1, o + 1 + key.charCodeAt(o));
-    if (label.indexOf('\x00') >= 0 || label.indexOf('\x01') >= 0) label = label.replace(/[\x00\x01]/g, (c) => (c === '\x00' ? '\x01\x01' : '\x01\x02'));
+    if (label.indexOf('\x00') >= 0 || label.indexOf('\x01') >= 0)
+      label = label.replace(/[\x00\x01]/g, (c) => (c === '\x00' ? '\x01\x01' : '\x01\x02'));
     out = out === '' ? label : out + '\x00' + label;
   }
   return out;
@@ -286,7 +287,8 @@ export function parseName(text: string, origin: Name | null = null): Name {
         i += 2;
       }
     } else {
-      if (c > 0x7e || c < 0x21) throw new WireError('E_SYNTAX', `character U+${c.toString(16).padStart(4, '0')} in name "${text}" (use \\DDD)`);
+      if (c > 0x7e || c < 0x21)
+        throw new WireError('E_SYNTAX', `character U+${c.toString(16).padStart(4, '0')} in name "${text}" (use \\DDD)`);
       cur.push(c);
       i++;
     }
@@ -309,7 +311,16 @@ export function labelToText(label: Uint8Array): string {
   let s = '';
   for (const b of label) {
     if (b <= 0x20 || b >= 0x7f) s += '\\' + b.toString().padStart(3, '0');
-    else if (b === 0x2e || b === 0x5c || b === 0x22 || b === 0x28 || b === 0x29 || b === 0x3b || b === 0x40 || b === 0x24)
+    else if (
+      b === 0x2e ||
+      b === 0x5c ||
+      b === 0x22 ||
+      b === 0x28 ||
+      b === 0x29 ||
+      b === 0x3b ||
+      b === 0x40 ||
+      b === 0x24
+    )
       s += '\\' + String.fromCharCode(b);
     else s += String.fromCharCode(b);
   }
@@ -329,10 +340,7 @@ export function nameToRelativeText(name: Name, origin: Name): string {
   if (name.key === origin.key) return '@';
   if (!isSubdomain(name, origin)) return nameToText(name);
   const n = name.offsets.length - origin.offsets.length;
-  return labels(name)
-    .slice(0, n)
-    .map(labelToText)
-    .join('.');
+  return labels(name).slice(0, n).map(labelToText).join('.');
 }
 
 /** Internal: latin1 decoding used by the key; exported for codecs that need byte-exact strings. */

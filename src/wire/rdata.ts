@@ -58,7 +58,8 @@ function fromGeneric(type: number, tokens: Tokens): Uint8Array {
       hex += t.text;
     }
     rdata = hexDecode(hex);
-    if (rdata.length !== len) throw new WireError('E_SYNTAX', `length ${len} does not match ${rdata.length} octet(s) of hex`);
+    if (rdata.length !== len)
+      throw new WireError('E_SYNTAX', `length ${len} does not match ${rdata.length} octet(s) of hex`);
   } catch (e) {
     throw e instanceof WireError ? e.withContext(ctx) : e;
   }
@@ -80,7 +81,11 @@ export function rdataFromText(type: number, text: string, origin: Name | null): 
     return fromGeneric(type, ts);
   }
   const d = descriptorOf(type);
-  if (!d) throw new WireError('E_SYNTAX', `${typeToText(type)}: a type without a known layout needs the generic form "\\# <length> <hex>"`);
+  if (!d)
+    throw new WireError(
+      'E_SYNTAX',
+      `${typeToText(type)}: a type without a known layout needs the generic form "\\# <length> <hex>"`,
+    );
   const out = new Bytes();
   for (const f of d.fields) {
     try {
@@ -93,7 +98,8 @@ export function rdataFromText(type: number, text: string, origin: Name | null): 
     const extra = ts.remaining().map((t) => (t.quoted ? `"${t.text}"` : t.text));
     throw new WireError('E_SYNTAX', `${d.mnemonic}: unexpected ${extra.join(' ')} after the last field`);
   }
-  if (out.length > MAX_RDATA) throw new WireError('E_SYNTAX', `${d.mnemonic}: rdata of ${out.length} octets (max 65535)`);
+  if (out.length > MAX_RDATA)
+    throw new WireError('E_SYNTAX', `${d.mnemonic}: rdata of ${out.length} octets (max 65535)`);
   const rdata = out.finish();
   layout(d, rdata, 0, rdata.length);
   return rdata;
@@ -161,7 +167,8 @@ export function readRdata(r: Reader, type: number, rdlength: number): Uint8Array
       }
     }
   } catch (e) {
-    if (e instanceof WireError && e.code === 'E_SHORT') throw new WireError('E_RDATA', `${d.mnemonic}.${field}: ${e.message}`);
+    if (e instanceof WireError && e.code === 'E_SHORT')
+      throw new WireError('E_RDATA', `${d.mnemonic}.${field}: ${e.message}`);
     throw withField(e, d, field);
   } finally {
     r.end = savedEnd;

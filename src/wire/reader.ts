@@ -32,7 +32,8 @@ export class Reader {
   }
 
   private need(n: number): void {
-    if (this.pos + n > this.end) throw new WireError('E_SHORT', `need ${n} octet(s) at offset ${this.pos}, have ${this.end - this.pos}`);
+    if (this.pos + n > this.end)
+      throw new WireError('E_SHORT', `need ${n} octet(s) at offset ${this.pos}, have ${this.end - this.pos}`);
   }
 
   u8(): number {
@@ -92,10 +93,12 @@ export class Reader {
       }
       const kind = b & 0xc0;
       if (kind === 0xc0) {
-        if (!allowCompression) throw new WireError('E_RDATA', `compression pointer where none is allowed at offset ${p}`);
+        if (!allowCompression)
+          throw new WireError('E_RDATA', `compression pointer where none is allowed at offset ${p}`);
         if (p + 1 >= limit) throw new WireError('E_SHORT', `pointer cut short at offset ${p}`);
         const target = ((b & 0x3f) << 8) | this.buf[p + 1]!;
-        if (target >= lowestStart) throw new WireError('E_POINTER_FORWARD', `pointer at offset ${p} to ${target} does not point backwards`);
+        if (target >= lowestStart)
+          throw new WireError('E_POINTER_FORWARD', `pointer at offset ${p} to ${target} does not point backwards`);
         if (++hops > MAX_POINTERS) throw new WireError('E_POINTER_LOOP', 'too many compression pointers');
         if (!jumped) {
           this.pos = p + 2;

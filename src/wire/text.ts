@@ -108,7 +108,7 @@ const utf8 = new TextEncoder();
  */
 export function unescapeText(s: string): Uint8Array {
   const out: number[] = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const c = s.charCodeAt(i);
     if (c === 0x5c) {
       if (i + 1 >= s.length) throw new WireError('E_ESCAPE', `trailing backslash in "${s}"`);
@@ -320,7 +320,8 @@ export function ipv4Parse(s: string): Uint8Array {
   const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
     const p = parts[i]!;
-    if (p.length === 0 || p.length > 3 || (p.length > 1 && p[0] === '0')) throw new WireError('E_SYNTAX', `"${s}" is not an IPv4 address`);
+    if (p.length === 0 || p.length > 3 || (p.length > 1 && p[0] === '0'))
+      throw new WireError('E_SYNTAX', `"${s}" is not an IPv4 address`);
     try {
       out[i] = parseUint(p, 255);
     } catch {
@@ -388,7 +389,7 @@ export function ipv6Format(b: Uint8Array, at = 0): string {
   for (let i = 0; i < 8; i++) w.push((b[at + 2 * i]! << 8) | b[at + 2 * i + 1]!);
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (w[i] !== 0) {
       i++;
       continue;

@@ -42,10 +42,19 @@ export function readZoneSource(path: string): ZoneFileSource {
  * Builds a parsed zone file (optionally with its source records replaced, e.g. by the automatic TLSA);
  * throws ZoneError (file:line: reason) on any problem.
  */
-export function buildZoneSource(f: ZoneFileSource, autoSerial?: (origin: string, hash: string) => number, src: ZoneSource = f.src): Zone {
+export function buildZoneSource(
+  f: ZoneFileSource,
+  autoSerial?: (origin: string, hash: string) => number,
+  src: ZoneSource = f.src,
+): Zone {
   return buildZone(
     src,
-    { defaultOrigin: f.defaultOrigin, ...(autoSerial ? { autoSerial: (hash: string) => autoSerial(originKey(src.origin ?? f.defaultOrigin), hash) } : {}) },
+    {
+      defaultOrigin: f.defaultOrigin,
+      ...(autoSerial
+        ? { autoSerial: (hash: string) => autoSerial(originKey(src.origin ?? f.defaultOrigin), hash) }
+        : {}),
+    },
     [...f.problems],
   );
 }

@@ -46,9 +46,27 @@ const META = new Set<number>([0, T.OPT, T.TKEY, T.TSIG, T.IXFR, T.AXFR, T.MAILB,
  * RFC 2782 (SRV), RFC 3403 (NAPTR replacement), RFC 2230 (KX), RFC 6672 (DNAME), RFC 9460 (SVCB/HTTPS target).
  */
 const NAME_FIELDS = new Map<number, readonly number[]>([
-  [T.NS, [0]], [T.MD, [0]], [T.MF, [0]], [T.CNAME, [0]], [T.SOA, [0, 1]], [T.MB, [0]], [T.MG, [0]], [T.MR, [0]],
-  [T.PTR, [0]], [T.MINFO, [0, 1]], [T.MX, [1]], [T.RP, [0, 1]], [T.AFSDB, [1]], [T.RT, [1]], [T.PX, [1, 2]],
-  [T.SRV, [3]], [T.NAPTR, [-1]], [T.KX, [1]], [T.DNAME, [0]], [T.SVCB, [1]], [T.HTTPS, [1]],
+  [T.NS, [0]],
+  [T.MD, [0]],
+  [T.MF, [0]],
+  [T.CNAME, [0]],
+  [T.SOA, [0, 1]],
+  [T.MB, [0]],
+  [T.MG, [0]],
+  [T.MR, [0]],
+  [T.PTR, [0]],
+  [T.MINFO, [0, 1]],
+  [T.MX, [1]],
+  [T.RP, [0, 1]],
+  [T.AFSDB, [1]],
+  [T.RT, [1]],
+  [T.PX, [1, 2]],
+  [T.SRV, [3]],
+  [T.NAPTR, [-1]],
+  [T.KX, [1]],
+  [T.DNAME, [0]],
+  [T.SVCB, [1]],
+  [T.HTTPS, [1]],
 ]);
 
 /** Splits a presentation name into its labels as written (at unescaped dots); the root's empty label is dropped. */
@@ -197,7 +215,8 @@ export function importZone(text: string, opts: ImportOptions): ImportResult {
   if (!soaRec) problem(1, 'the file has no SOA record');
   for (const extra of soas.slice(1)) problem(extra.line, `a second SOA record (the first is at line ${soaRec!.line})`);
   if (soaRec) {
-    if (!sameName(soaRec.owner, origin)) problem(soaRec.line, `the SOA owner ${soaRec.owner} is not the zone origin ${originText}`);
+    if (!sameName(soaRec.owner, origin))
+      problem(soaRec.line, `the SOA owner ${soaRec.owner} is not the zone origin ${originText}`);
     soa = soaSection(soaRec);
   }
 
@@ -228,7 +247,10 @@ export function importZone(text: string, opts: ImportOptions): ImportResult {
     if (!sameName(r.origin, origin)) {
       const rel = relativeNames(type, r.rdata);
       if (rel.length > 0) {
-        problem(r.line, `relative names in rdata under a changed $ORIGIN are not supported at line ${r.line} (${rel.join(', ')}): write them absolute`);
+        problem(
+          r.line,
+          `relative names in rdata under a changed $ORIGIN are not supported at line ${r.line} (${rel.join(', ')}): write them absolute`,
+        );
         continue;
       }
     }
@@ -243,7 +265,8 @@ export function importZone(text: string, opts: ImportOptions): ImportResult {
     let o = owners.get(name.key);
     if (!o) {
       const ot = ownerText(r.owner, name, origin);
-      if (!ot.inZone) warn(r.line, `${r.owner} is outside the zone ${originText}: written as is, the loader will reject it`);
+      if (!ot.inZone)
+        warn(r.line, `${r.owner} is outside the zone ${originText}: written as is, the loader will reject it`);
       o = { text: ot.text, rrsets: new Map() };
       owners.set(name.key, o);
     }
@@ -254,7 +277,10 @@ export function importZone(text: string, opts: ImportOptions): ImportResult {
     }
     if (rs.ttl !== r.ttl) {
       // RFC 2181 §5.2: one TTL per RRset. Like BIND, keep the first.
-      warn(r.line, `${r.owner} ${r.type}: TTL ${r.ttl} differs from TTL ${rs.ttl} of the same RRset (line ${rs.line}); ${rs.ttl} is used`);
+      warn(
+        r.line,
+        `${r.owner} ${r.type}: TTL ${r.ttl} differs from TTL ${rs.ttl} of the same RRset (line ${rs.line}); ${rs.ttl} is used`,
+      );
     }
     // RFC 2181 §5: an RRset has no duplicate records.
     if (!rs.values.includes(value)) rs.values.push(value);
@@ -263,7 +289,8 @@ export function importZone(text: string, opts: ImportOptions): ImportResult {
   // ---- zone TTL: the most common RRset TTL (ties: the $TTL value, then the earliest) --------------------------
   const counts = new Map<number, number>();
   if (soaRec) counts.set(soaRec.ttl, 1);
-  for (const o of owners.values()) for (const rs of o.rrsets.values()) counts.set(rs.ttl, (counts.get(rs.ttl) ?? 0) + 1);
+  for (const o of owners.values())
+    for (const rs of o.rrsets.values()) counts.set(rs.ttl, (counts.get(rs.ttl) ?? 0) + 1);
   let zoneTtl = parsed.ttlDirective ?? 3600;
   let best = -1;
   for (const [ttl, n] of counts) {
@@ -280,11 +307,22 @@ export function importZone(text: string, opts: ImportOptions): ImportResult {
     const types = new Map<string, unknown>();
     for (const rs of o.rrsets.values()) {
       const values = rs.values.length === 1 ? rs.values[0]! : rs.values;
-      types.set(rs.typeText, rs.ttl === zoneTtl ? values : new Map<string, unknown>([['ttl', rs.ttl], ['values', rs.values]]));
+      types.set(
+        rs.typeText,
+        rs.ttl === zoneTtl
+          ? values
+          : new Map<string, unknown>([
+              ['ttl', rs.ttl],
+              ['values', rs.values],
+            ]),
+      );
     }
     records.set(o.text, types);
   }
-  const top = new Map<string, unknown>([['origin', originText], ['ttl', zoneTtl]]);
+  const top = new Map<string, unknown>([
+    ['origin', originText],
+    ['ttl', zoneTtl],
+  ]);
   if (soa) top.set('soa', soa);
   top.set('records', records);
   const doc = new Document(top);
@@ -301,7 +339,10 @@ export function importZone(text: string, opts: ImportOptions): ImportResult {
     if (!sameName(r.origin, origin)) {
       const rel = relativeNames(T.SOA, r.rdata);
       if (rel.length > 0) {
-        problem(r.line, `relative names in rdata under a changed $ORIGIN are not supported at line ${r.line} (${rel.join(', ')}): write them absolute`);
+        problem(
+          r.line,
+          `relative names in rdata under a changed $ORIGIN are not supported at line ${r.line} (${rel.join(', ')}): write them absolute`,
+        );
         return undefined;
       }
     }
@@ -309,8 +350,12 @@ export function importZone(text: string, opts: ImportOptions): ImportResult {
     let rnameOut = rname;
     // Our loader reads an rname containing "@" as an e-mail address (zone-format.md), so "@" (the origin) is written out.
     if (rname === '@') rnameOut = originText!;
-    else if (rname.includes('@')) problem(r.line, `SOA rname "${rname}" contains "@", which the YAML format reads as an e-mail address`);
-    const out = new Map<string, string | number>([['mname', mname], ['rname', rnameOut]]);
+    else if (rname.includes('@'))
+      problem(r.line, `SOA rname "${rname}" contains "@", which the YAML format reads as an e-mail address`);
+    const out = new Map<string, string | number>([
+      ['mname', mname],
+      ['rname', rnameOut],
+    ]);
     if (/^\d+$/.test(serialText) && Number(serialText) <= 0xffffffff) out.set('serial', Number(serialText));
     else problem(r.line, `SOA serial "${serialText}" is not a number 0..4294967295`);
     const names = ['refresh', 'retry', 'expire', 'minimum'] as const;

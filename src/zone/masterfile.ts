@@ -85,7 +85,8 @@ function tokenize(text: string, problem: (line: number, reason: string) => void)
   const n = text.length;
 
   const finish = (): void => {
-    if (cur && cur.tokens.length > 0 && !cur.broken) entries.push({ line: cur.line, blankOwner: cur.blankOwner, tokens: cur.tokens });
+    if (cur && cur.tokens.length > 0 && !cur.broken)
+      entries.push({ line: cur.line, blankOwner: cur.blankOwner, tokens: cur.tokens });
     cur = null;
   };
 
@@ -327,7 +328,7 @@ export function parseMasterFile(text: string, opts: MasterFileOptions): MasterFi
         k++;
       } else if (cls === undefined && CLASS_SHAPE.test(t.text)) {
         const u = t.text.toUpperCase();
-        cls = u.startsWith('CLASS') ? CLASS_NUMBERS[String(Number(u.slice(5)))] ?? u : u;
+        cls = u.startsWith('CLASS') ? (CLASS_NUMBERS[String(Number(u.slice(5)))] ?? u) : u;
         k++;
       } else break;
     }

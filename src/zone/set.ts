@@ -51,7 +51,8 @@ export class ZoneSet {
       const room = skip < offsets.length ? key.length - offsets[skip]! : 1;
       for (const z of this.few) {
         const o = z.origin.key;
-        if (o.length <= room && key.endsWith(o) && (o.length === 1 || offsets.includes(key.length - o.length))) return z;
+        if (o.length <= room && key.endsWith(o) && (o.length === 1 || offsets.includes(key.length - o.length)))
+          return z;
       }
       return null;
     }

@@ -5,7 +5,18 @@
  * The YAML is read with the failsafe schema, so every scalar is the string the user wrote: `TXT: 0x1F`,
  * `A: 1e3` or `TXT: yes` are never silently turned into numbers or booleans.
  */
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document, type Node as YamlNode, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import {
+  LineCounter,
+  parseDocument,
+  isMap,
+  isSeq,
+  isScalar,
+  type Document,
+  type Node as YamlNode,
+  type Pair,
+  type Scalar,
+  type YAMLMap,
+} from 'yaml';
 import type { ZoneProblem } from './errors.js';
 import { readPiece, type PieceOwner } from './yamlpiece.js';
 
@@ -187,10 +198,19 @@ function splitRecords(text: string): SplitRecords | undefined {
   if (entries === 0) return undefined;
   let bodyNewlines = 0;
   for (let k = text.indexOf('\n', bodyStart); k >= 0 && k < bodyEnd; k = text.indexOf('\n', k + 1)) bodyNewlines++;
-  const pieces = starts.map((st, k) => ({ text: text.slice(st.offset, k + 1 < starts.length ? starts[k + 1]!.offset : bodyEnd), line: st.line }));
+  const pieces = starts.map((st, k) => ({
+    text: text.slice(st.offset, k + 1 < starts.length ? starts[k + 1]!.offset : bodyEnd),
+    line: st.line,
+  }));
   // Blank lines before the first entry (comments) are dropped with the body. The lines are left out rather than
   // left blank: the library takes about half a second to read 150k blank lines.
-  return { outer: text.slice(0, bodyStart) + text.slice(bodyEnd), bodyLine, bodyLines: bodyNewlines, keyOffset, pieces };
+  return {
+    outer: text.slice(0, bodyStart) + text.slice(bodyEnd),
+    bodyLine,
+    bodyLines: bodyNewlines,
+    keyOffset,
+    pieces,
+  };
 }
 
 const YAML_OPTIONS = { schema: 'failsafe', prettyErrors: false, uniqueKeys: false } as const;
@@ -275,7 +295,12 @@ export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[
 }
 
 /** Reads a parsed zone file: `pieces` are the split `records:` entries (parsed here one at a time), if split. */
-function readZoneYaml(file: string, main: Parsed, pieces: SplitRecords['pieces'] | undefined, problems: ZoneProblem[]): ZoneSource {
+function readZoneYaml(
+  file: string,
+  main: Parsed,
+  pieces: SplitRecords['pieces'] | undefined,
+  problems: ZoneProblem[],
+): ZoneSource {
   const { doc, lineAt } = main;
   /** Line numbers of the document being read (the outer one, or the piece of `records:` being read). */
   let lineOf = main.lineOf;
@@ -284,7 +309,15 @@ function readZoneYaml(file: string, main: Parsed, pieces: SplitRecords['pieces']
   };
   for (const e of [...doc.errors, ...doc.warnings]) problem(lineAt(e.pos[0]), `YAML: ${e.message.split('\n')[0]}`);
 
-  const empty: ZoneSource = { file, origin: undefined, ttl: 3600, soa: undefined, dnssec: DNSSEC_DEFAULTS, records: [], tlsa: [] };
+  const empty: ZoneSource = {
+    file,
+    origin: undefined,
+    ttl: 3600,
+    soa: undefined,
+    dnssec: DNSSEC_DEFAULTS,
+    records: [],
+    tlsa: [],
+  };
   if (doc.errors.length > 0) return empty;
   const root = doc.contents;
   if (!isMap(root)) {
@@ -406,7 +439,8 @@ function readZoneYaml(file: string, main: Parsed, pieces: SplitRecords['pieces']
         else problem(fields.serial.line, `soa.serial: "${s}" is not "auto" or a number 0..4294967295`);
       }
     }
-    const num = (k: string, dflt: number): number => (fields[k] ? duration(fields[k]!.value, fields[k]!.line, `soa.${k}`) ?? dflt : dflt);
+    const num = (k: string, dflt: number): number =>
+      fields[k] ? (duration(fields[k]!.value, fields[k]!.line, `soa.${k}`) ?? dflt) : dflt;
     const soaTtl = fields.ttl ? duration(fields.ttl.value, fields.ttl.line, 'soa.ttl') : undefined;
     if (mname === undefined || rname === undefined) return undefined;
     return {
@@ -484,7 +518,9 @@ function readZoneYaml(file: string, main: Parsed, pieces: SplitRecords['pieces']
         continue;
       }
       seen.set(o.key, o.line);
-      for (const t of o.types) for (const v of t.values) records.push({ owner: o.key, type: t.key, ttl: undefined, value: v.value, line: v.line });
+      for (const t of o.types)
+        for (const v of t.values)
+          records.push({ owner: o.key, type: t.key, ttl: undefined, value: v.value, line: v.line });
     }
   }
 
@@ -492,7 +528,11 @@ function readZoneYaml(file: string, main: Parsed, pieces: SplitRecords['pieces']
     const push = (node: unknown, ttlValue: number | undefined): void => {
       if (isScalar(node)) {
         records.push({ owner, type, ttl: ttlValue, value: String(node.value), line: lineOf(node as YamlNode) });
-      } else problem(isSeq(node) || isMap(node) ? lineOf(node as YamlNode) : line, `${owner} ${type}: each value must be a single string`);
+      } else
+        problem(
+          isSeq(node) || isMap(node) ? lineOf(node as YamlNode) : line,
+          `${owner} ${type}: each value must be a single string`,
+        );
     };
     if (isScalar(v)) return push(v, undefined);
     if (isSeq(v)) {
@@ -530,7 +570,8 @@ function readZoneYaml(file: string, main: Parsed, pieces: SplitRecords['pieces']
       const f: Record<string, { value: unknown; line: number }> = {};
       for (const e of mapEntries(item, l, 'tlsa entry')) f[e.key] = e;
       for (const k of Object.keys(f))
-        if (!['host', 'cert', 'next', 'ports', 'ttl', 'issuer'].includes(k)) problem(f[k]!.line, `tlsa: unknown field "${k}"`);
+        if (!['host', 'cert', 'next', 'ports', 'ttl', 'issuer'].includes(k))
+          problem(f[k]!.line, `tlsa: unknown field "${k}"`);
       const host = f.host ? str(f.host.value, f.host.line, 'tlsa.host') : undefined;
       const cert = f.cert ? str(f.cert.value, f.cert.line, 'tlsa.cert') : undefined;
       if (host === undefined) problem(l, 'tlsa: "host" is required');
@@ -550,7 +591,8 @@ function readZoneYaml(file: string, main: Parsed, pieces: SplitRecords['pieces']
       const ttlValue = f.ttl ? duration(f.ttl.value, f.ttl.line, 'tlsa.ttl') : undefined;
       const issuer = f.issuer ? str(f.issuer.value, f.issuer.line, 'tlsa.issuer') === 'true' : false;
       const next = f.next ? str(f.next.value, f.next.line, 'tlsa.next') : undefined;
-      if (host !== undefined && cert !== undefined) tlsa.push({ host, cert, next, ports, ttl: ttlValue, issuer, line: l });
+      if (host !== undefined && cert !== undefined)
+        tlsa.push({ host, cert, next, ports, ttl: ttlValue, issuer, line: l });
     }
   }
 }

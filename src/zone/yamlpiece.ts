@@ -155,7 +155,8 @@ function readKey(text: string, at: number, stop: number): { key: string; next: n
   }
   // `key:` then a space or the end of the line (else the colon belongs to a scalar, or there is none). An
   // implicit key is at most 1024 characters (YAML 1.2 §7.4.2); owner names and types are far shorter.
-  if (key.length > MAX_KEY || text.charCodeAt(i) !== COLON || (i + 1 < stop && text.charCodeAt(i + 1) !== SPACE)) throw NOT_PLAIN;
+  if (key.length > MAX_KEY || text.charCodeAt(i) !== COLON || (i + 1 < stop && text.charCodeAt(i + 1) !== SPACE))
+    throw NOT_PLAIN;
   return { key, next: i + 1 };
 }
 
@@ -238,7 +239,8 @@ function readFlowSequence(text: string, at: number, stop: number, line: number):
       for (; i < stop; i++) {
         const d = text.charCodeAt(i);
         if (d === COMMA || d === RBRACKET) break;
-        if (d === HASH || d === COLON || d === LBRACKET || d === 0x7b || d === 0x7d || d === DQUOTE || d === SQUOTE) throw NOT_PLAIN;
+        if (d === HASH || d === COLON || d === LBRACKET || d === 0x7b || d === 0x7d || d === DQUOTE || d === SQUOTE)
+          throw NOT_PLAIN;
         if (d !== SPACE) last = i + 1;
       }
       values.push({ value: text.slice(start, last), line });

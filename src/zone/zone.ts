@@ -42,7 +42,9 @@ export class OneRRset implements ReadonlyMap<number, RRset> {
   }
 
   entries(): MapIterator<[number, RRset]> {
-    return [[this.#rrset.type, this.#rrset] as [number, RRset]][Symbol.iterator]() as unknown as MapIterator<[number, RRset]>;
+    return [[this.#rrset.type, this.#rrset] as [number, RRset]][Symbol.iterator]() as unknown as MapIterator<
+      [number, RRset]
+    >;
   }
 
   keys(): MapIterator<number> {
@@ -88,7 +90,9 @@ export class RRsetsByType implements ReadonlyMap<number, RRset> {
   }
 
   entries(): MapIterator<[number, RRset]> {
-    return this.#items.map((rs): [number, RRset] => [rs.type, rs])[Symbol.iterator]() as unknown as MapIterator<[number, RRset]>;
+    return this.#items.map((rs): [number, RRset] => [rs.type, rs])[Symbol.iterator]() as unknown as MapIterator<
+      [number, RRset]
+    >;
   }
 
   keys(): MapIterator<number> {

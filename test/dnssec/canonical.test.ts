@@ -303,6 +303,8 @@ describe('parseRrsig', () => {
 
   it('rejects a signer name over 255 octets', () => {
     const label = '3f' + '61'.repeat(63);
-    expect(() => parseRrsig(hex('0001 0d 03 00000e10 4c88b137 4c63c737 d960' + label.repeat(4) + '00'))).toThrow(WireError);
+    expect(() => parseRrsig(hex('0001 0d 03 00000e10 4c88b137 4c63c737 d960' + label.repeat(4) + '00'))).toThrow(
+      WireError,
+    );
   });
 });

@@ -8,7 +8,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { sign as cryptoSign, verify as cryptoVerify, createPublicKey } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync, readdirSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  copyFileSync,
+  readdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,7 +57,8 @@ function run(cmd: string, args: string[], cwd: string = tempDir()): string {
     return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string; status?: number };
-    if (err.code === 'ENOENT') throw new Error(`${cmd} is not installed (Debian bind9-utils / ldnsutils); this test requires it`);
+    if (err.code === 'ENOENT')
+      throw new Error(`${cmd} is not installed (Debian bind9-utils / ldnsutils); this test requires it`);
     throw new Error(`${cmd} ${args.join(' ')} exited with ${err.status}: ${err.stderr ?? ''}`);
   }
 }
@@ -57,7 +68,10 @@ function dsRdataOf(line: string): string {
   const t = line.trim().split(/\s+/);
   const i = t.findIndex((x) => x.toUpperCase() === 'DS');
   expect(i, `no DS in "${line}"`).toBeGreaterThan(0);
-  return t.slice(i + 1).join(' ').toUpperCase();
+  return t
+    .slice(i + 1)
+    .join(' ')
+    .toUpperCase();
 }
 
 function secretsOf(key: ZoneKey): string[] {
@@ -109,7 +123,15 @@ describe('file names and times', () => {
   it('formats and parses YYYYMMDDHHMMSS in UTC', () => {
     expect(formatKeyTime(T0)).toBe('20260517080910');
     expect(parseKeyTime('20260517080910')?.toISOString()).toBe('2026-05-17T08:09:10.000Z');
-    for (const bad of ['2026051708091', '202605170809100', '20261317080910', '20260431080910', '20260517250910', 'x0260517080910', ''])
+    for (const bad of [
+      '2026051708091',
+      '202605170809100',
+      '20261317080910',
+      '20260431080910',
+      '20260517250910',
+      'x0260517080910',
+      '',
+    ])
       expect(parseKeyTime(bad), bad).toBeNull();
     expect(() => formatKeyTime(new Date(Number.NaN))).toThrow(KeyError);
   });
@@ -211,7 +233,8 @@ describe('write and load', () => {
     const k = generateKey(parseName('Example.Com.'), 'zsk', T0);
     const w = writeKeyFiles(dir, k);
     renameSync(w.keyFile, w.keyFile.replace('Kexample.com.', 'KEXAMPLE.COM.'));
-    for (const other of ['sub.example.com.', 'example.co.', 'com.', 'example.com.evil.']) writeKeyFiles(dir, generateKey(parseName(other), 'ksk', T0));
+    for (const other of ['sub.example.com.', 'example.co.', 'com.', 'example.com.evil.'])
+      writeKeyFiles(dir, generateKey(parseName(other), 'ksk', T0));
     writeFileSync(join(dir, 'README'), 'not a key\n');
     writeFileSync(join(dir, `${keyFileBase(exampleCom, k.tag)}.state`), 'Generated: 20260517080910\n');
     const { keys, problems } = loadZoneKeys(dir, parseName('EXAMPLE.com.'));
@@ -223,7 +246,11 @@ describe('write and load', () => {
     const dir = tempDir();
     const k = generateKey(exampleCom, 'zsk', T0);
     const w = writeKeyFiles(dir, k);
-    writeFileSync(w.privateFile, readFileSync(w.privateFile, 'utf8') + 'Inactive: 20270101000000\nDelete: 20270201000000\nSyncPublish: 20260101000000\n');
+    writeFileSync(
+      w.privateFile,
+      readFileSync(w.privateFile, 'utf8') +
+        'Inactive: 20270101000000\nDelete: 20270201000000\nSyncPublish: 20260101000000\n',
+    );
     const { keys, problems } = loadZoneKeys(dir, exampleCom);
     expect(problems).toEqual([]);
     expect(keys[0]!.inactive?.toISOString()).toBe('2027-01-01T00:00:00.000Z');
@@ -314,7 +341,9 @@ describe('interoperability', () => {
       expect(dsRdataOf(run('dnssec-dsfromkey', ['-2', join(dir, keyFileBase(k.zone, k.tag))]))).toBe(ours);
       expect(dsRdataOf(run('ldns-key2ds', ['-n', '-f', '-2', keyFile]))).toBe(ours);
       // SHA-384 too.
-      expect(dsRdataOf(run('dnssec-dsfromkey', ['-a', 'SHA-384', keyFile]))).toBe(dsRdataOf(dsText(k.zone, k.dnskeyRdata, 4)));
+      expect(dsRdataOf(run('dnssec-dsfromkey', ['-a', 'SHA-384', keyFile]))).toBe(
+        dsRdataOf(dsText(k.zone, k.dnskeyRdata, 4)),
+      );
     }
   });
 
@@ -346,10 +375,17 @@ describe('interoperability', () => {
 
     // ldns: explicit key base names; ldns reads the .private itself.
     const ldnsOut = join(dir, 'ldns.signed');
-    run('ldns-signzone', ['-f', ldnsOut, zoneFile, join(dir, keyFileBase(exampleCom, ksk.tag)), join(dir, keyFileBase(exampleCom, zsk.tag))]);
+    run('ldns-signzone', [
+      '-f',
+      ldnsOut,
+      zoneFile,
+      join(dir, keyFileBase(exampleCom, ksk.tag)),
+      join(dir, keyFileBase(exampleCom, zsk.tag)),
+    ]);
     run('ldns-verify-zone', [ldnsOut]);
     const ldnsSigned = readFileSync(ldnsOut, 'utf8');
-    for (const k of [ksk, zsk]) expect(ldnsSigned.replace(/\s+/g, '')).toContain(Buffer.from(k.publicKey).toString('base64'));
+    for (const k of [ksk, zsk])
+      expect(ldnsSigned.replace(/\s+/g, '')).toContain(Buffer.from(k.publicKey).toString('base64'));
   });
 });
 
@@ -378,53 +414,283 @@ describe('malformed files', () => {
   }
 
   const cases: [string, (dir: string, spare: () => ZoneKey) => string, RegExp][] = [
-    ['garbage .key', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.key, 'hello world\n'); return f.key; }, /\.key: /],
-    ['binary .key', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.key, Buffer.from([0, 1, 2, 0xff, 0xfe, 0x0a, 0x3b])); return f.key; }, /\.key: /],
-    ['empty .key', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.key, ''); return f.key; }, /no DNSKEY record/],
-    ['garbage .private', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.priv, 'this is not a key file\n'); return f.priv; }, /is not "Field: value"/],
-    ['empty .private', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.priv, ''); return f.priv; }, /empty file/],
-    ['wrong format version', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.priv, readFileSync(f.priv, 'utf8').replace('v1.3', 'v2.0')); return f.priv; }, /v1\.x/],
-    ['wrong algorithm in .private', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.priv, readFileSync(f.priv, 'utf8').replace('13 (ECDSAP256SHA256)', '8 (RSASHA256)')); return f.priv; }, /algorithm 8 is not supported/],
-    ['no PrivateKey', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.priv, readFileSync(f.priv, 'utf8').replace(/^PrivateKey:.*\n/m, '')); return f.priv; }, /no PrivateKey field/],
-    ['duplicate field', (dir, spare) => { const f = write(dir, spare()); const t = readFileSync(f.priv, 'utf8'); writeFileSync(f.priv, t + /^PrivateKey:.*\n/m.exec(t)![0]); return f.priv; }, /PrivateKey appears twice/],
-    ['truncated .private (half the key)', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.priv, readFileSync(f.priv, 'utf8').replace(/^(PrivateKey: .{22}).*$/m, '$1')); return f.priv; }, /PrivateKey is not base64/],
-    ['truncated .private (mid-file)', (dir, spare) => { const f = write(dir, spare()); const t = readFileSync(f.priv, 'utf8'); writeFileSync(f.priv, t.slice(0, t.indexOf('PrivateKey:') + 30)); return f.priv; }, /\.private: /],
-    ['a shorter scalar', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.priv, readFileSync(f.priv, 'utf8').replace(/^(PrivateKey: .{20}).*$/m, '$1')); return f.priv; }, /does not belong to the public key/],
-    ['scalar out of range', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.priv, readFileSync(f.priv, 'utf8').replace(/^PrivateKey: .*$/m, `PrivateKey: ${Buffer.alloc(32, 0xff).toString('base64')}`)); return f.priv; }, /not a valid P-256 scalar/],
-    ['bad time', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.priv, readFileSync(f.priv, 'utf8').replace(/^Publish: .*$/m, 'Publish: tomorrow')); return f.priv; }, /Publish is not a YYYYMMDDHHMMSS time/],
-    ['mismatching public key', (dir, spare) => { const a = spare(); const b = spare(); const f = write(dir, a); writeFileSync(f.priv, formatPrivateFile(b)); return f.priv; }, /private key does not belong to the public key in K/],
-    ['truncated .key', (dir, spare) => { const f = write(dir, spare()); const t = readFileSync(f.key, 'utf8'); writeFileSync(f.key, t.slice(0, t.length - 30)); return f.key; }, /\.key: /],
-    ['wrong tag in the file name', (dir, spare) => { const k = spare(); const f = write(dir, k, (k.tag + 1) % 65536); return f.key; }, /key tag \d+, the file name says \d+/],
-    ['DNSKEY algorithm 8 in a +013+ file', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.key, readFileSync(f.key, 'utf8').replace(' 257 3 13 ', ' 257 3 8 ').replace(' 256 3 13 ', ' 256 3 8 ')); return f.key; }, /DNSKEY algorithm 8/],
-    ['flags 385 (revoked)', (dir, spare) => {
-      const k = spare();
-      const text = formatKeyFile(k).replace(' 256 3 13 ', ' 385 3 13 ');
-      const tag = keyTag(parseKeyFile(text).rdata);
-      const f = write(dir, k, tag);
-      writeFileSync(f.key, text);
-      return f.key;
-    }, /flags 385 are not supported/],
-    ['owner of another zone', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.key, readFileSync(f.key, 'utf8').replace(/^example\.com\. IN/m, 'sub.example.com. IN')); return f.key; }, /owner sub\.example\.com\. is not the zone example\.com\./],
-    ['.private pasted into the .key', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.key, readFileSync(f.priv, 'utf8')); return f.key; }, /\.key: /],
-    ['only the PrivateKey line in the .key', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.key, /^PrivateKey:.*\n/m.exec(readFileSync(f.priv, 'utf8'))![0]); return f.key; }, /\.key: /],
-    ['.key without .private', (dir, spare) => { const f = write(dir, spare()); rmSync(f.priv); return f.key; }, /no matching \.private file/],
-    ['.private without .key', (dir, spare) => { const f = write(dir, spare()); rmSync(f.key); return f.priv; }, /no matching \.key file/],
-    ['another algorithm', (dir, spare) => {
-      const f = write(dir, spare());
-      const other = join(dir, 'Kexample.com.+008+12345');
-      renameSync(f.key, `${other}.key`);
-      renameSync(f.priv, `${other}.private`);
-      return `${other}.key`;
-    }, /algorithm 8 is not supported \(only 13, ECDSAP256SHA256\); key ignored/],
-    ['a directory named like a key file', (dir, spare) => { const f = write(dir, spare()); rmSync(f.key); mkdirSync(f.key); return f.key; }, /not a regular file/],
-    ['an oversized file', (dir, spare) => { const f = write(dir, spare()); writeFileSync(f.key, readFileSync(f.key, 'utf8') + ';'.repeat(70_000) + '\n'); return f.key; }, /too large/],
-    ['two files differing only in letter case', (dir) => {
-      const src = join(dir, readdirSync(dir).find((x) => x.endsWith('.key'))!);
-      // Same content but a different case in the zone part: the loader pairs case-insensitively and reports both.
-      const upper = src.replace('Kexample.com.', 'KExample.com.');
-      copyFileSync(src, upper);
-      return upper; // reported under the first name in sort order
-    }, /several files differing only in letter case/],
+    [
+      'garbage .key',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.key, 'hello world\n');
+        return f.key;
+      },
+      /\.key: /,
+    ],
+    [
+      'binary .key',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.key, Buffer.from([0, 1, 2, 0xff, 0xfe, 0x0a, 0x3b]));
+        return f.key;
+      },
+      /\.key: /,
+    ],
+    [
+      'empty .key',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.key, '');
+        return f.key;
+      },
+      /no DNSKEY record/,
+    ],
+    [
+      'garbage .private',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.priv, 'this is not a key file\n');
+        return f.priv;
+      },
+      /is not "Field: value"/,
+    ],
+    [
+      'empty .private',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.priv, '');
+        return f.priv;
+      },
+      /empty file/,
+    ],
+    [
+      'wrong format version',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.priv, readFileSync(f.priv, 'utf8').replace('v1.3', 'v2.0'));
+        return f.priv;
+      },
+      /v1\.x/,
+    ],
+    [
+      'wrong algorithm in .private',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.priv, readFileSync(f.priv, 'utf8').replace('13 (ECDSAP256SHA256)', '8 (RSASHA256)'));
+        return f.priv;
+      },
+      /algorithm 8 is not supported/,
+    ],
+    [
+      'no PrivateKey',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.priv, readFileSync(f.priv, 'utf8').replace(/^PrivateKey:.*\n/m, ''));
+        return f.priv;
+      },
+      /no PrivateKey field/,
+    ],
+    [
+      'duplicate field',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        const t = readFileSync(f.priv, 'utf8');
+        writeFileSync(f.priv, t + /^PrivateKey:.*\n/m.exec(t)![0]);
+        return f.priv;
+      },
+      /PrivateKey appears twice/,
+    ],
+    [
+      'truncated .private (half the key)',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.priv, readFileSync(f.priv, 'utf8').replace(/^(PrivateKey: .{22}).*$/m, '$1'));
+        return f.priv;
+      },
+      /PrivateKey is not base64/,
+    ],
+    [
+      'truncated .private (mid-file)',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        const t = readFileSync(f.priv, 'utf8');
+        writeFileSync(f.priv, t.slice(0, t.indexOf('PrivateKey:') + 30));
+        return f.priv;
+      },
+      /\.private: /,
+    ],
+    [
+      'a shorter scalar',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.priv, readFileSync(f.priv, 'utf8').replace(/^(PrivateKey: .{20}).*$/m, '$1'));
+        return f.priv;
+      },
+      /does not belong to the public key/,
+    ],
+    [
+      'scalar out of range',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(
+          f.priv,
+          readFileSync(f.priv, 'utf8').replace(
+            /^PrivateKey: .*$/m,
+            `PrivateKey: ${Buffer.alloc(32, 0xff).toString('base64')}`,
+          ),
+        );
+        return f.priv;
+      },
+      /not a valid P-256 scalar/,
+    ],
+    [
+      'bad time',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.priv, readFileSync(f.priv, 'utf8').replace(/^Publish: .*$/m, 'Publish: tomorrow'));
+        return f.priv;
+      },
+      /Publish is not a YYYYMMDDHHMMSS time/,
+    ],
+    [
+      'mismatching public key',
+      (dir, spare) => {
+        const a = spare();
+        const b = spare();
+        const f = write(dir, a);
+        writeFileSync(f.priv, formatPrivateFile(b));
+        return f.priv;
+      },
+      /private key does not belong to the public key in K/,
+    ],
+    [
+      'truncated .key',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        const t = readFileSync(f.key, 'utf8');
+        writeFileSync(f.key, t.slice(0, t.length - 30));
+        return f.key;
+      },
+      /\.key: /,
+    ],
+    [
+      'wrong tag in the file name',
+      (dir, spare) => {
+        const k = spare();
+        const f = write(dir, k, (k.tag + 1) % 65536);
+        return f.key;
+      },
+      /key tag \d+, the file name says \d+/,
+    ],
+    [
+      'DNSKEY algorithm 8 in a +013+ file',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(
+          f.key,
+          readFileSync(f.key, 'utf8').replace(' 257 3 13 ', ' 257 3 8 ').replace(' 256 3 13 ', ' 256 3 8 '),
+        );
+        return f.key;
+      },
+      /DNSKEY algorithm 8/,
+    ],
+    [
+      'flags 385 (revoked)',
+      (dir, spare) => {
+        const k = spare();
+        const text = formatKeyFile(k).replace(' 256 3 13 ', ' 385 3 13 ');
+        const tag = keyTag(parseKeyFile(text).rdata);
+        const f = write(dir, k, tag);
+        writeFileSync(f.key, text);
+        return f.key;
+      },
+      /flags 385 are not supported/,
+    ],
+    [
+      'owner of another zone',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.key, readFileSync(f.key, 'utf8').replace(/^example\.com\. IN/m, 'sub.example.com. IN'));
+        return f.key;
+      },
+      /owner sub\.example\.com\. is not the zone example\.com\./,
+    ],
+    [
+      '.private pasted into the .key',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.key, readFileSync(f.priv, 'utf8'));
+        return f.key;
+      },
+      /\.key: /,
+    ],
+    [
+      'only the PrivateKey line in the .key',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.key, /^PrivateKey:.*\n/m.exec(readFileSync(f.priv, 'utf8'))![0]);
+        return f.key;
+      },
+      /\.key: /,
+    ],
+    [
+      '.key without .private',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        rmSync(f.priv);
+        return f.key;
+      },
+      /no matching \.private file/,
+    ],
+    [
+      '.private without .key',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        rmSync(f.key);
+        return f.priv;
+      },
+      /no matching \.key file/,
+    ],
+    [
+      'another algorithm',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        const other = join(dir, 'Kexample.com.+008+12345');
+        renameSync(f.key, `${other}.key`);
+        renameSync(f.priv, `${other}.private`);
+        return `${other}.key`;
+      },
+      /algorithm 8 is not supported \(only 13, ECDSAP256SHA256\); key ignored/,
+    ],
+    [
+      'a directory named like a key file',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        rmSync(f.key);
+        mkdirSync(f.key);
+        return f.key;
+      },
+      /not a regular file/,
+    ],
+    [
+      'an oversized file',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        writeFileSync(f.key, readFileSync(f.key, 'utf8') + ';'.repeat(70_000) + '\n');
+        return f.key;
+      },
+      /too large/,
+    ],
+    [
+      'two files differing only in letter case',
+      (dir) => {
+        const src = join(
+          dir,
+          readdirSync(dir).find((x) => x.endsWith('.key'))!,
+        );
+        // Same content but a different case in the zone part: the loader pairs case-insensitively and reports both.
+        const upper = src.replace('Kexample.com.', 'KExample.com.');
+        copyFileSync(src, upper);
+        return upper; // reported under the first name in sort order
+      },
+      /several files differing only in letter case/,
+    ],
   ];
 
   it.each(cases)('%s', (_, setup, want) => {

@@ -3,7 +3,13 @@
  * (RFC 4034 Appendix B) and DS digests (RFC 4034 §5.1.4, RFC 4509, RFC 6605 §6.2) from published vectors,
  * generated keys, and a cross-check of node:crypto against @noble/curves (an independent P-256 implementation).
  */
-import { createPublicKey, createSign, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+import {
+  createPublicKey,
+  createSign,
+  generateKeyPairSync,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+} from 'node:crypto';
 import { inspect } from 'node:util';
 import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -28,7 +34,8 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 // RFC 6605 §6.1 (P-256), as published (the .private is in BIND's v1.2 format).
 const RFC6605_P256 = {
-  privateText: 'Private-key-format: v1.2\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: GU6SnQ/Ou+xC5RumuIUIuJZteXT2z0O/ok1s38Et6mQ=\n',
+  privateText:
+    'Private-key-format: v1.2\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: GU6SnQ/Ou+xC5RumuIUIuJZteXT2z0O/ok1s38Et6mQ=\n',
   scalar: 'GU6SnQ/Ou+xC5RumuIUIuJZteXT2z0O/ok1s38Et6mQ=',
   dnskey: `257 3 13 ( GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edb
                      krSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA== )`,
@@ -60,7 +67,9 @@ describe('RFC 6605 §6.1 P-256 example', () => {
     const ds = dsRdata(zone, rdata);
     expect(hex(ds)).toBe(hex(rdataFromText(T.DS, RFC6605_P256.ds, null)));
     expect(rdataToText(T.DS, ds).toLowerCase()).toBe(RFC6605_P256.ds);
-    expect(dsText(zone, rdata)).toBe('example.net. 3600 IN DS 55648 13 2 B4C8C1FE2E7477127B27115656AD6256F424625BF5C1E2770CE6D6E37DF61D17');
+    expect(dsText(zone, rdata)).toBe(
+      'example.net. 3600 IN DS 55648 13 2 B4C8C1FE2E7477127B27115656AD6256F424625BF5C1E2770CE6D6E37DF61D17',
+    );
   });
 
   it('agrees with @noble/curves on the public point of the scalar', () => {
@@ -83,9 +92,21 @@ describe('keyTag (RFC 4034 Appendix B)', () => {
       60485,
       'RFC 4034 §5.4 (RSA/SHA-1)',
     ],
-    ['257 3 13 BKLjoUz7RQRvE57MZ+/KxGVip5sXv/bzbxWuH0WR0Wpl5MAvh+rn8Mw4 7tQAk3zUXXlERcFUphku2fDu6ozysQ==', 58208, 'dnssec-keygen 9.18 KSK'],
-    ['256 3 13 GBNAMz792eCXtyzC5cMcBX8Le67G48TPBS0bemOy2Dhipu8LWDB6phUc mn1ptne3Qt7oxSrQV4pP8cuRqe0g9Q==', 26729, 'dnssec-keygen 9.18 ZSK'],
-    ['257 3 13 nugKHCjFUwHfER0AXHaXaJ2LbT3b5Ab5usH/m8Xl/qS0XVw3Kp6VPtvuvbjKG9i+yvcd/CJj5yiodk3k3F7+Iw==', 21931, 'ldns-keygen 1.8 KSK'],
+    [
+      '257 3 13 BKLjoUz7RQRvE57MZ+/KxGVip5sXv/bzbxWuH0WR0Wpl5MAvh+rn8Mw4 7tQAk3zUXXlERcFUphku2fDu6ozysQ==',
+      58208,
+      'dnssec-keygen 9.18 KSK',
+    ],
+    [
+      '256 3 13 GBNAMz792eCXtyzC5cMcBX8Le67G48TPBS0bemOy2Dhipu8LWDB6phUc mn1ptne3Qt7oxSrQV4pP8cuRqe0g9Q==',
+      26729,
+      'dnssec-keygen 9.18 ZSK',
+    ],
+    [
+      '257 3 13 nugKHCjFUwHfER0AXHaXaJ2LbT3b5Ab5usH/m8Xl/qS0XVw3Kp6VPtvuvbjKG9i+yvcd/CJj5yiodk3k3F7+Iw==',
+      21931,
+      'ldns-keygen 1.8 KSK',
+    ],
   ];
   it.each(table)('%s -> %i (%s)', (text, tag) => {
     expect(keyTag(rdataFromText(T.DNSKEY, text, null))).toBe(tag);
@@ -118,7 +139,9 @@ describe('dsRdata / dsText', () => {
     const a = dsRdata(parseName('dskey.example.com.'), dskey);
     const b = dsRdata(parseName('DSKey.EXAMPLE.Com.'), dskey);
     expect(hex(b)).toBe(hex(a));
-    expect(dsText(parseName('DSKey.EXAMPLE.Com.'), dskey, 2, 86400)).toMatch(/^DSKey\.EXAMPLE\.Com\. 86400 IN DS 60485 5 2 D4B7D520/);
+    expect(dsText(parseName('DSKey.EXAMPLE.Com.'), dskey, 2, 86400)).toMatch(
+      /^DSKey\.EXAMPLE\.Com\. 86400 IN DS 60485 5 2 D4B7D520/,
+    );
   });
 
   it('SHA-384 (digest type 4) of the RFC 6605 §6.2 key matches the RFC', () => {
@@ -182,7 +205,10 @@ describe('node:crypto signatures verify with @noble/curves', () => {
   const msg = new TextEncoder().encode('RRSIG signed data stands in here: owner, type, class, TTL, rdata');
 
   it('ieee-p1363 r||s from our KeyObject verifies against our 64-octet public key', () => {
-    for (const key of [generateKey(parseName('example.com.'), 'zsk', new Date()), generateKey(parseName('example.com.'), 'ksk', new Date())]) {
+    for (const key of [
+      generateKey(parseName('example.com.'), 'zsk', new Date()),
+      generateKey(parseName('example.com.'), 'ksk', new Date()),
+    ]) {
       const sig = cryptoSign('sha256', msg, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
       expect(sig.length).toBe(64);
       const pub = Uint8Array.from([4, ...key.publicKey]);
@@ -202,7 +228,12 @@ describe('node:crypto signatures verify with @noble/curves', () => {
     expect(p256.verify(s, sha256(msg), Uint8Array.from([4, ...pub]), { prehash: false, lowS: false })).toBe(true);
     const nobleSig = p256.sign(sha256(msg), b64(RFC6605_P256.scalar), { prehash: false });
     const nodePub = createPublicKey({
-      key: { kty: 'EC', crv: 'P-256', x: Buffer.from(pub.subarray(0, 32)).toString('base64url'), y: Buffer.from(pub.subarray(32)).toString('base64url') },
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: Buffer.from(pub.subarray(0, 32)).toString('base64url'),
+        y: Buffer.from(pub.subarray(32)).toString('base64url'),
+      },
       format: 'jwk',
     });
     expect(cryptoVerify('sha256', msg, { key: nodePub, dsaEncoding: 'ieee-p1363' }, nobleSig)).toBe(true);
@@ -215,7 +246,9 @@ describe('privateKeyFromScalar / publicKeyFromPrivate', () => {
   it('left-pads a scalar with leading zero octets dropped', () => {
     const d = new Uint8Array(32);
     d[31] = 7;
-    expect(hex(publicKeyFromPrivate(privateKeyFromScalar(d.subarray(31))))).toBe(hex(publicKeyFromPrivate(privateKeyFromScalar(d))));
+    expect(hex(publicKeyFromPrivate(privateKeyFromScalar(d.subarray(31))))).toBe(
+      hex(publicKeyFromPrivate(privateKeyFromScalar(d))),
+    );
     expect(hex(p256.getPublicKey(d, false))).toBe('04' + hex(publicKeyFromPrivate(privateKeyFromScalar(d))));
   });
 

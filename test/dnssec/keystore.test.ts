@@ -5,7 +5,16 @@
  * bind9-utils; a missing tool fails the test).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,7 +51,10 @@ function listing(dir: string): string[] {
 }
 
 function keysJson(stateDir: string): Record<string, { tags: number[]; created: string }> {
-  return JSON.parse(readFileSync(join(stateDir, 'keys.json'), 'utf8')) as Record<string, { tags: number[]; created: string }>;
+  return JSON.parse(readFileSync(join(stateDir, 'keys.json'), 'utf8')) as Record<
+    string,
+    { tags: number[]; created: string }
+  >;
 }
 
 function expectOk(r: KeySetResult): Extract<KeySetResult, { ok: true }> {
@@ -91,7 +103,9 @@ describe('ensureZoneKeys: first start and later starts', () => {
     expect(first.ksk.tag).not.toBe(first.zsk.tag);
 
     const files = listing(keysDir);
-    const expected = [first.ksk, first.zsk].flatMap((k) => [`${keyFileBase(ZONE, k.tag)}.key`, `${keyFileBase(ZONE, k.tag)}.private`]).sort();
+    const expected = [first.ksk, first.zsk]
+      .flatMap((k) => [`${keyFileBase(ZONE, k.tag)}.key`, `${keyFileBase(ZONE, k.tag)}.private`])
+      .sort();
     expect(files).toEqual(expected);
     for (const f of files) expect(statSync(join(keysDir, f)).mode & 0o777).toBe(f.endsWith('.private') ? 0o600 : 0o644);
 
@@ -120,7 +134,10 @@ describe('ensureZoneKeys: first start and later starts', () => {
     expect(first.ksk).toBe(first.zsk);
     expect(first.ksk.flags).toBe(257);
     expect(first.ksk.role).toBe('csk');
-    expect(listing(keysDir)).toEqual([`${keyFileBase(ZONE, first.ksk.tag)}.key`, `${keyFileBase(ZONE, first.ksk.tag)}.private`]);
+    expect(listing(keysDir)).toEqual([
+      `${keyFileBase(ZONE, first.ksk.tag)}.key`,
+      `${keyFileBase(ZONE, first.ksk.tag)}.private`,
+    ]);
     expect(keysJson(stateDir)['example.com.']!.tags).toEqual([first.ksk.tag]);
 
     const second = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'csk', now: NOW }));
@@ -160,13 +177,17 @@ describe('ensureZoneKeys: first start and later starts', () => {
   it('records zones under their lower-case absolute name and keeps other zones in keys.json', () => {
     const { keysDir, stateDir } = dirs();
     const a = expectOk(ensureZoneKeys({ zone: parseName('Example.COM.'), keysDir, stateDir, mode: 'csk', now: NOW }));
-    const b = expectOk(ensureZoneKeys({ zone: parseName('example.net.'), keysDir, stateDir, mode: 'ksk-zsk', now: NOW }));
+    const b = expectOk(
+      ensureZoneKeys({ zone: parseName('example.net.'), keysDir, stateDir, mode: 'ksk-zsk', now: NOW }),
+    );
     const rec = keysJson(stateDir);
     expect(Object.keys(rec).sort()).toEqual(['example.com.', 'example.net.']);
     expect(rec['example.com.']!.tags).toEqual([a.ksk.tag]);
     expect(rec['example.net.']!.tags).toEqual([b.ksk.tag, b.zsk.tag].sort((x, y) => x - y));
     // Same zone, other spelling: found, not regenerated.
-    const again = expectOk(ensureZoneKeys({ zone: parseName('EXAMPLE.com.'), keysDir, stateDir, mode: 'csk', now: NOW }));
+    const again = expectOk(
+      ensureZoneKeys({ zone: parseName('EXAMPLE.com.'), keysDir, stateDir, mode: 'csk', now: NOW }),
+    );
     expect(again.generated).toBe(false);
     expect(again.ksk.tag).toBe(a.ksk.tag);
   });
@@ -220,7 +241,9 @@ describe('ensureZoneKeys: lost keys are never replaced silently', () => {
     const secrets = privateValues(keysDir);
     const zskPrivate = join(keysDir, `${keyFileBase(ZONE, first.zsk.tag)}.private`);
     // Corrupt the scalar but keep it in the file: an echo of the file text would leak it.
-    writeFileSync(zskPrivate, readFileSync(zskPrivate, 'utf8').replace(/^PrivateKey:\s*(\S+)/m, 'PrivateKey: $1!!'), { mode: 0o600 });
+    writeFileSync(zskPrivate, readFileSync(zskPrivate, 'utf8').replace(/^PrivateKey:\s*(\S+)/m, 'PrivateKey: $1!!'), {
+      mode: 0o600,
+    });
     const before = listing(keysDir);
 
     const err = expectError(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: NOW }));
@@ -234,17 +257,23 @@ describe('ensureZoneKeys: lost keys are never replaced silently', () => {
 
   it('a corrupted key file is a warning when another usable pair remains', () => {
     const { keysDir, stateDir } = dirs();
-    const first = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: new Date(NOW.getTime() - 10 * DAY) }));
+    const first = expectOk(
+      ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: new Date(NOW.getTime() - 10 * DAY) }),
+    );
     // A second, newer ZSK (a rollover in progress); then the newer one breaks.
     const zsk2 = generateKey(ZONE, 'zsk', new Date(NOW.getTime() - DAY));
     writeKeyFiles(keysDir, zsk2);
     const secrets = privateValues(keysDir);
     const r1 = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: NOW }));
     expect(r1.zsk.tag).toBe(zsk2.tag); // the newest active ZSK
-    expect(keysJson(stateDir)['example.com.']!.tags).toEqual([first.ksk.tag, first.zsk.tag, zsk2.tag].sort((a, b) => a - b));
+    expect(keysJson(stateDir)['example.com.']!.tags).toEqual(
+      [first.ksk.tag, first.zsk.tag, zsk2.tag].sort((a, b) => a - b),
+    );
 
     const broken = join(keysDir, `${keyFileBase(ZONE, zsk2.tag)}.private`);
-    writeFileSync(broken, readFileSync(broken, 'utf8').replace(/^PrivateKey:\s*(\S+)/m, 'PrivateKey: $1$1'), { mode: 0o600 });
+    writeFileSync(broken, readFileSync(broken, 'utf8').replace(/^PrivateKey:\s*(\S+)/m, 'PrivateKey: $1$1'), {
+      mode: 0o600,
+    });
     const r2 = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: NOW }));
     expect(r2.generated).toBe(false);
     expect(r2.ksk.tag).toBe(first.ksk.tag);
@@ -284,7 +313,9 @@ describe('ensureZoneKeys: lost keys are never replaced silently', () => {
     expect(err).toContain('not generating');
     expect(listing(keysDir).filter((f) => f.startsWith('Kexample.com.'))).toEqual([]);
     // A zone whose keys load still works, with a warning, and the broken file is left for the operator.
-    const other = expectOk(ensureZoneKeys({ zone: parseName('other.example.'), keysDir, stateDir, mode: 'csk', now: NOW }));
+    const other = expectOk(
+      ensureZoneKeys({ zone: parseName('other.example.'), keysDir, stateDir, mode: 'csk', now: NOW }),
+    );
     expect(other.warnings.some((w) => w.includes('not recorded'))).toBe(true);
     expect(readFileSync(join(stateDir, 'keys.json'), 'utf8')).toBe('{ "example.com.": { "tags": [1');
   });
@@ -294,7 +325,16 @@ describe('ensureZoneKeys: operator-provided keys and key timing', () => {
   it('uses and records keys made by dnssec-keygen; losing them later is an error', () => {
     const { keysDir, stateDir } = dirs();
     mkdirSync(keysDir, { recursive: true });
-    const kskBase = run('dnssec-keygen', ['-q', '-a', 'ECDSAP256SHA256', '-f', 'KSK', '-K', keysDir, 'example.com']).trim();
+    const kskBase = run('dnssec-keygen', [
+      '-q',
+      '-a',
+      'ECDSAP256SHA256',
+      '-f',
+      'KSK',
+      '-K',
+      keysDir,
+      'example.com',
+    ]).trim();
     const zskBase = run('dnssec-keygen', ['-q', '-a', 'ECDSAP256SHA256', '-K', keysDir, 'example.com']).trim();
     const tagOf = (base: string): number => Number(/\+(\d{5})$/.exec(base)![1]);
     const secrets = privateValues(keysDir);
@@ -322,8 +362,14 @@ describe('ensureZoneKeys: operator-provided keys and key timing', () => {
     const { keysDir, stateDir } = dirs();
     const ksk = generateKey(ZONE, 'ksk', new Date(NOW.getTime() - 60 * DAY));
     const active = generateKey(ZONE, 'zsk', new Date(NOW.getTime() - 30 * DAY));
-    const retired = { ...generateKey(ZONE, 'zsk', new Date(NOW.getTime() - 20 * DAY)), inactive: new Date(NOW.getTime() - DAY) };
-    const deleted = { ...generateKey(ZONE, 'zsk', new Date(NOW.getTime() - 10 * DAY)), delete: new Date(NOW.getTime() - 2 * DAY) };
+    const retired = {
+      ...generateKey(ZONE, 'zsk', new Date(NOW.getTime() - 20 * DAY)),
+      inactive: new Date(NOW.getTime() - DAY),
+    };
+    const deleted = {
+      ...generateKey(ZONE, 'zsk', new Date(NOW.getTime() - 10 * DAY)),
+      delete: new Date(NOW.getTime() - 2 * DAY),
+    };
     const future = generateKey(ZONE, 'zsk', new Date(NOW.getTime() + DAY));
     for (const k of [ksk, active, retired, deleted, future]) writeKeyFiles(keysDir, k);
 
@@ -335,7 +381,9 @@ describe('ensureZoneKeys: operator-provided keys and key timing', () => {
     expect(keysJson(stateDir)['example.com.']!.tags).toHaveLength(5);
 
     // Two days later the future key is active and newest.
-    const later = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: new Date(NOW.getTime() + 2 * DAY) }));
+    const later = expectOk(
+      ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: new Date(NOW.getTime() + 2 * DAY) }),
+    );
     expect(later.zsk.tag).toBe(future.tag);
   });
 
@@ -350,7 +398,9 @@ describe('ensureZoneKeys: operator-provided keys and key timing', () => {
 
   it('a recorded key that disappears while a usable set remains is a warning', () => {
     const { keysDir, stateDir } = dirs();
-    const first = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: new Date(NOW.getTime() - 10 * DAY) }));
+    const first = expectOk(
+      ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: new Date(NOW.getTime() - 10 * DAY) }),
+    );
     const ksk2 = generateKey(ZONE, 'ksk', new Date(NOW.getTime() - DAY));
     writeKeyFiles(keysDir, ksk2);
     for (const f of listing(keysDir)) if (f.startsWith(keyFileBase(ZONE, first.ksk.tag))) unlinkSync(join(keysDir, f));

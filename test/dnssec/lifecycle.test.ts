@@ -5,7 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { generateKey } from '../../src/dnssec/keys.js';
 import type { StoredZoneKey } from '../../src/dnssec/keyfile.js';
-import { keyState, planDsPublished, planRollover, selectKeys, type RolloverTiming } from '../../src/dnssec/lifecycle.js';
+import {
+  keyState,
+  planDsPublished,
+  planRollover,
+  selectKeys,
+  type RolloverTiming,
+} from '../../src/dnssec/lifecycle.js';
 import { parseName, ROOT } from '../../src/wire/name.js';
 
 const ZONE = parseName('example.com.', ROOT);
@@ -14,7 +20,10 @@ const H = 3600_000;
 const at = (hours: number): Date => new Date(NOW.getTime() + hours * H);
 const TIMING: RolloverTiming = { dnskeyTtl: 3600, maxTtl: 86400, margin: 3600, dsTtl: 7200 };
 
-function key(role: 'ksk' | 'zsk' | 'csk', times: { created?: number; publish?: number; activate?: number; inactive?: number; delete?: number } = {}): StoredZoneKey {
+function key(
+  role: 'ksk' | 'zsk' | 'csk',
+  times: { created?: number; publish?: number; activate?: number; inactive?: number; delete?: number } = {},
+): StoredZoneKey {
   const k = generateKey(ZONE, role, at(times.created ?? -100));
   return Object.freeze({
     ...k,
@@ -123,11 +132,20 @@ describe('planRollover', () => {
     const z = planRollover([key('ksk'), key('zsk'), pending], 'ksk-zsk', 'zsk', TIMING, NOW);
     expect(z.ok).toBe(false);
     expect(!z.ok && z.error).toContain(`ZSK ${pending.tag} starts signing at 2026-11-23T13:00:00Z`);
-    const k = planRollover([key('ksk', { activate: -5 }), key('ksk', { activate: -1 }), key('zsk')], 'ksk-zsk', 'ksk', TIMING, NOW);
+    const k = planRollover(
+      [key('ksk', { activate: -5 }), key('ksk', { activate: -1 }), key('zsk')],
+      'ksk-zsk',
+      'ksk',
+      TIMING,
+      NOW,
+    );
     expect(!k.ok && k.error).toContain('--ds-published');
     expect(planRollover([key('csk')], 'csk', 'zsk', TIMING, NOW).ok).toBe(false);
     expect(planRollover([key('ksk'), key('zsk')], 'ksk-zsk', 'csk', TIMING, NOW).ok).toBe(false);
-    expect(planRollover([key('ksk')], 'ksk-zsk', 'zsk', TIMING, NOW)).toEqual({ ok: false, error: 'no active ZSK to roll' });
+    expect(planRollover([key('ksk')], 'ksk-zsk', 'zsk', TIMING, NOW)).toEqual({
+      ok: false,
+      error: 'no active ZSK to roll',
+    });
   });
 
   it('refuses when the current ZSK stops before a new one could start', () => {
@@ -154,7 +172,12 @@ describe('planDsPublished', () => {
   });
 
   it('warns when the DS went up before the new key could be in every cached DNSKEY RRset', () => {
-    const r = planDsPublished([key('ksk', { activate: -100 }), key('ksk', { created: -1, publish: -1, activate: -1 })], 'ksk-zsk', TIMING, NOW);
+    const r = planDsPublished(
+      [key('ksk', { activate: -100 }), key('ksk', { created: -1, publish: -1, activate: -1 })],
+      'ksk-zsk',
+      TIMING,
+      NOW,
+    );
     expect(r.ok && r.plan.warning).toContain('went to the parent before 2026-11-23T13:00:00Z');
   });
 

@@ -31,7 +31,8 @@ const fixture = (f: string): string => fileURLToPath(new URL(`../fixtures/${f}`,
 const n = (s: string): Name => parseName(s);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** One entry as `owner TTL NSEC next types`, the way kdig prints it. */
-const show = (chain: NsecChain, e: NsecEntry): string => `${nameToText(e.owner)} ${chain.ttl} NSEC ${rdataToText(T.NSEC, e.rdata)}`;
+const show = (chain: NsecChain, e: NsecEntry): string =>
+  `${nameToText(e.owner)} ${chain.ttl} NSEC ${rdataToText(T.NSEC, e.rdata)}`;
 const owners = (list: readonly NsecEntry[]): string[] => list.map((e) => nameToText(e.owner));
 
 const rfc4592 = loadZoneFile(fixture('rfc4592.yaml'));
@@ -87,7 +88,9 @@ describe('typeBitmap / parseTypeBitmap (RFC 4034 §4.1.2)', () => {
     };
     for (let round = 0; round < 300; round++) {
       const count = 1 + Math.floor(rand() * 12);
-      const types = Array.from({ length: count }, () => (rand() < 0.7 ? Math.floor(rand() * 300) : Math.floor(rand() * 65536)));
+      const types = Array.from({ length: count }, () =>
+        rand() < 0.7 ? Math.floor(rand() * 300) : Math.floor(rand() * 65536),
+      );
       const viaCodec = rdataFromText(T.NSEC, `a. ${types.map((t) => `TYPE${t}`).join(' ')}`, null).subarray(3);
       const ours = typeBitmap(types);
       expect(hex(ours)).toBe(hex(viaCodec));
@@ -150,7 +153,9 @@ describe('buildNsecChain', () => {
 
   it('apexExtraTypes replaces the default DNSKEY', () => {
     const plain = buildNsecChain(sample, { ttl: 60, apexExtraTypes: [] });
-    expect(rdataToText(T.NSEC, plain.entries[0]!.rdata)).toBe('_dmarc.example.com. A NS SOA MX TXT AAAA RRSIG NSEC CAA');
+    expect(rdataToText(T.NSEC, plain.entries[0]!.rdata)).toBe(
+      '_dmarc.example.com. A NS SOA MX TXT AAAA RRSIG NSEC CAA',
+    );
     const cds = buildNsecChain(sample, { ttl: 60, apexExtraTypes: [T.DNSKEY, T.CDS, T.CDNSKEY] });
     expect(cds.entries[0]!.types).toEqual([1, 2, 6, 15, 16, 28, 46, 47, 48, 59, 60, 257]);
     expect(cds.entries[1]!.types).toEqual([T.TXT, T.RRSIG, T.NSEC]);
@@ -234,7 +239,7 @@ describe('nsecFor / covering', () => {
     ['a.apps.example.com.', '*.apps.example.com.', 'a name the wildcard matches'],
     ['nope.example.com.', '_25._tcp.mail.example.com.', 'after the subtree of mail'],
     ['NOPE.EXAMPLE.COM.', '_25._tcp.mail.example.com.', 'letter case does not matter'],
-    ['ns1.sub.example.com.', 'sub.example.com.', 'glue sorts inside the cut\'s span'],
+    ['ns1.sub.example.com.', 'sub.example.com.', "glue sorts inside the cut's span"],
     ['sub0.example.com.', 'sub.example.com.', 'right after the cut'],
     ['www.example.com.', 'sub.example.com.', 'the last owner: the entry before it'],
     ['x.www.example.com.', 'www.example.com.', 'below the last owner: wraps to the apex'],
@@ -284,16 +289,76 @@ const chainOf = (z: ProofCase['zone']): NsecChain => (z === 'rfc4592' ? rfcChain
 
 describe('nxdomainProof (RFC 4035 §3.1.3.2): qname cover + wildcard cover, deduplicated', () => {
   const cases: ProofCase[] = [
-    { zone: 'rfc4592', q: '_telnet._tcp.host1.example.', arg: '_tcp.host1.example.', owners: ['_ssh._tcp.host1.example.', 'host1.example.'], why: 'RFC 4592 §2.2.1: encloser _tcp.host1 (an ENT), no *._tcp.host1' },
-    { zone: 'rfc4592', q: 'ghost.*.example.', arg: '*.example.', owners: ['*.example.'], why: 'RFC 4592 §2.2.1: *.example is the encloser; one NSEC covers both names' },
-    { zone: 'rfc4592', q: 'a.b.host2.example.', arg: 'host2.example.', owners: ['_ssh._tcp.host2.example.', '_ssh._tcp.host1.example.'], why: 'encloser host2 is an ENT: _tcp.host2 < b.host2, *.host2 < _tcp.host2' },
-    { zone: 'rfc4592', q: 'x.host1.example.', arg: 'host1.example.', owners: ['_ssh._tcp.host1.example.', 'host1.example.'], why: 'x > _ssh._tcp, *.host1 < _tcp.host1' },
-    { zone: 'sample', q: '0.example.com.', arg: 'example.com.', owners: ['example.com.'], why: 'before the first name: the apex NSEC covers both' },
-    { zone: 'sample', q: 'zzz.example.com.', arg: 'example.com.', owners: ['www.example.com.', 'example.com.'], why: 'after the last name: the wrap-around NSEC' },
-    { zone: 'sample', q: 'nope.example.com.', arg: 'example.com.', owners: ['_25._tcp.mail.example.com.', 'example.com.'], why: 'between two owners' },
-    { zone: 'sample', q: 'NoPe.EXAMPLE.com.', arg: 'example.com.', owners: ['_25._tcp.mail.example.com.', 'example.com.'], why: 'letter case does not matter' },
-    { zone: 'sample', q: '_443._tcp.mail.example.com.', arg: '_tcp.mail.example.com.', owners: ['_25._tcp.mail.example.com.', 'mail.example.com.'], why: 'TLSA name of another port below the ENT _tcp.mail' },
-    { zone: 'sample', q: 'x.www.example.com.', arg: 'www.example.com.', owners: ['www.example.com.'], why: 'below the last owner: one NSEC' },
+    {
+      zone: 'rfc4592',
+      q: '_telnet._tcp.host1.example.',
+      arg: '_tcp.host1.example.',
+      owners: ['_ssh._tcp.host1.example.', 'host1.example.'],
+      why: 'RFC 4592 §2.2.1: encloser _tcp.host1 (an ENT), no *._tcp.host1',
+    },
+    {
+      zone: 'rfc4592',
+      q: 'ghost.*.example.',
+      arg: '*.example.',
+      owners: ['*.example.'],
+      why: 'RFC 4592 §2.2.1: *.example is the encloser; one NSEC covers both names',
+    },
+    {
+      zone: 'rfc4592',
+      q: 'a.b.host2.example.',
+      arg: 'host2.example.',
+      owners: ['_ssh._tcp.host2.example.', '_ssh._tcp.host1.example.'],
+      why: 'encloser host2 is an ENT: _tcp.host2 < b.host2, *.host2 < _tcp.host2',
+    },
+    {
+      zone: 'rfc4592',
+      q: 'x.host1.example.',
+      arg: 'host1.example.',
+      owners: ['_ssh._tcp.host1.example.', 'host1.example.'],
+      why: 'x > _ssh._tcp, *.host1 < _tcp.host1',
+    },
+    {
+      zone: 'sample',
+      q: '0.example.com.',
+      arg: 'example.com.',
+      owners: ['example.com.'],
+      why: 'before the first name: the apex NSEC covers both',
+    },
+    {
+      zone: 'sample',
+      q: 'zzz.example.com.',
+      arg: 'example.com.',
+      owners: ['www.example.com.', 'example.com.'],
+      why: 'after the last name: the wrap-around NSEC',
+    },
+    {
+      zone: 'sample',
+      q: 'nope.example.com.',
+      arg: 'example.com.',
+      owners: ['_25._tcp.mail.example.com.', 'example.com.'],
+      why: 'between two owners',
+    },
+    {
+      zone: 'sample',
+      q: 'NoPe.EXAMPLE.com.',
+      arg: 'example.com.',
+      owners: ['_25._tcp.mail.example.com.', 'example.com.'],
+      why: 'letter case does not matter',
+    },
+    {
+      zone: 'sample',
+      q: '_443._tcp.mail.example.com.',
+      arg: '_tcp.mail.example.com.',
+      owners: ['_25._tcp.mail.example.com.', 'mail.example.com.'],
+      why: 'TLSA name of another port below the ENT _tcp.mail',
+    },
+    {
+      zone: 'sample',
+      q: 'x.www.example.com.',
+      arg: 'www.example.com.',
+      owners: ['www.example.com.'],
+      why: 'below the last owner: one NSEC',
+    },
   ];
   it.each(cases)('$q: $why', (c) => {
     expect(owners(nxdomainProof(chainOf(c.zone), n(c.q), n(c.arg!)))).toEqual(c.owners);
@@ -307,7 +372,9 @@ describe('nxdomainProof (RFC 4035 §3.1.3.2): qname cover + wildcard cover, dedu
 
   it('throws when the qname or the wildcard owns an NSEC (not an NXDOMAIN)', () => {
     expect(() => nxdomainProof(sampleChain, n('mail.example.com.'), n('example.com.'))).toThrow(/owns an NSEC/);
-    expect(() => nxdomainProof(sampleChain, n('a.b.apps.example.com.'), n('apps.example.com.'))).toThrow(/owns an NSEC/);
+    expect(() => nxdomainProof(sampleChain, n('a.b.apps.example.com.'), n('apps.example.com.'))).toThrow(
+      /owns an NSEC/,
+    );
   });
 });
 
@@ -315,14 +382,44 @@ describe('nodataProof (RFC 4035 §3.1.3.1): own NSEC, or the cover of an empty n
   const cases: ProofCase[] = [
     { zone: 'rfc4592', q: 'host1.example.', owners: ['host1.example.'], why: 'RFC 4592 §2.2.1: host1 MX' },
     { zone: 'rfc4592', q: 'sub.*.example.', owners: ['sub.*.example.'], why: 'RFC 4592 §2.2.1: sub.*.example MX' },
-    { zone: 'rfc4592', q: '_tcp.host1.example.', owners: ['host1.example.'], why: 'RFC 4592 §2.2.1: the ENT _tcp.host1; next name _ssh._tcp.host1 is below it' },
-    { zone: 'rfc4592', q: 'host2.example.', owners: ['_ssh._tcp.host1.example.'], why: 'ENT host2: the cover\'s next name _ssh._tcp.host2 is below it' },
-    { zone: 'rfc4592', q: 'subdel.example.', owners: ['subdel.example.'], why: 'insecure cut: NS without DS in the bitmap proves no DS' },
+    {
+      zone: 'rfc4592',
+      q: '_tcp.host1.example.',
+      owners: ['host1.example.'],
+      why: 'RFC 4592 §2.2.1: the ENT _tcp.host1; next name _ssh._tcp.host1 is below it',
+    },
+    {
+      zone: 'rfc4592',
+      q: 'host2.example.',
+      owners: ['_ssh._tcp.host1.example.'],
+      why: "ENT host2: the cover's next name _ssh._tcp.host2 is below it",
+    },
+    {
+      zone: 'rfc4592',
+      q: 'subdel.example.',
+      owners: ['subdel.example.'],
+      why: 'insecure cut: NS without DS in the bitmap proves no DS',
+    },
     { zone: 'rfc4592', q: 'example.', owners: ['example.'], why: 'DS at the apex: NODATA there' },
-    { zone: 'sample', q: '_tcp.mail.example.com.', owners: ['mail.example.com.'], why: 'the ENT _tcp.<mx-host>: NOERROR, never NXDOMAIN' },
-    { zone: 'sample', q: '_TCP.Mail.example.com.', owners: ['mail.example.com.'], why: 'the ENT in another letter case' },
+    {
+      zone: 'sample',
+      q: '_tcp.mail.example.com.',
+      owners: ['mail.example.com.'],
+      why: 'the ENT _tcp.<mx-host>: NOERROR, never NXDOMAIN',
+    },
+    {
+      zone: 'sample',
+      q: '_TCP.Mail.example.com.',
+      owners: ['mail.example.com.'],
+      why: 'the ENT in another letter case',
+    },
     { zone: 'sample', q: '_tls.example.com.', owners: ['_dmarc.example.com.'], why: 'ENT _tls above _smtp._tls' },
-    { zone: 'sample', q: 'apps.example.com.', owners: ['_smtp._tls.example.com.'], why: 'ENT parent of the wildcard *.apps' },
+    {
+      zone: 'sample',
+      q: 'apps.example.com.',
+      owners: ['_smtp._tls.example.com.'],
+      why: 'ENT parent of the wildcard *.apps',
+    },
     { zone: 'sample', q: 'sub.example.com.', owners: ['sub.example.com.'], why: 'secure cut: its NSEC lists DS' },
     { zone: 'sample', q: 'www.example.com.', owners: ['www.example.com.'], why: 'the last owner' },
   ];
@@ -338,37 +435,99 @@ describe('nodataProof (RFC 4035 §3.1.3.1): own NSEC, or the cover of an empty n
   });
 
   it('throws for a name that does not exist (that is an NXDOMAIN)', () => {
-    expect(() => nodataProof(sampleChain, n('nope.example.com.'))).toThrow(/neither an owner nor an empty non-terminal/);
+    expect(() => nodataProof(sampleChain, n('nope.example.com.'))).toThrow(
+      /neither an owner nor an empty non-terminal/,
+    );
     expect(() => nodataProof(rfcChain, n('host3.example.'))).toThrow(/neither/);
   });
 });
 
 describe('wildcardAnswerProof (RFC 4035 §3.1.3.3): the next-closer cover', () => {
   const cases: ProofCase[] = [
-    { zone: 'rfc4592', q: 'host3.example.', arg: '*.example.', owners: ['_ssh._tcp.host2.example.'], why: 'RFC 4592 §2.2.1: host3 MX from *.example' },
-    { zone: 'rfc4592', q: 'foo.bar.example.', arg: '*.example.', owners: ['sub.*.example.'], why: 'RFC 4592 §2.2.1: foo.bar TXT; next closer bar.example' },
-    { zone: 'rfc4592', q: 'zzz.example.', arg: '*.example.', owners: ['subdel.example.'], why: 'after the last name: wrap-around cover' },
-    { zone: 'sample', q: 'x.apps.example.com.', arg: '*.apps.example.com.', owners: ['*.apps.example.com.'], why: 'the wildcard\'s own NSEC covers the next closer' },
-    { zone: 'sample', q: 'a.b.c.apps.example.com.', arg: '*.apps.example.com.', owners: ['*.apps.example.com.'], why: 'several labels below: next closer c.apps' },
-    { zone: 'sample', q: 'A.Apps.Example.Com.', arg: '*.apps.example.com.', owners: ['*.apps.example.com.'], why: 'letter case does not matter' },
+    {
+      zone: 'rfc4592',
+      q: 'host3.example.',
+      arg: '*.example.',
+      owners: ['_ssh._tcp.host2.example.'],
+      why: 'RFC 4592 §2.2.1: host3 MX from *.example',
+    },
+    {
+      zone: 'rfc4592',
+      q: 'foo.bar.example.',
+      arg: '*.example.',
+      owners: ['sub.*.example.'],
+      why: 'RFC 4592 §2.2.1: foo.bar TXT; next closer bar.example',
+    },
+    {
+      zone: 'rfc4592',
+      q: 'zzz.example.',
+      arg: '*.example.',
+      owners: ['subdel.example.'],
+      why: 'after the last name: wrap-around cover',
+    },
+    {
+      zone: 'sample',
+      q: 'x.apps.example.com.',
+      arg: '*.apps.example.com.',
+      owners: ['*.apps.example.com.'],
+      why: "the wildcard's own NSEC covers the next closer",
+    },
+    {
+      zone: 'sample',
+      q: 'a.b.c.apps.example.com.',
+      arg: '*.apps.example.com.',
+      owners: ['*.apps.example.com.'],
+      why: 'several labels below: next closer c.apps',
+    },
+    {
+      zone: 'sample',
+      q: 'A.Apps.Example.Com.',
+      arg: '*.apps.example.com.',
+      owners: ['*.apps.example.com.'],
+      why: 'letter case does not matter',
+    },
   ];
   it.each(cases)('$q: $why', (c) => {
     expect(owners(wildcardAnswerProof(chainOf(c.zone), n(c.q), n(c.arg!)))).toEqual(c.owners);
   });
 
   it('throws for a non-wildcard, a qname outside the wildcard, or an existing next closer', () => {
-    expect(() => wildcardAnswerProof(sampleChain, n('x.apps.example.com.'), n('mail.example.com.'))).toThrow(/not a wildcard/);
-    expect(() => wildcardAnswerProof(sampleChain, n('x.example.com.'), n('*.apps.example.com.'))).toThrow(/is not below/);
-    expect(() => wildcardAnswerProof(sampleChain, n('apps.example.com.'), n('*.apps.example.com.'))).toThrow(/is not below/);
+    expect(() => wildcardAnswerProof(sampleChain, n('x.apps.example.com.'), n('mail.example.com.'))).toThrow(
+      /not a wildcard/,
+    );
+    expect(() => wildcardAnswerProof(sampleChain, n('x.example.com.'), n('*.apps.example.com.'))).toThrow(
+      /is not below/,
+    );
+    expect(() => wildcardAnswerProof(sampleChain, n('apps.example.com.'), n('*.apps.example.com.'))).toThrow(
+      /is not below/,
+    );
     expect(() => wildcardAnswerProof(rfcChain, n('x.host1.example.'), n('*.example.'))).toThrow(/owns an NSEC/);
   });
 });
 
 describe('wildcardNodataProof (RFC 4035 §3.1.3.4): next-closer cover + the wildcard NSEC', () => {
   const cases: ProofCase[] = [
-    { zone: 'rfc4592', q: 'host3.example.', arg: '*.example.', owners: ['_ssh._tcp.host2.example.', '*.example.'], why: 'RFC 4592 §2.2.1: host3 A' },
-    { zone: 'rfc4592', q: 'foo.bar.example.', arg: '*.example.', owners: ['sub.*.example.', '*.example.'], why: 'next closer bar.example' },
-    { zone: 'sample', q: 'x.apps.example.com.', arg: '*.apps.example.com.', owners: ['*.apps.example.com.'], why: 'one NSEC does both' },
+    {
+      zone: 'rfc4592',
+      q: 'host3.example.',
+      arg: '*.example.',
+      owners: ['_ssh._tcp.host2.example.', '*.example.'],
+      why: 'RFC 4592 §2.2.1: host3 A',
+    },
+    {
+      zone: 'rfc4592',
+      q: 'foo.bar.example.',
+      arg: '*.example.',
+      owners: ['sub.*.example.', '*.example.'],
+      why: 'next closer bar.example',
+    },
+    {
+      zone: 'sample',
+      q: 'x.apps.example.com.',
+      arg: '*.apps.example.com.',
+      owners: ['*.apps.example.com.'],
+      why: 'one NSEC does both',
+    },
   ];
   it.each(cases)('$q: $why', (c) => {
     expect(owners(wildcardNodataProof(chainOf(c.zone), n(c.q), n(c.arg!)))).toEqual(c.owners);
@@ -387,6 +546,9 @@ records:
     );
     const chain = buildNsecChain(z, { ttl: z.negativeTtl });
     expect(owners(chain.entries)).toEqual(['entwild.test.', 'x.*.entwild.test.', 'ns1.entwild.test.']);
-    expect(owners(wildcardNodataProof(chain, n('foo.entwild.test.'), n('*.entwild.test.')))).toEqual(['x.*.entwild.test.', 'entwild.test.']);
+    expect(owners(wildcardNodataProof(chain, n('foo.entwild.test.'), n('*.entwild.test.')))).toEqual([
+      'x.*.entwild.test.',
+      'entwild.test.',
+    ]);
   });
 });

@@ -4,7 +4,8 @@ import { slabCopy } from '../../src/wire/slab.js';
 import { T } from '../../src/wire/types.js';
 
 /** A stand-in RRSIG rdata: the covered type, then a tag that tells signatures apart. */
-const sig = (type: number, tag: number): Uint8Array => slabCopy(Uint8Array.from([type >> 8, type & 0xff, tag >> 8, tag & 0xff]));
+const sig = (type: number, tag: number): Uint8Array =>
+  slabCopy(Uint8Array.from([type >> 8, type & 0xff, tag >> 8, tag & 0xff]));
 
 describe('RrsigTable', () => {
   it('finds signatures by owner and covered type across runs of one owner, signed in any order', () => {

@@ -6,13 +6,7 @@
  * 30 simulated days and across a reload.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  createECDH,
-  createPrivateKey,
-  generateKeyPairSync,
-  verify as cryptoVerify,
-  type KeyObject,
-} from 'node:crypto';
+import { createECDH, createPrivateKey, generateKeyPairSync, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,7 +84,8 @@ function fieldsWithoutSignature(rdata: Uint8Array): Record<string, unknown> {
   return { ...rest, signer: nameToText(signer) };
 }
 
-const utc = (y: number, mo: number, d: number, h: number, mi: number, s: number): number => Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
+const utc = (y: number, mo: number, d: number, h: number, mi: number, s: number): number =>
+  Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
 const TWO_32 = 2 ** 32;
 const DAY = 86_400;
 
@@ -98,7 +93,8 @@ const DAY = 86_400;
 
 // RFC 6605 §6.1 (P-256): the example.net. key, its private scalar, and the RRSIG over www.example.net. A.
 const RFC6605 = {
-  dnskey: 'example.net. 3600 IN DNSKEY 257 3 13 GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edb krSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA==',
+  dnskey:
+    'example.net. 3600 IN DNSKEY 257 3 13 GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edb krSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA==',
   privateKey: 'GU6SnQ/Ou+xC5RumuIUIuJZteXT2z0O/ok1s38Et6mQ=',
   a: 'www.example.net. 3600 IN A 192.0.2.1',
   rrsig:
@@ -123,7 +119,13 @@ function rfcPrivateKey(): { key: KeyObject; pub: Buffer } {
   ecdh.setPrivateKey(d);
   const pub = ecdh.getPublicKey(); // 0x04 || x || y
   const key = createPrivateKey({
-    key: { kty: 'EC', crv: 'P-256', x: pub.subarray(1, 33).toString('base64url'), y: pub.subarray(33).toString('base64url'), d: d.toString('base64url') },
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      x: pub.subarray(1, 33).toString('base64url'),
+      y: pub.subarray(33).toString('base64url'),
+      d: d.toString('base64url'),
+    },
     format: 'jwk',
   });
   return { key, pub };
@@ -165,7 +167,12 @@ describe('RFC 6605 §6.1 P-256 example', () => {
       expect(f.signature.length).toBe(64);
       expect(verifyRRsig(rs, ours, pub64)).toBe(true);
       expect(
-        cryptoVerify('sha256', signedData(f.header, rs), { key: p256PublicKey(pub64), dsaEncoding: 'ieee-p1363' }, f.signature),
+        cryptoVerify(
+          'sha256',
+          signedData(f.header, rs),
+          { key: p256PublicKey(pub64), dsaEncoding: 'ieee-p1363' },
+          f.signature,
+        ),
       ).toBe(true);
       expect(nobleVerify(ours, rs, pub64)).toBe(true);
     }
@@ -179,31 +186,43 @@ describe('RFC 6605 §6.1 P-256 example', () => {
   it.each<[string, () => [RRset, Uint8Array, Uint8Array]]>([
     ['another address', () => [rrset('www.example.net.', 'A', 3600, ['192.0.2.2']), published, pub64]],
     ['another owner', () => [rrset('ftp.example.net.', 'A', 3600, ['192.0.2.1']), published, pub64]],
-    ['another original TTL', () => {
-      const b = published.slice();
-      b[7]! ^= 1;
-      return [rs, b, pub64];
-    }],
-    ['a flipped signature bit', () => {
-      const b = published.slice();
-      b[b.length - 1]! ^= 1;
-      return [rs, b, pub64];
-    }],
+    [
+      'another original TTL',
+      () => {
+        const b = published.slice();
+        b[7]! ^= 1;
+        return [rs, b, pub64];
+      },
+    ],
+    [
+      'a flipped signature bit',
+      () => {
+        const b = published.slice();
+        b[b.length - 1]! ^= 1;
+        return [rs, b, pub64];
+      },
+    ],
     ['a truncated signature', () => [rs, published.subarray(0, published.length - 1), pub64]],
-    ['algorithm 8 in the RRSIG', () => {
-      const b = published.slice();
-      b[2] = 8;
-      return [rs, b, pub64];
-    }],
+    [
+      'algorithm 8 in the RRSIG',
+      () => {
+        const b = published.slice();
+        b[2] = 8;
+        return [rs, b, pub64];
+      },
+    ],
     ['another key', () => [rs, published, freshKey('example.net.').publicKey]],
     ['a key of 63 octets', () => [rs, published, pub64.subarray(1)]],
     ['a point not on the curve', () => [rs, published, new Uint8Array(64).fill(1)]],
     ['garbage rdata', () => [rs, new Uint8Array([1, 2, 3]), pub64]],
-    ['an RRSIG that covers AAAA', () => {
-      const b = published.slice();
-      b[1] = 28;
-      return [rs, b, pub64];
-    }],
+    [
+      'an RRSIG that covers AAAA',
+      () => {
+        const b = published.slice();
+        b[1] = 28;
+        return [rs, b, pub64];
+      },
+    ],
   ])('rejects %s (false, no exception)', (_what, make) => {
     const [r, sig, k] = make();
     expect(verifyRRsig(r, sig, k)).toBe(false);
@@ -234,19 +253,76 @@ describe('signRRset', () => {
   it('uses the RRset TTL as Original TTL and the key zone as signer', () => {
     const rs = rrset('Mail.Example.', 'MX', 1234, ['10 Mx.Example.']);
     const f = parseRrsig(signRRset(rs, { ...key, zone: parseName('EXAMPLE.') }, window));
-    expect([f.originalTtl, nameToText(f.signer), f.keyTag, f.typeCovered, f.algorithm]).toEqual([1234, 'example.', key.tag, T.MX, 13]);
+    expect([f.originalTtl, nameToText(f.signer), f.keyTag, f.typeCovered, f.algorithm]).toEqual([
+      1234,
+      'example.',
+      key.tag,
+      T.MX,
+      13,
+    ]);
   });
 
   it.each<[string, () => unknown, string]>([
-    ['an owner outside the zone', () => signRRset(rrset('www.example.net.', 'A', 1, ['192.0.2.1']), key, window), 'E_SIGN_OWNER'],
-    ['an RRSIG RRset', () => signRRset({ owner: parseName('example.'), type: T.RRSIG, ttl: 1, rdatas: [] }, key, window), 'E_SIGN_TYPE'],
-    ['an Ed25519 key', () => signRRset(rrset('example.', 'A', 1, ['192.0.2.1']), { ...key, privateKey: generateKeyPairSync('ed25519').privateKey }, window), 'E_SIGN_KEY'],
-    ['a P-384 key', () => signRRset(rrset('example.', 'A', 1, ['192.0.2.1']), { ...key, privateKey: generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey }, window), 'E_SIGN_KEY'],
-    ['a public key', () => signRRset(rrset('example.', 'A', 1, ['192.0.2.1']), { ...key, privateKey: p256PublicKey(key.publicKey) }, window), 'E_SIGN_KEY'],
-    ['expiration before inception', () => signRRset(rrset('example.', 'A', 1, ['192.0.2.1']), key, { inception: 10, expiration: 5 }), 'E_SIGN_WINDOW'],
-    ['an empty window', () => signRRset(rrset('example.', 'A', 1, ['192.0.2.1']), key, { inception: 10, expiration: 10 }), 'E_SIGN_WINDOW'],
-    ['a window of 2^31 s', () => signRRset(rrset('example.', 'A', 1, ['192.0.2.1']), key, { inception: 0, expiration: 2 ** 31 }), 'E_SIGN_WINDOW'],
-    ['fractional seconds', () => signRRset(rrset('example.', 'A', 1, ['192.0.2.1']), key, { inception: 0.5, expiration: 100 }), 'E_SIGN_WINDOW'],
+    [
+      'an owner outside the zone',
+      () => signRRset(rrset('www.example.net.', 'A', 1, ['192.0.2.1']), key, window),
+      'E_SIGN_OWNER',
+    ],
+    [
+      'an RRSIG RRset',
+      () => signRRset({ owner: parseName('example.'), type: T.RRSIG, ttl: 1, rdatas: [] }, key, window),
+      'E_SIGN_TYPE',
+    ],
+    [
+      'an Ed25519 key',
+      () =>
+        signRRset(
+          rrset('example.', 'A', 1, ['192.0.2.1']),
+          { ...key, privateKey: generateKeyPairSync('ed25519').privateKey },
+          window,
+        ),
+      'E_SIGN_KEY',
+    ],
+    [
+      'a P-384 key',
+      () =>
+        signRRset(
+          rrset('example.', 'A', 1, ['192.0.2.1']),
+          { ...key, privateKey: generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey },
+          window,
+        ),
+      'E_SIGN_KEY',
+    ],
+    [
+      'a public key',
+      () =>
+        signRRset(
+          rrset('example.', 'A', 1, ['192.0.2.1']),
+          { ...key, privateKey: p256PublicKey(key.publicKey) },
+          window,
+        ),
+      'E_SIGN_KEY',
+    ],
+    [
+      'expiration before inception',
+      () => signRRset(rrset('example.', 'A', 1, ['192.0.2.1']), key, { inception: 10, expiration: 5 }),
+      'E_SIGN_WINDOW',
+    ],
+    [
+      'an empty window',
+      () => signRRset(rrset('example.', 'A', 1, ['192.0.2.1']), key, { inception: 10, expiration: 10 }),
+      'E_SIGN_WINDOW',
+    ],
+    [
+      'a window of 2^31 s',
+      () => signRRset(rrset('example.', 'A', 1, ['192.0.2.1']), key, { inception: 0, expiration: 2 ** 31 }),
+      'E_SIGN_WINDOW',
+    ],
+    [
+      'fractional seconds',
+      () => signRRset(rrset('example.', 'A', 1, ['192.0.2.1']), key, { inception: 0.5, expiration: 100 }),
+      'E_SIGN_WINDOW',
+    ],
   ])('refuses %s', (_what, f, code) => {
     let err: unknown;
     try {
@@ -367,7 +443,8 @@ describe('a small signed zone passes ldns-verify-zone and dnssec-verify', () => 
       s.rdatas.push(rdata);
       sets.set(k, s);
     };
-    for (const [owner, ttl, type, text] of RRS) add(parseName(owner), typeFromText(type), ttl, rdataFromText(typeFromText(type), text, null));
+    for (const [owner, ttl, type, text] of RRS)
+      add(parseName(owner), typeFromText(type), ttl, rdataFromText(typeFromText(type), text, null));
     add(parseName(ORIGIN), T.DNSKEY, 3600, ksk.dnskey);
     add(parseName(ORIGIN), T.DNSKEY, 3600, zsk.dnskey);
     // NSEC chain by hand (RFC 4034 §4): owners in canonical order, next name wraps to the apex, TTL = SOA minimum.
@@ -376,13 +453,17 @@ describe('a small signed zone passes ldns-verify-zone and dnssec-verify', () => 
     owners.forEach((o, i) => {
       const next = owners[(i + 1) % owners.length]!;
       const types = [...sets.values()].filter((s) => s.owner.key === o.key).map((s) => s.type);
-      const bitmap = [...types, T.RRSIG, T.NSEC].sort((a, b) => a - b).map(typeToText).join(' ');
+      const bitmap = [...types, T.RRSIG, T.NSEC]
+        .sort((a, b) => a - b)
+        .map(typeToText)
+        .join(' ');
       add(o, T.NSEC, 300, rdataFromText(T.NSEC, `${nameToText(next)} ${bitmap}`, null));
     });
     const window = { inception: now - 3600, expiration: now + 14 * DAY };
     const lines: string[] = [];
     for (const s of [...sets.values()].sort((a, b) => compareNames(a.owner, b.owner) || a.type - b.type)) {
-      for (const r of s.rdatas) lines.push(`${nameToText(s.owner)} ${s.ttl} IN ${typeToText(s.type)} ${rdataToText(s.type, r)}`);
+      for (const r of s.rdatas)
+        lines.push(`${nameToText(s.owner)} ${s.ttl} IN ${typeToText(s.type)} ${rdataToText(s.type, r)}`);
       const delegationNs = s.type === T.NS && s.owner.key !== parseName(ORIGIN).key;
       if (delegationNs) continue; // not authoritative: unsigned (RFC 4035 §2.2)
       const key = s.type === T.DNSKEY ? ksk : zsk;
@@ -393,7 +474,10 @@ describe('a small signed zone passes ldns-verify-zone and dnssec-verify', () => 
     return `${lines.join('\n')}\n`;
   }
 
-  function verifyWithTools(text: string): { ldns: { status: number; output: string }; bind: { status: number; output: string } } {
+  function verifyWithTools(text: string): {
+    ldns: { status: number; output: string };
+    bind: { status: number; output: string };
+  } {
     const dir = mkdtempSync(join(tmpdir(), 'dane-ns-sign-'));
     try {
       const file = join(dir, 'dane.example.zone');
@@ -461,7 +545,9 @@ describe('SignatureCache', () => {
     const rs = rrset('example.', 'MX', 3600, ['10 mail.example.', '20 mail2.example.']);
     const first = c.get(rs, key, T0, policy);
     expect(c.get(rs, key, T0 + DAY, policy)).toEqual(first);
-    expect(c.get(rrset('EXAMPLE.', 'MX', 3600, ['20 Mail2.example.', '10 MAIL.example.']), key, T0, policy)).toEqual(first);
+    expect(c.get(rrset('EXAMPLE.', 'MX', 3600, ['20 Mail2.example.', '10 MAIL.example.']), key, T0, policy)).toEqual(
+      first,
+    );
     expect([c.hits, c.misses, c.size]).toEqual([2, 1, 1]);
     expect(verifyRRsig(rs, first.rrsig, key.publicKey)).toBe(true);
     // A TTL change is a change of the signed data (Original TTL): new signature
@@ -518,7 +604,8 @@ describe('SignatureCache', () => {
     expect(c.misses).toBeGreaterThanOrEqual(rrsets.length * 5);
     expect(c.misses).toBeLessThanOrEqual(rrsets.length * 6);
     // and the last signatures verify cryptographically
-    for (const rs of rrsets) expect(verifyRRsig(rs, c.get(rs, key, T0 + 30 * DAY, policy).rrsig, key.publicKey)).toBe(true);
+    for (const rs of rrsets)
+      expect(verifyRRsig(rs, c.get(rs, key, T0 + 30 * DAY, policy).rrsig, key.publicKey)).toBe(true);
   });
 
   it('a reload where one record changed re-signs only that RRset; prune drops the stale entry', () => {

@@ -27,10 +27,20 @@ function cli(args: readonly string[], timeoutMs = 10_000): Promise<Run> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('DANE_NS_')) env[k] = v;
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: tmpdir(), env, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: tmpdir(), env, timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        const code =
+          err === null
+            ? 0
+            : typeof (err as { code?: unknown }).code === 'number'
+              ? (err as { code: number }).code
+              : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -102,7 +112,17 @@ describe('serve with a broken zone file at start-up', () => {
     const file = join(zones, 'example.com.yaml');
     await writeFile(file, c.body);
     const port = await freePort();
-    const r = await cli(['serve', '--zones', zones, '--state', state, '--keys', join(state, 'keys'), '--listen', `127.0.0.1:${port}`]);
+    const r = await cli([
+      'serve',
+      '--zones',
+      zones,
+      '--state',
+      state,
+      '--keys',
+      join(state, 'keys'),
+      '--listen',
+      `127.0.0.1:${port}`,
+    ]);
     expect(r.code, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(1);
     const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
     const hit = lines.find((l) => l.includes(`${file}:`));
@@ -181,7 +201,11 @@ describe('SIGHUP reload', () => {
     // 1. add a TXT record
     await writeFile(file, `${RELOAD_BASE}  new:\n    TXT: hello reload\n`);
     inst!.proc.kill('SIGHUP');
-    const t1 = await within(1000, () => txt('new.example.com.'), (a) => a.length > 0);
+    const t1 = await within(
+      1000,
+      () => txt('new.example.com.'),
+      (a) => a.length > 0,
+    );
     expect(t1).toEqual(['new.example.com. 3600 IN TXT "hello reload"']);
     const s1 = await serialNow();
     expect(s1).toBeGreaterThan(s0);
@@ -193,7 +217,10 @@ describe('SIGHUP reload', () => {
 
     // 3. break it: YAML syntax error on line 17 (a nested mapping in a compact mapping)
     const logBefore = inst!.logs().length;
-    await writeFile(file, `${RELOAD_BASE}  new:\n    TXT: hello reload\n  bad:\n    A: 192.0.2.9: 80\n  more:\n    A: 192.0.2.10\n`);
+    await writeFile(
+      file,
+      `${RELOAD_BASE}  new:\n    TXT: hello reload\n  bad:\n    A: 192.0.2.9: 80\n  more:\n    A: 192.0.2.10\n`,
+    );
     inst!.proc.kill('SIGHUP');
     const failure = await within(
       1000,
@@ -211,8 +238,16 @@ describe('SIGHUP reload', () => {
     expect(failure!.file).toBe('example.com.yaml');
     const problems = failure!.problems as string[];
     expect(Array.isArray(problems)).toBe(true);
-    expect(problems.some((p) => p.startsWith(`${file}:`)), JSON.stringify(problems)).toBe(true);
-    expect.soft(problems.some((p) => p.startsWith(`${file}:17: YAML`)), `problems name line 17: ${JSON.stringify(problems)}`).toBe(true);
+    expect(
+      problems.some((p) => p.startsWith(`${file}:`)),
+      JSON.stringify(problems),
+    ).toBe(true);
+    expect
+      .soft(
+        problems.some((p) => p.startsWith(`${file}:17: YAML`)),
+        `problems name line 17: ${JSON.stringify(problems)}`,
+      )
+      .toBe(true);
     // still the old data
     expect(await txt('new.example.com.')).toEqual(['new.example.com. 3600 IN TXT "hello reload"']);
     expect((await query(server, 'more.example.com.', 'A')).rcode).toBe('NXDOMAIN');
@@ -222,7 +257,11 @@ describe('SIGHUP reload', () => {
     // 4. fix it, with new content
     await writeFile(file, `${RELOAD_BASE}  new:\n    TXT: hello again\n  more:\n    A: 192.0.2.10\n`);
     inst!.proc.kill('SIGHUP');
-    const t2 = await within(1000, () => txt('new.example.com.'), (a) => a[0]?.includes('again') === true);
+    const t2 = await within(
+      1000,
+      () => txt('new.example.com.'),
+      (a) => a[0]?.includes('again') === true,
+    );
     expect(t2).toEqual(['new.example.com. 3600 IN TXT "hello again"']);
     expect((await query(server, 'more.example.com.', 'A')).answer).toEqual(['more.example.com. 3600 IN A 192.0.2.10']);
     const s2 = await serialNow();
@@ -232,15 +271,28 @@ describe('SIGHUP reload', () => {
   it('a zone file added is served after SIGHUP, and a removed one is no longer (REFUSED)', async () => {
     const file = join(zones, 'example.org.yaml');
     expect((await query(server, 'example.org.', 'SOA')).rcode).toBe('REFUSED');
-    await writeFile(file, RELOAD_BASE.replace('origin: example.com.', 'origin: example.org.').replace('serial: auto', 'serial: 5'));
+    await writeFile(
+      file,
+      RELOAD_BASE.replace('origin: example.com.', 'origin: example.org.').replace('serial: auto', 'serial: 5'),
+    );
     inst!.proc.kill('SIGHUP');
-    const a = await within(1000, () => query(server, 'example.org.', 'SOA'), (x) => x.rcode === 'NOERROR');
+    const a = await within(
+      1000,
+      () => query(server, 'example.org.', 'SOA'),
+      (x) => x.rcode === 'NOERROR',
+    );
     expect(a.answer).toHaveLength(1);
-    expect(a.answer[0]).toMatch(/^example\.org\. 3600 IN SOA ns1\.example\.org\. hostmaster\.example\.org\. 5 \d+ \d+ \d+ 300$/);
+    expect(a.answer[0]).toMatch(
+      /^example\.org\. 3600 IN SOA ns1\.example\.org\. hostmaster\.example\.org\. 5 \d+ \d+ \d+ 300$/,
+    );
     const { unlink } = await import('node:fs/promises');
     await unlink(file);
     inst!.proc.kill('SIGHUP');
-    const b = await within(1000, () => query(server, 'example.org.', 'SOA'), (x) => x.rcode === 'REFUSED');
+    const b = await within(
+      1000,
+      () => query(server, 'example.org.', 'SOA'),
+      (x) => x.rcode === 'REFUSED',
+    );
     expect(b.rcode).toBe('REFUSED');
     expect((await query(server, 'example.com.', 'SOA')).rcode).toBe('NOERROR');
   });
@@ -424,7 +476,15 @@ describe('help and exit codes', () => {
 
   it('serve with a zones directory that does not exist: exit 1, one line naming it', async () => {
     const dir = await tempDir('nozones');
-    const r = await cli(['serve', '--zones', join(dir, 'missing'), '--state', join(dir, 'state'), '--listen', `127.0.0.1:${await freePort()}`]);
+    const r = await cli([
+      'serve',
+      '--zones',
+      join(dir, 'missing'),
+      '--state',
+      join(dir, 'state'),
+      '--listen',
+      `127.0.0.1:${await freePort()}`,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/missing/);
@@ -457,11 +517,41 @@ describe('dane-ns tlsa', () => {
   let hex: string;
   beforeAll(async () => {
     dir = await tempDir('tlsa');
-    await tool('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '30', '-subj', '/CN=mx.example.org', '-addext', 'subjectAltName=DNS:mx.example.org,DNS:mail.example.org']);
+    await tool('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(dir, 'k.pem'),
+      '-out',
+      join(dir, 'c.pem'),
+      '-days',
+      '30',
+      '-subj',
+      '/CN=mx.example.org',
+      '-addext',
+      'subjectAltName=DNS:mx.example.org,DNS:mail.example.org',
+    ]);
     await tool('openssl', ['x509', '-in', join(dir, 'c.pem'), '-outform', 'der', '-out', join(dir, 'c.der')]);
-    await tool('openssl', ['pkey', '-in', join(dir, 'k.pem'), '-pubout', '-outform', 'der', '-out', join(dir, 'pub.der')]);
+    await tool('openssl', [
+      'pkey',
+      '-in',
+      join(dir, 'k.pem'),
+      '-pubout',
+      '-outform',
+      'der',
+      '-out',
+      join(dir, 'pub.der'),
+    ]);
     const { createHash } = await import('node:crypto');
-    hex = createHash('sha256').update(await readFile(join(dir, 'pub.der'))).digest('hex').toUpperCase();
+    hex = createHash('sha256')
+      .update(await readFile(join(dir, 'pub.der')))
+      .digest('hex')
+      .toUpperCase();
   });
 
   it('prints _25._tcp.<first DNS name> TLSA 3 1 1 for a PEM certificate, with a comment line', async () => {
@@ -483,7 +573,9 @@ describe('dane-ns tlsa', () => {
     const r = await cli(['tlsa', join(dir, 'bad.pem')]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr.trim().split('\n')).toEqual([`dane-ns: ${join(dir, 'bad.pem')}: truncated PEM: a BEGIN line without its END line`]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `dane-ns: ${join(dir, 'bad.pem')}: truncated PEM: a BEGIN line without its END line`,
+    ]);
   });
 
   it('--issuer without a chain: exit 1 saying a chain is needed', async () => {
@@ -496,8 +588,14 @@ describe('dane-ns tlsa', () => {
 describe('dane-ns check (no server running)', () => {
   it('reports the unreachable server as FAIL and exits 1', async () => {
     const zones = await tempDir('check');
-    await writeFile(join(zones, 'example.org.yaml'), 'soa: { mname: ns1, rname: h }\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.1 }\n');
-    const r = await cli(['check', 'example.org', '--zones', zones, '--server', `127.0.0.1:${await freePort()}`], 20_000);
+    await writeFile(
+      join(zones, 'example.org.yaml'),
+      'soa: { mname: ns1, rname: h }\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.1 }\n',
+    );
+    const r = await cli(
+      ['check', 'example.org', '--zones', zones, '--server', `127.0.0.1:${await freePort()}`],
+      20_000,
+    );
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^FAIL {2}example\.org\. server: 127\.0\.0\.1:\d+: no answer/m);
   });
@@ -525,7 +623,16 @@ describe('dane-ns keys generate', () => {
 
   it('--csk makes one combined key', async () => {
     const dir = await tempDir('keysgen-csk');
-    const r = await cli(['keys', 'generate', 'csk.example', '--csk', '--keys', join(dir, 'keys'), '--state', join(dir, 'state')]);
+    const r = await cli([
+      'keys',
+      'generate',
+      'csk.example',
+      '--csk',
+      '--keys',
+      join(dir, 'keys'),
+      '--state',
+      join(dir, 'state'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^; generated in .*: CSK \d+$/m);
   });
@@ -536,14 +643,21 @@ describe('dane-ns keys rollover', () => {
     const dir = await tempDir('roll-zsk');
     const zones = join(dir, 'zones');
     await mkdir(zones);
-    await writeFile(join(zones, 'roll.example.yaml'), 'origin: roll.example.\nttl: 600\nsoa: { mname: ns1, rname: h@roll.example, serial: 1, refresh: 7200, retry: 3600, expire: 1209600, minimum: 300 }\nrecords:\n  "@": { NS: ns1.roll.example. }\n  ns1: { A: 192.0.2.1 }\n  txt: { TXT: { ttl: 7200, values: [long] } }\n');
+    await writeFile(
+      join(zones, 'roll.example.yaml'),
+      'origin: roll.example.\nttl: 600\nsoa: { mname: ns1, rname: h@roll.example, serial: 1, refresh: 7200, retry: 3600, expire: 1209600, minimum: 300 }\nrecords:\n  "@": { NS: ns1.roll.example. }\n  ns1: { A: 192.0.2.1 }\n  txt: { TXT: { ttl: 7200, values: [long] } }\n',
+    );
     const dirs = ['--zones', zones, '--keys', join(dir, 'keys'), '--state', join(dir, 'state')];
     expect((await cli(['keys', 'generate', 'roll.example', ...dirs.slice(2)])).code).toBe(0);
     const r = await cli(['keys', 'rollover', 'roll.example', ...dirs, '--margin', '60']);
     expect(r.code, r.stderr).toBe(0);
-    const m = /ZSK (?<tag>\d+) is published now and signs from (?<from>\S+) \(DNSKEY TTL 600 s \+ margin 60 s\)/.exec(r.stdout);
+    const m = /ZSK (?<tag>\d+) is published now and signs from (?<from>\S+) \(DNSKEY TTL 600 s \+ margin 60 s\)/.exec(
+      r.stdout,
+    );
     expect(m?.groups?.from, r.stdout).toBeDefined();
-    expect(r.stdout).toMatch(/ZSK \d+ stops signing then and leaves the DNSKEY RRset at \S+ \(largest TTL 7200 s \+ margin 60 s\)/);
+    expect(r.stdout).toMatch(
+      /ZSK \d+ stops signing then and leaves the DNSKEY RRset at \S+ \(largest TTL 7200 s \+ margin 60 s\)/,
+    );
     // The times are what the flags say: signing 660 s after now, leaving 7260 s after that.
     const from = Date.parse(m!.groups!.from!);
     expect(Math.abs(from - Date.now() - 660_000)).toBeLessThan(5000);
@@ -567,7 +681,10 @@ describe('dane-ns keys rollover', () => {
     const dir = await tempDir('roll-ksk');
     const zones = join(dir, 'zones');
     await mkdir(zones);
-    await writeFile(join(zones, 'roll.example.yaml'), 'origin: roll.example.\nttl: 600\nsoa: { mname: ns1, rname: h@roll.example, serial: 1, refresh: 7200, retry: 3600, expire: 1209600, minimum: 300 }\nrecords:\n  "@": { NS: ns1.roll.example. }\n  ns1: { A: 192.0.2.1 }\n');
+    await writeFile(
+      join(zones, 'roll.example.yaml'),
+      'origin: roll.example.\nttl: 600\nsoa: { mname: ns1, rname: h@roll.example, serial: 1, refresh: 7200, retry: 3600, expire: 1209600, minimum: 300 }\nrecords:\n  "@": { NS: ns1.roll.example. }\n  ns1: { A: 192.0.2.1 }\n',
+    );
     const keys = join(dir, 'keys');
     const dirs = ['--zones', zones, '--keys', keys, '--state', join(dir, 'state')];
     expect((await cli(['keys', 'generate', 'roll.example', ...dirs.slice(2)])).code).toBe(0);
@@ -582,21 +699,43 @@ describe('dane-ns keys rollover', () => {
     const newDs = r.stdout.split('\n').find((l) => / IN DS /.test(l))!;
     expect(newDs).toMatch(/^roll\.example\. \d+ IN DS \d+ 13 2 [0-9A-F]{64}$/);
     expect(r.stdout).toMatch(/once the parent publishes it, run: dane-ns keys rollover roll\.example\. --ds-published/);
-    expect((await cli(['ds', 'roll.example', '--keys', keys])).stdout.trim().split('\n').sort()).toEqual([before, newDs].sort());
+    expect((await cli(['ds', 'roll.example', '--keys', keys])).stdout.trim().split('\n').sort()).toEqual(
+      [before, newDs].sort(),
+    );
 
-    const done = await cli(['keys', 'rollover', 'roll.example', ...dirs, '--ds-published', '--ds-ttl', '3600', '--margin', '0']);
+    const done = await cli([
+      'keys',
+      'rollover',
+      'roll.example',
+      ...dirs,
+      '--ds-published',
+      '--ds-ttl',
+      '3600',
+      '--margin',
+      '0',
+    ]);
     expect(done.code, done.stderr).toBe(0);
     // Submitted at once: warned that the new key may not be in every cached DNSKEY RRset yet.
     expect(done.stderr).toMatch(/^warning: the DS of \d+ went to the parent before /);
     const oldTag = before.split(' ')[4];
-    expect(done.stdout).toMatch(new RegExp(`; roll\\.example\\.: ${oldTag} signs the DNSKEY RRset until \\S+ \\(the parent's DS TTL 3600 s \\+ margin 0 s\\), then leaves it`));
+    expect(done.stdout).toMatch(
+      new RegExp(
+        `; roll\\.example\\.: ${oldTag} signs the DNSKEY RRset until \\S+ \\(the parent's DS TTL 3600 s \\+ margin 0 s\\), then leaves it`,
+      ),
+    );
 
-    for (const bad of [['--ksk', '--ds-published'], ['--margin', 'soon']]) {
+    for (const bad of [
+      ['--ksk', '--ds-published'],
+      ['--margin', 'soon'],
+    ]) {
       const u = await cli(['keys', 'rollover', 'roll.example', ...dirs, ...bad]);
       expect(u.code).toBe(2);
     }
     const unsigned = await tempDir('roll-off');
-    await writeFile(join(unsigned, 'off.example.yaml'), 'origin: off.example.\nttl: 600\nsoa: { mname: ns1, rname: h@off.example, serial: 1, refresh: 7200, retry: 3600, expire: 1209600, minimum: 300 }\ndnssec: { enabled: false }\nrecords:\n  "@": { NS: ns1.off.example. }\n');
+    await writeFile(
+      join(unsigned, 'off.example.yaml'),
+      'origin: off.example.\nttl: 600\nsoa: { mname: ns1, rname: h@off.example, serial: 1, refresh: 7200, retry: 3600, expire: 1209600, minimum: 300 }\ndnssec: { enabled: false }\nrecords:\n  "@": { NS: ns1.off.example. }\n',
+    );
     const off = await cli(['keys', 'rollover', 'off.example', '--zones', unsigned, '--keys', keys]);
     expect(off.code).toBe(1);
     expect(off.stderr).toContain('is not signed');

@@ -14,7 +14,10 @@ const LIMIT_MS = 25 * 60_000;
 
 function runScript(): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const p = spawn('bash', [join(REPO_ROOT, 'scripts', 'container-test.sh')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('bash', [join(REPO_ROOT, 'scripts', 'container-test.sh')], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -33,8 +36,15 @@ describe('Docker image (podman)', () => {
       const { code, out } = await runScript();
       process.stdout.write(`--- scripts/container-test.sh ---\n${out}`);
       const lines = out.split('\n');
-      const check = (re: RegExp): void => void expect(lines.some((l) => re.test(l)), `${re} in:\n${out}`).toBe(true);
-      expect(lines.filter((l) => l.startsWith('FAIL')), out).toEqual([]);
+      const check = (re: RegExp): void =>
+        void expect(
+          lines.some((l) => re.test(l)),
+          `${re} in:\n${out}`,
+        ).toBe(true);
+      expect(
+        lines.filter((l) => l.startsWith('FAIL')),
+        out,
+      ).toEqual([]);
       expect(code, out).toBe(0);
       check(/^ok {3}base image node:\d+-[a-z]+-slim (present|made with make-node-base\.sh)/);
       check(/^ok {3}podman build \S+ in \d+ s, image size \d+ MB$/);
@@ -42,7 +52,9 @@ describe('Docker image (podman)', () => {
       check(/^ok {3}kdig \+dnssec example\.net\. SOA: answer with RRSIG \d+ ms after podman run$/);
       check(/^ok {3}native batched UDP engine in use/);
       check(/^ok {3}keys written to the \/keys volume, owned by UID 65532/);
-      check(/^ok {3}validating Unbound \(anchor from podman exec dane-ns ds\): _25\._tcp\.mail\.example\.net\. TLSA secure \(AD\)/);
+      check(
+        /^ok {3}validating Unbound \(anchor from podman exec dane-ns ds\): _25\._tcp\.mail\.example\.net\. TLSA secure \(AD\)/,
+      );
       check(/^ok {3}certificate rotated in \/certs: new TLSA served \d+ ms later/);
       check(/^ok {3}old TLSA retired \d+ ms after the rotation/);
       check(/^ok {3}validating Unbound: rotated TLSA secure \(AD\)$/);
@@ -51,7 +63,9 @@ describe('Docker image (podman)', () => {
       check(/^ok {3}dane-ns healthcheck in the container: healthy: 1 zone\(s\)/);
       check(/^ok {3}PID 1 \(node --max-semi-space-size=4 \/app\/dist\/cli\.js serve ?\) runs as UID 65532$/);
       check(/^ok {3}podman stop -t 30: stopped in \d+ ms by SIGTERM, exit code 0$/);
-      check(/^ok {3}defaults \(DANE_NS_LISTEN=0\.0\.0\.0:53,\[::\]:53\) as UID 65532 with --cap-add NET_BIND_SERVICE: healthy/);
+      check(
+        /^ok {3}defaults \(DANE_NS_LISTEN=0\.0\.0\.0:53,\[::\]:53\) as UID 65532 with --cap-add NET_BIND_SERVICE: healthy/,
+      );
       check(/^ok {3}defaults without NET_BIND_SERVICE: exits 1 with 'bind EACCES'/);
       check(/^container-test: all checks passed/);
       const stop = /stopped in (\d+) ms/.exec(out);

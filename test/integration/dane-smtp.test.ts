@@ -75,7 +75,18 @@ function zoneYaml(tlsa: string[]): string {
 }
 
 beforeAll(async () => {
-  for (const tool of ['ip', 'unbound', 'unbound-control', 'unbound-checkconf', 'kdig', 'postfix', 'postconf', 'posttls-finger', 'openssl']) requireTool(tool);
+  for (const tool of [
+    'ip',
+    'unbound',
+    'unbound-control',
+    'unbound-checkconf',
+    'kdig',
+    'postfix',
+    'postconf',
+    'posttls-finger',
+    'openssl',
+  ])
+    requireTool(tool);
   dir = mkdtempSync(join(tmpdir(), 'dane-ns-smtp-'));
   const certs = join(dir, 'certs');
   [good, other, rsa] = await Promise.all([
@@ -90,7 +101,12 @@ beforeAll(async () => {
   const keysDir = join(dir, 'keys');
   dane = await startDaneNs({ zonesDir, port: DANE_PORT, keysDir, stateDir: join(dir, 'state'), netns: ns.name });
   anchors = (await exec(process.execPath, [CLI, 'ds', ZONE, '--keys', keysDir])).trim().split('\n');
-  unbound = await startUnbound({ port: 53, stubs: [{ zone: ZONE, addr: `127.0.0.1@${DANE_PORT}` }], trustAnchors: anchors, netns: ns.name });
+  unbound = await startUnbound({
+    port: 53,
+    stubs: [{ zone: ZONE, addr: `127.0.0.1@${DANE_PORT}` }],
+    trustAnchors: anchors,
+    netns: ns.name,
+  });
   postfix = await startPostfix({ netns: ns.name, certPath: good.certPath, keyPath: good.keyPath });
 });
 
@@ -103,19 +119,31 @@ afterAll(async () => {
 });
 
 const rr = (c: CertPair): string => `3 1 1 ${c.tlsa311}`;
-const context = (r: PosttlsResult): string => `${r.command}\n${r.raw}\n--- unbound log ---\n${unbound?.logs().slice(-4000) ?? ''}`;
+const context = (r: PosttlsResult): string =>
+  `${r.command}\n${r.raw}\n--- unbound log ---\n${unbound?.logs().slice(-4000) ?? ''}`;
 
 async function restartUnbound(trustAnchors: string[]): Promise<void> {
   await unbound?.stop();
   unbound = undefined;
-  unbound = await startUnbound({ port: 53, stubs: [{ zone: ZONE, addr: `127.0.0.1@${DANE_PORT}` }], trustAnchors, netns: ns!.name });
+  unbound = await startUnbound({
+    port: 53,
+    stubs: [{ zone: ZONE, addr: `127.0.0.1@${DANE_PORT}` }],
+    trustAnchors,
+    netns: ns!.name,
+  });
 }
 
 describe('SMTP DANE through dane-ns, Unbound, Postfix and posttls-finger', () => {
   it('the matching EC key is a verified DANE connection, via the MX lookup and via [host]', async () => {
     for (const target of ['example.com', '[mail.example.com]']) {
       const r = await posttlsFinger(ns!.name, target);
-      expect(r, context(r)).toMatchObject({ verified: true, matchedDane: true, noTlsa: false, dnssecFailure: false, matchedTlsa: rr(good) });
+      expect(r, context(r)).toMatchObject({
+        verified: true,
+        matchedDane: true,
+        noTlsa: false,
+        dnssecFailure: false,
+        matchedTlsa: rr(good),
+      });
       expect([...r.tlsaRecords].sort(), context(r)).toEqual([rr(good), rr(rsa)].sort());
     }
   });
@@ -124,14 +152,25 @@ describe('SMTP DANE through dane-ns, Unbound, Postfix and posttls-finger', () =>
     await postfix!.setCertificate(rsa.certPath, rsa.keyPath);
     expect(await postfix!.presentedTlsa311()).toBe(rsa.tlsa311);
     const r = await posttlsFinger(ns!.name, 'example.com');
-    expect(r, context(r)).toMatchObject({ verified: true, matchedDane: true, dnssecFailure: false, matchedTlsa: rr(rsa) });
+    expect(r, context(r)).toMatchObject({
+      verified: true,
+      matchedDane: true,
+      dnssecFailure: false,
+      matchedTlsa: rr(rsa),
+    });
   });
 
   it('a key that no TLSA record names is not verified (the TLSA RRset itself is still secure)', async () => {
     await postfix!.setCertificate(other.certPath, other.keyPath);
     expect(await postfix!.presentedTlsa311()).toBe(other.tlsa311);
     const r = await posttlsFinger(ns!.name, '[mail.example.com]');
-    expect(r, context(r)).toMatchObject({ verified: false, matchedDane: false, noTlsa: false, dnssecFailure: false, matchedTlsa: null });
+    expect(r, context(r)).toMatchObject({
+      verified: false,
+      matchedDane: false,
+      noTlsa: false,
+      dnssecFailure: false,
+      matchedTlsa: null,
+    });
     expect(r.tlsaRecords.length, context(r)).toBe(2);
     expect(r.raw, context(r)).toMatch(/no matching DANE TLSA records/);
     // And back: the restart in setCertificate really serves the new certificate on the next connection.
@@ -143,12 +182,23 @@ describe('SMTP DANE through dane-ns, Unbound, Postfix and posttls-finger', () =>
   it('a host without TLSA gets a validated "no TLSA" (NXDOMAIN and NODATA), not a DNSSEC failure', async () => {
     for (const target of ['[plain.example.com]', '[nodata.example.com]']) {
       const r = await posttlsFinger(ns!.name, target);
-      expect(r, context(r)).toMatchObject({ verified: false, matchedDane: false, noTlsa: true, dnssecFailure: false, tlsaRecords: [] });
+      expect(r, context(r)).toMatchObject({
+        verified: false,
+        matchedDane: false,
+        noTlsa: true,
+        dnssecFailure: false,
+        tlsaRecords: [],
+      });
     }
   });
 
   it('a wrong trust anchor is a DNSSEC failure (bogus: SERVFAIL), never "no TLSA" or verified', async () => {
-    const wrong = anchors.map((l) => l.replace(/([0-9A-Fa-f])([0-9A-Fa-f]{7})\s*$/, (_m, c: string, rest: string) => `${c === '0' ? '1' : '0'}${rest}`));
+    const wrong = anchors.map((l) =>
+      l.replace(
+        /([0-9A-Fa-f])([0-9A-Fa-f]{7})\s*$/,
+        (_m, c: string, rest: string) => `${c === '0' ? '1' : '0'}${rest}`,
+      ),
+    );
     expect(wrong).not.toEqual(anchors);
     await restartUnbound(wrong);
     for (const target of ['example.com', '[mail.example.com]', '[plain.example.com]']) {
@@ -161,7 +211,13 @@ describe('SMTP DANE through dane-ns, Unbound, Postfix and posttls-finger', () =>
     await restartUnbound([]);
     for (const target of ['[mail.example.com]', '[plain.example.com]']) {
       const r = await posttlsFinger(ns!.name, target);
-      expect(r, context(r)).toMatchObject({ verified: false, matchedDane: false, noTlsa: false, dnssecFailure: true, tlsaRecords: [] });
+      expect(r, context(r)).toMatchObject({
+        verified: false,
+        matchedDane: false,
+        noTlsa: false,
+        dnssecFailure: true,
+        tlsaRecords: [],
+      });
     }
   });
 });

@@ -11,7 +11,16 @@
  * `dane-ns check --live` gives the same verdicts.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +54,8 @@ function exec(bin: string, args: string[]): Promise<string> {
 }
 
 const rr = (c: CertPair): string => `3 1 1 ${c.tlsa311}`;
-const context = (r: PosttlsResult): string => `${r.command}\n${r.raw}\n--- dane-ns ---\n${dane?.logs().slice(-3000) ?? ''}`;
+const context = (r: PosttlsResult): string =>
+  `${r.command}\n${r.raw}\n--- dane-ns ---\n${dane?.logs().slice(-3000) ?? ''}`;
 let archiveN = 1;
 
 /** certbot's renewal: a new archive file, then the live/ symlink replaced atomically. */
@@ -59,7 +69,15 @@ function certbotRenew(c: CertPair): void {
 
 /** The TLSA set dane-ns itself serves now (asked directly, not through the resolver), lower-case hex. */
 async function served(): Promise<string[]> {
-  const out = await ns!.run('kdig', ['+short', '+norec', `@127.0.0.1`, '-p', String(DANE_PORT), `_25._tcp.mail.${ZONE}`, 'TLSA']);
+  const out = await ns!.run('kdig', [
+    '+short',
+    '+norec',
+    `@127.0.0.1`,
+    '-p',
+    String(DANE_PORT),
+    `_25._tcp.mail.${ZONE}`,
+    'TLSA',
+  ]);
   return out
     .trim()
     .split('\n')
@@ -82,18 +100,33 @@ async function servedWithin(want: string): Promise<number> {
 }
 
 async function check(): Promise<{ code: number | null; stdout: string }> {
-  const r = await ns!.exec(process.execPath, [CLI, 'check', ZONE, '--zones', zonesDir, '--server', `127.0.0.1:${DANE_PORT}`, '--live'], { timeoutMs: 30_000 });
+  const r = await ns!.exec(
+    process.execPath,
+    [CLI, 'check', ZONE, '--zones', zonesDir, '--server', `127.0.0.1:${DANE_PORT}`, '--live'],
+    { timeoutMs: 30_000 },
+  );
   return { code: r.code, stdout: r.stdout + r.stderr };
 }
 
 beforeAll(async () => {
-  for (const tool of ['ip', 'unbound', 'unbound-control', 'kdig', 'postfix', 'posttls-finger', 'openssl']) requireTool(tool);
+  for (const tool of ['ip', 'unbound', 'unbound-control', 'kdig', 'postfix', 'posttls-finger', 'openssl'])
+    requireTool(tool);
   dir = mkdtempSync(join(tmpdir(), 'dane-ns-tlsa-e2e-'));
   certs = join(dir, 'certs');
   mkdirSync(join(certs, 'archive'), { recursive: true });
   mkdirSync(join(certs, 'live'), { recursive: true });
-  const made = await Promise.all(['a', 'b', 'c', 'd', 'stranger'].map((name) => makeCert(join(dir, 'pairs'), { name, kind: name === 'c' ? 'rsa' : 'ec' })));
-  for (const c of made) keys[c.certPath.split('/').pop()!.replace(/\.crt$/, '')] = c;
+  const made = await Promise.all(
+    ['a', 'b', 'c', 'd', 'stranger'].map((name) =>
+      makeCert(join(dir, 'pairs'), { name, kind: name === 'c' ? 'rsa' : 'ec' }),
+    ),
+  );
+  for (const c of made)
+    keys[
+      c.certPath
+        .split('/')
+        .pop()!
+        .replace(/\.crt$/, '')
+    ] = c;
   writeFileSync(join(certs, 'archive', 'fullchain1.pem'), keys.a!.certPem);
   symlinkSync('../archive/fullchain1.pem', join(certs, 'live', 'fullchain.pem'));
   ns = await createNetns();
@@ -119,7 +152,12 @@ tlsa:
   const keysDir = join(dir, 'keys');
   dane = await startDaneNs({ zonesDir, port: DANE_PORT, keysDir, stateDir: join(dir, 'state'), netns: ns.name });
   const anchors = (await exec(process.execPath, [CLI, 'ds', ZONE, '--keys', keysDir])).trim().split('\n');
-  unbound = await startUnbound({ port: 53, stubs: [{ zone: ZONE, addr: `127.0.0.1@${DANE_PORT}` }], trustAnchors: anchors, netns: ns.name });
+  unbound = await startUnbound({
+    port: 53,
+    stubs: [{ zone: ZONE, addr: `127.0.0.1@${DANE_PORT}` }],
+    trustAnchors: anchors,
+    netns: ns.name,
+  });
   postfix = await startPostfix({ netns: ns.name, certPath: keys.a!.certPath, keyPath: keys.a!.keyPath });
 }, 120_000);
 
@@ -135,7 +173,12 @@ describe('automatic TLSA through dane-ns, Unbound, Postfix and posttls-finger', 
   it('(1) the current certificate: a verified DANE connection matching the automatic record', async () => {
     expect(await served()).toEqual([rr(keys.a!)]);
     const r = await posttlsFinger(ns!.name, 'example.com');
-    expect(r, context(r)).toMatchObject({ verified: true, matchedDane: true, dnssecFailure: false, matchedTlsa: rr(keys.a!) });
+    expect(r, context(r)).toMatchObject({
+      verified: true,
+      matchedDane: true,
+      dnssecFailure: false,
+      matchedTlsa: rr(keys.a!),
+    });
     const c = await check();
     expect(c.stdout).toMatch(/^result {2}_25\._tcp\.mail\.example\.com\. ok$/m);
     expect(c.code, c.stdout).toBe(0);

@@ -25,10 +25,20 @@ function healthcheck(args: readonly string[], env: Record<string, string> = {}):
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('DANE_NS_')) e[k] = v;
   Object.assign(e, env);
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, 'healthcheck', ...args], { cwd: tmpdir(), env: e, timeout: 15_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, 'healthcheck', ...args],
+      { cwd: tmpdir(), env: e, timeout: 15_000, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        const code =
+          err === null
+            ? 0
+            : typeof (err as { code?: unknown }).code === 'number'
+              ? (err as { code: number }).code
+              : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -74,7 +84,9 @@ describe('dane-ns healthcheck', () => {
     const r = await healthcheck(['--server', `127.0.0.1:${port}`, '--zones', zones]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^healthy: 3 zone\(s\) answered with current signatures: example\.com\. serial \d+, second\.test\. serial \d+, unsigned\.test\. serial 7 \(unsigned\)\n$/);
+    expect(r.stdout).toMatch(
+      /^healthy: 3 zone\(s\) answered with current signatures: example\.com\. serial \d+, second\.test\. serial \d+, unsigned\.test\. serial 7 \(unsigned\)\n$/,
+    );
   });
 
   it('takes the server and the zones from DANE_NS_LISTEN (0.0.0.0 means loopback) and DANE_NS_ZONES', async () => {
@@ -95,7 +107,11 @@ describe('dane-ns healthcheck', () => {
   });
 
   it('fails when the signatures are not current (clock 60 days ahead)', async () => {
-    const r = await healthCheck({ zonesDir: zones, server: { host: '127.0.0.1', port }, now: Date.now() + 60 * 86400_000 });
+    const r = await healthCheck({
+      zonesDir: zones,
+      server: { host: '127.0.0.1', port },
+      now: Date.now() + 60 * 86400_000,
+    });
     expect(r).toEqual({ ok: false, line: 'example.com. SOA: signature expired' });
   });
 
@@ -105,7 +121,9 @@ describe('dane-ns healthcheck', () => {
     const r = await healthcheck(['--server', `127.0.0.1:${dead}`, '--zones', zones]);
     expect(Date.now() - t0).toBeLessThan(8000);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^unhealthy: example\.com\.: 127\.0\.0\.1:\d+: no answer from 127\.0\.0\.1:\d+ within 1000 ms\n$/);
+    expect(r.stderr).toMatch(
+      /^unhealthy: example\.com\.: 127\.0\.0\.1:\d+: no answer from 127\.0\.0\.1:\d+ within 1000 ms\n$/,
+    );
   });
 
   it('fails when the zones directory is missing or empty', async () => {

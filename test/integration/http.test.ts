@@ -26,7 +26,9 @@ function parseExposition(text: string): { samples: Sample[]; types: Map<string, 
   const samples: Sample[] = [];
   const seenFamilies: string[] = [];
   const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
-  const sampleRe = new RegExp(`^(${NAME})(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*",?)*)\\})? (-?(?:[0-9]+(?:\\.[0-9]+)?(?:e[+-]?[0-9]+)?|\\+Inf|-Inf|NaN))$`);
+  const sampleRe = new RegExp(
+    `^(${NAME})(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*",?)*)\\})? (-?(?:[0-9]+(?:\\.[0-9]+)?(?:e[+-]?[0-9]+)?|\\+Inf|-Inf|NaN))$`,
+  );
   for (const [i, line] of text.slice(0, -1).split('\n').entries()) {
     const where = `line ${i + 1}: ${line}`;
     if (line.startsWith('# HELP ')) {
@@ -47,7 +49,8 @@ function parseExposition(text: string): { samples: Sample[]; types: Map<string, 
     // A sample belongs to the family whose TYPE line came last (families are not interleaved).
     expect(seenFamilies.at(-1), where).toBe(name);
     const labels: Record<string, string> = {};
-    for (const lm of (m![2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[lm[1]!] = lm[2]!.replace(/\\(.)/g, (_x, c: string) => (c === 'n' ? '\n' : c));
+    for (const lm of (m![2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[lm[1]!] = lm[2]!.replace(/\\(.)/g, (_x, c: string) => (c === 'n' ? '\n' : c));
     samples.push({ name, labels, value: Number(m![3]) });
   }
   return { samples, types };
@@ -104,13 +107,41 @@ describe('HTTP endpoint: /metrics and /healthz', () => {
     zones = join(dir, 'zones');
     keys = join(dir, 'keys');
     mkdirSync(zones);
-    execFileSync(requireTool('openssl'), ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(zones, 'cert.pem'), '-days', '40', '-subj', '/CN=mail.alpha.example'], { stdio: 'ignore' });
-    const end = execFileSync(requireTool('openssl'), ['x509', '-in', join(zones, 'cert.pem'), '-noout', '-enddate']).toString().trim().replace(/^notAfter=/, '');
+    execFileSync(
+      requireTool('openssl'),
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(dir, 'k.pem'),
+        '-out',
+        join(zones, 'cert.pem'),
+        '-days',
+        '40',
+        '-subj',
+        '/CN=mail.alpha.example',
+      ],
+      { stdio: 'ignore' },
+    );
+    const end = execFileSync(requireTool('openssl'), ['x509', '-in', join(zones, 'cert.pem'), '-noout', '-enddate'])
+      .toString()
+      .trim()
+      .replace(/^notAfter=/, '');
     notAfter = Math.floor(Date.parse(end) / 1000);
     writeFileSync(join(zones, 'alpha.example.yaml'), ZONE_A());
     writeFileSync(join(zones, 'beta.example.yaml'), ZONE_B('192.0.2.1'));
     [dnsPort, httpPort] = (await freePorts(2)) as [number, number];
-    server = await startDaneNs({ zonesDir: zones, port: dnsPort, keysDir: keys, extraArgs: ['--http', `127.0.0.1:${httpPort}`] });
+    server = await startDaneNs({
+      zonesDir: zones,
+      port: dnsPort,
+      keysDir: keys,
+      extraArgs: ['--http', `127.0.0.1:${httpPort}`],
+    });
   }, 30_000);
   afterAll(async () => {
     await server?.stop();
@@ -122,9 +153,23 @@ describe('HTTP endpoint: /metrics and /healthz', () => {
     expect(r.status).toBe(200);
     expect(r.type).toBe('text/plain; version=0.0.4; charset=utf-8');
     const { types, samples } = parseExposition(r.body);
-    for (const name of ['dane_ns_queries_total', 'dane_ns_responses_truncated_total', 'dane_ns_zone_serial', 'dane_ns_rrsig_expiry_seconds', 'dane_ns_certificate_not_after_seconds', 'dane_ns_reload_failures_total', 'dane_ns_certificate_read_failures_total', 'dane_ns_signing_seconds'])
+    for (const name of [
+      'dane_ns_queries_total',
+      'dane_ns_responses_truncated_total',
+      'dane_ns_zone_serial',
+      'dane_ns_rrsig_expiry_seconds',
+      'dane_ns_certificate_not_after_seconds',
+      'dane_ns_reload_failures_total',
+      'dane_ns_certificate_read_failures_total',
+      'dane_ns_signing_seconds',
+    ])
       expect(types.has(name), name).toBe(true);
-    expect(samples.filter((s) => s.name === 'dane_ns_zone_serial').map((s) => s.labels.zone).sort()).toEqual(['alpha.example.', 'beta.example.']);
+    expect(
+      samples
+        .filter((s) => s.name === 'dane_ns_zone_serial')
+        .map((s) => s.labels.zone)
+        .sort(),
+    ).toEqual(['alpha.example.', 'beta.example.']);
   });
 
   it('query counters follow real queries by transport, qtype and rcode; truncation is counted', async () => {
@@ -136,8 +181,12 @@ describe('HTTP endpoint: /metrics and /healthz', () => {
     const big = await query({ host: '127.0.0.1', port: dnsPort }, 'big.alpha.example.', 'TXT', { bufsize: 512 });
     expect(big.flags).toContain('tc');
     expect(await metric('dane_ns_queries_total', { transport: 'udp', qtype: 'MX', rcode: 'NOERROR' })).toBe(before + 3);
-    expect(await metric('dane_ns_queries_total', { transport: 'udp', qtype: 'A', rcode: 'NXDOMAIN' })).toBeGreaterThanOrEqual(1);
-    expect(await metric('dane_ns_queries_total', { transport: 'tcp', qtype: 'SOA', rcode: 'NOERROR' })).toBeGreaterThanOrEqual(1);
+    expect(
+      await metric('dane_ns_queries_total', { transport: 'udp', qtype: 'A', rcode: 'NXDOMAIN' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      await metric('dane_ns_queries_total', { transport: 'tcp', qtype: 'SOA', rcode: 'NOERROR' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(await metric('dane_ns_responses_truncated_total', { transport: 'udp' })).toBe(tc0 + 1);
   });
 
@@ -147,7 +196,9 @@ describe('HTTP endpoint: /metrics and /healthz', () => {
     const exp = (await metric('dane_ns_rrsig_expiry_seconds', { zone: 'alpha.example.' }))!;
     expect(exp).toBeGreaterThan(7 * 86400);
     expect(exp).toBeLessThanOrEqual(14 * 86400);
-    expect(await metric('dane_ns_certificate_not_after_seconds', { host: 'mail.alpha.example.', role: 'current' })).toBe(notAfter);
+    expect(
+      await metric('dane_ns_certificate_not_after_seconds', { host: 'mail.alpha.example.', role: 'current' }),
+    ).toBe(notAfter);
     expect(await metric('dane_ns_certificate_problem', { host: 'mail.alpha.example.', status: 'ok' })).toBe(0);
   });
 
@@ -171,7 +222,9 @@ describe('HTTP endpoint: /metrics and /healthz', () => {
     const failures = (await metric('dane_ns_reload_failures_total'))!;
     writeFileSync(join(zones, 'alpha.example.yaml'), ZONE_A('  oops: { A: nonsense }\n'));
     await until(async () => (await get('/healthz')).status === 503, '503');
-    expect((await get('/healthz')).body).toMatch(/zone file alpha\.example\.yaml does not load \(serving its last good version\): .*alpha\.example\.yaml:9: oops A/);
+    expect((await get('/healthz')).body).toMatch(
+      /zone file alpha\.example\.yaml does not load \(serving its last good version\): .*alpha\.example\.yaml:9: oops A/,
+    );
     expect(await metric('dane_ns_reload_failures_total')).toBeGreaterThan(failures);
     writeFileSync(join(zones, 'alpha.example.yaml'), ZONE_A());
     await until(async () => (await get('/healthz')).status === 200, '200 again');

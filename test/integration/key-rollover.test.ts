@@ -32,11 +32,39 @@ const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const SOA = (zone: string, ttl: number): string =>
   `soa: { mname: ns1, rname: hostmaster@${zone}, serial: 1, refresh: 7200, retry: 3600, expire: 1209600, minimum: ${ttl} }`;
 /** TTL 2 everywhere (DNSKEY included), one TXT with 4: a ZSK rollover with margin 1 takes about 8 s. */
-const FAST = ['origin: fast.example.', 'ttl: 2', SOA('fast.example', 2), 'records:', '  "@": { NS: ns1, MX: "10 mail" }', '  ns1: { A: 192.0.2.53 }', '  mail: { A: 192.0.2.25 }', '  www: { A: 192.0.2.80 }', '  txt: { TXT: { ttl: 4, values: [four seconds] } }', ''].join('\n');
+const FAST = [
+  'origin: fast.example.',
+  'ttl: 2',
+  SOA('fast.example', 2),
+  'records:',
+  '  "@": { NS: ns1, MX: "10 mail" }',
+  '  ns1: { A: 192.0.2.53 }',
+  '  mail: { A: 192.0.2.25 }',
+  '  www: { A: 192.0.2.80 }',
+  '  txt: { TXT: { ttl: 4, values: [four seconds] } }',
+  '',
+].join('\n');
 /** The naive-swap control: a DNSKEY TTL of 300 s keeps the old DNSKEY RRset in Unbound's cache. */
-const SLOW = ['origin: slow.example.', 'ttl: 300', SOA('slow.example', 300), 'records:', '  "@": { NS: ns1 }', '  ns1: { A: 192.0.2.53 }', ...Array.from({ length: 20 }, (_, i) => `  h${i}: { A: 192.0.2.${i + 1} }`), ''].join('\n');
+const SLOW = [
+  'origin: slow.example.',
+  'ttl: 300',
+  SOA('slow.example', 300),
+  'records:',
+  '  "@": { NS: ns1 }',
+  '  ns1: { A: 192.0.2.53 }',
+  ...Array.from({ length: 20 }, (_, i) => `  h${i}: { A: 192.0.2.${i + 1} }`),
+  '',
+].join('\n');
 /** The KSK rollover's zone. */
-const KSK = ['origin: ksk.example.', 'ttl: 2', SOA('ksk.example', 2), 'records:', '  "@": { NS: ns1 }', '  ns1: { A: 192.0.2.53 }', ''].join('\n');
+const KSK = [
+  'origin: ksk.example.',
+  'ttl: 2',
+  SOA('ksk.example', 2),
+  'records:',
+  '  "@": { NS: ns1 }',
+  '  ns1: { A: 192.0.2.53 }',
+  '',
+].join('\n');
 
 let dir: string;
 let zones: string;
@@ -45,7 +73,16 @@ const unbounds: UnboundInstance[] = [];
 let server: Server;
 
 async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [CLI, ...args, '--zones', zones, '--keys', dane.keysDir, '--state', dane.stateDir]);
+  const { stdout } = await run(process.execPath, [
+    CLI,
+    ...args,
+    '--zones',
+    zones,
+    '--keys',
+    dane.keysDir,
+    '--state',
+    dane.stateDir,
+  ]);
   return stdout;
 }
 
@@ -57,7 +94,13 @@ async function ds(zone: string): Promise<string[]> {
 async function resolver(anchors: string[]): Promise<Server> {
   const port = await freePort();
   const zonesServed = ['fast.example.', 'slow.example.', 'ksk.example.'];
-  unbounds.push(await startUnbound({ port, stubs: zonesServed.map((zone) => ({ zone, addr: `127.0.0.1@${dane.port}` })), trustAnchors: anchors }));
+  unbounds.push(
+    await startUnbound({
+      port,
+      stubs: zonesServed.map((zone) => ({ zone, addr: `127.0.0.1@${dane.port}` })),
+      trustAnchors: anchors,
+    }),
+  );
   return { host: '127.0.0.1', port };
 }
 
@@ -88,7 +131,12 @@ beforeAll(async () => {
   writeFileSync(join(zones, 'fast.example.yaml'), FAST);
   writeFileSync(join(zones, 'slow.example.yaml'), SLOW);
   writeFileSync(join(zones, 'ksk.example.yaml'), KSK);
-  dane = await startDaneNs({ zonesDir: zones, port: await freePort(), keysDir: join(dir, 'keys'), stateDir: join(dir, 'state') });
+  dane = await startDaneNs({
+    zonesDir: zones,
+    port: await freePort(),
+    keysDir: join(dir, 'keys'),
+    stateDir: join(dir, 'state'),
+  });
   server = { host: '127.0.0.1', port: dane.port };
 }, 60_000);
 
@@ -100,7 +148,11 @@ afterAll(async () => {
 
 describe('key rollover with a validating Unbound whose cache stays warm', () => {
   it('ZSK: every answer secure throughout, and the four phases of a pre-publish rollover in order', async () => {
-    const unbound = await resolver([...(await ds('fast.example')), ...(await ds('slow.example')), ...(await ds('ksk.example'))]);
+    const unbound = await resolver([
+      ...(await ds('fast.example')),
+      ...(await ds('slow.example')),
+      ...(await ds('ksk.example')),
+    ]);
     const ask = async (): Promise<string[]> => {
       const problems: string[] = [];
       for (const [name, type, rcode] of [
@@ -139,7 +191,11 @@ describe('key rollover with a validating Unbound whose cache stays warm', () => 
     expect(asked).toBeGreaterThan(15);
     // old only -> both published, old signs -> both published, new signs -> new only (the first may be missed
     // when the server picked the key files up before the first look).
-    expect(phases.filter((p) => p !== 'old+- signed by old')).toEqual(['old+new signed by old', 'old+new signed by new', '-+new signed by new']);
+    expect(phases.filter((p) => p !== 'old+- signed by old')).toEqual([
+      'old+new signed by old',
+      'old+new signed by new',
+      '-+new signed by new',
+    ]);
     expect(dane.logs()).toContain('"zone-keys-changed"');
   }, 60_000);
 
@@ -156,7 +212,8 @@ describe('key rollover with a validating Unbound whose cache stays warm', () => 
     const fresh = loadZoneKeys(dane.keysDir, zone).keys.find((k) => k.flags === 256 && k.tag !== old.tag)!;
     for (let i = 0; i < 40 && (await served('slow.example', 'SOA')).signers[0] !== fresh.tag; i++) await delay(100);
     let failed = 0;
-    for (let i = 1; i < 20; i++) if ((await query(unbound, `h${i}.slow.example`, 'A', { dnssec: true, rd: true })).rcode === 'SERVFAIL') failed++;
+    for (let i = 1; i < 20; i++)
+      if ((await query(unbound, `h${i}.slow.example`, 'A', { dnssec: true, rd: true })).rcode === 'SERVFAIL') failed++;
     expect(failed).toBeGreaterThan(0);
   }, 60_000);
 

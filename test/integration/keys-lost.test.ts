@@ -25,7 +25,11 @@ describe('key files lost between restarts', () => {
 
     const first = await startDaneNs({ zonesDir: zones, port: await freePort(), keysDir, stateDir });
     const server1 = { host: '127.0.0.1', port: first.port };
-    expect((await query(server1, 'example.com.', 'DNSKEY', { dnssec: true })).answer.some((l) => / DNSKEY 257 3 13 /.test(l))).toBe(true);
+    expect(
+      (await query(server1, 'example.com.', 'DNSKEY', { dnssec: true })).answer.some((l) =>
+        / DNSKEY 257 3 13 /.test(l),
+      ),
+    ).toBe(true);
     const netKeys1 = (await query(server1, 'example.net.', 'DNSKEY')).answer.sort();
     await first.stop();
 

@@ -148,10 +148,37 @@ describe('parsing', () => {
       CD: 0,
       RCODE: 0,
       answerRRs: [
-        { NAME: 'WWW.Example.TEST.', TYPE: 65000, TYPEname: 'TYPE65000', CLASS: 1, CLASSname: 'IN', TTL: 60, RDLENGTH: 2, RDATAHEX: 'ABCD' },
-        { NAME: 'x.example.test.', TYPE: 257, TYPEname: 'CAA', CLASS: 1, CLASSname: 'IN', TTL: 60, rdataCAA: '0 issue  "ca.test" ' },
+        {
+          NAME: 'WWW.Example.TEST.',
+          TYPE: 65000,
+          TYPEname: 'TYPE65000',
+          CLASS: 1,
+          CLASSname: 'IN',
+          TTL: 60,
+          RDLENGTH: 2,
+          RDATAHEX: 'ABCD',
+        },
+        {
+          NAME: 'x.example.test.',
+          TYPE: 257,
+          TYPEname: 'CAA',
+          CLASS: 1,
+          CLASSname: 'IN',
+          TTL: 60,
+          rdataCAA: '0 issue  "ca.test" ',
+        },
       ],
-      additionalRRs: [{ NAME: '.', TYPE: 41, TYPEname: 'OPT', CLASS: 1232, TTL: 0x01008000, RDLENGTH: 10, RDATAHEX: '000F00020012000A0000' }],
+      additionalRRs: [
+        {
+          NAME: '.',
+          TYPE: 41,
+          TYPEname: 'OPT',
+          CLASS: 1232,
+          TTL: 0x01008000,
+          RDLENGTH: 10,
+          RDATAHEX: '000F00020012000A0000',
+        },
+      ],
     });
     const a = parseKdig(`;; noise\n${json}\n`);
     expect(a.rcode).toBe('BADVERS');
@@ -186,7 +213,11 @@ describe('startKnot failures', () => {
   it('reports a zone Knot cannot load, with knotd log in the error', async () => {
     const port = await freePort();
     await expect(
-      startKnot({ zones: [{ origin: 'broken.test.', text: 'broken.test. 3600 IN SOA garbage\n' }], port, startTimeoutMs: 2000 }),
+      startKnot({
+        zones: [{ origin: 'broken.test.', text: 'broken.test. 3600 IN SOA garbage\n' }],
+        port,
+        startTimeoutMs: 2000,
+      }),
     ).rejects.toThrow(/did not answer SOA for broken\.test\.[\s\S]*knotd log:[\s\S]*broken\.test/);
   });
 });

@@ -34,7 +34,10 @@ describe('query logging', () => {
     await query({ host: '127.0.0.1', port }, 'ns1.log.example.', 'A');
     await query({ host: '127.0.0.1', port }, 'nothere.log.example.', 'MX', { tcp: true });
     await new Promise((r) => setTimeout(r, 100));
-    const lines = server.logs().split('\n').filter((l) => l.includes('"event":"query"'));
+    const lines = server
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('"event":"query"'));
     if (!on) {
       expect(lines).toEqual([]);
       return;

@@ -102,17 +102,34 @@ describe('oracle: our NSEC chain equals the one Knot DNS signs', () => {
     writeFileSync(join(zonesDir, 'edge.test.yaml'), EDGE);
 
     const knotZones: { origin: string; text: string }[] = [];
-    for (const f of readdirSync(zonesDir).filter((x) => x.endsWith('.yaml')).sort()) {
+    for (const f of readdirSync(zonesDir)
+      .filter((x) => x.endsWith('.yaml'))
+      .sort()) {
       const zone = loadZoneAsServed(join(zonesDir, f), stateDir).zone; // with the automatic TLSA, as served
       const origin = nameToText(zone.origin);
-      const { stdout } = await run(process.execPath, [CLI, 'zone', 'export', origin, '--zones', zonesDir, '--state', stateDir]);
+      const { stdout } = await run(process.execPath, [
+        CLI,
+        'zone',
+        'export',
+        origin,
+        '--zones',
+        zonesDir,
+        '--state',
+        stateDir,
+      ]);
       knotZones.push({ origin, text: stdout });
-      zones.push({ origin, chain: buildNsecChain(zone, { ttl: zone.negativeTtl, apexExtraTypes: APEX_EXTRA }), axfr: '' });
+      zones.push({
+        origin,
+        chain: buildNsecChain(zone, { ttl: zone.negativeTtl, apexExtraTypes: APEX_EXTRA }),
+        axfr: '',
+      });
     }
     const port = await freePort();
     knot = await startKnot({ zones: knotZones, port, dnssec: true, dir: join(dir, 'knot') });
     for (const z of zones) {
-      z.axfr = await kdig(['@127.0.0.1', '-p', String(port), '+generic', '+nocomments', z.origin, 'AXFR'], { timeoutMs: 20_000 });
+      z.axfr = await kdig(['@127.0.0.1', '-p', String(port), '+generic', '+nocomments', z.origin, 'AXFR'], {
+        timeoutMs: 20_000,
+      });
     }
   }, 60_000);
 
@@ -122,7 +139,13 @@ describe('oracle: our NSEC chain equals the one Knot DNS signs', () => {
   });
 
   it('covers the fixture zones, the RFC 4592 zone and the edge zone', () => {
-    expect(zones.map((z) => z.origin)).toEqual(['edge.test.', 'example.com.', 'example.net.', 'example.', 'kids.example.com.']);
+    expect(zones.map((z) => z.origin)).toEqual([
+      'edge.test.',
+      'example.com.',
+      'example.net.',
+      'example.',
+      'kids.example.com.',
+    ]);
   });
 
   it('for every zone and owner: same owners, TTL and NSEC rdata (next name + type bitmap)', () => {
@@ -146,7 +169,8 @@ describe('oracle: our NSEC chain equals the one Knot DNS signs', () => {
         compared++;
       }
       for (const [owner, k] of theirs) {
-        if (!ours.has(owner)) diffs.push(`${owner}: Knot ${k.ttl} NSEC ${rdataToText(T.NSEC, Buffer.from(k.rdataHex, 'hex'))}, ours none`);
+        if (!ours.has(owner))
+          diffs.push(`${owner}: Knot ${k.ttl} NSEC ${rdataToText(T.NSEC, Buffer.from(k.rdataHex, 'hex'))}, ours none`);
       }
     }
     expect(diffs).toEqual([]);
@@ -160,7 +184,7 @@ describe('oracle: our NSEC chain equals the one Knot DNS signs', () => {
     }
   });
 
-  it('the observed rules hold in Knot\'s own records', () => {
+  it("the observed rules hold in Knot's own records", () => {
     const edge = knotNsecs(zones.find((z) => z.origin === 'edge.test.')!.axfr);
     const text = (owner: string): string => rdataToText(T.NSEC, Buffer.from(edge.get(owner)!.rdataHex, 'hex'));
     // Insecure cut: NS RRSIG NSEC, the glue A/AAAA at the cut not listed; the next name skips the ENTs d, c.d, b.c.d.

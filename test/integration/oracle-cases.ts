@@ -11,7 +11,12 @@ export interface OracleCase {
   readonly why: string;
 }
 
-const c = (qname: string, qtype: string, why: string, extra: Partial<OracleCase> = {}): OracleCase => ({ qname, qtype, why, ...extra });
+const c = (qname: string, qtype: string, why: string, extra: Partial<OracleCase> = {}): OracleCase => ({
+  qname,
+  qtype,
+  why,
+  ...extra,
+});
 
 export const ORACLE_CASES: readonly OracleCase[] = [
   // existing data at the apex

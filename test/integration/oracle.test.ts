@@ -31,7 +31,11 @@ type Cmp = ReturnType<typeof comparable>;
  * leave a choice (the one RRset answering ANY, RFC 8482 §4.1; whether a truncated answer keeps the RRsets that
  * fitted), dane-ns makes the same choice as Knot, and the table checks it.
  */
-const PERMITTED: { readonly applies: (c: OracleCase) => boolean; readonly why: string; readonly normalise: (a: Cmp) => Cmp }[] = [];
+const PERMITTED: {
+  readonly applies: (c: OracleCase) => boolean;
+  readonly why: string;
+  readonly normalise: (a: Cmp) => Cmp;
+}[] = [];
 
 describe('oracle: dane-ns answers equal Knot DNS answers', () => {
   let zonesDir: string;
@@ -70,7 +74,11 @@ describe('oracle: dane-ns answers equal Knot DNS answers', () => {
       const batch = ORACLE_CASES.slice(i, i + 8);
       const res = await Promise.all(
         batch.map(async (c) => {
-          const opts = { ...(c.tcp ? { tcp: true } : {}), ...(c.noEdns ? { noEdns: true } : {}), ...(c.bufsize ? { bufsize: c.bufsize } : {}) };
+          const opts = {
+            ...(c.tcp ? { tcp: true } : {}),
+            ...(c.noEdns ? { noEdns: true } : {}),
+            ...(c.bufsize ? { bufsize: c.bufsize } : {}),
+          };
           const [ours, theirs] = await Promise.all([
             query({ host: '127.0.0.1', port: dane.port }, c.qname, c.qtype, opts),
             query({ host: '127.0.0.1', port: knot.port }, c.qname, c.qtype, opts),

@@ -63,7 +63,18 @@ tlsa:
     const taken = createSocket('udp4');
     await new Promise<void>((resolve) => taken.bind(port, '127.0.0.1', resolve));
     try {
-      const args = [CLI, 'serve', '--zones', join(dir, 'zones'), '--keys', join(dir, 'keys'), '--state', join(dir, 'state'), '--listen', `127.0.0.1:${port}`];
+      const args = [
+        CLI,
+        'serve',
+        '--zones',
+        join(dir, 'zones'),
+        '--keys',
+        join(dir, 'keys'),
+        '--state',
+        join(dir, 'state'),
+        '--listen',
+        `127.0.0.1:${port}`,
+      ];
       const { code, stderr } = await serveUntilExit(args);
       expect(code, stderr).toBe(1);
       expect(stderr).toMatch(/^dane-ns: bind EADDRINUSE/m);
@@ -78,7 +89,20 @@ tlsa:
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(httpPort, '127.0.0.1', resolve));
     try {
-      const args = [CLI, 'serve', '--zones', join(dir, 'zones'), '--keys', join(dir, 'keys'), '--state', join(dir, 'state'), '--listen', `127.0.0.1:${dnsPort}`, '--http', `127.0.0.1:${httpPort}`];
+      const args = [
+        CLI,
+        'serve',
+        '--zones',
+        join(dir, 'zones'),
+        '--keys',
+        join(dir, 'keys'),
+        '--state',
+        join(dir, 'state'),
+        '--listen',
+        `127.0.0.1:${dnsPort}`,
+        '--http',
+        `127.0.0.1:${httpPort}`,
+      ];
       const { code, stderr } = await serveUntilExit(args);
       expect(code, stderr).toBe(1);
       expect(stderr).toMatch(/^dane-ns: listen EADDRINUSE/m);

@@ -11,7 +11,16 @@ import { connect, type Socket as NetSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collapseWhitespace, dig, kdig, parseKdig, query, requireTool, type Answer, type Server } from './helpers/dig.js';
+import {
+  collapseWhitespace,
+  dig,
+  kdig,
+  parseKdig,
+  query,
+  requireTool,
+  type Answer,
+  type Server,
+} from './helpers/dig.js';
 import { freePort } from './helpers/ports.js';
 import { REPO_ROOT, startDaneNs, type DaneNsInstance } from './helpers/server.js';
 import { HOSTILE } from '../wire/hostile-packets.js';
@@ -28,7 +37,10 @@ const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REF
 
 /** Uncompressed wire form of a presentation name (letter case kept; no escapes needed here). */
 function wireName(name: string): Buffer {
-  const labels = name.replace(/\.$/, '').split('.').filter((l) => l !== '');
+  const labels = name
+    .replace(/\.$/, '')
+    .split('.')
+    .filter((l) => l !== '');
   const parts: Buffer[] = [];
   for (const l of labels) {
     const b = Buffer.from(l, 'ascii');
@@ -123,7 +135,12 @@ function skipName(b: Buffer, p: number): number {
 function parseResponse(b: Buffer): RawMessage {
   if (b.length < 12) throw new Error(`response of ${b.length} octets`);
   const flags = b.readUInt16BE(2);
-  const counts: [number, number, number, number] = [b.readUInt16BE(4), b.readUInt16BE(6), b.readUInt16BE(8), b.readUInt16BE(10)];
+  const counts: [number, number, number, number] = [
+    b.readUInt16BE(4),
+    b.readUInt16BE(6),
+    b.readUInt16BE(8),
+    b.readUInt16BE(10),
+  ];
   let p = 12;
   let question: Buffer | null = null;
   for (let i = 0; i < counts[0]; i++) {
@@ -305,7 +322,6 @@ async function exchange(ch: Channel, msg: Buffer, timeoutMs = 2000): Promise<Raw
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-
 // ---------------------------------------------------------------------------------------------------------------
 // dig (BIND) output in the same shape as helpers/dig.ts's Answer
 // ---------------------------------------------------------------------------------------------------------------
@@ -319,7 +335,16 @@ function parseDig(out: string): Sections {
   const status = /status: ([A-Z0-9]+)/.exec(last);
   const flags = /flags:([^;]*);/.exec(last);
   if (!status || !flags) throw new Error(`dig output without a header:\n${out}`);
-  const res: Sections = { rcode: status[1]!, flags: flags[1]!.trim().split(/\s+/).filter((f) => f !== ''), answer: [], authority: [], additional: [] };
+  const res: Sections = {
+    rcode: status[1]!,
+    flags: flags[1]!
+      .trim()
+      .split(/\s+/)
+      .filter((f) => f !== ''),
+    answer: [],
+    authority: [],
+    additional: [],
+  };
   let section: 'answer' | 'authority' | 'additional' | null = null;
   for (const line of last.split('\n')) {
     const m = /^;; (ANSWER|AUTHORITY|ADDITIONAL) SECTION:/.exec(line);
@@ -370,7 +395,13 @@ async function ask(c: Client, port: number, qname: string, qtype: string): Promi
     a = parseDig(out);
   }
   const norm = (xs: readonly string[]): string[] => xs.map((x) => x.toLowerCase()).sort();
-  return { rcode: a.rcode, flags: [...a.flags].sort(), answer: norm(a.answer), authority: norm(a.authority), additional: norm(a.additional) };
+  return {
+    rcode: a.rcode,
+    flags: [...a.flags].sort(),
+    answer: norm(a.answer),
+    authority: norm(a.authority),
+    additional: norm(a.additional),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -426,7 +457,8 @@ beforeAll(async () => {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .find((e) => e.event === 'zone-loaded' && e.zone === 'example.com.');
-  if (!loaded || typeof loaded.serial !== 'number') throw new Error(`no zone-loaded event for example.com.:\n${inst.logs()}`);
+  if (!loaded || typeof loaded.serial !== 'number')
+    throw new Error(`no zone-loaded event for example.com.:\n${inst.logs()}`);
   serial = loaded.serial;
 });
 
@@ -492,7 +524,11 @@ const CASES: Case[] = [
       flags: ['aa', 'qr'],
       answer: ['example.com. 3600 in mx 10 mail.example.com.'],
       authority: [],
-      additional: ['mail.example.com. 300 in a 192.0.2.25', 'mail.example.com. 300 in a 192.0.2.26', 'mail.example.com. 3600 in aaaa 2001:db8::25'],
+      additional: [
+        'mail.example.com. 300 in a 192.0.2.25',
+        'mail.example.com. 300 in a 192.0.2.26',
+        'mail.example.com. 3600 in aaaa 2001:db8::25',
+      ],
     }),
   },
   {
@@ -511,7 +547,13 @@ const CASES: Case[] = [
     what: 'wildcard *.apps for x.apps',
     qname: 'x.apps.example.com.',
     qtype: 'A',
-    expect: () => ({ rcode: 'NOERROR', flags: ['aa', 'qr'], answer: ['x.apps.example.com. 3600 in a 192.0.2.80'], authority: [], additional: [] }),
+    expect: () => ({
+      rcode: 'NOERROR',
+      flags: ['aa', 'qr'],
+      answer: ['x.apps.example.com. 3600 in a 192.0.2.80'],
+      authority: [],
+      additional: [],
+    }),
   },
   {
     what: 'referral for www.sub: AA clear, NS in authority, glue in additional',
@@ -532,7 +574,9 @@ const CASES: Case[] = [
     expect: () => ({
       rcode: 'NOERROR',
       flags: ['aa', 'qr'],
-      answer: ['sub.example.com. 3600 in ds 12345 13 2 3f1b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f809'],
+      answer: [
+        'sub.example.com. 3600 in ds 12345 13 2 3f1b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f809',
+      ],
       authority: [],
       additional: [],
     }),
@@ -546,14 +590,18 @@ const CASES: Case[] = [
 ];
 
 const CLIENTS: Client[] = [];
-for (const tool of ['kdig', 'dig'] as const) for (const tcp of [false, true]) for (const host of ['127.0.0.1', '::1']) CLIENTS.push({ tool, tcp, host });
+for (const tool of ['kdig', 'dig'] as const)
+  for (const tcp of [false, true]) for (const host of ['127.0.0.1', '::1']) CLIENTS.push({ tool, tcp, host });
 
-describe.each(CLIENTS.map((c) => [`${c.tool} ${c.tcp ? 'TCP' : 'UDP'} ${c.host}`, c] as const))('answers through %s', (_label, client) => {
-  it.each(CASES.map((c) => [c.what, c] as const))('%s', async (_what, c) => {
-    const got = await ask(client, port, c.qname, c.qtype);
-    expect(got).toEqual(c.expect());
-  });
-});
+describe.each(CLIENTS.map((c) => [`${c.tool} ${c.tcp ? 'TCP' : 'UDP'} ${c.host}`, c] as const))(
+  'answers through %s',
+  (_label, client) => {
+    it.each(CASES.map((c) => [c.what, c] as const))('%s', async (_what, c) => {
+      const got = await ask(client, port, c.qname, c.qtype);
+      expect(got).toEqual(c.expect());
+    });
+  },
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Header echo: ID and the client's spelling of the question, also from the response cache
@@ -653,7 +701,20 @@ describe('EDNS', () => {
   });
 
   it('ignores an unknown EDNS option (answers normally, does not echo it)', async () => {
-    const out = await kdig(['@127.0.0.1', '-p', String(port), '+json', '+norec', '+notcp', '+ignore', '+timeout=2', '+retry=1', '+ednsopt=65001:abcd', 'example.com.', 'MX']);
+    const out = await kdig([
+      '@127.0.0.1',
+      '-p',
+      String(port),
+      '+json',
+      '+norec',
+      '+notcp',
+      '+ignore',
+      '+timeout=2',
+      '+retry=1',
+      '+ednsopt=65001:abcd',
+      'example.com.',
+      'MX',
+    ]);
     const a = parseKdig(out);
     expect(a.rcode).toBe('NOERROR');
     expect(a.flags).toEqual(['qr', 'aa']);
@@ -664,7 +725,17 @@ describe('EDNS', () => {
     try {
       const r = await exchange(
         u,
-        buildQuery({ id: 0x1e, name: 'example.com', type: TYPE.A, edns: { options: [{ code: 65001, data: Buffer.from('abcd', 'hex') }, { code: 65002, data: Buffer.alloc(0) }] } }),
+        buildQuery({
+          id: 0x1e,
+          name: 'example.com',
+          type: TYPE.A,
+          edns: {
+            options: [
+              { code: 65001, data: Buffer.from('abcd', 'hex') },
+              { code: 65002, data: Buffer.alloc(0) },
+            ],
+          },
+        }),
       );
       expect(r.rcode).toBe(RCODE.NOERROR);
       expect(r.answer).toHaveLength(1);
@@ -725,7 +796,18 @@ describe('EDNS', () => {
 
 describe('what is not a plain IN query', () => {
   it('dig +opcode=status gets NOTIMP', async () => {
-    const out = await dig(['@127.0.0.1', '-p', String(port), '+norec', '+noedns', '+noall', '+comments', '+opcode=status', 'example.com', 'A']);
+    const out = await dig([
+      '@127.0.0.1',
+      '-p',
+      String(port),
+      '+norec',
+      '+noedns',
+      '+noall',
+      '+comments',
+      '+opcode=status',
+      'example.com',
+      'A',
+    ]);
     expect(parseDig(out).rcode).toBe('NOTIMP');
   });
 
@@ -753,7 +835,20 @@ describe('what is not a plain IN query', () => {
 
   it('class CH gets REFUSED (kdig, UDP and TCP)', async () => {
     for (const tcp of [false, true]) {
-      const out = await kdig(['@127.0.0.1', '-p', String(port), '+json', '+norec', '+noedns', tcp ? '+tcp' : '+notcp', '+timeout=2', '-c', 'CH', 'version.bind', 'TXT']);
+      const out = await kdig([
+        '@127.0.0.1',
+        '-p',
+        String(port),
+        '+json',
+        '+norec',
+        '+noedns',
+        tcp ? '+tcp' : '+notcp',
+        '+timeout=2',
+        '-c',
+        'CH',
+        'version.bind',
+        'TXT',
+      ]);
       const a = parseKdig(out);
       expect(a.rcode).toBe('REFUSED');
       expect(a.flags).not.toContain('aa');
@@ -766,7 +861,10 @@ describe('what is not a plain IN query', () => {
   it('class CH with EDNS: REFUSED keeps an OPT record (RFC 6891 §7)', async () => {
     const u = await UdpClient.open('127.0.0.1', port);
     try {
-      const r = await exchange(u, buildQuery({ id: 0x0c4, name: 'version.bind', type: TYPE.TXT, cls: CLASS_CH, edns: {} }));
+      const r = await exchange(
+        u,
+        buildQuery({ id: 0x0c4, name: 'version.bind', type: TYPE.TXT, cls: CLASS_CH, edns: {} }),
+      );
       expect(r.rcode).toBe(RCODE.REFUSED);
       expect(optOf(r), 'OPT in the REFUSED response').toBeDefined();
     } finally {
@@ -798,7 +896,9 @@ describe('what is not a plain IN query', () => {
   });
 
   it('AXFR over TCP is REFUSED (kdig and raw)', async () => {
-    await expect(kdig(['@127.0.0.1', '-p', String(port), '+tcp', '+timeout=2', 'example.com.', 'AXFR'])).rejects.toThrow(/REFUSED/);
+    await expect(
+      kdig(['@127.0.0.1', '-p', String(port), '+tcp', '+timeout=2', 'example.com.', 'AXFR']),
+    ).rejects.toThrow(/REFUSED/);
     const t = await TcpClient.open('127.0.0.1', port);
     try {
       const r = await exchange(t, buildQuery({ id: 0xaf, name: 'example.com', type: TYPE.AXFR }));
@@ -830,7 +930,10 @@ async function primeCache(ch: Channel): Promise<void> {
   let id = 0x0e00;
   for (const edns of [undefined, { udp: 1232, do: true }]) {
     for (let i = 0; i < 2; i++) {
-      const r = await exchange(ch, buildQuery({ id: ++id, name: 'example.com', type: TYPE.A, flags: 0x0100, ...(edns ? { edns } : {}) }));
+      const r = await exchange(
+        ch,
+        buildQuery({ id: ++id, name: 'example.com', type: TYPE.A, flags: 0x0100, ...(edns ? { edns } : {}) }),
+      );
       expect(r.rcode).toBe(RCODE.NOERROR);
     }
   }
@@ -854,7 +957,9 @@ async function sendHostile(ch: Channel, transport: string): Promise<string[]> {
     try {
       const r = parseResponse(got);
       if (r.id !== want.id || !r.qr || r.rcode !== want.rcode) {
-        failures.push(`${transport} ${h.name}: id ${r.id.toString(16)} qr ${r.qr} rcode ${r.rcode}, want id ${want.id.toString(16)} rcode ${want.rcode}`);
+        failures.push(
+          `${transport} ${h.name}: id ${r.id.toString(16)} qr ${r.qr} rcode ${r.rcode}, want id ${want.id.toString(16)} rcode ${want.rcode}`,
+        );
       }
     } catch (e) {
       failures.push(`${transport} ${h.name}: unparseable response ${got.toString('hex')}: ${(e as Error).message}`);
@@ -892,7 +997,12 @@ describe('hostile packets (test/wire/hostile-packets.ts)', () => {
     try {
       await primeCache(t);
       const wants = HOSTILE.map((h) => expectedFor(h.bytes, h.headerReadable)).filter((w) => w !== null);
-      await t.write(Buffer.concat([...HOSTILE.map((h) => TcpClient.frame(Buffer.from(h.bytes))), TcpClient.frame(buildQuery({ id: 0x6161, name: 'example.com', type: TYPE.SOA }))]));
+      await t.write(
+        Buffer.concat([
+          ...HOSTILE.map((h) => TcpClient.frame(Buffer.from(h.bytes))),
+          TcpClient.frame(buildQuery({ id: 0x6161, name: 'example.com', type: TYPE.SOA })),
+        ]),
+      );
       for (const w of wants) {
         const b = await t.recv(2000);
         expect(b, `response with id ${w.id.toString(16)}`).not.toBeNull();
@@ -928,7 +1038,9 @@ describe('hostile packets (test/wire/hostile-packets.ts)', () => {
       for (const b of responses) {
         expect(b.length).toBeGreaterThanOrEqual(12);
         expect(b[2]! & 0x80, 'QR set').toBe(0x80);
-        expect(eligible.has(b.readUInt16BE(0)), `response id ${b.readUInt16BE(0)} belongs to a query with QR=0`).toBe(true);
+        expect(eligible.has(b.readUInt16BE(0)), `response id ${b.readUInt16BE(0)} belongs to a query with QR=0`).toBe(
+          true,
+        );
       }
     } finally {
       u.close();
@@ -976,7 +1088,9 @@ describe('TCP framing', () => {
     const names = ['example.com', 'mail.example.com', 'nope.example.com', 'x.apps.example.com', 'www.sub.example.com'];
     const t = await TcpClient.open('127.0.0.1', port);
     try {
-      const qs = Array.from({ length: 20 }, (_, i) => buildQuery({ id: 0x9000 + i, name: names[i % names.length]!, type: TYPE.A }));
+      const qs = Array.from({ length: 20 }, (_, i) =>
+        buildQuery({ id: 0x9000 + i, name: names[i % names.length]!, type: TYPE.A }),
+      );
       await t.write(Buffer.concat(qs.map((q) => TcpClient.frame(q))));
       for (let i = 0; i < 20; i++) {
         const b = await t.recv(2000);

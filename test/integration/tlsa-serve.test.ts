@@ -6,7 +6,16 @@
  * implementation independent of the server's node:crypto code.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+  readFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,9 +30,34 @@ const MAIL = `_25._tcp.mail.${ZONE}`;
 function makeCert(dir: string, name: string): { cert: string; key: string; hex: string } {
   const key = join(dir, `${name}.key`);
   const cert = join(dir, `${name}.crt`);
-  execFileSync(requireTool('openssl'), ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '60', '-subj', `/CN=${name}`], { stdio: 'ignore' });
+  execFileSync(
+    requireTool('openssl'),
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '60',
+      '-subj',
+      `/CN=${name}`,
+    ],
+    { stdio: 'ignore' },
+  );
   const spki = execFileSync(requireTool('openssl'), ['pkey', '-in', key, '-pubout', '-outform', 'der']);
-  const hex = execFileSync(requireTool('openssl'), ['dgst', '-sha256', '-hex'], { input: spki }).toString().trim().split(/\s+/).at(-1)!.toUpperCase();
+  const hex = execFileSync(requireTool('openssl'), ['dgst', '-sha256', '-hex'], { input: spki })
+    .toString()
+    .trim()
+    .split(/\s+/)
+    .at(-1)!
+    .toUpperCase();
   return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8'), hex };
 }
 
@@ -77,7 +111,8 @@ describe('automatic TLSA served from certificate files', () => {
     for (;;) {
       const set = await tlsaSet();
       if (want(set)) return performance.now() - t0;
-      if (performance.now() - t0 > 5000) throw new Error(`TLSA set never matched; last: ${set.join(', ')}\n${server.logs().slice(-3000)}`);
+      if (performance.now() - t0 > 5000)
+        throw new Error(`TLSA set never matched; last: ${set.join(', ')}\n${server.logs().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   };
@@ -90,7 +125,8 @@ describe('automatic TLSA served from certificate files', () => {
     zones = join(dir, 'zones');
     state = join(dir, 'state');
     keys = join(dir, 'keys');
-    for (const d of [zones, state, keys, join(certs, 'archive', 'mail'), join(certs, 'live', 'mail')]) mkdirSync(d, { recursive: true });
+    for (const d of [zones, state, keys, join(certs, 'archive', 'mail'), join(certs, 'live', 'mail')])
+      mkdirSync(d, { recursive: true });
     for (const n of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'mx2']) pool.set(n, makeCert(dir, n));
     writeFileSync(join(certs, 'archive', 'mail', 'fullchain1.pem'), pool.get('a')!.cert);
     symlinkSync('../../archive/mail/fullchain1.pem', live());

@@ -60,7 +60,8 @@ let authoritative: Server;
 const anchors: string[] = [];
 
 beforeAll(async () => {
-  for (const tool of ['kdig', 'knotd', 'keymgr', 'unbound', 'unbound-control', 'unbound-checkconf', 'delv']) requireTool(tool);
+  for (const tool of ['kdig', 'knotd', 'keymgr', 'unbound', 'unbound-control', 'unbound-checkconf', 'delv'])
+    requireTool(tool);
   const [knotPort, unboundPort] = (await freePorts(2)) as [number, number];
   authoritative = { host: '127.0.0.1', port: knotPort };
   if (SUBJECT === 'dane-ns') {
@@ -69,12 +70,16 @@ beforeAll(async () => {
     cpSync(join(REPO_ROOT, ORACLE_DIR), zonesDir, { recursive: true });
     const keysDir = join(daneDir, 'keys');
     dane = await startDaneNs({ zonesDir, port: knotPort, keysDir, stateDir: join(daneDir, 'state') });
-    for (const zone of ANCHORED_ZONES) anchors.push(...(await exec(process.execPath, [CLI, 'ds', zone, '--keys', keysDir])).trim().split('\n'));
+    for (const zone of ANCHORED_ZONES)
+      anchors.push(...(await exec(process.execPath, [CLI, 'ds', zone, '--keys', keysDir])).trim().split('\n'));
   }
   const zones = [];
   if (SUBJECT === 'knot')
     for (const zone of SERVED_ZONES) {
-      zones.push({ origin: zone, text: await exec(process.execPath, [CLI, 'zone', 'export', zone, '--zones', ORACLE_DIR]) });
+      zones.push({
+        origin: zone,
+        text: await exec(process.execPath, [CLI, 'zone', 'export', zone, '--zones', ORACLE_DIR]),
+      });
     }
   if (SUBJECT === 'knot') knot = await startKnot({ zones, port: knotPort, dnssec: true });
   for (const zone of SUBJECT === 'knot' ? ANCHORED_ZONES : []) {
@@ -100,7 +105,8 @@ afterAll(async () => {
   if (daneDir) rmSync(daneDir, { recursive: true, force: true });
 });
 
-const label = (v: ValidationCase): string => `${v.qname} ${v.qtype}${v.tcp === true ? ' (TCP)' : ''}: ${v.rcode} ${v.security} - ${v.why}`;
+const label = (v: ValidationCase): string =>
+  `${v.qname} ${v.qtype}${v.tcp === true ? ' (TCP)' : ''}: ${v.rcode} ${v.security} - ${v.why}`;
 
 /** Unbound's log lines about this question (SERVFAIL reasons, validation failures). */
 function logFor(v: ValidationCase): string {
@@ -168,7 +174,10 @@ describe(`Unbound in front of ${SUBJECT} (signed oracle zones)`, () => {
     expect(aggressive, JSON.stringify(st)).toBeGreaterThan(0);
     expect(st['num.answer.bogus'] ?? 0).toBe(0);
     expect(st['num.answer.rcode.SERVFAIL'] ?? 0).toBe(0);
-    const bad = unbound.logs().split('\n').filter((l) => /SERVFAIL|validation failure|bogus/i.test(l));
+    const bad = unbound
+      .logs()
+      .split('\n')
+      .filter((l) => /SERVFAIL|validation failure|bogus/i.test(l));
     expect(bad).toEqual([]);
   });
 });
@@ -177,7 +186,9 @@ describe('negative control: a wrong trust anchor is caught', () => {
   it('Unbound answers SERVFAIL and delv fails for example.com, while example.net stays secure', async () => {
     // Flip the last digest digit of the example.com DS.
     const wrong = anchors.map((l) =>
-      l.toLowerCase().startsWith('example.com.') ? l.replace(/([0-9a-f])\s*$/i, (d) => (d.trim().toLowerCase() === '0' ? '1' : '0')) : l,
+      l.toLowerCase().startsWith('example.com.')
+        ? l.replace(/([0-9a-f])\s*$/i, (d) => (d.trim().toLowerCase() === '0' ? '1' : '0'))
+        : l,
     );
     expect(wrong).not.toEqual(anchors);
     const [port] = (await freePorts(1)) as [number];
@@ -190,7 +201,10 @@ describe('negative control: a wrong trust anchor is caught', () => {
       const srv = { host: '127.0.0.1', port };
       const soa = await query(srv, 'example.com.', 'SOA', { rd: true, dnssec: true, timeoutSec: 5 });
       expect(soa.rcode, bad.logs()).toBe('SERVFAIL');
-      expect(soa.edns?.options.some((o) => o.code === 15), 'EDE in the SERVFAIL').toBe(true);
+      expect(
+        soa.edns?.options.some((o) => o.code === 15),
+        'EDE in the SERVFAIL',
+      ).toBe(true);
       const net = await query(srv, 'www.example.net.', 'A', { rd: true, dnssec: true, timeoutSec: 5 });
       expect(net.rcode).toBe('NOERROR');
       expect(net.flags).toContain('ad');
@@ -209,7 +223,10 @@ describe.each([
 ] as const)('delv agrees (%s)', (_where, server) => {
   it.each(DELV_SUBSET.map((v) => [label(v), v] as const))('%s', async (_l, v) => {
     const r = await delv(server(), v.qname, v.qtype, anchors);
-    const context = `${r.command}\n${r.output.split('\n').filter((l) => !l.startsWith(';; ')).join('\n')}`;
+    const context = `${r.command}\n${r.output
+      .split('\n')
+      .filter((l) => !l.startsWith(';; '))
+      .join('\n')}`;
     expect(r.status, context).toBe(v.security);
     expect(r.negative === 'NXDOMAIN', context).toBe(v.rcode === 'NXDOMAIN');
   });

@@ -39,7 +39,13 @@ export interface ValidationCase {
   readonly why: string;
 }
 
-const S = (qname: string, qtype: string, rcode: ValidationRcode, why: string, extra: Partial<ValidationCase> = {}): ValidationCase => ({
+const S = (
+  qname: string,
+  qtype: string,
+  rcode: ValidationRcode,
+  why: string,
+  extra: Partial<ValidationCase> = {},
+): ValidationCase => ({
   qname,
   qtype,
   rcode,
@@ -47,7 +53,13 @@ const S = (qname: string, qtype: string, rcode: ValidationRcode, why: string, ex
   why,
   ...extra,
 });
-const I = (qname: string, qtype: string, rcode: ValidationRcode, why: string, extra: Partial<ValidationCase> = {}): ValidationCase => ({
+const I = (
+  qname: string,
+  qtype: string,
+  rcode: ValidationRcode,
+  why: string,
+  extra: Partial<ValidationCase> = {},
+): ValidationCase => ({
   qname,
   qtype,
   rcode,

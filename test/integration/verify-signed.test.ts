@@ -34,10 +34,17 @@ function toGeneric(zoneText: string): string {
     .map((line) => {
       const f = line.split('\t');
       // Type mnemonics inside RRSIG (type covered) and NSEC (bitmap) rdata, too.
-      if (f.length >= 5 && (f[3] === 'RRSIG' || f[3] === 'NSEC')) return line.replace(mnemonic, (t) => `TYPE${typeFromText(t)}`);
+      if (f.length >= 5 && (f[3] === 'RRSIG' || f[3] === 'NSEC'))
+        return line.replace(mnemonic, (t) => `TYPE${typeFromText(t)}`);
       if (f.length < 5 || !GENERIC_FOR_VALIDNS.has(f[3]!)) return line;
       const rdata = rdataFromText(typeFromText(f[3]!), f.slice(4).join('\t'), parseName(f[0]!, ROOT));
-      return [f[0], f[1], f[2], `TYPE${typeFromText(f[3]!)}`, `\\# ${rdata.length} ${Buffer.from(rdata).toString('hex')}`].join('\t');
+      return [
+        f[0],
+        f[1],
+        f[2],
+        `TYPE${typeFromText(f[3]!)}`,
+        `\\# ${rdata.length} ${Buffer.from(rdata).toString('hex')}`,
+      ].join('\t');
     })
     .join('\n');
 }
@@ -66,7 +73,19 @@ describe('zone export --signed passes the zone verifiers', () => {
   for (const [zone] of ZONES) {
     it(`${zone}: ldns-verify-zone, dnssec-verify, kzonecheck and validns`, async () => {
       const zonesDir = ZONES.find((z) => z[0] === zone)![1];
-      const args = [CLI, 'zone', 'export', zone, '--zones', zonesDir, '--keys', keysDir(), '--state', stateDir(), '--signed'];
+      const args = [
+        CLI,
+        'zone',
+        'export',
+        zone,
+        '--zones',
+        zonesDir,
+        '--keys',
+        keysDir(),
+        '--state',
+        stateDir(),
+        '--signed',
+      ];
       const { stdout: signed } = await run(process.execPath, args);
       const file = join(dir, `${zone}signed`);
       writeFileSync(file, signed);

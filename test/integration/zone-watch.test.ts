@@ -29,7 +29,8 @@ describe('zones directory watched', () => {
     const r = await query({ host: '127.0.0.1', port }, `www.${origin}`, 'A');
     return { rcode: r.rcode, a: r.answer.map((x) => x.split(' A ')[1]!) };
   };
-  const serial = async (origin: string): Promise<number> => Number((await query({ host: '127.0.0.1', port }, origin, 'SOA')).answer[0]!.split(' ')[6]);
+  const serial = async (origin: string): Promise<number> =>
+    Number((await query({ host: '127.0.0.1', port }, origin, 'SOA')).answer[0]!.split(' ')[6]);
   /** Milliseconds until `check` holds (fails after 5 s). */
   const within = async (check: () => Promise<boolean>): Promise<number> => {
     const t0 = performance.now();
@@ -62,7 +63,11 @@ describe('zones directory watched', () => {
     expect(ms).toBeLessThan(1000);
     expect(await serial('one.example.')).toBeGreaterThan(s0);
     expect(await serial('two.example.')).toBe(s2);
-    const newLogs = server.logs().slice(logBefore).split('\n').filter((l) => l.includes('"event":"zone-signed"'));
+    const newLogs = server
+      .logs()
+      .slice(logBefore)
+      .split('\n')
+      .filter((l) => l.includes('"event":"zone-signed"'));
     expect(newLogs.length).toBeGreaterThan(0);
     expect(newLogs.every((l) => l.includes('"zone":"one.example."'))).toBe(true);
   });
@@ -84,7 +89,9 @@ describe('zones directory watched', () => {
     const answers = await Promise.all(queries);
     expect(answers.length).toBeGreaterThan(5);
     for (const a of answers) expect(a).toEqual({ rcode: 'NOERROR', a: ['192.0.2.11'] });
-    expect(server.logs()).toMatch(/"event":"zone-load-failed","file":"one\.example\.yaml","problems":\["[^"]*one\.example\.yaml:8: bad A \\"300\.1\.2\.3\\"/);
+    expect(server.logs()).toMatch(
+      /"event":"zone-load-failed","file":"one\.example\.yaml","problems":\["[^"]*one\.example\.yaml:8: bad A \\"300\.1\.2\.3\\"/,
+    );
     writeFileSync(join(dir, 'one.example.yaml'), zone('one.example.', '192.0.2.12'));
     expect(await within(async () => (await www('one.example.')).a.join() === '192.0.2.12')).toBeLessThan(1000);
   });

@@ -51,7 +51,9 @@ describe('conventions', () => {
       if (!rule) continue;
       for (const spec of imports(readFileSync(f, 'utf8'))) {
         if (spec.startsWith('.')) {
-          const target = relative(SRC, join(f, '..', spec)).split('/')[0]!.replace(/\.js$/, '.ts');
+          const target = relative(SRC, join(f, '..', spec))
+            .split('/')[0]!
+            .replace(/\.js$/, '.ts');
           if (!rule.modules.includes(target)) bad.push(`${rel} imports ${spec}`);
         } else if (spec.startsWith('node:')) {
           if (rule.builtins !== 'any' && !rule.builtins.includes(spec)) bad.push(`${rel} uses ${spec}`);
@@ -64,7 +66,9 @@ describe('conventions', () => {
   });
 
   it('no console output outside log.ts and cli.ts', () => {
-    const bad = all.filter((f) => !/(log|cli)\.ts$/.test(f) && /\bconsole\.(log|info|warn|error|debug)\(/.test(readFileSync(f, 'utf8')));
+    const bad = all.filter(
+      (f) => !/(log|cli)\.ts$/.test(f) && /\bconsole\.(log|info|warn|error|debug)\(/.test(readFileSync(f, 'utf8')),
+    );
     expect(bad.map((f) => relative(SRC, f))).toEqual([]);
   });
 

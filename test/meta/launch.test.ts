@@ -50,7 +50,10 @@ describe('node flags of every way dane-ns is started', () => {
 
   it('the shebang runs the built command (env -S passes the flags to node)', () => {
     const shebang = read('dist/cli.js').split('\n')[0]!.slice(2).split(' ');
-    const r = spawnSync(shebang[0]!, [...shebang.slice(1), ROOT + 'dist/cli.js', '--help'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(shebang[0]!, [...shebang.slice(1), ROOT + 'dist/cli.js', '--help'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('usage: dane-ns');
   });

@@ -46,7 +46,9 @@ describe('peekSimpleQuery', () => {
   });
 
   it('declines a query with an EDNS option, a second question, or trailing bytes', () => {
-    const withOpt = encodeQuery(parseName('example.com.', ROOT), 1, { edns: { udpSize: 1232, options: [{ code: 10, data: new Uint8Array(8) }] } });
+    const withOpt = encodeQuery(parseName('example.com.', ROOT), 1, {
+      edns: { udpSize: 1232, options: [{ code: 10, data: new Uint8Array(8) }] },
+    });
     expect(peekSimpleQuery(withOpt)).toBeNull();
     const trailing = new Uint8Array([...VALID[0]!, 0]);
     expect(peekSimpleQuery(trailing)).toBeNull();

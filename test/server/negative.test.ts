@@ -52,10 +52,13 @@ records:
     NS: ns.example.net.
 `;
 
-
 function loadZones(): Zone[] {
   writeFileSync(join(dir, 'tricky.test.yaml'), EXTRA);
-  writeFileSync(join(dir, 'unsigned.test.yaml'), EXTRA.replace('Tricky.Test.', 'unsigned.test.').replace('tricky.test.', 'unsigned.test.') + 'dnssec: { enabled: false }\n');
+  writeFileSync(
+    join(dir, 'unsigned.test.yaml'),
+    EXTRA.replace('Tricky.Test.', 'unsigned.test.').replace('tricky.test.', 'unsigned.test.') +
+      'dnssec: { enabled: false }\n',
+  );
   return [
     loadZoneFile(fixture('oracle/example.com.yaml')),
     loadZoneFile(fixture('oracle/kids.example.com.yaml')),
@@ -83,14 +86,35 @@ interface QueryOpts {
 }
 
 function encode(name: Name, o: QueryOpts): Uint8Array {
-  const opt = o.udpSize === null ? [] : [0, 0, 41, o.udpSize >> 8, o.udpSize & 0xff, 0, 0, o.dnssecOk ? 0x80 : 0, 0, 0, 0];
-  return Uint8Array.from([o.id >> 8, o.id & 0xff, o.flags >> 8, o.flags & 0xff, 0, 1, 0, 0, 0, 0, 0, opt.length ? 1 : 0, ...name.wire, o.qtype >> 8, o.qtype & 0xff, 0, 1, ...opt]);
+  const opt =
+    o.udpSize === null ? [] : [0, 0, 41, o.udpSize >> 8, o.udpSize & 0xff, 0, 0, o.dnssecOk ? 0x80 : 0, 0, 0, 0];
+  return Uint8Array.from([
+    o.id >> 8,
+    o.id & 0xff,
+    o.flags >> 8,
+    o.flags & 0xff,
+    0,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    opt.length ? 1 : 0,
+    ...name.wire,
+    o.qtype >> 8,
+    o.qtype & 0xff,
+    0,
+    1,
+    ...opt,
+  ]);
 }
 
 /** Byte equality, reported as hex on failure (toEqual on Buffers is slow over thousands of cases). */
 function same(got: Uint8Array | null, want: Uint8Array | null): void {
   expect(got).not.toBeNull();
-  if (!Buffer.from(got!).equals(Buffer.from(want!))) expect(Buffer.from(got!).toString('hex')).toBe(Buffer.from(want!).toString('hex'));
+  if (!Buffer.from(got!).equals(Buffer.from(want!)))
+    expect(Buffer.from(got!).toString('hex')).toBe(Buffer.from(want!).toString('hex'));
 }
 
 function randomLabel(r: () => number): Uint8Array {
@@ -100,7 +124,11 @@ function randomLabel(r: () => number): Uint8Array {
 }
 
 function randomCase(name: Name, r: () => number): Name {
-  return nameFromLabels(labels(name).map((l) => l.map((b) => ((b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a)) && r() < 0.5 ? b ^ 0x20 : b)));
+  return nameFromLabels(
+    labels(name).map((l) =>
+      l.map((b) => (((b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a)) && r() < 0.5 ? b ^ 0x20 : b)),
+    ),
+  );
 }
 
 const QTYPES = [T.A, T.AAAA, T.MX, T.TXT, T.DS, T.NS, T.SOA, T.CNAME, T.RRSIG, T.NSEC, T.TLSA, T.ANY, T.SRV];
@@ -115,7 +143,14 @@ describe('NXDOMAIN from pre-encoded sections', () => {
   /** Bases: every node of every zone, and names that only the SOA rdata mentions. */
   const bases: Name[] = [];
   for (const z of full.zones.zones()) for (const n of z.ordered) bases.push(n.name);
-  for (const t of ['hostmaster.example.com.', 'hostmaster.kids.example.com.', 'deep.nowhere.tricky.test.', 'ns.deep.nowhere.tricky.test.', 'master.tricky.test.', 'host.master.tricky.test.'])
+  for (const t of [
+    'hostmaster.example.com.',
+    'hostmaster.kids.example.com.',
+    'deep.nowhere.tricky.test.',
+    'ns.deep.nowhere.tricky.test.',
+    'master.tricky.test.',
+    'host.master.tricky.test.',
+  ])
     bases.push(parseName(t, ROOT));
 
   it('gives the full path response byte for byte, and replays most NXDOMAIN answers', () => {
@@ -176,7 +211,8 @@ describe('NXDOMAIN from pre-encoded sections', () => {
           const immediate = a.outcome.kind === 'nxdomain' && a.answer.length === 0;
           expect(e !== null).toBe(immediate);
           if (e && a.outcome.kind === 'nxdomain') expect(e).toBe(a.outcome.encloser);
-          if (node.wildcardChild || node.isDelegation || node.belowCut || node.rrsets.has(T.DNAME)) expect(e).toBeNull();
+          if (node.wildcardChild || node.isDelegation || node.belowCut || node.rrsets.has(T.DNAME))
+            expect(e).toBeNull();
           checked++;
         }
       }
@@ -188,9 +224,16 @@ describe('NXDOMAIN from pre-encoded sections', () => {
     // hostmaster.example.com. exists only as the SOA RNAME: the full path points the RNAME at the question.
     // hostmasta.example.com. is covered by the same NSEC (after ftp., before insecure.) and learns the fragment.
     for (const dnssecOk of [true, false]) {
-      const q = (n: string): Uint8Array => encode(parseName(n, ROOT), { id: 7, flags: 0, qtype: T.A, udpSize: 1232, dnssecOk });
+      const q = (n: string): Uint8Array =>
+        encode(parseName(n, ROOT), { id: 7, flags: 0, qtype: T.A, udpSize: 1232, dnssecOk });
       const replay = (n: string): Uint8Array | null => respondNxdomain(fast, q(n), peekSimpleQuery(q(n))!, 1232);
-      for (const n of ['hostmasta.example.com.', 'hostmaster.example.com.', 'x.HostMaster.example.com.', 'hostmasta.example.com.']) same(fastH(q(n), 'udp'), slowH(q(n), 'udp'));
+      for (const n of [
+        'hostmasta.example.com.',
+        'hostmaster.example.com.',
+        'x.HostMaster.example.com.',
+        'hostmasta.example.com.',
+      ])
+        same(fastH(q(n), 'udp'), slowH(q(n), 'udp'));
       expect(replay('hostmasta.example.com.')).not.toBeNull();
       expect(replay('hostmaster.example.com.')).toBeNull();
       expect(replay('x.HostMaster.example.com.')).toBeNull();
@@ -199,8 +242,20 @@ describe('NXDOMAIN from pre-encoded sections', () => {
   });
 
   it('leaves a response that does not fit to the full path (TC)', () => {
-    const query = encode(parseName('nothing-here.example.com.', ROOT), { id: 9, flags: 0, qtype: T.A, udpSize: 4096, dnssecOk: true });
-    const small = encode(parseName('nothing-there.example.com.', ROOT), { id: 9, flags: 0, qtype: T.A, udpSize: 512, dnssecOk: true });
+    const query = encode(parseName('nothing-here.example.com.', ROOT), {
+      id: 9,
+      flags: 0,
+      qtype: T.A,
+      udpSize: 4096,
+      dnssecOk: true,
+    });
+    const small = encode(parseName('nothing-there.example.com.', ROOT), {
+      id: 9,
+      flags: 0,
+      qtype: T.A,
+      udpSize: 512,
+      dnssecOk: true,
+    });
     fastH(query, 'udp');
     expect(respondNxdomain(fast, query, peekSimpleQuery(query)!, 1232)).not.toBeNull();
     const want = slowH(small, 'udp')!;
@@ -213,7 +268,10 @@ describe('NXDOMAIN from pre-encoded sections', () => {
     const small: Snapshot = { ...fast, cache: new ResponseCache(), negative: new NegativeCache(3) };
     const h = createHandler(() => small);
     for (let i = 0; i < 200; i++) {
-      const name = nameFromLabels([randomLabel(r), ...labels(parseName(['example.com.', 'kids.example.com.', 'example.net.', 'x.ent.example.com.'][i % 4]!, ROOT))]);
+      const name = nameFromLabels([
+        randomLabel(r),
+        ...labels(parseName(['example.com.', 'kids.example.com.', 'example.net.', 'x.ent.example.com.'][i % 4]!, ROOT)),
+      ]);
       const query = encode(name, { id: i, flags: 0, qtype: T.A, udpSize: 1232, dnssecOk: i % 3 !== 0 });
       same(h(query, 'udp'), slowH(query, 'udp'));
     }

@@ -14,12 +14,29 @@ const rrset = (owner: string, type: number, texts: string[]): Placed => ({
 const SIG = `A 13 3 300 20261207000000 20261123000000 12345 example.com. ${Buffer.alloc(64, 7).toString('base64')}`;
 
 function spec(over: Partial<ResponseSpec>): ResponseSpec {
-  return { id: 1, flags: 0x8400, rcode: 0, qname: n('example.com.'), qtype: T.MX, qclass: 1, answer: [], authority: [], additional: [], edns: null, limit: 512, ...over };
+  return {
+    id: 1,
+    flags: 0x8400,
+    rcode: 0,
+    qname: n('example.com.'),
+    qtype: T.MX,
+    qclass: 1,
+    answer: [],
+    authority: [],
+    additional: [],
+    edns: null,
+    limit: 512,
+    ...over,
+  };
 }
 
 describe('encodeResponse truncation', () => {
   const mx = rrset('example.com.', T.MX, ['10 mail.example.com.']);
-  const addrs = rrset('mail.example.com.', T.A, Array.from({ length: 10 }, (_, i) => `192.0.2.${i + 1}`));
+  const addrs = rrset(
+    'mail.example.com.',
+    T.A,
+    Array.from({ length: 10 }, (_, i) => `192.0.2.${i + 1}`),
+  );
   const sig = rrset('mail.example.com.', T.RRSIG, [SIG]);
 
   it('an additional RRset and its RRSIG fit or go together, without TC (RFC 2181 §9, RFC 4035 §3.1.1)', () => {
@@ -33,7 +50,11 @@ describe('encodeResponse truncation', () => {
   });
 
   it('an answer RRset that does not fit sets TC and is not cut', () => {
-    const big = rrset('example.com.', T.A, Array.from({ length: 40 }, (_, i) => `198.51.100.${i + 1}`));
+    const big = rrset(
+      'example.com.',
+      T.A,
+      Array.from({ length: 40 }, (_, i) => `198.51.100.${i + 1}`),
+    );
     const r = encodeResponse(spec({ qtype: T.A, answer: [big], limit: 512 }));
     const m = decodeMessage(r.bytes);
     expect(r.truncated).toBe(true);
@@ -42,7 +63,11 @@ describe('encodeResponse truncation', () => {
   });
 
   it('a signed answer whose RRSIG does not fit sets TC and drops both', () => {
-    const a = rrset('example.com.', T.A, Array.from({ length: 25 }, (_, i) => `198.51.100.${i + 1}`));
+    const a = rrset(
+      'example.com.',
+      T.A,
+      Array.from({ length: 25 }, (_, i) => `198.51.100.${i + 1}`),
+    );
     const s = rrset('example.com.', T.RRSIG, [SIG]);
     const r = encodeResponse(spec({ qtype: T.A, answer: [a, s], limit: 512 }));
     const m = decodeMessage(r.bytes);

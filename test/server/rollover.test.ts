@@ -138,7 +138,8 @@ function run(kind: RolloverKind, naive = false): RunResult {
     for (const [id, tags] of bySet) sigs.get(id)!.h.record(sec(), tags);
     // Every RRSIG over the DNSKEY RRset verifies with the published key it names.
     const sigOverDnskey = s.signatures(s.dnskey, s.dnskey.ttl)!;
-    for (const rd of sigOverDnskey.rdatas) expect(verifyRRsig(s.dnskey, rd, keys.get(parseRrsig(rd).keyTag)!)).toBe(true);
+    for (const rd of sigOverDnskey.rdatas)
+      expect(verifyRRsig(s.dnskey, rd, keys.get(parseRrsig(rd).keyTag)!)).toBe(true);
   };
 
   const check = (): void => {
@@ -147,12 +148,16 @@ function run(kind: RolloverKind, naive = false): RunResult {
     for (const d of ds.cached(t, DS_TTL))
       for (const k of cachedKeys)
         if (![...k.signers].some((tag) => d.has(tag) && k.keys.has(tag)))
-          violations.push(`${new Date(nowMs).toISOString()}: DS {${[...d]}} validates no signature over DNSKEY {${[...k.keys]}} (signed by ${[...k.signers]})`);
+          violations.push(
+            `${new Date(nowMs).toISOString()}: DS {${[...d]}} validates no signature over DNSKEY {${[...k.keys]}} (signed by ${[...k.signers]})`,
+          );
     for (const [id, { ttl, h }] of sigs)
       for (const tags of h.cached(t, ttl))
         for (const k of cachedKeys)
           if (![...tags].some((tag) => k.keys.has(tag)))
-            violations.push(`${new Date(nowMs).toISOString()}: ${id} signed by ${[...tags]} but cached DNSKEY has {${[...k.keys]}}`);
+            violations.push(
+              `${new Date(nowMs).toISOString()}: ${id} signed by ${[...tags]} but cached DNSKEY has {${[...k.keys]}}`,
+            );
   };
 
   observe();
@@ -173,7 +178,15 @@ function run(kind: RolloverKind, naive = false): RunResult {
         writeKeyFiles(keysDir, generateKey(zone.origin, 'zsk', new Date(nowMs)));
         rewriteKeyTiming(keysDir, { ...old, inactive: new Date(nowMs), delete: new Date(nowMs) });
       } else {
-        const r = startRollover({ zone: zone.origin, keysDir, stateDir, mode: zone.dnssec.keys, timing, now: new Date(nowMs), kind });
+        const r = startRollover({
+          zone: zone.origin,
+          keysDir,
+          stateDir,
+          mode: zone.dnssec.keys,
+          timing,
+          now: new Date(nowMs),
+          kind,
+        });
         if (!r.ok) throw new Error(r.error);
         expect(r.warnings).toEqual([]);
         dsFrom = r.plan.dsFrom && r.plan.dsFrom.getTime() / 1000;
@@ -185,7 +198,14 @@ function run(kind: RolloverKind, naive = false): RunResult {
     if (dsFrom !== undefined && sec() === dsFrom) {
       // The operator replaces the DS at the parent as soon as the command allows, then says so.
       ds.record(sec(), new Set([createdTag!]));
-      const r = dsPublished({ zone: zone.origin, keysDir, stateDir, mode: zone.dnssec.keys, timing, now: new Date(nowMs) });
+      const r = dsPublished({
+        zone: zone.origin,
+        keysDir,
+        stateDir,
+        mode: zone.dnssec.keys,
+        timing,
+        now: new Date(nowMs),
+      });
       if (!r.ok) throw new Error(r.error);
       expect(r.warnings).toEqual([]);
       keysDirty = true;

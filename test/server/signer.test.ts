@@ -43,7 +43,8 @@ describe('ZoneSigner over 30 simulated days', () => {
       const ksk = signed.keys.ksk.publicKey;
       const zsk = signed.keys.zsk.publicKey;
       const rrsets = new Map<string, RRset>();
-      for (const n of signed.zone.ordered) for (const rs of n.rrsets.values()) rrsets.set(`${n.name.key}/${rs.type}`, rs);
+      for (const n of signed.zone.ordered)
+        for (const rs of n.rrsets.values()) rrsets.set(`${n.name.key}/${rs.type}`, rs);
       for (const rs of signed.addedRRsets()) if (rs.type !== T.RRSIG) rrsets.set(`${rs.owner.key}/${rs.type}`, rs);
       for (const sig of signed.addedRRsets().filter((r) => r.type === T.RRSIG)) {
         const f = parseRrsig(sig.rdatas[0]!);
@@ -60,7 +61,9 @@ describe('ZoneSigner over 30 simulated days', () => {
     expect(checked).toBeGreaterThan(1000);
     // Refreshes happened (validity 14 d, refresh 7 d before) and were spread, not one big batch per week.
     expect(rebuilds.length).toBeGreaterThanOrEqual(4);
-    const signedEvents = events.map((l) => JSON.parse(l) as { event: string; signatures?: number }).filter((e) => e.event === 'zone-signed');
+    const signedEvents = events
+      .map((l) => JSON.parse(l) as { event: string; signatures?: number })
+      .filter((e) => e.event === 'zone-signed');
     expect(signedEvents.length).toBeGreaterThanOrEqual(4);
     // Keys were generated once and reused.
     expect(events.filter((l) => l.includes('"zone-keys-generated"'))).toHaveLength(1);

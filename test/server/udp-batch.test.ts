@@ -28,7 +28,10 @@ function client(v6 = false): Socket {
 
 describe('listenUdpBatch', () => {
   it('the addon is built (npm test builds it: it needs python3, make and g++)', () => {
-    expect(udpBatchAvailable(), 'native/build/Release/udp_batch.node is missing: run `npm run build` and read build-native\'s message').toBe(true);
+    expect(
+      udpBatchAvailable(),
+      "native/build/Release/udp_batch.node is missing: run `npm run build` and read build-native's message",
+    ).toBe(true);
   });
 
   it('answers over udp4 and reports the sender to the handler', async () => {

@@ -55,8 +55,15 @@ function parse(text = TEXT): { src: ZoneSource; plain: Zone } {
   return { src, plain: buildZone(src, { defaultOrigin: 'example.com' }, problems) };
 }
 const build = (src: ZoneSource): Zone => buildZone(src, { defaultOrigin: 'example.com' }, []);
-const set = (host: string, rdatas: string[] = [`3 1 1 ${HASH}`], ports = [25], line = 40): AutoTlsa => ({ host, ports, ttl: 300, rdatas, line });
-const ask = (z: Zone, q: string, t: string) => render(answerQuery(new ZoneSet([z]), { qname: parseName(q, ROOT), qtype: typeFromText(t), dnssecOk: false }));
+const set = (host: string, rdatas: string[] = [`3 1 1 ${HASH}`], ports = [25], line = 40): AutoTlsa => ({
+  host,
+  ports,
+  ttl: 300,
+  rdatas,
+  line,
+});
+const ask = (z: Zone, q: string, t: string) =>
+  render(answerQuery(new ZoneSet([z]), { qname: parseName(q, ROOT), qtype: typeFromText(t), dnssecOk: false }));
 
 describe('withAutomaticTlsa: owners and hand-written records', () => {
   it('publishes _<port>._tcp.<host> for each port, with the set TTL and every rdata', () => {
@@ -76,9 +83,19 @@ describe('withAutomaticTlsa: owners and hand-written records', () => {
   it('a hand-written TLSA at an automatic owner is removed, with a warning naming its line; others stay', () => {
     const { src, plain } = parse();
     const aug = withAutomaticTlsa(src, plain, [set('mail')]);
-    expect(aug.warnings).toEqual([{ file: 'z.yaml', line: lineOf('TLSA: 3 1 1 0000'), reason: expect.stringMatching(/_25\._tcp\.mail TLSA: written by hand and also automatic \(tlsa:\); the automatic set wins/) }]);
+    expect(aug.warnings).toEqual([
+      {
+        file: 'z.yaml',
+        line: lineOf('TLSA: 3 1 1 0000'),
+        reason: expect.stringMatching(
+          /_25\._tcp\.mail TLSA: written by hand and also automatic \(tlsa:\); the automatic set wins/,
+        ),
+      },
+    ]);
     const z = build(aug.source);
-    expect(ask(z, '_25._tcp.mail.example.com.', 'TLSA').answer).toEqual([`_25._tcp.mail.example.com. 300 IN TLSA 3 1 1 ${HASH}`]);
+    expect(ask(z, '_25._tcp.mail.example.com.', 'TLSA').answer).toEqual([
+      `_25._tcp.mail.example.com. 300 IN TLSA 3 1 1 ${HASH}`,
+    ]);
     expect(ask(z, '_443._tcp.mail.example.com.', 'TLSA').answer).toEqual([
       '_443._tcp.mail.example.com. 3600 IN TLSA 3 1 1 1111111111111111111111111111111111111111111111111111111111111111',
     ]);
@@ -142,14 +159,19 @@ describe('withAutomaticTlsa: host only through a wildcard (PowerDNS issue 2432)'
       }
       // the wildcard answered with data before, and still does for the host
       expect(ask(z, `${host}.example.com.`, wildcard === '*.example.com.' ? 'A' : 'AAAA').answer).toHaveLength(1);
-      expect(ask(z, `_25._tcp.${host}.example.com.`, 'TLSA').answer).toEqual([`_25._tcp.${host}.example.com. 300 IN TLSA 3 1 1 ${HASH}`]);
+      expect(ask(z, `_25._tcp.${host}.example.com.`, 'TLSA').answer).toEqual([
+        `_25._tcp.${host}.example.com. 300 IN TLSA 3 1 1 ${HASH}`,
+      ]);
     });
   }
 
   it('the copies keep the wildcard TTLs and rdata exactly (A, TXT, MX)', () => {
     const { src, plain } = parse();
     const aug = withAutomaticTlsa(src, plain, [set('mx2')]);
-    const copies = aug.source.records.filter((r) => r.owner === 'mx2.example.com.').map((r) => `${r.type} ${r.ttl} ${r.value}`).sort();
+    const copies = aug.source.records
+      .filter((r) => r.owner === 'mx2.example.com.')
+      .map((r) => `${r.type} ${r.ttl} ${r.value}`)
+      .sort();
     expect(copies).toEqual(['A 3600 192.0.2.80', 'MX 3600 20 mail.example.com.', 'TXT 3600 "wild"']);
   });
 
@@ -182,11 +204,31 @@ describe('withAutomaticTlsa: host only through a wildcard (PowerDNS issue 2432)'
 
 describe('withAutomaticTlsa: problems name the tlsa: entry line', () => {
   const cases: [string, AutoTlsa[], RegExp][] = [
-    ['outside the zone', [set('mail.example.org.', undefined, [25], 51)], /^tlsa host mail\.example\.org\. is outside the zone example\.com\.$/],
-    ['at a delegation', [set('sub', undefined, [25], 51)], /^tlsa host sub\.example\.com\. is at or below the delegation sub\.example\.com\.: its TLSA belongs in the child zone$/],
-    ['below a delegation (existing glue)', [set('ns.sub', undefined, [25], 51)], /at or below the delegation sub\.example\.com\./],
-    ['below a delegation (not existing)', [set('mx.deeper.sub', undefined, [25], 51)], /at or below the delegation sub\.example\.com\./],
-    ['listed twice', [set('mail', undefined, [25], 50), set('MAIL.example.com.', undefined, [465], 51)], /^tlsa host mail\.example\.com\. is already listed \(line 50\)/i],
+    [
+      'outside the zone',
+      [set('mail.example.org.', undefined, [25], 51)],
+      /^tlsa host mail\.example\.org\. is outside the zone example\.com\.$/,
+    ],
+    [
+      'at a delegation',
+      [set('sub', undefined, [25], 51)],
+      /^tlsa host sub\.example\.com\. is at or below the delegation sub\.example\.com\.: its TLSA belongs in the child zone$/,
+    ],
+    [
+      'below a delegation (existing glue)',
+      [set('ns.sub', undefined, [25], 51)],
+      /at or below the delegation sub\.example\.com\./,
+    ],
+    [
+      'below a delegation (not existing)',
+      [set('mx.deeper.sub', undefined, [25], 51)],
+      /at or below the delegation sub\.example\.com\./,
+    ],
+    [
+      'listed twice',
+      [set('mail', undefined, [25], 50), set('MAIL.example.com.', undefined, [465], 51)],
+      /^tlsa host mail\.example\.com\. is already listed \(line 50\)/i,
+    ],
     ['a bad name', [set(`${'x'.repeat(64)}`, undefined, [25], 51)], /^tlsa host "x+": /],
   ];
   for (const [why, sets, reason] of cases) {
@@ -207,7 +249,9 @@ describe('withAutomaticTlsa: problems name the tlsa: entry line', () => {
     const { src, plain } = parse();
     const aug = withAutomaticTlsa(src, plain, [set('sub', undefined, [25], 9), set('mail', undefined, [25], 10)]);
     expect(aug.problems.map((p) => p.line)).toEqual([9]);
-    expect(aug.source.records.filter((r) => r.owner.includes('sub'))).toEqual(src.records.filter((r) => r.owner.includes('sub')));
+    expect(aug.source.records.filter((r) => r.owner.includes('sub'))).toEqual(
+      src.records.filter((r) => r.owner.includes('sub')),
+    );
     expect(ask(build(aug.source), '_25._tcp.mail.example.com.', 'TLSA').answer).toHaveLength(1);
   });
 });
@@ -240,7 +284,10 @@ describe('mxTargets', () => {
     const f1 = join(dir, 'example.com.yaml');
     writeFileSync(f1, TEXT.replace('MX: 10 mail', 'MX: [10 MAIL, 20 mx.example.net.]'));
     const f2 = join(dir, 'example.org.yaml');
-    writeFileSync(f2, `soa: { mname: ns1, rname: hostmaster }\nrecords:\n  "@":\n    NS: ns1\n    MX: 0 .\n  ns1:\n    A: 192.0.2.1\n  shop:\n    MX: 5 mx1.example.com.\n`);
+    writeFileSync(
+      f2,
+      `soa: { mname: ns1, rname: hostmaster }\nrecords:\n  "@":\n    NS: ns1\n    MX: 0 .\n  ns1:\n    A: 192.0.2.1\n  shop:\n    MX: 5 mx1.example.com.\n`,
+    );
     const zones = [loadZoneFile(f1), loadZoneFile(f2)];
     const t = mxTargets(zones);
     const k = (n: string): string => parseName(n, ROOT).key;
@@ -270,6 +317,7 @@ describe('augmented zones build', () => {
       if (e instanceof ZoneError) throw new Error(e.problems.map((p) => p.reason).join('; '));
       throw e;
     }
-    for (const n of ['a.b.example.com.', 'c.b.example.com.', 'b.example.com.']) expect(ask(z, n, 'A').answer).toEqual([`${n} 3600 IN A 192.0.2.80`]);
+    for (const n of ['a.b.example.com.', 'c.b.example.com.', 'b.example.com.'])
+      expect(ask(z, n, 'A').answer).toEqual([`${n} 3600 IN A 192.0.2.80`]);
   });
 });

@@ -38,14 +38,20 @@ const garbage = (name: string, text = 'not a certificate at all\n'): string => {
   return p;
 };
 const manager = (): TlsaManager => new TlsaManager(new RolloverStore(stateDir), () => clock);
-const ref = (e: Partial<TlsaInput> & { cert: string }, zone = 'example.com.', host = 'mail.example.com.', ttl = 300): TlsaEntryRef => ({
+const ref = (
+  e: Partial<TlsaInput> & { cert: string },
+  zone = 'example.com.',
+  host = 'mail.example.com.',
+  ttl = 300,
+): TlsaEntryRef => ({
   zone,
   host,
   ttl,
   entry: { host: host.split('.')[0]!, next: undefined, ports: [25], ttl, issuer: false, line: 7, ...e },
 });
 const names = (events: readonly TlsaEvent[]): string[] => events.map((e) => e.event);
-const rdatas = (mgr: TlsaManager, zone = 'example.com.'): readonly string[][] => mgr.setsFor(zone).map((s) => [...s.rdatas]);
+const rdatas = (mgr: TlsaManager, zone = 'example.com.'): readonly string[][] =>
+  mgr.setsFor(zone).map((s) => [...s.rdatas]);
 const sec = (ms: number): number => Math.floor(ms / 1000);
 
 describe('TlsaManager: publication and rotation', () => {
@@ -56,7 +62,9 @@ describe('TlsaManager: publication and rotation', () => {
     expect([...r1.changed]).toEqual(['example.com.']);
     expect(names(r1.events).sort()).toEqual(['certificate-ok', 'tlsa-published']);
     expect(rdatas(mgr)).toEqual([[rec.ec]]);
-    expect(mgr.setsFor('example.com.')).toEqual([{ host: 'mail.example.com.', ports: [25], ttl: 300, line: 7, rdatas: [rec.ec] }]);
+    expect(mgr.setsFor('example.com.')).toEqual([
+      { host: 'mail.example.com.', ports: [25], ttl: 300, line: 7, rdatas: [rec.ec] },
+    ]);
     expect(mgr.setsFor('other.org.')).toEqual([]);
     clock += 60_000;
     const r2 = mgr.refresh();
@@ -76,7 +84,11 @@ describe('TlsaManager: publication and rotation', () => {
     expect([...r.changed]).toEqual(['example.com.']);
     expect(rdatas(mgr)[0]!.sort()).toEqual([rec.ec, rec.rsa].sort());
     const published = r.events.find((e) => e.event === 'tlsa-published')!;
-    expect(published.fields.records).toContainEqual({ rdata: rec.ec, roles: [], until: new Date((sec(changedAt) + 600) * 1000).toISOString() });
+    expect(published.fields.records).toContainEqual({
+      rdata: rec.ec,
+      roles: [],
+      until: new Date((sec(changedAt) + 600) * 1000).toISOString(),
+    });
     expect(mgr.nextWithdrawal()).toBe((sec(changedAt) + 600) * 1000);
 
     clock = (sec(changedAt) + 599) * 1000;
@@ -100,7 +112,10 @@ describe('TlsaManager: publication and rotation', () => {
     const mgr = manager();
     mgr.configure([ref({ cert: put('cert.pem', 'leaf-ec.crt') })]);
     mgr.refresh();
-    const doc = JSON.parse(readFileSync(join(stateDir, 'tlsa.json'), 'utf8')) as { version: number; hosts: Record<string, { ttl: number; records: { rdata: string }[] }> };
+    const doc = JSON.parse(readFileSync(join(stateDir, 'tlsa.json'), 'utf8')) as {
+      version: number;
+      hosts: Record<string, { ttl: number; records: { rdata: string }[] }>;
+    };
     expect(doc.version).toBe(1);
     expect(doc.hosts['example.com.|mail.example.com.']!.ttl).toBe(300);
     expect(doc.hosts['example.com.|mail.example.com.']!.records.map((r) => r.rdata)).toEqual([rec.ec]);
@@ -118,7 +133,11 @@ describe('TlsaManager: publication and rotation', () => {
     unlinkSync(next);
     const r = mgr.refresh();
     const st = mgr.state('example.com.', 'mail.example.com.')!;
-    expect(st.records.find((x) => x.rdata === rec.next)).toEqual({ rdata: rec.next, roles: ['current'], since: sec(T0()) });
+    expect(st.records.find((x) => x.rdata === rec.next)).toEqual({
+      rdata: rec.next,
+      roles: ['current'],
+      since: sec(T0()),
+    });
     expect(st.records.find((x) => x.rdata === rec.ec)!.until).toBe(sec(clock) + 600);
     // published set unchanged (old retained, next already there): nothing to rebuild
     expect(r.changed.size).toBe(0);
@@ -145,7 +164,9 @@ describe('TlsaManager: publication and rotation', () => {
     expect(r.events.filter((e) => e.event === 'tlsa-issuer-missing')).toHaveLength(1);
     expect(r.events.find((e) => e.event === 'tlsa-issuer-missing')!.level).toBe('warn');
     // the 2 1 1 record retires like any other
-    expect(mgr.state('example.com.', 'mail.example.com.')!.records.find((x) => x.rdata.startsWith('2 1 1'))!.until).toBe(sec(clock) + 600);
+    expect(
+      mgr.state('example.com.', 'mail.example.com.')!.records.find((x) => x.rdata.startsWith('2 1 1'))!.until,
+    ).toBe(sec(clock) + 600);
     clock += 1000;
     expect(names(mgr.refresh().events)).not.toContain('tlsa-issuer-missing');
   });
@@ -166,7 +187,10 @@ describe('TlsaManager: publication and rotation', () => {
     const mgr = manager();
     const certA = put('a.pem', 'leaf-ec.crt');
     const certB = put('b.pem', 'leaf-ec.crt');
-    mgr.configure([ref({ cert: certA }, 'example.com.', 'mail.example.com.'), ref({ cert: certB }, 'example.org.', 'mx.example.org.')]);
+    mgr.configure([
+      ref({ cert: certA }, 'example.com.', 'mail.example.com.'),
+      ref({ cert: certB }, 'example.org.', 'mx.example.org.'),
+    ]);
     expect([...mgr.refresh().changed].sort()).toEqual(['example.com.', 'example.org.']);
     copyFileSync(m.path('leaf-rsa.crt'), certB);
     clock += 1000;
@@ -178,7 +202,10 @@ describe('TlsaManager: publication and rotation', () => {
 
   it('removed entries report their zone as changed and publish nothing', () => {
     const mgr = manager();
-    mgr.configure([ref({ cert: put('a.pem', 'leaf-ec.crt') }), ref({ cert: put('b.pem', 'leaf-rsa.crt') }, 'example.org.', 'mx.example.org.')]);
+    mgr.configure([
+      ref({ cert: put('a.pem', 'leaf-ec.crt') }),
+      ref({ cert: put('b.pem', 'leaf-rsa.crt') }, 'example.org.', 'mx.example.org.'),
+    ]);
     mgr.refresh();
     mgr.configure([ref({ cert: join(dir, 'a.pem') })]);
     clock += 1000;
@@ -210,7 +237,11 @@ describe('TlsaManager: unreadable files never change what is published', () => {
     expect(r1.changed.size).toBe(0);
     expect(rdatas(mgr)).toEqual([[rec.ec]]);
     expect(r1.events).toHaveLength(1);
-    expect(r1.events[0]).toMatchObject({ level: 'error', event: 'tlsa-source-error', fields: { path: cert, role: 'current', host: 'mail.example.com.', keeping: 'its last good reading' } });
+    expect(r1.events[0]).toMatchObject({
+      level: 'error',
+      event: 'tlsa-source-error',
+      fields: { path: cert, role: 'current', host: 'mail.example.com.', keeping: 'its last good reading' },
+    });
     expect(String(r1.events[0]!.fields.reason)).toMatch(/neither PEM nor/);
     expect(mgr.health()).toEqual([expect.objectContaining({ path: cert, status: 'unreadable' })]);
     clock += 1000;
@@ -245,7 +276,13 @@ describe('TlsaManager: unreadable files never change what is published', () => {
     unlinkSync(cert);
     clock += 1000;
     const r = mgr.refresh();
-    expect(r.events).toEqual([expect.objectContaining({ level: 'error', event: 'tlsa-source-error', fields: expect.objectContaining({ reason: 'no such file' }) })]);
+    expect(r.events).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        event: 'tlsa-source-error',
+        fields: expect.objectContaining({ reason: 'no such file' }),
+      }),
+    ]);
     expect(rdatas(mgr)).toEqual([[rec.ec]]);
   });
 
@@ -343,7 +380,9 @@ describe('TlsaManager: next', () => {
     const r2 = mgr.refresh();
     expect([...r2.changed]).toEqual(['example.com.']);
     expect(rdatas(mgr)[0]!.sort()).toEqual([rec.ec, rec.next].sort());
-    expect(mgr.state('example.com.', 'mail.example.com.')!.records.find((x) => x.rdata === rec.next)!.roles).toEqual(['next']);
+    expect(mgr.state('example.com.', 'mail.example.com.')!.records.find((x) => x.rdata === rec.next)!.roles).toEqual([
+      'next',
+    ]);
   });
 
   it('a next file that disappears retires its record with the usual retention', () => {
@@ -354,7 +393,9 @@ describe('TlsaManager: next', () => {
     unlinkSync(next);
     clock += 1000;
     mgr.refresh();
-    expect(mgr.state('example.com.', 'mail.example.com.')!.records.find((x) => x.rdata === rec.next)!.until).toBe(sec(clock) + 600);
+    expect(mgr.state('example.com.', 'mail.example.com.')!.records.find((x) => x.rdata === rec.next)!.until).toBe(
+      sec(clock) + 600,
+    );
     clock += 600_000;
     mgr.refresh();
     expect(rdatas(mgr)).toEqual([[rec.ec]]);
@@ -392,7 +433,16 @@ describe('TlsaManager: certificate health by the (injected) clock', () => {
       const cert = put('cert.pem', 'leaf-ec.crt');
       mgr.configure([ref({ cert })]);
       const r = mgr.refresh();
-      expect(mgr.health()).toEqual([{ zone: 'example.com.', host: 'mail.example.com.', role: 'current', path: cert, status, notAfter: v().notAfter }]);
+      expect(mgr.health()).toEqual([
+        {
+          zone: 'example.com.',
+          host: 'mail.example.com.',
+          role: 'current',
+          path: cert,
+          status,
+          notAfter: v().notAfter,
+        },
+      ]);
       const ev = r.events.find((e) => e.event.startsWith('certificate-'))!;
       expect(ev.event).toBe(event);
       expect(ev.level).toBe(level);
@@ -406,7 +456,14 @@ describe('TlsaManager: certificate health by the (injected) clock', () => {
     const mgr = manager();
     mgr.configure([ref({ cert: put('cert.pem', 'leaf-ec.crt') })]);
     const seen: string[] = [];
-    for (const t of [v().notBefore + 1000, v().notBefore + 2000, v().notAfter - 86400_000, v().notAfter - 3600_000, v().notAfter + 1000, v().notAfter + 2000]) {
+    for (const t of [
+      v().notBefore + 1000,
+      v().notBefore + 2000,
+      v().notAfter - 86400_000,
+      v().notAfter - 3600_000,
+      v().notAfter + 1000,
+      v().notAfter + 2000,
+    ]) {
       clock = t;
       seen.push(...names(mgr.refresh().events).filter((e) => e.startsWith('certificate-')));
     }

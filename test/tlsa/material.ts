@@ -40,7 +40,9 @@ function keySpki(dir: string, file: string): string {
 }
 
 function opensslDate(dir: string, file: string, which: 'startdate' | 'enddate'): number {
-  const line = ossl(dir, ['x509', '-in', file, '-noout', `-${which}`]).toString('latin1').trim();
+  const line = ossl(dir, ['x509', '-in', file, '-noout', `-${which}`])
+    .toString('latin1')
+    .trim();
   // notBefore=Jan  1 00:00:00 2026 GMT
   const text = line.slice(line.indexOf('=') + 1);
   const m = /^([A-Z][a-z]{2})\s+(\d+) (\d\d):(\d\d):(\d\d) (\d{4}) GMT$/.exec(text);
@@ -79,25 +81,157 @@ export function makeMaterial(): Material {
   o('rsa', '-in', 'rsa.p8', '-RSAPublicKey_out', '-out', 'rsa.pub1');
   o('genpkey', '-algorithm', 'ed25519', '-out', 'ed.key');
   o('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'next.key');
-  o('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-aes256', '-pass', 'pass:secret', '-out', 'enc-p8.key');
+  o(
+    'genpkey',
+    '-algorithm',
+    'EC',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-aes256',
+    '-pass',
+    'pass:secret',
+    '-out',
+    'enc-p8.key',
+  );
   o('ec', '-in', 'ec.key', '-aes256', '-passout', 'pass:secret', '-out', 'enc-sec1.key');
 
-  writeFileSync(join(dir, 'ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n');
-  writeFileSync(join(dir, 'leaf.ext'), 'basicConstraints=CA:FALSE\nsubjectAltName=DNS:mail.example.com,DNS:mx.example.com\n');
-  o('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=Test Root CA', '-days', '3650');
-  o('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'int.key', '-out', 'int.csr', '-subj', '/CN=Test Intermediate CA');
-  o('x509', '-req', '-in', 'int.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '2', '-days', '1000', '-extfile', 'ca.ext', '-out', 'int.crt');
+  writeFileSync(
+    join(dir, 'ca.ext'),
+    'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n',
+  );
+  writeFileSync(
+    join(dir, 'leaf.ext'),
+    'basicConstraints=CA:FALSE\nsubjectAltName=DNS:mail.example.com,DNS:mx.example.com\n',
+  );
+  o(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-subj',
+    '/CN=Test Root CA',
+    '-days',
+    '3650',
+  );
+  o(
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'int.key',
+    '-out',
+    'int.csr',
+    '-subj',
+    '/CN=Test Intermediate CA',
+  );
+  o(
+    'x509',
+    '-req',
+    '-in',
+    'int.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-set_serial',
+    '2',
+    '-days',
+    '1000',
+    '-extfile',
+    'ca.ext',
+    '-out',
+    'int.crt',
+  );
 
   o('req', '-new', '-key', 'ec.key', '-subj', '/CN=mail.example.com', '-out', 'leaf.csr');
-  o('x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '3', '-days', '90', '-extfile', 'leaf.ext', '-out', 'leaf-ec.crt');
+  o(
+    'x509',
+    '-req',
+    '-in',
+    'leaf.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-set_serial',
+    '3',
+    '-days',
+    '90',
+    '-extfile',
+    'leaf.ext',
+    '-out',
+    'leaf-ec.crt',
+  );
   o('x509', '-in', 'leaf-ec.crt', '-outform', 'der', '-out', 'leaf-ec.der');
   o('req', '-new', '-key', 'rsa.p8', '-subj', '/CN=mail.example.com', '-out', 'leaf-rsa.csr');
-  o('x509', '-req', '-in', 'leaf-rsa.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '4', '-days', '90', '-extfile', 'leaf.ext', '-out', 'leaf-rsa.crt');
+  o(
+    'x509',
+    '-req',
+    '-in',
+    'leaf-rsa.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-set_serial',
+    '4',
+    '-days',
+    '90',
+    '-extfile',
+    'leaf.ext',
+    '-out',
+    'leaf-rsa.crt',
+  );
   o('req', '-new', '-key', 'next.key', '-subj', '/CN=mail.example.com', '-out', 'leaf-int.csr');
-  o('x509', '-req', '-in', 'leaf-int.csr', '-CA', 'int.crt', '-CAkey', 'int.key', '-set_serial', '5', '-days', '90', '-extfile', 'leaf.ext', '-out', 'leaf-int.crt');
-  o('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'self.key', '-out', 'self.crt', '-subj', '/CN=self.example.com', '-days', '1');
+  o(
+    'x509',
+    '-req',
+    '-in',
+    'leaf-int.csr',
+    '-CA',
+    'int.crt',
+    '-CAkey',
+    'int.key',
+    '-set_serial',
+    '5',
+    '-days',
+    '90',
+    '-extfile',
+    'leaf.ext',
+    '-out',
+    'leaf-int.crt',
+  );
+  o(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'self.key',
+    '-out',
+    'self.crt',
+    '-subj',
+    '/CN=self.example.com',
+    '-days',
+    '1',
+  );
 
-  const cat = (out: string, ...files: string[]): void => writeFileSync(join(dir, out), Buffer.concat(files.map((f) => readFileSync(join(dir, f)))));
+  const cat = (out: string, ...files: string[]): void =>
+    writeFileSync(join(dir, out), Buffer.concat(files.map((f) => readFileSync(join(dir, f)))));
   cat('chain-ec.pem', 'leaf-ec.crt', 'ca.crt');
   cat('chain-int.pem', 'leaf-int.crt', 'int.crt', 'ca.crt');
   cat('chain-odd.pem', 'leaf-ec.crt', 'leaf-rsa.crt', 'ca.crt');

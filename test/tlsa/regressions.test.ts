@@ -118,7 +118,10 @@ records:
     const plain = buildZone(src, { defaultOrigin: 'example.com' }, problems);
     const aug = withAutomaticTlsa(src, plain, [{ host: 'a.b', ports: [25], ttl: 300, rdatas: ['3 1 1 AB'], line: 10 }]);
     const z = buildZone(aug.source, { defaultOrigin: 'example.com' }, []);
-    const ask = (zone: Zone, q: string) => render(answerQuery(new ZoneSet([zone]), { qname: parseName(q, ROOT), qtype: typeFromText('A'), dnssecOk: false }));
+    const ask = (zone: Zone, q: string) =>
+      render(
+        answerQuery(new ZoneSet([zone]), { qname: parseName(q, ROOT), qtype: typeFromText('A'), dnssecOk: false }),
+      );
     expect(ask(plain, 'x.b.example.com.').answer).toEqual(['x.b.example.com. 3600 IN A 192.0.2.80']);
     expect(ask(z, 'x.b.example.com.')).toEqual(ask(plain, 'x.b.example.com.'));
   });

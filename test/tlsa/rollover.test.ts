@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { advance, nextWithdrawal, published, retention, type HostRollover, type Wanted } from '../../src/tlsa/rollover.js';
+import {
+  advance,
+  nextWithdrawal,
+  published,
+  retention,
+  type HostRollover,
+  type Wanted,
+} from '../../src/tlsa/rollover.js';
 
 const A = '3 1 1 AAAA';
 const B = '3 1 1 BBBB';
@@ -86,7 +93,13 @@ describe('advance / published', () => {
       [100, [cur(B)], 300],
       [400, [cur(B)], 300],
     ]);
-    expect(h!.records.find((r) => r.rdata === A)).toEqual({ rdata: A, roles: [], since: 0, retiredAt: 100, until: 700 });
+    expect(h!.records.find((r) => r.rdata === A)).toEqual({
+      rdata: A,
+      roles: [],
+      since: 0,
+      retiredAt: 100,
+      until: 700,
+    });
   });
 
   it('next becoming current keeps its record: no withdrawal, no gap, same `since`', () => {
@@ -107,7 +120,13 @@ describe('advance / published', () => {
       [200, [cur(A)], 300],
     ]);
     expect(h!.records.find((r) => r.rdata === A)).toEqual({ rdata: A, roles: ['current'], since: 0 });
-    expect(h!.records.find((r) => r.rdata === B)).toEqual({ rdata: B, roles: [], since: 100, retiredAt: 200, until: 800 });
+    expect(h!.records.find((r) => r.rdata === B)).toEqual({
+      rdata: B,
+      roles: [],
+      since: 100,
+      retiredAt: 200,
+      until: 800,
+    });
     // it stays after the old `until` (700)
     expect(published(advance(h, [cur(A)], 300, 10_000), 10_000)).toEqual([A]);
   });

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { parseTlsaSource, readTlsaSource, tlsa211, tlsa311, TlsaSourceError, type TlsaSource } from '../../src/tlsa/source.js';
+import {
+  parseTlsaSource,
+  readTlsaSource,
+  tlsa211,
+  tlsa311,
+  TlsaSourceError,
+  type TlsaSource,
+} from '../../src/tlsa/source.js';
 import { makeMaterial, type Material } from './material.js';
 
 let m: Material;
@@ -137,17 +144,37 @@ describe('bad files: a TlsaSourceError naming the path with a clear reason', () 
   const cases: [string, (() => string | Buffer) | undefined, RegExp, boolean][] = [
     ['missing.pem', undefined, /^no such file$/, true],
     ['empty.pem', () => '', /^empty file$/, false],
-    ['garbage.bin', () => Buffer.from([0x30, 0x82, 0x01, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]), /neither PEM nor a DER certificate or key/, false],
+    [
+      'garbage.bin',
+      () => Buffer.from([0x30, 0x82, 0x01, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]),
+      /neither PEM nor a DER certificate or key/,
+      false,
+    ],
     ['garbage.txt', () => 'this is not a certificate\n', /neither PEM nor a DER certificate or key/, false],
-    ['begin-only.pem', () => pem('leaf-ec.crt').split('-----END')[0]!, /truncated PEM: a BEGIN line without its END line/, false],
-    ['half-body.pem', () => {
-      const [head, body] = pem('leaf-ec.crt').split('-----BEGIN CERTIFICATE-----\n');
-      return `${head}-----BEGIN CERTIFICATE-----\n${body!.slice(0, 200)}\n-----END CERTIFICATE-----\n`;
-    }, /PEM block 1 \(CERTIFICATE\) does not parse/, false],
-    ['half-key.pem', () => {
-      const lines = pem('rsa.p8').split('\n');
-      return [lines[0], ...lines.slice(1, 6), lines.at(-2)].join('\n') + '\n';
-    }, /PEM block 1 \(PRIVATE KEY\) does not parse/, false],
+    [
+      'begin-only.pem',
+      () => pem('leaf-ec.crt').split('-----END')[0]!,
+      /truncated PEM: a BEGIN line without its END line/,
+      false,
+    ],
+    [
+      'half-body.pem',
+      () => {
+        const [head, body] = pem('leaf-ec.crt').split('-----BEGIN CERTIFICATE-----\n');
+        return `${head}-----BEGIN CERTIFICATE-----\n${body!.slice(0, 200)}\n-----END CERTIFICATE-----\n`;
+      },
+      /PEM block 1 \(CERTIFICATE\) does not parse/,
+      false,
+    ],
+    [
+      'half-key.pem',
+      () => {
+        const lines = pem('rsa.p8').split('\n');
+        return [lines[0], ...lines.slice(1, 6), lines.at(-2)].join('\n') + '\n';
+      },
+      /PEM block 1 \(PRIVATE KEY\) does not parse/,
+      false,
+    ],
     ['csr.pem', () => pem('leaf.csr'), /no certificate or key in the PEM blocks \(CERTIFICATE REQUEST\)/, false],
     ['enc-p8.key', undefined, /encrypted private key/, false],
   ];

@@ -4,7 +4,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { WireError } from '../../src/wire/errors.js';
-import { decodeHeader, FLAG_AA, FLAG_QR, FLAG_RD, FLAG_TC, makeFlags, opcode, qr, rcode, rd } from '../../src/wire/header.js';
+import {
+  decodeHeader,
+  FLAG_AA,
+  FLAG_QR,
+  FLAG_RD,
+  FLAG_TC,
+  makeFlags,
+  opcode,
+  qr,
+  rcode,
+  rd,
+} from '../../src/wire/header.js';
 import { edeOption, makeEdns, optSize } from '../../src/wire/edns.js';
 import { decodeMessage, encodeMessage, encodeQuery, fullRcode, type Message, type RR } from '../../src/wire/message.js';
 import { parseName, type Name } from '../../src/wire/name.js';
@@ -26,7 +37,15 @@ function rrOf(owner: Name, type: number, text: string, ttl = 3600): RR {
 }
 
 function response(answer: RR[], authority: RR[] = [], additional: RR[] = []): Message {
-  return { id: 0x1234, flags: FLAG_QR | FLAG_AA, questions: [{ name: EXAMPLE, type: T.MX, class: CLASS_IN }], answer, authority, additional, edns: null };
+  return {
+    id: 0x1234,
+    flags: FLAG_QR | FLAG_AA,
+    questions: [{ name: EXAMPLE, type: T.MX, class: CLASS_IN }],
+    answer,
+    authority,
+    additional,
+    edns: null,
+  };
 }
 
 describe('golden messages', () => {
@@ -64,7 +83,11 @@ describe('golden messages', () => {
   });
 
   it('encodes a query with EDNS and DO', () => {
-    const q = encodeQuery(parseName('www.example.com.'), T.TLSA, { id: 7, rd: true, edns: { dnssecOk: true, udpSize: 1232 } });
+    const q = encodeQuery(parseName('www.example.com.'), T.TLSA, {
+      id: 7,
+      rd: true,
+      edns: { dnssecOk: true, udpSize: 1232 },
+    });
     expect(toHex(q)).toBe(
       '0007 0100 0001 0000 0000 0001'.replace(/ /g, '') +
         '03777777076578616d706c6503636f6d00' +
@@ -78,7 +101,11 @@ describe('golden messages', () => {
   });
 
   it('splits the 12-bit rcode between header and OPT (BADVERS = 16)', () => {
-    const msg: Message = { ...response([]), flags: FLAG_QR | 0, edns: makeEdns({ extRcode: 1, options: [edeOption(21, 'x')] }) };
+    const msg: Message = {
+      ...response([]),
+      flags: FLAG_QR | 0,
+      edns: makeEdns({ extRcode: 1, options: [edeOption(21, 'x')] }),
+    };
     const back = decodeMessage(encodeMessage(msg).bytes);
     expect(fullRcode(back)).toBe(16);
     expect(back.edns!.options).toEqual([{ code: 15, data: Uint8Array.from([0, 21, 0x78]) }]);
@@ -113,7 +140,10 @@ describe('truncation', () => {
   it('forgets compression targets written by a rolled-back RRset', () => {
     const other = parseName('zzz.other.example.');
     const big = Array.from({ length: 8 }, (_, i) => rrOf(other, T.TXT, `"${i}${'y'.repeat(99)}"`));
-    const { bytes } = encodeMessage(response([rrOf(EXAMPLE, T.A, '192.0.2.1'), ...big], [], [rrOf(other, T.A, '192.0.2.9')]), 300);
+    const { bytes } = encodeMessage(
+      response([rrOf(EXAMPLE, T.A, '192.0.2.1'), ...big], [], [rrOf(other, T.A, '192.0.2.9')]),
+      300,
+    );
     expect(decodeMessage(bytes).answer).toHaveLength(1);
   });
 });

@@ -4,7 +4,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { WireError } from '../../src/wire/errors.js';
-import { canonicalKey, compareNames, isSubdomain, labelCount, nameFromLabels, nameToText, parseName, ROOT, stripLabels, toLower, type Name } from '../../src/wire/name.js';
+import {
+  canonicalKey,
+  compareNames,
+  isSubdomain,
+  labelCount,
+  nameFromLabels,
+  nameToText,
+  parseName,
+  ROOT,
+  stripLabels,
+  toLower,
+  type Name,
+} from '../../src/wire/name.js';
 import { Reader } from '../../src/wire/reader.js';
 
 describe('presentation', () => {
@@ -31,7 +43,17 @@ describe('presentation', () => {
 });
 
 describe('canonical order (RFC 4034 §6.1)', () => {
-  const ordered = ['example.', 'a.example.', 'yljkjljk.a.example.', 'Z.a.example.', 'zABC.a.EXAMPLE.', 'z.example.', '\\001.z.example.', '*.z.example.', '\\200.z.example.'];
+  const ordered = [
+    'example.',
+    'a.example.',
+    'yljkjljk.a.example.',
+    'Z.a.example.',
+    'zABC.a.EXAMPLE.',
+    'z.example.',
+    '\\001.z.example.',
+    '*.z.example.',
+    '\\200.z.example.',
+  ];
   it('sorts the RFC example', () => {
     const names = ordered.map((n) => parseName(n));
     const shuffled = [...names].reverse();
@@ -45,13 +67,14 @@ describe('canonical order (RFC 4034 §6.1)', () => {
   it('canonicalKey orders like compareNames, octets 0x00, 0x01, 0xff and prefixes included', () => {
     // Labels from a small alphabet that makes prefixes, equal labels and the escaped octets frequent.
     let seed = 42;
-    const rand = (n: number): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % n);
+    const rand = (n: number): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % n;
     const octets = [0x00, 0x01, 0x02, 0x41, 0x61, 0x62, 0xff];
     const names: Name[] = [];
     for (let i = 0; i < 400; i++) {
       const ls: Uint8Array[] = [];
       const depth = rand(4);
-      for (let d = 0; d < depth; d++) ls.push(Uint8Array.from({ length: 1 + rand(3) }, () => octets[rand(octets.length)]!));
+      for (let d = 0; d < depth; d++)
+        ls.push(Uint8Array.from({ length: 1 + rand(3) }, () => octets[rand(octets.length)]!));
       names.push(nameFromLabels([...ls, Uint8Array.of(0x7a), Uint8Array.of(0x63, 0x6f, 0x6d)]));
     }
     const sign = (x: number): number => (x < 0 ? -1 : x > 0 ? 1 : 0);
@@ -59,7 +82,9 @@ describe('canonical order (RFC 4034 §6.1)', () => {
       for (let j = 0; j < names.length; j += 7) {
         const a = canonicalKey(names[i]!, 2);
         const b = canonicalKey(names[j]!, 2);
-        expect(sign(a < b ? -1 : a > b ? 1 : 0), `${nameToText(names[i]!)} vs ${nameToText(names[j]!)}`).toBe(sign(compareNames(names[i]!, names[j]!)));
+        expect(sign(a < b ? -1 : a > b ? 1 : 0), `${nameToText(names[i]!)} vs ${nameToText(names[j]!)}`).toBe(
+          sign(compareNames(names[i]!, names[j]!)),
+        );
       }
     expect(canonicalKey(parseName('z.com.'), 2)).toBe('');
     expect(canonicalKey(parseName('A.b.'))).toBe('b\0a');
@@ -96,7 +121,9 @@ describe('stored form', () => {
     expect(www.key).toBe('\x03www\x07example\x03com\x00');
     names.forEach((n, i) => expect(nameToText(n)).toBe(`h${i}.example.com.`));
     // More patterns than the shared table holds: the names past it still get their own, correct offsets.
-    const deep = Array.from({ length: 5000 }, (_, i) => parseName(`${'a.'.repeat(1 + (i % 97))}x${'y'.repeat(i % 50)}.`));
+    const deep = Array.from({ length: 5000 }, (_, i) =>
+      parseName(`${'a.'.repeat(1 + (i % 97))}x${'y'.repeat(i % 50)}.`),
+    );
     deep.forEach((n, i) => expect(nameToText(n)).toBe(`${'a.'.repeat(1 + (i % 97))}x${'y'.repeat(i % 50)}.`));
   });
 });
@@ -111,7 +138,20 @@ describe('hostile decompression', () => {
     ['cut label', [0x05, 0x61], 0],
     ['cut pointer', [0xc0], 0],
     ['no root', [0x01, 0x61], 0],
-    ['over 255 via pointers', [...Array.from({ length: 4 }, () => [63, ...new Array<number>(63).fill(0x61)]).flat().slice(0, 192), 0, 63, ...new Array<number>(63).fill(0x62), 0xc0, 0x00], 193],
+    [
+      'over 255 via pointers',
+      [
+        ...Array.from({ length: 4 }, () => [63, ...new Array<number>(63).fill(0x61)])
+          .flat()
+          .slice(0, 192),
+        0,
+        63,
+        ...new Array<number>(63).fill(0x62),
+        0xc0,
+        0x00,
+      ],
+      193,
+    ],
   ];
   for (const [label, bytes, at] of cases) {
     it(label, () => {

@@ -50,7 +50,10 @@ describe('golden rdata', () => {
       '1 foo.example.com. ipv6hint="2001:db8::1,2001:db8::53:1"',
       '0001' + FOO_COM + '0006 0020 20010db8000000000000000000000001 20010db8000000000000000000530001',
     ],
-    ['1 example.com. ipv6hint="2001:db8:ffff:ffff:ffff:ffff:198.51.100.100"', '0001 076578616d706c6503636f6d00 0006 0010 20010db8ffffffffffffffffc6336464'],
+    [
+      '1 example.com. ipv6hint="2001:db8:ffff:ffff:ffff:ffff:198.51.100.100"',
+      '0001 076578616d706c6503636f6d00 0006 0010 20010db8ffffffffffffffffc6336464',
+    ],
     [
       '16 foo.example.org. (alpn=h2,h3-19 mandatory=ipv4hint,alpn ipv4hint=192.0.2.1)',
       '0010' + FOO_ORG + '0000 0004 0001 0004' + '0001 0009 02 6832 05 68332d3139' + '0004 0004 c0000201',
@@ -75,7 +78,11 @@ describe('canonical form', () => {
   const cases: [string, string, string][] = [
     ['MX', '10 Mail.Example.COM.', '10 mail.example.com.'],
     ['SOA', 'NS1.Example.com. Host.Example.com. 1 2 3 4 5', 'ns1.example.com. host.example.com. 1 2 3 4 5'],
-    ['RRSIG', 'A 13 2 300 20240201000000 20240101000000 1 Example.COM. AQID', 'A 13 2 300 20240201000000 20240101000000 1 example.com. AQID'],
+    [
+      'RRSIG',
+      'A 13 2 300 20240201000000 20240101000000 1 Example.COM. AQID',
+      'A 13 2 300 20240201000000 20240101000000 1 example.com. AQID',
+    ],
     ['NSEC', 'A.Example.COM. A', 'A.Example.COM. A'], // RFC 6840 §5.1: NSEC names are not lower-cased
     ['SRV', '0 0 1 Target.Example.', '0 0 1 target.example.'],
     ['DNAME', 'X.Example.', 'x.example.'],

@@ -21,7 +21,11 @@ export const CASES: [string, string, string | null][] = [
   ['MD', 'md.example.net.', null],
   ['MF', 'mf.example.net.', null],
   ['CNAME', '@', 'example.com.'],
-  ['SOA', 'ns1 hostmaster.example.com. 2024010101 7200 3600 1209600 300', 'ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300'],
+  [
+    'SOA',
+    'ns1 hostmaster.example.com. 2024010101 7200 3600 1209600 300',
+    'ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300',
+  ],
   ['MB', 'mb.example.com.', null],
   ['MG', 'mg.example.com.', null],
   ['MR', 'mr.example.com.', null],
@@ -43,7 +47,11 @@ export const CASES: [string, string, string | null][] = [
   ['AAAA', '::', null],
   ['LOC', '52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m', '52 22 23 N 4 53 32 E -2m 0m 10000m 10m'],
   ['LOC', '42 21 54 N 71 06 18 W -24m 30m', '42 21 54 N 71 6 18 W -24m 30m 10000m 10m'],
-  ['LOC', '90 S 180 W 42849672.95m 90000000m 90000000m 90000000m', '90 0 0 S 180 0 0 W 42849672.95m 90000000m 90000000m 90000000m'],
+  [
+    'LOC',
+    '90 S 180 W 42849672.95m 90000000m 90000000m 90000000m',
+    '90 0 0 S 180 0 0 W 42849672.95m 90000000m 90000000m 90000000m',
+  ],
   ['LOC', '52 22 23.5 N 4 53 32.123 E 2.5m 1.5m 0.1m 25m', '52 22 23.500 N 4 53 32.123 E 2.50m 1m 0.10m 20m'],
   ['LOC', '1 2 N 3 4 W 0.01m 0m 0m 0m', '1 2 0 N 3 4 0 W 0.01m 0m 0m 0m'],
   ['LOC', '1 S 3 E -100000.00m', '1 0 0 S 3 0 0 E -100000m 1m 10000m 10m'],
@@ -53,42 +61,86 @@ export const CASES: [string, string, string | null][] = [
   ['KX', '10 kx.example.com.', null],
   ['CERT', '1 12345 8 AQID', null],
   ['DNAME', 'd.example.net.', null],
-  ['DS', '12345 13 2 3f1be2f2d0c7e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708e9', '12345 13 2 3F1BE2F2D0C7E1A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C4D5E6F708E9'],
-  ['DS', '12345 13 2 3F1BE2F2D0C7E1A2 B3C4D5E6F708192A3B4C5D6E7F8091A2B3C4D5E6F708E9', '12345 13 2 3F1BE2F2D0C7E1A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C4D5E6F708E9'],
+  [
+    'DS',
+    '12345 13 2 3f1be2f2d0c7e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708e9',
+    '12345 13 2 3F1BE2F2D0C7E1A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C4D5E6F708E9',
+  ],
+  [
+    'DS',
+    '12345 13 2 3F1BE2F2D0C7E1A2 B3C4D5E6F708192A3B4C5D6E7F8091A2B3C4D5E6F708E9',
+    '12345 13 2 3F1BE2F2D0C7E1A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C4D5E6F708E9',
+  ],
   ['CDS', '0 0 0 00', null],
   ['DLV', '1 13 2 AABB', null],
-  ['SSHFP', '4 2 0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8ff', '4 2 0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8FF'],
+  [
+    'SSHFP',
+    '4 2 0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8ff',
+    '4 2 0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8FF',
+  ],
   [
     'RRSIG',
     'A 13 2 300 20240201000000 20240101000000 12345 example.com. mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==',
     null,
   ],
-  ['RRSIG', 'TYPE1234 13 2 300 1706745600 1704067200 12345 Example.COM. AQID', 'TYPE1234 13 2 300 20240201000000 20240101000000 12345 Example.COM. AQID'],
+  [
+    'RRSIG',
+    'TYPE1234 13 2 300 1706745600 1704067200 12345 Example.COM. AQID',
+    'TYPE1234 13 2 300 20240201000000 20240101000000 12345 Example.COM. AQID',
+  ],
   ['SIG', 'A 5 2 300 20240201000000 20240101000000 1 example.com. AQID', null],
   ['NSEC', 'a.example.com. A MX RRSIG NSEC TYPE1234', null],
   ['NSEC', 'a.example.com.', null],
   ['DNSKEY', '257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==', null],
-  ['DNSKEY', '256 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dx CjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==', '256 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ=='],
+  [
+    'DNSKEY',
+    '256 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dx CjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==',
+    '256 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==',
+  ],
   ['CDNSKEY', '0 3 0 AA==', null],
   ['KEY', '256 3 5 AQID', null],
   ['DHCID', 'AAIBY2/AuCccgoJbsaxcQc9TUapptP69lOjxfNuVAA2kjEA=', null],
-  ['NSEC3', '1 1 12 aabbccdd 2vptu5timamqttgl4luu9kg21e0aor3s A RRSIG', '1 1 12 AABBCCDD 2vptu5timamqttgl4luu9kg21e0aor3s A RRSIG'],
+  [
+    'NSEC3',
+    '1 1 12 aabbccdd 2vptu5timamqttgl4luu9kg21e0aor3s A RRSIG',
+    '1 1 12 AABBCCDD 2vptu5timamqttgl4luu9kg21e0aor3s A RRSIG',
+  ],
   ['NSEC3', '1 0 0 - 2VPTU5TIMAMQTTGL4LUU9KG21E0AOR3S', '1 0 0 - 2vptu5timamqttgl4luu9kg21e0aor3s'],
   ['NSEC3PARAM', '1 0 0 -', null],
   ['NSEC3PARAM', '1 0 10 CAFE', null],
-  ['TLSA', '3 1 1 0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8ff', '3 1 1 0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8FF'],
+  [
+    'TLSA',
+    '3 1 1 0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8ff',
+    '3 1 1 0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8FF',
+  ],
   ['SMIMEA', '3 1 1 0a1b', '3 1 1 0A1B'],
   ['OPENPGPKEY', 'AQID', null],
   ['CSYNC', '66 3 A NS AAAA', null],
-  ['ZONEMD', '2018031500 1 1 FEBE3D4CE2EC2FFA4BA99D46CD69D6D29711E55217057BEE7EB1A7B641A47BA7FED2DD5B97AE499FAFA4F22C6BD647DE', null],
+  [
+    'ZONEMD',
+    '2018031500 1 1 FEBE3D4CE2EC2FFA4BA99D46CD69D6D29711E55217057BEE7EB1A7B641A47BA7FED2DD5B97AE499FAFA4F22C6BD647DE',
+    null,
+  ],
   ['SVCB', '0 foo.example.com.', null],
   ['SVCB', '1 .', null],
   ['SVCB', '16 foo.example.com. port=53', null],
   ['SVCB', '1 foo.example.com. key667=hello', '1 foo.example.com. key667="hello"'],
   ['SVCB', '1 foo.example.com. key667="hello\\210qoo"', null],
-  ['SVCB', '1 foo.example.com. ipv6hint="2001:db8::1,2001:db8::53:1"', '1 foo.example.com. ipv6hint=2001:db8::1,2001:db8::53:1'],
-  ['SVCB', '1 example.com. ipv6hint="2001:db8:122:344::192.0.2.33"', '1 example.com. ipv6hint=2001:db8:122:344::c000:221'],
-  ['SVCB', '16 foo.example.org. (alpn=h2,h3-19 mandatory=ipv4hint,alpn ipv4hint=192.0.2.1)', '16 foo.example.org. mandatory=alpn,ipv4hint alpn=h2,h3-19 ipv4hint=192.0.2.1'],
+  [
+    'SVCB',
+    '1 foo.example.com. ipv6hint="2001:db8::1,2001:db8::53:1"',
+    '1 foo.example.com. ipv6hint=2001:db8::1,2001:db8::53:1',
+  ],
+  [
+    'SVCB',
+    '1 example.com. ipv6hint="2001:db8:122:344::192.0.2.33"',
+    '1 example.com. ipv6hint=2001:db8:122:344::c000:221',
+  ],
+  [
+    'SVCB',
+    '16 foo.example.org. (alpn=h2,h3-19 mandatory=ipv4hint,alpn ipv4hint=192.0.2.1)',
+    '16 foo.example.org. mandatory=alpn,ipv4hint alpn=h2,h3-19 ipv4hint=192.0.2.1',
+  ],
   ['SVCB', '16 foo.example.org. alpn="f\\\\\\\\oo\\\\,bar,h2"', '16 foo.example.org. alpn=f\\\\\\\\oo\\\\,bar,h2'],
   ['SVCB', '1 . key65534="\\000\\001 x"', null],
   ['SVCB', '4 . mandatory=key65000,port key65000="" port=1', '4 . mandatory=port,key65000 port=1 key65000'],
@@ -142,7 +194,9 @@ function carrier(type: number, rdata: Uint8Array): Message {
 describe('rdata round trip over every type', () => {
   it('covers every described type', () => {
     const covered = new Set(CASES.map(([t]) => typeFromText(t)));
-    const missing = describedTypes().filter((t) => !covered.has(t)).map(typeToText);
+    const missing = describedTypes()
+      .filter((t) => !covered.has(t))
+      .map(typeToText);
     expect(missing).toEqual([]);
   });
 

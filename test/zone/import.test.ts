@@ -106,7 +106,19 @@ describe('importZone: a realistic zone', () => {
     const doc = parse(r.yaml, { schema: 'failsafe' }) as Record<string, Record<string, unknown>>;
     expect(Object.keys(doc)).toEqual(['origin', 'ttl', 'soa', 'records']);
     expect(Object.keys(doc.records!)).toEqual([
-      '@', 'ns1', 'mail', 'www', '*.apps', '_dmarc', '_smtp._tls', 'sel1._domainkey', '_sip._tcp', '_25._tcp.mail', 'sub', 'ns1.sub', 'quoted',
+      '@',
+      'ns1',
+      'mail',
+      'www',
+      '*.apps',
+      '_dmarc',
+      '_smtp._tls',
+      'sel1._domainkey',
+      '_sip._tcp',
+      '_25._tcp.mail',
+      'sub',
+      'ns1.sub',
+      'quoted',
     ]);
   });
 
@@ -116,7 +128,13 @@ describe('importZone: a realistic zone', () => {
     expect(problems).toEqual([]);
     expect(src.origin).toBe('example.com.');
     expect(src.ttl).toBe(3600);
-    expect(src.soa).toMatchObject({ mname: 'ns1.example.com.', serial: 2024031501, refresh: 7200, minimum: 300, ttl: undefined });
+    expect(src.soa).toMatchObject({
+      mname: 'ns1.example.com.',
+      serial: 2024031501,
+      refresh: 7200,
+      minimum: 300,
+      ttl: undefined,
+    });
     expect(src.records.filter((x) => x.owner === 'mail').map((x) => [x.type, x.ttl, x.value])).toEqual([
       ['A', 300, '192.0.2.25'],
       ['A', 300, '192.0.2.26'],
@@ -130,17 +148,43 @@ describe('importZone: a realistic zone', () => {
 });
 
 describe('importZone: details', () => {
-  const HEAD = '$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n  NS ns1\nns1 A 192.0.2.53\n';
+  const HEAD =
+    '$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n  NS ns1\nns1 A 192.0.2.53\n';
   const load = (body: string, origin?: string) => importZone(HEAD + body, { file: 'z.zone', origin });
   const records = (yaml: string): Record<string, Record<string, unknown>> =>
     (parse(yaml, { schema: 'failsafe' }) as { records: Record<string, Record<string, unknown>> }).records;
   /** Owner keys in document order (a JS object would move integer-like keys such as "1" to the front). */
-  const ownerOrder = (yaml: string): string[] =>
-    [...((parse(yaml, { schema: 'failsafe', mapAsMap: true }) as Map<string, Map<string, unknown>>).get('records')!.keys())];
+  const ownerOrder = (yaml: string): string[] => [
+    ...(parse(yaml, { schema: 'failsafe', mapAsMap: true }) as Map<string, Map<string, unknown>>)
+      .get('records')!
+      .keys(),
+  ];
 
   it('YAML-special owners and values read back identically', () => {
-    const owners = ['*', '1', '0x1F', 'true', 'null', '~', 'yes', '-x', '?x', '!x', '&x', '%x', '|x', '>x', "'x", '`x', '#x', 'a:b', '1e3', '\\@'];
-    const body = owners.map((o) => `${o} A 192.0.2.1\n`).join('') + 'c CAA 0 issue "a: b # c"\nc TYPE65400 \\# 1 00\nw CNAME @\n';
+    const owners = [
+      '*',
+      '1',
+      '0x1F',
+      'true',
+      'null',
+      '~',
+      'yes',
+      '-x',
+      '?x',
+      '!x',
+      '&x',
+      '%x',
+      '|x',
+      '>x',
+      "'x",
+      '`x',
+      '#x',
+      'a:b',
+      '1e3',
+      '\\@',
+    ];
+    const body =
+      owners.map((o) => `${o} A 192.0.2.1\n`).join('') + 'c CAA 0 issue "a: b # c"\nc TYPE65400 \\# 1 00\nw CNAME @\n';
     const r = load(body);
     expect(r.problems).toEqual([]);
     const recs = records(r.yaml);
@@ -189,17 +233,25 @@ describe('importZone: details', () => {
   });
 
   it('a changed $ORIGIN: fine for owners, a problem for relative names in rdata', () => {
-    const r = load('$ORIGIN sub.example.com.\n@ NS ns1.sub.example.com.\nns1 A 192.0.2.54\nwww CNAME host\nmx MX 10 mail\nsrv SRV 0 0 443 .\nt TXT relative-looking\n');
+    const r = load(
+      '$ORIGIN sub.example.com.\n@ NS ns1.sub.example.com.\nns1 A 192.0.2.54\nwww CNAME host\nmx MX 10 mail\nsrv SRV 0 0 443 .\nt TXT relative-looking\n',
+    );
     expect(r.problems.map((p) => [p.line, p.reason])).toEqual([
       [9, 'relative names in rdata under a changed $ORIGIN are not supported at line 9 (host): write them absolute'],
       [10, 'relative names in rdata under a changed $ORIGIN are not supported at line 10 (mail): write them absolute'],
     ]);
-    expect(records(r.yaml)).toMatchObject({ sub: { NS: 'ns1.sub.example.com.' }, 'ns1.sub': { A: '192.0.2.54' }, 'srv.sub': { SRV: '0 0 443 .' } });
+    expect(records(r.yaml)).toMatchObject({
+      sub: { NS: 'ns1.sub.example.com.' },
+      'ns1.sub': { A: '192.0.2.54' },
+      'srv.sub': { SRV: '0 0 443 .' },
+    });
   });
 
   it('out-of-zone owners are kept absolute with a warning; other classes are problems', () => {
     const r = load('host.example.net. A 192.0.2.9\nv CH TXT "x"\n');
-    expect(r.warnings).toEqual(['z.zone:6: host.example.net. is outside the zone example.com.: written as is, the loader will reject it']);
+    expect(r.warnings).toEqual([
+      'z.zone:6: host.example.net. is outside the zone example.com.: written as is, the loader will reject it',
+    ]);
     expect(r.problems.map((p) => p.reason)).toEqual(['v.example.com. TXT: class CH is not supported (only IN)']);
     expect(records(r.yaml)['host.example.net.']).toEqual({ A: '192.0.2.9' });
   });
@@ -217,15 +269,25 @@ describe('importZone: details', () => {
     expect(importZone('$ORIGIN a.example.\n$TTL 1\n@ NS ns\n', { file: 'z' }).problems.map((p) => p.reason)).toEqual([
       'cannot tell the zone origin: the file has no SOA record and no origin was given',
     ]);
-    expect(importZone('$TTL 1\n@ NS ns\n', { file: 'z', origin: 'a.example.' }).problems.map((p) => p.reason)).toEqual(['the file has no SOA record']);
-    expect(load('@ SOA ns2 hm 2 2 3 4 5\n').problems.map((p) => [p.line, p.reason])).toEqual([[6, 'a second SOA record (the first is at line 3)']]);
-    expect(importZone('$TTL 1\nx.a.example. SOA ns hm 1 2 3 4 5\n', { file: 'z', origin: 'a.example.' }).problems[0]!.reason).toMatch(/not the zone origin/);
-    expect(load('x ANY \\# 0\n').problems.map((p) => p.reason)).toEqual(['x.example.com. ANY: a meta type cannot be zone data']);
+    expect(importZone('$TTL 1\n@ NS ns\n', { file: 'z', origin: 'a.example.' }).problems.map((p) => p.reason)).toEqual([
+      'the file has no SOA record',
+    ]);
+    expect(load('@ SOA ns2 hm 2 2 3 4 5\n').problems.map((p) => [p.line, p.reason])).toEqual([
+      [6, 'a second SOA record (the first is at line 3)'],
+    ]);
+    expect(
+      importZone('$TTL 1\nx.a.example. SOA ns hm 1 2 3 4 5\n', { file: 'z', origin: 'a.example.' }).problems[0]!.reason,
+    ).toMatch(/not the zone origin/);
+    expect(load('x ANY \\# 0\n').problems.map((p) => p.reason)).toEqual([
+      'x.example.com. ANY: a meta type cannot be zone data',
+    ]);
   });
 
   it('RRset TTL disagreement: the first TTL wins with a warning; exact duplicates are dropped', () => {
     const r = load('m 60 A 192.0.2.1\nm 120 A 192.0.2.2\nm 60 A 192.0.2.1\n');
-    expect(r.warnings).toEqual(['z.zone:7: m.example.com. A: TTL 120 differs from TTL 60 of the same RRset (line 6); 60 is used']);
+    expect(r.warnings).toEqual([
+      'z.zone:7: m.example.com. A: TTL 120 differs from TTL 60 of the same RRset (line 6); 60 is used',
+    ]);
     expect(records(r.yaml).m).toEqual({ A: { ttl: '60', values: ['192.0.2.1', '192.0.2.2'] } });
   });
 });

@@ -27,7 +27,16 @@ const CASES: readonly Case[] = [
                   3600000; EXPIRE
                   60)    ; MINIMUM
 `,
-    want: [{ owner: 'example.com.', ttl: 3600, class: 'IN', type: 'SOA', rdata: 'VENERA Action\\.domains 20 7200 600 3600000 60', line: 3 }],
+    want: [
+      {
+        owner: 'example.com.',
+        ttl: 3600,
+        class: 'IN',
+        type: 'SOA',
+        rdata: 'VENERA Action\\.domains 20 7200 600 3600000 60',
+        line: 3,
+      },
+    ],
   },
   {
     name: 'blank owner repeats the previous owner',
@@ -85,7 +94,16 @@ const CASES: readonly Case[] = [
   {
     name: 'a TXT split over lines in parentheses (DKIM style)',
     text: `${ORIGIN}sel._domainkey IN TXT ( "v=DKIM1; k=rsa; "\n   "p=MIIBIjAN"   ; first part\n   "BgkqhkiG" )\n`,
-    want: [{ owner: 'sel._domainkey.example.com.', ttl: 3600, class: 'IN', type: 'TXT', rdata: '"v=DKIM1; k=rsa; " "p=MIIBIjAN" "BgkqhkiG"', line: 3 }],
+    want: [
+      {
+        owner: 'sel._domainkey.example.com.',
+        ttl: 3600,
+        class: 'IN',
+        type: 'TXT',
+        rdata: '"v=DKIM1; k=rsa; " "p=MIIBIjAN" "BgkqhkiG"',
+        line: 3,
+      },
+    ],
   },
   {
     name: 'parentheses in quotes and escaped are data; whitespace is collapsed',
@@ -154,14 +172,19 @@ describe('parseMasterFile: records', () => {
       expect(r.problems).toEqual([]);
       const got = r.records.map((x, i) => {
         const { owner, ttl, class: cls, type, rdata, line } = x;
-        return c.want[i]?.line !== undefined ? { owner, ttl, class: cls, type, rdata, line } : { owner, ttl, class: cls, type, rdata };
+        return c.want[i]?.line !== undefined
+          ? { owner, ttl, class: cls, type, rdata, line }
+          : { owner, ttl, class: cls, type, rdata };
       });
       expect(got).toEqual(c.want);
     });
   }
 
   it('records the $ORIGIN in effect and the first $TTL', () => {
-    const r = parseMasterFile('$TTL 5m\n$ORIGIN a.example.\nx A 192.0.2.1\n$ORIGIN b.example.\n$TTL 1h\ny A 192.0.2.2\n', { file: 'z' });
+    const r = parseMasterFile(
+      '$TTL 5m\n$ORIGIN a.example.\nx A 192.0.2.1\n$ORIGIN b.example.\n$TTL 1h\ny A 192.0.2.2\n',
+      { file: 'z' },
+    );
     expect(r.ttlDirective).toBe(300);
     expect(r.records.map((x) => x.origin)).toEqual(['a.example.', 'b.example.']);
     expect(r.records.map((x) => x.ttl)).toEqual([300, 3600]);
@@ -171,10 +194,20 @@ describe('parseMasterFile: records', () => {
 describe('parseMasterFile: problems', () => {
   const PROBLEMS: readonly { name: string; text: string; line: number; reason: RegExp; records?: number }[] = [
     { name: '$INCLUDE', text: `${ORIGIN}$INCLUDE other.zone\n`, line: 3, reason: /\$INCLUDE is not supported/ },
-    { name: '$GENERATE', text: `${ORIGIN}$GENERATE 1-10 h$ A 192.0.2.$\n`, line: 3, reason: /\$GENERATE is not supported/ },
+    {
+      name: '$GENERATE',
+      text: `${ORIGIN}$GENERATE 1-10 h$ A 192.0.2.$\n`,
+      line: 3,
+      reason: /\$GENERATE is not supported/,
+    },
     { name: 'unknown directive', text: `${ORIGIN}$FOO bar\n`, line: 3, reason: /unknown directive \$FOO/ },
     { name: 'bad $TTL', text: '$TTL forever\n', line: 1, reason: /\$TTL "forever"/ },
-    { name: 'relative owner without origin', text: '$TTL 1\nwww A 192.0.2.1\n', line: 2, reason: /relative but no \$ORIGIN/ },
+    {
+      name: 'relative owner without origin',
+      text: '$TTL 1\nwww A 192.0.2.1\n',
+      line: 2,
+      reason: /relative but no \$ORIGIN/,
+    },
     { name: '@ without origin', text: '$TTL 1\n@ A 192.0.2.1\n', line: 2, reason: /"@" used but no \$ORIGIN/ },
     { name: 'blank owner first', text: `${ORIGIN}  A 192.0.2.1\n`, line: 3, reason: /no owner name/ },
     { name: 'unknown type', text: `${ORIGIN}x 60 IN BOGUS 1\n`, line: 3, reason: /unknown type "BOGUS"/ },
@@ -182,11 +215,33 @@ describe('parseMasterFile: problems', () => {
     { name: 'no rdata', text: `${ORIGIN}x A\n`, line: 3, reason: /no rdata/ },
     { name: 'no TTL anywhere', text: '$ORIGIN example.com.\nx A 192.0.2.1\n', line: 2, reason: /no TTL/ },
     { name: 'TTL too large', text: `${ORIGIN}x 4294967296 A 192.0.2.1\n`, line: 3, reason: /larger than 2147483647/ },
-    { name: 'unclosed quote drops the record', text: `${ORIGIN}x TXT "abc\ny A 192.0.2.1\n`, line: 3, reason: /closing "/, records: 1 },
-    { name: 'unclosed parenthesis', text: `${ORIGIN}x TXT ( "a"\n"b"\n`, line: 3, reason: /"\(" without a matching "\)"/ },
-    { name: 'stray )', text: `${ORIGIN}x A 192.0.2.1 )\n`, line: 3, reason: /"\)" without a matching "\("/, records: 1 },
+    {
+      name: 'unclosed quote drops the record',
+      text: `${ORIGIN}x TXT "abc\ny A 192.0.2.1\n`,
+      line: 3,
+      reason: /closing "/,
+      records: 1,
+    },
+    {
+      name: 'unclosed parenthesis',
+      text: `${ORIGIN}x TXT ( "a"\n"b"\n`,
+      line: 3,
+      reason: /"\(" without a matching "\)"/,
+    },
+    {
+      name: 'stray )',
+      text: `${ORIGIN}x A 192.0.2.1 )\n`,
+      line: 3,
+      reason: /"\)" without a matching "\("/,
+      records: 1,
+    },
     { name: 'nested (', text: `${ORIGIN}x TXT ( ( "a" ) )\n`, line: 3, reason: /nested/, records: 1 },
-    { name: 'generic rdata length mismatch', text: `${ORIGIN}x TYPE65400 \\# 3 0A000001\n`, line: 3, reason: /says 3 octets but has 4/ },
+    {
+      name: 'generic rdata length mismatch',
+      text: `${ORIGIN}x TYPE65400 \\# 3 0A000001\n`,
+      line: 3,
+      reason: /says 3 octets but has 4/,
+    },
     { name: 'generic rdata not hex', text: `${ORIGIN}x TYPE65400 \\# 2 zz00\n`, line: 3, reason: /hexadecimal/ },
     { name: 'bad owner name', text: `${ORIGIN}a..b A 192.0.2.1\n`, line: 3, reason: /owner "a\.\.b"/ },
     { name: 'label too long', text: `${ORIGIN}${'a'.repeat(64)} A 192.0.2.1\n`, line: 3, reason: /longer than 63/ },

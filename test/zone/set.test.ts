@@ -23,7 +23,12 @@ function reference(zones: readonly Zone[], qname: Name, qtype: number): Zone | n
   const longest = (strict: boolean): Zone | null => {
     let best: Zone | null = null;
     for (const z of zones)
-      if (isSubdomain(qname, z.origin) && !(strict && z.origin.key === qname.key) && (!best || z.origin.offsets.length > best.origin.offsets.length)) best = z;
+      if (
+        isSubdomain(qname, z.origin) &&
+        !(strict && z.origin.key === qname.key) &&
+        (!best || z.origin.offsets.length > best.origin.offsets.length)
+      )
+        best = z;
     return best;
   };
   const z = longest(false);
@@ -31,19 +36,48 @@ function reference(zones: readonly Zone[], qname: Name, qtype: number): Zone | n
   return z;
 }
 
-const ORIGINS = ['example.com.', 'kids.example.com.', 'a.b.kids.example.com.', 'example.net.', 'net.', 'xn--bcher-kva.example.', 'example.', 'com.example.', 'z.', 'y.z.', 'x.y.z.', 'deep.x.y.z.'];
+const ORIGINS = [
+  'example.com.',
+  'kids.example.com.',
+  'a.b.kids.example.com.',
+  'example.net.',
+  'net.',
+  'xn--bcher-kva.example.',
+  'example.',
+  'com.example.',
+  'z.',
+  'y.z.',
+  'x.y.z.',
+  'deep.x.y.z.',
+];
 
 describe('ZoneSet.find', () => {
   let seed = 9;
-  const rand = (n: number): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % n);
+  const rand = (n: number): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % n;
   const all = ORIGINS.map(zone);
   // Some end with an origin's wire form inside a label (a\007example.com. is below com., not example.com.).
-  const names: Name[] = ['.', 'com.', 'org.', 'ample.com.', 'xexample.com.', 'a\\007example.com.', 'a\\001z.', 'q\\001y\\001z.', '\\004kids\\007example.com.'].map((t) => parseName(t));
+  const names: Name[] = [
+    '.',
+    'com.',
+    'org.',
+    'ample.com.',
+    'xexample.com.',
+    'a\\007example.com.',
+    'a\\001z.',
+    'q\\001y\\001z.',
+    '\\004kids\\007example.com.',
+  ].map((t) => parseName(t));
   for (const z of all) {
     names.push(z.origin);
     for (let i = 0; i < 6; i++) {
-      const extra = Array.from({ length: 1 + rand(3) }, () => Uint8Array.from({ length: 1 + rand(4) }, () => [0x61, 0x41, 0x6b, 0x2e, 0x00][rand(5)]!));
-      names.push(nameFromLabels([...extra, ...labels(z.origin)].map((l) => l.map((b) => (b >= 0x61 && b <= 0x7a && rand(2) ? b ^ 0x20 : b)))));
+      const extra = Array.from({ length: 1 + rand(3) }, () =>
+        Uint8Array.from({ length: 1 + rand(4) }, () => [0x61, 0x41, 0x6b, 0x2e, 0x00][rand(5)]!),
+      );
+      names.push(
+        nameFromLabels(
+          [...extra, ...labels(z.origin)].map((l) => l.map((b) => (b >= 0x61 && b <= 0x7a && rand(2) ? b ^ 0x20 : b))),
+        ),
+      );
     }
   }
   const sets: [string, Zone[]][] = [
@@ -56,7 +90,8 @@ describe('ZoneSet.find', () => {
     it(`agrees with the reference: ${what}`, () => {
       const set = new ZoneSet(zones);
       for (const n of names)
-        for (const t of [T.A, T.DS]) expect(set.find(n, t)?.origin.key, `${nameToText(n)} ${t}`).toBe(reference(zones, n, t)?.origin.key);
+        for (const t of [T.A, T.DS])
+          expect(set.find(n, t)?.origin.key, `${nameToText(n)} ${t}`).toBe(reference(zones, n, t)?.origin.key);
     });
   }
 });

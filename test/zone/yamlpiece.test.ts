@@ -16,7 +16,8 @@ function parse(text: string): { src: unknown; problems: ZoneProblem[] } {
 }
 
 const HEAD = 'origin: example.com.\nsoa: { mname: ns1, rname: hostmaster }\n';
-const zone = (body: string, tail: string, quoted: boolean): string => `${HEAD}${quoted ? '"records"' : 'records'}:\n${body}${tail}`;
+const zone = (body: string, tail: string, quoted: boolean): string =>
+  `${HEAD}${quoted ? '"records"' : 'records'}:\n${body}${tail}`;
 /** The body's first line in the file. */
 const BODY_LINE = 4;
 
@@ -41,7 +42,14 @@ describe('readPiece: the plain shape', () => {
         key: '@',
         line: 10,
         types: [
-          { key: 'NS', line: 11, values: [{ value: 'ns1', line: 11 }, { value: 'ns2', line: 11 }] },
+          {
+            key: 'NS',
+            line: 11,
+            values: [
+              { value: 'ns1', line: 11 },
+              { value: 'ns2', line: 11 },
+            ],
+          },
           { key: 'TXT', line: 12, values: [{ value: 'v=spf1 "mx" -all', line: 12 }] },
         ],
       },
@@ -54,7 +62,20 @@ describe('readPiece: the plain shape', () => {
           { key: 'CAA', line: 18, values: [{ value: '0 issue "letsencrypt.org"', line: 18 }] },
         ],
       },
-      { key: 'h1.dept', line: 19, types: [{ key: 'MX', line: 20, values: [{ value: '10 mail', line: 20 }, { value: '20 mail2', line: 20 }] }] },
+      {
+        key: 'h1.dept',
+        line: 19,
+        types: [
+          {
+            key: 'MX',
+            line: 20,
+            values: [
+              { value: '10 mail', line: 20 },
+              { value: '20 mail2', line: 20 },
+            ],
+          },
+        ],
+      },
     ]);
   });
 
@@ -78,21 +99,116 @@ describe('readPiece: the plain shape', () => {
 
 /** Values that are plain, quoted, escaped, or YAML that means something else (or nothing). */
 const VALUES = [
-  '192.0.2.1', '"192.0.2.1"', "'192.0.2.1'", '"a\\"b"', '"a\\\\b"', '"a\\nb"', '"a\\"', "'it''s'", "''", '""', '~', 'null',
-  'true', '0x1F', '2001:db8::1', 'a: b', 'a:', 'a:b', 'a #c', 'a#c', 'a  ', '"x" y', '"x"#c', '"x" #c', "'x' #c", '[a, b]',
-  '[ "a" , \'b\' ]', '[a,]', '[]', '[a, [b]]', '[a:b]', '[a: b]', '[a #c]', '["a"b]', '[a, "b\\"c"]', '[a] #c', '[a]#c', '[a] x',
-  '{a: b}', '- x', '|', '>-', '&a x', '*a', '!!str x', '%x', '@x', '`x', 'é', '"é"', '-all', '-', '? x', '0 issue "le.org"',
-  'v=spf1 mx -all', '"unterminated', "'unterminated", 'x]', '[a', 'a, b', '"a" "b"', "x'y", '{', '}', ',x', '.x', '/x', '=x',
-  '10 mail', '"v=DKIM1; k=rsa; p=MIGf"', 'a\\b', '"\\\\"', '"\\"', '#', ' ', '',
+  '192.0.2.1',
+  '"192.0.2.1"',
+  "'192.0.2.1'",
+  '"a\\"b"',
+  '"a\\\\b"',
+  '"a\\nb"',
+  '"a\\"',
+  "'it''s'",
+  "''",
+  '""',
+  '~',
+  'null',
+  'true',
+  '0x1F',
+  '2001:db8::1',
+  'a: b',
+  'a:',
+  'a:b',
+  'a #c',
+  'a#c',
+  'a  ',
+  '"x" y',
+  '"x"#c',
+  '"x" #c',
+  "'x' #c",
+  '[a, b]',
+  '[ "a" , \'b\' ]',
+  '[a,]',
+  '[]',
+  '[a, [b]]',
+  '[a:b]',
+  '[a: b]',
+  '[a #c]',
+  '["a"b]',
+  '[a, "b\\"c"]',
+  '[a] #c',
+  '[a]#c',
+  '[a] x',
+  '{a: b}',
+  '- x',
+  '|',
+  '>-',
+  '&a x',
+  '*a',
+  '!!str x',
+  '%x',
+  '@x',
+  '`x',
+  'é',
+  '"é"',
+  '-all',
+  '-',
+  '? x',
+  '0 issue "le.org"',
+  'v=spf1 mx -all',
+  '"unterminated',
+  "'unterminated",
+  'x]',
+  '[a',
+  'a, b',
+  '"a" "b"',
+  "x'y",
+  '{',
+  '}',
+  ',x',
+  '.x',
+  '/x',
+  '=x',
+  '10 mail',
+  '"v=DKIM1; k=rsa; p=MIGf"',
+  'a\\b',
+  '"\\\\"',
+  '"\\"',
+  '#',
+  ' ',
+  '',
 ];
 
 /** Keys for owners and types. */
 const KEYS = [
-  'A', '"A"', "'A'", '"@"', '@', '*.x', '"*.x"', 'a b', '"a b"', 'a.b-c', '-a', '1', '"a:b"', 'a:b', '"h1"', 'h1', '? a',
-  '[a]', '"a\\"b"', "'a''b'", 'a#b', '"x"#', '_25._tcp.mail', `"${'x'.repeat(1100)}"`, 'x'.repeat(1100), 'MX', 'TXT',
+  'A',
+  '"A"',
+  "'A'",
+  '"@"',
+  '@',
+  '*.x',
+  '"*.x"',
+  'a b',
+  '"a b"',
+  'a.b-c',
+  '-a',
+  '1',
+  '"a:b"',
+  'a:b',
+  '"h1"',
+  'h1',
+  '? a',
+  '[a]',
+  '"a\\"b"',
+  "'a''b'",
+  'a#b',
+  '"x"#',
+  '_25._tcp.mail',
+  `"${'x'.repeat(1100)}"`,
+  'x'.repeat(1100),
+  'MX',
+  'TXT',
 ];
 
-const pick = <T,>(r: () => number, a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
+const pick = <T>(r: () => number, a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
 
 function baseLines(r: () => number): string[] {
   const lines: string[] = [];
@@ -123,7 +239,23 @@ function mutate(r: () => number, lines: string[]): void {
       lines[at] = ' '.repeat(Math.max(0, indent + pick(r, [-2, -1, 1, 2]))) + line.trimStart();
       break;
     case 3: // a line inserted
-      lines.splice(at, 0, pick(r, ['', '  # c', '      # c', '#c', '      more', '    - x', '    A: 192.0.2.9', '  "new":', '  h1:', '    ttl: 60', '   ']));
+      lines.splice(
+        at,
+        0,
+        pick(r, [
+          '',
+          '  # c',
+          '      # c',
+          '#c',
+          '      more',
+          '    - x',
+          '    A: 192.0.2.9',
+          '  "new":',
+          '  h1:',
+          '    ttl: 60',
+          '   ',
+        ]),
+      );
       break;
     case 4: // something after the line
       lines[at] = line + pick(r, ['  # c', ' #c', '#c', '   ', '\r', ' x', ':', ' :']);
@@ -169,7 +301,8 @@ describe('readPiece against the yaml library, over mutated zones', () => {
 
   it('agrees on every listed value and key, in each place', () => {
     const bodies: string[] = [];
-    for (const v of VALUES) bodies.push(`  h0:\n    A: ${v}\n`, `  h0:\n    NS: [a, ${v}]\n`, `  h0:\n    NS: [${v}, b]\n`);
+    for (const v of VALUES)
+      bodies.push(`  h0:\n    A: ${v}\n`, `  h0:\n    NS: [a, ${v}]\n`, `  h0:\n    NS: [${v}, b]\n`);
     for (const k of KEYS) bodies.push(`  ${k}:\n    A: 192.0.2.1\n`, `  h0:\n    ${k}: 192.0.2.1\n`);
     let read = 0;
     for (const body of bodies) {

@@ -58,7 +58,12 @@ export interface Descriptor {
 
 const DESCRIPTORS = new Map<number, Descriptor>();
 
-function rr(type: number, mnemonic: string, opts: { names?: NameHandling; lower?: boolean }, ...fields: [string, Kind][]): void {
+function rr(
+  type: number,
+  mnemonic: string,
+  opts: { names?: NameHandling; lower?: boolean },
+  ...fields: [string, Kind][]
+): void {
   for (let i = 0; i < fields.length - 1; i++) {
     if (fields[i]![1].toEnd) throw new Error(`descriptor ${mnemonic}: field ${fields[i]![0]} must be last`);
   }
@@ -83,7 +88,18 @@ rr(T.NS, 'NS', C, ['nsdname', name]);
 rr(T.MD, 'MD', C, ['madname', name]);
 rr(T.MF, 'MF', C, ['madname', name]);
 rr(T.CNAME, 'CNAME', C, ['cname', name]);
-rr(T.SOA, 'SOA', C, ['mname', name], ['rname', name], ['serial', u32], ['refresh', u32], ['retry', u32], ['expire', u32], ['minimum', u32]);
+rr(
+  T.SOA,
+  'SOA',
+  C,
+  ['mname', name],
+  ['rname', name],
+  ['serial', u32],
+  ['refresh', u32],
+  ['retry', u32],
+  ['expire', u32],
+  ['minimum', u32],
+);
 rr(T.MB, 'MB', C, ['madname', name]);
 rr(T.MG, 'MG', C, ['mgmname', name]);
 rr(T.MR, 'MR', C, ['newname', name]);
@@ -101,7 +117,17 @@ rr(T.PX, 'PX', A, ['preference', u16], ['map822', name], ['mapx400', name]);
 rr(T.AAAA, 'AAAA', P, ['address', ipv6]);
 rr(T.LOC, 'LOC', P, ['location', loc]);
 rr(T.SRV, 'SRV', A, ['priority', u16], ['weight', u16], ['port', u16], ['target', name]);
-rr(T.NAPTR, 'NAPTR', A, ['order', u16], ['preference', u16], ['flags', str], ['services', str], ['regexp', str], ['replacement', name]);
+rr(
+  T.NAPTR,
+  'NAPTR',
+  A,
+  ['order', u16],
+  ['preference', u16],
+  ['flags', str],
+  ['services', str],
+  ['regexp', str],
+  ['replacement', name],
+);
 rr(T.KX, 'KX', L, ['preference', u16], ['exchanger', name]);
 rr(T.CERT, 'CERT', P, ['type', u16], ['keytag', u16], ['algorithm', u8], ['certificate', base64ToEnd]);
 rr(T.DNAME, 'DNAME', L, ['target', name]);
@@ -124,12 +150,27 @@ const SIG_FIELDS: [string, Kind][] = [
 rr(T.RRSIG, 'RRSIG', L, ...SIG_FIELDS);
 rr(T.SIG, 'SIG', A, ...SIG_FIELDS);
 rr(T.NSEC, 'NSEC', P, ['next', name], ['types', typeBitmap]);
-const KEY_FIELDS: [string, Kind][] = [['flags', u16], ['protocol', u8], ['algorithm', u8], ['publickey', base64ToEnd]];
+const KEY_FIELDS: [string, Kind][] = [
+  ['flags', u16],
+  ['protocol', u8],
+  ['algorithm', u8],
+  ['publickey', base64ToEnd],
+];
 rr(T.DNSKEY, 'DNSKEY', P, ...KEY_FIELDS);
 rr(T.CDNSKEY, 'CDNSKEY', P, ...KEY_FIELDS);
 rr(T.KEY, 'KEY', P, ...KEY_FIELDS);
 rr(T.DHCID, 'DHCID', P, ['digest', base64ToEnd]);
-rr(T.NSEC3, 'NSEC3', P, ['hashalg', u8], ['flags', u8], ['iterations', u16], ['salt', hexLen8], ['next', base32Len8], ['types', typeBitmap]);
+rr(
+  T.NSEC3,
+  'NSEC3',
+  P,
+  ['hashalg', u8],
+  ['flags', u8],
+  ['iterations', u16],
+  ['salt', hexLen8],
+  ['next', base32Len8],
+  ['types', typeBitmap],
+);
 rr(T.NSEC3PARAM, 'NSEC3PARAM', P, ['hashalg', u8], ['flags', u8], ['iterations', u16], ['salt', hexLen8]);
 // DANE and friends: RFC 6698, RFC 8162, RFC 7929
 rr(T.TLSA, 'TLSA', P, ['usage', u8], ['selector', u8], ['matchingtype', u8], ['data', hexToEnd]);

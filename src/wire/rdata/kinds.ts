@@ -143,9 +143,22 @@ export const time: Kind = {
   parse(ts, out) {
     const s = ts.word();
     if (s.length === 14 && /^[0-9]{14}$/.test(s)) {
-      const ms = Date.UTC(+s.slice(0, 4), +s.slice(4, 6) - 1, +s.slice(6, 8), +s.slice(8, 10), +s.slice(10, 12), +s.slice(12, 14));
+      const ms = Date.UTC(
+        +s.slice(0, 4),
+        +s.slice(4, 6) - 1,
+        +s.slice(6, 8),
+        +s.slice(8, 10),
+        +s.slice(10, 12),
+        +s.slice(12, 14),
+      );
       const d = new Date(ms);
-      if (d.getUTCMonth() + 1 !== +s.slice(4, 6) || d.getUTCDate() !== +s.slice(6, 8) || +s.slice(8, 10) > 23 || +s.slice(10, 12) > 59 || +s.slice(12, 14) > 59)
+      if (
+        d.getUTCMonth() + 1 !== +s.slice(4, 6) ||
+        d.getUTCDate() !== +s.slice(6, 8) ||
+        +s.slice(8, 10) > 23 ||
+        +s.slice(10, 12) > 59 ||
+        +s.slice(12, 14) > 59
+      )
         throw new WireError('E_SYNTAX', `"${s}" is not a valid YYYYMMDDHHmmSS time`);
       out.u32(((Math.floor(ms / 1000) % 0x100000000) + 0x100000000) % 0x100000000);
       return;
@@ -179,7 +192,8 @@ function eui(n: number): Kind {
     parse(ts, out) {
       const s = ts.word();
       const parts = s.split('-');
-      if (parts.length !== n || parts.some((p) => p.length !== 2)) throw new WireError('E_SYNTAX', `"${s}" is not ${n} hex pairs joined by "-"`);
+      if (parts.length !== n || parts.some((p) => p.length !== 2))
+        throw new WireError('E_SYNTAX', `"${s}" is not ${n} hex pairs joined by "-"`);
       out.bytes(hexDecode(parts.join('')));
     },
     scan: (_b, pos, end) => need(pos, n, end),
@@ -202,7 +216,10 @@ export function scanName(b: Uint8Array, pos: number, end: number): number {
     if (pos >= end) throw rdataErr('name runs past the end of the rdata');
     const len = b[pos]!;
     if (len === 0) break;
-    if (len > MAX_LABEL) throw rdataErr(len >= 0xc0 ? 'compressed name where none is allowed' : `bad label length octet 0x${len.toString(16)}`);
+    if (len > MAX_LABEL)
+      throw rdataErr(
+        len >= 0xc0 ? 'compressed name where none is allowed' : `bad label length octet 0x${len.toString(16)}`,
+      );
     pos += len + 1;
     if (pos - start + 1 > MAX_NAME_WIRE) throw new WireError('E_NAME_TOO_LONG', 'name longer than 255 octets');
   }
@@ -272,7 +289,8 @@ export const textToEnd: Kind = {
 export const caaTag: Kind = {
   parse(ts, out) {
     const s = ts.word();
-    if (!/^[A-Za-z0-9]{1,15}$/.test(s)) throw new WireError('E_SYNTAX', `"${s}" is not a CAA tag (1-15 letters/digits)`);
+    if (!/^[A-Za-z0-9]{1,15}$/.test(s))
+      throw new WireError('E_SYNTAX', `"${s}" is not a CAA tag (1-15 letters/digits)`);
     out.u8(s.length);
     for (let i = 0; i < s.length; i++) out.u8(s.charCodeAt(i));
   },
@@ -283,7 +301,8 @@ export const caaTag: Kind = {
     if (len < 1 || len > 15) throw rdataErr(`CAA tag of ${len} octets (1-15)`);
     for (let i = pos + 1; i < e; i++) {
       const c = b[i]!;
-      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a))) throw rdataErr('CAA tag is not letters/digits');
+      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)))
+        throw rdataErr('CAA tag is not letters/digits');
     }
     return e;
   },

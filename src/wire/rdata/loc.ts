@@ -22,7 +22,8 @@ function syntax(msg: string): WireError {
 function scaled(s: string, frac: number, neg: boolean, what: string): number {
   const re = neg ? /^(-?)([0-9]{1,9})(?:\.([0-9]+))?$/ : /^()([0-9]{1,9})(?:\.([0-9]+))?$/;
   const m = re.exec(s);
-  if (!m || (m[3] !== undefined && (m[3].length === 0 || m[3].length > frac))) throw syntax(`"${s}" is not a valid ${what}`);
+  if (!m || (m[3] !== undefined && (m[3].length === 0 || m[3].length > frac)))
+    throw syntax(`"${s}" is not a valid ${what}`);
   const v = Number(m[2]) * 10 ** frac + Number((m[3] ?? '').padEnd(frac, '0') || '0');
   return m[1] === '-' ? -v : v;
 }

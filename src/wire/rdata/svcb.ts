@@ -7,7 +7,18 @@
  * the character-string escapes. Printing follows kdig (Knot 3.2): wire order, unknown keys as `keyNNNNN="..."`.
  */
 import { WireError } from '../errors.js';
-import { base64Decode, base64Encode, ipv4Format, ipv4Parse, ipv6Format, ipv6Parse, parseUint, quoteText, unescapeText, type Tokens } from '../text.js';
+import {
+  base64Decode,
+  base64Encode,
+  ipv4Format,
+  ipv4Parse,
+  ipv6Format,
+  ipv6Parse,
+  parseUint,
+  quoteText,
+  unescapeText,
+  type Tokens,
+} from '../text.js';
 import { need, rdataErr, u16At, type Bytes, type Kind } from './kinds.js';
 
 const KEY_NAMES = ['mandatory', 'alpn', 'no-default-alpn', 'port', 'ipv4hint', 'ech', 'ipv6hint', 'dohpath', 'ohttp'];
@@ -144,7 +155,7 @@ function checkValue(key: number, b: Uint8Array, pos: number, len: number): void 
     }
     case ALPN: {
       if (len === 0) throw rdataErr('empty alpn');
-      for (let i = pos; i < pos + len; ) {
+      for (let i = pos; i < pos + len;) {
         const l = b[i]!;
         if (l === 0) throw rdataErr('empty alpn id');
         i += 1 + l;
@@ -238,12 +249,14 @@ export const svcParams: Kind = {
         const ks: number[] = [];
         for (let i = 0; i < v.length; i += 2) ks.push(u16At(v, i));
         ks.sort((a, b) => a - b);
-        for (let i = 1; i < ks.length; i++) if (ks[i] === ks[i - 1]) throw syntax(`mandatory lists ${svcKeyToText(ks[i]!)} twice`);
+        for (let i = 1; i < ks.length; i++)
+          if (ks[i] === ks[i - 1]) throw syntax(`mandatory lists ${svcKeyToText(ks[i]!)} twice`);
         v = Uint8Array.from(ks.flatMap((k) => [k >> 8, k & 0xff]));
       }
       params.set(key, v);
     }
-    if (params.has(NO_DEFAULT_ALPN) && !params.has(ALPN)) throw syntax('no-default-alpn without alpn (RFC 9460 §7.1.1)');
+    if (params.has(NO_DEFAULT_ALPN) && !params.has(ALPN))
+      throw syntax('no-default-alpn without alpn (RFC 9460 §7.1.1)');
     for (const key of [...params.keys()].sort((a, b) => a - b)) {
       const v = params.get(key)!;
       if (v.length > 0xffff) throw syntax(`${svcKeyToText(key)} value too long`);
@@ -280,7 +293,8 @@ export const svcParams: Kind = {
       const key = u16At(b, pos);
       const len = u16At(b, pos + 2);
       const name = svcKeyToText(key);
-      if (len === 0 && key !== ALPN && key !== MANDATORY && key !== IPV4HINT && key !== IPV6HINT && key !== ECH) parts.push(name);
+      if (len === 0 && key !== ALPN && key !== MANDATORY && key !== IPV4HINT && key !== IPV6HINT && key !== ECH)
+        parts.push(name);
       else parts.push(`${name}=${valueText(key, b, pos + 4, len)}`);
       pos += 4 + len;
     }

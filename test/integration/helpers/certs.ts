@@ -41,7 +41,9 @@ export interface CertPair {
 export function tlsa311(pemOrPath: string): string {
   const pem = pemOrPath.includes('-----BEGIN') ? pemOrPath : readFileSync(pemOrPath, 'utf8');
   const key = pem.includes('BEGIN CERTIFICATE') ? new X509Certificate(pem).publicKey : createPublicKey(pem);
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 /**
@@ -56,13 +58,24 @@ export async function makeCert(dir: string, opts: CertOptions = {}): Promise<Cer
   await mkdir(dir, { recursive: true });
   const certPath = join(dir, `${stem}.crt`);
   const keyPath = join(dir, `${stem}.key`);
-  const keyArgs = kind === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', `rsa:${opts.bits ?? 2048}`];
+  const keyArgs =
+    kind === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', `rsa:${opts.bits ?? 2048}`];
   const args = [
-    'req', '-x509', ...keyArgs, '-nodes', '-sha256',
-    '-keyout', keyPath, '-out', certPath,
-    '-days', String(opts.days ?? 30),
-    '-subj', `/CN=${cn}`,
-    '-addext', `subjectAltName=DNS:${cn}`,
+    'req',
+    '-x509',
+    ...keyArgs,
+    '-nodes',
+    '-sha256',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-days',
+    String(opts.days ?? 30),
+    '-subj',
+    `/CN=${cn}`,
+    '-addext',
+    `subjectAltName=DNS:${cn}`,
   ];
   await new Promise<void>((resolve, reject) => {
     execFile(openssl, args, { timeout: 30_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {

@@ -51,17 +51,20 @@ export function anchorStatement(line: string): Anchor {
   const owner = parts.shift();
   if (owner === undefined || owner === '') throw new Error(`delv anchor: empty line`);
   // Skip optional TTL and class before the type.
-  while (parts.length > 0 && (/^\d+$/.test(parts[0] as string) || /^(IN|CH|HS)$/i.test(parts[0] as string))) parts.shift();
+  while (parts.length > 0 && (/^\d+$/.test(parts[0] as string) || /^(IN|CH|HS)$/i.test(parts[0] as string)))
+    parts.shift();
   const type = (parts.shift() ?? '').toUpperCase();
   const zone = absoluteName(owner);
   if (type === 'DS') {
     const [tag, alg, dt, ...digest] = parts;
-    if (tag === undefined || alg === undefined || dt === undefined || digest.length === 0) throw new Error(`delv anchor: bad DS line: ${line}`);
+    if (tag === undefined || alg === undefined || dt === undefined || digest.length === 0)
+      throw new Error(`delv anchor: bad DS line: ${line}`);
     return { zone, stmt: `"${zone}" static-ds ${tag} ${alg} ${dt} "${digest.join('')}";` };
   }
   if (type === 'DNSKEY') {
     const [flags, proto, alg, ...key] = parts;
-    if (flags === undefined || proto === undefined || alg === undefined || key.length === 0) throw new Error(`delv anchor: bad DNSKEY line: ${line}`);
+    if (flags === undefined || proto === undefined || alg === undefined || key.length === 0)
+      throw new Error(`delv anchor: bad DNSKEY line: ${line}`);
     return { zone, stmt: `"${zone}" static-key ${flags} ${proto} ${alg} "${key.join('')}";` };
   }
   throw new Error(`delv anchor: not a DS or DNSKEY line: ${line}`);
@@ -96,7 +99,13 @@ export function parseDelv(output: string): Pick<DelvResult, 'validated' | 'statu
  * Runs `delv @host -p port -a FILE +root=ANCHOR qname qtype` with the anchor closest to qname. Rejects only when
  * delv cannot run (missing tool, timeout, no anchor encloses qname); a failed validation is a result.
  */
-export async function delv(server: Server, qname: string, qtype: string, anchors: readonly string[], opts: { timeoutMs?: number; tcp?: boolean } = {}): Promise<DelvResult> {
+export async function delv(
+  server: Server,
+  qname: string,
+  qtype: string,
+  anchors: readonly string[],
+  opts: { timeoutMs?: number; tcp?: boolean } = {},
+): Promise<DelvResult> {
   const bin = requireTool('delv');
   const name = absoluteName(qname);
   const parsed = anchors.map(anchorStatement);
@@ -105,20 +114,36 @@ export async function delv(server: Server, qname: string, qtype: string, anchors
     const encloses = a.zone === '.' || name === a.zone || name.endsWith(`.${a.zone}`);
     if (encloses && (best === null || a.zone.length > best.length)) best = a.zone;
   }
-  if (best === null) throw new Error(`delv: no trust anchor encloses ${qname} (anchors: ${parsed.map((a) => a.zone).join(', ')})`);
+  if (best === null)
+    throw new Error(`delv: no trust anchor encloses ${qname} (anchors: ${parsed.map((a) => a.zone).join(', ')})`);
   const chosen = parsed.filter((a) => a.zone === best);
   const dir = await mkdtemp(join(tmpdir(), 'dane-ns-delv-'));
   try {
     const file = join(dir, 'anchors.conf');
     await writeFile(file, `trust-anchors {\n${chosen.map((a) => `  ${a.stmt}\n`).join('')}};\n`);
-    const args = [`@${server.host}`, '-p', String(server.port), '-a', file, `+root=${best}`, '+vtrace', ...(opts.tcp === true ? ['+tcp'] : []), qname, qtype];
+    const args = [
+      `@${server.host}`,
+      '-p',
+      String(server.port),
+      '-a',
+      file,
+      `+root=${best}`,
+      '+vtrace',
+      ...(opts.tcp === true ? ['+tcp'] : []),
+      qname,
+      qtype,
+    ];
     const command = `delv ${args.join(' ')}`;
     const timeout = opts.timeoutMs ?? 30_000;
     const output = await new Promise<string>((resolve, reject) => {
       execFile(bin, args, { timeout, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
         const e = err as (NodeJS.ErrnoException & { killed?: boolean }) | null;
         if (e !== null && (e.killed === true || e.code === 'ENOENT')) {
-          reject(new Error(`${command}: ${e.killed === true ? `killed after ${timeout} ms` : e.message}\n${stdout}${stderr}`));
+          reject(
+            new Error(
+              `${command}: ${e.killed === true ? `killed after ${timeout} ms` : e.message}\n${stdout}${stderr}`,
+            ),
+          );
           return;
         }
         resolve(`${stdout}${stderr === '' ? '' : `\n${stderr}`}`);

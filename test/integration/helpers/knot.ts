@@ -242,11 +242,15 @@ export async function startKnot(opts: KnotOptions): Promise<KnotInstance> {
     while (pending.size > 0) {
       if (exited !== null) throw new Error(`knotd exited before it was ready (${exited as string})`);
       if (Date.now() > deadline) {
-        throw new Error(`knotd did not answer ${opts.dnssec === true ? 'SOA and DNSKEY' : 'SOA'} for ${[...pending].join(', ')} within ${opts.startTimeoutMs ?? 15_000} ms`);
+        throw new Error(
+          `knotd did not answer ${opts.dnssec === true ? 'SOA and DNSKEY' : 'SOA'} for ${[...pending].join(', ')} within ${opts.startTimeoutMs ?? 15_000} ms`,
+        );
       }
       for (const origin of [...pending]) {
         // Signed zones: ready once the apex also answers its DNSKEY RRset (48), i.e. Knot has signed it.
-        const ready = (await probeSoa(opts.port, origin, 200)) && (opts.dnssec !== true || (await probeSoa(opts.port, origin, 200, 48)));
+        const ready =
+          (await probeSoa(opts.port, origin, 200)) &&
+          (opts.dnssec !== true || (await probeSoa(opts.port, origin, 200, 48)));
         if (ready) pending.delete(origin);
       }
       if (pending.size > 0) await delay(50);

@@ -86,7 +86,11 @@ function ipBin(): string {
 
 function nsPids(name: string): number[] {
   try {
-    const out = execFileSync(ipBin(), ['netns', 'pids', name], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync(ipBin(), ['netns', 'pids', name], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return out
       .split('\n')
       .map((l) => Number(l.trim()))
@@ -165,7 +169,12 @@ export function cleanStaleNetns(): string[] {
 
 /** Runs cmd inside the named namespace to completion (`ip netns exec NAME cmd args...`); never rejects for a
  *  non-zero exit or a timeout: read the result. */
-export function execInNetns(name: string, cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+export function execInNetns(
+  name: string,
+  cmd: string,
+  args: readonly string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
   const ip = ipBin();
   const full = ['netns', 'exec', name, cmd, ...args];
   const command = `ip ${full.join(' ')}`;
@@ -176,11 +185,19 @@ export function execInNetns(name: string, cmd: string, args: readonly string[], 
       full,
       { timeout, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, env: opts.env ?? process.env, cwd: opts.cwd },
       (err, stdout, stderr) => {
-        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown; signal?: NodeJS.Signals | null }) | null;
+        const e = err as
+          (NodeJS.ErrnoException & { killed?: boolean; code?: unknown; signal?: NodeJS.Signals | null }) | null;
         const timedOut = e?.killed === true;
         let code: number | null = 0;
         if (e !== null) code = typeof e.code === 'number' ? e.code : null;
-        resolve({ code, signal: e?.signal ?? null, timedOut, stdout, stderr: e !== null && typeof e.code === 'string' ? `${stderr}${e.message}` : stderr, command });
+        resolve({
+          code,
+          signal: e?.signal ?? null,
+          timedOut,
+          stdout,
+          stderr: e !== null && typeof e.code === 'string' ? `${stderr}${e.message}` : stderr,
+          command,
+        });
       },
     );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
@@ -201,7 +218,8 @@ export async function waitTcpInNetns(name: string, host: string, port: number, t
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await tcpOpenInNetns(name, host, port, Math.max(500, Math.min(2000, deadline - Date.now())))) return;
-    if (Date.now() > deadline) throw new Error(`netns ${name}: no TCP listener on ${host}:${port} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`netns ${name}: no TCP listener on ${host}:${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -239,21 +257,33 @@ export async function createNetns(opts: NetnsOptions = {}): Promise<Netns> {
   } catch (e) {
     destroySync(name);
     const err = e as Error & { stderr?: Buffer };
-    throw new Error(`createNetns ${name}: ${err.message}${err.stderr !== undefined ? `\n${err.stderr.toString()}` : ''}`);
+    throw new Error(
+      `createNetns ${name}: ${err.message}${err.stderr !== undefined ? `\n${err.stderr.toString()}` : ''}`,
+    );
   }
 
-  const wrap = (cmd: string, args: readonly string[]): [string, string[]] => [ip, ['netns', 'exec', name, cmd, ...args]];
-  const exec = (cmd: string, args: readonly string[], o?: ExecOptions): Promise<ExecResult> => execInNetns(name, cmd, args, o);
+  const wrap = (cmd: string, args: readonly string[]): [string, string[]] => [
+    ip,
+    ['netns', 'exec', name, cmd, ...args],
+  ];
+  const exec = (cmd: string, args: readonly string[], o?: ExecOptions): Promise<ExecResult> =>
+    execInNetns(name, cmd, args, o);
   const run = async (cmd: string, args: readonly string[], o?: ExecOptions): Promise<string> => {
     const r = await exec(cmd, args, o);
     if (r.code !== 0) {
-      const why = r.timedOut ? `killed after ${o?.timeoutMs ?? 30_000} ms` : r.code === null ? `signal ${String(r.signal)}` : `exit ${r.code}`;
+      const why = r.timedOut
+        ? `killed after ${o?.timeoutMs ?? 30_000} ms`
+        : r.code === null
+          ? `signal ${String(r.signal)}`
+          : `exit ${r.code}`;
       throw new Error(`${r.command}: ${why}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
     }
     return r.stdout;
   };
-  const tcpOpen = (host: string, port: number, timeoutMs?: number): Promise<boolean> => tcpOpenInNetns(name, host, port, timeoutMs);
-  const waitTcp = (host: string, port: number, timeoutMs?: number): Promise<void> => waitTcpInNetns(name, host, port, timeoutMs);
+  const tcpOpen = (host: string, port: number, timeoutMs?: number): Promise<boolean> =>
+    tcpOpenInNetns(name, host, port, timeoutMs);
+  const waitTcp = (host: string, port: number, timeoutMs?: number): Promise<void> =>
+    waitTcpInNetns(name, host, port, timeoutMs);
   const spawnIn = (cmd: string, args: readonly string[], o: SpawnOptions = {}): ChildProcess => {
     const [bin, full] = wrap(cmd, args);
     return spawn(bin, full, o);

@@ -99,7 +99,8 @@ function postfixIds(): { uid: number; gid: number } {
     .split('\n')
     .find((l) => l.startsWith('postfix:'));
   const parts = line?.split(':');
-  if (parts === undefined || parts.length < 4) throw new Error('startPostfix: no postfix user in /etc/passwd (Debian package postfix)');
+  if (parts === undefined || parts.length < 4)
+    throw new Error('startPostfix: no postfix user in /etc/passwd (Debian package postfix)');
   return { uid: Number(parts[2]), gid: Number(parts[3]) };
 }
 
@@ -132,7 +133,9 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
   const postconf = requireTool('postconf');
   const openssl = requireTool('openssl');
   requireTool('ip');
-  const daemonDir = (await execInNetns(opts.netns, postconf, ['-dh', 'daemon_directory'], { timeoutMs: 10_000 })).stdout.trim() || '/usr/lib/postfix/sbin';
+  const daemonDir =
+    (await execInNetns(opts.netns, postconf, ['-dh', 'daemon_directory'], { timeoutMs: 10_000 })).stdout.trim() ||
+    '/usr/lib/postfix/sbin';
   const masterBin = join(daemonDir, 'master');
   const { uid, gid } = postfixIds();
   const address = opts.address ?? '127.0.0.1';
@@ -196,7 +199,8 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
     const past = new Date(Date.now() - 120_000);
     await utimes(file, past, past);
   };
-  const writeMainCf = (certPath: string, keyPath: string): Promise<void> => writeConf('main.cf', mainCf(certPath, keyPath));
+  const writeMainCf = (certPath: string, keyPath: string): Promise<void> =>
+    writeConf('main.cf', mainCf(certPath, keyPath));
   let certPath = opts.certPath;
   let keyPath = opts.keyPath;
   await writeMainCf(certPath, keyPath);
@@ -220,11 +224,15 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
 
   let checked = false;
   const startMaster = async (): Promise<void> => {
-    if (await tcpOpenInNetns(opts.netns, address, port, 2000)) throw new Error(`startPostfix: ${address}:${port} in netns ${opts.netns} is already in use`);
+    if (await tcpOpenInNetns(opts.netns, address, port, 2000))
+      throw new Error(`startPostfix: ${address}:${port} in netns ${opts.netns} is already in use`);
     if (!checked) {
       // `postfix check` creates the queue directories and fixes their ownership; errors go to maillog only.
       const check = await execInNetns(opts.netns, postfixBin, ['-c', configDir, 'check'], { timeoutMs: 30_000 });
-      if (check.code !== 0) throw new Error(`postfix -c ${configDir} check: exit ${String(check.code)}\n${check.stdout}${check.stderr}\nmaillog:\n${readLog()}`);
+      if (check.code !== 0)
+        throw new Error(
+          `postfix -c ${configDir} check: exit ${String(check.code)}\n${check.stdout}${check.stderr}\nmaillog:\n${readLog()}`,
+        );
       checked = true;
     }
     exitedWith = null;
@@ -283,12 +291,18 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
   };
 
   const presentedTlsa311 = async (): Promise<string> => {
-    const r = await execInNetns(opts.netns, openssl, ['s_client', '-starttls', 'smtp', '-connect', `${address}:${port}`, '-name', myhostname], {
-      timeoutMs: 15_000,
-      input: '',
-    });
+    const r = await execInNetns(
+      opts.netns,
+      openssl,
+      ['s_client', '-starttls', 'smtp', '-connect', `${address}:${port}`, '-name', myhostname],
+      {
+        timeoutMs: 15_000,
+        input: '',
+      },
+    );
     const m = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.stdout);
-    if (m === null) throw new Error(`${r.command}: no certificate presented (exit ${String(r.code)})\n${r.stdout}\n${r.stderr}`);
+    if (m === null)
+      throw new Error(`${r.command}: no certificate presented (exit ${String(r.code)})\n${r.stdout}\n${r.stderr}`);
     return tlsa311(m[0]);
   };
 
@@ -297,7 +311,8 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
     const deadline = Date.now() + startTimeoutMs;
     let last = '';
     for (;;) {
-      if (exitedWith !== null) throw new Error(`postfix master exited (${exitedWith as string}) ${what}\nmaillog:\n${logs()}`);
+      if (exitedWith !== null)
+        throw new Error(`postfix master exited (${exitedWith as string}) ${what}\nmaillog:\n${logs()}`);
       if (await tcpOpenInNetns(opts.netns, address, port, 2000)) {
         try {
           const got = await presentedTlsa311();
@@ -309,7 +324,10 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
       } else {
         last = `nothing listens on ${address}:${port}`;
       }
-      if (Date.now() > deadline) throw new Error(`postfix ${what}: smtpd did not present ${certPath} within ${startTimeoutMs} ms: ${last}\nmaillog:\n${logs()}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `postfix ${what}: smtpd did not present ${certPath} within ${startTimeoutMs} ms: ${last}\nmaillog:\n${logs()}`,
+        );
       await delay(100);
     }
   };

@@ -81,14 +81,21 @@ const RE = {
 };
 
 /** Parses posttls-finger output (stdout+stderr, ideally with -v) into the verdict fields. */
-export function parsePosttlsFinger(raw: string): Pick<PosttlsResult, 'verified' | 'matchedDane' | 'noTlsa' | 'dnssecFailure' | 'tlsaRecords' | 'matchedTlsa'> {
+export function parsePosttlsFinger(
+  raw: string,
+): Pick<PosttlsResult, 'verified' | 'matchedDane' | 'noTlsa' | 'dnssecFailure' | 'tlsaRecords' | 'matchedTlsa'> {
   const lower = (rr: string): string => rr.replace(/[0-9A-F]+$/i, (h) => h.toLowerCase());
   const matched = RE.matched.exec(raw);
   const tlsaQueries = [...raw.matchAll(RE.tlsaQuery)].map((m) => (m[1] as string).trim());
   const saidNoTlsa = RE.noTlsa.test(raw);
   // NXDOMAIN / NODATA, as Postfix words them (a SERVFAIL reads `Host not found, try again`).
-  const deniedTlsa = tlsaQueries.some((r) => r === 'Host not found' || r === 'Host found but no data record of requested type');
-  const dnssecFailure = RE.servfail.test(raw) || RE.failures.some((re) => re.test(raw)) || (saidNoTlsa && tlsaQueries.length === 0 && /dns_query: /.test(raw));
+  const deniedTlsa = tlsaQueries.some(
+    (r) => r === 'Host not found' || r === 'Host found but no data record of requested type',
+  );
+  const dnssecFailure =
+    RE.servfail.test(raw) ||
+    RE.failures.some((re) => re.test(raw)) ||
+    (saidNoTlsa && tlsaQueries.length === 0 && /dns_query: /.test(raw));
   return {
     verified: RE.verified.test(raw),
     matchedDane: matched !== null,
@@ -109,13 +116,30 @@ export async function posttlsFinger(netns: string, target: string, opts: Posttls
   const dir = await mkdtemp(join(tmpdir(), 'dane-ns-posttls-'));
   try {
     const mainCf = join(dir, 'main.cf');
-    await writeFile(mainCf, ['compatibility_level = 3.6', 'inet_protocols = ipv4', 'smtp_dns_support_level = dnssec', ...(opts.mainCf ?? []), ''].join('\n'));
+    await writeFile(
+      mainCf,
+      [
+        'compatibility_level = 3.6',
+        'inet_protocols = ipv4',
+        'smtp_dns_support_level = dnssec',
+        ...(opts.mainCf ?? []),
+        '',
+      ].join('\n'),
+    );
     // Postfix re-reads a config file whose mtime is within the last second or two, sleeping in between (up to
     // ~2 s per run): date it back.
     const past = new Date(Date.now() - 120_000);
     await utimes(mainCf, past, past);
     const args = [
-      '-c', '-l', opts.level ?? 'dane', '-L', 'verbose,summary', '-t', '10', '-T', '30',
+      '-c',
+      '-l',
+      opts.level ?? 'dane',
+      '-L',
+      'verbose,summary',
+      '-t',
+      '10',
+      '-T',
+      '30',
       ...(opts.verbose === false ? [] : ['-v']),
       ...(opts.extraArgs ?? []),
       target,
@@ -125,7 +149,8 @@ export async function posttlsFinger(netns: string, target: string, opts: Posttls
     const command = `MAIL_CONFIG=${dir} ${r.command}`;
     const raw = `${r.stdout}${r.stderr === '' ? '' : `${r.stdout === '' ? '' : '\n'}${r.stderr}`}`;
     if (r.timedOut) throw new Error(`${command}: killed after ${timeoutMs} ms\n${raw}`);
-    if (r.code === null) throw new Error(`${command}: ${r.signal !== null ? `killed by ${r.signal}` : 'could not run'}\n${raw}`);
+    if (r.code === null)
+      throw new Error(`${command}: ${r.signal !== null ? `killed by ${r.signal}` : 'could not run'}\n${raw}`);
     return { ...parsePosttlsFinger(raw), code: r.code, raw, command };
   } finally {
     await rm(dir, { recursive: true, force: true });

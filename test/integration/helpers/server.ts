@@ -105,7 +105,11 @@ export async function startDaneNs(opts: DaneNsOptions): Promise<DaneNsInstance> 
   const proc =
     opts.netns === undefined
       ? spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(requireTool('ip'), ['netns', 'exec', opts.netns, process.execPath, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      : spawn(requireTool('ip'), ['netns', 'exec', opts.netns, process.execPath, ...args], {
+          cwd: REPO_ROOT,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   const logs = (): string => `${stdout}\n--- stderr ---\n${stderr}`;
 
   let exited: string | null = null;
@@ -177,7 +181,9 @@ export async function startDaneNs(opts: DaneNsOptions): Promise<DaneNsInstance> 
   } catch (e) {
     clearTimeout(timer);
     await stop();
-    throw new Error(`${(e as Error).message}\ncommand: ${process.execPath} ${args.join(' ')}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
+    throw new Error(
+      `${(e as Error).message}\ncommand: ${process.execPath} ${args.join(' ')}\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+    );
   }
   clearTimeout(timer);
 

@@ -112,7 +112,8 @@ const q = (s: string): string => `"${s}"`;
 export function unboundConfig(dir: string, port: number, controlPort: number, opts: UnboundOptions): string {
   if (opts.stubs.length === 0) throw new Error('startUnbound: no stub zones');
   for (const s of opts.stubs) {
-    if (!/^127\.\d+\.\d+\.\d+@\d+$/.test(s.addr)) throw new Error(`startUnbound: stub address ${s.addr} is not 127.x.x.x@PORT`);
+    if (!/^127\.\d+\.\d+\.\d+@\d+$/.test(s.addr))
+      throw new Error(`startUnbound: stub address ${s.addr} is not 127.x.x.x@PORT`);
   }
   const msg = opts.msgCacheSize ?? '4m';
   const rrset = /^(\d+)([kmg]?)$/i.exec(msg);
@@ -173,17 +174,46 @@ export function unboundConfig(dir: string, port: number, controlPort: number, op
   for (const special of SPECIAL_USE) {
     if (zones.some((z) => isUnder(z, special))) lines.push(`  local-zone: ${q(special)} nodefault`);
   }
-  lines.push('', 'remote-control:', '  control-enable: yes', '  control-interface: 127.0.0.1', `  control-port: ${controlPort}`, '  control-use-cert: no');
+  lines.push(
+    '',
+    'remote-control:',
+    '  control-enable: yes',
+    '  control-interface: 127.0.0.1',
+    `  control-port: ${controlPort}`,
+    '  control-use-cert: no',
+  );
   for (const s of opts.stubs) {
-    lines.push('', 'stub-zone:', `  name: ${q(absoluteName(s.zone))}`, `  stub-addr: ${s.addr}`, '  stub-first: no', '  stub-prime: no');
+    lines.push(
+      '',
+      'stub-zone:',
+      `  name: ${q(absoluteName(s.zone))}`,
+      `  stub-addr: ${s.addr}`,
+      '  stub-first: no',
+      '  stub-prime: no',
+    );
   }
   for (const a of opts.authZones ?? []) {
     const name = absoluteName(a.zone);
-    lines.push('', 'auth-zone:', `  name: ${q(name)}`, `  zonefile: ${q(join(dir, `auth-${name.replace(/\.$/, '') || 'root'}.zone`))}`, '  for-downstream: no', '  for-upstream: yes', '  fallback-enabled: no');
+    lines.push(
+      '',
+      'auth-zone:',
+      `  name: ${q(name)}`,
+      `  zonefile: ${q(join(dir, `auth-${name.replace(/\.$/, '') || 'root'}.zone`))}`,
+      '  for-downstream: no',
+      '  for-upstream: yes',
+      '  fallback-enabled: no',
+    );
   }
   if (!zones.includes('.')) {
     // Keep everything else on loopback: the test server refuses names it does not serve.
-    lines.push('', 'stub-zone:', '  name: "."', `  stub-addr: ${(opts.stubs[0] as UnboundStub).addr}`, '  stub-first: no', '  stub-prime: no');
+    lines.push(
+      '',
+      'stub-zone:',
+      '  name: "."',
+      `  stub-addr: ${(opts.stubs[0] as UnboundStub).addr}`,
+      '  stub-first: no',
+      '  stub-prime: no',
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -197,8 +227,25 @@ function probe(port: number, timeoutMs: number): Promise<boolean> {
     const id = Math.floor(Math.random() * 0xffff);
     // header: id, flags RD, 1 question; question localhost. A IN
     const msg = Buffer.from([
-      id >> 8, id & 0xff, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
-      9, ...Buffer.from('localhost'), 0, 0, 1, 0, 1,
+      id >> 8,
+      id & 0xff,
+      0x01,
+      0x00,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      9,
+      ...Buffer.from('localhost'),
+      0,
+      0,
+      1,
+      0,
+      1,
     ]);
     const timer = setTimeout(() => {
       sock.close();
@@ -221,7 +268,12 @@ function probe(port: number, timeoutMs: number): Promise<boolean> {
 /** probe() inside a namespace: kdig exits 0 once it got any response. */
 async function probeInNetns(netns: string, port: number, timeoutMs: number): Promise<boolean> {
   const kdig = requireTool('kdig');
-  const r = await execInNetns(netns, kdig, [`@127.0.0.1`, '-p', String(port), '+timeout=1', '+retry=0', 'localhost.', 'A'], { timeoutMs: Math.max(timeoutMs, 1500) });
+  const r = await execInNetns(
+    netns,
+    kdig,
+    [`@127.0.0.1`, '-p', String(port), '+timeout=1', '+retry=0', 'localhost.', 'A'],
+    { timeoutMs: Math.max(timeoutMs, 1500) },
+  );
   return r.code === 0;
 }
 
@@ -229,7 +281,10 @@ async function runControl(conf: string, args: string[], netns?: string): Promise
   const bin = requireTool('unbound-control');
   if (netns !== undefined) {
     const r = await execInNetns(netns, bin, ['-c', conf, ...args], { timeoutMs: 15_000 });
-    if (r.code !== 0) throw new Error(`unbound-control ${args.join(' ')} (netns ${netns}): exit ${String(r.code)}\n${r.stdout}${r.stderr}`);
+    if (r.code !== 0)
+      throw new Error(
+        `unbound-control ${args.join(' ')} (netns ${netns}): exit ${String(r.code)}\n${r.stdout}${r.stderr}`,
+      );
     return r.stdout;
   }
   return new Promise((resolve, reject) => {
@@ -263,14 +318,18 @@ export async function startUnbound(opts: UnboundOptions): Promise<UnboundInstanc
   await writeFile(conf, config);
   for (const a of opts.authZones ?? []) {
     const name = absoluteName(a.zone);
-    await writeFile(join(dir, `auth-${name.replace(/\.$/, '') || 'root'}.zone`), `$ORIGIN ${name}\n${a.text.endsWith('\n') ? a.text : `${a.text}\n`}`);
+    await writeFile(
+      join(dir, `auth-${name.replace(/\.$/, '') || 'root'}.zone`),
+      `$ORIGIN ${name}\n${a.text.endsWith('\n') ? a.text : `${a.text}\n`}`,
+    );
   }
   const logFile = join(dir, 'unbound.log');
   await writeFile(logFile, '');
 
   await new Promise<void>((resolve, reject) => {
     execFile(checkconf, [conf], { timeout: 15_000 }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`unbound-checkconf ${conf}: ${err.message}\n${stdout}${stderr}\nconfig:\n${config}`));
+      if (err !== null)
+        reject(new Error(`unbound-checkconf ${conf}: ${err.message}\n${stdout}${stderr}\nconfig:\n${config}`));
       else resolve();
     });
   });
@@ -292,7 +351,9 @@ export async function startUnbound(opts: UnboundOptions): Promise<UnboundInstanc
   const proc =
     opts.netns === undefined
       ? spawn(unbound, ['-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(requireTool('ip'), ['netns', 'exec', opts.netns, unbound, '-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+      : spawn(requireTool('ip'), ['netns', 'exec', opts.netns, unbound, '-d', '-c', conf], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   proc.stdout?.on('data', append);
   proc.stderr?.on('data', append);
   let exited: string | null = null;
@@ -348,7 +409,8 @@ export async function startUnbound(opts: UnboundOptions): Promise<UnboundInstanc
           // control port not up yet
         }
       }
-      if (Date.now() > deadline) throw new Error(`unbound did not answer on 127.0.0.1@${opts.port} within ${timeoutMs} ms ${what}`);
+      if (Date.now() > deadline)
+        throw new Error(`unbound did not answer on 127.0.0.1@${opts.port} within ${timeoutMs} ms ${what}`);
       await delay(50);
     }
   };
