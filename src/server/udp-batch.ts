@@ -50,7 +50,7 @@ interface Addon {
     onBatch: ((count: number, queries?: (Buffer | null)[]) => unknown) | undefined,
   ): NativeServer;
   sendOne(handle: unknown, index: number, bytes: Uint8Array): boolean;
-  stats(handle: unknown): [number, number, number, number, number, number];
+  stats(handle: unknown): [number, number, number, number, number, number, number];
   close(handle: unknown, done?: () => void): void;
 }
 
@@ -94,6 +94,8 @@ export interface UdpBatchOptions extends ListenOptions {
   /**
    * @internal For bench/udp-ceiling.sh only: 'array' hands the batch to JS as an array of fresh Buffers
    * (measures the alternative design), 'native' answers in C with the query echoed (no JS: the syscall ceiling).
+   * Both exist only in an addon built with UDP_BATCH_MEASURE (the bench builds its own); `npm run build`'s addon
+   * rejects them with a RangeError.
    */
   mode?: 'shared' | 'array' | 'native';
 }
@@ -101,7 +103,8 @@ export interface UdpBatchOptions extends ListenOptions {
 export interface UdpBatchListener extends Listener {
   /**
    * Counters since start: batches, datagrams, skipped datagrams (too large, source port 0), send errors, sends
-   * dropped (send buffer full), exceptions that escaped the batch callback (a bug: they are swallowed).
+   * dropped (send buffer full), exceptions that escaped the batch callback (a bug: they are swallowed), N-API
+   * calls that failed in the event loop (each one cost its batch or a cleanup step; 0 unless the runtime is broken).
    */
   stats(): {
     batches: number;
@@ -110,6 +113,7 @@ export interface UdpBatchListener extends Listener {
     sendErrors: number;
     sendDropped: number;
     jsErrors: number;
+    napiErrors: number;
   };
 }
 
@@ -258,8 +262,8 @@ export async function listenUdpBatch(opts: UdpBatchOptions): Promise<UdpBatchLis
       return closing;
     },
     stats() {
-      const [batches, packets, skipped, sendErrors, sendDropped, jsErrors] = native.stats(handle);
-      return { batches, packets, skipped, sendErrors, sendDropped, jsErrors };
+      const [batches, packets, skipped, sendErrors, sendDropped, jsErrors, napiErrors] = native.stats(handle);
+      return { batches, packets, skipped, sendErrors, sendDropped, jsErrors, napiErrors };
     },
   };
 }
