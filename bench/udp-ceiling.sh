@@ -3,19 +3,23 @@
 # sendto per datagram) versus the experimental recvmmsg/sendmmsg addon in native/ (src/server/udp-batch.ts).
 # No DNS code is involved: every server answers with the query echoed and QR set.
 #
-# Builds the addon (native/, node-gyp) and compiles src/server/udp-batch.ts into a temp dir; builds nothing else.
+# Builds its own copy of the addon in a temp dir, with the measurement-only modes (node-gyp
+# --udp_batch_measure=1, the UDP_BATCH_MEASURE define; the production build in native/build is left alone), and
+# compiles src/server/udp-batch.ts there too; builds nothing else.
 # Every load is time-limited (dnsperf -l, and `timeout` around it); servers are stopped by PID on exit.
 #
 # Servers measured (SERVERS, space separated, default all):
 #   dgram          node:dgram echo                          (a: the ceiling the brief measured at ~50k q/s)
 #   batch          addon, shared buffers, handler in JS     (b: the design udp-batch.ts uses)
-#   batch-array    addon, a Buffer[] per batch in, an array of answers out (the alternative design)
-#   batch-native   addon, echo done in C, no JS call at all (the syscall ceiling)
+#   batch-array    addon, a Buffer[] per batch in, an array of answers out (the alternative design; measurement build)
+#   batch-native   addon, echo done in C, no JS call at all (the syscall ceiling; measurement build)
 #   dgram-work / batch-work   as dgram / batch with a handler that spins WORK_NS ns per query (default 1600,
 #                  the measured cost of dane-ns's JS path for a cache hit): a forecast for the real server
 #
 # Environment (all optional):
 #   DURATION=5  WARMUP=1  CLIENTS=1  OUTSTANDING=100  BATCH=64  WORK_NS=1600  PIN=auto  SKIP_BUILD=0
+# SKIP_BUILD=1 uses the production addon that `npm run build` left in native/build instead of building one: it has
+# no measurement modes, so batch-array and batch-native leave the default SERVERS.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,7 +33,11 @@ BATCH=${BATCH:-64}
 WORK_NS=${WORK_NS:-1600}
 PIN=${PIN:-auto}
 SKIP_BUILD=${SKIP_BUILD:-0}
-SERVERS=${SERVERS:-dgram batch batch-array batch-native dgram-work batch-work}
+if [ "$SKIP_BUILD" = 1 ]; then
+  SERVERS=${SERVERS:-dgram batch dgram-work batch-work}
+else
+  SERVERS=${SERVERS:-dgram batch batch-array batch-native dgram-work batch-work}
+fi
 
 die() { echo "udp-ceiling: $*" >&2; exit 1; }
 for v in DURATION WARMUP CLIENTS OUTSTANDING BATCH WORK_NS; do
@@ -51,7 +59,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ---- build the addon ----
+# ---- the addon and udp-batch.ts as JS, laid out as in the repository so its '../../native/...' path resolves ----
 # node-gyp: from PATH, else the copy bundled with npm, else npx (downloads it). Node's headers: from the
 # installation itself when it ships them (Debian's nodejs package, official tarballs), else node-gyp downloads.
 node_gyp() {
@@ -61,22 +69,26 @@ node_gyp() {
   if [ -f "$npm_gyp" ]; then node "$npm_gyp" "$@"; return; fi
   npx --yes node-gyp "$@"
 }
+mkdir -p "$TMP/app"
 if [ "$SKIP_BUILD" != 1 ]; then
   NODE_PREFIX=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
-  GYP_ARGS=()
+  GYP_ARGS=(--udp_batch_measure=1)
   [ -f "$NODE_PREFIX/include/node/node_api.h" ] && [ -f "$NODE_PREFIX/include/node/common.gypi" ] &&
-    GYP_ARGS=(--nodedir="$NODE_PREFIX")
-  echo "building native/ (node-gyp rebuild ${GYP_ARGS[*]})" >&2
-  (cd native && node_gyp rebuild "${GYP_ARGS[@]}" >"$TMP/gyp.log" 2>&1) || { cat "$TMP/gyp.log" >&2; die "addon build failed"; }
+    GYP_ARGS+=(--nodedir="$NODE_PREFIX")
+  mkdir -p "$TMP/app/native"
+  cp native/binding.gyp native/udp_batch.c "$TMP/app/native/"
+  echo "building the measurement addon in $TMP/app/native (node-gyp rebuild ${GYP_ARGS[*]})" >&2
+  (cd "$TMP/app/native" && node_gyp rebuild "${GYP_ARGS[@]}" >"$TMP/gyp.log" 2>&1) ||
+    { cat "$TMP/gyp.log" >&2; die "addon build failed"; }
+else
+  [ -f native/build/Release/udp_batch.node ] || die "native/build/Release/udp_batch.node missing (npm run build)"
+  ln -s "$ROOT/native" "$TMP/app/native"
 fi
-[ -f native/build/Release/udp_batch.node ] || die "native/build/Release/udp_batch.node missing"
+[ -f "$TMP/app/native/build/Release/udp_batch.node" ] || die "the addon is missing"
 
-# ---- udp-batch.ts as JS, laid out so its '../../native/...' path still resolves ----
-mkdir -p "$TMP/app"
 npx --no-install tsc --outDir "$TMP/app/src" --rootDir src --module NodeNext --moduleResolution NodeNext \
   --target ES2022 --strict --skipLibCheck --types node src/server/udp-batch.ts 2>&1 | grep -v 'npm warn' >&2 || true
 [ -f "$TMP/app/src/server/udp-batch.js" ] || die "could not compile src/server/udp-batch.ts"
-ln -s "$ROOT/native" "$TMP/app/native"
 echo '{"type":"module"}' >"$TMP/app/package.json"
 
 cat >"$TMP/app/server.mjs" <<'EOF'

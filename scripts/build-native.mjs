@@ -32,7 +32,8 @@ if (!gyp) {
   process.exit(0);
 }
 const prefix = dirname(dirname(realpathSync(process.execPath)));
-const args = [gyp, 'rebuild', '--directory', join(root, 'native')];
+// The production build: without the measurement-only modes (binding.gyp's udp_batch_measure, for the bench).
+const args = [gyp, 'rebuild', '--directory', join(root, 'native'), '--udp_batch_measure=0'];
 if (
   existsSync(join(prefix, 'include', 'node', 'node_api.h')) &&
   existsSync(join(prefix, 'include', 'node', 'common.gypi'))

@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { ipv6Format } from '../wire/text.js';
 import {
   safeReporter,
   stripBrackets,
@@ -49,7 +50,7 @@ interface Addon {
     onBatch: ((count: number, queries?: (Buffer | null)[]) => unknown) | undefined,
   ): NativeServer;
   sendOne(handle: unknown, index: number, bytes: Uint8Array): boolean;
-  stats(handle: unknown): [number, number, number, number, number, number];
+  stats(handle: unknown): [number, number, number, number, number, number, number];
   close(handle: unknown, done?: () => void): void;
 }
 
@@ -93,6 +94,8 @@ export interface UdpBatchOptions extends ListenOptions {
   /**
    * @internal For bench/udp-ceiling.sh only: 'array' hands the batch to JS as an array of fresh Buffers
    * (measures the alternative design), 'native' answers in C with the query echoed (no JS: the syscall ceiling).
+   * Both exist only in an addon built with UDP_BATCH_MEASURE (the bench builds its own); `npm run build`'s addon
+   * rejects them with a RangeError.
    */
   mode?: 'shared' | 'array' | 'native';
 }
@@ -100,7 +103,8 @@ export interface UdpBatchOptions extends ListenOptions {
 export interface UdpBatchListener extends Listener {
   /**
    * Counters since start: batches, datagrams, skipped datagrams (too large, source port 0), send errors, sends
-   * dropped (send buffer full), exceptions that escaped the batch callback (a bug: they are swallowed).
+   * dropped (send buffer full), exceptions that escaped the batch callback (a bug: they are swallowed), N-API
+   * calls that failed in the event loop (each one cost its batch or a cleanup step; 0 unless the runtime is broken).
    */
   stats(): {
     batches: number;
@@ -109,39 +113,8 @@ export interface UdpBatchListener extends Listener {
     sendErrors: number;
     sendDropped: number;
     jsErrors: number;
+    napiErrors: number;
   };
-}
-
-const hex = (n: number): string => n.toString(16);
-
-/** RFC 5952 text for 16 address bytes at `b[o..o+16)`. */
-function formatIPv6(b: Uint8Array, o: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!);
-  // IPv4-mapped: ::ffff:a.b.c.d (as dgram reports it).
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
-  }
-  let bestAt = -1;
-  let bestLen = 1; // a single zero group is not compressed
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestAt < 0) return g.map(hex).join(':');
-  return `${g.slice(0, bestAt).map(hex).join(':')}::${g
-    .slice(bestAt + bestLen)
-    .map(hex)
-    .join(':')}`;
 }
 
 async function resolveHost(host: string): Promise<{ address: string; family: 4 | 6 }> {
@@ -207,7 +180,7 @@ export async function listenUdpBatch(opts: UdpBatchOptions): Promise<UdpBatchLis
     for (let k = 0; same && k < 16; k++) same = lastV6[k] === meta8[o + k];
     if (!same) {
       lastV6.set(meta8.subarray(o, o + 16));
-      lastV6Text = formatIPv6(meta8, o);
+      lastV6Text = ipv6Format(meta8, o);
     }
     return { address: lastV6Text, port, family: 'IPv6' };
   };
@@ -289,8 +262,8 @@ export async function listenUdpBatch(opts: UdpBatchOptions): Promise<UdpBatchLis
       return closing;
     },
     stats() {
-      const [batches, packets, skipped, sendErrors, sendDropped, jsErrors] = native.stats(handle);
-      return { batches, packets, skipped, sendErrors, sendDropped, jsErrors };
+      const [batches, packets, skipped, sendErrors, sendDropped, jsErrors, napiErrors] = native.stats(handle);
+      return { batches, packets, skipped, sendErrors, sendDropped, jsErrors, napiErrors };
     },
   };
 }
