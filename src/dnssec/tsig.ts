@@ -10,23 +10,35 @@
  *
  * verify() follows the checks of RFC 8945 §5.2 in order: malformed or misplaced TSIG (FORMERR), unknown key or
  * algorithm (BADKEY), MAC size outside §5.2.2.1 (FORMERR), wrong MAC (BADSIG, compared in constant time), time
- * outside the fudge (BADTIME, §5.2.3), MAC shorter than local policy (BADTRUNC, §5.2.4). errorResponse() adds
- * the TSIG of the answer to each (§5.3.2). Only the HMAC-SHA algorithms of §6 are implemented; HMAC-MD5 is not.
+ * outside the fudge (BADTIME, §5.2.3), MAC shorter than local policy (BADTRUNC, §5.2.4); tsigerror.ts makes
+ * the answer to each (§5.3.2). Only the HMAC-SHA algorithms of §6 are implemented; HMAC-MD5 is not.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { WireError } from '../wire/errors.js';
 import { HEADER_SIZE } from '../wire/header.js';
-import { parseName, type Name } from '../wire/name.js';
+import type { Name } from '../wire/name.js';
+import { algorithmFromName, algorithmName, hmacOf, macLength, TsigError, type TsigKey } from './tsigalg.js';
 import {
+  appendTsigRR,
   encodeTsigRR,
   findTsig,
   tsigTimers,
   tsigVariables,
-  u48Bytes,
   type FoundTsig,
   type TsigRecord,
 } from './tsigrr.js';
 
+export {
+  algorithmFromName,
+  algorithmName,
+  DEFAULT_TSIG_ALGORITHM,
+  macLength,
+  parseTsigAlgorithm,
+  TSIG_ALGORITHMS,
+  TsigError,
+  type TsigAlgorithm,
+  type TsigKey,
+} from './tsigalg.js';
 export { findTsig, tsigRRSize, u48FromBytes, type FoundTsig, type TsigRecord } from './tsigrr.js';
 
 /** TSIG error codes (RFC 8945 §5.2; IANA "DNS RCODEs"). */
@@ -43,60 +55,6 @@ export const RCODE_NOTAUTH = 9;
 
 /** The fudge RFC 8945 §10 recommends: 300 seconds. */
 export const DEFAULT_FUDGE = 300;
-
-/** Algorithms of RFC 8945 §6 we implement, by the name BIND's key files use; hash = node:crypto digest. */
-const ALGORITHMS = {
-  'hmac-sha1': { hash: 'sha1', size: 20 },
-  'hmac-sha224': { hash: 'sha224', size: 28 },
-  'hmac-sha256': { hash: 'sha256', size: 32 },
-  'hmac-sha384': { hash: 'sha384', size: 48 },
-  'hmac-sha512': { hash: 'sha512', size: 64 },
-} as const;
-
-export type TsigAlgorithm = keyof typeof ALGORITHMS;
-export const TSIG_ALGORITHMS = Object.keys(ALGORITHMS) as TsigAlgorithm[];
-export const DEFAULT_TSIG_ALGORITHM: TsigAlgorithm = 'hmac-sha256';
-
-/** The algorithm names on the wire (RFC 8945 §6: `hmac-sha256.` etc.). */
-const WIRE_NAMES = new Map<TsigAlgorithm, Name>(TSIG_ALGORITHMS.map((a) => [a, parseName(a + '.')]));
-
-/** A TSIG key: its name (the TSIG owner name), algorithm and shared secret. */
-export interface TsigKey {
-  readonly name: Name;
-  readonly algorithm: TsigAlgorithm;
-  readonly secret: Uint8Array;
-}
-
-export class TsigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TsigError';
-  }
-}
-
-/** Output length in octets of an algorithm's HMAC. */
-export function macLength(algorithm: TsigAlgorithm): number {
-  return ALGORITHMS[algorithm].size;
-}
-
-export function algorithmName(algorithm: TsigAlgorithm): Name {
-  return WIRE_NAMES.get(algorithm)!;
-}
-
-/** The algorithm of a wire name (case-insensitive), or null for one we do not implement. */
-export function algorithmFromName(name: Name): TsigAlgorithm | null {
-  for (const [a, n] of WIRE_NAMES) if (n.key === name.key) return a;
-  return null;
-}
-
-/** An algorithm by its text name, with or without the trailing dot; throws TsigError naming what is accepted. */
-export function parseTsigAlgorithm(text: string): TsigAlgorithm {
-  const t = text.toLowerCase().replace(/\.$/, '');
-  if (t in ALGORITHMS) return t as TsigAlgorithm;
-  if (t === 'hmac-md5' || t === 'hmac-md5.sig-alg.reg.int')
-    throw new TsigError(`TSIG algorithm ${text} (HMAC-MD5) is not supported; use one of ${TSIG_ALGORITHMS.join(', ')}`);
-  throw new TsigError(`unknown TSIG algorithm "${text}"; use one of ${TSIG_ALGORITHMS.join(', ')}`);
-}
 
 /** What a MAC is chained to: the request's (§4.3.2) or, in a stream, the previous message's (§4.3.3). */
 export interface TsigChain {
@@ -122,7 +80,7 @@ function macMessage(msg: Uint8Array, end: number, originalId: number, arLess: nu
 
 /** The full-length MAC of a message (already in MAC form) under a TSIG record's variables (RFC 8945 §4.3). */
 function computeMac(key: TsigKey, message: Uint8Array, record: TsigRecord, chain?: TsigChain): Uint8Array {
-  const h = createHmac(ALGORITHMS[key.algorithm].hash, key.secret);
+  const h = hmacOf(key.algorithm, key.secret);
   if (chain) h.update(u16(chain.mac.length)).update(chain.mac);
   h.update(message);
   h.update(chain?.subsequent ? tsigTimers(record) : tsigVariables(record));
@@ -164,7 +122,7 @@ export function signMessage(
     otherData: opts.otherData ?? new Uint8Array(0),
   };
   record.mac = computeMac(key, message, record, opts.chain).subarray(0, size);
-  return { bytes: appendRR(message, encodeTsigRR(record)), mac: record.mac };
+  return { bytes: appendTsigRR(message, encodeTsigRR(record)), mac: record.mac };
 }
 
 /** sign() of RFC 8945 §4.3: the message with its TSIG RR appended. */
@@ -189,17 +147,6 @@ export function signStream(
     chain = { mac: signed.mac, subsequent: true };
     return signed.bytes;
   });
-}
-
-function appendRR(message: Uint8Array, rr: Uint8Array): Uint8Array {
-  const ar = ((message[10]! << 8) | message[11]!) + 1;
-  if (ar > 0xffff) throw new WireError('E_OVERFLOW', 'ARCOUNT would exceed 65535');
-  const out = new Uint8Array(message.length + rr.length);
-  out.set(message, 0);
-  out.set(rr, message.length);
-  out[10] = ar >>> 8;
-  out[11] = ar & 0xff;
-  return out;
 }
 
 /** Finds the key of a TSIG owner name (a keyring, tsigkey.ts). */
@@ -284,41 +231,4 @@ function fail(
   record: TsigRecord | null,
 ): VerifyResult {
   return { ok: false, rcode, error, reason, key, record };
-}
-
-/**
- * The TSIG of an error answer to a request that failed verify() with a TSIG error (RFC 8945 §5.3.2): for BADKEY
- * and BADSIG an unsigned TSIG (MAC Size 0) with the request's key name and algorithm; for BADTIME and BADTRUNC a
- * TSIG signed with the request's key and chained to its MAC. BADTIME carries our time in Other Data and the
- * request's Time Signed (§5.2.3), so the client can check the answer with its own clock and see the skew. Sets
- * the header RCODE to NOTAUTH. `response` is the encoded answer without TSIG.
- */
-export function errorResponse(
-  response: Uint8Array,
-  failed: Extract<VerifyResult, { ok: false }>,
-  now: number,
-): Uint8Array {
-  const req = failed.record;
-  if (!req || failed.error === TSIG_NOERROR) throw new TsigError('errorResponse needs a failure with a TSIG error');
-  const msg = response.slice();
-  msg[3] = (msg[3]! & 0xf0) | RCODE_NOTAUTH;
-  if (failed.error === BADKEY || failed.error === BADSIG || !failed.key) {
-    const rr = encodeTsigRR({
-      ...req,
-      timeSigned: now,
-      mac: new Uint8Array(0),
-      originalId: (msg[0]! << 8) | msg[1]!,
-      error: failed.error,
-      otherData: new Uint8Array(0),
-    });
-    return appendRR(msg, rr);
-  }
-  const badTime = failed.error === BADTIME;
-  return sign(msg, failed.key, {
-    time: badTime ? req.timeSigned : now,
-    fudge: req.fudge,
-    chain: { mac: req.mac },
-    error: failed.error,
-    otherData: badTime ? u48Bytes(now) : new Uint8Array(0),
-  });
 }

@@ -1,6 +1,6 @@
 /**
  * TSIG keys (RFC 8945) in BIND's key file format, the one `tsig-keygen -a hmac-sha256 NAME` prints and
- * `nsupdate -k FILE`, named.conf `include` and Knot's `keymgr` import read:
+ * `nsupdate -k FILE` and named.conf (directly or by `include`) read:
  *
  *   key "NAME" {
  *   	algorithm hmac-sha256;
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
 import { WireError } from '../wire/errors.js';
 import { nameToText, parseName, ROOT, type Name } from '../wire/name.js';
-import { DEFAULT_TSIG_ALGORITHM, macLength, parseTsigAlgorithm, TsigError, type TsigKey } from './tsig.js';
+import { DEFAULT_TSIG_ALGORITHM, macLength, parseTsigAlgorithm, TsigError, type TsigKey } from './tsigalg.js';
 
 export const TSIG_DIR = 'tsig';
 const MODE_SECRET = 0o600;

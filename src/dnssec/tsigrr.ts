@@ -130,6 +130,18 @@ export function encodeTsigRR(record: TsigRecord): Uint8Array {
   return w.finish();
 }
 
+/** The message with an encoded TSIG RR appended as the last additional record (ARCOUNT + 1, §5.1). */
+export function appendTsigRR(message: Uint8Array, rr: Uint8Array): Uint8Array {
+  const ar = ((message[10]! << 8) | message[11]!) + 1;
+  if (ar > 0xffff) throw new WireError('E_OVERFLOW', 'ARCOUNT would exceed 65535');
+  const out = new Uint8Array(message.length + rr.length);
+  out.set(message, 0);
+  out.set(rr, message.length);
+  out[10] = ar >>> 8;
+  out[11] = ar & 0xff;
+  return out;
+}
+
 /** Size in octets of a TSIG RR, so a caller can keep room for it under a UDP or TCP size limit. */
 export function tsigRRSize(name: Name, algorithm: Name, macSize: number, otherLen = 0): number {
   return name.wire.length + 10 + algorithm.wire.length + 16 + macSize + otherLen;

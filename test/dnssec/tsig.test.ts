@@ -11,7 +11,6 @@ import {
   BADSIG,
   BADTIME,
   BADTRUNC,
-  errorResponse,
   findTsig,
   macLength,
   parseTsigAlgorithm,
@@ -27,6 +26,7 @@ import {
   type TsigKey,
   type VerifyResult,
 } from '../../src/dnssec/tsig.js';
+import { errorResponse } from '../../src/dnssec/tsigerror.js';
 import { encodeTsigRR } from '../../src/dnssec/tsigrr.js';
 import { makeKeyring } from '../../src/dnssec/tsigkey.js';
 import { encodeQuery } from '../../src/wire/message.js';

@@ -16,6 +16,7 @@ import {
   type TsigKey,
   type VerifyResult,
 } from '../../src/dnssec/tsig.js';
+import { errorResponse } from '../../src/dnssec/tsigerror.js';
 import { makeFlags, opcode } from '../../src/wire/header.js';
 import { decodeMessage, encodeMessage, type Message, type RR } from '../../src/wire/message.js';
 import { parseName } from '../../src/wire/name.js';
