@@ -160,7 +160,8 @@ export interface VerifyOptions {
 }
 
 export type VerifyResult =
-  | { ok: true; key: TsigKey; record: TsigRecord; offset: number }
+  /** `mac` is the one to chain the answer to (§4.3.2); `offset` is where the TSIG RR starts. */
+  | { ok: true; key: TsigKey; record: TsigRecord; mac: Uint8Array; offset: number }
   | {
       ok: false;
       /** The header RCODE to answer with: FORMERR, NOTAUTH, or REFUSED for an unsigned message. */
@@ -220,7 +221,7 @@ export function verify(message: Uint8Array, lookup: KeyLookup, now: number, opts
     return fail(RCODE_NOTAUTH, BADTRUNC, `MAC of ${size} octets, policy needs ${opts.minMacSize}`, key, record);
   if (record.error !== TSIG_NOERROR)
     return fail(RCODE_NOTAUTH, record.error, `the peer answered ${tsigErrorName(record.error)}`, key, record);
-  return { ok: true, key, record, offset };
+  return { ok: true, key, record, mac: record.mac, offset };
 }
 
 function fail(
