@@ -6,8 +6,9 @@
  * be accepted by the tools. Every positive check has a control: an answer with one MAC bit flipped, which the tool
  * must reject, so that "no complaint" means something.
  *
- * kdig 3.2 checks only the first message of an AXFR (a flipped MAC in the second goes unnoticed, see the
- * controls), so dig is what checks the chaining of later messages (§4.3.3).
+ * kdig 3.2 checks the TSIG of the first message of an AXFR only (a flipped MAC bit in the second or third
+ * message went unnoticed when these tests were written), so dig, which checks every message and has a control
+ * for each, is what proves the chaining of later messages (§4.3.3).
  *
  * The tools are required (Debian knot-dnsutils, bind9-dnsutils, faketime): a missing one fails the test.
  */
