@@ -17,7 +17,7 @@ import {
   type Args,
 } from './args.js';
 import { directory } from './env.js';
-import { findZone } from './findzone.js';
+import { asWritten, findZone } from './findzone.js';
 import { printHelp } from './help.js';
 import type { Io } from './io.js';
 
@@ -35,7 +35,7 @@ function runningServer(a: Args, io: Io): { host: string; port: number } {
 }
 
 export async function checkCmd(args: string[], io: Io): Promise<number> {
-  const a = parseOptions(args, ['zones', 'state', 'server', 'connect', 'smtp-port'], ['live']);
+  const a = parseOptions(args, ['zones', 'server', 'connect', 'smtp-port'], ['live']);
   if (a.has('help')) return printHelp(io, 'check');
   const zone = onePositional(a, 'check', 'ZONE');
   requires(a, 'connect', 'live');
@@ -46,7 +46,8 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
   const smtpPort = smtpText === undefined ? undefined : port('--smtp-port', smtpText, 1);
   const connectText = a.value('connect');
   const connect = connectText === undefined ? undefined : ipAddress('--connect', connectText);
-  const z = findZone(directory(a, io.defaults, 'zones'), zone, want, directory(a, io.defaults, 'state'));
+  // Only the zone's origin and its tlsa: entries are compared with what the server publishes: no state is read.
+  const z = findZone(directory(a, io.defaults, 'zones'), zone, want, asWritten);
   const report = await checkZone({
     zone: z,
     entries: z.tlsa,

@@ -67,7 +67,7 @@ export const COMMANDS: readonly Command[] = [
   {
     topic: 'check',
     name: 'check ZONE',
-    options: '[--zones DIR] [--state DIR] [--server ADDR:PORT] [--live [--connect ADDR] [--smtp-port N]]',
+    options: '[--zones DIR] [--server ADDR:PORT] [--live [--connect ADDR] [--smtp-port N]]',
     summary: 'audit a running server: signatures, certificates, TLSA vs files, live STARTTLS',
   },
   {
@@ -160,13 +160,12 @@ start.`,
 PKCS#1; RSA or EC). The owner is _PORT._tcp.HOST; HOST defaults to the certificate's first DNS name (without
 one and without --host only the record data is printed). --issuer also prints the 2 1 1 record of the issuing
 CA (FILE must hold the chain). A comment line shows the certificate's subject and validity.`,
-  check: `Compares the certificate files of ZONE's tlsa: entries (zone files in --zones, default ./zones, env
-DANE_NS_ZONES; 'serial: auto' and the TLSA rollover state from --state, default ./state, env DANE_NS_STATE)
-with the TLSA records the running server publishes (--server, default the first DANE_NS_LISTEN address or
-127.0.0.1:5353), verifies the DNSKEY, SOA and TLSA signatures and their validity, and reports certificates that
-are expired, not yet valid or expire within 14 days. With --live it connects to each TLSA host (its A record at
-the server, or --connect ADDR) on the TLSA port (or --smtp-port), does STARTTLS, and classifies the result as
-senders do:
+  check: `Compares the certificate files of ZONE's tlsa: entries (its zone file in --zones DIR, default ./zones, env
+DANE_NS_ZONES) with the TLSA records the running server publishes (--server, default the first DANE_NS_LISTEN
+address or 127.0.0.1:5353), verifies the DNSKEY, SOA and TLSA signatures and their validity, and reports
+certificates that are expired, not yet valid or expire within 14 days. With --live it connects to each TLSA host
+(its A record at the server, or --connect ADDR) on the TLSA port (or --smtp-port), does STARTTLS, and classifies
+the result as senders do:
   ok                      the presented key matches a published TLSA and DNSSEC is valid
   starttls-not-supported  no STARTTLS or no TLS handshake (4.7.321)
   certificate-expired     the presented certificate is expired or not yet valid (4.7.322)

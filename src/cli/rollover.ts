@@ -10,7 +10,7 @@ import { iso } from '../dnssec/lifecycle.js';
 import { dsPublished, startRollover } from '../dnssec/keyroll.js';
 import { domainName, onePositional, parseOptions, requires, seconds, UsageError } from './args.js';
 import { directory } from './env.js';
-import { findZone } from './findzone.js';
+import { asServed, findZone } from './findzone.js';
 import { printHelp } from './help.js';
 import type { Io } from './io.js';
 
@@ -29,7 +29,7 @@ export function keysRollover(args: string[], io: Io): number {
   const want = domainName('ZONE', zoneArg);
   const stateDir = directory(a, io.defaults, 'state');
   const keysDir = directory(a, io.defaults, 'keys');
-  const z = findZone(directory(a, io.defaults, 'zones'), zoneArg, want, stateDir);
+  const z = findZone(directory(a, io.defaults, 'zones'), zoneArg, want, asServed(stateDir));
   if (!z.dnssec.enabled)
     throw new Error(`${nameToText(z.origin)} is not signed (dnssec: enabled: false in its zone file)`);
   const ttls = rolloverTtls(z);

@@ -13,7 +13,7 @@ import { signZone } from '../dnssec/zonesign.js';
 import { SignatureCache } from '../dnssec/sigcache.js';
 import { domainName, onePositional, parseOptions, requires, UsageError } from './args.js';
 import { directory } from './env.js';
-import { findZone } from './findzone.js';
+import { asServed, findZone } from './findzone.js';
 import { printHelp } from './help.js';
 import type { Io } from './io.js';
 
@@ -35,7 +35,7 @@ function zoneExport(args: string[], io: Io): number {
   const zonesDir = directory(a, io.defaults, 'zones');
   const keysDir = a.has('signed') ? directory(a, io.defaults, 'keys') : '';
   const tlsaErrors: string[] = [];
-  const z = findZone(zonesDir, zone, want, stateDir, tlsaErrors);
+  const z = findZone(zonesDir, zone, want, asServed(stateDir, tlsaErrors));
   for (const w of tlsaErrors) io.err(`warning: automatic TLSA: ${w}\n`);
   if (!a.has('signed')) {
     io.out(exportZone(z));
