@@ -27,7 +27,8 @@ export interface Defaults {
   logQueries(): boolean;
 }
 
-export function environmentDefaults(env: Readonly<Record<string, string | undefined>>): Defaults {
+/** The defaults `env` (the process's environment unless given) gives. */
+export function environmentDefaults(env: Readonly<Record<string, string | undefined>> = process.env): Defaults {
   const get = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
   return {
     zones: () => get('DANE_NS_ZONES') ?? './zones',

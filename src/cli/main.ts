@@ -29,7 +29,7 @@ export function processIo(): Io {
   return {
     out: (text) => void process.stdout.write(text),
     err: (text) => void process.stderr.write(text),
-    defaults: environmentDefaults(process.env),
+    defaults: environmentDefaults(),
   };
 }
 

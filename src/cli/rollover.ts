@@ -48,6 +48,8 @@ export function keysRollover(args: string[], io: Io): number {
       );
     return 0;
   }
+  if (a.has('ksk') && z.dnssec.keys === 'csk')
+    throw new UsageError(`--ksk: ${name} has one combined key (keys: csk); its rollover is the one without --ksk`);
   const kind = z.dnssec.keys === 'csk' ? 'csk' : a.has('ksk') ? 'ksk' : 'zsk';
   const r = startRollover({ ...opts, kind });
   if (!r.ok) throw new Error(r.error);

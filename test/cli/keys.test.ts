@@ -128,6 +128,21 @@ describe('dane-ns keys rollover', () => {
     ]);
   });
 
+  it('--ksk on a zone with one combined key (keys: csk) is a usage error; without it the CSK rolls', async () => {
+    const s = await setup(true);
+    expect(usageLine(await run(['keys', 'rollover', 'roll.example', ...s.dirs, '--ksk']))).toMatch(
+      /^dane-ns: --ksk: roll\.example\. has one combined key \(keys: csk\)/,
+    );
+    expect(await listed(s.keys)).toEqual([['ksk', 'active']]);
+    const r = await run(['keys', 'rollover', 'roll.example', ...s.dirs]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/CSK \d+ is published now/);
+    expect(await listed(s.keys)).toEqual([
+      ['ksk', 'active'],
+      ['ksk', 'published'],
+    ]);
+  });
+
   it('--ds-published: the old KSK leaves after --ds-ttl + --margin (default 86400 + 3600 s)', async () => {
     const ends: number[] = [];
     for (const flags of [[], ['--ds-ttl', '600', '--margin', '60']]) {
