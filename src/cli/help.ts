@@ -124,7 +124,7 @@ const DETAILS = {
   --udp-engine E       auto (default): the native batched engine (recvmmsg/sendmmsg) when built, else
                        node:dgram; batch; dgram  (env DANE_NS_UDP_ENGINE)
   --http ADDR:PORT     HTTP endpoint: GET /healthz (200, or 503 with the reasons) and GET /metrics
-                       (Prometheus text); off by default  (env DANE_NS_HTTP)
+                       (Prometheus text); off by default  (env DANE_NS_HTTP; an empty --http= turns it off)
   --log-queries        one log line per query (client, qname, qtype, rcode, size); off by default
                        (env DANE_NS_LOG_QUERIES=1)
 

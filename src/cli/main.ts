@@ -14,7 +14,8 @@ import { serveCmd } from './serve.js';
 import { tlsaCmd } from './tlsa.js';
 import { zoneCmd } from './zone.js';
 
-const COMMANDS: Record<string, (args: string[], io: Io) => number | Promise<number>> = {
+/** Each command family's function, by the first word of the command line. */
+const RUNNERS: Record<string, (args: string[], io: Io) => number | Promise<number>> = {
   serve: serveCmd,
   zone: zoneCmd,
   ds: dsCmd,
@@ -38,7 +39,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   const [cmd, ...rest] = argv;
   try {
     if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') return printHelp(io);
-    const run = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+    const run = Object.hasOwn(RUNNERS, cmd) ? RUNNERS[cmd] : undefined;
     if (run === undefined) throw new UsageError(`unknown command "${cmd}"`);
     return await run(rest, io);
   } catch (e) {
@@ -57,5 +58,5 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
 
 /** `CMD ` when the command is known (its own help is the useful one), else nothing. */
 function helpTopic(cmd: string | undefined): string {
-  return cmd !== undefined && Object.hasOwn(COMMANDS, cmd) ? `${cmd} ` : '';
+  return cmd !== undefined && Object.hasOwn(RUNNERS, cmd) ? `${cmd} ` : '';
 }
