@@ -1,0 +1,74 @@
+/**
+ * `dane-ns check` (the operator's audit of a running server: signatures, certificates against the published TLSA
+ * records, and with --live the STARTTLS handshake senders make, RFC 7672 §2.2) and `dane-ns healthcheck` (the
+ * container HEALTHCHECK: a current signed SOA for every zone).
+ */
+import { checkZone } from '../check/audit.js';
+import { healthCheck } from '../check/health.js';
+import {
+  domainName,
+  hostPort,
+  ipAddress,
+  noPositionals,
+  onePositional,
+  parseOptions,
+  port,
+  requires,
+  type Args,
+} from './args.js';
+import { directory } from './env.js';
+import { asWritten, findZone } from './findzone.js';
+import { printHelp } from './help.js';
+import type { Io } from './io.js';
+
+/**
+ * The running server to ask: --server, else the first listen address (DANE_NS_LISTEN, else 127.0.0.1:5353); a
+ * wildcard listen address (0.0.0.0, [::]) means the loopback address of its family.
+ */
+function runningServer(a: Args, io: Io): { host: string; port: number } {
+  const flag = a.value('server');
+  const server =
+    flag !== undefined ? hostPort('--server', flag, 1) : hostPort('DANE_NS_LISTEN', io.defaults.listen()[0]!, 1);
+  if (server.host === '0.0.0.0') return { ...server, host: '127.0.0.1' };
+  if (server.host === '::') return { ...server, host: '::1' };
+  return server;
+}
+
+export async function checkCmd(args: string[], io: Io): Promise<number> {
+  const a = parseOptions(args, ['zones', 'server', 'connect', 'smtp-port'], ['live']);
+  if (a.has('help')) return printHelp(io, 'check');
+  const zone = onePositional(a, 'check', 'ZONE');
+  requires(a, 'connect', 'live');
+  requires(a, 'smtp-port', 'live');
+  const want = domainName('ZONE', zone);
+  const server = runningServer(a, io);
+  const smtpText = a.value('smtp-port');
+  const smtpPort = smtpText === undefined ? undefined : port('--smtp-port', smtpText, 1);
+  const connectText = a.value('connect');
+  const connect = connectText === undefined ? undefined : ipAddress('--connect', connectText);
+  // Only the zone's origin and its tlsa: entries are compared with what the server publishes: no state is read.
+  const z = findZone(directory(a, io.defaults, 'zones'), zone, want, asWritten);
+  const report = await checkZone({
+    zone: z,
+    entries: z.tlsa,
+    server,
+    live: a.has('live'),
+    ...(connect !== undefined ? { connect } : {}),
+    ...(smtpPort !== undefined ? { smtpPort } : {}),
+    now: Date.now(),
+  });
+  const label = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' } as const;
+  for (const x of report.findings) io.out(`${label[x.level]}  ${x.what}: ${x.detail}\n`);
+  for (const v of report.verdicts) io.out(`result  ${v.owner} ${v.verdict}\n`);
+  return report.findings.some((x) => x.level === 'fail') ? 1 : 0;
+}
+
+export async function healthcheckCmd(args: string[], io: Io): Promise<number> {
+  const a = parseOptions(args, ['server', 'zones'], []);
+  if (a.has('help')) return printHelp(io, 'healthcheck');
+  noPositionals(a);
+  const server = runningServer(a, io);
+  const r = await healthCheck({ zonesDir: directory(a, io.defaults, 'zones'), server, now: Date.now() });
+  (r.ok ? io.out : io.err)(`${r.ok ? 'healthy' : 'unhealthy'}: ${r.line}\n`);
+  return r.ok ? 0 : 1;
+}

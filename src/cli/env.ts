@@ -1,0 +1,75 @@
+/**
+ * The environment variables of dane-ns, read here and nowhere else. Each gives the default of the flag of the same
+ * name (the container image sets them, see the Dockerfile); a flag given on the command line wins, and the variable
+ * is then not read at all. A variable set to the empty string counts as unset; any other value that is not valid
+ * is a usage error that names the variable, as a bad flag value names the flag.
+ */
+import { hostPort, UsageError, type Args } from './args.js';
+
+export const UDP_ENGINES = ['auto', 'batch', 'dgram'] as const;
+export type UdpEngine = (typeof UDP_ENGINES)[number];
+
+/** The defaults the environment gives; each call reads and checks its variable. */
+export interface Defaults {
+  /** DANE_NS_ZONES, else ./zones */
+  zones(): string;
+  /** DANE_NS_KEYS, else ./keys */
+  keys(): string;
+  /** DANE_NS_STATE, else ./state */
+  state(): string;
+  /** DANE_NS_LISTEN (comma-separated ADDR:PORT), else 127.0.0.1:5353 */
+  listen(): string[];
+  /** DANE_NS_HTTP (ADDR:PORT), else off */
+  http(): string | undefined;
+  /** DANE_NS_UDP_ENGINE, else auto */
+  udpEngine(): UdpEngine;
+  /** DANE_NS_LOG_QUERIES=1 on, 0 off; else off */
+  logQueries(): boolean;
+}
+
+/** The defaults `env` (the process's environment unless given) gives. */
+export function environmentDefaults(env: Readonly<Record<string, string | undefined>> = process.env): Defaults {
+  const get = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
+  return {
+    zones: () => get('DANE_NS_ZONES') ?? './zones',
+    keys: () => get('DANE_NS_KEYS') ?? './keys',
+    state: () => get('DANE_NS_STATE') ?? './state',
+    listen: () => {
+      const text = get('DANE_NS_LISTEN');
+      if (text === undefined) return ['127.0.0.1:5353'];
+      const list = text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (list.length === 0) throw new UsageError(`DANE_NS_LISTEN: no address in "${text}"`);
+      for (const spec of list) hostPort('DANE_NS_LISTEN', spec, 0);
+      return list;
+    },
+    http: () => {
+      const text = get('DANE_NS_HTTP');
+      if (text !== undefined) hostPort('DANE_NS_HTTP', text, 0);
+      return text;
+    },
+    udpEngine: () => udpEngine('DANE_NS_UDP_ENGINE', get('DANE_NS_UDP_ENGINE') ?? 'auto'),
+    logQueries: () => {
+      const text = get('DANE_NS_LOG_QUERIES');
+      if (text === undefined || text === '0') return false;
+      if (text === '1') return true;
+      throw new UsageError(`DANE_NS_LOG_QUERIES: expected 1 or 0 (got "${text}")`);
+    },
+  };
+}
+
+/** One of the UDP engines (server/serve.ts): the native batched one, node:dgram, or the first that works. */
+export function udpEngine(source: string, text: string): UdpEngine {
+  if (!(UDP_ENGINES as readonly string[]).includes(text))
+    throw new UsageError(`${source}: expected auto, batch or dgram (got "${text}")`);
+  return text as UdpEngine;
+}
+
+/** The directory --zones, --keys or --state names, else its variable's, else the default. */
+export function directory(a: Args, d: Defaults, name: 'zones' | 'keys' | 'state'): string {
+  const given = a.value(name);
+  if (given === '') throw new UsageError(`--${name}: expected a directory, not an empty value`);
+  return given ?? d[name]();
+}

@@ -1,0 +1,193 @@
+/**
+ * The help text: one table of commands (usage and one-line summary) from which both `dane-ns --help` and
+ * `dane-ns CMD --help` are printed, so the two cannot disagree, plus each command family's longer description.
+ */
+import type { Io } from './io.js';
+
+interface Command {
+  /** The family whose `--help` shows this command (`keys` for `keys list`, `keys generate`, ...). */
+  readonly topic: string;
+  /** The words that name the command and its positional argument, as in `dane-ns --help`. */
+  readonly name: string;
+  /** The options, in the usage line. */
+  readonly options: string;
+  readonly summary: string;
+}
+
+export const COMMANDS: readonly Command[] = [
+  {
+    topic: 'serve',
+    name: 'serve',
+    options:
+      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--log-queries]',
+    summary: 'serve the zones directory over UDP and TCP',
+  },
+  {
+    topic: 'zone',
+    name: 'zone export ZONE',
+    options: '[--zones DIR] [--state DIR] [--signed [--keys DIR]]',
+    summary: 'print a zone in RFC 1035 master-file syntax',
+  },
+  {
+    topic: 'zone',
+    name: 'zone import FILE',
+    options: '[--origin NAME] [--out FILE.yaml]',
+    summary: 'convert an RFC 1035 zone file to the YAML zone format',
+  },
+  {
+    topic: 'ds',
+    name: 'ds ZONE',
+    options: '[--keys DIR]',
+    summary: "print the DS records (SHA-256) of the zone's KSK/CSK, for the parent zone",
+  },
+  {
+    topic: 'keys',
+    name: 'keys list ZONE',
+    options: '[--keys DIR]',
+    summary: "list the zone's DNSSEC keys: tag, role, algorithm, dates",
+  },
+  {
+    topic: 'keys',
+    name: 'keys generate ZONE',
+    options: '[--keys DIR] [--state DIR] [--csk]',
+    summary: "create the zone's keys now (before the first start) and print the DS",
+  },
+  {
+    topic: 'keys',
+    name: 'keys rollover ZONE',
+    options: '[--ksk | --ds-published] [--zones DIR] [--keys DIR] [--state DIR] [--margin SECONDS] [--ds-ttl SECONDS]',
+    summary: "replace the zone's ZSK (or, with --ksk, its KSK) with the timing validators need",
+  },
+  {
+    topic: 'tlsa',
+    name: 'tlsa FILE',
+    options: '[--port 25] [--host NAME] [--issuer]',
+    summary: 'print the TLSA 3 1 1 record for a certificate or key file',
+  },
+  {
+    topic: 'check',
+    name: 'check ZONE',
+    options: '[--zones DIR] [--server ADDR:PORT] [--live [--connect ADDR] [--smtp-port N]]',
+    summary: 'audit a running server: signatures, certificates, TLSA vs files, live STARTTLS',
+  },
+  {
+    topic: 'healthcheck',
+    name: 'healthcheck',
+    options: '[--server ADDR:PORT] [--zones DIR]',
+    summary: 'exit 0 when the running server answers every zone with a current signed SOA',
+  },
+];
+
+const WIDTH = 116;
+
+/** `dane-ns NAME OPTIONS`, wrapped before an option group so that no line is wider than WIDTH. */
+function usageLine(lead: string, c: Command): string {
+  const head = `${lead}dane-ns ${c.name} `;
+  const groups = c.options.match(/\[[^[\]]*(?:\[[^\]]*\][^[\]]*)*\](?:\.\.\.)?/g) ?? [];
+  const lines: string[] = [];
+  let line = head;
+  for (const g of groups) {
+    if (line.length + g.length > WIDTH && line.trim() !== head.trim()) {
+      lines.push(line.trimEnd());
+      line = ' '.repeat(head.length);
+    }
+    line += g + ' ';
+  }
+  lines.push(line.trimEnd());
+  return lines.join('\n');
+}
+
+export function mainHelp(): string {
+  return `dane-ns: authoritative DNSSEC name server that keeps SMTP DANE TLSA records in step with certificates
+
+usage: dane-ns <command> [options]
+
+commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(20)}  ${c.summary}`).join('\n')}
+
+Run 'dane-ns <command> --help' for a command's options.
+Exit codes: 0 success, 1 failure (the message says why), 2 usage error.`;
+}
+
+/** The usage lines of every command of `topic`, then its description. */
+export function topicHelp(topic: keyof typeof DETAILS): string {
+  const usage = COMMANDS.filter((c) => c.topic === topic).map((c, i) => usageLine(i === 0 ? 'usage: ' : '       ', c));
+  return `${usage.join('\n')}\n\n${DETAILS[topic]}`;
+}
+
+const DETAILS = {
+  serve: `  --zones DIR          zone files (<zone>.yaml)           default ./zones  (env DANE_NS_ZONES)
+  --keys DIR           DNSSEC key files                   default ./keys   (env DANE_NS_KEYS)
+  --state DIR          serials and rollover state         default ./state  (env DANE_NS_STATE)
+  --listen ADDR:PORT   address to serve UDP and TCP on; repeatable; [::1]:PORT for IPv6
+                       default 127.0.0.1:5353  (env DANE_NS_LISTEN, comma-separated)
+  --udp-engine E       auto (default): the native batched engine (recvmmsg/sendmmsg) when built, else
+                       node:dgram; batch; dgram  (env DANE_NS_UDP_ENGINE)
+  --http ADDR:PORT     HTTP endpoint: GET /healthz (200, or 503 with the reasons) and GET /metrics
+                       (Prometheus text); off by default  (env DANE_NS_HTTP; an empty --http= turns it off)
+  --log-queries        one log line per query (client, qname, qtype, rcode, size); off by default
+                       (env DANE_NS_LOG_QUERIES=1)
+
+Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
+also reloads the zones; SIGTERM/SIGINT stop.
+A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.`,
+  ds: `Prints the DS record (digest type 2, SHA-256) of each current key-signing key of ZONE in zone-file syntax
+(during a KSK rollover the old and the new one; pending and retired keys not): give these to your registrar or
+parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the server creates them on its first
+start.`,
+  keys: `  list      the DNSSEC keys of ZONE found in DIR (default ./keys, env DANE_NS_KEYS): tag, role, algorithm,
+            created, publish, activate, inactive and delete times, and the key's state now (pending,
+            published, active, retired, removed); unusable key files are reported
+  generate  creates ZONE's keys now (a KSK and a ZSK, or one CSK with --csk), as the server does on its first
+            start, so the DS can go to the registrar before the zone is served; prints the DS. Does nothing
+            when the zone has keys, and refuses when the state directory (default ./state) remembers keys
+            that are gone (new keys would break the DS at the parent).
+  rollover  starts a key rollover by writing key files with the right times; a running server watches the
+            keys directory and follows them (no restart, no reload). The zone file (--zones, default ./zones)
+            gives the TTLs the times are computed from.
+              (default)        ZSK (or with keys: csk, the CSK): the new key is published now and signs from
+                               DNSKEY TTL + margin on; the old one stops then and leaves the DNSKEY RRset
+                               once its last signatures have expired from caches (largest TTL + margin).
+              --ksk            KSK: the new KSK is published and signs the DNSKEY RRset now, next to the old
+                               one; prints its DS and from when to give it to the registrar.
+              --ds-published   ends a KSK or CSK rollover once the parent publishes the new DS instead of the
+                               old: the old key keeps signing until resolvers have let the old DS go (--ds-ttl,
+                               the parent's DS TTL, default 86400 s, + margin), then leaves.
+            --margin adds a safety interval to every wait (default 3600 s). Refuses, changing nothing, while a
+            rollover of the same key is under way or when a key file does not load.`,
+  tlsa: `Prints the DANE-EE TLSA record (3 1 1: SHA-256 of the SubjectPublicKeyInfo) for FILE: a certificate or chain
+(PEM or DER; the first certificate is the server's), a public key, or a private key (PEM/DER; PKCS#8, SEC1 or
+PKCS#1; RSA or EC). The owner is _PORT._tcp.HOST; HOST defaults to the certificate's first DNS name (without
+one and without --host only the record data is printed). --issuer also prints the 2 1 1 record of the issuing
+CA (FILE must hold the chain). A comment line shows the certificate's subject and validity.`,
+  check: `Compares the certificate files of ZONE's tlsa: entries (its zone file in --zones DIR, default ./zones, env
+DANE_NS_ZONES) with the TLSA records the running server publishes (--server, default the first DANE_NS_LISTEN
+address or 127.0.0.1:5353), verifies the DNSKEY, SOA and TLSA signatures and their validity, and reports
+certificates that are expired, not yet valid or expire within 14 days. With --live it connects to each TLSA host
+(its A record at the server, or --connect ADDR) on the TLSA port (or --smtp-port), does STARTTLS, and classifies
+the result as senders do:
+  ok                      the presented key matches a published TLSA and DNSSEC is valid
+  starttls-not-supported  no STARTTLS or no TLS handshake (4.7.321)
+  certificate-expired     the presented certificate is expired or not yet valid (4.7.322)
+  tlsa-invalid            the presented key matches no published TLSA (4.7.323)
+  dnssec-invalid          the TLSA (or DNSKEY/SOA) signatures do not validate (4.7.324)
+Each line is ok, warn or FAIL with what and why; the exit code is 0 without FAIL lines, else 1.`,
+  healthcheck: `For every zone file in DIR (default ./zones, env DANE_NS_ZONES) asks the running server (--server, default the
+first DANE_NS_LISTEN address or 127.0.0.1:5353; 0.0.0.0 and [::] mean the loopback address) for the zone's
+DNSKEY and SOA with DO=1, and verifies that a current RRSIG over the SOA verifies with a published DNSKEY.
+Prints one line; exit 0 when every zone passes, 1 with the first problem otherwise. The Docker image's
+HEALTHCHECK runs it.`,
+  zone: `  export  prints the zone (as loaded from DIR, default ./zones) in RFC 1035 syntax, absolute names;
+          a 'serial: auto' zone shows the serial the server keeps in the state directory (default ./state);
+          --signed adds DNSKEY, NSEC and RRSIG records made with the zone's keys (default ./keys)
+  import  converts an RFC 1035 master file to the YAML zone format (stdout, or --out FILE); the zone origin
+          is --origin NAME, else the owner of the file's SOA record`,
+} as const;
+
+export type Topic = keyof typeof DETAILS;
+
+/** Prints the help of `topic` (the commands' table when undefined); exit code 0. */
+export function printHelp(io: Io, topic?: Topic): number {
+  io.out((topic === undefined ? mainHelp() : topicHelp(topic)) + '\n');
+  return 0;
+}

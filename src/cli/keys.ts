@@ -1,0 +1,94 @@
+/**
+ * `dane-ns ds`, `dane-ns keys list` and `dane-ns keys generate`: the zone's DNSSEC keys (RFC 4034 §2) as files,
+ * and the DS records (RFC 4034 §5, digest type 2: RFC 4509) that go to the parent. `keys rollover` is in
+ * rollover.ts.
+ */
+import { nameToText, type Name } from '../wire/name.js';
+import { loadZoneKeys, type StoredZoneKey } from '../dnssec/keyfile.js';
+import { dsText } from '../dnssec/ds.js';
+import { ensureZoneKeys } from '../dnssec/keystore.js';
+import { iso, keyState } from '../dnssec/lifecycle.js';
+import { domainName, onePositional, parseOptions, UsageError } from './args.js';
+import { directory } from './env.js';
+import { printHelp } from './help.js';
+import type { Io } from './io.js';
+import { keysRollover } from './rollover.js';
+
+export function keysCmd(args: string[], io: Io): number {
+  const sub = args[0];
+  if (sub === undefined || sub === '--help' || sub === '-h') return printHelp(io, 'keys');
+  if (sub === 'list') return keysList(args.slice(1), io);
+  if (sub === 'generate') return keysGenerate(args.slice(1), io);
+  if (sub === 'rollover') return keysRollover(args.slice(1), io);
+  throw new UsageError(`unknown keys subcommand "${sub}" (list, generate, rollover)`);
+}
+
+/** The keys of ZONE in --keys; null for --help. */
+function zoneKeys(
+  args: string[],
+  command: string,
+  io: Io,
+): { zone: Name; keys: StoredZoneKey[]; problems: string[] } | null {
+  const a = parseOptions(args, ['keys'], []);
+  if (a.has('help')) return null;
+  const zone = domainName('ZONE', onePositional(a, command, 'ZONE'));
+  const dir = directory(a, io.defaults, 'keys');
+  const { keys, problems } = loadZoneKeys(dir, zone);
+  if (keys.length === 0)
+    throw new Error(
+      `no DNSSEC keys for ${nameToText(zone)} in ${dir}${problems.length ? ` (${problems.join('; ')})` : ''}`,
+    );
+  return { zone, keys, problems };
+}
+
+export function dsCmd(args: string[], io: Io): number {
+  const r = zoneKeys(args, 'ds', io);
+  if (!r) return printHelp(io, 'ds');
+  // Keys in the DNSKEY RRset that are not on their way out: during a KSK rollover, the old and the new one.
+  const now = new Date();
+  const ksks = r.keys.filter((k) => k.flags === 257 && ['published', 'active'].includes(keyState(k, now)));
+  if (ksks.length === 0) throw new Error(`no current key-signing key (flags 257) for ${nameToText(r.zone)}`);
+  for (const k of ksks) io.out(dsText(r.zone, k.dnskeyRdata) + '\n');
+  return 0;
+}
+
+function keysList(args: string[], io: Io): number {
+  const r = zoneKeys(args, 'keys list', io);
+  if (!r) return printHelp(io, 'keys');
+  const day = (d: Date | undefined): string => (d ? iso(d) : '-'.padEnd(20));
+  const now = new Date();
+  io.out(
+    'tag    role  algorithm            created               publish               activate              inactive              delete                state\n',
+  );
+  for (const k of r.keys)
+    io.out(
+      `${String(k.tag).padEnd(6)} ${k.role.padEnd(5)} 13 ECDSAP256SHA256   ${day(k.created)}  ${day(k.publish)}  ${day(k.activate)}  ${day(k.inactive)}  ${day(k.delete)}  ${keyState(k, now)}\n`,
+    );
+  for (const p of r.problems) io.err(`warning: ${p}\n`);
+  return 0;
+}
+
+function keysGenerate(args: string[], io: Io): number {
+  const a = parseOptions(args, ['keys', 'state'], ['csk']);
+  if (a.has('help')) return printHelp(io, 'keys');
+  const name = domainName('ZONE', onePositional(a, 'keys generate', 'ZONE'));
+  const keysDir = directory(a, io.defaults, 'keys');
+  const stateDir = directory(a, io.defaults, 'state');
+  const r = ensureZoneKeys({
+    zone: name,
+    keysDir,
+    stateDir,
+    mode: a.has('csk') ? 'csk' : 'ksk-zsk',
+    now: new Date(),
+  });
+  if (!r.ok) throw new Error(r.error);
+  for (const w of r.warnings) io.err(`warning: ${w}\n`);
+  const tags = r.ksk.tag === r.zsk.tag && r.ksk === r.zsk ? `CSK ${r.ksk.tag}` : `KSK ${r.ksk.tag}, ZSK ${r.zsk.tag}`;
+  io.out(
+    r.generated
+      ? `; generated in ${keysDir}: ${tags}\n`
+      : `; ${nameToText(name)} already has keys (${tags}): nothing generated\n`,
+  );
+  io.out(dsText(name, r.ksk.dnskeyRdata) + '\n');
+  return 0;
+}

@@ -1,0 +1,71 @@
+/**
+ * `dane-ns zone export` (a zone in RFC 1035 §5 master-file syntax, optionally with its DNSSEC records, RFC 4034)
+ * and `dane-ns zone import` (an RFC 1035 master file to the YAML zone format).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ZoneError } from '../zone/errors.js';
+import { exportZone } from '../zone/export.js';
+import { importZone } from '../zone/import.js';
+import { nameToText } from '../wire/name.js';
+import { loadZoneKeys } from '../dnssec/keyfile.js';
+import { ensureZoneKeys } from '../dnssec/keystore.js';
+import { signZone } from '../dnssec/zonesign.js';
+import { SignatureCache } from '../dnssec/sigcache.js';
+import { domainName, onePositional, parseOptions, requires, UsageError } from './args.js';
+import { directory } from './env.js';
+import { asServed, findZone } from './findzone.js';
+import { printHelp } from './help.js';
+import type { Io } from './io.js';
+
+export function zoneCmd(args: string[], io: Io): number {
+  const sub = args[0];
+  if (sub === undefined || sub === '--help' || sub === '-h') return printHelp(io, 'zone');
+  if (sub === 'export') return zoneExport(args.slice(1), io);
+  if (sub === 'import') return zoneImport(args.slice(1), io);
+  throw new UsageError(`unknown zone subcommand "${sub}" (export, import)`);
+}
+
+function zoneExport(args: string[], io: Io): number {
+  const a = parseOptions(args, ['zones', 'state', 'keys'], ['signed']);
+  if (a.has('help')) return printHelp(io, 'zone');
+  const zone = onePositional(a, 'zone export', 'ZONE');
+  requires(a, 'keys', 'signed');
+  const want = domainName('ZONE', zone);
+  const stateDir = directory(a, io.defaults, 'state');
+  const zonesDir = directory(a, io.defaults, 'zones');
+  const keysDir = a.has('signed') ? directory(a, io.defaults, 'keys') : '';
+  const tlsaErrors: string[] = [];
+  const z = findZone(zonesDir, zone, want, asServed(stateDir, tlsaErrors));
+  for (const w of tlsaErrors) io.err(`warning: automatic TLSA: ${w}\n`);
+  if (!a.has('signed')) {
+    io.out(exportZone(z));
+    return 0;
+  }
+  // Signed with the zone's existing keys (never generated here: the server owns key creation).
+  if (loadZoneKeys(keysDir, z.origin).keys.length === 0)
+    throw new Error(
+      `no DNSSEC keys for ${nameToText(z.origin)} in ${keysDir} (the server creates them on its first start)`,
+    );
+  const keys = ensureZoneKeys({ zone: z.origin, keysDir, stateDir, mode: z.dnssec.keys, now: new Date() });
+  if (!keys.ok) throw new Error(keys.error);
+  const signed = signZone(z, keys, Math.floor(Date.now() / 1000), new SignatureCache());
+  io.out(exportZone(signed.zone, signed.addedRRsets()));
+  return 0;
+}
+
+function zoneImport(args: string[], io: Io): number {
+  const a = parseOptions(args, ['origin', 'out'], []);
+  if (a.has('help')) return printHelp(io, 'zone');
+  const file = onePositional(a, 'zone import', 'FILE');
+  const origin = a.value('origin');
+  if (origin !== undefined) domainName('--origin', origin);
+  const out = a.value('out');
+  if (out === '') throw new UsageError('--out: expected a file, not an empty value');
+  const text = readFileSync(file, 'utf8');
+  const res = importZone(text, { file, ...(origin !== undefined ? { origin } : {}) });
+  for (const w of res.warnings) io.err(`warning: ${w}\n`);
+  if (res.problems.length > 0) throw new ZoneError(res.problems);
+  if (out !== undefined) writeFileSync(out, res.yaml);
+  else io.out(res.yaml);
+  return 0;
+}

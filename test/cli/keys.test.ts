@@ -1,0 +1,189 @@
+/**
+ * `dane-ns ds`, `keys list`, `keys generate` and `keys rollover` and their flags: --keys and --state (and
+ * DANE_NS_KEYS, DANE_NS_STATE), --csk, --ksk, --ds-published, and the times --margin and --ds-ttl give
+ * (RFC 7583 §3.3.1: publish, then sign after the DNSKEY TTL plus a margin; the old KSK leaves after the parent's
+ * DS TTL plus a margin).
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run, usageLine } from './run.js';
+
+const base = mkdtempSync(join(tmpdir(), 'dane-ns-cli-keys-'));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+let n = 0;
+
+/** A fresh zones/keys/state triple with roll.example (DNSKEY TTL 600, largest TTL 7200) and its keys. */
+async function setup(csk = false): Promise<{ zones: string; keys: string; state: string; dirs: string[] }> {
+  const dir = join(base, String(n++));
+  const zones = join(dir, 'zones');
+  mkdirSync(zones, { recursive: true });
+  writeFileSync(
+    join(zones, 'roll.example.yaml'),
+    `origin: roll.example.\nttl: 600\nsoa: { mname: ns1, rname: h, serial: 1, minimum: 300 }\n${csk ? 'dnssec: { keys: csk }\n' : ''}records:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.1 }\n  txt: { TXT: { ttl: 7200, values: [long] } }\n`,
+  );
+  const keys = join(dir, 'keys');
+  const state = join(dir, 'state');
+  const gen = await run([
+    'keys',
+    'generate',
+    'roll.example',
+    '--keys',
+    keys,
+    '--state',
+    state,
+    ...(csk ? ['--csk'] : []),
+  ]);
+  expect(gen.code, gen.stderr).toBe(0);
+  return { zones, keys, state, dirs: ['--zones', zones, '--keys', keys, '--state', state] };
+}
+
+/** `keys list` rows as [role, state]. */
+async function listed(keys: string): Promise<string[][]> {
+  const r = await run(['keys', 'list', 'roll.example', '--keys', keys]);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => {
+      const f = l.split(/\s+/);
+      return [f[1]!, f.at(-1)!];
+    })
+    .sort();
+}
+
+const time = (text: string, re: RegExp): number => Date.parse(re.exec(text)![1]!);
+
+describe('dane-ns keys generate', () => {
+  it('--csk makes one combined key, without it a KSK and a ZSK', async () => {
+    // One key with the SEP flag (257) that signs every RRset; keys list names its role ksk.
+    expect(await listed((await setup(true)).keys)).toEqual([['ksk', 'active']]);
+    expect(await listed((await setup()).keys)).toEqual([
+      ['ksk', 'active'],
+      ['zsk', 'active'],
+    ]);
+  });
+
+  it('--state remembers the keys: with it, lost keys are not replaced; with a new state directory they are', async () => {
+    const s = await setup();
+    rmSync(s.keys, { recursive: true });
+    const lost = await run(['keys', 'generate', 'roll.example', '--keys', s.keys, '--state', s.state]);
+    expect(lost.code).toBe(1);
+    expect(lost.stderr).toMatch(/not generating new ones/);
+    const other = await run(['keys', 'generate', 'roll.example', '--keys', s.keys, '--state', join(s.state, 'new')]);
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stdout).toMatch(/^; generated in /);
+  });
+
+  it('DANE_NS_KEYS and DANE_NS_STATE give the directories; ds and keys list read DANE_NS_KEYS', async () => {
+    const dir = join(base, 'env');
+    const env = { DANE_NS_KEYS: join(dir, 'keys'), DANE_NS_STATE: join(dir, 'state') };
+    const gen = await run(['keys', 'generate', 'env.example'], env);
+    expect(gen.code, gen.stderr).toBe(0);
+    expect(gen.stdout).toContain(`; generated in ${env.DANE_NS_KEYS}: `);
+    const ds = await run(['ds', 'env.example'], env);
+    expect(ds.stdout.trim()).toBe(gen.stdout.trim().split('\n').at(-1));
+    expect((await run(['keys', 'list', 'env.example'], env)).stdout.trim().split('\n')).toHaveLength(3);
+    // The flag wins over the variable.
+    const flag = await run(['ds', 'env.example', '--keys', join(dir, 'nothing')], env);
+    expect(flag.code).toBe(1);
+    expect(flag.stderr).toMatch(/no DNSSEC keys for env\.example\. in .*nothing/);
+  });
+});
+
+describe('dane-ns keys rollover', () => {
+  it('ZSK: --margin moves both times; --zones gives the TTLs', async () => {
+    for (const margin of [0, 1800]) {
+      const s = await setup();
+      const t0 = Date.now();
+      const r = await run(['keys', 'rollover', 'roll.example', ...s.dirs, '--margin', String(margin)]);
+      expect(r.code, r.stderr).toBe(0);
+      const from = time(r.stdout, /signs from (\S+) \(DNSKEY TTL 600 s \+ margin (?:\d+) s\)/);
+      expect(Math.abs(from - t0 - (600 + margin) * 1000)).toBeLessThan(5000);
+      expect(time(r.stdout, /leaves the DNSKEY RRset at (\S+)/) - from).toBe((7200 + margin) * 1000);
+      expect(await listed(s.keys)).toEqual([
+        ['ksk', 'active'],
+        ['zsk', 'active'],
+        ['zsk', 'published'],
+      ]);
+    }
+  });
+
+  it('without --margin: 3600 s', async () => {
+    const s = await setup();
+    const r = await run(['keys', 'rollover', 'roll.example', ...s.dirs]);
+    expect(r.stdout).toContain('(DNSKEY TTL 600 s + margin 3600 s)');
+  });
+
+  it('--ksk rolls the KSK (a second KSK, signing now) instead of the ZSK', async () => {
+    const s = await setup();
+    const r = await run(['keys', 'rollover', 'roll.example', ...s.dirs, '--ksk']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await listed(s.keys)).toEqual([
+      ['ksk', 'active'],
+      ['ksk', 'active'],
+      ['zsk', 'active'],
+    ]);
+  });
+
+  it('--ksk on a zone with one combined key (keys: csk) is a usage error; without it the CSK rolls', async () => {
+    const s = await setup(true);
+    expect(usageLine(await run(['keys', 'rollover', 'roll.example', ...s.dirs, '--ksk']))).toMatch(
+      /^dane-ns: --ksk: roll\.example\. has one combined key \(keys: csk\)/,
+    );
+    expect(await listed(s.keys)).toEqual([['ksk', 'active']]);
+    const r = await run(['keys', 'rollover', 'roll.example', ...s.dirs]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/CSK \d+ is published now/);
+    expect(await listed(s.keys)).toEqual([
+      ['ksk', 'active'],
+      ['ksk', 'published'],
+    ]);
+  });
+
+  it('--ds-published: the old KSK leaves after --ds-ttl + --margin (default 86400 + 3600 s)', async () => {
+    const ends: number[] = [];
+    for (const flags of [[], ['--ds-ttl', '600', '--margin', '60']]) {
+      const s = await setup();
+      expect((await run(['keys', 'rollover', 'roll.example', ...s.dirs, '--ksk'])).code).toBe(0);
+      const t0 = Date.now();
+      const r = await run(['keys', 'rollover', 'roll.example', ...s.dirs, '--ds-published', ...flags]);
+      expect(r.code, r.stderr).toBe(0);
+      const until = time(r.stdout, /signs the DNSKEY RRset until (\S+)/);
+      expect(r.stdout).toContain(
+        flags.length ? "(the parent's DS TTL 600 s + margin 60 s)" : "(the parent's DS TTL 86400 s + margin 3600 s)",
+      );
+      ends.push(until - t0);
+    }
+    expect(Math.abs(ends[0]! - 90000_000)).toBeLessThan(5000);
+    expect(Math.abs(ends[1]! - 660_000)).toBeLessThan(5000);
+  });
+
+  it.each([
+    [['--margin', 'soon'], /^dane-ns: --margin: expected a whole number of seconds \(got "soon"\) /],
+    [['--margin', '-5'], /^dane-ns: --margin needs a value \(got the option "-5"; write --margin=-5\) /],
+    [['--margin=-5'], /^dane-ns: --margin: expected a whole number of seconds \(got "-5"\) /],
+    [['--ds-published', '--ds-ttl', '1h'], /^dane-ns: --ds-ttl: expected a whole number of seconds \(got "1h"\) /],
+    [['--ds-ttl', '600'], /^dane-ns: --ds-ttl only applies with --ds-published /],
+    [['--ksk', '--ds-published'], /^dane-ns: --ksk starts a KSK rollover and --ds-published ends one/],
+    [['--csk'], /^dane-ns: unknown option --csk /],
+  ])('%j is a usage error naming the flag', async (flags, message) => {
+    expect(usageLine(await run(['keys', 'rollover', 'roll.example', ...flags]))).toMatch(message);
+  });
+});
+
+describe('usage errors of ds, keys list and keys generate', () => {
+  it.each([
+    [['ds'], /^dane-ns: ds needs exactly one ZONE /],
+    [['ds', 'a.example', '--state', 's'], /^dane-ns: unknown option --state /],
+    [['keys', 'list', 'a.example', '--keys'], /^dane-ns: --keys needs a value /],
+    [['keys', 'generate', 'a.example', '--csk=1'], /^dane-ns: --csk takes no value/],
+    [['keys', 'generate', 'a.example', '--keys='], /^dane-ns: --keys: expected a directory, not an empty value /],
+    [['keys', 'remove', 'a.example'], /^dane-ns: unknown keys subcommand "remove"/],
+    [['keys', 'list', 'a..example'], /^dane-ns: ZONE: empty label/],
+  ])('%j', async (args, message) => {
+    expect(usageLine(await run(args))).toMatch(message);
+  });
+});

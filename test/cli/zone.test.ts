@@ -1,0 +1,136 @@
+/**
+ * `dane-ns zone import` and `dane-ns zone export` and their flags: --origin (the zone origin of a master file
+ * whose SOA owner is relative), --out, --zones, --state (the `serial: auto` the server keeps), --signed with
+ * --keys (DNSKEY, RRSIG and NSEC records, RFC 4034), and the environment variables that give the same.
+ */
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run, usageLine } from './run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dane-ns-cli-zone-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// No $ORIGIN and relative owners: the origin must come from --origin.
+const MASTER = `$TTL 600
+@    IN SOA ns1 hostmaster 7 7200 3600 1209600 300
+     IN NS  ns1
+ns1  IN A   192.0.2.53
+`;
+
+const ZONE = `origin: auto.example.
+ttl: 600
+soa: { mname: ns1, rname: hostmaster, serial: auto, minimum: 300 }
+records:
+  "@": { NS: ns1 }
+  ns1: { A: 192.0.2.53 }
+`;
+
+const types = (zone: string): string[] =>
+  [
+    ...new Set(
+      zone
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith(';') && !l.startsWith('$'))
+        .map((l) => l.split(/\s+/)[3]!),
+    ),
+  ].sort();
+
+describe('dane-ns zone import', () => {
+  const file = join(dir, 'plain.zone');
+  writeFileSync(file, MASTER);
+
+  it('--origin gives the origin of a file written relative to it; without it the import fails', async () => {
+    const without = await run(['zone', 'import', file]);
+    expect(without.code).toBe(1);
+    expect(without.stdout).toBe('');
+    const r = await run(['zone', 'import', file, '--origin', 'plain.example']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^origin: plain\.example\.$/m);
+    expect(r.stdout).toMatch(/192\.0\.2\.53/);
+  });
+
+  it('--out writes the YAML to the file instead of stdout', async () => {
+    const out = join(dir, 'plain.example.yaml');
+    const printed = await run(['zone', 'import', file, '--origin', 'plain.example.']);
+    const r = await run(['zone', 'import', file, '--origin', 'plain.example.', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(readFileSync(out, 'utf8')).toBe(printed.stdout);
+  });
+
+  it.each([
+    [['--origin', 'a..b'], /^dane-ns: --origin: empty label/],
+    [['--out='], /^dane-ns: --out: expected a file, not an empty value /],
+    [['--out'], /^dane-ns: --out needs a value /],
+    [['--signed'], /^dane-ns: unknown option --signed /],
+  ])('%j is a usage error naming the flag', async (flags, message) => {
+    expect(usageLine(await run(['zone', 'import', file, ...flags]))).toMatch(message);
+  });
+});
+
+describe('dane-ns zone export', () => {
+  const zones = join(dir, 'zones');
+  const keys = join(dir, 'keys');
+  mkdirSync(zones);
+  writeFileSync(join(zones, 'auto.example.yaml'), ZONE);
+
+  const soaSerial = (out: string): number =>
+    Number(
+      out
+        .split('\n')
+        .find((l) => /\sSOA\s/.test(l))!
+        .split(/\s+/)[6],
+    );
+
+  it('--state: a serial: auto zone shows the serial kept there (and the state is not written)', async () => {
+    const state = join(dir, 'state');
+    mkdirSync(state);
+    const fresh = await run(['zone', 'export', 'auto.example', '--zones', zones, '--state', state]);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(Math.abs(soaSerial(fresh.stdout) - Date.now() / 1000)).toBeLessThan(60); // a new zone: the time
+    // A kept serial for other content: the next one (it is ahead of the clock in RFC 1982 arithmetic).
+    const kept = JSON.stringify({ 'auto.example.': { serial: 3_000_000_000, hash: 'older content' } });
+    writeFileSync(join(state, 'serials.json'), kept);
+    const r = await run(['zone', 'export', 'auto.example', '--zones', zones, '--state', state]);
+    expect(soaSerial(r.stdout)).toBe(3_000_000_001);
+    expect(readFileSync(join(state, 'serials.json'), 'utf8')).toBe(kept);
+    // The same from DANE_NS_ZONES and DANE_NS_STATE.
+    const env = await run(['zone', 'export', 'auto.example'], { DANE_NS_ZONES: zones, DANE_NS_STATE: state });
+    expect(env.stdout).toBe(r.stdout);
+  });
+
+  it('--signed adds DNSKEY, NSEC and RRSIG made with the keys in --keys (or DANE_NS_KEYS)', async () => {
+    const state = join(dir, 'state-signed');
+    const gen = await run(['keys', 'generate', 'auto.example', '--keys', keys, '--state', state]);
+    expect(gen.code, gen.stderr).toBe(0);
+    const dirs = ['--zones', zones, '--state', state];
+    const plain = await run(['zone', 'export', 'auto.example', ...dirs]);
+    expect(types(plain.stdout)).toEqual(['A', 'NS', 'SOA']);
+    const signed = await run(['zone', 'export', 'auto.example', ...dirs, '--signed', '--keys', keys]);
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(types(signed.stdout)).toEqual(['A', 'DNSKEY', 'NS', 'NSEC', 'RRSIG', 'SOA']);
+    const env = await run(['zone', 'export', 'auto.example', ...dirs, '--signed'], { DANE_NS_KEYS: keys });
+    expect(types(env.stdout)).toEqual(types(signed.stdout));
+    // --keys names where the keys are: elsewhere there are none.
+    const none = await run(['zone', 'export', 'auto.example', ...dirs, '--signed', '--keys', join(dir, 'nokeys')]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no DNSSEC keys for auto\.example\. in .*nokeys/);
+  });
+
+  it('--zones names where the zone files are', async () => {
+    const r = await run(['zone', 'export', 'auto.example', '--zones', join(dir, 'elsewhere')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/elsewhere/);
+  });
+
+  it.each([
+    [['--keys', 'k'], /^dane-ns: --keys only applies with --signed /],
+    [['--zones='], /^dane-ns: --zones: expected a directory, not an empty value /],
+    [['--state'], /^dane-ns: --state needs a value /],
+    [['--out', 'x'], /^dane-ns: unknown option --out /],
+  ])('%j is a usage error naming the flag', async (flags, message) => {
+    expect(usageLine(await run(['zone', 'export', 'auto.example', ...flags]))).toMatch(message);
+  });
+});
