@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 /**
- * The command line (design.md "Command line", a contract). Thin: parses flags, calls modules, maps errors to
- * one clear line and an exit code. Exit codes: 0 success; 1 the command failed (bad zone, I/O, server error);
- * 2 usage error (unknown command or flag, missing argument).
+ * The command line, a contract: tests, the Docker image and operators' scripts call it. Thin: parses flags,
+ * calls modules, maps errors to one clear line and an exit code. Exit codes: 0 success; 1 the command failed
+ * (bad zone, I/O, server error); 2 usage error (unknown command or flag, missing argument).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
