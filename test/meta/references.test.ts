@@ -27,7 +27,7 @@ const OTHER_PROJECTS = ['PowerDNS', 'dnsviz', 'Knot', 'BIND', 'Unbound', 'CoreDN
 const PATTERNS: { what: string; re: RegExp }[] = [
   { what: 'a sibling directory of the checkout', re: /\.\.\/shared\b/ },
   { what: 'the original design notes', re: /\bdesign\.md\b/ },
-  { what: 'the house style notes', re: /\bstyle\.md\b|\b[Ss]tyle rules? \d/ },
+  { what: 'the house style notes', re: /\bstyle\.md\b|\b[Ss]tyle rules? \d|\b[Ss]tyle §/ },
   { what: 'the testing notes', re: /\btesting-note[s]\b/ },
   { what: 'an absolute path of a build machine', re: /\/work\// },
 ];
@@ -61,6 +61,7 @@ describe('references', () => {
       `/** design${'.'}md "Keys" */`,
       `# style rule${' '}10`,
       `(style rules${' '}8 and 9)`,
+      `(style${' '}§6)`,
       `see style${'.'}md`,
       `the testing${'-'}notes say`,
       `at ${dir}container`,
