@@ -10,8 +10,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 RUNS=${RUNS:-5}
 IMAGE=${DANE_NS_IMAGE:-localhost/dane-ns:test}
-SHARED=${CONTAINER_SHARED:-$ROOT/../shared/container}
-[ -f "$SHARED/containers.conf" ] && export CONTAINERS_CONF=${CONTAINERS_CONF:-$(cd "$SHARED" && pwd)/containers.conf}
+# DANE_NS_BASE_KIT: as in scripts/container-test.sh; its containers.conf holds the podman settings of a machine
+# that needs some.
+KIT=${DANE_NS_BASE_KIT:-}
+[ -n "$KIT" ] && [ -f "$KIT/containers.conf" ] && export CONTAINERS_CONF=${CONTAINERS_CONF:-$(cd "$KIT" && pwd)/containers.conf}
 PODMAN=(podman --storage-driver overlay)
 "${PODMAN[@]}" image exists "$IMAGE" || { echo "bench/container.sh: no image $IMAGE (bash scripts/container-test.sh builds it)" >&2; exit 1; }
 

@@ -4,8 +4,8 @@
 #   hit     every owner name and type of the zone (as bench/dnsperf.sh derives it)
 #   mixed   bench/make-queries.mjs: 70 % existing, 20 % random nonexistent names, 10 % NODATA/TLSA
 #   nx      only random nonexistent names (NXDOMAIN with NSEC proofs; unique names, no response cache can help)
-# Prints q/s per server and workload, the ratios dane-ns/knot, and dane-ns's nx/hit ratio (issue 3: the
-# nonexistent-name rate must not fall below 0.8x the hit rate).
+# Prints q/s per server and workload, the ratios dane-ns/knot, and dane-ns's nx/hit ratio (the target: the
+# nonexistent-name rate must not fall below 0.8x the hit rate, as random names get past every response cache).
 #
 # Same load as bench/dnsperf.sh: server pinned to CPU 0, dnsperf to the others, -c 1 -q 100, time-limited
 # (dnsperf -l, and `timeout` around it); servers are stopped by PID on exit. Builds nothing: `npm run bench`

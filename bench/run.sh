@@ -21,7 +21,7 @@ trap 'rm -f "$tmpq"' EXIT
 node dist/cli.js zone export "${ZONE:-example.com}" --zones "${ZONES_DIR:-zones}" | node bench/make-queries.mjs "${ZONE:-example.com}" 300000 >"$tmpq"
 QUERY_FILE=$tmpq ZONE=${ZONE:-example.com} ZONES_DIR=${ZONES_DIR:-zones} bash bench/dnsperf.sh
 
-# DNSSEC (issue 3): load + sign time and peak RSS on a generated zone (NAMES, default 100000), then DO=1 throughput
+# DNSSEC: load + sign time and peak RSS on a generated zone (NAMES, default 100000), then DO=1 throughput
 # on the sample zone, both against Knot DNS signing the same zone. SIGN_ZONE names the generated zone.
 echo "== DNSSEC: load + sign time and peak RSS, generated zone of ${NAMES:-100000} host names =="
 ZONE=${SIGN_ZONE:-bench.example} bash bench/sign.sh
@@ -29,6 +29,6 @@ ZONE=${SIGN_ZONE:-bench.example} bash bench/sign.sh
 echo "== DNSSEC: DO=1 throughput on workloads hit, mixed and nonexistent names (sample zone, signed by each server) =="
 ZONE=${ZONE:-example.com} ZONES_DIR=${ZONES_DIR:-zones} bash bench/dnssec-dnsperf.sh
 
-# Automatic TLSA (issue 4): certificate file rotated -> new TLSA answered over DNS, 20 rotations.
+# Automatic TLSA: certificate file rotated -> new TLSA answered over DNS, 20 rotations.
 echo "== TLSA: file change -> new TLSA visible over DNS =="
 node bench/tlsa-rotate.mjs

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// File change -> new TLSA visible over DNS (issue 4 target: < 1 s). Starts the built dane-ns on a loopback port
+// File change -> new TLSA visible over DNS (target: < 1 s). Starts the built dane-ns on a loopback port
 // with a zone whose `mail` host takes its TLSA from a certificate file, then rotates that file ROTATIONS times
 // (a new key written to a temporary file and renamed into place, as most tools do) and polls the server over UDP
 // every 5 ms until the new 3 1 1 record is answered. Prints every latency, the median and the maximum.

@@ -2,8 +2,9 @@
 # scripts/container-test.sh: builds the image from the real Dockerfile with podman and checks it as an operator
 # would use it. Run as root (CI: .ci/run; the test suite runs it from test/integration/container.test.ts).
 #
-#   1. base image: node:<major>-<suite>-slim from the Dockerfile's NODE_IMAGE; on machines without a registry it is
-#      made with the container kit's make-node-base.sh when missing (see CONTAINER_SHARED below)
+#   1. base image: node:<major>-<suite>-slim from the Dockerfile's NODE_IMAGE, used when present and pulled when
+#      not, as `docker build` does on a user's machine; only where no registry serves it (the pull fails) it is
+#      made with the base kit's make-node-base.sh (DANE_NS_BASE_KIT below), and without a kit that is a FAIL
 #   2. podman build (--format docker keeps the HEALTHCHECK; npm's CA bundle and registry mounted for the build only)
 #   3. podman run with the four volumes (/zones /keys /state /certs, host temp dirs) and --network host on a free
 #      loopback port, then: a signed SOA (kdig +dnssec), the start-up time, keys written to /keys by UID 65532, a
@@ -15,8 +16,10 @@
 # Every step is bounded in time; containers, Unbound and temp dirs are removed on exit; only loopback is used.
 # Prints one line per check ("ok   ..." or "FAIL ...") and exits 1 at the first failure.
 #
-# Environment: DANE_NS_IMAGE (tag to build, default localhost/dane-ns:test), CONTAINER_SHARED (the container
-# kit; default ../shared/container relative to the repository, then /work/shared/container).
+# Environment: DANE_NS_IMAGE (tag to build, default localhost/dane-ns:test); DANE_NS_BASE_KIT (optional): a
+# directory holding make-node-base.sh <node-major> <debian-suite>, which builds a stand-in for the official base
+# image on a machine that reaches no container registry, and containers.conf, that machine's podman settings
+# (exported as CONTAINERS_CONF unless that is set already). A user's machine needs neither.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
@@ -31,16 +34,13 @@ for t in podman buildah runc kdig unbound unbound-checkconf openssl node npm tim
     || fail "required tool '$t' not found (.ci/run installs podman buildah runc debootstrap knot-dnsutils unbound openssl)"
 done
 export PATH="$PATH:/usr/sbin:/sbin"
-# The team's container kit: CONTAINER_SHARED, else ../shared/container next to this checkout, else the
-# workplace's /work/shared/container (a clean checkout elsewhere, e.g. a CI clone in /tmp).
-SHARED=
-for cand in ${CONTAINER_SHARED:+"$CONTAINER_SHARED"} "$REPO/../shared/container" /work/shared/container; do
-  if [ -f "$cand/make-node-base.sh" ] && [ -f "$cand/containers.conf" ]; then SHARED=$cand; break; fi
-done
-[ -n "$SHARED" ] \
-  || fail "the container kit (make-node-base.sh, containers.conf) is in none of: ${CONTAINER_SHARED:-} $REPO/../shared/container /work/shared/container; set CONTAINER_SHARED"
-SHARED=$(cd "$SHARED" && pwd)
-export CONTAINERS_CONF="$SHARED/containers.conf"
+KIT=
+if [ -n "${DANE_NS_BASE_KIT:-}" ]; then
+  [ -f "$DANE_NS_BASE_KIT/make-node-base.sh" ] \
+    || fail "DANE_NS_BASE_KIT=$DANE_NS_BASE_KIT holds no make-node-base.sh"
+  KIT=$(cd "$DANE_NS_BASE_KIT" && pwd)
+  [ -f "$KIT/containers.conf" ] && export CONTAINERS_CONF=${CONTAINERS_CONF:-$KIT/containers.conf}
+fi
 PODMAN=(podman --storage-driver overlay)
 IMAGE=${DANE_NS_IMAGE:-localhost/dane-ns:test}
 ZONE=example.net
@@ -84,11 +84,15 @@ BASE=$(sed -n 's/^ARG NODE_IMAGE=//p' Dockerfile | head -n1)
 MAJOR=${BASH_REMATCH[1]} SUITE=${BASH_REMATCH[2]}
 if timeout -k 10 30 "${PODMAN[@]}" image exists "docker.io/library/$BASE"; then
   ok "base image $BASE present"
+elif timeout -k 10 600 "${PODMAN[@]}" pull "docker.io/library/$BASE" >"$WORK/pull.log" 2>&1; then
+  ok "base image $BASE pulled"
 else
+  [ -n "$KIT" ] || fail "base image $BASE: the pull failed ($(tail -n 1 "$WORK/pull.log")) and DANE_NS_BASE_KIT \
+names no kit to build it (a directory with make-node-base.sh and, if podman needs it, containers.conf)"
   t=$(now_ms)
-  STORAGE_DRIVER=overlay timeout 900 bash "$SHARED/make-node-base.sh" "$MAJOR" "$SUITE" >"$WORK/base.log" 2>&1 \
+  STORAGE_DRIVER=overlay timeout 900 bash "$KIT/make-node-base.sh" "$MAJOR" "$SUITE" >"$WORK/base.log" 2>&1 \
     || { tail -n 30 "$WORK/base.log"; fail "make-node-base.sh $MAJOR $SUITE"; }
-  ok "base image $BASE made with make-node-base.sh in $(( ($(now_ms) - t) / 1000 )) s"
+  ok "base image $BASE made with make-node-base.sh in $(( ($(now_ms) - t) / 1000 )) s (the pull failed)"
 fi
 
 # ---- 2. build ----------------------------------------------------------------------------------------------------

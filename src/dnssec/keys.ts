@@ -56,7 +56,7 @@ export type KeyErrorCode =
   | 'E_KEY_FILE' // a key file that cannot be written (exists with other content, I/O error)
   | 'E_KEY_FORMAT'; // a key file that does not parse
 
-/** Typed key errors with stable codes (style rule 10). Messages never contain private key material. */
+/** Typed key errors with stable codes (callers branch on the code). Messages never contain private key material. */
 export class KeyError extends Error {
   readonly code: KeyErrorCode;
   constructor(code: KeyErrorCode, message: string) {

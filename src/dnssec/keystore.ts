@@ -1,5 +1,5 @@
 /**
- * A zone's signing keys at start-up (design.md "Keys", issue 3 "Keys"): load them from the keys directory, pick
+ * A zone's signing keys at start-up: load them from the keys directory, pick
  * the set to sign with, generate a new set only on a true first start, and refuse to generate when keys existed
  * before and are now lost.
  *

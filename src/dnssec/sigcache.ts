@@ -1,7 +1,6 @@
 /**
  * Signature cache: RRSIGs keyed by what they sign, so that a reload re-signs only the RRsets that changed and
- * the background task re-signs only what is due (design.md "Signatures over time"; issue 3 "Signatures over
- * time").
+ * the background task re-signs only what is due.
  *
  * Key = (signer zone, key tag, algorithm, validity policy, SHA-256 of the canonical RRset bytes). The canonical
  * bytes (RFC 4034 §3.1.8.1 RR(1) | RR(2) | ...: lower-cased owner, type, class, TTL, canonical sorted rdata)
@@ -29,11 +28,11 @@ import { slabCopy } from '../wire/slab.js';
 import { SignError, signingInput, signRRset, signRRsetAsync, type SigningKey } from './sign.js';
 
 export interface SignaturePolicy {
-  /** Seconds from signing to expiration, before jitter (issue 3: 14 days). */
+  /** Seconds from signing to expiration, before jitter (default 14 days). */
   readonly validity: number;
-  /** Re-sign when fewer than this many seconds of validity remain (issue 3: 7 days). */
+  /** Re-sign when fewer than this many seconds of validity remain (default 7 days). */
   readonly refreshBefore: number;
-  /** Inception is this many seconds before the signing time, for clock skew (issue 3: 1 hour). */
+  /** Inception is this many seconds before the signing time, for clock skew (default 1 hour). */
   readonly inceptionOffset: number;
   /**
    * Seconds taken off the validity of this RRset's signatures, from its 32-octet digest. Must be a whole number
@@ -88,7 +87,10 @@ export function digestJitter(range: number): (rrsetDigest: Uint8Array) => number
   };
 }
 
-/** Issue 3's policy: 14 days of validity, inception one hour back, refresh with 7 days left, one day of jitter. */
+/**
+ * The default policy: 14 days of validity, inception one hour back, refresh with 7 days left (a week to notice a
+ * signer that stopped), one day of jitter (a large zone is not re-signed all at once).
+ */
 export const DEFAULT_SIGNATURE_POLICY: SignaturePolicy = Object.freeze({
   validity: 14 * DAY,
   refreshBefore: 7 * DAY,

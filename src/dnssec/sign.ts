@@ -2,7 +2,7 @@
  * RRSIG creation and verification for ECDSA P-256 / SHA-256 (algorithm 13, RFC 6605) with node:crypto, and the
  * 32-bit RRSIG time arithmetic (RFC 4034 §3.1.5, RFC 1982).
  *
- * Style rules 8 and 9: the RRset is signed as stored (its real TTL becomes the Original TTL, its real owner,
+ * The RRset is signed as stored, never with guessed fields (its real TTL becomes the Original TTL, its real owner,
  * `*.x` for a wildcard, gives the Labels field), and the clock is the caller's: the validity window comes in
  * as arguments, nothing here reads the time.
  *

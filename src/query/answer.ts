@@ -1,5 +1,5 @@
 /**
- * Answering as a visible plan (Knot's stages, style rule 7): select the zone, then classify the name
+ * Answering as a visible plan (after Knot's stages in internet.c): select the zone, then classify the name
  * (hit, CNAME/DNAME alias, wildcard, NODATA, NXDOMAIN, referral), then fill the authority section, then the
  * additional section. rcode and AA are decided here and nowhere else. No bytes, no I/O, no crypto.
  *

@@ -1,7 +1,7 @@
 /**
  * What the DNSSEC stage of answering needs from a signed zone, declared here so that query/ never depends on
- * dnssec/ or node:crypto (style §6): dnssec/zonesign.ts implements it from a signed snapshot. All RRsets
- * returned are pre-built at signing time; nothing here signs per query.
+ * dnssec/ or node:crypto (docs/architecture.md, "Layers"): dnssec/zonesign.ts implements it from a signed
+ * snapshot. All RRsets returned are pre-built at signing time; nothing here signs per query.
  *
  * Proof shapes follow RFC 4035 §3.1.3 (NSEC): NXDOMAIN = the NSEC covering the name + the NSEC covering the
  * wildcard at the closest encloser; NODATA = the name's own NSEC (an empty non-terminal: the NSEC covering

@@ -1,7 +1,7 @@
 /**
  * NXDOMAIN responses from pre-encoded authority sections, so that a flood of random nonexistent names (which
  * the response cache cannot help with: unbounded key space) costs a lookup and a copy instead of the answer
- * stages and the encoder. Issue 3: with DO=1 the nonexistent-name rate must stay within 0.8x the hit rate.
+ * stages and the encoder. The target: with DO=1 the nonexistent-name rate stays within 0.8x the hit rate.
  *
  * What makes this exact: an NXDOMAIN answer's authority section (SOA, and with DNSSEC the two NSEC proofs of
  * RFC 4035 §3.1.3.2 with their RRSIGs) depends only on the closest encloser E and the NSEC covering the name

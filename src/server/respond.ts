@@ -1,5 +1,5 @@
 /**
- * Answer -> response bytes. The only place that decides truncation (style rule 7, after CoreDNS's
+ * Answer -> response bytes. The only place that decides truncation (after CoreDNS's
  * request/writer.go): RRsets are written whole; when one does not fit in the answer or authority section the
  * message is cut at the RRset boundary and TC is set; records that do not fit in the additional section are
  * simply left out (RFC 2181 §9: TC is not needed for them).

@@ -247,7 +247,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     scheduleRefresh(s.nextDue);
     return makeSnapshot(new ZoneSet(s.zones), s.security);
   };
-  // Signatures are refreshed by a timer, well before they expire (design.md "Signatures over time").
+  // Signatures are refreshed by a timer, well before they expire (the policy is in dnssec/sigcache.ts).
   let refreshTimer: NodeJS.Timeout | null = null;
   const scheduleRefresh = (dueSec: number): void => {
     if (refreshTimer) clearTimeout(refreshTimer);

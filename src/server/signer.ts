@@ -1,8 +1,8 @@
 /**
  * Turns the loaded zones into what a snapshot serves: each DNSSEC-enabled zone with its keys (generated on
  * first start, loaded afterwards) and its signed view; unsigned zones as they are. Keeps the last signed
- * version of every zone so that a zone whose keys vanish keeps serving its last signed snapshot (issue 3:
- * never regenerate keys silently, that breaks the DS at the parent) instead of going unsigned or bogus.
+ * version of every zone so that a zone whose keys vanish keeps serving its last signed snapshot (never
+ * regenerate keys silently: new keys break the DS at the parent) instead of going unsigned or bogus.
  * Signatures live in one SignatureCache across rebuilds, so a reload or refresh only signs what changed or is due.
  */
 import { nameToText } from '../wire/name.js';

@@ -1,6 +1,6 @@
 /**
  * The contract between the socket listeners (udp.ts, tcp.ts) and the code that answers DNS messages
- * (handler.ts). Transports move bytes only: they hold no DNS policy (style §6 "src/server").
+ * (handler.ts). Transports move bytes only: they hold no DNS policy.
  */
 
 export type Transport = 'udp' | 'tcp';

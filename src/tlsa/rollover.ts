@@ -1,6 +1,6 @@
 /**
  * TLSA rollover as a pure function of (previous state, what the files say now, TTL, time) -> new state
- * (design.md "TLSA automation"). Published set = current ∪ next ∪ issuer ∪ retired records still inside their
+ * Published set = current ∪ next ∪ issuer ∪ retired records still inside their
  * retention. A record that leaves the wanted set stays published until at least 2 x TTL after it left, so a
  * resolver that cached the old RRset still finds the old key while the new certificate is being deployed, and a
  * record that becomes wanted again (the next key turning current, a key re-used on renewal) simply stays.

@@ -1,5 +1,5 @@
 /**
- * Typed wire-format errors with stable codes (style rule 10). The codec never throws anything else for bad
+ * Typed wire-format errors with stable codes. The codec never throws anything else for bad
  * input, so the server can map any WireError on a query to FORMERR without guessing.
  */
 

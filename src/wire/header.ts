@@ -1,6 +1,6 @@
 /**
  * The 12-octet message header (RFC 1035 §4.1.1; AD and CD from RFC 4035 §3.2). decodeHeader() is cheap and
- * allocation-light so the server can decide from the header alone whether to answer at all (style rule 3).
+ * allocation-light so the server can decide from the header alone whether to answer at all (never a response).
  */
 
 export interface Header {

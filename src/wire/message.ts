@@ -1,7 +1,7 @@
 /**
  * Whole DNS messages (RFC 1035 §4.1) <-> values.
  *
- * decodeMessage treats its input as hostile (style rule 3): every name goes through Reader.name (pointer
+ * decodeMessage treats its input as hostile (anyone can send it): every name goes through Reader.name (pointer
  * loops, forward pointers, over-long names and labels, reserved label types are rejected), the section counts
  * are checked against the message size before any loop runs, every rdata is validated against its type, and
  * bytes after the last record are an error. The OPT pseudo-RR (RFC 6891 §6.1.1: at most one, additional

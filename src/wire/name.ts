@@ -3,7 +3,7 @@
  * `\DDD`) and canonical ordering (RFC 4034 §6.1).
  *
  * A Name keeps the original letter case in `wire` (for output) and a lower-cased key (for lookup and
- * comparison): style rule 4, never compare presentation strings.
+ * comparison). Never compare presentation strings: `a.`, `A.` and `\097.` are one name.
  */
 import { WireError } from './errors.js';
 import { slabCopy } from './slab.js';

@@ -1,6 +1,6 @@
 /**
  * Rdata: the one engine that parses, validates, decodes, encodes and prints any type described in
- * rdata/descriptors.ts (style rule 2). Rdata is always held as uncompressed wire bytes in the original letter
+ * rdata/descriptors.ts (one entry per type). Rdata is always held as uncompressed wire bytes in the original letter
  * case; names inside are compressed only on output and only for the RFC 1035 types (RFC 3597 §4).
  *
  * Types without a descriptor are opaque (RFC 3597): `\# <len> <hex>` in text, bytes copied on the wire. The

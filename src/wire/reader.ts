@@ -1,5 +1,5 @@
 /**
- * A bounded cursor over untrusted bytes (style rule 3). Every read checks bounds and throws WireError; name
+ * A bounded cursor over untrusted bytes (anyone can send a query). Every read checks bounds and throws WireError; name
  * decompression (RFC 1035 §4.1.4) accepts only pointers that point strictly backwards, caps the number of
  * hops, and enforces the 63-octet label and 255-octet name limits on the expanded name.
  */

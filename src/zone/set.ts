@@ -15,7 +15,7 @@ export class ZoneSet {
   private readonly maxLabels: number;
   /**
    * With a few zones, their origins longest first: comparing a name's end with each origin is cheaper than
-   * hashing a suffix string per label (the per-query cost of a nonexistent name, design.md "Serving").
+   * hashing a suffix string per label (the per-query cost of a nonexistent name).
    */
   private readonly few: readonly Zone[] | null;
 

@@ -1,6 +1,6 @@
 /**
  * YAML zone text -> ZoneSource: every record as presentation text with the line it came from
- * (../shared/zone-format.md). Parsing only: no file I/O, no semantic checks beyond the file's shape.
+ * (docs/zone-format.md). Parsing only: no file I/O, no semantic checks beyond the file's shape.
  *
  * The YAML is read with the failsafe schema, so every scalar is the string the user wrote: `TXT: 0x1F`,
  * `A: 1e3` or `TXT: yes` are never silently turned into numbers or booleans.
@@ -27,7 +27,7 @@ export interface RecordInput {
   readonly type: string;
   /** TTL in seconds when the RRset sets one. */
   readonly ttl: number | undefined;
-  /** One value in presentation format (or a TXT text, see zone-format.md). */
+  /** One value in presentation format (or a TXT text, see docs/zone-format.md). */
   readonly value: string;
   readonly line: number;
 }

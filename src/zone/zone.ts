@@ -1,7 +1,7 @@
 /**
  * The zone as an immutable name tree: RRsets by owner, with empty non-terminals as real nodes and the DNS
  * facts a lookup needs (apex, delegation, below a cut, wildcard child) computed once at build time
- * (style rule 6, after Knot's node flags). Lookups only read.
+ * (after Knot's node flags). Lookups only read.
  */
 import type { Name } from '../wire/name.js';
 import type { DnssecInput, TlsaInput } from './yaml.js';

@@ -1,5 +1,5 @@
 /**
- * Automatic TLSA end to end (issue 4 "Must show"), real pieces only, in a private network namespace:
+ * Automatic TLSA end to end, real pieces only, in a private network namespace:
  *   dane-ns serves example.com and takes the TLSA of mail.example.com from a certbot-style certificate file
  *   (live/ symlink -> archive/) plus a pre-published `next:` key file;
  *   Unbound (the namespace's system resolver) validates from the DS that `dane-ns ds` prints;

@@ -1,5 +1,5 @@
 /**
- * Issue 3, "Keys": deleting the key files of a signed zone and restarting must not produce new keys (that would
+ * Lost keys: deleting the key files of a signed zone and restarting must not produce new keys (that would
  * break the DS at the parent): the server says so in a clear error, leaves that zone out (it has no signed
  * version in memory after a restart), and every other zone carries on, signed with its own keys.
  */

@@ -1,5 +1,5 @@
 /**
- * NSEC oracle (issue 3, "Must show"): Knot DNS signs the same zones (text from `dane-ns zone export`, policy
+ * NSEC oracle: Knot DNS signs the same zones (text from `dane-ns zone export`, policy
  * ECDSA P-256 + NSEC, no CDS/CDNSKEY: startKnot's `dnssec: true`), we read every NSEC Knot made by AXFR
  * (`kdig +generic`, so the rdata comes as raw octets, not through our codec), and for every owner our chain
  * (src/dnssec/nsec.ts) must have the same owner, the same TTL and byte-equal rdata (next name + type bitmap).

@@ -1,5 +1,5 @@
 /**
- * Oracle test (style rule 16): the same zones served by dane-ns and by Knot DNS (zone text from
+ * Oracle test (after Knot's system tests): the same zones served by dane-ns and by Knot DNS (zone text from
  * `dane-ns zone export`), the same queries to both with kdig, and rcode, flags and the three sections must be
  * equal (order within a section aside). Differences that are RFC-permitted choices are listed in PERMITTED
  * with the reason; anything else fails.

@@ -47,7 +47,7 @@ function exec(bin: string, args: string[]): Promise<string> {
 /**
  * The authoritative server under test: Knot DNS (this file, proving the table and the harness) or dane-ns
  * (unbound-dane-ns.test.ts runs this whole file again with VALIDATION_SUBJECT=dane-ns): one contract, two
- * subjects (style rule 15).
+ * subjects (after hono's shared router test cases).
  */
 const SUBJECT = process.env.VALIDATION_SUBJECT === 'dane-ns' ? 'dane-ns' : 'knot';
 

@@ -1,7 +1,7 @@
 /**
  * The signed zone as a whole, checked by real zone verifiers: `dane-ns serve` creates the keys on its first
  * start, `dane-ns zone export ZONE --signed` prints the signed zone, and ldns-verify-zone, dnssec-verify,
- * kzonecheck and validns must accept it (validns: see testing-notes.md for the two things it cannot do).
+ * kzonecheck and validns must accept it (what validns 0.8 cannot do is noted where it runs).
  */
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ const ZONES: [string, string][] = [
   ['example.', join(REPO_ROOT, 'test/fixtures')],
 ];
 
-/** Types validns 0.8 cannot parse: given to it in RFC 3597 form (testing-notes.md). */
+/** Types validns 0.8 cannot parse: given to it in RFC 3597 form. */
 const GENERIC_FOR_VALIDNS = new Set(['CAA', 'HTTPS', 'SVCB', 'CDS', 'CDNSKEY', 'TYPE65400']);
 
 function toGeneric(zoneText: string): string {

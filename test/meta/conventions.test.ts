@@ -1,6 +1,6 @@
 /**
- * Conventions as tests (style rule 18, after CoreDNS's presubmit_test.go): the dependency direction between
- * modules (design.md "Layout"), no console output outside the logger and the CLI, no hyphenated or `utils`
+ * Conventions as tests (after CoreDNS's presubmit_test.go): the dependency direction between
+ * modules (docs/architecture.md), no console output outside the logger and the CLI, no hyphenated or `utils`
  * file names in src/ except the documented transports.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -32,7 +32,7 @@ const RULES: Record<string, { modules: string[]; builtins: string[] | 'any' }> =
   query: { modules: ['wire', 'zone', 'query'], builtins: [] },
   dnssec: { modules: ['wire', 'dnssec', 'state'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
   state: { modules: ['state'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
-  // design.md: "tlsa on wire and zone"; its rollover history is kept through state/ (like dnssec's key records).
+  // tlsa builds on wire and zone; its rollover history is kept through state/ (like dnssec's key records).
   tlsa: { modules: ['wire', 'zone', 'tlsa', 'state'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
   server: { modules: ['wire', 'zone', 'query', 'server', 'state', 'dnssec', 'tlsa', 'log.ts'], builtins: 'any' },
   // `dane-ns check`: a DNS stub and an SMTP STARTTLS probe over the same pure modules the server uses.

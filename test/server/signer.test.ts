@@ -1,5 +1,5 @@
 /**
- * Signatures over time (design.md): with an injected clock moved across 30 simulated days, and the snapshot
+ * Signatures over time: with an injected clock moved across 30 simulated days, and the snapshot
  * rebuilt exactly when the server's refresh timer would (at `nextDue`), every RRSIG served at every step is
  * inside its validity window with margin, and verifies.
  */

@@ -1,5 +1,5 @@
 /**
- * Hostile queries for the decoder (layer 3 of the codec tests, style rule 14, after miekg's
+ * Hostile queries for the decoder (layer 3 of the codec tests, after miekg's
  * TestUnpackDomainName). Every entry must make decodeMessage throw a WireError, quickly.
  *
  * Shared with the server tests: when `headerReadable` is true the entry is a QUERY (QR=0, opcode 0,

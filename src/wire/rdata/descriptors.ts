@@ -1,5 +1,5 @@
 /**
- * The rdata layout of every supported RR type: ONE declarative entry per type (style rule 2, after Knot's
+ * The rdata layout of every supported RR type: ONE declarative entry per type (after Knot's
  * descriptor.c and miekg's struct tags). An entry lists the fields in wire order and says what happens to the
  * domain names inside:
  *  - names 'compress': RFC 1035 types whose names may be compressed on output and are decompressed on input

@@ -1,5 +1,5 @@
 /**
- * The rdata field kinds: the only hand-written rdata code (style rule 2, after miekg's msg_helpers.go). Each
+ * The rdata field kinds: the only hand-written rdata code (after miekg's msg_helpers.go). Each
  * kind knows how to parse its presentation form, how far it extends in uncompressed wire rdata (validating it on
  * the way), and how to print it the way kdig does. Per-type layouts live in descriptors.ts; the engine that
  * walks a layout is in ../rdata.ts.
