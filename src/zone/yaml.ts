@@ -1,6 +1,6 @@
 /**
  * YAML zone text -> ZoneSource: every record as presentation text with the line it came from
- * (../shared/zone-format.md). Parsing only: no file I/O, no semantic checks beyond the file's shape.
+ * (docs/zone-format.md). Parsing only: no file I/O, no semantic checks beyond the file's shape.
  *
  * The YAML is read with the failsafe schema, so every scalar is the string the user wrote: `TXT: 0x1F`,
  * `A: 1e3` or `TXT: yes` are never silently turned into numbers or booleans.
@@ -18,6 +18,7 @@ import {
   type YAMLMap,
 } from 'yaml';
 import type { ZoneProblem } from './errors.js';
+import { DNSSEC_DEFAULTS, type DnssecSettings, type TlsaEntry } from './settings.js';
 import { readPiece, type PieceOwner } from './yamlpiece.js';
 
 export interface RecordInput {
@@ -44,43 +45,15 @@ export interface SoaInput {
   readonly line: number;
 }
 
-export interface DnssecInput {
-  readonly enabled: boolean;
-  readonly denial: 'nsec' | 'compact';
-  readonly signatureValidity: number;
-  readonly refreshBefore: number;
-  readonly inceptionOffset: number;
-  readonly keys: 'ksk-zsk' | 'csk';
-}
-
-export interface TlsaInput {
-  readonly host: string;
-  readonly cert: string;
-  readonly next: string | undefined;
-  readonly ports: readonly number[];
-  readonly ttl: number | undefined;
-  readonly issuer: boolean;
-  readonly line: number;
-}
-
 export interface ZoneSource {
   readonly file: string;
   readonly origin: string | undefined;
   readonly ttl: number;
   readonly soa: SoaInput | undefined;
-  readonly dnssec: DnssecInput;
+  readonly dnssec: DnssecSettings;
   readonly records: readonly RecordInput[];
-  readonly tlsa: readonly TlsaInput[];
+  readonly tlsa: readonly TlsaEntry[];
 }
-
-export const DNSSEC_DEFAULTS: DnssecInput = Object.freeze({
-  enabled: true,
-  denial: 'nsec',
-  signatureValidity: 14 * 86400,
-  refreshBefore: 7 * 86400,
-  inceptionOffset: 3600,
-  keys: 'ksk-zsk',
-});
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
@@ -343,7 +316,7 @@ function readZoneYaml(
   let soa: SoaInput | undefined;
   let dnssec = DNSSEC_DEFAULTS;
   const records: RecordInput[] = [];
-  const tlsa: TlsaInput[] = [];
+  const tlsa: TlsaEntry[] = [];
 
   const topSeen = new Map<string, number>();
   for (const pair of (root as YAMLMap).items) {
@@ -456,8 +429,8 @@ function readZoneYaml(
     };
   }
 
-  function parseDnssec(v: unknown, line: number): DnssecInput {
-    const out = { ...DNSSEC_DEFAULTS } as { -readonly [K in keyof DnssecInput]: DnssecInput[K] };
+  function parseDnssec(v: unknown, line: number): DnssecSettings {
+    const out = { ...DNSSEC_DEFAULTS } as { -readonly [K in keyof DnssecSettings]: DnssecSettings[K] };
     for (const e of mapEntries(v, line, 'dnssec')) {
       const s = str(e.value, e.line, `dnssec.${e.key}`);
       if (s === undefined) continue;
@@ -467,7 +440,10 @@ function readZoneYaml(
           else problem(e.line, `dnssec.enabled: expected true or false, not "${s}"`);
           break;
         case 'denial':
-          if (s === 'nsec' || s === 'compact') out.denial = s;
+          // RFC 9824 compact denial is part of the format but not of the signer yet: refused rather than
+          // served as an NSEC chain the operator did not ask for.
+          if (s === 'nsec') out.denial = s;
+          else if (s === 'compact') problem(e.line, 'dnssec.denial: compact is not supported yet');
           else problem(e.line, `dnssec.denial: expected nsec or compact, not "${s}"`);
           break;
         case 'keys':

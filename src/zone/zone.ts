@@ -1,10 +1,10 @@
 /**
  * The zone as an immutable name tree: RRsets by owner, with empty non-terminals as real nodes and the DNS
  * facts a lookup needs (apex, delegation, below a cut, wildcard child) computed once at build time
- * (style rule 6, after Knot's node flags). Lookups only read.
+ * (after Knot's node flags). Lookups only read.
  */
 import type { Name } from '../wire/name.js';
-import type { DnssecInput, TlsaInput } from './yaml.js';
+import type { DnssecSettings, TlsaEntry } from './settings.js';
 
 /** One RRset: all records of one owner and type, one TTL (RFC 2181 §5). rdata is uncompressed wire form. */
 export interface RRset {
@@ -137,8 +137,8 @@ export interface Zone {
   readonly soa: RRset;
   /** TTL of negative answers: min(SOA TTL, SOA minimum) (RFC 2308 §5). */
   readonly negativeTtl: number;
-  readonly dnssec: DnssecInput;
-  readonly tlsa: readonly TlsaInput[];
+  readonly dnssec: DnssecSettings;
+  readonly tlsa: readonly TlsaEntry[];
   /** Digest of the zone content (excluding the SOA serial), used to decide whether the serial must rise. */
   readonly contentHash: string;
 }
