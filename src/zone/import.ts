@@ -15,7 +15,7 @@ import { isSubdomain, labelCount, nameEquals, parseName, type Name } from '../wi
 import { T, typeFromText } from '../wire/types.js';
 import type { ZoneProblem } from './errors.js';
 import { isAbsoluteText, parseMasterFile, splitRdata, type MasterRecord } from './masterfile.js';
-import { parseDuration } from './yaml.js';
+import { parseDuration } from './duration.js';
 
 export interface ImportOptions {
   /** Zone origin; when absent, the owner of the file's SOA record. */
