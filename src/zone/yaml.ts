@@ -19,7 +19,16 @@ import {
 } from 'yaml';
 import type { ZoneProblem } from './errors.js';
 import { DNSSEC_DEFAULTS, type DnssecSettings, type TlsaEntry } from './settings.js';
-import { duration, readDnssec, readSoa, readTlsa, text, type NodeReader, type SoaInput } from './yamlsettings.js';
+import {
+  duration,
+  isEmpty,
+  readDnssec,
+  readSoa,
+  readTlsa,
+  text,
+  type NodeReader,
+  type SoaInput,
+} from './yamlsettings.js';
 import { readPiece, type PieceOwner } from './yamlpiece.js';
 
 export interface RecordInput {
@@ -344,7 +353,7 @@ function readZoneYaml(
     what: string,
     seen = new Map<string, number>(),
   ): { key: string; value: unknown; line: number }[] {
-    if (v === null || v === undefined) return [];
+    if (isEmpty(v)) return [];
     if (!isMap(v)) {
       problem(line, `${what}: expected a mapping`);
       return [];
@@ -368,7 +377,7 @@ function readZoneYaml(
 
   function readOwners(owners: readonly { key: string; value: unknown; line: number }[]): void {
     for (const owner of owners) {
-      if (owner.value === null || owner.value === undefined) {
+      if (isEmpty(owner.value)) {
         problem(owner.line, `records: "${owner.key}" has no types`);
         continue;
       }
@@ -397,8 +406,10 @@ function readZoneYaml(
   }
 
   function parseValues(owner: string, type: string, v: unknown, line: number): void {
-    const push = (node: unknown, ttlValue: number | undefined): void => {
-      if (isScalar(node)) {
+    const push = (node: unknown, ttlValue: number | undefined, at = line): void => {
+      // `A:` or `TXT:` with nothing after it is a forgotten value, not an empty text (`TXT: ""` is one).
+      if (isEmpty(node)) problem(at, `${owner} ${type}: no value`);
+      else if (isScalar(node)) {
         records.push({ owner, type, ttl: ttlValue, value: String(node.value), line: lineOf(node as YamlNode) });
       } else
         problem(
@@ -406,7 +417,7 @@ function readZoneYaml(
           `${owner} ${type}: each value must be a single string`,
         );
     };
-    if (isScalar(v)) return push(v, undefined);
+    if (isScalar(v) || isEmpty(v)) return push(v, undefined);
     if (isSeq(v)) {
       if (v.items.length === 0) problem(line, `${owner} ${type}: empty list of values`);
       for (const item of v.items) push(item, undefined);
@@ -427,7 +438,7 @@ function readZoneYaml(
       if (isSeq(values.value)) {
         if (values.value.items.length === 0) problem(line, `${owner} ${type}: empty list of values`);
         for (const item of values.value.items) push(item, ttlValue);
-      } else push(values.value, ttlValue);
+      } else push(values.value, ttlValue, values.line);
       return;
     }
     problem(line, `${owner} ${type}: no value`);

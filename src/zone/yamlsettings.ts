@@ -36,6 +36,14 @@ export interface NodeReader {
   entries(v: unknown, line: number, what: string): Entry[];
 }
 
+/**
+ * No value at all: `key:` with nothing after it (an empty plain scalar under the failsafe schema). A quoted
+ * `""` is a value, the empty string.
+ */
+export function isEmpty(v: unknown): boolean {
+  return v === null || v === undefined || (isScalar(v) && v.value === '' && v.type === 'PLAIN');
+}
+
 /** One scalar, as the string written (the failsafe schema reads every scalar as a string). */
 export function scalar(r: NodeReader, n: unknown, line: number, what: string): string | undefined {
   if (isScalar(n)) return String((n as Scalar).value);
@@ -166,7 +174,7 @@ const TLSA_KEYS = ['host', 'cert', 'next', 'ports', 'ttl', 'issuer'] as const;
 
 /** The `tlsa:` list of automatic TLSA entries; entries without host or cert are left out (with a problem). */
 export function readTlsa(r: NodeReader, v: unknown, line: number): TlsaEntry[] {
-  if (v === null || v === undefined) return [];
+  if (isEmpty(v)) return [];
   if (!isSeq(v)) {
     r.problem(line, 'tlsa: expected a list of entries');
     return [];
