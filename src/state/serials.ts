@@ -1,5 +1,5 @@
 /**
- * SOA serials for `serial: auto` zones (zone-format.md): kept in the state directory, raised on every content
+ * SOA serials for `serial: auto` zones (docs/zone-format.md): kept in the state directory, raised on every content
  * change, never moved backwards across restarts (RFC 1982 serial arithmetic).
  */
 import { readFileSync } from 'node:fs';

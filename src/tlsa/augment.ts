@@ -2,7 +2,7 @@
  * Puts the automatic TLSA records into a zone's source records, before the zone is built and signed. Pure.
  *
  * - Owners are `_<port>._tcp.<host>` for each configured port. Hand-written TLSA records at those owners are
- *   dropped: the automatic set wins and a warning names the line (zone-format.md).
+ *   dropped: the automatic set wins and a warning names the line (docs/zone-format.md).
  * - Wildcard collision (PowerDNS issue 2432): when `<host>` exists only through a wildcard, adding names below
  *   it would make it (and any name between it and the wildcard's parent) an empty non-terminal, and the
  *   wildcard would stop answering for it. So the wildcard's records are copied to those names, and to a

@@ -14,7 +14,7 @@ import type { AutoTlsa } from './augment.js';
 import { advance, nextWithdrawal, published, type HostRollover, type TlsaRole, type Wanted } from './rollover.js';
 import { readTlsaSource, TlsaSourceError, tlsa211, tlsa311, type TlsaSource } from './source.js';
 
-/** Certificates that expire within this are reported (design.md "TLSA automation"). */
+/** Certificates that expire within this are reported as expiring: two weeks to renew before senders fail (4.7.322). */
 export const EXPIRY_WARNING_MS = 14 * 86400_000;
 
 export interface TlsaEntryRef {

@@ -1,6 +1,6 @@
 /**
  * ZoneSource -> frozen Zone: presentation values to wire rdata, RRsets grouped by owner and type, the
- * zone-file semantic rules of zone-format.md checked (each problem with file and line), and the name tree with
+ * zone-file semantic rules of docs/zone-format.md checked (each problem with file and line), and the name tree with
  * empty non-terminals, cuts and wildcard parents computed once.
  */
 import { createHash } from 'node:crypto';
@@ -25,7 +25,7 @@ import type { RecordInput, ZoneSource } from './yaml.js';
 import type { SoaInput } from './yamlsettings.js';
 import { OneRRset, RRsetsByType, type RRset, type Zone, type ZoneNode } from './zone.js';
 
-/** Types the server generates itself (zone-format.md) and meta types that cannot be zone data. */
+/** Types the server generates itself (docs/zone-format.md) and meta types that cannot be zone data. */
 const GENERATED = new Set<number>([T.DNSKEY, T.RRSIG, T.NSEC, T.NSEC3, T.NSEC3PARAM]);
 const META = new Set<number>([T.OPT, T.TKEY, T.TSIG, T.IXFR, T.AXFR, 253, 254, T.ANY, 0]);
 /** What may sit at a delegation point besides NS/DS: addresses that serve as glue for an in-bailiwick NS. */

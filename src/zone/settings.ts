@@ -15,7 +15,7 @@ export interface DnssecSettings {
    * reader until the signer implements it.
    */
   readonly denial: DenialMode;
-  /** RRSIG expiration - inception, in seconds (RFC 4034 §3.1.5). */
+  /** Seconds from the signing time to the RRSIG expiration (RFC 4034 §3.1.5), before the signer's spread. */
   readonly signatureValidity: number;
   /** An RRset is signed again when its signatures expire within this many seconds. */
   readonly refreshBefore: number;

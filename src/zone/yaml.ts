@@ -38,7 +38,7 @@ export interface RecordInput {
   readonly type: string;
   /** TTL in seconds when the RRset sets one. */
   readonly ttl: number | undefined;
-  /** One value in presentation format (or a TXT text, see zone-format.md). */
+  /** One value in presentation format (or a TXT text, see docs/zone-format.md). */
   readonly value: string;
   readonly line: number;
 }

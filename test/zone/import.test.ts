@@ -1,5 +1,5 @@
 /**
- * `zone import`: a realistic master file -> our YAML (zone-format.md), checked by reading the YAML back with the
+ * `zone import`: a realistic master file -> our YAML (docs/zone-format.md), checked by reading the YAML back with the
  * failsafe schema (as the loader does) and with the loader's own parseZoneYaml.
  */
 import { describe, expect, it } from 'vitest';
