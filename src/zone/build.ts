@@ -238,15 +238,26 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
     if (!problems.some((p) => p.reason.startsWith('soa'))) problem(1, 'soa: the "soa:" section is required');
   } else {
     const serial = soaIn.serial === 'auto' ? 0 : soaIn.serial;
-    try {
-      soaRdata = rdataFromText(
-        T.SOA,
-        `${soaIn.mname} ${rnameText(soaIn.rname)} ${serial} ${soaIn.refresh} ${soaIn.retry} ${soaIn.expire} ${soaIn.minimum}`,
-        origin,
-      );
-    } catch (e) {
-      problem(soaIn.line, `soa: ${errMsg(e)}`);
-    }
+    // The names first, so that a bad one is reported with its key and line rather than as the SOA's.
+    const badNames = (['mname', 'rname'] as const).filter((k) => {
+      try {
+        parseName(k === 'mname' ? soaIn.mname : rnameText(soaIn.rname), origin);
+        return false;
+      } catch (e) {
+        problem(soaIn.lines[k], `soa.${k} "${soaIn[k]}": ${errMsg(e)}`);
+        return true;
+      }
+    });
+    if (badNames.length === 0)
+      try {
+        soaRdata = rdataFromText(
+          T.SOA,
+          `${soaIn.mname} ${rnameText(soaIn.rname)} ${serial} ${soaIn.refresh} ${soaIn.retry} ${soaIn.expire} ${soaIn.minimum}`,
+          origin,
+        );
+      } catch (e) {
+        problem(soaIn.line, `soa: ${errMsg(e)}`);
+      }
   }
 
   // ---- the name tree ------------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ export interface SoaInput {
   readonly minimum: number;
   readonly ttl: number | undefined;
   readonly line: number;
+  /** Lines of the two names, for messages about them. */
+  readonly lines: { readonly mname: number; readonly rname: number };
 }
 
 /** One key of a mapping with its value and the line of the pair. */
@@ -138,6 +140,7 @@ export function readSoa(r: NodeReader, v: unknown, line: number): SoaInput | und
     minimum: seconds('minimum', 300),
     ttl,
     line,
+    lines: { mname: f.get('mname')!.line, rname: f.get('rname')!.line },
   };
 }
 

@@ -193,6 +193,14 @@ const refused: readonly Refused[] = [
     'soa: ns1\n',
     ['z.yaml:1: soa: expected a mapping', 'z.yaml:1: soa.mname is required', 'z.yaml:1: soa.rname is required'],
   ],
+  [
+    'soa.mname, soa.rname: not names',
+    `soa:\n  mname: a..b\n  rname: ${'x'.repeat(64)}@example.com\n`,
+    [
+      'z.yaml:2: soa.mname "a..b": empty label in "a..b"',
+      `z.yaml:3: soa.rname "${'x'.repeat(64)}@example.com": label longer than 63 octets in "${'x'.repeat(64)}.example.com."`,
+    ],
+  ],
   ['soa.mname: missing', 'soa:\n  rname: h\n', ['z.yaml:1: soa.mname is required']],
   ['soa.mname: empty', 'soa:\n  mname: ""\n  rname: h\n', ['z.yaml:2: soa.mname: expected a value, not ""']],
   [
