@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { policyOf } from '../../src/dnssec/zonesign.js';
-import { tlsaEntryRefs, zoneWithTlsa } from '../../src/tlsa/zone.js';
+import { tlsaEntryProblems, tlsaEntryRefs, zoneWithTlsa } from '../../src/tlsa/zone.js';
 import { nameToText } from '../../src/wire/name.js';
 import { rdataToText } from '../../src/wire/rdata.js';
 import { T } from '../../src/wire/types.js';
@@ -41,6 +41,9 @@ function load(section: string): Zone {
 function served(section: string): Zone {
   const f = source(section);
   const plain = buildZone(f.src, { defaultOrigin: f.defaultOrigin }, [...f.problems]);
+  // As the server loads it (tlsa/zone.ts loadZoneAsServed): the entries' own problems fail the load.
+  const problems = tlsaEntryProblems(f, plain);
+  if (problems.length > 0) throw new ZoneError([...problems]);
   const sets = tlsaEntryRefs(f, plain).map((r) => ({
     host: r.entry.host,
     ports: r.entry.ports,
@@ -342,6 +345,16 @@ const refused: readonly Refused[] = [
       'z.yaml:2: tlsa[0].host is required',
       'z.yaml:2: tlsa[0].cert is required',
     ],
+  ],
+  [
+    'tlsa[].host: outside the zone',
+    'tlsa:\n  - { host: mail.example.net., cert: a.pem }\n',
+    ['z.yaml:2: tlsa host mail.example.net. is outside the zone example.com.'],
+  ],
+  [
+    'tlsa[].host: listed twice',
+    'tlsa:\n  - { host: mail, cert: a.pem }\n  - { host: mail.example.com., cert: b.pem, ports: 465 }\n',
+    ['z.yaml:3: tlsa host mail.example.com. is already listed (line 2): give one entry with every port'],
   ],
   ['tlsa[].host: missing', 'tlsa:\n  - cert: mail.pem\n', ['z.yaml:2: tlsa[0].host is required']],
   ['tlsa[].cert: empty', 'tlsa:\n  - host: mail\n    cert: ""\n', ['z.yaml:3: tlsa[0].cert: expected a value, not ""']],
