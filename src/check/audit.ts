@@ -12,7 +12,7 @@ import { RCODE, T } from '../wire/types.js';
 import type { RR } from '../wire/message.js';
 import { fullRcode } from '../wire/message.js';
 import type { Zone } from '../zone/zone.js';
-import type { TlsaInput } from '../zone/yaml.js';
+import type { TlsaEntry } from '../zone/settings.js';
 import { tlsaHost } from '../tlsa/augment.js';
 import { certStatus } from '../tlsa/manager.js';
 import { readTlsaSource, TlsaSourceError, tlsa311 } from '../tlsa/source.js';
@@ -30,7 +30,7 @@ export interface Finding {
 
 export interface CheckOptions {
   readonly zone: Zone;
-  readonly entries: readonly TlsaInput[];
+  readonly entries: readonly TlsaEntry[];
   readonly server: DnsServer;
   readonly live: boolean;
   /** Address to connect to for the live check (default: the host's first A/AAAA from the server). */

@@ -8,13 +8,13 @@
  * (this process) or, after a restart, the records the state file says it had, stay wanted. A `next:` file that
  * does not exist is normal: nothing is wanted for it, and a record it had retires with the usual retention.
  */
-import type { TlsaInput } from '../zone/yaml.js';
+import type { TlsaEntry } from '../zone/settings.js';
 import type { RolloverStore } from '../state/rollover.js';
 import type { AutoTlsa } from './augment.js';
 import { advance, nextWithdrawal, published, type HostRollover, type TlsaRole, type Wanted } from './rollover.js';
 import { readTlsaSource, TlsaSourceError, tlsa211, tlsa311, type TlsaSource } from './source.js';
 
-/** Certificates that expire within this are reported: two weeks leave time to fix a renewal that failed. */
+/** Certificates that expire within this are reported as expiring: two weeks to renew before senders fail (4.7.322). */
 export const EXPIRY_WARNING_MS = 14 * 86400_000;
 
 export interface TlsaEntryRef {
@@ -22,7 +22,7 @@ export interface TlsaEntryRef {
   readonly zone: string;
   /** Absolute, lower-case host name (`mail.example.com.`). */
   readonly host: string;
-  readonly entry: TlsaInput;
+  readonly entry: TlsaEntry;
   /** The TTL of the TLSA RRset: the entry's, else the zone's. */
   readonly ttl: number;
 }

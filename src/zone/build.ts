@@ -21,7 +21,8 @@ import { storedRRset } from '../wire/rrset.js';
 import { slabCopy } from '../wire/slab.js';
 import { T, typeFromText, typeToText } from '../wire/types.js';
 import { ZoneError, type ZoneProblem } from './errors.js';
-import type { RecordInput, SoaInput, ZoneSource } from './yaml.js';
+import type { RecordInput, ZoneSource } from './yaml.js';
+import type { SoaInput } from './yamlsettings.js';
 import { OneRRset, RRsetsByType, type RRset, type Zone, type ZoneNode } from './zone.js';
 
 /** Types the server generates itself (docs/zone-format.md) and meta types that cannot be zone data. */
@@ -142,7 +143,7 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
   try {
     origin = parseName(originText.endsWith('.') ? originText : originText + '.', ROOT);
   } catch (e) {
-    problem(1, `origin "${originText}": ${errMsg(e)}`);
+    problem(src.origin === undefined ? 1 : src.originLine, `origin "${originText}": ${errMsg(e)}`);
     throw new ZoneError(problems);
   }
 
@@ -232,18 +233,31 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
   // ---- SOA ---------------------------------------------------------------------------------------------------
   const soaIn: SoaInput | undefined = src.soa;
   let soaRdata: Uint8Array | undefined;
-  if (!soaIn) problem(1, 'soa: the "soa:" section is required');
-  else {
+  // A "soa:" section that was refused has its own problems already (soa.mname is required, ...).
+  if (!soaIn) {
+    if (!problems.some((p) => p.reason.startsWith('soa'))) problem(1, 'soa: the "soa:" section is required');
+  } else {
     const serial = soaIn.serial === 'auto' ? 0 : soaIn.serial;
-    try {
-      soaRdata = rdataFromText(
-        T.SOA,
-        `${soaIn.mname} ${rnameText(soaIn.rname)} ${serial} ${soaIn.refresh} ${soaIn.retry} ${soaIn.expire} ${soaIn.minimum}`,
-        origin,
-      );
-    } catch (e) {
-      problem(soaIn.line, `soa: ${errMsg(e)}`);
-    }
+    // The names first, so that a bad one is reported with its key and line rather than as the SOA's.
+    const badNames = (['mname', 'rname'] as const).filter((k) => {
+      try {
+        parseName(k === 'mname' ? soaIn.mname : rnameText(soaIn.rname), origin);
+        return false;
+      } catch (e) {
+        problem(soaIn.lines[k], `soa.${k} "${soaIn[k]}": ${errMsg(e)}`);
+        return true;
+      }
+    });
+    if (badNames.length === 0)
+      try {
+        soaRdata = rdataFromText(
+          T.SOA,
+          `${soaIn.mname} ${rnameText(soaIn.rname)} ${serial} ${soaIn.refresh} ${soaIn.retry} ${soaIn.expire} ${soaIn.minimum}`,
+          origin,
+        );
+      } catch (e) {
+        problem(soaIn.line, `soa: ${errMsg(e)}`);
+      }
   }
 
   // ---- the name tree ------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  * `soa`, and `records` as owner -> type -> value(s) with owners relative to the origin. Rdata is copied as
  * written (the loader completes relative names with the origin, as a master file does), except:
  *   - TXT/SPF are always written in presentation form starting with `"`, because our loader reads a value that
- *     does not start with `"` as ONE literal text (docs/zone-format.md);
+ *     does not start with `"` as ONE literal text (docs/zone-format.md, `records:`);
  *   - DNSKEY, RRSIG, NSEC, NSEC3 and NSEC3PARAM are dropped with a warning: the server generates them.
  * Relative names in rdata read under an `$ORIGIN` other than the zone origin would change meaning, so they are
  * reported as problems for the types whose name fields are known (NAME_FIELDS).
@@ -15,7 +15,7 @@ import { isSubdomain, labelCount, nameEquals, parseName, type Name } from '../wi
 import { T, typeFromText } from '../wire/types.js';
 import type { ZoneProblem } from './errors.js';
 import { isAbsoluteText, parseMasterFile, splitRdata, type MasterRecord } from './masterfile.js';
-import { parseDuration } from './yaml.js';
+import { parseDuration } from './duration.js';
 
 export interface ImportOptions {
   /** Zone origin; when absent, the owner of the file's SOA record. */
@@ -348,7 +348,7 @@ export function importZone(text: string, opts: ImportOptions): ImportResult {
     }
     const [mname, rname, serialText, ...timers] = f as [string, string, string, string, string, string, string];
     let rnameOut = rname;
-    // Our loader reads an rname with "@" as an e-mail address (docs/zone-format.md): "@" (the origin) is spelt out.
+    // Our loader reads an rname containing "@" as an e-mail address (docs/zone-format.md), so "@" (the origin) is written out.
     if (rname === '@') rnameOut = originText!;
     else if (rname.includes('@'))
       problem(r.line, `SOA rname "${rname}" contains "@", which the YAML format reads as an e-mail address`);

@@ -13,7 +13,7 @@
 import { parseName } from '../wire/name.js';
 import { typeFromText } from '../wire/types.js';
 import type { ZoneProblem } from './errors.js';
-import { parseDuration } from './yaml.js';
+import { parseDuration } from './duration.js';
 
 export interface MasterRecord {
   /** Absolute presentation name with trailing dot, original case, escapes as written. */

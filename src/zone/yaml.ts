@@ -1,6 +1,7 @@
 /**
  * YAML zone text -> ZoneSource: every record as presentation text with the line it came from
- * (docs/zone-format.md). Parsing only: no file I/O, no semantic checks beyond the file's shape.
+ * (docs/zone-format.md). Parsing only: no file I/O, no semantic checks beyond the file's shape and the values
+ * of the settings keys (yamlsettings.ts).
  *
  * The YAML is read with the failsafe schema, so every scalar is the string the user wrote: `TXT: 0x1F`,
  * `A: 1e3` or `TXT: yes` are never silently turned into numbers or booleans.
@@ -14,10 +15,20 @@ import {
   type Document,
   type Node as YamlNode,
   type Pair,
-  type Scalar,
   type YAMLMap,
 } from 'yaml';
 import type { ZoneProblem } from './errors.js';
+import { DNSSEC_DEFAULTS, type DnssecSettings, type TlsaEntry } from './settings.js';
+import {
+  duration,
+  isEmpty,
+  readDnssec,
+  readSoa,
+  readTlsa,
+  text,
+  type NodeReader,
+  type SoaInput,
+} from './yamlsettings.js';
 import { readPiece, type PieceOwner } from './yamlpiece.js';
 
 export interface RecordInput {
@@ -32,74 +43,16 @@ export interface RecordInput {
   readonly line: number;
 }
 
-export interface SoaInput {
-  readonly mname: string;
-  readonly rname: string;
-  readonly serial: number | 'auto';
-  readonly refresh: number;
-  readonly retry: number;
-  readonly expire: number;
-  readonly minimum: number;
-  readonly ttl: number | undefined;
-  readonly line: number;
-}
-
-export interface DnssecInput {
-  readonly enabled: boolean;
-  readonly denial: 'nsec' | 'compact';
-  readonly signatureValidity: number;
-  readonly refreshBefore: number;
-  readonly inceptionOffset: number;
-  readonly keys: 'ksk-zsk' | 'csk';
-}
-
-export interface TlsaInput {
-  readonly host: string;
-  readonly cert: string;
-  readonly next: string | undefined;
-  readonly ports: readonly number[];
-  readonly ttl: number | undefined;
-  readonly issuer: boolean;
-  readonly line: number;
-}
-
 export interface ZoneSource {
   readonly file: string;
   readonly origin: string | undefined;
+  /** Line of the `origin:` key (1 when the file sets none), for messages about the origin. */
+  readonly originLine: number;
   readonly ttl: number;
   readonly soa: SoaInput | undefined;
-  readonly dnssec: DnssecInput;
+  readonly dnssec: DnssecSettings;
   readonly records: readonly RecordInput[];
-  readonly tlsa: readonly TlsaInput[];
-}
-
-export const DNSSEC_DEFAULTS: DnssecInput = Object.freeze({
-  enabled: true,
-  denial: 'nsec',
-  signatureValidity: 14 * 86400,
-  refreshBefore: 7 * 86400,
-  inceptionOffset: 3600,
-  keys: 'ksk-zsk',
-});
-
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-
-/** Parses a TTL or duration: `3600`, `1h`, `14d`, `1h30m` (BIND style). Returns undefined when invalid. */
-export function parseDuration(text: string): number | undefined {
-  const t = text.trim().toLowerCase();
-  if (/^\d+$/.test(t)) {
-    const v = Number(t);
-    return v <= 0x7fffffff ? v : undefined;
-  }
-  const re = /(\d+)([smhdw])/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(t); m; m = re.exec(t)) {
-    total += Number(m[1]) * UNITS[m[2]!]!;
-    matched = re.lastIndex;
-  }
-  if (matched === 0 || matched !== t.length || total > 0x7fffffff) return undefined;
-  return total;
+  readonly tlsa: readonly TlsaEntry[];
 }
 
 const TOP_KEYS = new Set(['origin', 'ttl', 'soa', 'dnssec', 'records', 'tlsa']);
@@ -312,6 +265,7 @@ function readZoneYaml(
   const empty: ZoneSource = {
     file,
     origin: undefined,
+    originLine: 1,
     ttl: 3600,
     soa: undefined,
     dnssec: DNSSEC_DEFAULTS,
@@ -325,25 +279,19 @@ function readZoneYaml(
     return empty;
   }
 
-  const str = (n: unknown, line: number, what: string): string | undefined => {
-    if (isScalar(n)) return String((n as Scalar).value);
-    problem(line, `${what}: expected a single value`);
-    return undefined;
-  };
-  const duration = (n: unknown, line: number, what: string): number | undefined => {
-    const s = str(n, line, what);
-    if (s === undefined) return undefined;
-    const v = parseDuration(s);
-    if (v === undefined) problem(line, `${what}: "${s}" is not a number of seconds or a duration like 1h, 14d`);
-    return v;
+  const reader: NodeReader = {
+    problem,
+    lineOf: (n) => lineOf(n as YamlNode),
+    entries: (v, line, what) => mapEntries(v, line, what),
   };
 
   let origin: string | undefined;
+  let originLine = 1;
   let ttl = 3600;
   let soa: SoaInput | undefined;
   let dnssec = DNSSEC_DEFAULTS;
   const records: RecordInput[] = [];
-  const tlsa: TlsaInput[] = [];
+  const tlsa: TlsaEntry[] = [];
 
   const topSeen = new Map<string, number>();
   for (const pair of (root as YAMLMap).items) {
@@ -362,16 +310,17 @@ function readZoneYaml(
     const v = pair.value;
     switch (key) {
       case 'origin':
-        origin = str(v, line, 'origin');
+        origin = text(reader, v, line, 'origin');
+        originLine = line;
         break;
       case 'ttl':
-        ttl = duration(v, line, 'ttl') ?? ttl;
+        ttl = duration(reader, v, line, 'ttl') ?? ttl;
         break;
       case 'soa':
-        soa = parseSoa(v, line);
+        soa = readSoa(reader, v, line);
         break;
       case 'dnssec':
-        dnssec = parseDnssec(v, line);
+        dnssec = readDnssec(reader, v, line);
         break;
       case 'records':
         if (pieces) {
@@ -392,11 +341,11 @@ function readZoneYaml(
         } else parseRecords(v, line);
         break;
       case 'tlsa':
-        parseTlsa(v, line);
+        tlsa.push(...readTlsa(reader, v, line));
         break;
     }
   }
-  return { file, origin, ttl, soa, dnssec, records, tlsa };
+  return { file, origin, originLine, ttl, soa, dnssec, records, tlsa };
 
   function mapEntries(
     v: unknown,
@@ -404,7 +353,7 @@ function readZoneYaml(
     what: string,
     seen = new Map<string, number>(),
   ): { key: string; value: unknown; line: number }[] {
-    if (v === null || v === undefined) return [];
+    if (isEmpty(v)) return [];
     if (!isMap(v)) {
       problem(line, `${what}: expected a mapping`);
       return [];
@@ -422,87 +371,19 @@ function readZoneYaml(
     return out;
   }
 
-  function parseSoa(v: unknown, line: number): SoaInput | undefined {
-    const fields: Record<string, { value: unknown; line: number }> = {};
-    for (const e of mapEntries(v, line, 'soa')) fields[e.key] = e;
-    const known = new Set(['mname', 'rname', 'serial', 'refresh', 'retry', 'expire', 'minimum', 'ttl']);
-    for (const k of Object.keys(fields)) if (!known.has(k)) problem(fields[k]!.line, `soa: unknown field "${k}"`);
-    const mname = fields.mname ? str(fields.mname.value, fields.mname.line, 'soa.mname') : undefined;
-    const rname = fields.rname ? str(fields.rname.value, fields.rname.line, 'soa.rname') : undefined;
-    if (mname === undefined) problem(line, 'soa.mname is required');
-    if (rname === undefined) problem(line, 'soa.rname is required');
-    let serial: number | 'auto' = 'auto';
-    if (fields.serial) {
-      const s = str(fields.serial.value, fields.serial.line, 'soa.serial');
-      if (s !== undefined && s !== 'auto') {
-        if (/^\d+$/.test(s) && Number(s) <= 0xffffffff) serial = Number(s);
-        else problem(fields.serial.line, `soa.serial: "${s}" is not "auto" or a number 0..4294967295`);
-      }
-    }
-    const num = (k: string, dflt: number): number =>
-      fields[k] ? (duration(fields[k]!.value, fields[k]!.line, `soa.${k}`) ?? dflt) : dflt;
-    const soaTtl = fields.ttl ? duration(fields.ttl.value, fields.ttl.line, 'soa.ttl') : undefined;
-    if (mname === undefined || rname === undefined) return undefined;
-    return {
-      mname,
-      rname,
-      serial,
-      refresh: num('refresh', 7200),
-      retry: num('retry', 3600),
-      expire: num('expire', 1209600),
-      minimum: num('minimum', 300),
-      ttl: soaTtl,
-      line,
-    };
-  }
-
-  function parseDnssec(v: unknown, line: number): DnssecInput {
-    const out = { ...DNSSEC_DEFAULTS } as { -readonly [K in keyof DnssecInput]: DnssecInput[K] };
-    for (const e of mapEntries(v, line, 'dnssec')) {
-      const s = str(e.value, e.line, `dnssec.${e.key}`);
-      if (s === undefined) continue;
-      switch (e.key) {
-        case 'enabled':
-          if (s === 'true' || s === 'false') out.enabled = s === 'true';
-          else problem(e.line, `dnssec.enabled: expected true or false, not "${s}"`);
-          break;
-        case 'denial':
-          if (s === 'nsec' || s === 'compact') out.denial = s;
-          else problem(e.line, `dnssec.denial: expected nsec or compact, not "${s}"`);
-          break;
-        case 'keys':
-          if (s === 'ksk-zsk' || s === 'csk') out.keys = s;
-          else problem(e.line, `dnssec.keys: expected ksk-zsk or csk, not "${s}"`);
-          break;
-        case 'signature-validity':
-        case 'refresh-before':
-        case 'inception-offset': {
-          const d = parseDuration(s);
-          if (d === undefined) problem(e.line, `dnssec.${e.key}: "${s}" is not a duration`);
-          else if (e.key === 'signature-validity') out.signatureValidity = d;
-          else if (e.key === 'refresh-before') out.refreshBefore = d;
-          else out.inceptionOffset = d;
-          break;
-        }
-        default:
-          problem(e.line, `dnssec: unknown field "${e.key}"`);
-      }
-    }
-    if (out.refreshBefore >= out.signatureValidity)
-      problem(line, 'dnssec.refresh-before must be shorter than dnssec.signature-validity');
-    return out;
-  }
-
   function parseRecords(v: unknown, line: number): void {
     readOwners(mapEntries(v, line, 'records'));
   }
 
   function readOwners(owners: readonly { key: string; value: unknown; line: number }[]): void {
     for (const owner of owners) {
-      if (owner.value === null || owner.value === undefined) {
+      if (isEmpty(owner.value)) {
         problem(owner.line, `records: "${owner.key}" has no types`);
         continue;
       }
+      // `host: {}` would publish nothing at all: as much a mistake as `host:` without types.
+      if (isMap(owner.value) && owner.value.items.length === 0)
+        problem(owner.line, `records: "${owner.key}" has no types`);
       for (const t of mapEntries(owner.value, owner.line, `records."${owner.key}"`)) {
         parseValues(owner.key, t.key, t.value, t.line);
       }
@@ -525,8 +406,10 @@ function readZoneYaml(
   }
 
   function parseValues(owner: string, type: string, v: unknown, line: number): void {
-    const push = (node: unknown, ttlValue: number | undefined): void => {
-      if (isScalar(node)) {
+    const push = (node: unknown, ttlValue: number | undefined, at = line): void => {
+      // `A:` or `TXT:` with nothing after it is a forgotten value, not an empty text (`TXT: ""` is one).
+      if (isEmpty(node)) problem(at, `${owner} ${type}: no value`);
+      else if (isScalar(node)) {
         records.push({ owner, type, ttl: ttlValue, value: String(node.value), line: lineOf(node as YamlNode) });
       } else
         problem(
@@ -534,65 +417,30 @@ function readZoneYaml(
           `${owner} ${type}: each value must be a single string`,
         );
     };
-    if (isScalar(v)) return push(v, undefined);
+    if (isScalar(v) || isEmpty(v)) return push(v, undefined);
     if (isSeq(v)) {
       if (v.items.length === 0) problem(line, `${owner} ${type}: empty list of values`);
       for (const item of v.items) push(item, undefined);
       return;
     }
     if (isMap(v)) {
+      // Read with mapEntries like every other mapping, so that a repeated key is an error, not "the last wins".
       let ttlValue: number | undefined;
-      let values: unknown;
-      let found = false;
-      for (const p of v.items) {
-        const k = isScalar(p.key) ? String(p.key.value) : '';
-        if (k === 'ttl') ttlValue = duration(p.value, lineOf(p), `${owner} ${type}: ttl`);
-        else if (k === 'values' || k === 'value') {
-          values = p.value;
-          found = true;
-        } else problem(lineOf(p), `${owner} ${type}: unknown field "${k}" (expected ttl, value or values)`);
+      let values: { key: string; value: unknown; line: number } | undefined;
+      for (const e of mapEntries(v, line, `${owner} ${type}`)) {
+        if (e.key === 'ttl') ttlValue = duration(reader, e.value, e.line, `${owner} ${type}: ttl`);
+        else if (e.key === 'values' || e.key === 'value') {
+          if (values) problem(e.line, `${owner} ${type}: "${e.key}" and "${values.key}" given, expected one of them`);
+          else values = e;
+        } else problem(e.line, `${owner} ${type}: unknown field "${e.key}" (expected ttl, value or values)`);
       }
-      if (!found) return problem(line, `${owner} ${type}: "values" (or "value") is required`);
-      if (isSeq(values)) {
-        if (values.items.length === 0) problem(line, `${owner} ${type}: empty list of values`);
-        for (const item of values.items) push(item, ttlValue);
-      } else push(values, ttlValue);
+      if (!values) return problem(line, `${owner} ${type}: "values" (or "value") is required`);
+      if (isSeq(values.value)) {
+        if (values.value.items.length === 0) problem(line, `${owner} ${type}: empty list of values`);
+        for (const item of values.value.items) push(item, ttlValue);
+      } else push(values.value, ttlValue, values.line);
       return;
     }
     problem(line, `${owner} ${type}: no value`);
-  }
-
-  function parseTlsa(v: unknown, line: number): void {
-    if (v === null || v === undefined) return;
-    if (!isSeq(v)) return problem(line, 'tlsa: expected a list of entries');
-    for (const item of v.items) {
-      const l = lineOf(item as YamlNode);
-      const f: Record<string, { value: unknown; line: number }> = {};
-      for (const e of mapEntries(item, l, 'tlsa entry')) f[e.key] = e;
-      for (const k of Object.keys(f))
-        if (!['host', 'cert', 'next', 'ports', 'ttl', 'issuer'].includes(k))
-          problem(f[k]!.line, `tlsa: unknown field "${k}"`);
-      const host = f.host ? str(f.host.value, f.host.line, 'tlsa.host') : undefined;
-      const cert = f.cert ? str(f.cert.value, f.cert.line, 'tlsa.cert') : undefined;
-      if (host === undefined) problem(l, 'tlsa: "host" is required');
-      if (cert === undefined) problem(l, 'tlsa: "cert" is required');
-      let ports: number[] = [25];
-      if (f.ports) {
-        const pv = f.ports.value;
-        const items = isSeq(pv) ? pv.items : [pv];
-        ports = [];
-        for (const it of items) {
-          const s = str(it, f.ports.line, 'tlsa.ports');
-          const n = s !== undefined && /^\d+$/.test(s) ? Number(s) : NaN;
-          if (!(n >= 1 && n <= 65535)) problem(f.ports.line, `tlsa.ports: "${s}" is not a port number`);
-          else ports.push(n);
-        }
-      }
-      const ttlValue = f.ttl ? duration(f.ttl.value, f.ttl.line, 'tlsa.ttl') : undefined;
-      const issuer = f.issuer ? str(f.issuer.value, f.issuer.line, 'tlsa.issuer') === 'true' : false;
-      const next = f.next ? str(f.next.value, f.next.line, 'tlsa.next') : undefined;
-      if (host !== undefined && cert !== undefined)
-        tlsa.push({ host, cert, next, ports, ttl: ttlValue, issuer, line: l });
-    }
   }
 }

@@ -4,7 +4,7 @@
  * (after Knot's node flags). Lookups only read.
  */
 import type { Name } from '../wire/name.js';
-import type { DnssecInput, TlsaInput } from './yaml.js';
+import type { DnssecSettings, TlsaEntry } from './settings.js';
 
 /** One RRset: all records of one owner and type, one TTL (RFC 2181 §5). rdata is uncompressed wire form. */
 export interface RRset {
@@ -137,8 +137,8 @@ export interface Zone {
   readonly soa: RRset;
   /** TTL of negative answers: min(SOA TTL, SOA minimum) (RFC 2308 §5). */
   readonly negativeTtl: number;
-  readonly dnssec: DnssecInput;
-  readonly tlsa: readonly TlsaInput[];
+  readonly dnssec: DnssecSettings;
+  readonly tlsa: readonly TlsaEntry[];
   /** Digest of the zone content (excluding the SOA serial), used to decide whether the serial must rise. */
   readonly contentHash: string;
 }

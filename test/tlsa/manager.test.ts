@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RolloverStore } from '../../src/state/rollover.js';
 import { EXPIRY_WARNING_MS, TlsaManager, type TlsaEntryRef, type TlsaEvent } from '../../src/tlsa/manager.js';
-import type { TlsaInput } from '../../src/zone/yaml.js';
+import type { TlsaEntry } from '../../src/zone/settings.js';
 import { makeMaterial, type Material } from './material.js';
 
 let m: Material;
@@ -39,7 +39,7 @@ const garbage = (name: string, text = 'not a certificate at all\n'): string => {
 };
 const manager = (): TlsaManager => new TlsaManager(new RolloverStore(stateDir), () => clock);
 const ref = (
-  e: Partial<TlsaInput> & { cert: string },
+  e: Partial<TlsaEntry> & { cert: string },
   zone = 'example.com.',
   host = 'mail.example.com.',
   ttl = 300,

@@ -1,0 +1,53 @@
+/**
+ * The settings of a zone file that the Zone carries past loading: its `dnssec:` section and its automatic
+ * `tlsa:` entries (docs/zone-format.md). They are defined here, on the zone side, so that the Zone does not
+ * depend on the file format; the YAML reader (yaml.ts) produces them.
+ */
+
+/** How the zone proves that a name or type does not exist (RFC 4035 §3.1.3). */
+export type DenialMode = 'nsec';
+
+/** The `dnssec:` section: whether and how the zone is signed (RFC 4033, RFC 4034, RFC 4035). */
+export interface DnssecSettings {
+  readonly enabled: boolean;
+  /**
+   * A pre-computed NSEC chain (RFC 4034 §4). Compact denial (RFC 9824, `denial: compact`) is refused by the
+   * reader until the signer implements it.
+   */
+  readonly denial: DenialMode;
+  /** Seconds from the signing time to the RRSIG expiration (RFC 4034 §3.1.5), before the signer's spread. */
+  readonly signatureValidity: number;
+  /** An RRset is signed again when its signatures expire within this many seconds. */
+  readonly refreshBefore: number;
+  /** Inception is this many seconds before the signing time, for validators with a slow clock. */
+  readonly inceptionOffset: number;
+  /** A KSK and a ZSK, or one combined signing key (RFC 6781 §3.1). */
+  readonly keys: 'ksk-zsk' | 'csk';
+}
+
+export const DNSSEC_DEFAULTS: DnssecSettings = Object.freeze({
+  enabled: true,
+  denial: 'nsec',
+  signatureValidity: 14 * 86400,
+  refreshBefore: 7 * 86400,
+  inceptionOffset: 3600,
+  keys: 'ksk-zsk',
+});
+
+/** One `tlsa:` entry: TLSA records (RFC 6698, RFC 7672) kept in step with a certificate or key file. */
+export interface TlsaEntry {
+  /** The host as written (relative to the origin unless it ends in `.`). */
+  readonly host: string;
+  /** The current certificate or key file, as written (relative paths are relative to the zone file). */
+  readonly cert: string;
+  /** The next certificate or key file, pre-published before it is used. */
+  readonly next: string | undefined;
+  /** TCP ports: one owner `_<port>._tcp.<host>` each (RFC 6698 §3). */
+  readonly ports: readonly number[];
+  /** TTL of the TLSA RRsets; undefined: the zone's TTL. */
+  readonly ttl: number | undefined;
+  /** Also publish `2 1 1` for the issuing CA of the chain (RFC 7671 §5.1). */
+  readonly issuer: boolean;
+  /** Line of the entry in the zone file, for messages. */
+  readonly line: number;
+}

@@ -1,0 +1,432 @@
+import { describe, expect, it } from 'vitest';
+import { policyOf } from '../../src/dnssec/zonesign.js';
+import { tlsaEntryProblems, tlsaEntryRefs, zoneWithTlsa } from '../../src/tlsa/zone.js';
+import { nameToText } from '../../src/wire/name.js';
+import { rdataToText } from '../../src/wire/rdata.js';
+import { T } from '../../src/wire/types.js';
+import { buildZone, soaSerial } from '../../src/zone/build.js';
+import { ZoneError, formatProblem, type ZoneProblem } from '../../src/zone/errors.js';
+import type { ZoneFileSource } from '../../src/zone/files.js';
+import { parseZoneYaml } from '../../src/zone/yaml.js';
+import type { RRset, Zone } from '../../src/zone/zone.js';
+
+/**
+ * Every key of the zone file (docs/zone-format.md): an accepted value has an effect on the built Zone, and a
+ * refused value is an error that names the key, with the line of the value. Each case's text comes first in
+ * the file (its first line is line 1); the SOA and apex NS a zone needs follow unless the case writes them.
+ */
+
+const SOA = 'soa: { mname: ns1, rname: hostmaster }\n';
+const RECORDS = 'records:\n  "@":\n    NS: ns1\n  ns1:\n    A: 192.0.2.53\n';
+
+function fileText(section: string): string {
+  return section + (/^soa:/m.test(section) ? '' : SOA) + (/^records:/m.test(section) ? '' : RECORDS);
+}
+
+function source(section: string): ZoneFileSource {
+  const problems: ZoneProblem[] = [];
+  const src = parseZoneYaml('z.yaml', fileText(section), problems);
+  return { src, problems, defaultOrigin: 'example.com' };
+}
+
+function load(section: string): Zone {
+  const f = source(section);
+  return buildZone(f.src, { defaultOrigin: f.defaultOrigin }, [...f.problems]);
+}
+
+/**
+ * The zone as served with its automatic TLSA: each `tlsa:` entry's owners get one `3 1 1` record (the
+ * certificate files themselves are the TLSA manager's; test/tlsa covers reading them).
+ */
+function served(section: string): Zone {
+  const f = source(section);
+  const plain = buildZone(f.src, { defaultOrigin: f.defaultOrigin }, [...f.problems]);
+  // As the server loads it (tlsa/zone.ts loadZoneAsServed): the entries' own problems fail the load.
+  const problems = tlsaEntryProblems(f, plain);
+  if (problems.length > 0) throw new ZoneError([...problems]);
+  const sets = tlsaEntryRefs(f, plain).map((r) => ({
+    host: r.entry.host,
+    ports: r.entry.ports,
+    ttl: r.ttl,
+    rdatas: [`3 1 1 ${'AB'.repeat(32)}`],
+    line: r.entry.line,
+  }));
+  return zoneWithTlsa(f, plain, sets).zone;
+}
+
+function problemsOf(section: string): string[] {
+  try {
+    served(section);
+  } catch (e) {
+    if (e instanceof ZoneError) return e.problems.map(formatProblem);
+    throw e;
+  }
+  return [];
+}
+
+function rrset(z: Zone, owner: string, type: number): RRset | undefined {
+  return [...z.nodes.values()].find((n) => nameToText(n.name) === owner)?.rrsets.get(type);
+}
+
+const soaText = (z: Zone): string => rdataToText(T.SOA, z.soa.rdatas[0]!);
+
+/** [key, zone text, the value's visible effect]. */
+type Accepted = readonly [string, string, (z: Zone) => void];
+/** [key, zone text, every problem, exactly]. */
+type Refused = readonly [string, string, readonly string[]];
+
+const accepted: readonly Accepted[] = [
+  ['origin', 'origin: example.net.\n', (z) => expect(nameToText(z.origin)).toBe('example.net.')],
+  [
+    'origin (relative: made absolute)',
+    'origin: example.org\n',
+    (z) => expect(nameToText(z.origin)).toBe('example.org.'),
+  ],
+  [
+    'ttl',
+    'ttl: 2h\n',
+    (z) => {
+      expect(rrset(z, 'ns1.example.com.', T.A)!.ttl).toBe(7200);
+      expect(z.soa.ttl).toBe(7200);
+    },
+  ],
+  ['ttl (seconds)', 'ttl: 90\n', (z) => expect(rrset(z, 'example.com.', T.NS)!.ttl).toBe(90)],
+  [
+    'soa.mname, soa.rname, soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum',
+    'soa:\n  mname: ns9.example.net.\n  rname: host.master@example.com\n  serial: 42\n  refresh: 1h\n  retry: 600\n  expire: 2w\n  minimum: 60\n',
+    (z) => {
+      expect(soaText(z)).toBe('ns9.example.net. host\\.master.example.com. 42 3600 600 1209600 60');
+      expect(z.negativeTtl).toBe(60);
+    },
+  ],
+  [
+    'soa.mname and soa.rname relative, soa defaults',
+    'soa: { mname: ns1, rname: hostmaster }\n',
+    (z) => expect(soaText(z)).toBe('ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300'),
+  ],
+  [
+    'soa.serial: auto (the state directory decides; 1 without one)',
+    'soa: { mname: a, rname: b, serial: auto }\n',
+    (z) => expect(soaSerial(z.soa.rdatas[0]!)).toBe(1),
+  ],
+  [
+    'soa.ttl',
+    'soa: { mname: ns1, rname: h, ttl: 120 }\n',
+    (z) => {
+      expect(z.soa.ttl).toBe(120);
+      expect(z.negativeTtl).toBe(120); // min(SOA TTL, minimum), RFC 2308 §5
+      expect(rrset(z, 'example.com.', T.NS)!.ttl).toBe(3600);
+    },
+  ],
+  ['dnssec.enabled: false', 'dnssec:\n  enabled: false\n', (z) => expect(z.dnssec.enabled).toBe(false)],
+  ['dnssec.enabled: true', 'dnssec:\n  enabled: true\n', (z) => expect(z.dnssec.enabled).toBe(true)],
+  ['dnssec.keys: csk', 'dnssec:\n  keys: csk\n', (z) => expect(z.dnssec.keys).toBe('csk')],
+  ['dnssec.keys: ksk-zsk', 'dnssec:\n  keys: ksk-zsk\n', (z) => expect(z.dnssec.keys).toBe('ksk-zsk')],
+  ['dnssec.denial: nsec', 'dnssec:\n  denial: nsec\n', (z) => expect(z.dnssec.denial).toBe('nsec')],
+  [
+    'dnssec.signature-validity, dnssec.refresh-before, dnssec.inception-offset',
+    'dnssec:\n  signature-validity: 30d\n  refresh-before: 10d\n  inception-offset: 2h\n',
+    (z) => {
+      const p = policyOf(z);
+      expect([p.validity, p.refreshBefore, p.inceptionOffset]).toEqual([30 * 86400, 10 * 86400, 7200]);
+    },
+  ],
+  [
+    'records: one value',
+    'records:\n  "@":\n    NS: ns1\n  www:\n    A: 192.0.2.1\n',
+    (z) => expect(rrset(z, 'www.example.com.', T.A)!.rdatas.length).toBe(1),
+  ],
+  [
+    'records: TXT "" (one empty character-string)',
+    'records:\n  "@":\n    NS: ns1\n  www:\n    TXT: ""\n',
+    (z) => expect(Array.from(rrset(z, 'www.example.com.', T.TXT)!.rdatas[0]!)).toEqual([0]),
+  ],
+  [
+    'records: a list of values',
+    'records:\n  "@":\n    NS: [ns1, ns2.example.net.]\n',
+    (z) => expect(rrset(z, 'example.com.', T.NS)!.rdatas.length).toBe(2),
+  ],
+  [
+    'records: { ttl, values }',
+    'records:\n  "@": { NS: { ttl: 5m, values: [ns1, ns2] } }\n',
+    (z) => {
+      const ns = rrset(z, 'example.com.', T.NS)!;
+      expect([ns.ttl, ns.rdatas.length]).toEqual([300, 2]);
+    },
+  ],
+  [
+    'records: { value } without a ttl',
+    'ttl: 77\nrecords:\n  "@": { NS: { value: ns1 } }\n',
+    (z) => expect(rrset(z, 'example.com.', T.NS)!.ttl).toBe(77),
+  ],
+  [
+    'tlsa[].host, tlsa[].ports (default [25]), tlsa[].ttl (default: the zone ttl)',
+    'ttl: 600\ntlsa:\n  - host: mail\n    cert: mail.pem\n  - host: smtp.example.com.\n    cert: smtp.pem\n    ports: [465, 587]\n    ttl: 60\n',
+    (z) => {
+      expect(rrset(z, '_25._tcp.mail.example.com.', T.TLSA)!.ttl).toBe(600);
+      expect(rrset(z, '_465._tcp.smtp.example.com.', T.TLSA)!.ttl).toBe(60);
+      expect(rrset(z, '_587._tcp.smtp.example.com.', T.TLSA)!.ttl).toBe(60);
+      expect(rrset(z, '_25._tcp.smtp.example.com.', T.TLSA)).toBeUndefined();
+    },
+  ],
+  [
+    'tlsa[].ports: one port',
+    'tlsa:\n  - { host: mail, cert: mail.pem, ports: 587 }\n',
+    (z) => expect(z.tlsa[0]!.ports).toEqual([587]),
+  ],
+];
+
+const refused: readonly Refused[] = [
+  [
+    'unknown top-level key',
+    'recrods: {}\n',
+    ['z.yaml:1: unknown key "recrods" (expected one of: origin, ttl, soa, dnssec, records, tlsa)'],
+  ],
+  ['origin: empty', 'origin: ""\n', ['z.yaml:1: origin: expected a value, not ""']],
+  ['origin: a list', 'origin: [a, b]\n', ['z.yaml:1: origin: expected a single value']],
+  ['origin: not a name', 'ttl: 60\norigin: a..b\n', ['z.yaml:2: origin "a..b": empty label in "a..b."']],
+  ['ttl: not a duration', 'ttl: 1x\n', ['z.yaml:1: ttl: "1x" is not a number of seconds or a duration like 1h, 14d']],
+  [
+    'ttl: over 2^31 - 1',
+    'ttl: 2147483648\n',
+    ['z.yaml:1: ttl: "2147483648" is not a number of seconds or a duration like 1h, 14d'],
+  ],
+  [
+    'soa: not a mapping',
+    'soa: ns1\n',
+    ['z.yaml:1: soa: expected a mapping', 'z.yaml:1: soa.mname is required', 'z.yaml:1: soa.rname is required'],
+  ],
+  [
+    'soa.mname, soa.rname: not names',
+    `soa:\n  mname: a..b\n  rname: ${'x'.repeat(64)}@example.com\n`,
+    [
+      'z.yaml:2: soa.mname "a..b": empty label in "a..b"',
+      `z.yaml:3: soa.rname "${'x'.repeat(64)}@example.com": label longer than 63 octets in "${'x'.repeat(64)}.example.com."`,
+    ],
+  ],
+  ['soa.mname: missing', 'soa:\n  rname: h\n', ['z.yaml:1: soa.mname is required']],
+  ['soa.mname: empty', 'soa:\n  mname: ""\n  rname: h\n', ['z.yaml:2: soa.mname: expected a value, not ""']],
+  [
+    'soa.rname: two @',
+    'soa:\n  mname: ns1\n  rname: a@b@example.com\n',
+    ['z.yaml:3: soa.rname: "a@b@example.com" is not a domain name or an e-mail address'],
+  ],
+  [
+    'soa.serial: negative',
+    'soa:\n  mname: a\n  rname: b\n  serial: -1\n',
+    ['z.yaml:4: soa.serial: "-1" is not "auto" or a number 0..4294967295'],
+  ],
+  [
+    'soa.serial: over 32 bits',
+    'soa: { mname: a, rname: b, serial: 4294967296 }\n',
+    ['z.yaml:1: soa.serial: "4294967296" is not "auto" or a number 0..4294967295'],
+  ],
+  [
+    'soa.refresh',
+    'soa:\n  mname: a\n  rname: b\n  refresh: soon\n',
+    ['z.yaml:4: soa.refresh: "soon" is not a number of seconds or a duration like 1h, 14d'],
+  ],
+  [
+    'soa.retry',
+    'soa: { mname: a, rname: b, retry: 1y }\n',
+    ['z.yaml:1: soa.retry: "1y" is not a number of seconds or a duration like 1h, 14d'],
+  ],
+  ['soa.expire', 'soa: { mname: a, rname: b, expire: [1] }\n', ['z.yaml:1: soa.expire: expected a single value']],
+  [
+    'soa.minimum',
+    'soa: { mname: a, rname: b, minimum: "-5" }\n',
+    ['z.yaml:1: soa.minimum: "-5" is not a number of seconds or a duration like 1h, 14d'],
+  ],
+  [
+    'soa.ttl',
+    'soa: { mname: a, rname: b, ttl: 1.5 }\n',
+    ['z.yaml:1: soa.ttl: "1.5" is not a number of seconds or a duration like 1h, 14d'],
+  ],
+  [
+    'soa: unknown field',
+    'soa:\n  mname: a\n  rname: b\n  negative: 60\n',
+    [
+      'z.yaml:4: soa: unknown field "negative" (expected one of: mname, rname, serial, refresh, retry, expire, minimum, ttl)',
+    ],
+  ],
+  ['dnssec: not a mapping', 'dnssec: off\n', ['z.yaml:1: dnssec: expected a mapping']],
+  ['dnssec.enabled: yes', 'dnssec:\n  enabled: yes\n', ['z.yaml:2: dnssec.enabled: expected true or false, not "yes"']],
+  ['dnssec.keys', 'dnssec:\n  keys: zsk\n', ['z.yaml:2: dnssec.keys: expected ksk-zsk or csk, not "zsk"']],
+  [
+    'dnssec.denial: nsec3',
+    'dnssec:\n  denial: nsec3\n',
+    ['z.yaml:2: dnssec.denial: expected nsec or compact, not "nsec3"'],
+  ],
+  [
+    'dnssec.denial: compact (RFC 9824)',
+    'dnssec:\n  enabled: true\n  denial: compact\n',
+    ['z.yaml:3: dnssec.denial: compact is not supported yet'],
+  ],
+  [
+    'dnssec.signature-validity',
+    'dnssec:\n  signature-validity: 2 weeks\n',
+    ['z.yaml:2: dnssec.signature-validity: "2 weeks" is not a number of seconds or a duration like 1h, 14d'],
+  ],
+  [
+    'dnssec.refresh-before: not shorter than the validity',
+    'dnssec:\n  refresh-before: 14d\n',
+    ['z.yaml:1: dnssec.refresh-before must be shorter than dnssec.signature-validity'],
+  ],
+  [
+    'dnssec.inception-offset: 68 years with the validity',
+    'dnssec:\n  inception-offset: 2147000000\n',
+    ['z.yaml:1: dnssec.inception-offset + dnssec.signature-validity must be less than 68 years'],
+  ],
+  [
+    'dnssec: unknown field',
+    'dnssec:\n  algorithm: 13\n',
+    [
+      'z.yaml:2: dnssec: unknown field "algorithm" (expected one of: enabled, denial, keys, signature-validity, refresh-before, inception-offset)',
+    ],
+  ],
+  [
+    'records: not a mapping',
+    'records: [a]\n',
+    ['z.yaml:1: records: expected a mapping', 'z.yaml:2: the apex example.com. needs NS records'],
+  ],
+  ['records: an owner without types', `${RECORDS}  www:\n`, ['z.yaml:6: records: "www" has no types']],
+  ['records: an owner with {}', `${RECORDS}  www: {}\n`, ['z.yaml:6: records: "www" has no types']],
+  [
+    'records: a TXT without a value (a quoted "" is the empty text)',
+    `${RECORDS}  www:\n    TXT:\n`,
+    ['z.yaml:7: www TXT: no value'],
+  ],
+  [
+    'records: value: without a value',
+    `${RECORDS}  www:\n    A:\n      ttl: 60\n      value:\n`,
+    ['z.yaml:9: www A: no value'],
+  ],
+  ['records: a type without a value', `${RECORDS}  www:\n    A:\n`, ['z.yaml:7: www A: no value']],
+  ['records: an empty list', `${RECORDS}  www:\n    A: []\n`, ['z.yaml:7: www A: empty list of values']],
+  [
+    'records: a value that is a list',
+    `${RECORDS}  www:\n    A: [[192.0.2.1]]\n`,
+    ['z.yaml:7: www A: each value must be a single string'],
+  ],
+  [
+    'records: ttl not a duration',
+    `${RECORDS}  www:\n    A: { ttl: soon, value: 192.0.2.1 }\n`,
+    ['z.yaml:7: www A: ttl: "soon" is not a number of seconds or a duration like 1h, 14d'],
+  ],
+  [
+    'records: ttl twice',
+    `${RECORDS}  www:\n    A:\n      ttl: 60\n      ttl: 70\n      value: 192.0.2.1\n`,
+    ['z.yaml:9: www A: duplicate key "ttl" (first at line 8)'],
+  ],
+  [
+    'records: value and values',
+    `${RECORDS}  www:\n    A:\n      value: 192.0.2.1\n      values: [192.0.2.2]\n`,
+    ['z.yaml:9: www A: "values" and "value" given, expected one of them'],
+  ],
+  [
+    'records: no value(s)',
+    `${RECORDS}  www:\n    A: { ttl: 60 }\n`,
+    ['z.yaml:7: www A: "values" (or "value") is required'],
+  ],
+  [
+    'records: unknown field',
+    `${RECORDS}  www:\n    A: { vals: [192.0.2.1] }\n`,
+    [
+      'z.yaml:7: www A: unknown field "vals" (expected ttl, value or values)',
+      'z.yaml:7: www A: "values" (or "value") is required',
+    ],
+  ],
+  ['tlsa: not a list', 'tlsa: { host: mail }\n', ['z.yaml:1: tlsa: expected a list of entries']],
+  [
+    'tlsa[]: not a mapping',
+    'tlsa:\n  - mail\n',
+    [
+      'z.yaml:2: tlsa[0]: expected a mapping',
+      'z.yaml:2: tlsa[0].host is required',
+      'z.yaml:2: tlsa[0].cert is required',
+    ],
+  ],
+  [
+    'tlsa[].host: outside the zone',
+    'tlsa:\n  - { host: mail.example.net., cert: a.pem }\n',
+    ['z.yaml:2: tlsa host mail.example.net. is outside the zone example.com.'],
+  ],
+  [
+    'tlsa[].host: listed twice',
+    'tlsa:\n  - { host: mail, cert: a.pem }\n  - { host: mail.example.com., cert: b.pem, ports: 465 }\n',
+    ['z.yaml:3: tlsa host mail.example.com. is already listed (line 2): give one entry with every port'],
+  ],
+  ['tlsa[].host: missing', 'tlsa:\n  - cert: mail.pem\n', ['z.yaml:2: tlsa[0].host is required']],
+  ['tlsa[].cert: empty', 'tlsa:\n  - host: mail\n    cert: ""\n', ['z.yaml:3: tlsa[0].cert: expected a value, not ""']],
+  [
+    'tlsa[].next: empty',
+    'tlsa:\n  - host: mail\n    cert: a.pem\n    next: ""\n',
+    ['z.yaml:4: tlsa[0].next: expected a value, not ""'],
+  ],
+  [
+    'tlsa[].ports: empty',
+    'tlsa:\n  - { host: mail, cert: a.pem, ports: [] }\n',
+    ['z.yaml:2: tlsa[0].ports: expected at least one port'],
+  ],
+  [
+    'tlsa[].ports: 0',
+    'tlsa:\n  - { host: mail, cert: a.pem, ports: 0 }\n',
+    ['z.yaml:2: tlsa[0].ports: "0" is not a port number (1-65535)'],
+  ],
+  [
+    'tlsa[].ports: a name',
+    'tlsa:\n  - host: mail\n    cert: a.pem\n    ports:\n      - 25\n      - smtp\n',
+    ['z.yaml:6: tlsa[0].ports: "smtp" is not a port number (1-65535)'],
+  ],
+  [
+    'tlsa[].ports: twice',
+    'tlsa:\n  - { host: mail, cert: a.pem, ports: [25, 25] }\n',
+    ['z.yaml:2: tlsa[0].ports: 25 is listed twice'],
+  ],
+  [
+    'tlsa[].ttl',
+    'tlsa:\n  - { host: mail, cert: a.pem, ttl: 5 minutes }\n',
+    ['z.yaml:2: tlsa[0].ttl: "5 minutes" is not a number of seconds or a duration like 1h, 14d'],
+  ],
+  [
+    'tlsa[].issuer: yes',
+    'tlsa:\n  - host: mail\n    cert: a.pem\n    issuer: yes\n',
+    ['z.yaml:4: tlsa[0].issuer: expected true or false, not "yes"'],
+  ],
+  [
+    'tlsa[].issuer: 1 (second entry)',
+    'tlsa:\n  - { host: mail, cert: a.pem }\n  - { host: mx, cert: b.pem, issuer: 1 }\n',
+    ['z.yaml:3: tlsa[1].issuer: expected true or false, not "1"'],
+  ],
+  [
+    'tlsa[]: unknown field',
+    'tlsa:\n  - host: mail\n    cert: a.pem\n    port: 25\n',
+    ['z.yaml:4: tlsa[0]: unknown field "port" (expected one of: host, cert, next, ports, ttl, issuer)'],
+  ],
+];
+
+describe('zone file settings: every accepted value takes effect', () => {
+  for (const [key, text, effect] of accepted) it(key, () => effect(served(text)));
+
+  it('tlsa[].cert, tlsa[].next and tlsa[].issuer reach the TLSA manager (paths relative to the zone file)', () => {
+    const f = source('tlsa:\n  - host: mail\n    cert: certs/mail.pem\n    next: /keys/next.pem\n    issuer: true\n');
+    const [ref] = tlsaEntryRefs(f, load(''));
+    expect(ref!.entry.cert).toBe(`${process.cwd()}/certs/mail.pem`);
+    expect(ref!.entry.next).toBe('/keys/next.pem');
+    // What issuer: true publishes (2 1 1 of the issuing CA) is shown in test/tlsa/manager.test.ts.
+    expect(ref!.entry.issuer).toBe(true);
+    expect(
+      tlsaEntryRefs(source('tlsa:\n  - { host: mail, cert: a.pem, issuer: false }\n'), load(''))[0]!.entry.issuer,
+    ).toBe(false);
+  });
+
+  it('an empty section is the same as none', () => {
+    const z = load('dnssec:\ntlsa: # none yet\n');
+    expect(z.dnssec).toEqual(load('').dnssec);
+    expect(z.tlsa).toEqual([]);
+  });
+});
+
+describe('zone file settings: every other value is an error naming the key, with its line', () => {
+  for (const [key, text, messages] of refused) it(key, () => expect(problemsOf(text)).toEqual(messages));
+});
