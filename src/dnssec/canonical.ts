@@ -18,9 +18,6 @@ import { canonicalRdata } from '../wire/rdata.js';
 import { CLASS_IN } from '../wire/types.js';
 import type { RRset } from '../zone/zone.js';
 
-/** ECDSA Curve P-256 with SHA-256 (RFC 6605 §2): the only algorithm this server signs with. */
-export const ALG_ECDSAP256SHA256 = 13;
-
 /** Octets of the fixed RRSIG fields before the signer's name (RFC 4034 §3.1). */
 export const RRSIG_FIXED = 18;
 

@@ -149,7 +149,7 @@ export function formatKeyFile(key: ZoneKey & Partial<Pick<Timing, 'inactive' | '
 export function formatPrivateFile(key: ZoneKey & Partial<Pick<Timing, 'inactive' | 'delete'>>): string {
   const d = privateScalar(key.privateKey);
   let s = 'Private-key-format: v1.3\n';
-  s += 'Algorithm: 13 (ECDSAP256SHA256)\n';
+  s += `Algorithm: ${ALG_ECDSAP256SHA256} (ECDSAP256SHA256)\n`;
   s += `PrivateKey: ${Buffer.from(d).toString('base64')}\n`;
   d.fill(0);
   for (const [field, t] of timingFields(key)) s += `${field}: ${formatKeyTime(t)}\n`;
@@ -305,7 +305,10 @@ export function parsePrivateFile(text: string): ParsedPrivateFile {
   if (!algMatch) throw new KeyError('E_KEY_FORMAT', 'Algorithm is not a number');
   const algorithm = Number(algMatch[1]);
   if (algorithm !== ALG_ECDSAP256SHA256)
-    throw new KeyError('E_KEY_ALGORITHM', `algorithm ${algorithm} is not supported (only 13, ECDSAP256SHA256)`);
+    throw new KeyError(
+      'E_KEY_ALGORITHM',
+      `algorithm ${algorithm} is not supported (only ${ALG_ECDSAP256SHA256}, ECDSAP256SHA256)`,
+    );
   const b64 = fields.get('privatekey');
   if (b64 === undefined) throw new KeyError('E_KEY_FORMAT', 'no PrivateKey field');
   if (b64 === '' || !BASE64_RE.test(b64)) throw new KeyError('E_KEY_FORMAT', 'PrivateKey is not base64');
@@ -496,7 +499,9 @@ export function loadZoneKeys(dir: string, zone: Name): LoadedKeys {
   for (const p of pairs.values()) {
     const where = join(dir, p.key[0] ?? p.priv[0] ?? p.base);
     if (p.algorithm !== ALG_ECDSAP256SHA256) {
-      problems.push(`${where}: algorithm ${p.algorithm} is not supported (only 13, ECDSAP256SHA256); key ignored`);
+      problems.push(
+        `${where}: algorithm ${p.algorithm} is not supported (only ${ALG_ECDSAP256SHA256}, ECDSAP256SHA256); key ignored`,
+      );
       continue;
     }
     if (p.key.length > 1 || p.priv.length > 1) {
@@ -524,14 +529,20 @@ export function loadZoneKeys(dir: string, zone: Name): LoadedKeys {
       if (pub.protocol !== DNSKEY_PROTOCOL)
         throw new KeyError('E_KEY_FORMAT', `DNSKEY protocol ${pub.protocol}, not 3`);
       if (pub.algorithm !== ALG_ECDSAP256SHA256)
-        throw new KeyError('E_KEY_ALGORITHM', `DNSKEY algorithm ${pub.algorithm}, but the file name says 13`);
+        throw new KeyError(
+          'E_KEY_ALGORITHM',
+          `DNSKEY algorithm ${pub.algorithm}, but the file name says ${ALG_ECDSAP256SHA256}`,
+        );
       if (pub.flags !== FLAGS_KSK && pub.flags !== FLAGS_ZSK)
         throw new KeyError(
           'E_KEY_FORMAT',
           `DNSKEY flags ${pub.flags} are not supported (only 256 = ZSK and 257 = KSK; a revoked key has bit 128 set)`,
         );
       if (pub.publicKey.length !== P256_PUBLIC_KEY_OCTETS)
-        throw new KeyError('E_KEY_FORMAT', `public key of ${pub.publicKey.length} octets; algorithm 13 has 64`);
+        throw new KeyError(
+          'E_KEY_FORMAT',
+          `public key of ${pub.publicKey.length} octets; algorithm ${ALG_ECDSAP256SHA256} has ${P256_PUBLIC_KEY_OCTETS}`,
+        );
       const tag = keyTag(pub.rdata);
       if (tag !== p.tag)
         throw new KeyError('E_KEY_FORMAT', `the DNSKEY has key tag ${tag}, the file name says ${p.tag}`);

@@ -36,7 +36,7 @@ export interface ZoneKey {
   readonly zone: Name;
   readonly role: KeyRole;
   readonly flags: KeyFlags;
-  readonly algorithm: 13;
+  readonly algorithm: typeof ALG_ECDSAP256SHA256;
   /** Key tag of `dnskeyRdata` (RFC 4034 Appendix B). */
   readonly tag: number;
   /** The 64 octets x | y (RFC 6605 §4). */
@@ -79,7 +79,10 @@ export function dnskeyRdata(flags: number, publicKey: Uint8Array, algorithm = AL
   if (!Number.isInteger(flags) || flags < 0 || flags > 0xffff)
     throw new KeyError('E_KEY_INVALID', `DNSKEY flags ${flags} out of range`);
   if (algorithm === ALG_ECDSAP256SHA256 && publicKey.length !== P256_PUBLIC_KEY_OCTETS)
-    throw new KeyError('E_KEY_INVALID', `an algorithm 13 public key has 64 octets, not ${publicKey.length}`);
+    throw new KeyError(
+      'E_KEY_INVALID',
+      `an algorithm ${ALG_ECDSAP256SHA256} public key has ${P256_PUBLIC_KEY_OCTETS} octets, not ${publicKey.length}`,
+    );
   const out = new Uint8Array(4 + publicKey.length);
   out[0] = flags >> 8;
   out[1] = flags & 0xff;

@@ -24,7 +24,8 @@
  */
 import { hash } from 'node:crypto';
 import type { RRset } from '../zone/zone.js';
-import { ALG_ECDSAP256SHA256, canonicalRRsetBytes, rrsigHeaderLength } from './canonical.js';
+import { canonicalRRsetBytes, rrsigHeaderLength } from './canonical.js';
+import { ALG_ECDSAP256SHA256 } from './keys.js';
 import { slabCopy } from '../wire/slab.js';
 import { SignError, signingInput, signRRset, signRRsetAsync, type SigningKey } from './sign.js';
 

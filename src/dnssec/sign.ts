@@ -23,7 +23,6 @@ import { slabAlloc } from '../wire/slab.js';
 import { T } from '../wire/types.js';
 import type { RRset } from '../zone/zone.js';
 import {
-  ALG_ECDSAP256SHA256,
   canonicalRRsetBytes,
   parseRrsig,
   putRrsigHeader,
@@ -31,6 +30,7 @@ import {
   rrsigLabels,
   signedData,
 } from './canonical.js';
+import { ALG_ECDSAP256SHA256 } from './keys.js';
 
 export type SignErrorCode =
   | 'E_SIGN_KEY' // the private key is not an EC P-256 key
