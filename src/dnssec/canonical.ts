@@ -16,7 +16,7 @@ import { WireError } from '../wire/errors.js';
 import { isWildcard, labelCount, lowerWire, nameFromWire, type Name } from '../wire/name.js';
 import { canonicalRdata } from '../wire/rdata.js';
 import { CLASS_IN } from '../wire/types.js';
-import type { RRset } from '../zone/zone.js';
+import type { RRset } from '../wire/rrset.js';
 
 /** Octets of the fixed RRSIG fields before the signer's name (RFC 4034 §3.1). */
 export const RRSIG_FIXED = 18;

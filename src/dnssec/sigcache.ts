@@ -23,7 +23,7 @@
  * refreshBefore of reuse after each signing.
  */
 import { hash } from 'node:crypto';
-import type { RRset } from '../zone/zone.js';
+import type { RRset } from '../wire/rrset.js';
 import { canonicalRRsetBytes, rrsigHeaderLength } from './canonical.js';
 import { ALG_ECDSAP256SHA256 } from './keys.js';
 import { slabCopy } from '../wire/slab.js';

@@ -21,7 +21,7 @@ import {
 import { isSubdomain, nameToText, type Name } from '../wire/name.js';
 import { slabAlloc } from '../wire/slab.js';
 import { T } from '../wire/types.js';
-import type { RRset } from '../zone/zone.js';
+import type { RRset } from '../wire/rrset.js';
 import {
   canonicalRRsetBytes,
   parseRrsig,

@@ -4,15 +4,11 @@
  * (style rule 6, after Knot's node flags). Lookups only read.
  */
 import type { Name } from '../wire/name.js';
+import type { RRset } from '../wire/rrset.js';
 import type { DnssecInput, TlsaInput } from './yaml.js';
 
-/** One RRset: all records of one owner and type, one TTL (RFC 2181 §5). rdata is uncompressed wire form. */
-export interface RRset {
-  readonly owner: Name;
-  readonly type: number;
-  readonly ttl: number;
-  readonly rdatas: readonly Uint8Array[];
-}
+// The RRset type is wire/rrset.ts's (wire/ cannot import zone/); zone/ users keep importing it from here.
+export type { RRset };
 
 /**
  * The RRsets of a node that has exactly one, as a read-only Map: most nodes of a large zone (a host name with
