@@ -47,9 +47,6 @@ export interface Query {
   readonly dnssecOk: boolean;
 }
 
-/** RFC 6672 §2.2: the substituted name would be longer than 255 octets. */
-const RCODE_YXDOMAIN = 6;
-
 /** CNAME/DNAME chain limit inside one zone (a loop guard; BIND and Knot use similar small bounds). */
 const MAX_ALIAS_HOPS = 16;
 
@@ -136,7 +133,7 @@ export function answerInZone(zone: Zone, q: Query, sec?: ZoneSecurity): Answer {
           const below = name.offsets.length - loc.encloser.name.offsets.length;
           next = nameFromLabels([...labels(name).slice(0, below), ...labels(target)]);
         } catch {
-          return done(RCODE_YXDOMAIN, { kind: 'yxdomain' });
+          return done(RCODE.YXDOMAIN, { kind: 'yxdomain' }); // RFC 6672 §2.2: the substituted name is too long
         }
         answer.push({ owner: name, rrset: synthCname(name, next, dname.ttl) });
         if (!followable(zone, next, seen, hop)) return done(RCODE.NOERROR, { kind: 'alias-out', target: next });

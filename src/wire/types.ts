@@ -146,8 +146,44 @@ export function classToText(n: number): string {
   return CLASS_NAMES.get(n) ?? `CLASS${n}`;
 }
 
-/** Response codes (RFC 1035 §4.1.1; BADVERS is an extended rcode, RFC 6891 §9). */
-export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, BADVERS: 16 } as const;
+/**
+ * Response codes: every one in IANA's "DNS RCODEs" registry from 0 to 23 (RFC 6895 §2.3). 0-5 are RFC 1035
+ * §4.1.1, 6-10 RFC 2136 §2.2, 11 RFC 8490 §10.2; 16-23 do not fit the header's 4 bits: they are extended rcodes
+ * (upper 8 bits in the OPT record, RFC 6891 §6.1.3) or TSIG/TKEY errors (RFC 8945 §5.3.2, RFC 2930). 16 has
+ * two names: BADVERS in OPT (RFC 6891 §9), BADSIG in TSIG; 12-15 are unassigned.
+ */
+export const RCODE = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  YXDOMAIN: 6,
+  YXRRSET: 7,
+  NXRRSET: 8,
+  NOTAUTH: 9,
+  NOTZONE: 10,
+  DSOTYPENI: 11,
+  BADVERS: 16,
+  BADSIG: 16,
+  BADKEY: 17,
+  BADTIME: 18,
+  BADMODE: 19,
+  BADNAME: 20,
+  BADALG: 21,
+  BADTRUNC: 22,
+  BADCOOKIE: 23,
+} as const;
+
+/** Mnemonic per value; the first name listed wins (16 is BADVERS: this server speaks EDNS, not TSIG). */
+const RCODE_NAMES = new Map<number, string>();
+for (const [name, value] of Object.entries(RCODE)) if (!RCODE_NAMES.has(value)) RCODE_NAMES.set(value, name);
+
+/** The mnemonic of a response code, or its decimal value when it has none (12-15, 24 and up). */
+export function rcodeToText(n: number): string {
+  return RCODE_NAMES.get(n) ?? String(n);
+}
 
 /** Opcodes (RFC 1035 §4.1.1, RFC 1996 NOTIFY, RFC 2136 UPDATE). */
 export const OPCODE = { QUERY: 0, IQUERY: 1, STATUS: 2, NOTIFY: 4, UPDATE: 5 } as const;
