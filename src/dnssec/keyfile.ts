@@ -27,6 +27,7 @@ import { writeFileAtomic } from '../state/atomic.js';
 import { labels, nameToText, parseName, type Name } from '../wire/name.js';
 import { WireError } from '../wire/errors.js';
 import { rdataFromText, rdataToText } from '../wire/rdata.js';
+import { formatTimestamp, parseTimestamp } from '../wire/timestamp.js';
 import { T } from '../wire/types.js';
 import {
   ALG_ECDSAP256SHA256,
@@ -90,29 +91,18 @@ function two(n: number): string {
   return String(n).padStart(2, '0');
 }
 
-/** YYYYMMDDHHMMSS in UTC, as in BIND's key files. */
+/** YYYYMMDDHHMMSS in UTC, as in BIND's key files (RFC 4034 §3.2's form); KeyError outside 1970..9999. */
 export function formatKeyTime(t: Date): string {
   const y = t.getUTCFullYear();
   if (!Number.isFinite(t.getTime()) || y < 1970 || y > 9999)
     throw new KeyError('E_KEY_FORMAT', 'key time outside 1970..9999');
-  return `${String(y).padStart(4, '0')}${two(t.getUTCMonth() + 1)}${two(t.getUTCDate())}${two(t.getUTCHours())}${two(t.getUTCMinutes())}${two(t.getUTCSeconds())}`;
+  return formatTimestamp(t);
 }
 
 /** The human-readable form BIND puts after the timestamp in .key comments (ctime(3) layout, here in UTC). */
 function ctimeText(t: Date): string {
   const day = String(t.getUTCDate()).padStart(2, ' ');
   return `${WEEKDAYS[t.getUTCDay()]} ${MONTHS[t.getUTCMonth()]} ${day} ${two(t.getUTCHours())}:${two(t.getUTCMinutes())}:${two(t.getUTCSeconds())} ${t.getUTCFullYear()}`;
-}
-
-/** Parses YYYYMMDDHHMMSS (UTC); null when it is not a valid time of that form. */
-export function parseKeyTime(s: string): Date | null {
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(s);
-  if (!m) return null;
-  const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return null;
-  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, Math.min(se, 59)));
-  if (t.getUTCDate() !== d) return null; // 31 April and the like
-  return t;
 }
 
 // ---- formatting -------------------------------------------------------------------------------------------
@@ -323,7 +313,7 @@ export function parsePrivateFile(text: string): ParsedPrivateFile {
   for (const [lower, prop] of Object.entries(TIME_FIELDS)) {
     const v = fields.get(lower);
     if (v === undefined) continue;
-    const t = parseKeyTime(v);
+    const t = parseTimestamp(v, { leapSecond: true });
     if (!t)
       throw new KeyError('E_KEY_FORMAT', `${prop[0]!.toUpperCase()}${prop.slice(1)} is not a YYYYMMDDHHMMSS time`);
     out[prop] = t;

@@ -23,6 +23,8 @@ import {
   unescapeText,
   type Tokens,
 } from '../text.js';
+import { serialOf } from '../serial.js';
+import { formatTimestamp, parseTimestamp } from '../timestamp.js';
 import { typeFromText, typeToText } from '../types.js';
 
 /** Growable output for text -> wire. */
@@ -131,10 +133,6 @@ export const rrtype: Kind = {
   print: (b, pos) => typeToText(u16At(b, pos)),
 };
 
-function pad2(n: number): string {
-  return n < 10 ? '0' + n : String(n);
-}
-
 /**
  * RRSIG expiration/inception (RFC 4034 §3.2): YYYYMMDDHHmmSS in UTC, or a plain number of seconds. The wire
  * value is the time modulo 2^32 (serial arithmetic, RFC 1982), printed as the date in 1970..2106.
@@ -142,34 +140,17 @@ function pad2(n: number): string {
 export const time: Kind = {
   parse(ts, out) {
     const s = ts.word();
+    // 14 digits are a timestamp; any other number is seconds (RFC 4034 §3.2).
     if (s.length === 14 && /^[0-9]{14}$/.test(s)) {
-      const ms = Date.UTC(
-        +s.slice(0, 4),
-        +s.slice(4, 6) - 1,
-        +s.slice(6, 8),
-        +s.slice(8, 10),
-        +s.slice(10, 12),
-        +s.slice(12, 14),
-      );
-      const d = new Date(ms);
-      if (
-        d.getUTCMonth() + 1 !== +s.slice(4, 6) ||
-        d.getUTCDate() !== +s.slice(6, 8) ||
-        +s.slice(8, 10) > 23 ||
-        +s.slice(10, 12) > 59 ||
-        +s.slice(12, 14) > 59
-      )
-        throw new WireError('E_SYNTAX', `"${s}" is not a valid YYYYMMDDHHmmSS time`);
-      out.u32(((Math.floor(ms / 1000) % 0x100000000) + 0x100000000) % 0x100000000);
+      const t = parseTimestamp(s);
+      if (!t) throw new WireError('E_SYNTAX', `"${s}" is not a valid YYYYMMDDHHmmSS time`);
+      out.u32(serialOf(Math.floor(t.getTime() / 1000)));
       return;
     }
     out.u32(parseUint(s, 0xffffffff));
   },
   scan: (_b, pos, end) => need(pos, 4, end),
-  print(b, pos) {
-    const d = new Date(u32At(b, pos) * 1000);
-    return `${d.getUTCFullYear()}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}`;
-  },
+  print: (b, pos) => formatTimestamp(new Date(u32At(b, pos) * 1000)),
 };
 
 // ---- addresses --------------------------------------------------------------------------------------------
