@@ -25,6 +25,7 @@ import {
 } from '../text.js';
 import { serialOf } from '../serial.js';
 import { formatTimestamp, parseTimestamp } from '../timestamp.js';
+import { decodeTypeBitmap, encodeTypeBitmap, typeBitmapProblem } from '../typebitmap.js';
 import { typeFromText, typeToText } from '../types.js';
 
 /** Growable output for text -> wire. */
@@ -357,42 +358,7 @@ export const base32Len8: Kind = {
   print: (b, pos, next) => base32hexEncode(b, pos + 1, next),
 };
 
-// ---- type bitmap (RFC 4034 §4.1.2, shared by NSEC, NSEC3, CSYNC) -----------------------------------------
-
-/** Encodes a set of types as window blocks. */
-export function encodeTypeBitmap(types: Iterable<number>, out: Bytes): void {
-  const sorted = [...new Set(types)].sort((a, b) => a - b);
-  let i = 0;
-  while (i < sorted.length) {
-    const win = sorted[i]! >> 8;
-    const bits = new Uint8Array(32);
-    let len = 0;
-    while (i < sorted.length && sorted[i]! >> 8 === win) {
-      const lo = sorted[i]! & 0xff;
-      bits[lo >> 3] = bits[lo >> 3]! | (0x80 >> (lo & 7));
-      len = (lo >> 3) + 1;
-      i++;
-    }
-    out.u8(win);
-    out.u8(len);
-    out.bytes(bits.subarray(0, len));
-  }
-}
-
-/** The types in a (validated) bitmap. */
-export function decodeTypeBitmap(b: Uint8Array, pos: number, end: number): number[] {
-  const types: number[] = [];
-  while (pos < end) {
-    const win = b[pos]!;
-    const len = b[pos + 1]!;
-    for (let k = 0; k < len; k++) {
-      const octet = b[pos + 2 + k]!;
-      for (let bit = 0; bit < 8; bit++) if (octet & (0x80 >> bit)) types.push((win << 8) | (k * 8 + bit));
-    }
-    pos += 2 + len;
-  }
-  return types;
-}
+// ---- type bitmap (RFC 4034 §4.1.2, shared by NSEC, NSEC3, CSYNC; the codec is ../typebitmap.ts) ------------
 
 export const typeBitmap: Kind = {
   toEnd: true,
@@ -402,22 +368,12 @@ export const typeBitmap: Kind = {
       if (t.quoted) throw new WireError('E_SYNTAX', `unexpected quoted string "${t.text}"`);
       types.push(typeFromText(t.text));
     }
-    encodeTypeBitmap(types, out);
+    out.bytes(encodeTypeBitmap(types));
   },
   scan(b, pos, end) {
-    let prev = -1;
-    while (pos < end) {
-      need(pos, 2, end);
-      const win = b[pos]!;
-      const len = b[pos + 1]!;
-      if (win <= prev) throw rdataErr('type bitmap windows out of order');
-      if (len < 1 || len > 32) throw rdataErr(`type bitmap window of ${len} octets (1-32)`);
-      need(pos + 2, len, end);
-      if (b[pos + 1 + len] === 0) throw rdataErr('type bitmap window with a trailing zero octet');
-      prev = win;
-      pos += 2 + len;
-    }
-    return pos;
+    const problem = typeBitmapProblem(b, pos, end);
+    if (problem !== null) throw rdataErr(problem);
+    return end;
   },
   print: (b, pos, next) => decodeTypeBitmap(b, pos, next).map(typeToText).join(' '),
 };
