@@ -33,7 +33,7 @@ import {
   WILDCARD_LABEL,
   type Name,
 } from '../wire/name.js';
-import { slabAlloc, slabCopy } from '../wire/slab.js';
+import { placeable, placeView, slabAlloc, slabPlace } from '../wire/slab.js';
 import { encodeTypeBitmap } from '../wire/typebitmap.js';
 import { T } from '../wire/types.js';
 
@@ -86,9 +86,6 @@ function isLowerWire(wire: Uint8Array): boolean {
   return true;
 }
 
-/** Slab offsets (16 KiB slabs) and NSEC rdata lengths (at most 255 + 8704 octets) fit 16 bits each. */
-const U16 = 0x10000;
-
 /**
  * An NsecEntry of a built chain, which is also its own NSEC RRset (`rrset` is the entry itself): a 100k-name
  * zone has 100k entries, and an RRset object of their own would cost about 48 bytes more each. The rdata stays
@@ -98,7 +95,7 @@ const U16 = 0x10000;
 class StoredNsec implements NsecEntry, RRset {
   readonly type = T.NSEC;
   readonly #buffer: ArrayBufferLike;
-  /** offset * 2^16 + length. */
+  /** Where the rdata is in #buffer (wire/slab.ts slabPlace). */
   readonly #place: number;
 
   constructor(
@@ -109,14 +106,14 @@ class StoredNsec implements NsecEntry, RRset {
     rdata: Uint8Array,
     readonly index: number,
   ) {
-    const at = rdata.byteOffset < U16 && rdata.byteLength < U16 ? rdata : slabCopy(rdata);
+    const at = placeable(rdata);
     this.#buffer = at.buffer;
-    this.#place = at.byteOffset * U16 + at.byteLength;
+    this.#place = slabPlace(at);
     Object.freeze(this);
   }
 
   get rdata(): Uint8Array {
-    return new Uint8Array(this.#buffer, Math.floor(this.#place / U16), this.#place % U16);
+    return placeView(this.#buffer, this.#place);
   }
 
   get rdatas(): readonly Uint8Array[] {

@@ -11,7 +11,7 @@
  * `rdatas` is an accessor on the prototype, so `{ ...rrset }` does not copy it: a copy must name its rdatas.
  */
 import type { Name } from './name.js';
-import { slabCopy } from './slab.js';
+import { placeable, placeView, slabPlace } from './slab.js';
 
 /** One RRset: all records of one owner and type, one TTL (RFC 2181 §5). rdata is uncompressed wire form. */
 export interface RRset {
@@ -21,29 +21,26 @@ export interface RRset {
   readonly rdatas: readonly Uint8Array[];
 }
 
-/** Slab offsets (16 KiB slabs) and rdata lengths (at most 65535 octets) fit 16 bits each. */
-const U16 = 0x10000;
-
 class SingleRRset implements RRset {
   readonly owner: Name;
   readonly type: number;
   readonly ttl: number;
   readonly #buffer: ArrayBufferLike;
-  /** offset * 2^16 + length. */
+  /** Where the rdata is in #buffer (wire/slab.ts slabPlace). */
   readonly #place: number;
 
   constructor(owner: Name, type: number, ttl: number, rdata: Uint8Array) {
-    const at = rdata.byteOffset < U16 && rdata.byteLength < U16 ? rdata : slabCopy(rdata);
+    const at = placeable(rdata);
     this.owner = owner;
     this.type = type;
     this.ttl = ttl;
     this.#buffer = at.buffer;
-    this.#place = at.byteOffset * U16 + at.byteLength;
+    this.#place = slabPlace(at);
     Object.freeze(this);
   }
 
   get rdatas(): readonly Uint8Array[] {
-    return Object.freeze([new Uint8Array(this.#buffer, Math.floor(this.#place / U16), this.#place % U16)]);
+    return Object.freeze([placeView(this.#buffer, this.#place)]);
   }
 }
 
