@@ -6,9 +6,8 @@
  * tlsa-invalid, dnssec-invalid, or ok.
  */
 import { dirname, resolve } from 'node:path';
-import { nameToText, parseName, type Name } from '../wire/name.js';
+import { nameToText, parseName } from '../wire/name.js';
 import { RCODE, T } from '../wire/types.js';
-import type { RR } from '../wire/message.js';
 import { fullRcode } from '../wire/message.js';
 import type { Zone } from '../zone/zone.js';
 import type { TlsaInput } from '../zone/yaml.js';
@@ -19,15 +18,15 @@ import { dnsQuery, type DnsServer } from './dns.js';
 import { probeStarttls } from './smtp.js';
 import { verifiedRRset as rrsetOf } from './rrsig.js';
 
-export type Verdict = 'ok' | 'starttls-not-supported' | 'certificate-expired' | 'tlsa-invalid' | 'dnssec-invalid';
+type Verdict = 'ok' | 'starttls-not-supported' | 'certificate-expired' | 'tlsa-invalid' | 'dnssec-invalid';
 
-export interface Finding {
+interface Finding {
   readonly level: 'ok' | 'warn' | 'fail';
   readonly what: string;
   readonly detail: string;
 }
 
-export interface CheckOptions {
+interface CheckOptions {
   readonly zone: Zone;
   readonly entries: readonly TlsaInput[];
   readonly server: DnsServer;
@@ -39,7 +38,7 @@ export interface CheckOptions {
   readonly now: number;
 }
 
-export interface CheckReport {
+interface CheckReport {
   readonly findings: Finding[];
   /** One per TLSA owner checked live. */
   readonly verdicts: { owner: string; verdict: Verdict }[];

@@ -149,7 +149,7 @@ export function formatPrivateFile(key: ZoneKey & Partial<Pick<Timing, 'inactive'
 // ---- parsing ----------------------------------------------------------------------------------------------
 
 /** The DNSKEY record of a .key file. */
-export interface ParsedKeyFile {
+interface ParsedKeyFile {
   owner: Name;
   flags: number;
   protocol: number;
@@ -239,7 +239,7 @@ export function parseKeyFile(text: string): ParsedKeyFile {
 }
 
 /** The contents of a .private file. */
-export interface ParsedPrivateFile {
+interface ParsedPrivateFile {
   /** "v1.2", "v1.3", ... */
   format: string;
   algorithm: number;
@@ -409,7 +409,7 @@ export function rewriteKeyTiming(dir: string, key: StoredZoneKey): { keyFile: st
 
 // ---- loading ----------------------------------------------------------------------------------------------
 
-export interface LoadedKeys {
+interface LoadedKeys {
   /** Valid keys, flags 257 first, then by tag. `role` is 'ksk' for flags 257 and 'zsk' for 256. */
   keys: StoredZoneKey[];
   /** One line per file that could not be used: "<path>: <reason>". Never contains private key material. */

@@ -22,7 +22,7 @@ export const FLAGS_KSK = 257;
 /** Octets of an uncompressed P-256 public key without the 0x04 prefix (RFC 6605 §4). */
 export const P256_PUBLIC_KEY_OCTETS = 64;
 /** Octets of a P-256 private scalar. */
-export const P256_PRIVATE_KEY_OCTETS = 32;
+const P256_PRIVATE_KEY_OCTETS = 32;
 
 export type KeyRole = 'ksk' | 'zsk' | 'csk';
 export type KeyFlags = 256 | 257;
@@ -50,7 +50,7 @@ export interface ZoneKey {
   readonly dnskeyRdata: Uint8Array;
 }
 
-export type KeyErrorCode =
+type KeyErrorCode =
   | 'E_KEY_INVALID' // a key that is not a valid P-256 key (wrong curve, scalar out of range, wrong length)
   | 'E_KEY_ALGORITHM' // an algorithm or digest type dane-ns does not implement
   | 'E_KEY_FILE' // a key file that cannot be written (exists with other content, I/O error)
@@ -67,7 +67,7 @@ export class KeyError extends Error {
 }
 
 /** DNSKEY flags for a role: a KSK or CSK carries the SEP bit (257), a ZSK does not (256). */
-export function flagsForRole(role: KeyRole): KeyFlags {
+function flagsForRole(role: KeyRole): KeyFlags {
   return role === 'zsk' ? FLAGS_ZSK : FLAGS_KSK;
 }
 

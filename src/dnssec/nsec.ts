@@ -70,7 +70,7 @@ export interface NsecChain {
   covering(name: Name): NsecEntry;
 }
 
-export interface NsecOptions {
+interface NsecOptions {
   /** TTL of every NSEC: min(SOA minimum, SOA TTL) (RFC 9077, RFC 4034 §4); callers pass `zone.negativeTtl`. */
   readonly ttl: number;
   /** Types the signer adds at the apex and the bitmap must list (default [DNSKEY]). */

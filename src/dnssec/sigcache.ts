@@ -101,7 +101,7 @@ export const DEFAULT_SIGNATURE_POLICY: SignaturePolicy = Object.freeze({
  * The cache digest of an RRset, base64: SHA-256 over its canonical bytes with its own TTL as Original TTL.
  * (One-shot crypto.hash with text output: about a third of the cost of createHash for RRset-sized input.)
  */
-export function rrsetDigestBase64(rrset: RRset): string {
+function rrsetDigestBase64(rrset: RRset): string {
   return hash('sha256', canonicalRRsetBytes(rrset, rrset.ttl), 'base64');
 }
 

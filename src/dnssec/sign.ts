@@ -33,7 +33,7 @@ import {
 } from './canonical.js';
 import { ALG_ECDSAP256SHA256 } from './keys.js';
 
-export type SignErrorCode =
+type SignErrorCode =
   | 'E_SIGN_KEY' // the private key is not an EC P-256 key
   | 'E_SIGN_WINDOW' // inception/expiration are not integers, or expiration is not after inception
   | 'E_SIGN_OWNER' // the RRset is not at or below the key's zone (RFC 4035 §2.2: signer = the zone apex)
@@ -61,13 +61,13 @@ export interface SigningKey {
 }
 
 /** A validity window in seconds since the epoch (not yet reduced to 32 bits). */
-export interface SignatureWindow {
+interface SignatureWindow {
   readonly inception: number;
   readonly expiration: number;
 }
 
 /** Octets in an algorithm 13 signature: r and s, 32 each (RFC 6605 §4). */
-export const P256_SIGNATURE_OCTETS = 64;
+const P256_SIGNATURE_OCTETS = 64;
 
 /**
  * Seconds since the epoch -> the 32-bit RRSIG time field (RFC 4034 §3.1.5): the value modulo 2^32. Times past

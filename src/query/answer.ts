@@ -22,7 +22,7 @@ export interface Placed {
 }
 
 /** What kind of answer this was; the DNSSEC stage (next issue) chooses its proofs from it. */
-export type Outcome =
+type Outcome =
   | { readonly kind: 'hit'; readonly node: ZoneNode; readonly name: Name }
   | { readonly kind: 'nodata'; readonly node: ZoneNode; readonly name: Name }
   | { readonly kind: 'nxdomain'; readonly encloser: ZoneNode; readonly name: Name }
@@ -41,7 +41,7 @@ export interface Answer {
   readonly additional: readonly Placed[];
 }
 
-export interface Query {
+interface Query {
   readonly qname: Name;
   readonly qtype: number;
   readonly dnssecOk: boolean;
@@ -55,7 +55,7 @@ const ADDITIONAL_FOR = new Set<number>([T.NS, T.MX, T.SRV]);
 
 const negativeSoa = new WeakMap<Zone, RRset>();
 /** The SOA with the negative-caching TTL min(SOA TTL, SOA MINIMUM) (RFC 2308 §3, §5). */
-export function negativeSoaOf(zone: Zone): RRset {
+function negativeSoaOf(zone: Zone): RRset {
   let s = negativeSoa.get(zone);
   if (!s) {
     s = Object.freeze({ ...zone.soa, ttl: zone.negativeTtl });

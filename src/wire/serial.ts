@@ -5,7 +5,7 @@
  */
 
 /** 2^32: a serial is a 32-bit field. */
-export const SERIAL_MODULUS = 0x1_0000_0000;
+const SERIAL_MODULUS = 0x1_0000_0000;
 /** 2^31: two serials this far apart or further cannot be ordered (RFC 1982 §3.2). */
 export const SERIAL_HALF = 0x8000_0000;
 

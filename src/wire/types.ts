@@ -1,6 +1,6 @@
 /**
- * RR type, class, rcode and opcode numbers and their mnemonics (IANA "Domain Name System (DNS) Parameters";
- * RFC 1035 §3.2.2-§3.2.4, RFC 3597 §5 for the generic TYPEnnn / CLASSnnn forms).
+ * RR type and rcode numbers with their mnemonics, class and opcode numbers (IANA "Domain Name System (DNS)
+ * Parameters"; RFC 1035 §3.2.2-§3.2.4, RFC 3597 §5 for the generic TYPEnnn form, RFC 6895 §2.3 for rcodes).
  */
 import { WireError } from './errors.js';
 
@@ -86,8 +86,8 @@ for (const [k, v] of Object.entries(T)) {
   TYPE_NUMBERS.set(k, v);
 }
 
-/** Parses the numeric suffix of TYPEnnn / CLASSnnn / KEYnnn forms: decimal, 0..65535, no sign or spaces. */
-export function parseU16Suffix(s: string, prefixLen: number): number | null {
+/** Parses the numeric suffix of the TYPEnnn form: decimal, 0..65535, no sign or spaces. */
+function parseU16Suffix(s: string, prefixLen: number): number | null {
   if (s.length <= prefixLen || s.length > prefixLen + 5) return null;
   let v = 0;
   for (let i = prefixLen; i < s.length; i++) {
@@ -115,36 +115,10 @@ export function typeToText(n: number): string {
   return TYPE_NAMES.get(n) ?? `TYPE${n}`;
 }
 
+/** Classes the codec needs (RFC 1035 §3.2.4, RFC 2136 §2.4 for NONE and ANY); zone files are IN only. */
 export const CLASS_IN = 1;
-export const CLASS_CH = 3;
-export const CLASS_HS = 4;
 export const CLASS_NONE = 254;
 export const CLASS_ANY = 255;
-
-const CLASS_NAMES = new Map<number, string>([
-  [CLASS_IN, 'IN'],
-  [CLASS_CH, 'CH'],
-  [CLASS_HS, 'HS'],
-  [CLASS_NONE, 'NONE'],
-  [CLASS_ANY, 'ANY'],
-]);
-const CLASS_NUMBERS = new Map<string, number>([...CLASS_NAMES].map(([n, s]) => [s, n]));
-
-/** IN, CH, HS, NONE, ANY or `CLASSnnn` (case-insensitive). Throws WireError E_CLASS. */
-export function classFromText(s: string): number {
-  const u = s.toUpperCase();
-  const v = CLASS_NUMBERS.get(u);
-  if (v !== undefined) return v;
-  if (u.startsWith('CLASS')) {
-    const n = parseU16Suffix(u, 5);
-    if (n !== null) return n;
-  }
-  throw new WireError('E_CLASS', `unknown class "${s}"`);
-}
-
-export function classToText(n: number): string {
-  return CLASS_NAMES.get(n) ?? `CLASS${n}`;
-}
 
 /**
  * Response codes: every one in IANA's "DNS RCODEs" registry from 0 to 23 (RFC 6895 §2.3). 0-5 are RFC 1035

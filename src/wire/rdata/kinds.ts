@@ -192,7 +192,7 @@ export const eui64 = eui(8);
 // ---- domain names -----------------------------------------------------------------------------------------
 
 /** End of an uncompressed wire name at `pos`; rejects pointers, reserved label types and over-long names. */
-export function scanName(b: Uint8Array, pos: number, end: number): number {
+function scanName(b: Uint8Array, pos: number, end: number): number {
   const start = pos;
   for (;;) {
     if (pos >= end) throw rdataErr('name runs past the end of the rdata');
