@@ -7,7 +7,7 @@ import type { Name } from '../wire/name.js';
 import type { RRset } from '../wire/rrset.js';
 import type { DnssecInput, TlsaInput } from './yaml.js';
 
-// The RRset type is wire/rrset.ts's (wire/ cannot import zone/); zone/ users keep importing it from here.
+// The RRset type is defined in wire/rrset.ts (wire/ cannot import zone/) and re-exported with the zone model.
 export type { RRset };
 
 /**
