@@ -2,7 +2,7 @@
  * The one logger: one JSON object per line on stdout (time, level, event, zone, fields). Libraries below
  * server/ return values and errors; only the edges log. Never pass key material to it.
  */
-export type Level = 'debug' | 'info' | 'warn' | 'error';
+type Level = 'debug' | 'info' | 'warn' | 'error';
 
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 

@@ -5,30 +5,28 @@
  * sending MTAs do (RFC 7672; Exchange Online's 4.7.321-324): starttls-not-supported, certificate-expired,
  * tlsa-invalid, dnssec-invalid, or ok.
  */
-import { createHash, type X509Certificate } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { nameToText, parseName, type Name } from '../wire/name.js';
+import { nameToText, parseName } from '../wire/name.js';
 import { RCODE, T } from '../wire/types.js';
-import type { RR } from '../wire/message.js';
 import { fullRcode } from '../wire/message.js';
 import type { Zone } from '../zone/zone.js';
 import type { TlsaEntry } from '../zone/settings.js';
 import { tlsaHost } from '../tlsa/augment.js';
 import { certStatus } from '../tlsa/manager.js';
-import { readTlsaSource, TlsaSourceError, tlsa311 } from '../tlsa/source.js';
+import { readTlsaSource, spkiSha256, TlsaSourceError, tlsa311 } from '../tlsa/source.js';
 import { dnsQuery, type DnsServer } from './dns.js';
 import { probeStarttls } from './smtp.js';
 import { verifiedRRset as rrsetOf } from './rrsig.js';
 
-export type Verdict = 'ok' | 'starttls-not-supported' | 'certificate-expired' | 'tlsa-invalid' | 'dnssec-invalid';
+type Verdict = 'ok' | 'starttls-not-supported' | 'certificate-expired' | 'tlsa-invalid' | 'dnssec-invalid';
 
-export interface Finding {
+interface Finding {
   readonly level: 'ok' | 'warn' | 'fail';
   readonly what: string;
   readonly detail: string;
 }
 
-export interface CheckOptions {
+interface CheckOptions {
   readonly zone: Zone;
   readonly entries: readonly TlsaEntry[];
   readonly server: DnsServer;
@@ -40,20 +38,13 @@ export interface CheckOptions {
   readonly now: number;
 }
 
-export interface CheckReport {
+interface CheckReport {
   readonly findings: Finding[];
   /** One per TLSA owner checked live. */
   readonly verdicts: { owner: string; verdict: Verdict }[];
 }
 
 const DAY = 86400_000;
-
-function spkiHex(c: X509Certificate): string {
-  return createHash('sha256')
-    .update(c.publicKey.export({ type: 'spki', format: 'der' }))
-    .digest('hex')
-    .toUpperCase();
-}
 
 export async function checkZone(o: CheckOptions): Promise<CheckReport> {
   const findings: Finding[] = [];
@@ -200,8 +191,8 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
         );
       } else {
         const leaf = p.chain[0]!;
-        const leaf311 = `3 1 1 ${spkiHex(leaf)}`;
-        const ta = p.chain.slice(1).map((c) => `2 1 1 ${spkiHex(c)}`);
+        const leaf311 = `3 1 1 ${spkiSha256(leaf.publicKey)}`;
+        const ta = p.chain.slice(1).map((c) => `2 1 1 ${spkiSha256(c.publicKey)}`);
         const matched = published.includes(leaf311) || ta.some((t) => published.includes(t));
         const expired = o.now > Date.parse(leaf.validTo) || o.now < Date.parse(leaf.validFrom);
         verdict = !dnsOk ? 'dnssec-invalid' : !matched ? 'tlsa-invalid' : expired ? 'certificate-expired' : 'ok';

@@ -12,7 +12,7 @@ import { fullRcode } from '../wire/message.js';
 import { dnsQuery, type DnsServer } from './dns.js';
 import { verifiedRRset } from './rrsig.js';
 
-export interface HealthOptions {
+interface HealthOptions {
   readonly zonesDir: string;
   readonly server: DnsServer;
   readonly now: number;
@@ -21,7 +21,7 @@ export interface HealthOptions {
 }
 
 /** `ok` with a one-line summary, or the first problem found as one line. */
-export type HealthResult = { readonly ok: true; readonly line: string } | { readonly ok: false; readonly line: string };
+type HealthResult = { readonly ok: true; readonly line: string } | { readonly ok: false; readonly line: string };
 
 interface ZoneToCheck {
   readonly origin: Name;

@@ -10,7 +10,7 @@ import { rrsigCurrent, verifyRRsig } from '../dnssec/sign.js';
 import { parseRrsig } from '../dnssec/canonical.js';
 import { keyTag } from '../dnssec/keys.js';
 
-export interface VerifiedRRset {
+interface VerifiedRRset {
   readonly rdatas: Uint8Array[];
   /** `valid`: a current RRSIG verifies; `expired`: one verifies but is outside its validity; `bad`: none verifies. */
   readonly signed: 'valid' | 'missing' | 'bad' | 'expired';

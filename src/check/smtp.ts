@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 
-export interface StarttlsProbe {
+interface StarttlsProbe {
   /** The server offered STARTTLS in its EHLO reply. */
   readonly offered: boolean;
   /** The TLS handshake completed. */

@@ -16,13 +16,10 @@ import { WireError } from '../wire/errors.js';
 import { isWildcard, labelCount, lowerWire, nameFromWire, type Name } from '../wire/name.js';
 import { canonicalRdata } from '../wire/rdata.js';
 import { CLASS_IN } from '../wire/types.js';
-import type { RRset } from '../zone/zone.js';
-
-/** ECDSA Curve P-256 with SHA-256 (RFC 6605 §2): the only algorithm this server signs with. */
-export const ALG_ECDSAP256SHA256 = 13;
+import type { RRset } from '../wire/rrset.js';
 
 /** Octets of the fixed RRSIG fields before the signer's name (RFC 4034 §3.1). */
-export const RRSIG_FIXED = 18;
+const RRSIG_FIXED = 18;
 
 /** The RRSIG rdata fields, times as the raw 32-bit values of the wire (RFC 4034 §3.1.5). */
 export interface RrsigFields {
@@ -37,7 +34,7 @@ export interface RrsigFields {
 }
 
 /** A parsed RRSIG rdata: the fields, the header octets (as on the wire) and the signature. */
-export interface ParsedRrsig extends RrsigFields {
+interface ParsedRrsig extends RrsigFields {
   /** The rdata up to and including the signer's name, signer's case as received. */
   readonly header: Uint8Array;
   readonly signature: Uint8Array;

@@ -12,8 +12,8 @@ import { rdataToText } from '../wire/rdata.js';
 import { T } from '../wire/types.js';
 import { KeyError, keyTag } from './keys.js';
 
-export const DIGEST_SHA256 = 2;
-export const DIGEST_SHA384 = 4;
+const DIGEST_SHA256 = 2;
+const DIGEST_SHA384 = 4;
 
 const HASHES: ReadonlyMap<number, string> = new Map([
   [DIGEST_SHA256, 'sha256'],

@@ -27,6 +27,7 @@ import { writeFileAtomic } from '../state/atomic.js';
 import { labels, nameToText, parseName, type Name } from '../wire/name.js';
 import { WireError } from '../wire/errors.js';
 import { rdataFromText, rdataToText } from '../wire/rdata.js';
+import { formatTimestamp, parseTimestamp } from '../wire/timestamp.js';
 import { T } from '../wire/types.js';
 import {
   ALG_ECDSAP256SHA256,
@@ -90,29 +91,18 @@ function two(n: number): string {
   return String(n).padStart(2, '0');
 }
 
-/** YYYYMMDDHHMMSS in UTC, as in BIND's key files. */
+/** YYYYMMDDHHMMSS in UTC, as in BIND's key files (RFC 4034 §3.2's form); KeyError outside 1970..9999. */
 export function formatKeyTime(t: Date): string {
   const y = t.getUTCFullYear();
   if (!Number.isFinite(t.getTime()) || y < 1970 || y > 9999)
     throw new KeyError('E_KEY_FORMAT', 'key time outside 1970..9999');
-  return `${String(y).padStart(4, '0')}${two(t.getUTCMonth() + 1)}${two(t.getUTCDate())}${two(t.getUTCHours())}${two(t.getUTCMinutes())}${two(t.getUTCSeconds())}`;
+  return formatTimestamp(t);
 }
 
 /** The human-readable form BIND puts after the timestamp in .key comments (ctime(3) layout, here in UTC). */
 function ctimeText(t: Date): string {
   const day = String(t.getUTCDate()).padStart(2, ' ');
   return `${WEEKDAYS[t.getUTCDay()]} ${MONTHS[t.getUTCMonth()]} ${day} ${two(t.getUTCHours())}:${two(t.getUTCMinutes())}:${two(t.getUTCSeconds())} ${t.getUTCFullYear()}`;
-}
-
-/** Parses YYYYMMDDHHMMSS (UTC); null when it is not a valid time of that form. */
-export function parseKeyTime(s: string): Date | null {
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(s);
-  if (!m) return null;
-  const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return null;
-  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, Math.min(se, 59)));
-  if (t.getUTCDate() !== d) return null; // 31 April and the like
-  return t;
 }
 
 // ---- formatting -------------------------------------------------------------------------------------------
@@ -149,7 +139,7 @@ export function formatKeyFile(key: ZoneKey & Partial<Pick<Timing, 'inactive' | '
 export function formatPrivateFile(key: ZoneKey & Partial<Pick<Timing, 'inactive' | 'delete'>>): string {
   const d = privateScalar(key.privateKey);
   let s = 'Private-key-format: v1.3\n';
-  s += 'Algorithm: 13 (ECDSAP256SHA256)\n';
+  s += `Algorithm: ${ALG_ECDSAP256SHA256} (ECDSAP256SHA256)\n`;
   s += `PrivateKey: ${Buffer.from(d).toString('base64')}\n`;
   d.fill(0);
   for (const [field, t] of timingFields(key)) s += `${field}: ${formatKeyTime(t)}\n`;
@@ -159,7 +149,7 @@ export function formatPrivateFile(key: ZoneKey & Partial<Pick<Timing, 'inactive'
 // ---- parsing ----------------------------------------------------------------------------------------------
 
 /** The DNSKEY record of a .key file. */
-export interface ParsedKeyFile {
+interface ParsedKeyFile {
   owner: Name;
   flags: number;
   protocol: number;
@@ -249,7 +239,7 @@ export function parseKeyFile(text: string): ParsedKeyFile {
 }
 
 /** The contents of a .private file. */
-export interface ParsedPrivateFile {
+interface ParsedPrivateFile {
   /** "v1.2", "v1.3", ... */
   format: string;
   algorithm: number;
@@ -305,7 +295,10 @@ export function parsePrivateFile(text: string): ParsedPrivateFile {
   if (!algMatch) throw new KeyError('E_KEY_FORMAT', 'Algorithm is not a number');
   const algorithm = Number(algMatch[1]);
   if (algorithm !== ALG_ECDSAP256SHA256)
-    throw new KeyError('E_KEY_ALGORITHM', `algorithm ${algorithm} is not supported (only 13, ECDSAP256SHA256)`);
+    throw new KeyError(
+      'E_KEY_ALGORITHM',
+      `algorithm ${algorithm} is not supported (only ${ALG_ECDSAP256SHA256}, ECDSAP256SHA256)`,
+    );
   const b64 = fields.get('privatekey');
   if (b64 === undefined) throw new KeyError('E_KEY_FORMAT', 'no PrivateKey field');
   if (b64 === '' || !BASE64_RE.test(b64)) throw new KeyError('E_KEY_FORMAT', 'PrivateKey is not base64');
@@ -320,7 +313,7 @@ export function parsePrivateFile(text: string): ParsedPrivateFile {
   for (const [lower, prop] of Object.entries(TIME_FIELDS)) {
     const v = fields.get(lower);
     if (v === undefined) continue;
-    const t = parseKeyTime(v);
+    const t = parseTimestamp(v, { leapSecond: true });
     if (!t)
       throw new KeyError('E_KEY_FORMAT', `${prop[0]!.toUpperCase()}${prop.slice(1)} is not a YYYYMMDDHHMMSS time`);
     out[prop] = t;
@@ -416,7 +409,7 @@ export function rewriteKeyTiming(dir: string, key: StoredZoneKey): { keyFile: st
 
 // ---- loading ----------------------------------------------------------------------------------------------
 
-export interface LoadedKeys {
+interface LoadedKeys {
   /** Valid keys, flags 257 first, then by tag. `role` is 'ksk' for flags 257 and 'zsk' for 256. */
   keys: StoredZoneKey[];
   /** One line per file that could not be used: "<path>: <reason>". Never contains private key material. */
@@ -496,7 +489,9 @@ export function loadZoneKeys(dir: string, zone: Name): LoadedKeys {
   for (const p of pairs.values()) {
     const where = join(dir, p.key[0] ?? p.priv[0] ?? p.base);
     if (p.algorithm !== ALG_ECDSAP256SHA256) {
-      problems.push(`${where}: algorithm ${p.algorithm} is not supported (only 13, ECDSAP256SHA256); key ignored`);
+      problems.push(
+        `${where}: algorithm ${p.algorithm} is not supported (only ${ALG_ECDSAP256SHA256}, ECDSAP256SHA256); key ignored`,
+      );
       continue;
     }
     if (p.key.length > 1 || p.priv.length > 1) {
@@ -524,14 +519,20 @@ export function loadZoneKeys(dir: string, zone: Name): LoadedKeys {
       if (pub.protocol !== DNSKEY_PROTOCOL)
         throw new KeyError('E_KEY_FORMAT', `DNSKEY protocol ${pub.protocol}, not 3`);
       if (pub.algorithm !== ALG_ECDSAP256SHA256)
-        throw new KeyError('E_KEY_ALGORITHM', `DNSKEY algorithm ${pub.algorithm}, but the file name says 13`);
+        throw new KeyError(
+          'E_KEY_ALGORITHM',
+          `DNSKEY algorithm ${pub.algorithm}, but the file name says ${ALG_ECDSAP256SHA256}`,
+        );
       if (pub.flags !== FLAGS_KSK && pub.flags !== FLAGS_ZSK)
         throw new KeyError(
           'E_KEY_FORMAT',
           `DNSKEY flags ${pub.flags} are not supported (only 256 = ZSK and 257 = KSK; a revoked key has bit 128 set)`,
         );
       if (pub.publicKey.length !== P256_PUBLIC_KEY_OCTETS)
-        throw new KeyError('E_KEY_FORMAT', `public key of ${pub.publicKey.length} octets; algorithm 13 has 64`);
+        throw new KeyError(
+          'E_KEY_FORMAT',
+          `public key of ${pub.publicKey.length} octets; algorithm ${ALG_ECDSAP256SHA256} has ${P256_PUBLIC_KEY_OCTETS}`,
+        );
       const tag = keyTag(pub.rdata);
       if (tag !== p.tag)
         throw new KeyError('E_KEY_FORMAT', `the DNSKEY has key tag ${tag}, the file name says ${p.tag}`);

@@ -24,7 +24,7 @@ import {
   type RolloverTiming,
 } from './lifecycle.js';
 
-export interface RolloverOptions {
+interface RolloverOptions {
   zone: Name;
   keysDir: string;
   stateDir: string;
@@ -33,7 +33,7 @@ export interface RolloverOptions {
   now: Date;
 }
 
-export type Done<T> = ({ ok: true; warnings: string[] } & T) | { ok: false; error: string };
+type Done<T> = ({ ok: true; warnings: string[] } & T) | { ok: false; error: string };
 
 /** The zone's keys, or why a rollover will not touch them. */
 function keysOf(o: RolloverOptions): { ok: true; keys: StoredZoneKey[] } | { ok: false; error: string } {

@@ -22,7 +22,7 @@ export const FLAGS_KSK = 257;
 /** Octets of an uncompressed P-256 public key without the 0x04 prefix (RFC 6605 §4). */
 export const P256_PUBLIC_KEY_OCTETS = 64;
 /** Octets of a P-256 private scalar. */
-export const P256_PRIVATE_KEY_OCTETS = 32;
+const P256_PRIVATE_KEY_OCTETS = 32;
 
 export type KeyRole = 'ksk' | 'zsk' | 'csk';
 export type KeyFlags = 256 | 257;
@@ -36,7 +36,7 @@ export interface ZoneKey {
   readonly zone: Name;
   readonly role: KeyRole;
   readonly flags: KeyFlags;
-  readonly algorithm: 13;
+  readonly algorithm: typeof ALG_ECDSAP256SHA256;
   /** Key tag of `dnskeyRdata` (RFC 4034 Appendix B). */
   readonly tag: number;
   /** The 64 octets x | y (RFC 6605 §4). */
@@ -50,7 +50,7 @@ export interface ZoneKey {
   readonly dnskeyRdata: Uint8Array;
 }
 
-export type KeyErrorCode =
+type KeyErrorCode =
   | 'E_KEY_INVALID' // a key that is not a valid P-256 key (wrong curve, scalar out of range, wrong length)
   | 'E_KEY_ALGORITHM' // an algorithm or digest type dane-ns does not implement
   | 'E_KEY_FILE' // a key file that cannot be written (exists with other content, I/O error)
@@ -67,7 +67,7 @@ export class KeyError extends Error {
 }
 
 /** DNSKEY flags for a role: a KSK or CSK carries the SEP bit (257), a ZSK does not (256). */
-export function flagsForRole(role: KeyRole): KeyFlags {
+function flagsForRole(role: KeyRole): KeyFlags {
   return role === 'zsk' ? FLAGS_ZSK : FLAGS_KSK;
 }
 
@@ -79,7 +79,10 @@ export function dnskeyRdata(flags: number, publicKey: Uint8Array, algorithm = AL
   if (!Number.isInteger(flags) || flags < 0 || flags > 0xffff)
     throw new KeyError('E_KEY_INVALID', `DNSKEY flags ${flags} out of range`);
   if (algorithm === ALG_ECDSAP256SHA256 && publicKey.length !== P256_PUBLIC_KEY_OCTETS)
-    throw new KeyError('E_KEY_INVALID', `an algorithm 13 public key has 64 octets, not ${publicKey.length}`);
+    throw new KeyError(
+      'E_KEY_INVALID',
+      `an algorithm ${ALG_ECDSAP256SHA256} public key has ${P256_PUBLIC_KEY_OCTETS} octets, not ${publicKey.length}`,
+    );
   const out = new Uint8Array(4 + publicKey.length);
   out[0] = flags >> 8;
   out[1] = flags & 0xff;

@@ -26,7 +26,7 @@ import { keyState, selectKeys, type KeyMode } from './lifecycle.js';
 
 export type { KeyMode } from './lifecycle.js';
 
-export interface EnsureZoneKeysOptions {
+interface EnsureZoneKeysOptions {
   zone: Name;
   keysDir: string;
   stateDir: string;
@@ -57,7 +57,7 @@ export type KeySetResult =
   | { ok: false; error: string };
 
 /** The state file, relative to the state directory. */
-export const KEYS_STATE_FILE = 'keys.json';
+const KEYS_STATE_FILE = 'keys.json';
 
 interface ZoneRecord {
   tags: number[];

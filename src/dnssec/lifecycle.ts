@@ -34,10 +34,10 @@ import type { StoredZoneKey } from './keyfile.js';
 
 export type KeyMode = 'ksk-zsk' | 'csk';
 
-export type KeyState = 'pending' | 'published' | 'active' | 'retired' | 'removed';
+type KeyState = 'pending' | 'published' | 'active' | 'retired' | 'removed';
 
 /** The timing fields of a key (a StoredZoneKey has them all). */
-export interface KeyTiming {
+interface KeyTiming {
   readonly created: Date;
   readonly publish: Date;
   readonly activate: Date;
@@ -63,7 +63,7 @@ function newer(a: StoredZoneKey, b: StoredZoneKey): boolean {
   return a.tag > b.tag;
 }
 
-export interface KeySelection {
+interface KeySelection {
   /** The DNSKEY RRset: every published, active or retired key of the mode (flags 257 first, then by tag). */
   readonly published: readonly StoredZoneKey[];
   /** Sign the DNSKEY RRset: every active 257 key, newest first. */
@@ -135,14 +135,14 @@ export interface RolloverPlan {
   readonly dsFrom?: Date;
 }
 
-export type PlanResult<T> = { ok: true; plan: T } | { ok: false; error: string };
+type PlanResult<T> = { ok: true; plan: T } | { ok: false; error: string };
 
 const addSeconds = (t: Date, s: number): Date => new Date(t.getTime() + s * 1000);
 /** A key time as messages show it: ISO 8601 in whole seconds (the key files keep seconds). */
 export const iso = (t: Date): string => t.toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** The rollover a zone's mode allows: ZSK or KSK with separate keys, CSK with one. */
-export function rolloverKinds(mode: KeyMode): readonly RolloverKind[] {
+function rolloverKinds(mode: KeyMode): readonly RolloverKind[] {
   return mode === 'csk' ? ['csk'] : ['zsk', 'ksk'];
 }
 

@@ -33,65 +33,9 @@ import {
   WILDCARD_LABEL,
   type Name,
 } from '../wire/name.js';
-import { slabAlloc, slabCopy } from '../wire/slab.js';
+import { placeable, placeView, slabAlloc, slabPlace } from '../wire/slab.js';
+import { encodeTypeBitmap } from '../wire/typebitmap.js';
 import { T } from '../wire/types.js';
-
-// ---- type bitmap (RFC 4034 §4.1.2) ------------------------------------------------------------------------
-
-/**
- * Encodes types as NSEC window blocks: per window (high octet) that has any type, the window number, the
- * length of its bitmap (1-32, trailing zero octets dropped) and the bitmap, windows ascending. Duplicates are
- * ignored. Throws RangeError for a value that is not an integer in 0..65535.
- */
-export function typeBitmap(types: Iterable<number>): Uint8Array {
-  const present = new Set<number>();
-  for (const t of types) {
-    if (!Number.isInteger(t) || t < 0 || t > 0xffff)
-      throw new RangeError(`type bitmap: ${String(t)} is not an RR type number`);
-    present.add(t);
-  }
-  const sorted = [...present].sort((a, b) => a - b);
-  const out: number[] = [];
-  let i = 0;
-  while (i < sorted.length) {
-    const window = sorted[i]! >> 8;
-    const bits = new Uint8Array(32);
-    let used = 0;
-    for (; i < sorted.length && sorted[i]! >> 8 === window; i++) {
-      const low = sorted[i]! & 0xff;
-      bits[low >> 3] = bits[low >> 3]! | (0x80 >> (low & 7));
-      used = (low >> 3) + 1;
-    }
-    out.push(window, used, ...bits.subarray(0, used));
-  }
-  return Uint8Array.from(out);
-}
-
-/**
- * Decodes NSEC window blocks into the ascending list of types. Strict (RFC 4034 §4.1.2): windows ascending
- * and unique, lengths 1-32, no trailing zero octet, no bytes past the last block. Throws RangeError otherwise.
- */
-export function parseTypeBitmap(bytes: Uint8Array): number[] {
-  const types: number[] = [];
-  let pos = 0;
-  let previous = -1;
-  while (pos < bytes.length) {
-    if (pos + 2 > bytes.length) throw new RangeError('type bitmap: truncated window header');
-    const window = bytes[pos]!;
-    const len = bytes[pos + 1]!;
-    if (window <= previous) throw new RangeError(`type bitmap: window ${window} out of order`);
-    if (len < 1 || len > 32) throw new RangeError(`type bitmap: window ${window} has ${len} octets (1-32)`);
-    if (pos + 2 + len > bytes.length) throw new RangeError(`type bitmap: window ${window} runs past the end`);
-    if (bytes[pos + 1 + len] === 0) throw new RangeError(`type bitmap: window ${window} ends with a zero octet`);
-    for (let k = 0; k < len; k++) {
-      const octet = bytes[pos + 2 + k]!;
-      for (let bit = 0; bit < 8; bit++) if (octet & (0x80 >> bit)) types.push((window << 8) | (k * 8 + bit));
-    }
-    previous = window;
-    pos += 2 + len;
-  }
-  return types;
-}
 
 // ---- the chain ---------------------------------------------------------------------------------------------
 
@@ -126,7 +70,7 @@ export interface NsecChain {
   covering(name: Name): NsecEntry;
 }
 
-export interface NsecOptions {
+interface NsecOptions {
   /** TTL of every NSEC: min(SOA minimum, SOA TTL) (RFC 9077, RFC 4034 §4); callers pass `zone.negativeTtl`. */
   readonly ttl: number;
   /** Types the signer adds at the apex and the bitmap must list (default [DNSKEY]). */
@@ -142,9 +86,6 @@ function isLowerWire(wire: Uint8Array): boolean {
   return true;
 }
 
-/** Slab offsets (16 KiB slabs) and NSEC rdata lengths (at most 255 + 8704 octets) fit 16 bits each. */
-const U16 = 0x10000;
-
 /**
  * An NsecEntry of a built chain, which is also its own NSEC RRset (`rrset` is the entry itself): a 100k-name
  * zone has 100k entries, and an RRset object of their own would cost about 48 bytes more each. The rdata stays
@@ -154,7 +95,7 @@ const U16 = 0x10000;
 class StoredNsec implements NsecEntry, RRset {
   readonly type = T.NSEC;
   readonly #buffer: ArrayBufferLike;
-  /** offset * 2^16 + length. */
+  /** Where the rdata is in #buffer (wire/slab.ts slabPlace). */
   readonly #place: number;
 
   constructor(
@@ -165,14 +106,14 @@ class StoredNsec implements NsecEntry, RRset {
     rdata: Uint8Array,
     readonly index: number,
   ) {
-    const at = rdata.byteOffset < U16 && rdata.byteLength < U16 ? rdata : slabCopy(rdata);
+    const at = placeable(rdata);
     this.#buffer = at.buffer;
-    this.#place = at.byteOffset * U16 + at.byteLength;
+    this.#place = slabPlace(at);
     Object.freeze(this);
   }
 
   get rdata(): Uint8Array {
-    return new Uint8Array(this.#buffer, Math.floor(this.#place / U16), this.#place % U16);
+    return placeView(this.#buffer, this.#place);
   }
 
   get rdatas(): readonly Uint8Array[] {
@@ -212,7 +153,7 @@ export function buildNsecChain(zone: Zone, opts: NsecOptions): NsecChain {
     // The next owner's own Name when it is already lower-case (the usual case): no second copy of every name.
     const nextOwner = (owners[index + 1] ?? zone.apex).name;
     const next = isLowerWire(nextOwner.wire) ? nextOwner : toLower(nextOwner);
-    const bitmap = typeBitmap(sortedTypes);
+    const bitmap = encodeTypeBitmap(sortedTypes);
     const rdata = slabAlloc(next.wire.length + bitmap.length);
     rdata.set(next.wire, 0);
     rdata.set(bitmap, next.wire.length);

@@ -9,15 +9,12 @@
  * cache holds whole answers). The octets are never written after signing, so sharing them with the signature
  * cache is safe.
  */
-import { slabCopy } from '../wire/slab.js';
-
-/** Offsets into a slab and RRSIG rdata lengths are below 2^16 (slabs are 16 KiB, an RRSIG at most 337 octets). */
-const U16 = 0x10000;
+import { placeable, placeView, slabPlace } from '../wire/slab.js';
 
 export class RrsigTable {
   #count = 0;
   #buffers: ArrayBufferLike[] = [];
-  /** offset * 2^16 + length per job. */
+  /** Where each job's signature is in #buffers (wire/slab.ts slabPlace). */
   #places = new Uint32Array(1024);
   /** Covered type per job. */
   #types = new Uint16Array(1024);
@@ -85,16 +82,15 @@ export class RrsigTable {
 
   /** The signature of job `i`: complete RRSIG rdata, and its expiration (seconds since the epoch). */
   setSignature(i: number, rrsig: Uint8Array, expiration: number): void {
-    const at = rrsig.byteOffset < U16 && rrsig.byteLength < U16 ? rrsig : slabCopy(rrsig);
+    const at = placeable(rrsig);
     this.#buffers[i] = at.buffer;
-    this.#places[i] = at.byteOffset * U16 + at.byteLength;
+    this.#places[i] = slabPlace(at);
     if (expiration < this.#earliest) this.#earliest = expiration;
   }
 
   /** The RRSIG rdata of job `i` (a view: read it, never write into it). */
   signature(i: number): Uint8Array {
-    const place = this.#places[i]!;
-    return new Uint8Array(this.#buffers[i]!, Math.floor(place / U16), place % U16);
+    return placeView(this.#buffers[i]!, this.#places[i]!);
   }
 
   /** The RRSIG rdata covering (owner, type), the first one when there are several; undefined when none. */

@@ -22,9 +22,10 @@
  * refreshBefore of reuse after each signing.
  */
 import { hash } from 'node:crypto';
-import type { RRset } from '../zone/zone.js';
-import { ALG_ECDSAP256SHA256, canonicalRRsetBytes, rrsigHeaderLength } from './canonical.js';
-import { slabCopy } from '../wire/slab.js';
+import type { RRset } from '../wire/rrset.js';
+import { canonicalRRsetBytes, rrsigHeaderLength } from './canonical.js';
+import { ALG_ECDSAP256SHA256 } from './keys.js';
+import { placeable, placeView, slabPlace } from '../wire/slab.js';
 import { SignError, signingInput, signRRset, signRRsetAsync, type SigningKey } from './sign.js';
 
 export interface SignaturePolicy {
@@ -102,7 +103,7 @@ export const DEFAULT_SIGNATURE_POLICY: SignaturePolicy = Object.freeze({
  * The cache digest of an RRset, base64: SHA-256 over its canonical bytes with its own TTL as Original TTL.
  * (One-shot crypto.hash with text output: about a third of the cost of createHash for RRset-sized input.)
  */
-export function rrsetDigestBase64(rrset: RRset): string {
+function rrsetDigestBase64(rrset: RRset): string {
   return hash('sha256', canonicalRRsetBytes(rrset, rrset.ttl), 'base64');
 }
 
@@ -130,8 +131,6 @@ type Lookup =
  * 4 MB for a 100k-name zone.
  */
 const DIGEST_OCTETS = 16;
-/** RRSIG rdata is at most 18 + 255 + 64 octets, and slabs are 16 KiB: offset and length fit 16 bits each. */
-const U16 = 0x10000;
 
 export class SignatureCache {
   /*
@@ -252,12 +251,12 @@ export class SignatureCache {
 
   #store(l: Exclude<Lookup, { hit: CachedSignature }>, rrsig: Uint8Array): CachedSignature {
     // The location must fit #places; the signer's slab arrays always do (a copy otherwise).
-    const at = rrsig.byteOffset < U16 && rrsig.byteLength < U16 ? rrsig : slabCopy(rrsig);
+    const at = placeable(rrsig);
     let e = this.#find(l.digest, l.bucket);
     if (e < 0) e = this.#append(l.digest, l.bucket);
     this.#times[2 * e] = l.inception;
     this.#times[2 * e + 1] = l.expiration;
-    this.#places[e] = at.byteOffset * U16 + at.byteLength;
+    this.#places[e] = slabPlace(at);
     this.#buffers[e] = at.buffer;
     this.#misses++;
     return this.#entry(e, l.digest);
@@ -265,9 +264,8 @@ export class SignatureCache {
 
   /** Entry e as a CachedSignature. */
   #entry(e: number, digest: Uint8Array): CachedSignature {
-    const place = this.#places[e]!;
     return new Signature(
-      new Uint8Array(this.#buffers[e]!, Math.floor(place / U16), place % U16),
+      placeView(this.#buffers[e]!, this.#places[e]!),
       digest,
       this.#times[2 * e]!,
       this.#times[2 * e + 1]!,

@@ -19,11 +19,11 @@ import {
   type SigningOptions,
 } from 'node:crypto';
 import { isSubdomain, nameToText, type Name } from '../wire/name.js';
+import { SERIAL_HALF, serialDiff, serialOf } from '../wire/serial.js';
 import { slabAlloc } from '../wire/slab.js';
 import { T } from '../wire/types.js';
-import type { RRset } from '../zone/zone.js';
+import type { RRset } from '../wire/rrset.js';
 import {
-  ALG_ECDSAP256SHA256,
   canonicalRRsetBytes,
   parseRrsig,
   putRrsigHeader,
@@ -31,8 +31,9 @@ import {
   rrsigLabels,
   signedData,
 } from './canonical.js';
+import { ALG_ECDSAP256SHA256 } from './keys.js';
 
-export type SignErrorCode =
+type SignErrorCode =
   | 'E_SIGN_KEY' // the private key is not an EC P-256 key
   | 'E_SIGN_WINDOW' // inception/expiration are not integers, or expiration is not after inception
   | 'E_SIGN_OWNER' // the RRset is not at or below the key's zone (RFC 4035 §2.2: signer = the zone apex)
@@ -60,16 +61,13 @@ export interface SigningKey {
 }
 
 /** A validity window in seconds since the epoch (not yet reduced to 32 bits). */
-export interface SignatureWindow {
+interface SignatureWindow {
   readonly inception: number;
   readonly expiration: number;
 }
 
 /** Octets in an algorithm 13 signature: r and s, 32 each (RFC 6605 §4). */
-export const P256_SIGNATURE_OCTETS = 64;
-
-const TWO_32 = 0x1_0000_0000;
-const TWO_31 = 0x8000_0000;
+const P256_SIGNATURE_OCTETS = 64;
 
 /**
  * Seconds since the epoch -> the 32-bit RRSIG time field (RFC 4034 §3.1.5): the value modulo 2^32. Times past
@@ -79,16 +77,7 @@ const TWO_31 = 0x8000_0000;
 export function timeToRrsig(seconds: number): number {
   if (!Number.isInteger(seconds))
     throw new SignError('E_SIGN_WINDOW', `time ${seconds} is not a whole number of seconds`);
-  return ((seconds % TWO_32) + TWO_32) % TWO_32;
-}
-
-/**
- * `a - b` for two 32-bit RRSIG times in serial number arithmetic (RFC 1982 §3.2 with SERIAL_BITS = 32, as
- * RFC 4034 §3.1.5 requires): a value in [-2^31, 2^31). Positive means `a` is later than `b`.
- */
-export function rrsigTimeDiff(a: number, b: number): number {
-  const d = (((a - b) % TWO_32) + TWO_32) % TWO_32;
-  return d >= TWO_31 ? d - TWO_32 : d;
+  return serialOf(seconds);
 }
 
 /**
@@ -96,14 +85,14 @@ export function rrsigTimeDiff(a: number, b: number): number {
  * to `now` (so within 68 years of it). Inverse of timeToRrsig around the current time.
  */
 export function rrsigToTime(t: number, now: number): number {
-  return now + rrsigTimeDiff(t, timeToRrsig(now));
+  return now + serialDiff(t, timeToRrsig(now));
 }
 
 /** True when `now` lies in [inception, expiration] of the RRSIG rdata, compared in serial arithmetic. */
 export function rrsigCurrent(rrsigRdata: Uint8Array, now: number): boolean {
   const f = parseRrsig(rrsigRdata);
   const n = timeToRrsig(now);
-  return rrsigTimeDiff(n, f.inception) >= 0 && rrsigTimeDiff(f.expiration, n) >= 0;
+  return serialDiff(n, f.inception) >= 0 && serialDiff(f.expiration, n) >= 0;
 }
 
 const checkedKeys = new WeakSet<KeyObject>();
@@ -161,7 +150,7 @@ function prepareSignature(
   const expiration = timeToRrsig(window.expiration);
   const span = window.expiration - window.inception;
   // A window of 2^31 s or more cannot be told apart from a reversed one in serial arithmetic (RFC 4034 §3.1.5).
-  if (span <= 0 || span >= TWO_31) {
+  if (span <= 0 || span >= SERIAL_HALF) {
     throw new SignError(
       'E_SIGN_WINDOW',
       `expiration ${window.expiration} must be after inception ${window.inception} by less than 2^31 s`,

@@ -22,7 +22,7 @@ export interface Placed {
 }
 
 /** What kind of answer this was; the DNSSEC stage (next issue) chooses its proofs from it. */
-export type Outcome =
+type Outcome =
   | { readonly kind: 'hit'; readonly node: ZoneNode; readonly name: Name }
   | { readonly kind: 'nodata'; readonly node: ZoneNode; readonly name: Name }
   | { readonly kind: 'nxdomain'; readonly encloser: ZoneNode; readonly name: Name }
@@ -41,14 +41,11 @@ export interface Answer {
   readonly additional: readonly Placed[];
 }
 
-export interface Query {
+interface Query {
   readonly qname: Name;
   readonly qtype: number;
   readonly dnssecOk: boolean;
 }
-
-/** RFC 6672 §2.2: the substituted name would be longer than 255 octets. */
-const RCODE_YXDOMAIN = 6;
 
 /** CNAME/DNAME chain limit inside one zone (a loop guard; BIND and Knot use similar small bounds). */
 const MAX_ALIAS_HOPS = 16;
@@ -58,7 +55,7 @@ const ADDITIONAL_FOR = new Set<number>([T.NS, T.MX, T.SRV]);
 
 const negativeSoa = new WeakMap<Zone, RRset>();
 /** The SOA with the negative-caching TTL min(SOA TTL, SOA MINIMUM) (RFC 2308 §3, §5). */
-export function negativeSoaOf(zone: Zone): RRset {
+function negativeSoaOf(zone: Zone): RRset {
   let s = negativeSoa.get(zone);
   if (!s) {
     s = Object.freeze({ ...zone.soa, ttl: zone.negativeTtl });
@@ -136,7 +133,7 @@ export function answerInZone(zone: Zone, q: Query, sec?: ZoneSecurity): Answer {
           const below = name.offsets.length - loc.encloser.name.offsets.length;
           next = nameFromLabels([...labels(name).slice(0, below), ...labels(target)]);
         } catch {
-          return done(RCODE_YXDOMAIN, { kind: 'yxdomain' });
+          return done(RCODE.YXDOMAIN, { kind: 'yxdomain' }); // RFC 6672 §2.2: the substituted name is too long
         }
         answer.push({ owner: name, rrset: synthCname(name, next, dname.ttl) });
         if (!followable(zone, next, seen, hop)) return done(RCODE.NOERROR, { kind: 'alias-out', target: next });

@@ -4,7 +4,7 @@
  * answering code does not know about metrics. Gauges (serials, signature expiry, certificate not-after) are
  * read from the current state when scraped.
  */
-import { typeToText } from '../wire/types.js';
+import { rcodeToText, typeToText } from '../wire/types.js';
 import type { Handler, Transport } from './transport.js';
 
 export interface ZoneGauge {
@@ -25,21 +25,6 @@ export interface CertGauge {
   readonly notAfter?: number;
   readonly status: string;
 }
-
-/** Response codes that fit the header's 4 bits (RFC 1035, RFC 2136); wire/types.ts names only those it uses. */
-const RCODE_NAMES = [
-  'NOERROR',
-  'FORMERR',
-  'SERVFAIL',
-  'NXDOMAIN',
-  'NOTIMP',
-  'REFUSED',
-  'YXDOMAIN',
-  'YXRRSET',
-  'NXRRSET',
-  'NOTAUTH',
-  'NOTZONE',
-];
 
 /** Label value escaping of the text format (backslash, double quote, newline). */
 function esc(v: string): string {
@@ -102,7 +87,7 @@ export class Metrics {
     head('dane_ns_queries_total', 'counter', 'Responses sent, by transport, query type and response code.');
     for (const [key, n] of [...this.queries].sort((a, b) => a[0] - b[0])) {
       const transport = key & 1 ? 'tcp' : 'udp';
-      const rcode = RCODE_NAMES[(key >> 1) & 0x0f] ?? String((key >> 1) & 0x0f);
+      const rcode = rcodeToText((key >> 1) & 0x0f);
       const q = (key >> 5) - 1;
       const qtype = q < 0 ? 'none' : typeToText(q);
       out.push(`dane_ns_queries_total{transport="${transport}",qtype="${qtype}",rcode="${rcode}"} ${n}`);

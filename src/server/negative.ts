@@ -33,7 +33,7 @@ import { OPT_SIZE, writeOpt, type ResponseEdns } from './respond.js';
 import type { SimpleQuery } from './fastpath.js';
 
 /** The encoded sections of an NXDOMAIN response after its question, ready to be replayed for another qname. */
-export interface NegativeFragment {
+interface NegativeFragment {
   /** Header flags and rcode of the response, without RD and CD (those are copied from each query). */
   readonly flags: number;
   readonly nscount: number;
@@ -163,7 +163,7 @@ function avoidList(zone: Zone, encloser: ZoneNode, rrsets: readonly RRset[]): st
 }
 
 /** What the fast path reads from a snapshot (handler.ts's Snapshot). */
-export interface NegativeSources {
+interface NegativeSources {
   readonly zones: ZoneSet;
   readonly security: ReadonlyMap<Zone, ZoneSecurity>;
   readonly negative: NegativeCache;

@@ -8,7 +8,7 @@ import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
 
-export interface StoredRecord {
+interface StoredRecord {
   readonly rdata: string;
   readonly roles: readonly ('current' | 'next' | 'issuer')[];
   readonly since: number;

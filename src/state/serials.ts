@@ -4,21 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { serialAdd, serialGreater } from '../wire/serial.js';
 import { writeFileAtomic } from './atomic.js';
 
 interface Entry {
   serial: number;
   hash: string;
-}
-
-/** RFC 1982 §3.1 addition: serial + n modulo 2^32 (n < 2^31). */
-export function serialAdd(serial: number, n: number): number {
-  return (serial + n) % 0x100000000;
-}
-
-/** RFC 1982 §3.2: true when a is greater than b in serial arithmetic. */
-export function serialGreater(a: number, b: number): boolean {
-  return (a < b && b - a > 0x80000000) || (a > b && a - b < 0x80000000);
 }
 
 export class SerialStore {

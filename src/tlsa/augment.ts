@@ -29,7 +29,7 @@ export interface AutoTlsa {
   readonly line: number;
 }
 
-export interface Augmented {
+interface Augmented {
   readonly source: ZoneSource;
   readonly warnings: readonly ZoneProblem[];
   readonly problems: readonly ZoneProblem[];

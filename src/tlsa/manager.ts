@@ -33,9 +33,9 @@ export interface TlsaEvent {
   readonly fields: Record<string, unknown>;
 }
 
-export type CertStatus = 'ok' | 'expiring' | 'expired' | 'not-yet-valid' | 'unreadable' | 'absent';
+type CertStatus = 'ok' | 'expiring' | 'expired' | 'not-yet-valid' | 'unreadable' | 'absent';
 
-export interface CertHealth {
+interface CertHealth {
   readonly zone: string;
   readonly host: string;
   readonly role: 'current' | 'next';

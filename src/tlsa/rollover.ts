@@ -10,7 +10,7 @@
 
 export type TlsaRole = 'current' | 'next' | 'issuer';
 
-export interface TlsaRecordState {
+interface TlsaRecordState {
   /** Presentation RDATA, e.g. `3 1 1 9A0B...`. */
   readonly rdata: string;
   /** Why the record is wanted now; empty once retired. */

@@ -40,7 +40,8 @@ export interface TlsaSource {
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
-function spkiSha256(key: KeyObject): string {
+/** Upper-case hex SHA-256 of a public key's SubjectPublicKeyInfo DER: TLSA selector 1, matching type 1 data. */
+export function spkiSha256(key: KeyObject): string {
   const der = key.export({ type: 'spki', format: 'der' });
   return createHash('sha256').update(der).digest('hex').toUpperCase();
 }

@@ -7,7 +7,7 @@ import { WireError } from './errors.js';
 import type { Writer } from './writer.js';
 import { T } from './types.js';
 
-export interface EdnsOption {
+interface EdnsOption {
   code: number;
   data: Uint8Array;
 }
@@ -24,19 +24,10 @@ export interface Edns {
   options: EdnsOption[];
 }
 
-export const FLAG_DO = 0x8000;
+const FLAG_DO = 0x8000;
 
 /** Option codes this server knows (IANA "DNS EDNS0 Option Codes"). */
-export const EDNS_OPTION = { NSID: 3, CLIENT_SUBNET: 8, COOKIE: 10, TCP_KEEPALIVE: 11, PADDING: 12, EDE: 15 } as const;
-
-/** Extended DNS Error info codes used by this server (RFC 8914 §4). */
-export const EDE = {
-  OTHER: 0,
-  DNSSEC_BOGUS: 6,
-  SIGNATURE_EXPIRED: 7,
-  NOT_AUTHORITATIVE: 20,
-  NOT_SUPPORTED: 21,
-} as const;
+const EDNS_OPTION = { NSID: 3, CLIENT_SUBNET: 8, COOKIE: 10, TCP_KEEPALIVE: 11, PADDING: 12, EDE: 15 } as const;
 
 /** A complete Edns from defaults (udpSize 1232, version 0, DO off, no options) and the given fields. */
 export function makeEdns(p: Partial<Edns> = {}): Edns {
@@ -78,13 +69,13 @@ export function ednsFromOpt(rrclass: number, ttl: number, rdata: Uint8Array): Ed
 }
 
 /** The TTL field of the OPT RR. */
-export function optTtl(e: Edns): number {
+function optTtl(e: Edns): number {
   const flags = (e.flags & 0x7fff) | (e.dnssecOk ? FLAG_DO : 0);
   return (((e.extRcode & 0xff) << 24) | ((e.version & 0xff) << 16) | flags) >>> 0;
 }
 
 /** The OPT rdata (options in order). */
-export function optRdata(e: Edns): Uint8Array {
+function optRdata(e: Edns): Uint8Array {
   let len = 0;
   for (const o of e.options) len += 4 + o.data.length;
   const out = new Uint8Array(len);

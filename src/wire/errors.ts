@@ -3,7 +3,7 @@
  * input, so the server can map any WireError on a query to FORMERR without guessing.
  */
 
-export type WireErrorCode =
+type WireErrorCode =
   | 'E_SHORT' // read past the end of the buffer
   | 'E_TRAILING' // bytes left after a complete message / rdata
   | 'E_LABEL_TOO_LONG' // label > 63 octets (RFC 1035 §2.3.4)

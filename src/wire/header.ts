@@ -3,7 +3,7 @@
  * allocation-light so the server can decide from the header alone whether to answer at all (never a response).
  */
 
-export interface Header {
+interface Header {
   id: number;
   /** The 16-bit flags word: QR, opcode, AA, TC, RD, RA, Z, AD, CD and the low 4 bits of the rcode. */
   flags: number;
@@ -19,8 +19,8 @@ export const FLAG_QR = 0x8000;
 export const FLAG_AA = 0x0400;
 export const FLAG_TC = 0x0200;
 export const FLAG_RD = 0x0100;
-export const FLAG_RA = 0x0080;
-export const FLAG_AD = 0x0020;
+const FLAG_RA = 0x0080;
+const FLAG_AD = 0x0020;
 export const FLAG_CD = 0x0010;
 
 const OPCODE_SHIFT = 11;
@@ -44,23 +44,8 @@ export function qr(flags: number): boolean {
 export function opcode(flags: number): number {
   return (flags >>> OPCODE_SHIFT) & 0xf;
 }
-export function aa(flags: number): boolean {
-  return (flags & FLAG_AA) !== 0;
-}
-export function tc(flags: number): boolean {
-  return (flags & FLAG_TC) !== 0;
-}
 export function rd(flags: number): boolean {
   return (flags & FLAG_RD) !== 0;
-}
-export function ra(flags: number): boolean {
-  return (flags & FLAG_RA) !== 0;
-}
-export function ad(flags: number): boolean {
-  return (flags & FLAG_AD) !== 0;
-}
-export function cd(flags: number): boolean {
-  return (flags & FLAG_CD) !== 0;
 }
 /** The low 4 bits of the rcode (the upper 8 live in the OPT TTL, RFC 6891 §6.1.3). */
 export function rcode(flags: number): number {

@@ -20,7 +20,7 @@ import { Reader } from './reader.js';
 import { CLASS_ANY, CLASS_IN, CLASS_NONE, T } from './types.js';
 import { Writer } from './writer.js';
 
-export interface Question {
+interface Question {
   name: Name;
   type: number;
   class: number;

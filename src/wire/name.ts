@@ -21,8 +21,6 @@ export interface Name {
   readonly offsets: readonly number[];
 }
 
-const latin1 = new TextDecoder('latin1');
-
 function lowerByte(b: number): number {
   return b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
 }
@@ -162,16 +160,6 @@ export function stripLabels(name: Name, n: number): Name {
   return make(name.wire.subarray(name.offsets[n]!));
 }
 
-/** The ancestor of `name` that has exactly `count` labels. */
-export function ancestorWithLabels(name: Name, count: number): Name {
-  return stripLabels(name, name.offsets.length - count);
-}
-
-/** The parent name (one label removed); the root's parent is the root. */
-export function parentName(name: Name): Name {
-  return stripLabels(name, 1);
-}
-
 /** `label` + "." + `name`. */
 export function prependLabel(label: Uint8Array, name: Name): Name {
   return nameFromLabels([label, ...labels(name)]);
@@ -307,7 +295,7 @@ export function parseName(text: string, origin: Name | null = null): Name {
 }
 
 /** Presentation form of one label, escaping what RFC 1035 §5.1 requires. */
-export function labelToText(label: Uint8Array): string {
+function labelToText(label: Uint8Array): string {
   let s = '';
   for (const b of label) {
     if (b <= 0x20 || b >= 0x7f) s += '\\' + b.toString().padStart(3, '0');
@@ -333,17 +321,4 @@ export function nameToText(name: Name): string {
   let s = '';
   for (const l of labels(name)) s += labelToText(l) + '.';
   return s;
-}
-
-/** Presentation form relative to `origin` when below it ("@" for the origin itself), else absolute. */
-export function nameToRelativeText(name: Name, origin: Name): string {
-  if (name.key === origin.key) return '@';
-  if (!isSubdomain(name, origin)) return nameToText(name);
-  const n = name.offsets.length - origin.offsets.length;
-  return labels(name).slice(0, n).map(labelToText).join('.');
-}
-
-/** Internal: latin1 decoding used by the key; exported for codecs that need byte-exact strings. */
-export function bytesToLatin1(b: Uint8Array): string {
-  return latin1.decode(b);
 }

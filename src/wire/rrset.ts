@@ -1,6 +1,6 @@
 /**
- * Compact storage for the long-lived RRsets of a zone that hold one record (zone/zone.ts RRset has the same
- * shape): most RRsets of a large zone, and every NSEC RRset of its chain.
+ * The RRset type, and compact storage for the long-lived RRsets of a zone that hold one record: most RRsets of
+ * a large zone, and every NSEC RRset of its chain.
  *
  * An RRset object with a frozen one-element array and a Uint8Array view of its rdata costs about 210 bytes on
  * the heap for, typically, 4 to 40 octets of rdata; a 100k-name zone has a quarter of a million such RRsets.
@@ -11,39 +11,36 @@
  * `rdatas` is an accessor on the prototype, so `{ ...rrset }` does not copy it: a copy must name its rdatas.
  */
 import type { Name } from './name.js';
-import { slabCopy } from './slab.js';
+import { placeable, placeView, slabPlace } from './slab.js';
 
-/** The shape of zone/zone.ts RRset (wire/ does not import zone/). */
-export interface RRsetShape {
+/** One RRset: all records of one owner and type, one TTL (RFC 2181 §5). rdata is uncompressed wire form. */
+export interface RRset {
   readonly owner: Name;
   readonly type: number;
   readonly ttl: number;
   readonly rdatas: readonly Uint8Array[];
 }
 
-/** Slab offsets (16 KiB slabs) and rdata lengths (at most 65535 octets) fit 16 bits each. */
-const U16 = 0x10000;
-
-class SingleRRset implements RRsetShape {
+class SingleRRset implements RRset {
   readonly owner: Name;
   readonly type: number;
   readonly ttl: number;
   readonly #buffer: ArrayBufferLike;
-  /** offset * 2^16 + length. */
+  /** Where the rdata is in #buffer (wire/slab.ts slabPlace). */
   readonly #place: number;
 
   constructor(owner: Name, type: number, ttl: number, rdata: Uint8Array) {
-    const at = rdata.byteOffset < U16 && rdata.byteLength < U16 ? rdata : slabCopy(rdata);
+    const at = placeable(rdata);
     this.owner = owner;
     this.type = type;
     this.ttl = ttl;
     this.#buffer = at.buffer;
-    this.#place = at.byteOffset * U16 + at.byteLength;
+    this.#place = slabPlace(at);
     Object.freeze(this);
   }
 
   get rdatas(): readonly Uint8Array[] {
-    return Object.freeze([new Uint8Array(this.#buffer, Math.floor(this.#place / U16), this.#place % U16)]);
+    return Object.freeze([placeView(this.#buffer, this.#place)]);
   }
 }
 
@@ -51,7 +48,7 @@ class SingleRRset implements RRsetShape {
  * A frozen RRset: the compact form when it holds one record, else a plain object. The rdata must never be
  * written afterwards (it is shared, not copied, when it sits in a slab).
  */
-export function storedRRset(owner: Name, type: number, ttl: number, rdatas: readonly Uint8Array[]): RRsetShape {
+export function storedRRset(owner: Name, type: number, ttl: number, rdatas: readonly Uint8Array[]): RRset {
   if (rdatas.length === 1) return new SingleRRset(owner, type, ttl, rdatas[0]!);
   return Object.freeze({ owner, type, ttl, rdatas: Object.isFrozen(rdatas) ? rdatas : Object.freeze(rdatas.slice()) });
 }

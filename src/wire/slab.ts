@@ -33,3 +33,26 @@ export function slabCopy(bytes: Uint8Array): Uint8Array {
   out.set(bytes);
   return out;
 }
+
+/*
+ * Places: long-lived holders of many small arrays (wire/rrset.ts, the NSEC chain, the RRSIG table, the
+ * signature cache) keep an array as its ArrayBuffer and one number, offset * 2^16 + length, instead of a
+ * Uint8Array view (about 100 bytes each), and make the view when it is read. Offsets into a slab are below 2^14
+ * and the arrays are at most 65535 octets (rdata, RFC 1035 §3.2.1), so both fit 16 bits.
+ */
+const PLACE = 0x10000;
+
+/** `bytes` itself when its offset and length both fit 16 bits (slab arrays do), else a copy that does. */
+export function placeable(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset < PLACE && bytes.byteLength < PLACE ? bytes : slabCopy(bytes);
+}
+
+/** offset * 2^16 + length of an array placeable() returned; keep it with `at.buffer`. */
+export function slabPlace(at: Uint8Array): number {
+  return at.byteOffset * PLACE + at.byteLength;
+}
+
+/** The array at `place` (from slabPlace) in `buffer`: a new view of the same octets. */
+export function placeView(buffer: ArrayBufferLike, place: number): Uint8Array {
+  return new Uint8Array(buffer, Math.floor(place / PLACE), place % PLACE);
+}

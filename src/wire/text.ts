@@ -9,7 +9,7 @@
 import { WireError } from './errors.js';
 
 /** One presentation field. `text` keeps escapes as written; for a quoted token it is the text between quotes. */
-export interface Token {
+interface Token {
   readonly text: string;
   readonly quoted: boolean;
 }
@@ -153,7 +153,7 @@ export function charStringFromToken(t: Token): Uint8Array {
  * The escaped body of a character-string as Knot prints it inside quotes: `"` and `\` get a backslash, octets
  * outside printable ASCII become `\DDD`; everything else (space, `;`, `(`, `@`, `$`) is literal.
  */
-export function escapeText(buf: Uint8Array, start = 0, end = buf.length): string {
+function escapeText(buf: Uint8Array, start = 0, end = buf.length): string {
   let s = '';
   for (let i = start; i < end; i++) {
     const b = buf[i]!;

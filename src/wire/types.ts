@@ -1,6 +1,6 @@
 /**
- * RR type, class, rcode and opcode numbers and their mnemonics (IANA "Domain Name System (DNS) Parameters";
- * RFC 1035 §3.2.2-§3.2.4, RFC 3597 §5 for the generic TYPEnnn / CLASSnnn forms).
+ * RR type and rcode numbers with their mnemonics, class and opcode numbers (IANA "Domain Name System (DNS)
+ * Parameters"; RFC 1035 §3.2.2-§3.2.4, RFC 3597 §5 for the generic TYPEnnn form, RFC 6895 §2.3 for rcodes).
  */
 import { WireError } from './errors.js';
 
@@ -86,8 +86,8 @@ for (const [k, v] of Object.entries(T)) {
   TYPE_NUMBERS.set(k, v);
 }
 
-/** Parses the numeric suffix of TYPEnnn / CLASSnnn / KEYnnn forms: decimal, 0..65535, no sign or spaces. */
-export function parseU16Suffix(s: string, prefixLen: number): number | null {
+/** Parses the numeric suffix of the TYPEnnn form: decimal, 0..65535, no sign or spaces. */
+function parseU16Suffix(s: string, prefixLen: number): number | null {
   if (s.length <= prefixLen || s.length > prefixLen + 5) return null;
   let v = 0;
   for (let i = prefixLen; i < s.length; i++) {
@@ -115,39 +115,49 @@ export function typeToText(n: number): string {
   return TYPE_NAMES.get(n) ?? `TYPE${n}`;
 }
 
+/** Classes the codec needs (RFC 1035 §3.2.4, RFC 2136 §2.4 for NONE and ANY); zone files are IN only. */
 export const CLASS_IN = 1;
-export const CLASS_CH = 3;
-export const CLASS_HS = 4;
 export const CLASS_NONE = 254;
 export const CLASS_ANY = 255;
 
-const CLASS_NAMES = new Map<number, string>([
-  [CLASS_IN, 'IN'],
-  [CLASS_CH, 'CH'],
-  [CLASS_HS, 'HS'],
-  [CLASS_NONE, 'NONE'],
-  [CLASS_ANY, 'ANY'],
-]);
-const CLASS_NUMBERS = new Map<string, number>([...CLASS_NAMES].map(([n, s]) => [s, n]));
+/**
+ * Response codes: every one in IANA's "DNS RCODEs" registry from 0 to 23 (RFC 6895 §2.3). 0-5 are RFC 1035
+ * §4.1.1, 6-10 RFC 2136 §2.2, 11 RFC 8490 §10.2; 16-23 do not fit the header's 4 bits: they are extended rcodes
+ * (upper 8 bits in the OPT record, RFC 6891 §6.1.3) or TSIG/TKEY errors (RFC 8945 §5.3.2, RFC 2930). 16 has
+ * two names: BADVERS in OPT (RFC 6891 §9), BADSIG in TSIG; 12-15 are unassigned.
+ */
+export const RCODE = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  YXDOMAIN: 6,
+  YXRRSET: 7,
+  NXRRSET: 8,
+  NOTAUTH: 9,
+  NOTZONE: 10,
+  DSOTYPENI: 11,
+  BADVERS: 16,
+  BADSIG: 16,
+  BADKEY: 17,
+  BADTIME: 18,
+  BADMODE: 19,
+  BADNAME: 20,
+  BADALG: 21,
+  BADTRUNC: 22,
+  BADCOOKIE: 23,
+} as const;
 
-/** IN, CH, HS, NONE, ANY or `CLASSnnn` (case-insensitive). Throws WireError E_CLASS. */
-export function classFromText(s: string): number {
-  const u = s.toUpperCase();
-  const v = CLASS_NUMBERS.get(u);
-  if (v !== undefined) return v;
-  if (u.startsWith('CLASS')) {
-    const n = parseU16Suffix(u, 5);
-    if (n !== null) return n;
-  }
-  throw new WireError('E_CLASS', `unknown class "${s}"`);
+/** Mnemonic per value; the first name listed wins (16 is BADVERS: this server speaks EDNS, not TSIG). */
+const RCODE_NAMES = new Map<number, string>();
+for (const [name, value] of Object.entries(RCODE)) if (!RCODE_NAMES.has(value)) RCODE_NAMES.set(value, name);
+
+/** The mnemonic of a response code, or its decimal value when it has none (12-15, 24 and up). */
+export function rcodeToText(n: number): string {
+  return RCODE_NAMES.get(n) ?? String(n);
 }
-
-export function classToText(n: number): string {
-  return CLASS_NAMES.get(n) ?? `CLASS${n}`;
-}
-
-/** Response codes (RFC 1035 §4.1.1; BADVERS is an extended rcode, RFC 6891 §9). */
-export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, BADVERS: 16 } as const;
 
 /** Opcodes (RFC 1035 §4.1.1, RFC 1996 NOTIFY, RFC 2136 UPDATE). */
 export const OPCODE = { QUERY: 0, IQUERY: 1, STATUS: 2, NOTIFY: 4, UPDATE: 5 } as const;

@@ -119,7 +119,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-export interface BuildOptions {
+interface BuildOptions {
   /** Origin to use when the file sets none (from the file name). */
   readonly defaultOrigin: string;
   /** Serial to publish when the file says `serial: auto` (the state directory decides; default 1). */
@@ -424,7 +424,7 @@ function readU32(b: Uint8Array, at: number): number {
 }
 
 /** SOA rdata with the serial replaced (the serial is the first of the five trailing 32-bit fields). */
-export function withSoaSerial(rdata: Uint8Array, serial: number): Uint8Array {
+function withSoaSerial(rdata: Uint8Array, serial: number): Uint8Array {
   const out = rdata.slice();
   const at = out.length - 20;
   out[at] = (serial >>> 24) & 0xff;

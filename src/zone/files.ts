@@ -65,7 +65,7 @@ export function loadZoneFile(path: string, autoSerial?: (origin: string, hash: s
 }
 
 /** The state-directory key of a zone: lower-case, absolute. */
-export function originKey(origin: string): string {
+function originKey(origin: string): string {
   const o = origin.toLowerCase();
   return o.endsWith('.') ? o : o + '.';
 }

@@ -17,14 +17,14 @@ import type { ZoneProblem } from './errors.js';
 import { isAbsoluteText, parseMasterFile, splitRdata, type MasterRecord } from './masterfile.js';
 import { parseDuration } from './duration.js';
 
-export interface ImportOptions {
+interface ImportOptions {
   /** Zone origin; when absent, the owner of the file's SOA record. */
   readonly origin?: string;
   /** File name used in problems and warnings. */
   readonly file: string;
 }
 
-export interface ImportResult {
+interface ImportResult {
   /** The zone in our YAML format (also produced when there are problems, as far as the input allowed). */
   readonly yaml: string;
   /** The absolute zone origin ('' when it could not be determined). */

@@ -34,7 +34,7 @@ export interface MasterRecord {
   readonly origin: string | undefined;
 }
 
-export interface MasterFileOptions {
+interface MasterFileOptions {
   /** Initial origin (RFC 1035 §5.1: the origin the file is loaded under); made absolute if it lacks the dot. */
   readonly origin?: string;
   /** File name used in problems. */
@@ -43,7 +43,7 @@ export interface MasterFileOptions {
   readonly defaultTtl?: number;
 }
 
-export interface MasterFileResult {
+interface MasterFileResult {
   readonly records: MasterRecord[];
   readonly problems: ZoneProblem[];
   /** The value of the first `$TTL` directive, if any. */
@@ -204,7 +204,7 @@ export function isAbsoluteText(name: string): boolean {
 }
 
 /** Completes a name with the origin by text: `@` is the origin, a relative name gets `.origin` appended. */
-export function absoluteText(name: string, origin: string): string {
+function absoluteText(name: string, origin: string): string {
   if (name === '@') return origin;
   if (isAbsoluteText(name)) return name;
   return origin === '.' ? `${name}.` : `${name}.${origin}`;

@@ -19,13 +19,13 @@
  */
 
 /** One value of a type, with the line of its scalar. */
-export interface PieceValue {
+interface PieceValue {
   readonly value: string;
   readonly line: number;
 }
 
 /** One type key of an owner and its values (one for a scalar, one or more for a flow sequence). */
-export interface PieceType {
+interface PieceType {
   readonly key: string;
   readonly line: number;
   readonly values: readonly PieceValue[];

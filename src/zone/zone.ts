@@ -4,15 +4,11 @@
  * (after Knot's node flags). Lookups only read.
  */
 import type { Name } from '../wire/name.js';
+import type { RRset } from '../wire/rrset.js';
 import type { DnssecSettings, TlsaEntry } from './settings.js';
 
-/** One RRset: all records of one owner and type, one TTL (RFC 2181 §5). rdata is uncompressed wire form. */
-export interface RRset {
-  readonly owner: Name;
-  readonly type: number;
-  readonly ttl: number;
-  readonly rdatas: readonly Uint8Array[];
-}
+// The RRset type is defined in wire/rrset.ts (wire/ cannot import zone/) and re-exported with the zone model.
+export type { RRset };
 
 /**
  * The RRsets of a node that has exactly one, as a read-only Map: most nodes of a large zone (a host name with

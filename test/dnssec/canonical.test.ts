@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  ALG_ECDSAP256SHA256,
   canonicalRdatas,
   canonicalRRsetBytes,
   compareOctets,
@@ -15,6 +14,7 @@ import {
   signedData,
   type RrsigFields,
 } from '../../src/dnssec/canonical.js';
+import { ALG_ECDSAP256SHA256 } from '../../src/dnssec/keys.js';
 import { WireError } from '../../src/wire/errors.js';
 import { nameToText, parseName } from '../../src/wire/name.js';
 import { rdataFromText } from '../../src/wire/rdata.js';

@@ -31,7 +31,7 @@ const RULES: Record<string, { modules: string[]; builtins: string[] | 'any' }> =
   zone: { modules: ['wire', 'zone'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
   query: { modules: ['wire', 'zone', 'query'], builtins: [] },
   dnssec: { modules: ['wire', 'dnssec', 'state'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
-  state: { modules: ['state'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
+  state: { modules: ['state', 'wire'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
   // tlsa builds on wire and zone; its rollover history is kept through state/ (like dnssec's key records).
   tlsa: { modules: ['wire', 'zone', 'tlsa', 'state'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
   server: { modules: ['wire', 'zone', 'query', 'server', 'state', 'dnssec', 'tlsa', 'log.ts'], builtins: 'any' },

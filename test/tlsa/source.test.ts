@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import {
   parseTlsaSource,
   readTlsaSource,
+  spkiSha256,
   tlsa211,
   tlsa311,
   TlsaSourceError,
@@ -65,6 +67,11 @@ describe('readTlsaSource: every accepted form gives the SPKI SHA-256 openssl com
     expect(readTlsaSource(m.path('leaf-ec.crt')).spkiSha256).toBe(readTlsaSource(m.path('ec.key')).spkiSha256);
     expect(m.spki['leaf-ec']).toBe(m.spki.ec);
     expect(m.spki.ec).not.toBe(m.spki.rsa);
+  });
+
+  it('spkiSha256 of a certificate public key is the digest openssl computes (what `dane-ns check` compares)', () => {
+    expect(spkiSha256(new X509Certificate(readFileSync(m.path('leaf-rsa.crt'))).publicKey)).toBe(m.spki.rsa);
+    expect(spkiSha256(new X509Certificate(readFileSync(m.path('ca.crt'))).publicKey)).toBe(m.spki.ca);
   });
 
   it('in a chain the first certificate is the server one, not the CA', () => {

@@ -39,12 +39,12 @@ import {
 import { loc } from './loc.js';
 import { svcParams } from './svcb.js';
 
-export interface Field {
+interface Field {
   readonly name: string;
   readonly kind: Kind;
 }
 
-export type NameHandling = 'compress' | 'accept' | 'plain';
+type NameHandling = 'compress' | 'accept' | 'plain';
 
 export interface Descriptor {
   readonly type: number;

@@ -23,6 +23,9 @@ import {
   unescapeText,
   type Tokens,
 } from '../text.js';
+import { serialOf } from '../serial.js';
+import { formatTimestamp, parseTimestamp } from '../timestamp.js';
+import { decodeTypeBitmap, encodeTypeBitmap, typeBitmapProblem } from '../typebitmap.js';
 import { typeFromText, typeToText } from '../types.js';
 
 /** Growable output for text -> wire. */
@@ -131,10 +134,6 @@ export const rrtype: Kind = {
   print: (b, pos) => typeToText(u16At(b, pos)),
 };
 
-function pad2(n: number): string {
-  return n < 10 ? '0' + n : String(n);
-}
-
 /**
  * RRSIG expiration/inception (RFC 4034 §3.2): YYYYMMDDHHmmSS in UTC, or a plain number of seconds. The wire
  * value is the time modulo 2^32 (serial arithmetic, RFC 1982), printed as the date in 1970..2106.
@@ -142,34 +141,17 @@ function pad2(n: number): string {
 export const time: Kind = {
   parse(ts, out) {
     const s = ts.word();
+    // 14 digits are a timestamp; any other number is seconds (RFC 4034 §3.2).
     if (s.length === 14 && /^[0-9]{14}$/.test(s)) {
-      const ms = Date.UTC(
-        +s.slice(0, 4),
-        +s.slice(4, 6) - 1,
-        +s.slice(6, 8),
-        +s.slice(8, 10),
-        +s.slice(10, 12),
-        +s.slice(12, 14),
-      );
-      const d = new Date(ms);
-      if (
-        d.getUTCMonth() + 1 !== +s.slice(4, 6) ||
-        d.getUTCDate() !== +s.slice(6, 8) ||
-        +s.slice(8, 10) > 23 ||
-        +s.slice(10, 12) > 59 ||
-        +s.slice(12, 14) > 59
-      )
-        throw new WireError('E_SYNTAX', `"${s}" is not a valid YYYYMMDDHHmmSS time`);
-      out.u32(((Math.floor(ms / 1000) % 0x100000000) + 0x100000000) % 0x100000000);
+      const t = parseTimestamp(s);
+      if (!t) throw new WireError('E_SYNTAX', `"${s}" is not a valid YYYYMMDDHHmmSS time`);
+      out.u32(serialOf(Math.floor(t.getTime() / 1000)));
       return;
     }
     out.u32(parseUint(s, 0xffffffff));
   },
   scan: (_b, pos, end) => need(pos, 4, end),
-  print(b, pos) {
-    const d = new Date(u32At(b, pos) * 1000);
-    return `${d.getUTCFullYear()}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}`;
-  },
+  print: (b, pos) => formatTimestamp(new Date(u32At(b, pos) * 1000)),
 };
 
 // ---- addresses --------------------------------------------------------------------------------------------
@@ -210,7 +192,7 @@ export const eui64 = eui(8);
 // ---- domain names -----------------------------------------------------------------------------------------
 
 /** End of an uncompressed wire name at `pos`; rejects pointers, reserved label types and over-long names. */
-export function scanName(b: Uint8Array, pos: number, end: number): number {
+function scanName(b: Uint8Array, pos: number, end: number): number {
   const start = pos;
   for (;;) {
     if (pos >= end) throw rdataErr('name runs past the end of the rdata');
@@ -376,42 +358,7 @@ export const base32Len8: Kind = {
   print: (b, pos, next) => base32hexEncode(b, pos + 1, next),
 };
 
-// ---- type bitmap (RFC 4034 §4.1.2, shared by NSEC, NSEC3, CSYNC) -----------------------------------------
-
-/** Encodes a set of types as window blocks. */
-export function encodeTypeBitmap(types: Iterable<number>, out: Bytes): void {
-  const sorted = [...new Set(types)].sort((a, b) => a - b);
-  let i = 0;
-  while (i < sorted.length) {
-    const win = sorted[i]! >> 8;
-    const bits = new Uint8Array(32);
-    let len = 0;
-    while (i < sorted.length && sorted[i]! >> 8 === win) {
-      const lo = sorted[i]! & 0xff;
-      bits[lo >> 3] = bits[lo >> 3]! | (0x80 >> (lo & 7));
-      len = (lo >> 3) + 1;
-      i++;
-    }
-    out.u8(win);
-    out.u8(len);
-    out.bytes(bits.subarray(0, len));
-  }
-}
-
-/** The types in a (validated) bitmap. */
-export function decodeTypeBitmap(b: Uint8Array, pos: number, end: number): number[] {
-  const types: number[] = [];
-  while (pos < end) {
-    const win = b[pos]!;
-    const len = b[pos + 1]!;
-    for (let k = 0; k < len; k++) {
-      const octet = b[pos + 2 + k]!;
-      for (let bit = 0; bit < 8; bit++) if (octet & (0x80 >> bit)) types.push((win << 8) | (k * 8 + bit));
-    }
-    pos += 2 + len;
-  }
-  return types;
-}
+// ---- type bitmap (RFC 4034 §4.1.2, shared by NSEC, NSEC3, CSYNC; the codec is ../typebitmap.ts) ------------
 
 export const typeBitmap: Kind = {
   toEnd: true,
@@ -421,22 +368,12 @@ export const typeBitmap: Kind = {
       if (t.quoted) throw new WireError('E_SYNTAX', `unexpected quoted string "${t.text}"`);
       types.push(typeFromText(t.text));
     }
-    encodeTypeBitmap(types, out);
+    out.bytes(encodeTypeBitmap(types));
   },
   scan(b, pos, end) {
-    let prev = -1;
-    while (pos < end) {
-      need(pos, 2, end);
-      const win = b[pos]!;
-      const len = b[pos + 1]!;
-      if (win <= prev) throw rdataErr('type bitmap windows out of order');
-      if (len < 1 || len > 32) throw rdataErr(`type bitmap window of ${len} octets (1-32)`);
-      need(pos + 2, len, end);
-      if (b[pos + 1 + len] === 0) throw rdataErr('type bitmap window with a trailing zero octet');
-      prev = win;
-      pos += 2 + len;
-    }
-    return pos;
+    const problem = typeBitmapProblem(b, pos, end);
+    if (problem !== null) throw rdataErr(problem);
+    return end;
   },
   print: (b, pos, next) => decodeTypeBitmap(b, pos, next).map(typeToText).join(' '),
 };

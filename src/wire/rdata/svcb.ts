@@ -36,7 +36,7 @@ function syntax(msg: string): WireError {
   return new WireError('E_SYNTAX', msg);
 }
 
-export function svcKeyFromText(s: string): number {
+function svcKeyFromText(s: string): number {
   const i = KEY_NAMES.indexOf(s.toLowerCase());
   if (i >= 0) return i;
   if (/^key[0-9]{1,5}$/i.test(s)) {
@@ -46,7 +46,7 @@ export function svcKeyFromText(s: string): number {
   throw syntax(`unknown SvcParamKey "${s}"`);
 }
 
-export function svcKeyToText(k: number): string {
+function svcKeyToText(k: number): string {
   return KEY_NAMES[k] ?? `key${k}`;
 }
 
