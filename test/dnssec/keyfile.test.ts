@@ -10,7 +10,6 @@ import { execFileSync } from 'node:child_process';
 import { sign as cryptoSign, verify as cryptoVerify, createPublicKey } from 'node:crypto';
 import {
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -19,9 +18,8 @@ import {
   copyFileSync,
   readdirSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dsText } from '../../src/dnssec/ds.js';
 import {
   formatKeyFile,
@@ -37,16 +35,9 @@ import {
 } from '../../src/dnssec/keyfile.js';
 import { generateKey, KeyError, keyTag, privateScalar, type ZoneKey } from '../../src/dnssec/keys.js';
 import { nameToText, parseName } from '../../src/wire/name.js';
+import { tempDirs } from '../support/tmp.js';
 
-const roots: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'dane-ns-keyfile-'));
-  roots.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of roots) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('dane-ns-keyfile');
 
 /**
  * Runs an external tool; a missing tool or a failure fails the test with the tool's stderr. The working

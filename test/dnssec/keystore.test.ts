@@ -5,33 +5,16 @@
  * bind9-utils; a missing tool fails the test).
  */
 import { execFileSync } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keyFileBase, writeKeyFiles } from '../../src/dnssec/keyfile.js';
 import { ensureZoneKeys, isActive, type KeySetResult } from '../../src/dnssec/keystore.js';
 import { generateKey } from '../../src/dnssec/keys.js';
 import { parseName } from '../../src/wire/name.js';
+import { tempDirs } from '../support/tmp.js';
 
-const roots: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'dane-ns-keystore-'));
-  roots.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of roots) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('dane-ns-keystore');
 
 const ZONE = parseName('example.com.');
 const NOW = new Date('2025-06-01T12:00:00Z');

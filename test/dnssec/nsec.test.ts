@@ -26,10 +26,10 @@ import { rdataFromText, rdataToText } from '../../src/wire/rdata.js';
 import { T } from '../../src/wire/types.js';
 import { loadZoneFile } from '../../src/zone/files.js';
 import type { Zone } from '../../src/zone/zone.js';
+import { toHex } from '../support/hex.js';
 
 const fixture = (f: string): string => fileURLToPath(new URL(`../fixtures/${f}`, import.meta.url));
 const n = (s: string): Name => parseName(s);
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** One entry as `owner TTL NSEC next types`, the way kdig prints it. */
 const show = (chain: NsecChain, e: NsecEntry): string =>
   `${nameToText(e.owner)} ${chain.ttl} NSEC ${rdataToText(T.NSEC, e.rdata)}`;
@@ -51,7 +51,7 @@ function zoneFromYaml(file: string, text: string): Zone {
 describe('typeBitmap / parseTypeBitmap (RFC 4034 §4.1.2)', () => {
   it('encodes the RFC 4034 §4.3 example: A MX RRSIG NSEC TYPE1234', () => {
     const expected = `0006400100000003041b${'00'.repeat(26)}20`;
-    expect(hex(typeBitmap([T.A, T.MX, T.RRSIG, T.NSEC, 1234]))).toBe(expected);
+    expect(toHex(typeBitmap([T.A, T.MX, T.RRSIG, T.NSEC, 1234]))).toBe(expected);
     expect(parseTypeBitmap(Buffer.from(expected, 'hex'))).toEqual([1, 15, 46, 47, 1234]);
   });
 
@@ -66,12 +66,12 @@ describe('typeBitmap / parseTypeBitmap (RFC 4034 §4.1.2)', () => {
     { types: [65535], bytes: `ff20${'00'.repeat(31)}01` },
     { types: [T.CAA, T.A], bytes: '000140010140' },
   ])('$types -> $bytes', ({ types, bytes }) => {
-    expect(hex(typeBitmap(types))).toBe(bytes);
+    expect(toHex(typeBitmap(types))).toBe(bytes);
     expect(parseTypeBitmap(Buffer.from(bytes, 'hex'))).toEqual([...types].sort((a, b) => a - b));
   });
 
   it('ignores order and duplicates', () => {
-    expect(hex(typeBitmap([T.NSEC, T.A, T.NSEC, T.A, T.RRSIG]))).toBe(hex(typeBitmap([T.A, T.RRSIG, T.NSEC])));
+    expect(toHex(typeBitmap([T.NSEC, T.A, T.NSEC, T.A, T.RRSIG]))).toBe(toHex(typeBitmap([T.A, T.RRSIG, T.NSEC])));
   });
 
   it('rejects values that are not type numbers', () => {
@@ -93,7 +93,7 @@ describe('typeBitmap / parseTypeBitmap (RFC 4034 §4.1.2)', () => {
       );
       const viaCodec = rdataFromText(T.NSEC, `a. ${types.map((t) => `TYPE${t}`).join(' ')}`, null).subarray(3);
       const ours = typeBitmap(types);
-      expect(hex(ours)).toBe(hex(viaCodec));
+      expect(toHex(ours)).toBe(toHex(viaCodec));
       expect(parseTypeBitmap(ours)).toEqual([...new Set(types)].sort((a, b) => a - b));
     }
   });
@@ -144,7 +144,7 @@ describe('buildNsecChain', () => {
     const e = sampleChain.entries[3]!;
     expect(e.index).toBe(3);
     expect(e.types).toEqual([T.A, T.TXT, T.RRSIG, T.NSEC]);
-    expect(hex(e.rdata)).toBe(hex(rdataFromText(T.NSEC, 'mail.example.com. A TXT RRSIG NSEC', null)));
+    expect(toHex(e.rdata)).toBe(toHex(rdataFromText(T.NSEC, 'mail.example.com. A TXT RRSIG NSEC', null)));
     // Field by field: the RRset is stored compactly (wire/rrset.ts), its rdatas read through an accessor.
     const { owner, type, ttl, rdatas } = e.rrset;
     expect({ owner, type, ttl, rdatas }).toEqual({ owner: e.owner, type: T.NSEC, ttl: 300, rdatas: [e.rdata] });
@@ -201,7 +201,7 @@ records:
 
   it('edge zone: NSEC rdata is byte-equal to what Knot DNS 3.2 serves for it (kdig +generic)', () => {
     // Recorded from `kdig AXFR +generic` against knotd signing edge.test (ecdsap256sha256, nsec3 off).
-    expect(edgeChain.entries.map((e) => hex(e.rdata).toUpperCase())).toEqual([
+    expect(edgeChain.entries.map((e) => toHex(e.rdata).toUpperCase())).toEqual([
       '01610465646765047465737400000722000000000380',
       '057570706572046361736504656467650474657374000006400000000003',
       '0363757404656467650474657374000006000080000003',
