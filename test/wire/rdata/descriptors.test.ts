@@ -6,11 +6,11 @@
  * allowed), and the printed text parses back to the same wire.
  */
 import { describe, expect, it } from 'vitest';
-import { WireError } from '../../src/wire/errors.js';
-import { decodeMessage, encodeMessage, type Message } from '../../src/wire/message.js';
-import { parseName } from '../../src/wire/name.js';
-import { describedTypes, rdataFromText, rdataToText } from '../../src/wire/rdata.js';
-import { CLASS_IN, T, typeFromText, typeToText } from '../../src/wire/types.js';
+import { WireError } from '../../../src/wire/errors.js';
+import { decodeMessage, encodeMessage, type Message } from '../../../src/wire/message.js';
+import { parseName } from '../../../src/wire/name.js';
+import { describedTypes, rdataFromText, rdataToText } from '../../../src/wire/rdata.js';
+import { CLASS_IN, T, typeFromText, typeToText } from '../../../src/wire/types.js';
 
 const ORIGIN = parseName('example.com.');
 
