@@ -27,8 +27,8 @@ import { T } from '../../src/wire/types.js';
 import { loadZoneFile } from '../../src/zone/files.js';
 import type { Zone } from '../../src/zone/zone.js';
 import { toHex } from '../support/hex.js';
+import { fixture } from '../support/fixtures.js';
 
-const fixture = (f: string): string => fileURLToPath(new URL(`../fixtures/${f}`, import.meta.url));
 const n = (s: string): Name => parseName(s);
 /** One entry as `owner TTL NSEC next types`, the way kdig prints it. */
 const show = (chain: NsecChain, e: NsecEntry): string =>

@@ -10,7 +10,6 @@
  * ZSK's key tag, and a signature that verifies with the ZSK over an RRset of the same section (ECDSA signatures
  * are randomised, RFC 6605 §4, so their bytes cannot be written down).
  */
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseRrsig } from '../../src/dnssec/canonical.js';
 import { makeZoneKey, privateKeyFromScalar, type ZoneKey } from '../../src/dnssec/keys.js';
@@ -27,6 +26,7 @@ import { loadZoneFile } from '../../src/zone/files.js';
 import { ZoneSet } from '../../src/zone/set.js';
 import type { RRset } from '../../src/zone/zone.js';
 import { APPENDIX_B as ROWS } from '../fixtures/rfc4035-appendix-b.js';
+import { fixture } from '../support/fixtures.js';
 import { fromHex } from '../support/hex.js';
 import { LOOPBACK } from '../support/remote.js';
 
@@ -52,7 +52,7 @@ function fixedKey(role: 'ksk' | 'zsk', scalarHex: string, origin: Name): ZoneKey
   });
 }
 
-const zone = loadZoneFile(fileURLToPath(new URL('../fixtures/rfc4035.yaml', import.meta.url)));
+const zone = loadZoneFile(fixture('rfc4035.yaml'));
 const ksk = fixedKey('ksk', 'a1'.repeat(32), zone.origin);
 const zsk = fixedKey('zsk', 'c3'.repeat(32), zone.origin);
 const signed = signZone(zone, { ksk, zsk }, NOW, new SignatureCache());

@@ -9,7 +9,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createHandler, makeSnapshot, ResponseCache, type Snapshot } from '../../src/server/handler.js';
 import { NegativeCache, respondNxdomain } from '../../src/server/negative.js';
@@ -25,11 +24,10 @@ import { RCODE, T } from '../../src/wire/types.js';
 import type { Handler, Transport } from '../../src/server/transport.js';
 import { mulberry32 as rng } from '../fixtures/rng.js';
 import { LOOPBACK } from '../support/remote.js';
+import { fixture } from '../support/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dane-ns-negative-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const fixture = (f: string): string => fileURLToPath(new URL(`../fixtures/${f}`, import.meta.url));
 
 /** Tricky names of its own: an MNAME two labels below a name that does not exist, mixed-case owners, unsigned. */
 const EXTRA = `origin: Tricky.Test.

@@ -1,5 +1,5 @@
 /** Running an external tool from a test (openssl, ldns, knot and bind utilities) and getting its output. */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -15,4 +15,19 @@ export function exec(bin: string, args: readonly string[]): Promise<string> {
       else resolve(stdout);
     });
   });
+}
+
+/**
+ * The standard output of `cmd args`, run synchronously in `cwd` (some tools drop files in their working
+ * directory: dnssec-signzone's dsset-, ldns-keygen). A missing tool fails the test naming the Debian packages
+ * that provide it; a failure fails it with the exit status and the tool's stderr.
+ */
+export function execSync(cmd: string, args: readonly string[], o: { cwd: string; packages: string }): string {
+  try {
+    return execFileSync(cmd, args, { cwd: o.cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: string; status?: number };
+    if (err.code === 'ENOENT') throw new Error(`${cmd} is not installed (Debian ${o.packages}); this test requires it`);
+    throw new Error(`${cmd} ${args.join(' ')} exited with ${err.status}: ${err.stderr ?? ''}`);
+  }
 }
