@@ -4,7 +4,7 @@ import { loadZoneFile } from '../../src/zone/files.js';
 import { ZoneSet } from '../../src/zone/set.js';
 import { parseName, ROOT } from '../../src/wire/name.js';
 import { typeFromText } from '../../src/wire/types.js';
-import { render } from './render.js';
+import { render } from '../support/render.js';
 import { fixture } from '../support/fixtures.js';
 
 const zones = new ZoneSet([loadZoneFile(fixture('rfc4592.yaml'))]);

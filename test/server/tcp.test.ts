@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenTcp } from '../../src/server/tcp.js';
 import type { Handler, Listener, TcpOptions } from '../../src/server/transport.js';
-import { echo, query } from './transport-helpers.js';
+import { echo, query } from '../support/transport.js';
 import { delay } from '../support/time.js';
 
 function framed(...msgs: Uint8Array[]): Buffer {

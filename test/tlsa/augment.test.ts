@@ -13,7 +13,7 @@ import { loadZoneFile } from '../../src/zone/files.js';
 import { ZoneSet } from '../../src/zone/set.js';
 import { parseZoneYaml, type ZoneSource } from '../../src/zone/yaml.js';
 import type { Zone } from '../../src/zone/zone.js';
-import { render } from '../query/render.js';
+import { render } from '../support/render.js';
 
 const TEXT = `origin: example.com.
 soa: { mname: ns1, rname: hostmaster }
