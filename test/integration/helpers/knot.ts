@@ -4,10 +4,9 @@
  * Written against Knot DNS 3.2 (Debian 12). Zones are loaded whole from the files, never written back
  * (`zonefile-sync: -1`), and no journal is kept, so the served data is exactly the zone text.
  *
- * With `dnssec: true` Knot signs every zone itself (automatic key management, ECDSA P-256, NSEC, no CDS/CDNSKEY:
- * see ../shared/testing-notes.md "Knot DNS as the oracle"), keeps its keys in `<dir>/keys`, and allows zone
- * transfers (AXFR) from 127.0.0.1 so a test can read the whole signed zone. Readiness then also waits until the
- * apex answers with a DNSKEY RRset.
+ * With `dnssec: true` Knot signs every zone itself (automatic key management, ECDSA P-256, NSEC, no CDS/CDNSKEY),
+ * keeps its keys in `<dir>/keys`, and allows zone transfers (AXFR) from 127.0.0.1 so a test can read the whole
+ * signed zone. Readiness then also waits until the apex answers with a DNSKEY RRset.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';

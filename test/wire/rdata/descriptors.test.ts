@@ -1,5 +1,5 @@
 /**
- * Layer 2 of the codec tests (style rule 14): ONE round-trip harness over every described type.
+ * Layer 2 of the codec tests: ONE round-trip harness over every type of the descriptor table (rdata/descriptors.ts).
  * For each case: text -> wire -> text equals the expected kdig-style text (whitespace-normalised; the expected
  * strings were checked against `kdig` 3.2.6 output for the same zone data), the wire survives a message
  * encode -> decode unchanged at a non-zero offset (after a question and another RR, names compressed where
