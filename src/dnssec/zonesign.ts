@@ -55,7 +55,7 @@ export interface SignedZone extends ZoneSecurity {
 }
 
 /** The signature policy of a zone's `dnssec:` settings. */
-function policyOf(zone: Zone): SignaturePolicy {
+export function policyOf(zone: Zone): SignaturePolicy {
   const d = zone.dnssec;
   // Spread expirations over up to 1/14 of the validity (one day for 14 d), never into the refresh window.
   const range = Math.max(1, Math.min(Math.floor(d.signatureValidity / 14), d.signatureValidity - d.refreshBefore - 1));

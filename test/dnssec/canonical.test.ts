@@ -20,13 +20,8 @@ import { nameToText, parseName } from '../../src/wire/name.js';
 import { rdataFromText } from '../../src/wire/rdata.js';
 import { T, typeFromText } from '../../src/wire/types.js';
 import type { RRset } from '../../src/zone/zone.js';
+import { fromHex, toHex } from '../support/hex.js';
 
-function hex(s: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
-}
-function toHex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
-}
 function rrset(owner: string, type: string, ttl: number, texts: string[]): RRset {
   const t = typeFromText(type);
   return { owner: parseName(owner), type: t, ttl, rdatas: texts.map((x) => rdataFromText(t, x, null)) };
@@ -53,12 +48,12 @@ const RFC6605_RR = '03777777 076578616d706c65 036e6574 00 0001 0001 00000e10 000
 describe('rrsigHeader', () => {
   it('lays out the RFC 6605 §6.1 RRSIG fields (RFC 4034 §3.1)', () => {
     const rs = rrset('www.example.net.', 'A', 3600, ['192.0.2.1']);
-    expect(toHex(header(rs))).toBe(toHex(hex(RFC6605_HEADER)));
+    expect(toHex(header(rs))).toBe(toHex(fromHex(RFC6605_HEADER)));
   });
 
   it('lower-cases the signer name and never compresses it (RFC 4034 §3.1.7, §6.2)', () => {
     const rs = rrset('www.example.net.', 'A', 3600, ['192.0.2.1']);
-    expect(toHex(header(rs, { signer: parseName('EXAMPLE.Net.') }))).toBe(toHex(hex(RFC6605_HEADER)));
+    expect(toHex(header(rs, { signer: parseName('EXAMPLE.Net.') }))).toBe(toHex(fromHex(RFC6605_HEADER)));
   });
 
   it.each<[keyof RrsigFields, number]>([
@@ -95,21 +90,21 @@ describe('rrsigLabels (RFC 4034 §3.1.3)', () => {
 describe('signedData (RFC 4034 §3.1.8.1)', () => {
   it('is RRSIG_RDATA | RR for the RFC 6605 §6.1 RRset (golden bytes)', () => {
     const rs = rrset('www.example.net.', 'A', 3600, ['192.0.2.1']);
-    expect(toHex(signedData(header(rs), rs))).toBe(toHex(hex(RFC6605_HEADER + RFC6605_RR)));
+    expect(toHex(signedData(header(rs), rs))).toBe(toHex(fromHex(RFC6605_HEADER + RFC6605_RR)));
   });
 
   it('lower-cases the owner and a received upper-case signer name', () => {
     const rs = rrset('WWW.Example.NET.', 'A', 3600, ['192.0.2.1']);
     const h = header(rs);
     const upper = h.slice();
-    upper.set(hex('07 4558414d504c45 03 4e4554 00'), 18); // EXAMPLE.NET. as a peer might send it
-    expect(toHex(signedData(upper, rs))).toBe(toHex(hex(RFC6605_HEADER + RFC6605_RR)));
+    upper.set(fromHex('07 4558414d504c45 03 4e4554 00'), 18); // EXAMPLE.NET. as a peer might send it
+    expect(toHex(signedData(upper, rs))).toBe(toHex(fromHex(RFC6605_HEADER + RFC6605_RR)));
   });
 
   it('uses the Original TTL of the header, not the TTL the RRset is served with', () => {
     const rs = rrset('www.example.net.', 'A', 3600, ['192.0.2.1']);
     const served: RRset = { ...rs, ttl: 17 };
-    expect(toHex(signedData(header(rs), served))).toBe(toHex(hex(RFC6605_HEADER + RFC6605_RR)));
+    expect(toHex(signedData(header(rs), served))).toBe(toHex(fromHex(RFC6605_HEADER + RFC6605_RR)));
   });
 
   it('refuses an RRset of another type than the header covers', () => {
@@ -216,7 +211,7 @@ describe('signedData (RFC 4034 §3.1.8.1)', () => {
   it('keeps the letter case of an NSEC next name (RFC 6840 §5.1)', () => {
     const rs = rrset('a.example.', 'NSEC', 300, ['B.Example. A RRSIG NSEC']);
     const bytes = canonicalRRsetBytes(rs, 300);
-    expect(toHex(bytes)).toContain(toHex(hex('01 42 07 4578616d706c65 00')));
+    expect(toHex(bytes)).toContain(toHex(fromHex('01 42 07 4578616d706c65 00')));
   });
 
   it('lower-cases names inside SOA, CNAME and DNAME rdata', () => {
@@ -248,7 +243,7 @@ describe('wildcards (RFC 4035 §5.3.2)', () => {
   it('signs the wildcard RRset at its *.x owner with Labels 2', () => {
     expect(h[3]).toBe(2);
     const data = signedData(h, stored);
-    expect(toHex(data.subarray(h.length, h.length + 13))).toBe(toHex(hex('012a 0161 076578616d706c65 00')));
+    expect(toHex(data.subarray(h.length, h.length + 13))).toBe(toHex(fromHex('012a 0161 076578616d706c65 00')));
   });
 
   it.each(['x.a.example.', 'X.Y.A.example.', 'deep.er.x.a.Example.'])(
@@ -285,7 +280,7 @@ describe('parseRrsig', () => {
       inception: 1281607479,
       keyTag: 55648,
       signer: 'example.net.',
-      header: toHex(hex(RFC6605_HEADER)),
+      header: toHex(fromHex(RFC6605_HEADER)),
       signature: 64,
     });
   });
@@ -298,12 +293,12 @@ describe('parseRrsig', () => {
     ['compression pointer as signer', '0001 0d 03 00000e10 4c88b137 4c63c737 d960 c00c'],
     ['label of 64 octets', '0001 0d 03 00000e10 4c88b137 4c63c737 d960 40' + '61'.repeat(64) + '00'],
   ])('rejects %s', (_what, h) => {
-    expect(() => parseRrsig(hex(h))).toThrow(WireError);
+    expect(() => parseRrsig(fromHex(h))).toThrow(WireError);
   });
 
   it('rejects a signer name over 255 octets', () => {
     const label = '3f' + '61'.repeat(63);
-    expect(() => parseRrsig(hex('0001 0d 03 00000e10 4c88b137 4c63c737 d960' + label.repeat(4) + '00'))).toThrow(
+    expect(() => parseRrsig(fromHex('0001 0d 03 00000e10 4c88b137 4c63c737 d960' + label.repeat(4) + '00'))).toThrow(
       WireError,
     );
   });

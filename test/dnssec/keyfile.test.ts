@@ -6,11 +6,9 @@
  *
  * The external tools are required (Debian bind9-utils, ldnsutils): a missing tool fails the test.
  */
-import { execFileSync } from 'node:child_process';
 import { sign as cryptoSign, verify as cryptoVerify, createPublicKey } from 'node:crypto';
 import {
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -19,9 +17,8 @@ import {
   copyFileSync,
   readdirSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dsText } from '../../src/dnssec/ds.js';
 import {
   formatKeyFile,
@@ -36,30 +33,17 @@ import {
 } from '../../src/dnssec/keyfile.js';
 import { generateKey, KeyError, keyTag, privateScalar, type ZoneKey } from '../../src/dnssec/keys.js';
 import { nameToText, parseName } from '../../src/wire/name.js';
+import { execSync } from '../support/exec.js';
+import { tempDirs } from '../support/tmp.js';
 
-const roots: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'dane-ns-keyfile-'));
-  roots.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of roots) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('dane-ns-keyfile');
 
 /**
  * Runs an external tool; a missing tool or a failure fails the test with the tool's stderr. The working
  * directory is always a temporary one: some tools drop files there (dnssec-signzone's dsset-, ldns-keygen).
  */
 function run(cmd: string, args: string[], cwd: string = tempDir()): string {
-  try {
-    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException & { stderr?: string; status?: number };
-    if (err.code === 'ENOENT')
-      throw new Error(`${cmd} is not installed (Debian bind9-utils / ldnsutils); this test requires it`);
-    throw new Error(`${cmd} ${args.join(' ')} exited with ${err.status}: ${err.stderr ?? ''}`);
-  }
+  return execSync(cmd, args, { cwd, packages: 'bind9-utils / ldnsutils' });
 }
 
 /** "example.com. [ttl] IN DS 1 13 2 ABC" -> "1 13 2 ABC" (upper-case digest) for comparison. */

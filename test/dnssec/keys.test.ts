@@ -28,9 +28,9 @@ import {
 import { parseName } from '../../src/wire/name.js';
 import { rdataFromText, rdataToText } from '../../src/wire/rdata.js';
 import { T } from '../../src/wire/types.js';
+import { toHex } from '../support/hex.js';
 
 const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'base64'));
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 // RFC 6605 §6.1 (P-256), as published (the .private is in BIND's v1.2 format).
 const RFC6605_P256 = {
@@ -55,17 +55,17 @@ describe('RFC 6605 §6.1 P-256 example', () => {
     const pub = publicKeyFromPrivate(priv.privateKey);
     expect(pub.length).toBe(64);
     expect(Buffer.from(pub).toString('base64')).toBe(RFC6605_P256.publicKey);
-    expect(hex(privateScalar(priv.privateKey))).toBe(hex(b64(RFC6605_P256.scalar)));
+    expect(toHex(privateScalar(priv.privateKey))).toBe(toHex(b64(RFC6605_P256.scalar)));
   });
 
   it('builds the DNSKEY rdata, key tag and DS exactly', () => {
     const pub = publicKeyFromPrivate(privateKeyFromScalar(b64(RFC6605_P256.scalar)));
     const rdata = dnskeyRdata(257, pub);
-    expect(hex(rdata)).toBe(hex(rdataFromText(T.DNSKEY, RFC6605_P256.dnskey, null)));
+    expect(toHex(rdata)).toBe(toHex(rdataFromText(T.DNSKEY, RFC6605_P256.dnskey, null)));
     expect([rdata[0], rdata[1], rdata[2], rdata[3]]).toEqual([0x01, 0x01, 3, 13]);
     expect(keyTag(rdata)).toBe(RFC6605_P256.tag);
     const ds = dsRdata(zone, rdata);
-    expect(hex(ds)).toBe(hex(rdataFromText(T.DS, RFC6605_P256.ds, null)));
+    expect(toHex(ds)).toBe(toHex(rdataFromText(T.DS, RFC6605_P256.ds, null)));
     expect(rdataToText(T.DS, ds).toLowerCase()).toBe(RFC6605_P256.ds);
     expect(dsText(zone, rdata)).toBe(
       'example.net. 3600 IN DS 55648 13 2 B4C8C1FE2E7477127B27115656AD6256F424625BF5C1E2770CE6D6E37DF61D17',
@@ -74,7 +74,7 @@ describe('RFC 6605 §6.1 P-256 example', () => {
 
   it('agrees with @noble/curves on the public point of the scalar', () => {
     const pub = publicKeyFromPrivate(privateKeyFromScalar(b64(RFC6605_P256.scalar)));
-    expect(hex(p256.getPublicKey(b64(RFC6605_P256.scalar), false))).toBe('04' + hex(pub));
+    expect(toHex(p256.getPublicKey(b64(RFC6605_P256.scalar), false))).toBe('04' + toHex(pub));
   });
 });
 
@@ -138,7 +138,7 @@ describe('dsRdata / dsText', () => {
   it('hashes the owner in canonical (lower-case) form', () => {
     const a = dsRdata(parseName('dskey.example.com.'), dskey);
     const b = dsRdata(parseName('DSKey.EXAMPLE.Com.'), dskey);
-    expect(hex(b)).toBe(hex(a));
+    expect(toHex(b)).toBe(toHex(a));
     expect(dsText(parseName('DSKey.EXAMPLE.Com.'), dskey, 2, 86400)).toMatch(
       /^DSKey\.EXAMPLE\.Com\. 86400 IN DS 60485 5 2 D4B7D520/,
     );
@@ -180,8 +180,8 @@ describe('generateKey', () => {
     expect(k.algorithm).toBe(13);
     expect(k.zone).toBe(zone);
     expect(k.publicKey.length).toBe(64);
-    expect(hex(k.publicKey)).toBe(hex(publicKeyFromPrivate(k.privateKey)));
-    expect(hex(k.dnskeyRdata)).toBe(hex(dnskeyRdata(flags, k.publicKey)));
+    expect(toHex(k.publicKey)).toBe(toHex(publicKeyFromPrivate(k.privateKey)));
+    expect(toHex(k.dnskeyRdata)).toBe(toHex(dnskeyRdata(flags, k.publicKey)));
     expect(k.tag).toBe(keyTag(k.dnskeyRdata));
     expect(k.privateKey.type).toBe('private');
     // Times are whole seconds: the key files cannot hold more.
@@ -189,13 +189,13 @@ describe('generateKey', () => {
   });
 
   it('makes a different key each time', () => {
-    expect(hex(generateKey(zone, 'zsk', now).publicKey)).not.toBe(hex(generateKey(zone, 'zsk', now).publicKey));
+    expect(toHex(generateKey(zone, 'zsk', now).publicKey)).not.toBe(toHex(generateKey(zone, 'zsk', now).publicKey));
   });
 
   it('does not show the private key when the ZoneKey is printed or serialised', () => {
     const k = generateKey(zone, 'ksk', now);
     const d = privateScalar(k.privateKey);
-    const secrets = [Buffer.from(d).toString('base64'), Buffer.from(d).toString('base64url'), hex(d)];
+    const secrets = [Buffer.from(d).toString('base64'), Buffer.from(d).toString('base64url'), toHex(d)];
     const shown = [inspect(k, { depth: 10 }), JSON.stringify(k), String(k)];
     for (const s of shown) for (const secret of secrets) expect(s).not.toContain(secret);
   });
@@ -246,10 +246,10 @@ describe('privateKeyFromScalar / publicKeyFromPrivate', () => {
   it('left-pads a scalar with leading zero octets dropped', () => {
     const d = new Uint8Array(32);
     d[31] = 7;
-    expect(hex(publicKeyFromPrivate(privateKeyFromScalar(d.subarray(31))))).toBe(
-      hex(publicKeyFromPrivate(privateKeyFromScalar(d))),
+    expect(toHex(publicKeyFromPrivate(privateKeyFromScalar(d.subarray(31))))).toBe(
+      toHex(publicKeyFromPrivate(privateKeyFromScalar(d))),
     );
-    expect(hex(p256.getPublicKey(d, false))).toBe('04' + hex(publicKeyFromPrivate(privateKeyFromScalar(d))));
+    expect(toHex(p256.getPublicKey(d, false))).toBe('04' + toHex(publicKeyFromPrivate(privateKeyFromScalar(d))));
   });
 
   it.each([
@@ -268,7 +268,7 @@ describe('privateKeyFromScalar / publicKeyFromPrivate', () => {
     expect(err).toBeInstanceOf(KeyError);
     expect((err as KeyError).code).toBe('E_KEY_INVALID');
     if (d.length > 0) {
-      expect((err as KeyError).message).not.toContain(hex(d));
+      expect((err as KeyError).message).not.toContain(toHex(d));
       expect((err as KeyError).message).not.toContain(Buffer.from(d).toString('base64'));
     }
   });

@@ -4,34 +4,17 @@
  * DS at the parent). Uses temporary directories and, for operator-provided keys, BIND's dnssec-keygen (Debian
  * bind9-utils; a missing tool fails the test).
  */
-import { execFileSync } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keyFileBase, writeKeyFiles } from '../../src/dnssec/keyfile.js';
 import { ensureZoneKeys, isActive, type KeySetResult } from '../../src/dnssec/keystore.js';
 import { generateKey } from '../../src/dnssec/keys.js';
 import { parseName } from '../../src/wire/name.js';
+import { execSync } from '../support/exec.js';
+import { tempDirs } from '../support/tmp.js';
 
-const roots: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'dane-ns-keystore-'));
-  roots.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of roots) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('dane-ns-keystore');
 
 const ZONE = parseName('example.com.');
 const NOW = new Date('2025-06-01T12:00:00Z');
@@ -81,13 +64,7 @@ function expectNoSecrets(texts: string[], secrets: string[]): void {
 }
 
 function run(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { cwd: tempDir(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException & { stderr?: string; status?: number };
-    if (err.code === 'ENOENT') throw new Error(`${cmd} is not installed (Debian bind9-utils); this test requires it`);
-    throw new Error(`${cmd} ${args.join(' ')} exited with ${err.status}: ${err.stderr ?? ''}`);
-  }
+  return execSync(cmd, args, { cwd: tempDir(), packages: 'bind9-utils' });
 }
 
 describe('ensureZoneKeys: first start and later starts', () => {

@@ -24,10 +24,10 @@ import { rdataFromText, rdataToText } from '../../src/wire/rdata.js';
 import { T } from '../../src/wire/types.js';
 import { loadZoneFile } from '../../src/zone/files.js';
 import type { Zone } from '../../src/zone/zone.js';
+import { toHex } from '../support/hex.js';
+import { fixture } from '../support/fixtures.js';
 
-const fixture = (f: string): string => fileURLToPath(new URL(`../fixtures/${f}`, import.meta.url));
 const n = (s: string): Name => parseName(s);
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** One entry as `owner TTL NSEC next types`, the way kdig prints it. */
 const show = (chain: NsecChain, e: NsecEntry): string =>
   `${nameToText(e.owner)} ${chain.ttl} NSEC ${rdataToText(T.NSEC, e.rdata)}`;
@@ -79,7 +79,7 @@ describe('buildNsecChain', () => {
     const e = sampleChain.entries[3]!;
     expect(e.index).toBe(3);
     expect(e.types).toEqual([T.A, T.TXT, T.RRSIG, T.NSEC]);
-    expect(hex(e.rdata)).toBe(hex(rdataFromText(T.NSEC, 'mail.example.com. A TXT RRSIG NSEC', null)));
+    expect(toHex(e.rdata)).toBe(toHex(rdataFromText(T.NSEC, 'mail.example.com. A TXT RRSIG NSEC', null)));
     // Field by field: the RRset is stored compactly (wire/rrset.ts), its rdatas read through an accessor.
     const { owner, type, ttl, rdatas } = e.rrset;
     expect({ owner, type, ttl, rdatas }).toEqual({ owner: e.owner, type: T.NSEC, ttl: 300, rdatas: [e.rdata] });
@@ -136,7 +136,7 @@ records:
 
   it('edge zone: NSEC rdata is byte-equal to what Knot DNS 3.2 serves for it (kdig +generic)', () => {
     // Recorded from `kdig AXFR +generic` against knotd signing edge.test (ecdsap256sha256, nsec3 off).
-    expect(edgeChain.entries.map((e) => hex(e.rdata).toUpperCase())).toEqual([
+    expect(edgeChain.entries.map((e) => toHex(e.rdata).toUpperCase())).toEqual([
       '01610465646765047465737400000722000000000380',
       '057570706572046361736504656467650474657374000006400000000003',
       '0363757404656467650474657374000006000080000003',

@@ -8,14 +8,7 @@
 import { execFile } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
-import {
-  errorResponse,
-  signMessage,
-  signStream,
-  verify,
-  type TsigKey,
-  type VerifyResult,
-} from '../../src/dnssec/tsig.js';
+import { signMessage, signStream, verify, type TsigKey, type VerifyResult } from '../../src/dnssec/tsig.js';
 import { errorResponse } from '../../src/dnssec/tsigerror.js';
 import { makeFlags, opcode } from '../../src/wire/header.js';
 import { decodeMessage, encodeMessage, type Message, type RR } from '../../src/wire/message.js';

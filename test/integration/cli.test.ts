@@ -5,13 +5,15 @@
  * ldns-read-zone -c as an independent canonicaliser, and the help / usage / exit-code contract.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query, requireTool, type Server } from './helpers/dig.js';
 import { freePort } from './helpers/ports.js';
 import { CLI, startDaneNs, type DaneNsInstance } from './helpers/server.js';
+import { delay } from '../support/time.js';
+import { tempDirs } from '../support/tmp.js';
 
 interface Run {
   code: number | null;
@@ -55,17 +57,7 @@ function tool(name: string, args: readonly string[]): Promise<string> {
   });
 }
 
-const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-const tempDirs: string[] = [];
-async function tempDir(prefix: string): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), `dane-ns-cli-${prefix}-`));
-  tempDirs.push(d);
-  return d;
-}
-afterAll(async () => {
-  for (const d of tempDirs) await rm(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('dane-ns-cli');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Broken zones at start-up
@@ -107,8 +99,8 @@ describe('serve with a broken zone file at start-up', () => {
   ];
 
   it.each(cases.map((c) => [c.what, c] as const))('%s: exit 1 and FILE:LINE: reason on stderr', async (_w, c) => {
-    const zones = await tempDir('bad');
-    const state = await tempDir('state');
+    const zones = tempDir('bad');
+    const state = tempDir('state');
     const file = join(zones, 'example.com.yaml');
     await writeFile(file, c.body);
     const port = await freePort();
@@ -163,7 +155,7 @@ describe('SIGHUP reload', () => {
 
   beforeAll(async () => {
     requireTool('kdig');
-    zones = await tempDir('reload');
+    zones = tempDir('reload');
     await writeFile(join(zones, 'example.com.yaml'), RELOAD_BASE);
     const port = await freePort();
     inst = await startDaneNs({ zonesDir: zones, port });
@@ -376,7 +368,7 @@ async function canonical(file: string): Promise<string[]> {
 describe('zone import then zone export', () => {
   it('keeps every record (compared as sets with ldns-read-zone -c)', async () => {
     requireTool('ldns-read-zone');
-    const work = await tempDir('import');
+    const work = tempDir('import');
     const zones = join(work, 'zones');
     await mkdir(zones);
     const src = join(work, 'example.net.zone');
@@ -465,7 +457,7 @@ describe('help and exit codes', () => {
   });
 
   it('zone export of a zone that does not exist: exit 1, one clear line', async () => {
-    const zones = await tempDir('empty');
+    const zones = tempDir('empty');
     const r = await cli(['zone', 'export', 'nonexistent.example', '--zones', zones]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
@@ -475,7 +467,7 @@ describe('help and exit codes', () => {
   });
 
   it('serve with a zones directory that does not exist: exit 1, one line naming it', async () => {
-    const dir = await tempDir('nozones');
+    const dir = tempDir('nozones');
     const r = await cli([
       'serve',
       '--zones',
@@ -491,7 +483,7 @@ describe('help and exit codes', () => {
   });
 
   it('serve with a malformed --listen: fails with one line naming the value', async () => {
-    const dir = await tempDir('badlisten');
+    const dir = tempDir('badlisten');
     await writeFile(join(dir, 'example.com.yaml'), RELOAD_BASE);
     const r = await cli(['serve', '--zones', dir, '--state', join(dir, 'state'), '--listen', 'not-an-address']);
     expect([1, 2]).toContain(r.code);
@@ -500,7 +492,7 @@ describe('help and exit codes', () => {
   });
 
   it('zone import of a file that does not exist: exit 1, one line', async () => {
-    const dir = await tempDir('nofile');
+    const dir = tempDir('nofile');
     const r = await cli(['zone', 'import', join(dir, 'missing.zone')]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -516,7 +508,7 @@ describe('dane-ns tlsa', () => {
   let dir: string;
   let hex: string;
   beforeAll(async () => {
-    dir = await tempDir('tlsa');
+    dir = tempDir('tlsa');
     await tool('openssl', [
       'req',
       '-x509',
@@ -587,7 +579,7 @@ describe('dane-ns tlsa', () => {
 
 describe('dane-ns check (no server running)', () => {
   it('reports the unreachable server as FAIL and exits 1', async () => {
-    const zones = await tempDir('check');
+    const zones = tempDir('check');
     await writeFile(
       join(zones, 'example.org.yaml'),
       'soa: { mname: ns1, rname: h }\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.1 }\n',
@@ -603,7 +595,7 @@ describe('dane-ns check (no server running)', () => {
 
 describe('dane-ns keys generate', () => {
   it('creates keys once, prints the DS that ds prints later, and never replaces lost keys', async () => {
-    const dir = await tempDir('keysgen');
+    const dir = tempDir('keysgen');
     const args = ['keys', 'generate', 'gen.example', '--keys', join(dir, 'keys'), '--state', join(dir, 'state')];
     const first = await cli(args);
     expect(first.code, first.stderr).toBe(0);
@@ -622,7 +614,7 @@ describe('dane-ns keys generate', () => {
   });
 
   it('--csk makes one combined key', async () => {
-    const dir = await tempDir('keysgen-csk');
+    const dir = tempDir('keysgen-csk');
     const r = await cli([
       'keys',
       'generate',
@@ -640,7 +632,7 @@ describe('dane-ns keys generate', () => {
 
 describe('dane-ns keys rollover', () => {
   it('ZSK: writes the new key with its times, lists the states, and refuses a second rollover while one is under way', async () => {
-    const dir = await tempDir('roll-zsk');
+    const dir = tempDir('roll-zsk');
     const zones = join(dir, 'zones');
     await mkdir(zones);
     await writeFile(
@@ -678,7 +670,7 @@ describe('dane-ns keys rollover', () => {
   });
 
   it('KSK: prints the new DS, ds prints both, --ds-published sets the old end; flags are checked', async () => {
-    const dir = await tempDir('roll-ksk');
+    const dir = tempDir('roll-ksk');
     const zones = join(dir, 'zones');
     await mkdir(zones);
     await writeFile(
@@ -731,7 +723,7 @@ describe('dane-ns keys rollover', () => {
       const u = await cli(['keys', 'rollover', 'roll.example', ...dirs, ...bad]);
       expect(u.code).toBe(2);
     }
-    const unsigned = await tempDir('roll-off');
+    const unsigned = tempDir('roll-off');
     await writeFile(
       join(unsigned, 'off.example.yaml'),
       'origin: off.example.\nttl: 600\nsoa: { mname: ns1, rname: h@off.example, serial: 1, refresh: 7200, retry: 3600, expire: 1209600, minimum: 300 }\ndnssec: { enabled: false }\nrecords:\n  "@": { NS: ns1.off.example. }\n',

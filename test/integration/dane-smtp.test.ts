@@ -10,7 +10,6 @@
  * without TLSA gets a validated "no TLSA" (NXDOMAIN and NODATA), not a DNSSEC failure; a wrong trust anchor
  * (bogus) and no trust anchor (insecure) are DNSSEC failures, never "no TLSA" or verified.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +19,9 @@ import { requireTool } from './helpers/dig.js';
 import { createNetns, type Netns } from './helpers/netns.js';
 import { startPostfix, type PostfixInstance } from './helpers/postfix.js';
 import { posttlsFinger, type PosttlsResult } from './helpers/posttls.js';
-import { CLI, REPO_ROOT, startDaneNs, type DaneNsInstance } from './helpers/server.js';
+import { CLI, startDaneNs, type DaneNsInstance } from './helpers/server.js';
 import { startUnbound, type UnboundInstance } from './helpers/unbound.js';
+import { exec } from '../support/exec.js';
 
 const ZONE = 'example.com.';
 const DANE_PORT = 5353;
@@ -35,15 +35,6 @@ let good: CertPair;
 let other: CertPair;
 let rsa: CertPair;
 let anchors: string[] = [];
-
-function exec(bin: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(bin, args, { cwd: REPO_ROOT, timeout: 30_000 }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`${bin} ${args.join(' ')}: ${err.message}\n${stdout}${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 function zoneYaml(tlsa: string[]): string {
   return [

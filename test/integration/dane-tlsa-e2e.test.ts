@@ -10,7 +10,6 @@
  * (5) a certbot renewal (symlink swap under live/) is followed; (6) a host without TLSA gets a secure denial.
  * `dane-ns check --live` gives the same verdicts.
  */
-import { execFile } from 'node:child_process';
 import {
   mkdirSync,
   mkdtempSync,
@@ -29,8 +28,9 @@ import { requireTool } from './helpers/dig.js';
 import { createNetns, type Netns } from './helpers/netns.js';
 import { startPostfix, type PostfixInstance } from './helpers/postfix.js';
 import { posttlsFinger, type PosttlsResult } from './helpers/posttls.js';
-import { CLI, REPO_ROOT, startDaneNs, type DaneNsInstance } from './helpers/server.js';
+import { CLI, startDaneNs, type DaneNsInstance } from './helpers/server.js';
 import { startUnbound, type UnboundInstance } from './helpers/unbound.js';
+import { exec } from '../support/exec.js';
 
 const ZONE = 'example.com.';
 const DANE_PORT = 5353;
@@ -43,15 +43,6 @@ let dane: DaneNsInstance | undefined;
 let unbound: UnboundInstance | undefined;
 let postfix: PostfixInstance | undefined;
 const keys: Record<string, CertPair> = {};
-
-function exec(bin: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(bin, args, { cwd: REPO_ROOT, timeout: 30_000 }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`${bin} ${args.join(' ')}: ${err.message}\n${stdout}${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 const rr = (c: CertPair): string => `3 1 1 ${c.tlsa311}`;
 const context = (r: PosttlsResult): string =>

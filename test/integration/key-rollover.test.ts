@@ -25,9 +25,9 @@ import { startUnbound, type UnboundInstance } from './helpers/unbound.js';
 import { dnskeyRdata, generateKey, keyTag } from '../../src/dnssec/keys.js';
 import { loadZoneKeys, rewriteKeyTiming, writeKeyFiles } from '../../src/dnssec/keyfile.js';
 import { parseName, ROOT } from '../../src/wire/name.js';
+import { delay } from '../support/time.js';
 
 const run = promisify(execFile);
-const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const SOA = (zone: string, ttl: number): string =>
   `soa: { mname: ns1, rname: hostmaster@${zone}, serial: 1, refresh: 7200, retry: 3600, expire: 1209600, minimum: ${ttl} }`;

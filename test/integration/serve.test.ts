@@ -25,6 +25,7 @@ import { freePort } from './helpers/ports.js';
 import { REPO_ROOT, startDaneNs, type DaneNsInstance } from './helpers/server.js';
 import { HOSTILE } from '../wire/hostile-packets.js';
 import { mulberry32 } from '../fixtures/rng.js';
+import { delay } from '../support/time.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Raw DNS messages
@@ -319,8 +320,6 @@ async function exchange(ch: Channel, msg: Buffer, timeoutMs = 2000): Promise<Raw
     if (b.length >= 2 && b.readUInt16BE(0) === id) return parseResponse(b);
   }
 }
-
-const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------------------------
 // dig (BIND) output in the same shape as helpers/dig.ts's Answer

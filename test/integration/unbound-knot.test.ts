@@ -11,7 +11,6 @@
  * and delv (BIND's validator) agrees on a subset, through Unbound and straight from Knot.
  * Knot being a correct signer, a failure here means the table or the harness is wrong, not the server.
  */
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { delv } from './helpers/delv.js';
 import { kdigQueryArgs, query, requireTool, type Answer, type Server } from './helpers/dig.js';
@@ -32,17 +31,9 @@ import {
   VALIDATION_CASES,
   type ValidationCase,
 } from './validation-cases.js';
+import { exec } from '../support/exec.js';
 
 const ORACLE_DIR = 'test/fixtures/oracle';
-
-function exec(bin: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(bin, args, { cwd: REPO_ROOT, timeout: 30_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`${bin} ${args.join(' ')}: ${err.message}\n${stdout}${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 /**
  * The authoritative server under test: Knot DNS (this file, proving the table and the harness) or dane-ns

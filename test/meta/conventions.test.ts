@@ -7,6 +7,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+// Value imports, re-exports and dynamic imports (type-only forms create no run-time dependency).
+import { valueImports as imports } from '../support/imports.js';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 
@@ -15,14 +17,6 @@ function files(dir: string): string[] {
     const p = join(dir, f);
     return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
   });
-}
-
-/** Value imports (type-only imports do not create a runtime dependency). */
-function imports(text: string): string[] {
-  const out: string[] = [];
-  for (const m of text.matchAll(/^import\s+(type\s+)?[^'"]*?from\s+'([^']+)'/gm)) if (!m[1]) out.push(m[2]!);
-  for (const m of text.matchAll(/^import\s+'([^']+)'/gm)) out.push(m[1]!);
-  return out;
 }
 
 /** Which top-level src/ modules each module may import at run time, and which node built-ins it may use. */

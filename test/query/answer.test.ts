@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
 import { answerQuery } from '../../src/query/answer.js';
 import { loadZoneFile } from '../../src/zone/files.js';
 import { ZoneSet } from '../../src/zone/set.js';
 import { parseName, ROOT } from '../../src/wire/name.js';
 import { typeFromText } from '../../src/wire/types.js';
-import { render } from './render.js';
+import { render } from '../support/render.js';
+import { fixture } from '../support/fixtures.js';
 
-const fixture = (f: string): string => fileURLToPath(new URL(`../fixtures/${f}`, import.meta.url));
 const zones = new ZoneSet([loadZoneFile(fixture('rfc4592.yaml'))]);
 const SOA = 'example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300';
 

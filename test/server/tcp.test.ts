@@ -7,7 +7,8 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenTcp } from '../../src/server/tcp.js';
 import type { Handler, Listener, TcpOptions } from '../../src/server/transport.js';
-import { echo, query } from './transport-helpers.js';
+import { echo, query } from '../support/transport.js';
+import { delay } from '../support/time.js';
 
 function framed(...msgs: Uint8Array[]): Buffer {
   const parts: Buffer[] = [];
@@ -18,8 +19,6 @@ function framed(...msgs: Uint8Array[]): Buffer {
   }
   return Buffer.concat(parts);
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A test client that splits the byte stream back into messages. */
 class Client {
@@ -143,7 +142,7 @@ describe('listenTcp', () => {
     const bytes = framed(query(42, 8));
     for (const b of bytes) {
       c.socket.write(Buffer.of(b));
-      await sleep(2);
+      await delay(2);
     }
     await c.waitMessages(1);
     expect(got).toEqual([20]);
@@ -155,9 +154,9 @@ describe('listenTcp', () => {
     const c = await Client.open(l.address.port);
     const bytes = framed(query(9, 100));
     c.socket.write(bytes.subarray(0, 1));
-    await sleep(30);
+    await delay(30);
     c.socket.write(bytes.subarray(1, 20));
-    await sleep(60);
+    await delay(60);
     expect(c.messages).toHaveLength(0);
     c.socket.write(bytes.subarray(20));
     await c.waitMessages(1);
@@ -197,7 +196,7 @@ describe('listenTcp', () => {
     c.socket.pause();
     const n = 5000; // 20 MB of answers: far beyond what the socket buffers hold
     c.socket.write(framed(...Array.from({ length: n }, (_, i) => query(i))));
-    await sleep(300);
+    await delay(300);
     expect(calls).toBeGreaterThan(0);
     expect(calls).toBeLessThan(n);
     c.socket.resume();
@@ -211,7 +210,7 @@ describe('listenTcp', () => {
     const c = await Client.open(l.address.port);
     c.socket.write(Buffer.concat([Buffer.of(0, 0), framed(query(1), query(2)), Buffer.of(0, 0), framed(query(3))]));
     await c.waitMessages(2);
-    await sleep(50);
+    await delay(50);
     expect(c.ids()).toEqual([2, 3]);
     expect(c.closed).toBe(false);
   });
@@ -221,7 +220,7 @@ describe('listenTcp', () => {
     const c = await Client.open(l.address.port);
     c.socket.write(framed(query(1), query(2), query(3)));
     await c.waitMessages(1);
-    await sleep(50);
+    await delay(50);
     expect(c.ids()).toEqual([3]);
   });
 
@@ -247,7 +246,7 @@ describe('listenTcp', () => {
     const busy = await Client.open(l.address.port);
     const started = Date.now();
     for (let i = 0; i < 3; i++) {
-      await sleep(120);
+      await delay(120);
       busy.socket.write(framed(query(i)));
     }
     // 360 ms in: the idle one is gone, the busy one is not.
@@ -264,7 +263,7 @@ describe('listenTcp', () => {
     const bytes = framed(query(1, 20));
     for (let i = 0; i < 5; i++) {
       c.socket.write(bytes.subarray(i, i + 1));
-      await sleep(60);
+      await delay(60);
     }
     await c.waitClosed(1000);
     expect(c.messages).toHaveLength(0);
@@ -285,7 +284,7 @@ describe('listenTcp', () => {
     // A slot frees up when a connection goes away.
     a.socket.destroy();
     await a.waitClosed();
-    await sleep(50);
+    await delay(50);
     const d = await Client.open(l.address.port);
     d.socket.write(framed(query(4)));
     await d.waitMessages(1);
@@ -315,7 +314,7 @@ describe('listenTcp', () => {
     const a = await Client.open(l.address.port);
     const b = await Client.open(l.address.port);
     b.socket.write(framed(query(1)).subarray(0, 5)); // mid-message
-    await sleep(20);
+    await delay(20);
     const first = l.close();
     expect(l.close()).toBe(first);
     await first;

@@ -10,7 +10,7 @@ import { constants } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenUdpBatch, udpBatchAvailable, type UdpBatchOptions } from '../../src/server/udp-batch.js';
 import type { Handler, Listener, Remote } from '../../src/server/transport.js';
-import { echo, query, ask } from './transport-helpers.js';
+import { echo, query, ask } from '../support/transport.js';
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {

@@ -6,7 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenUdp } from '../../src/server/udp.js';
 import type { Handler, Listener, Remote } from '../../src/server/transport.js';
-import { echo, query, ask } from './transport-helpers.js';
+import { echo, query, ask } from '../support/transport.js';
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {

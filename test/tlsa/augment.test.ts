@@ -13,7 +13,7 @@ import { loadZoneFile } from '../../src/zone/files.js';
 import { ZoneSet } from '../../src/zone/set.js';
 import { parseZoneYaml, type ZoneSource } from '../../src/zone/yaml.js';
 import type { Zone } from '../../src/zone/zone.js';
-import { render } from '../query/render.js';
+import { render } from '../support/render.js';
 
 const TEXT = `origin: example.com.
 soa: { mname: ns1, rname: hostmaster }
@@ -319,5 +319,36 @@ describe('augmented zones build', () => {
     }
     for (const n of ['a.b.example.com.', 'c.b.example.com.', 'b.example.com.'])
       expect(ask(z, n, 'A').answer).toEqual([`${n} 3600 IN A 192.0.2.80`]);
+  });
+});
+
+describe('withAutomaticTlsa: wildcard copies (a regression of the first round)', () => {
+  it('other names below a created intermediate name keep their wildcard answers', () => {
+    // Host a.b.example.com. exists only through *.example.com.; augment copies the wildcard's records to a.b and
+    // b (as specified), which keeps the answers for those two names. But b.example.com. now exists, so every
+    // other name below it (x.b.example.com.) has closest encloser b.example.com., which has no wildcard:
+    // before NOERROR with the wildcard's A, after NXDOMAIN. Copying the wildcard's records to *.b.example.com.
+    // as well (for each created intermediate name) would keep those answers.
+    const text = `origin: example.com.
+soa: { mname: ns1, rname: hostmaster }
+records:
+  "@":
+    NS: ns1
+  ns1:
+    A: 192.0.2.53
+  "*":
+    A: 192.0.2.80
+`;
+    const problems: ZoneProblem[] = [];
+    const src = parseZoneYaml('z.yaml', text, problems);
+    const plain = buildZone(src, { defaultOrigin: 'example.com' }, problems);
+    const aug = withAutomaticTlsa(src, plain, [{ host: 'a.b', ports: [25], ttl: 300, rdatas: ['3 1 1 AB'], line: 10 }]);
+    const z = buildZone(aug.source, { defaultOrigin: 'example.com' }, []);
+    const ask = (zone: Zone, q: string) =>
+      render(
+        answerQuery(new ZoneSet([zone]), { qname: parseName(q, ROOT), qtype: typeFromText('A'), dnssecOk: false }),
+      );
+    expect(ask(plain, 'x.b.example.com.').answer).toEqual(['x.b.example.com. 3600 IN A 192.0.2.80']);
+    expect(ask(z, 'x.b.example.com.')).toEqual(ask(plain, 'x.b.example.com.'));
   });
 });

@@ -489,3 +489,53 @@ describe('TlsaManager: certificate health by the (injected) clock', () => {
     expect(mgr.health().find((h) => h.role === 'next')!.status).toBe('expired');
   });
 });
+
+describe('TlsaManager: an error that comes back after a recovery is reported again', () => {
+  let dir: string;
+  let clock: number;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dane-ns-tlsa-bugs-'));
+    clock = m.validity['leaf-ec.crt']!.notBefore + 86400_000;
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+  const ref = (cert: string, next?: string): TlsaEntryRef => ({
+    zone: 'example.com.',
+    host: 'mail.example.com.',
+    ttl: 300,
+    entry: { host: 'mail', cert, next, ports: [25], ttl: 300, issuer: false, line: 7 },
+  });
+
+  it('good -> garbage -> good -> the same garbage: the second breakage is logged too', () => {
+    // `reported` keeps "error:<reason>" for the slot after the file is good again, so the second identical
+    // failure is silent: the operator never learns the renewal hook broke the file a second time.
+    const mgr = new TlsaManager(new RolloverStore(join(dir, 'state')), () => clock);
+    const cert = join(dir, 'cert.pem');
+    copyFileSync(m.path('leaf-ec.crt'), cert);
+    mgr.configure([ref(cert)]);
+    mgr.refresh();
+    writeFileSync(cert, 'garbage\n');
+    clock += 1000;
+    expect(mgr.refresh().events.map((e) => e.event)).toEqual(['tlsa-source-error']);
+    copyFileSync(m.path('leaf-ec.crt'), cert);
+    clock += 1000;
+    mgr.refresh();
+    writeFileSync(cert, 'garbage\n');
+    clock += 1000;
+    expect(mgr.refresh().events.map((e) => e.event)).toEqual(['tlsa-source-error']);
+  });
+
+  it('next absent -> present -> absent again: the second absence is reported too', () => {
+    const mgr = new TlsaManager(new RolloverStore(join(dir, 'state')), () => clock);
+    const cert = join(dir, 'cert.pem');
+    const next = join(dir, 'next.pem');
+    copyFileSync(m.path('leaf-ec.crt'), cert);
+    mgr.configure([ref(cert, next)]);
+    expect(mgr.refresh().events.map((e) => e.event)).toContain('tlsa-next-absent');
+    copyFileSync(m.path('next.key'), next);
+    clock += 1000;
+    mgr.refresh();
+    unlinkSync(next);
+    clock += 1000;
+    expect(mgr.refresh().events.map((e) => e.event)).toContain('tlsa-next-absent');
+  });
+});

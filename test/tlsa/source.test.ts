@@ -215,3 +215,21 @@ describe('bad files: a TlsaSourceError naming the path with a clear reason', () 
     expect(() => parseTlsaSource('/x.pem', new Uint8Array())).toThrow('/x.pem: empty file');
   });
 });
+
+describe('readTlsaSource: a regression of the first round', () => {
+  it('a traditionally encrypted PEM key (Proc-Type: 4,ENCRYPTED) gets a clear reason, not an OpenSSL code', () => {
+    // made by `openssl ec -aes256`: -----BEGIN EC PRIVATE KEY----- / Proc-Type: 4,ENCRYPTED / DEK-Info: ...
+    // Today: "PEM block 1 (EC PRIVATE KEY) does not parse: error:07880109:common libcrypto routines::interrupted
+    // or cancelled". The ENCRYPTED PRIVATE KEY (PKCS#8) form already says "encrypted private key: give the
+    // certificate or the public key instead"; the traditional form (also `openssl rsa -aes256`, old certbot
+    // and many HOWTOs) should say the same.
+    let e: unknown;
+    try {
+      readTlsaSource(m.path('enc-sec1.key'));
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toBeInstanceOf(TlsaSourceError);
+    expect((e as TlsaSourceError).reason).toMatch(/encrypted private key/);
+  });
+});

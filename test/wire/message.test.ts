@@ -22,13 +22,7 @@ import { parseName, type Name } from '../../src/wire/name.js';
 import { rdataFromText } from '../../src/wire/rdata.js';
 import { CLASS_IN, T } from '../../src/wire/types.js';
 import { HOSTILE } from './hostile-packets.js';
-
-function hex(s: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
-}
-function toHex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
-}
+import { fromHex, toHex } from '../support/hex.js';
 
 const EXAMPLE = parseName('example.com.');
 
@@ -57,11 +51,11 @@ describe('golden messages', () => {
   it('compresses the MX exchange against the question', () => {
     const { bytes, truncated } = encodeMessage(response([rrOf(EXAMPLE, T.MX, '10 mail')]));
     expect(truncated).toBe(false);
-    expect(toHex(bytes)).toBe(toHex(hex(MX_ANSWER)));
+    expect(toHex(bytes)).toBe(toHex(fromHex(MX_ANSWER)));
   });
 
   it('decodes it back to uncompressed rdata', () => {
-    const m = decodeMessage(hex(MX_ANSWER));
+    const m = decodeMessage(fromHex(MX_ANSWER));
     expect(m.id).toBe(0x1234);
     expect(m.flags).toBe(0x8400);
     expect(m.questions).toHaveLength(1);
@@ -222,7 +216,7 @@ describe('mutation fuzz', () => {
 
 describe('header', () => {
   it('decodes fields and flag helpers', () => {
-    const h = decodeHeader(hex('abcd 8583 0001 0002 0003 0004'))!;
+    const h = decodeHeader(fromHex('abcd 8583 0001 0002 0003 0004'))!;
     expect(h).toEqual({ id: 0xabcd, flags: 0x8583, qdcount: 1, ancount: 2, nscount: 3, arcount: 4 });
     expect(qr(h.flags)).toBe(true);
     expect(rcode(h.flags)).toBe(3);

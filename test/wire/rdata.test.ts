@@ -9,12 +9,10 @@ import { canonicalRdata, rdataFromText, rdataNames, rdataToText, readRdata, writ
 import { Reader } from '../../src/wire/reader.js';
 import { T, typeFromText } from '../../src/wire/types.js';
 import { Writer } from '../../src/wire/writer.js';
+import { toHex } from '../support/hex.js';
 
 function hex(s: string): string {
   return s.replace(/\s+/g, '').toLowerCase();
-}
-function toHex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
 }
 const ORIGIN = parseName('example.com.');
 

@@ -22,6 +22,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool, type Server } from './dig.js';
+import { lowerAbsoluteName } from '../../support/names.js';
 
 export interface DelvResult {
   /** True when delv said `fully validated` (for a positive or a negative answer) and nothing failed. */
@@ -41,10 +42,6 @@ interface Anchor {
   stmt: string;
 }
 
-function absoluteName(name: string): string {
-  return name.endsWith('.') ? name.toLowerCase() : `${name.toLowerCase()}.`;
-}
-
 /** Parses a DS or DNSKEY line in zone-file syntax into a trust-anchors statement. */
 export function anchorStatement(line: string): Anchor {
   const parts = line.trim().split(/\s+/);
@@ -54,7 +51,7 @@ export function anchorStatement(line: string): Anchor {
   while (parts.length > 0 && (/^\d+$/.test(parts[0] as string) || /^(IN|CH|HS)$/i.test(parts[0] as string)))
     parts.shift();
   const type = (parts.shift() ?? '').toUpperCase();
-  const zone = absoluteName(owner);
+  const zone = lowerAbsoluteName(owner);
   if (type === 'DS') {
     const [tag, alg, dt, ...digest] = parts;
     if (tag === undefined || alg === undefined || dt === undefined || digest.length === 0)
@@ -107,7 +104,7 @@ export async function delv(
   opts: { timeoutMs?: number; tcp?: boolean } = {},
 ): Promise<DelvResult> {
   const bin = requireTool('delv');
-  const name = absoluteName(qname);
+  const name = lowerAbsoluteName(qname);
   const parsed = anchors.map(anchorStatement);
   let best: string | null = null;
   for (const a of parsed) {

@@ -15,6 +15,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool } from './dig.js';
+import { delay } from '../../support/time.js';
+import { absoluteName } from '../../support/names.js';
 
 export interface KnotZone {
   /** Zone apex, e.g. `example.com.` (trailing dot optional). */
@@ -53,11 +55,6 @@ export interface KnotInstance {
   /** What knotd has logged so far (stderr and stdout). */
   logs(): string;
   stop(): Promise<void>;
-}
-
-function absoluteName(name: string): string {
-  const n = name.trim();
-  return n.endsWith('.') ? n : `${n}.`;
 }
 
 function zoneFileName(origin: string, index: number): string {
@@ -174,8 +171,6 @@ function probeSoa(port: number, origin: string, timeoutMs: number, qtype = 6): P
     });
   });
 }
-
-const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts knotd serving the zones on 127.0.0.1:port (and [::1]:port with ipv6) and resolves once every zone

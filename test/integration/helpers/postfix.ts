@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { tlsa311 } from './certs.js';
 import { requireTool } from './dig.js';
 import { execInNetns, tcpOpenInNetns } from './netns.js';
+import { delay } from '../../support/time.js';
 
 export interface PostfixOptions {
   /** Network namespace name (createNetns().name). */
@@ -103,8 +104,6 @@ function postfixIds(): { uid: number; gid: number } {
     throw new Error('startPostfix: no postfix user in /etc/passwd (Debian package postfix)');
   return { uid: Number(parts[2]), gid: Number(parts[3]) };
 }
-
-const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * PIDs of the live (not zombie) processes in process group pgid, from /proc. Zombies are left out: the master's

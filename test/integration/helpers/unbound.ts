@@ -30,6 +30,8 @@ import { join } from 'node:path';
 import { requireTool } from './dig.js';
 import { execInNetns } from './netns.js';
 import { freePort } from './ports.js';
+import { delay } from '../../support/time.js';
+import { lowerAbsoluteName } from '../../support/names.js';
 
 export interface UnboundStub {
   /** Zone name, e.g. `example.com.` (trailing dot optional). */
@@ -99,10 +101,6 @@ const NON_LOOPBACK_V4 = [
   '128.0.0.0/1',
 ];
 
-function absoluteName(name: string): string {
-  return name.endsWith('.') ? name.toLowerCase() : `${name.toLowerCase()}.`;
-}
-
 function isUnder(name: string, zone: string): boolean {
   return name === zone || name.endsWith(`.${zone}`);
 }
@@ -118,7 +116,7 @@ export function unboundConfig(dir: string, port: number, controlPort: number, op
   const msg = opts.msgCacheSize ?? '4m';
   const rrset = /^(\d+)([kmg]?)$/i.exec(msg);
   const rrsetSize = rrset !== null ? `${Number(rrset[1]) * 2}${rrset[2] ?? ''}` : msg;
-  const zones = opts.stubs.map((s) => absoluteName(s.zone));
+  const zones = opts.stubs.map((s) => lowerAbsoluteName(s.zone));
   const lines: string[] = [
     'server:',
     `  interface: 127.0.0.1@${port}`,
@@ -186,14 +184,14 @@ export function unboundConfig(dir: string, port: number, controlPort: number, op
     lines.push(
       '',
       'stub-zone:',
-      `  name: ${q(absoluteName(s.zone))}`,
+      `  name: ${q(lowerAbsoluteName(s.zone))}`,
       `  stub-addr: ${s.addr}`,
       '  stub-first: no',
       '  stub-prime: no',
     );
   }
   for (const a of opts.authZones ?? []) {
-    const name = absoluteName(a.zone);
+    const name = lowerAbsoluteName(a.zone);
     lines.push(
       '',
       'auth-zone:',
@@ -217,8 +215,6 @@ export function unboundConfig(dir: string, port: number, controlPort: number, op
   }
   return `${lines.join('\n')}\n`;
 }
-
-const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** One UDP query for `localhost. A` (answered by Unbound itself, no upstream traffic); true on any response. */
 function probe(port: number, timeoutMs: number): Promise<boolean> {
@@ -317,7 +313,7 @@ export async function startUnbound(opts: UnboundOptions): Promise<UnboundInstanc
   await writeFile(join(dir, 'anchors.txt'), opts.trustAnchors.map((l) => `${l.trim()}\n`).join(''));
   await writeFile(conf, config);
   for (const a of opts.authZones ?? []) {
-    const name = absoluteName(a.zone);
+    const name = lowerAbsoluteName(a.zone);
     await writeFile(
       join(dir, `auth-${name.replace(/\.$/, '') || 'root'}.zone`),
       `$ORIGIN ${name}\n${a.text.endsWith('\n') ? a.text : `${a.text}\n`}`,

@@ -1,4 +1,4 @@
-/** Test helper: an Answer rendered as presentation lines, for table-driven cases (CoreDNS-style Case). */
+/** An Answer rendered as presentation lines, for table-driven cases of the answer path (CoreDNS-style Case). */
 import type { Answer, Placed } from '../../src/query/answer.js';
 import { nameToText } from '../../src/wire/name.js';
 import { rdataToText } from '../../src/wire/rdata.js';

@@ -1,16 +1,16 @@
 /**
- * Layer 2 of the codec tests (after golden bytes): ONE round-trip harness over every described type.
+ * Layer 2 of the codec tests: ONE round-trip harness over every type of the descriptor table (rdata/descriptors.ts).
  * For each case: text -> wire -> text equals the expected kdig-style text (whitespace-normalised; the expected
  * strings were checked against `kdig` 3.2.6 output for the same zone data), the wire survives a message
  * encode -> decode unchanged at a non-zero offset (after a question and another RR, names compressed where
  * allowed), and the printed text parses back to the same wire.
  */
 import { describe, expect, it } from 'vitest';
-import { WireError } from '../../src/wire/errors.js';
-import { decodeMessage, encodeMessage, type Message } from '../../src/wire/message.js';
-import { parseName } from '../../src/wire/name.js';
-import { describedTypes, rdataFromText, rdataToText } from '../../src/wire/rdata.js';
-import { CLASS_IN, T, typeFromText, typeToText } from '../../src/wire/types.js';
+import { WireError } from '../../../src/wire/errors.js';
+import { decodeMessage, encodeMessage, type Message } from '../../../src/wire/message.js';
+import { parseName } from '../../../src/wire/name.js';
+import { describedTypes, rdataFromText, rdataToText } from '../../../src/wire/rdata.js';
+import { CLASS_IN, T, typeFromText, typeToText } from '../../../src/wire/types.js';
 
 const ORIGIN = parseName('example.com.');
 

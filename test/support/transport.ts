@@ -1,4 +1,4 @@
-/** Shared by the transport tests (udp, udp-batch, tcp): a trivial handler, a minimal query, a UDP exchange. */
+/** Stand-ins for the transport tests (udp, udp-batch, tcp): a trivial handler, a minimal query, a UDP exchange. */
 import type { Socket } from 'node:dgram';
 
 /** The query with QR (byte 2, bit 0x80) set. */
