@@ -31,7 +31,7 @@ import {
 } from '../../src/dnssec/tsigkey.js';
 import { opcode } from '../../src/wire/header.js';
 import { nameToText, parseName } from '../../src/wire/name.js';
-import { runTool, startPeer } from './tsigpeer.js';
+import { runTool, startPeer } from '../integration/helpers/tsigpeer.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dane-ns-tsigkey-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -15,7 +15,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BADKEY, BADSIG, BADTIME, TSIG_ALGORITHMS, type TsigKey } from '../../src/dnssec/tsig.js';
 import { parseName } from '../../src/wire/name.js';
-import { runTool, startPeer, type Peer, type PeerOptions, type ToolRun } from './tsigpeer.js';
+import { runTool, startPeer, type Peer, type PeerOptions, type ToolRun } from './helpers/tsigpeer.js';
 
 const SECRET_B64 = 'UwSRfnkvxxmuAK4SoxR/4vkc8Y0tHWGwDMV8CpxpmaY=';
 const SECRET = new Uint8Array(Buffer.from(SECRET_B64, 'base64'));

@@ -8,14 +8,14 @@
 import { execFile } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
-import { signMessage, signStream, verify, type TsigKey, type VerifyResult } from '../../src/dnssec/tsig.js';
-import { errorResponse } from '../../src/dnssec/tsigerror.js';
-import { makeFlags, opcode } from '../../src/wire/header.js';
-import { decodeMessage, encodeMessage, type Message, type RR } from '../../src/wire/message.js';
-import { parseName } from '../../src/wire/name.js';
-import { rdataFromText } from '../../src/wire/rdata.js';
-import { CLASS_IN, T } from '../../src/wire/types.js';
-import { requireTool } from '../integration/helpers/dig.js';
+import { signMessage, signStream, verify, type TsigKey, type VerifyResult } from '../../../src/dnssec/tsig.js';
+import { errorResponse } from '../../../src/dnssec/tsigerror.js';
+import { makeFlags, opcode } from '../../../src/wire/header.js';
+import { decodeMessage, encodeMessage, type Message, type RR } from '../../../src/wire/message.js';
+import { parseName } from '../../../src/wire/name.js';
+import { rdataFromText } from '../../../src/wire/rdata.js';
+import { CLASS_IN, T } from '../../../src/wire/types.js';
+import { requireTool } from './dig.js';
 
 export const ZONE = parseName('example.com.');
 
