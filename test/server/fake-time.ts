@@ -33,7 +33,8 @@ export class FakeTime implements Timers {
   /** Moves the clock by `ms`, running each timer at its due time. */
   advance(ms: number): void {
     const end = this.t + ms;
-    for (;;) {
+    for (let runs = 0; ; runs++) {
+      if (runs > 10_000) throw new Error('FakeTime: more than 10,000 timers in one advance (a timer loop?)');
       let next: [number, { at: number; fn: () => void }] | undefined;
       for (const e of this.pending) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
       if (!next) break;
