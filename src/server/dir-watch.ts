@@ -10,22 +10,30 @@ import type { Shutdown } from './shutdown.js';
 /** Events in a watched directory are collected this long before it is read again. */
 const DIR_DEBOUNCE_MS = 100;
 
-export interface DirWatchOptions {
+/** What a watch needs from the server: the log, and the shutdown that stops it. */
+export interface DirWatchContext {
   readonly logger: Logger;
   readonly shutdown: Shutdown;
-  /** Log event when the watch fails (e.g. `zones-watch-failed`) and what still picks changes up. */
-  readonly failEvent: string;
-  readonly note: string;
 }
 
-export function watchDirectory(dir: string, onChange: (reason: string) => void, o: DirWatchOptions): void {
+/**
+ * Calls `onChange` after changes in `dir` (never after the shutdown). When the watch fails, logs `failEvent`
+ * with `note`, which says what still picks changes up.
+ */
+export function watchDirectory(
+  dir: string,
+  onChange: (reason: string) => void,
+  ctx: DirWatchContext,
+  failEvent: string,
+  note: string,
+): void {
   const watcher = new FileWatcher((reason) => {
-    if (!o.shutdown.closed) onChange(reason);
+    if (!ctx.shutdown.closed) onChange(reason);
   }, DIR_DEBOUNCE_MS);
-  o.shutdown.add(() => watcher.close());
+  ctx.shutdown.add(() => watcher.close());
   try {
     watcher.setDirectories([dir]);
   } catch (e) {
-    o.logger.error(o.failEvent, { dir, error: String(e), note: o.note });
+    ctx.logger.error(failEvent, { dir, error: String(e), note });
   }
 }

@@ -21,7 +21,7 @@ import { RefreshTimer } from './refresh-timer.js';
 import { ServedZones } from './served-zones.js';
 import { Shutdown } from './shutdown.js';
 import { ZoneSigner, type Secured } from './signer.js';
-import { health, scrape, type StatusSources } from './status.js';
+import { health, scrape } from './status.js';
 import { TlsaLoop } from './tlsa-loop.js';
 import { ZoneFiles } from './zone-files.js';
 
@@ -114,41 +114,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     // Counting costs a header scan per response: only when someone can read the counters.
     const counted = opts.http ? metrics.wrap(answer) : answer;
     const handler = opts.logQueries ? logEachQuery(counted, logger) : counted;
-    const addresses = await listenDns({
-      listen: opts.listen,
-      udpEngine: opts.udpEngine ?? 'auto',
-      handler,
-      logger,
-      shutdown,
-    });
+    const udpEngine = opts.udpEngine ?? 'auto';
+    const addresses = await listenDns({ listen: opts.listen, udpEngine, handler, logger, shutdown });
 
-    watchDirectory(opts.zonesDir, reloadZones, {
-      logger,
-      shutdown,
-      failEvent: 'zones-watch-failed',
-      note: 'zone files are reloaded on SIGHUP only',
-    });
+    const ctx = { logger, shutdown };
+    watchDirectory(opts.zonesDir, reloadZones, ctx, 'zones-watch-failed', 'zone files are reloaded on SIGHUP only');
     // Key files: a rollover (`dane-ns keys rollover`) or a restored key is picked up without a restart.
     const keysChanged = (reason: string): void => {
       signer.keysChanged();
       rebuild('keys');
       logger.debug('keys-reread', { reason });
     };
-    watchDirectory(opts.keysDir, keysChanged, {
-      logger,
-      shutdown,
-      failEvent: 'keys-watch-failed',
-      note: 'key files are re-read on SIGHUP and when a zone changes',
-    });
+    const keysNote = 'key files are re-read on SIGHUP and when a zone changes';
+    watchDirectory(opts.keysDir, keysChanged, ctx, 'keys-watch-failed', keysNote);
 
-    const status: StatusSources = {
-      files,
-      signer,
-      served: () => publisher.served(),
-      certificates: () => tlsa.health(),
-      metrics,
-      now,
-    };
+    const status = { files, signer, metrics, now, served: () => publisher.served(), certificates: () => tlsa.health() };
     const routes = { health: () => health(status), metrics: () => scrape(status) };
     const httpAddress = opts.http ? await listenOperator(opts.http, routes, logger, shutdown) : undefined;
     return {

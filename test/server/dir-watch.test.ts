@@ -20,8 +20,8 @@ describe('watchDirectory', () => {
     dirs.push(dir);
     const shutdown = new Shutdown();
     const reasons: string[] = [];
-    const opts = { logger: createLogger({ write: () => {} }), shutdown, failEvent: 'x-watch-failed', note: '' };
-    watchDirectory(dir, (reason) => reasons.push(reason), opts);
+    const ctx = { logger: createLogger({ write: () => {} }), shutdown };
+    watchDirectory(dir, (reason) => reasons.push(reason), ctx, 'test-watch-failed', 'nothing');
     await sleep(300); // chokidar is ready
     writeFileSync(join(dir, 'a.yaml'), 'x');
     for (let i = 0; i < 100 && reasons.length === 0; i++) await sleep(30);
