@@ -7,8 +7,7 @@
 import { basename } from 'node:path';
 import type { Logger } from '../log.js';
 import { parseName } from '../wire/name.js';
-import type { AutoTlsa } from '../tlsa/augment.js';
-import { mxTargets } from '../tlsa/augment.js';
+import { mxTargets, type AutoTlsa } from '../tlsa/augment.js';
 import type { CertHealth, TlsaEntryRef, TlsaEvent } from '../tlsa/manager.js';
 import { FileWatcher } from '../tlsa/watch.js';
 import { tlsaEntryRefs } from '../tlsa/zone.js';

@@ -3,7 +3,7 @@
  * change or SIGHUP, and keeps the last good version of each file: a file that fails to load is reported as
  * file:line: reason, listed as failing (for /healthz) and its last good version keeps serving. An unchanged
  * file (same inode, size and times) is not parsed again, so only the zone that changed is rebuilt and re-signed.
- * Two files must not serve the same origin (RFC 1034 §4.2: one authoritative copy of a zone per server).
+ * Two files must not serve the same origin: which one answered would depend on the order files are read in.
  */
 import { basename } from 'node:path';
 import { statSync } from 'node:fs';
