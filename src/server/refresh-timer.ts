@@ -2,7 +2,7 @@
  * The signature refresh timer: signatures are re-made well before they expire (RFC 4035 §5.3.1: a validator
  * rejects an RRSIG outside its validity period), so the server wakes up when the first signature, or a key
  * event of a rollover, is due, and signs again. The wait is capped at an hour so that a clock that jumped or a
- * long validity period is never missed.
+ * long validity period is never missed. When a signature is due is the policy of dnssec/sigcache.ts.
  */
 import type { Clock, Timers } from './clock.js';
 
