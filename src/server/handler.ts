@@ -15,7 +15,7 @@ import type { ZoneSet } from '../zone/set.js';
 import type { Zone } from '../zone/zone.js';
 import type { ZoneSecurity } from '../query/security.js';
 import { EDNS_UDP_SIZE, encodeResponse, type ResponseEdns } from './respond.js';
-import { FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC } from '../wire/header.js';
+import { FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD } from '../wire/header.js';
 import { peekSimpleQuery } from './fastpath.js';
 import { NegativeCache, respondNxdomain } from './negative.js';
 import type { Handler, Transport } from './transport.js';
@@ -80,11 +80,6 @@ export function makeSnapshot(
   for (const z of zones.zones()) nodes += z.nodes.size;
   const negative = new NegativeCache(opts.negativeFragments === false ? 0 : 1024 + 2 * nodes);
   return { zones, cache: new ResponseCache(), security, negative };
-}
-
-export interface HandlerEvents {
-  /** Called once per answered query (metrics). */
-  onAnswer?(transport: Transport, qtype: number, rcode: number, truncated: boolean): void;
 }
 
 const OPCODE_SHIFT = 11;
@@ -152,7 +147,11 @@ function fromCache(cached: Uint8Array, query: Uint8Array, questionEnd: number): 
   return out;
 }
 
-export function createHandler(current: () => Snapshot, events: HandlerEvents = {}): Handler {
+/**
+ * The handler over whatever snapshot `current` returns (read once per query). It reports nothing: the query
+ * counters of /metrics wrap it (metrics.ts) only when the HTTP endpoint is on, so counting costs nothing otherwise.
+ */
+export function createHandler(current: () => Snapshot): Handler {
   /** Compression pointer offsets of the response being encoded (for NegativeCache.learn). */
   const pointers: number[] = [];
   return (query, transport) => {
@@ -160,8 +159,7 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
     const flags = (query[2]! << 8) | query[3]!;
     if (flags & FLAG_QR) return null;
     const opcode = (flags >>> OPCODE_SHIFT) & 0xf;
-    if (opcode !== OPCODE.QUERY)
-      return note(bareResponse(query, RCODE.NOTIMP, firstQuestionEnd(query)), transport, 0, RCODE.NOTIMP);
+    if (opcode !== OPCODE.QUERY) return bareResponse(query, RCODE.NOTIMP, firstQuestionEnd(query));
 
     // Fast path: the common shape, straight to the response cache.
     const snap = current();
@@ -170,60 +168,43 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
       const limit = sizeLimit(transport, simple.hasEdns, simple.udpSize);
       const cached = snap.cache.get(simple.key, cacheVariant(simple.qtype, simple.dnssecOk, simple.hasEdns, limit));
       if (cached) {
-        const out = fromCache(cached, query, simple.questionEnd);
-        events.onAnswer?.(transport, simple.qtype, out[3]! & 0xf, (out[2]! & (FLAG_TC >>> 8)) !== 0);
-        return out;
+        return fromCache(cached, query, simple.questionEnd);
       }
       const nx = respondNxdomain(snap, query, simple, limit);
-      if (nx) {
-        events.onAnswer?.(transport, simple.qtype, RCODE.NXDOMAIN, false);
-        return nx;
-      }
+      if (nx) return nx;
     }
 
     let msg: Message;
     try {
       msg = decodeMessage(query);
     } catch (e) {
-      if (e instanceof WireError) return note(bareResponse(query, RCODE.FORMERR, 12), transport, 0, RCODE.FORMERR);
+      if (e instanceof WireError) return bareResponse(query, RCODE.FORMERR, 12);
       throw e;
     }
     const q = msg.questions[0];
-    if (msg.questions.length !== 1 || !q)
-      return note(bareResponse(query, RCODE.FORMERR, 12), transport, 0, RCODE.FORMERR);
+    if (msg.questions.length !== 1 || !q) return bareResponse(query, RCODE.FORMERR, 12);
     const qEnd = 12 + q.name.wire.length + 4;
     const edns = msg.edns;
     if (edns && edns.version > 0) {
       // RFC 6891 §6.1.3: BADVERS (16) = extended rcode 1, header rcode 0, with our OPT.
-      return note(
-        respondBare(msg, query, 0, { dnssecOk: edns.dnssecOk, extRcode: 1 }),
-        transport,
-        q.type,
-        RCODE.BADVERS,
-      );
+      return respondBare(msg, query, 0, { dnssecOk: edns.dnssecOk, extRcode: 1 });
     }
     // From here on the query was understood: every response echoes the question and, when the query had
     // EDNS, carries our OPT (RFC 6891 §7).
     const optOut = edns ? { dnssecOk: edns.dnssecOk, extRcode: 0 } : null;
-    if (q.class !== CLASS_IN)
-      return note(respondBare(msg, query, RCODE.REFUSED, optOut), transport, q.type, RCODE.REFUSED);
-    if (q.type === T.TKEY || q.type === T.TSIG)
-      return note(respondBare(msg, query, RCODE.FORMERR, optOut), transport, q.type, RCODE.FORMERR);
+    if (q.class !== CLASS_IN) return respondBare(msg, query, RCODE.REFUSED, optOut);
+    if (q.type === T.TKEY || q.type === T.TSIG) return respondBare(msg, query, RCODE.FORMERR, optOut);
     if (!isPlainQtype(q.type)) {
       // Zone transfers are not offered yet; meta types and obsolete QTYPEs (MAILA/MAILB) are not queries we answer.
       const rcode = q.type === T.AXFR || q.type === T.IXFR ? RCODE.REFUSED : RCODE.NOTIMP;
-      return note(respondBare(msg, query, rcode, optOut), transport, q.type, rcode);
+      return respondBare(msg, query, rcode, optOut);
     }
 
     const dnssecOk = edns ? edns.dnssecOk : false;
     const limit = sizeLimit(transport, edns !== null, edns ? edns.udpSize : 512);
     const variant = cacheVariant(q.type, dnssecOk, edns !== null, limit);
     const cached = snap.cache.get(q.name.key, variant);
-    if (cached) {
-      const out = fromCache(cached, query, qEnd);
-      events.onAnswer?.(transport, q.type, out[3]! & 0xf, (out[2]! & (FLAG_TC >>> 8)) !== 0);
-      return out;
-    }
+    if (cached) return fromCache(cached, query, qEnd);
     const rdcd = flags & (FLAG_RD | FLAG_CD);
 
     const a = answerQuery(snap.zones, { qname: q.name, qtype: q.type, dnssecOk }, (z) => snap.security.get(z));
@@ -250,14 +231,8 @@ export function createHandler(current: () => Snapshot, events: HandlerEvents = {
       const sec = dnssecOk && a.zone ? snap.security.get(a.zone) : undefined;
       snap.negative.learn(a, q.name, sec, bytes, edns !== null, pointers);
     }
-    events.onAnswer?.(transport, q.type, a.rcode, truncated);
     return bytes;
   };
-
-  function note(bytes: Uint8Array, transport: Transport, qtype: number, rcode: number): Uint8Array {
-    events.onAnswer?.(transport, qtype, rcode, false);
-    return bytes;
-  }
 }
 
 function respondBare(msg: Message, query: Uint8Array, rcode: number, edns: ResponseEdns | null): Uint8Array {

@@ -1,15 +1,15 @@
 /**
  * Counters for `/metrics` (Prometheus text exposition format 0.0.4). Query counting is one pass over the
  * response header and question (no allocation) and one Map update, done by wrapping the handler, so the
- * answering code does not know about metrics. Gauges (serials, signature expiry, certificate not-after) are
- * read from the current state when scraped.
+ * answering code does not know about metrics (and nothing is counted when the endpoint is off: the handler is
+ * not wrapped). The serial gauge follows what is published (publisher.ts); the other gauges (signature expiry,
+ * certificate not-after) are read from the current state when scraped.
  */
 import { rcodeToText, typeToText } from '../wire/types.js';
 import type { Handler, Transport } from './transport.js';
 
 export interface ZoneGauge {
   readonly zone: string;
-  readonly serial: number;
   /** Earliest RRSIG expiration served (seconds since the epoch), for signed zones. */
   readonly earliestExpiration?: number;
   /** Milliseconds the last signing of the zone took. */
@@ -57,6 +57,18 @@ export class Metrics {
   reloadFailures = 0;
   certReadFailures = 0;
   readonly started = Date.now();
+  /** SOA serial served, per zone (origin text), in publication order. */
+  private readonly serials = new Map<string, number>();
+
+  /** A new version of `zone` is served (publisher.ts). */
+  setZoneSerial(zone: string, serial: number): void {
+    this.serials.set(zone, serial);
+  }
+
+  /** `zone` is served no more. */
+  removeZone(zone: string): void {
+    this.serials.delete(zone);
+  }
 
   /** The handler with counting around it. */
   wrap(handler: Handler): Handler {
@@ -107,7 +119,7 @@ export class Metrics {
       `dane_ns_queries_dropped_total{transport="tcp"} ${this.dropped[1]}`,
     );
     head('dane_ns_zone_serial', 'gauge', 'SOA serial served, per zone.');
-    for (const z of zones) out.push(`dane_ns_zone_serial{zone="${esc(z.zone)}"} ${z.serial}`);
+    for (const [zone, serial] of this.serials) out.push(`dane_ns_zone_serial{zone="${esc(zone)}"} ${serial}`);
     head('dane_ns_rrsig_expiry_seconds', 'gauge', 'Seconds until the earliest RRSIG served in the zone expires.');
     for (const z of zones)
       if (z.earliestExpiration !== undefined)

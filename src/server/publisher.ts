@@ -1,0 +1,117 @@
+/**
+ * The one publish path: every new set of served zones (start, reload, certificate change, signature refresh,
+ * key change) becomes the served snapshot here and nowhere else. Publishing is one reference swap for the query
+ * path, then a comparison with what was served before: each zone whose served version changed (a new Zone
+ * object or a different signed view, RFC 4035 §2) gets a version record, and the subscribers hear of it once.
+ * Subscribers today: the log and the serial gauge. Zone transfers (RFC 5936 AXFR, RFC 1995 IXFR journal) and
+ * NOTIFY to secondaries (RFC 1996 §3) hang off the same moment.
+ */
+import { nameToText } from '../wire/name.js';
+import { soaSerial } from '../zone/build.js';
+import { ZoneSet } from '../zone/set.js';
+import type { Zone } from '../zone/zone.js';
+import type { ZoneSecurity } from '../query/security.js';
+import type { Clock } from './clock.js';
+import { makeSnapshot, type Snapshot } from './handler.js';
+import type { Secured } from './signer.js';
+
+/** Why a new snapshot was published (a log field; transfers and NOTIFY do not depend on it). */
+export type PublishReason = 'start' | 'reload' | 'tlsa' | 'refresh' | 'keys';
+
+/** One published version of a zone. */
+export interface ZoneVersion {
+  /** The origin as text (`example.com.`). */
+  readonly origin: string;
+  readonly serial: number;
+  readonly zone: Zone;
+  /** The signed view served with it; absent for an unsigned zone. */
+  readonly signed: ZoneSecurity | undefined;
+  /** When it was published (milliseconds since the epoch, from the injected clock). */
+  readonly at: number;
+}
+
+export interface PublishListener {
+  /** A zone's served version changed (or the zone is served for the first time). */
+  published?(version: ZoneVersion, reason: PublishReason): void;
+  /** A zone is served no more (its file was removed, or its keys vanished before it was ever signed). */
+  withdrawn?(origin: string, reason: PublishReason): void;
+}
+
+export class Publisher {
+  private snapshot: Snapshot;
+  /** The version served now, per origin key. */
+  private versions = new Map<string, ZoneVersion>();
+  private readonly listeners: PublishListener[] = [];
+
+  constructor(
+    private readonly now: Clock,
+    /** Told when a listener throws; publishing goes on (the snapshot is already served). */
+    private readonly onListenerError: (error: unknown) => void = () => {},
+  ) {
+    this.snapshot = makeSnapshot(new ZoneSet([]));
+  }
+
+  /** The snapshot the query path answers from (read once per query). */
+  current(): Snapshot {
+    return this.snapshot;
+  }
+
+  /** The versions served now, by origin key. */
+  served(): ReadonlyMap<string, ZoneVersion> {
+    return this.versions;
+  }
+
+  /** Subscribes; the returned function unsubscribes. */
+  onPublished(listener: PublishListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /**
+   * Serves `secured` from now on. Synchronous: the swap happens before this returns, and a query that read the
+   * previous snapshot finishes with it (snapshots are immutable apart from their caches).
+   */
+  publish(secured: Secured, reason: PublishReason): void {
+    const at = this.now();
+    const next = new Map<string, ZoneVersion>();
+    const changed: ZoneVersion[] = [];
+    for (const zone of secured.zones) {
+      const key = zone.origin.key;
+      const signed = secured.security.get(zone);
+      const before = this.versions.get(key);
+      if (before && before.zone === zone && before.signed === signed) {
+        next.set(key, before);
+        continue;
+      }
+      // The serial of a new version is the zone's own SOA serial today (given when the zone was built). Serials
+      // that must grow with every published version (IXFR journals, RFC 1982 comparison at the secondaries)
+      // are to be assigned here, the one place that sees every new version.
+      const version: ZoneVersion = {
+        origin: nameToText(zone.origin),
+        serial: soaSerial(zone.soa.rdatas[0]!),
+        zone,
+        signed,
+        at,
+      };
+      next.set(key, version);
+      changed.push(version);
+    }
+    const withdrawn = [...this.versions].filter(([key]) => !next.has(key)).map(([, v]) => v.origin);
+    this.versions = next;
+    this.snapshot = makeSnapshot(new ZoneSet(secured.zones), secured.security);
+    for (const v of changed) this.tell((l) => l.published?.(v, reason));
+    for (const origin of withdrawn) this.tell((l) => l.withdrawn?.(origin, reason));
+  }
+
+  private tell(call: (l: PublishListener) => void): void {
+    for (const l of [...this.listeners])
+      try {
+        call(l);
+      } catch (e) {
+        this.onListenerError(e);
+      }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * What the operator's HTTP endpoint reports: /healthz (every zone file loads, every DNSSEC zone is signed and
+ * its signatures are fresh, RFC 4035 §5.3.1) and the /metrics scrape (the query counters plus gauges read from
+ * the served state when scraped).
+ */
+import { basename } from 'node:path';
+import { nameToText } from '../wire/name.js';
+import type { CertHealth } from '../tlsa/manager.js';
+import type { Clock } from './clock.js';
+import type { Metrics } from './metrics.js';
+import type { ZoneVersion } from './publisher.js';
+import type { ZoneSigner } from './signer.js';
+import type { ZoneFiles } from './zone-files.js';
+
+export interface StatusSources {
+  readonly files: Pick<ZoneFiles, 'loaded' | 'failing'>;
+  readonly signer: Pick<ZoneSigner, 'status' | 'signed'>;
+  /** The versions served now (publisher.ts). */
+  readonly served: () => ReadonlyMap<string, ZoneVersion>;
+  readonly certificates: () => readonly CertHealth[];
+  readonly metrics: Metrics;
+  readonly now: Clock;
+}
+
+/** /healthz: ok, or one reason per problem. */
+export function health(s: StatusSources): { ok: boolean; reasons: string[] } {
+  const reasons: string[] = [];
+  for (const [file, problems] of s.files.failing)
+    reasons.push(
+      `zone file ${basename(file)} does not load (serving ${s.files.loaded.has(file) ? 'its last good version' : 'nothing'}): ${problems[0]}`,
+    );
+  const nowSec = Math.floor(s.now() / 1000);
+  for (const lf of s.files.loaded.values()) {
+    const z = lf.plain;
+    const name = nameToText(z.origin);
+    const st = s.signer.status.get(z.origin.key);
+    if (!z.dnssec.enabled) continue;
+    if (!st || st.state !== 'signed') {
+      reasons.push(`zone ${name} is not signed: ${st?.state ?? 'not built'}${st?.reason ? ` (${st.reason})` : ''}`);
+      continue;
+    }
+    const signed = s.signer.signed(z.origin.key);
+    if (signed && signed.earliestExpiration - nowSec < z.dnssec.refreshBefore / 2)
+      reasons.push(
+        `zone ${name}: signatures expire in ${Math.round((signed.earliestExpiration - nowSec) / 3600)} h and were not refreshed`,
+      );
+  }
+  return { ok: reasons.length === 0, reasons };
+}
+
+/** /metrics: the Prometheus text of the counters and of the gauges of what is served now. */
+export function scrape(s: StatusSources): string {
+  const zones = [...s.served().values()].map(({ zone: z }) => {
+    const signed = s.signer.signed(z.origin.key);
+    const st = s.signer.status.get(z.origin.key);
+    return {
+      zone: nameToText(z.origin),
+      ...(signed && st?.state === 'signed' ? { earliestExpiration: signed.earliestExpiration } : {}),
+      ...(st?.signMs !== undefined ? { signMs: st.signMs } : {}),
+    };
+  });
+  const certs = s.certificates().map((h) => ({
+    zone: h.zone,
+    host: h.host,
+    role: h.role,
+    path: h.path,
+    status: h.status,
+    ...(h.notAfter !== undefined ? { notAfter: h.notAfter } : {}),
+  }));
+  return s.metrics.render(zones, certs, s.now());
+}

@@ -1,0 +1,168 @@
+/**
+ * The zones directory: one zone per file. Loads every file at start (any problem stops the start), reloads on
+ * change or SIGHUP, and keeps the last good version of each file: a file that fails to load is reported as
+ * file:line: reason, listed as failing (for /healthz) and its last good version keeps serving. An unchanged
+ * file (same inode, size and times) is not parsed again, so only the zone that changed is rebuilt and re-signed.
+ * Two files must not serve the same origin: which one answered would depend on the order files are read in.
+ */
+import { basename } from 'node:path';
+import { statSync } from 'node:fs';
+import type { Logger } from '../log.js';
+import { nameToText } from '../wire/name.js';
+import { ZoneError, formatProblem, type ZoneProblem } from '../zone/errors.js';
+import { buildZoneSource, listZoneFiles, readZoneSource, type ZoneFileSource } from '../zone/files.js';
+import { soaSerial } from '../zone/build.js';
+import type { Zone } from '../zone/zone.js';
+import { tlsaEntryProblems } from '../tlsa/zone.js';
+
+/** A zone file as last loaded: its parsed source and the zone built without automatic TLSA records. */
+export interface LoadedFile {
+  /** The parsed file; without its records when the zone has no automatic TLSA (nothing rebuilds it then). */
+  readonly source: ZoneFileSource;
+  readonly plain: Zone;
+  /** inode, size and times of the file when it was read: an unchanged file is not parsed again on reload. */
+  readonly stamp: string;
+}
+
+export interface ZoneFilesOptions {
+  readonly dir: string;
+  readonly logger: Logger;
+  /** The serial of a zone whose SOA says `serial: auto` (persisted per content hash). */
+  readonly autoSerial: (origin: string, hash: string) => number;
+  /** Called once per file that fails to load on reload (the reload failure counter). */
+  readonly onLoadFailed?: () => void;
+}
+
+function fileStamp(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch {
+    return '';
+  }
+}
+
+export class ZoneFiles {
+  private readonly byFile = new Map<string, LoadedFile>();
+  /** Zone files whose last load failed (file -> problems). */
+  private readonly failures = new Map<string, string[]>();
+
+  constructor(private readonly opts: ZoneFilesOptions) {}
+
+  /** The last good version of each file, by path. */
+  get loaded(): ReadonlyMap<string, LoadedFile> {
+    return this.byFile;
+  }
+
+  /** Files whose last load failed, with their problems (file:line: reason). */
+  get failing(): ReadonlyMap<string, readonly string[]> {
+    return this.failures;
+  }
+
+  /** Loads every file at start. Throws one ZoneError with the problems of every file (nothing is kept then). */
+  loadAll(): void {
+    const problems: ZoneProblem[] = [];
+    const byFile = new Map<string, LoadedFile>();
+    for (const file of listZoneFiles(this.opts.dir)) {
+      try {
+        const lf = this.loadOne(file);
+        const clash = sameOrigin(byFile, file, lf.plain);
+        if (clash) problems.push(clash);
+        else byFile.set(file, lf);
+      } catch (e) {
+        if (e instanceof ZoneError) problems.push(...e.problems);
+        else throw e;
+      }
+    }
+    if (problems.length > 0) throw new ZoneError(problems);
+    for (const [file, lf] of byFile) {
+      this.byFile.set(file, lf);
+      this.logLoaded(lf.plain);
+    }
+  }
+
+  /**
+   * Re-reads the directory: new, changed and removed files. Returns false when the directory itself cannot be
+   * read (every zone is kept as it was, and there is nothing to rebuild).
+   */
+  reload(): boolean {
+    const { logger } = this.opts;
+    let files: string[];
+    try {
+      files = listZoneFiles(this.opts.dir);
+    } catch (e) {
+      logger.error('reload-failed', {
+        dir: this.opts.dir,
+        error: (e as Error).message,
+        keeping: 'every zone as it was',
+      });
+      return false;
+    }
+    const seen = new Set(files);
+    for (const file of files) {
+      const have = this.byFile.get(file);
+      if (have && have.stamp !== '' && have.stamp === fileStamp(file)) continue;
+      try {
+        const lf = this.loadOne(file);
+        const clash = sameOrigin(this.byFile, file, lf.plain);
+        if (clash) throw new ZoneError([clash]);
+        if (have?.plain.contentHash !== lf.plain.contentHash) this.logLoaded(lf.plain);
+        this.byFile.set(file, lf);
+        this.failures.delete(file);
+      } catch (e) {
+        const reasons = e instanceof ZoneError ? e.problems.map(formatProblem) : [String(e)];
+        this.failures.set(file, reasons);
+        this.opts.onLoadFailed?.();
+        logger.error('zone-load-failed', {
+          file: basename(file),
+          problems: reasons,
+          keeping: this.byFile.has(file) ? 'last good version' : 'nothing',
+        });
+      }
+    }
+    for (const file of [...this.failures.keys()]) if (!seen.has(file)) this.failures.delete(file);
+    for (const file of [...this.byFile.keys()])
+      if (!seen.has(file)) {
+        logger.info('zone-removed', { file: basename(file) });
+        this.byFile.delete(file);
+      }
+    return true;
+  }
+
+  /**
+   * Parses and builds one file. A zone with automatic TLSA is built here without it (and without touching the
+   * serial state); the served version adds the records (served-zones.ts). Host problems are load errors.
+   */
+  private loadOne(file: string): LoadedFile {
+    const stamp = fileStamp(file);
+    const source = readZoneSource(file);
+    const auto = source.src.tlsa.length > 0;
+    const plain = buildZoneSource(source, auto ? undefined : this.opts.autoSerial);
+    if (auto) {
+      const problems = tlsaEntryProblems(source, plain);
+      if (problems.length > 0) throw new ZoneError([...problems]);
+      return { source, plain, stamp };
+    }
+    // Only a zone with automatic TLSA is built again from its source (served-zones.ts); for the others the
+    // parsed records (about 20 MB for a 100k-name zone) are dropped once the zone is built.
+    return { source: { ...source, src: { ...source.src, records: [] } }, plain, stamp };
+  }
+
+  /** Zones with automatic TLSA get their serial when the TLSA is put in (served-zones.ts logs it). */
+  private logLoaded(z: Zone): void {
+    this.opts.logger.info('zone-loaded', {
+      zone: nameToText(z.origin),
+      file: basename(z.file),
+      ...(z.tlsa.length === 0 ? { serial: soaSerial(z.soa.rdatas[0]!) } : {}),
+      names: z.nodes.size,
+    });
+  }
+}
+
+/** A problem when another file already serves the origin of `z` (two files must not fight over one zone). */
+function sameOrigin(byFile: ReadonlyMap<string, LoadedFile>, file: string, z: Zone): ZoneProblem | null {
+  for (const [other, oz] of byFile)
+    if (other !== file && oz.plain.origin.key === z.origin.key)
+      return { file, line: 1, reason: `zone ${nameToText(z.origin)} is already served from ${basename(other)}` };
+  return null;
+}

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import type { SignedZone } from '../../src/dnssec/zonesign.js';
+import { Metrics } from '../../src/server/metrics.js';
+import type { ZoneSignStatus } from '../../src/server/signer.js';
+import { health, scrape, type StatusSources } from '../../src/server/status.js';
+import { ZoneFiles } from '../../src/server/zone-files.js';
+import { parseName } from '../../src/wire/name.js';
+import { FakeTime } from './fake-time.js';
+import { zoneText } from './zone-text.js';
+
+describe('status: /healthz and /metrics', () => {
+  let dir: string;
+  let time: FakeTime;
+  let status: Map<string, ZoneSignStatus>;
+  let expires: number;
+  let sources: StatusSources;
+  const key = parseName('a.example.').key;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dane-ns-status-'));
+    writeFileSync(join(dir, 'a.yaml'), zoneText('a.example.', 3)); // DNSSEC on (the default)
+    const files = new ZoneFiles({ dir, logger: createLogger({ write: () => {} }), autoSerial: () => 1 });
+    files.loadAll();
+    time = new FakeTime();
+    status = new Map([[key, { state: 'signed', signMs: 1500 }]]);
+    expires = Math.floor(time.now() / 1000) + 30 * 86400;
+    const metrics = new Metrics();
+    metrics.setZoneSerial('a.example.', 3);
+    sources = {
+      files,
+      signer: { status, signed: (k) => (k === key ? ({ earliestExpiration: expires } as SignedZone) : undefined) },
+      served: () => {
+        const zone = files.loaded.get(join(dir, 'a.yaml'))!.plain;
+        return new Map([[key, { origin: 'a.example.', serial: 3, zone, signed: undefined, at: 0 }]]);
+      },
+      certificates: () => [],
+      metrics,
+      now: time.now,
+    };
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('healthy: every zone loads, is signed and fresh', () => {
+    expect(health(sources)).toEqual({ ok: true, reasons: [] });
+  });
+
+  it('a zone whose keys are missing is not healthy, with the reason', () => {
+    status.set(key, { state: 'keys-missing', reason: 'no KSK' });
+    expect(health(sources)).toEqual({ ok: false, reasons: ['zone a.example. is not signed: keys-missing (no KSK)'] });
+  });
+
+  it('signatures closer to expiry than half the refresh margin are reported', () => {
+    expires = Math.floor(time.now() / 1000) + 3 * 86400 - 1; // refresh-before is 7 days
+    expect(health(sources).reasons).toEqual(['zone a.example.: signatures expire in 72 h and were not refreshed']);
+  });
+
+  it('a failing zone file is reported with its first problem', () => {
+    writeFileSync(join(dir, 'a.yaml'), 'records: [broken');
+    (sources.files as ZoneFiles).reload();
+    const h = health(sources);
+    expect(h.ok).toBe(false);
+    expect(h.reasons[0]).toMatch(
+      /^zone file a\.yaml does not load \(serving its last good version\): \S*a\.yaml:\d+: /,
+    );
+  });
+
+  it('the scrape has the published serial, the expiry from the clock and the signing time', () => {
+    time.advance(86400_000);
+    const text = scrape(sources);
+    expect(text).toContain('dane_ns_zone_serial{zone="a.example."} 3\n');
+    expect(text).toContain(`dane_ns_rrsig_expiry_seconds{zone="a.example."} ${29 * 86400}\n`);
+    expect(text).toContain('dane_ns_signing_seconds{zone="a.example."} 1.500\n');
+  });
+});

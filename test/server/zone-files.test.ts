@@ -1,0 +1,122 @@
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { soaSerial } from '../../src/zone/build.js';
+import { ZoneError } from '../../src/zone/errors.js';
+import { ZoneFiles } from '../../src/server/zone-files.js';
+import { zoneText } from './zone-text.js';
+
+describe('ZoneFiles', () => {
+  let dir: string;
+  let lines: { event: string; [k: string]: unknown }[];
+  let failures: number;
+  const events = (): string[] => lines.map((l) => l.event);
+  const files = (): ZoneFiles =>
+    new ZoneFiles({
+      dir,
+      logger: createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l)) }),
+      autoSerial: () => 1,
+      onLoadFailed: () => failures++,
+    });
+  const write = (name: string, text: string): void => writeFileSync(join(dir, name), text);
+  const serialOf = (zf: ZoneFiles, name: string): number =>
+    soaSerial(zf.loaded.get(join(dir, name))!.plain.soa.rdatas[0]!);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dane-ns-zone-files-'));
+    lines = [];
+    failures = 0;
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('loads every file at start and logs zone-loaded for each', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    write('b.yaml', zoneText('b.example.', 2));
+    const zf = files();
+    zf.loadAll();
+    expect([...zf.loaded.keys()].sort()).toEqual([join(dir, 'a.yaml'), join(dir, 'b.yaml')]);
+    expect(lines.filter((l) => l.event === 'zone-loaded').map((l) => [l.zone, l.serial])).toEqual([
+      ['a.example.', 1],
+      ['b.example.', 2],
+    ]);
+  });
+
+  it('refuses to start when two files serve the same origin, and keeps nothing', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    write('a-again.yaml', zoneText('a.example.', 2));
+    const zf = files();
+    expect(() => zf.loadAll()).toThrow(ZoneError);
+    expect(() => zf.loadAll()).toThrow(/zone a\.example\. is already served from a(-again)?\.yaml/);
+    expect(zf.loaded.size).toBe(0);
+  });
+
+  it('a failing reload keeps the last good version, shows in failing and counts; fixing it clears both', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    const zf = files();
+    zf.loadAll();
+    const good = zf.loaded.get(join(dir, 'a.yaml'))!.plain;
+    write('a.yaml', 'origin: a.example.\nrecords: [not a map\n');
+    expect(zf.reload()).toBe(true);
+    expect(zf.loaded.get(join(dir, 'a.yaml'))!.plain).toBe(good);
+    expect([...zf.failing.keys()]).toEqual([join(dir, 'a.yaml')]);
+    expect(zf.failing.get(join(dir, 'a.yaml'))![0]).toMatch(/a\.yaml:\d+: /);
+    expect(failures).toBe(1);
+    expect(lines.find((l) => l.event === 'zone-load-failed')).toMatchObject({ keeping: 'last good version' });
+    write('a.yaml', zoneText('a.example.', 5, '192.0.2.5'));
+    zf.reload();
+    expect(zf.failing.size).toBe(0);
+    expect(serialOf(zf, 'a.yaml')).toBe(5);
+  });
+
+  it('an unchanged file is not parsed again: the zone stays the same object and is not logged again', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    write('b.yaml', zoneText('b.example.', 1));
+    const zf = files();
+    zf.loadAll();
+    const a = zf.loaded.get(join(dir, 'a.yaml'))!.plain;
+    lines = [];
+    write('b.yaml', zoneText('b.example.', 2, '192.0.2.2'));
+    zf.reload();
+    expect(zf.loaded.get(join(dir, 'a.yaml'))!.plain).toBe(a);
+    expect(lines.filter((l) => l.event === 'zone-loaded').map((l) => l.zone)).toEqual(['b.example.']);
+  });
+
+  it('a removed file is dropped and logged; a removed failing file leaves failing', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    write('b.yaml', zoneText('b.example.', 1));
+    const zf = files();
+    zf.loadAll();
+    write('c.yaml', 'not: [a zone');
+    zf.reload();
+    expect(zf.failing.has(join(dir, 'c.yaml'))).toBe(true);
+    unlinkSync(join(dir, 'b.yaml'));
+    unlinkSync(join(dir, 'c.yaml'));
+    zf.reload();
+    expect([...zf.loaded.keys()]).toEqual([join(dir, 'a.yaml')]);
+    expect(zf.failing.size).toBe(0);
+    expect(lines.filter((l) => l.event === 'zone-removed').map((l) => l.file)).toEqual(['b.yaml']);
+  });
+
+  it('on reload, a new file taking an origin already served fails and the first file keeps serving', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    const zf = files();
+    zf.loadAll();
+    write('z.yaml', zoneText('a.example.', 9));
+    zf.reload();
+    expect(zf.loaded.has(join(dir, 'z.yaml'))).toBe(false);
+    expect(serialOf(zf, 'a.yaml')).toBe(1);
+    expect(zf.failing.get(join(dir, 'z.yaml'))![0]).toMatch(/already served from a\.yaml/);
+  });
+
+  it('an unreadable directory keeps every zone and reports reload-failed', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    const zf = files();
+    zf.loadAll();
+    rmSync(dir, { recursive: true, force: true });
+    expect(zf.reload()).toBe(false);
+    expect(zf.loaded.size).toBe(1);
+    expect(events()).toContain('reload-failed');
+  });
+});
