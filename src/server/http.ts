@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { Listener } from './transport.js';
 import { stripBrackets } from './transport.js';
 
-interface HttpRoutes {
+export interface HttpRoutes {
   health(): { ok: boolean; reasons: string[] };
   metrics(): string;
 }

@@ -30,7 +30,7 @@ export interface Secured {
 }
 
 /** How the last snapshot build went for one zone (for /healthz and /metrics). */
-interface ZoneSignStatus {
+export interface ZoneSignStatus {
   readonly state: 'signed' | 'unsigned' | 'keys-missing' | 'sign-failed';
   readonly reason?: string;
   /** Milliseconds the last signing took. */

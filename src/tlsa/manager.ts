@@ -35,7 +35,7 @@ export interface TlsaEvent {
 
 type CertStatus = 'ok' | 'expiring' | 'expired' | 'not-yet-valid' | 'unreadable' | 'absent';
 
-interface CertHealth {
+export interface CertHealth {
   readonly zone: string;
   readonly host: string;
   readonly role: 'current' | 'next';

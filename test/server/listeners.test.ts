@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { listenDns, listenOperator, parseListen } from '../../src/server/listeners.js';
 import { Shutdown } from '../../src/server/shutdown.js';
-import { ask, echo, query } from './transport-helpers.js';
+import { ask, echo, query } from '../support/transport.js';
 
 const logger = createLogger({ write: () => {} });
 const shutdowns: Shutdown[] = [];
