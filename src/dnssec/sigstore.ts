@@ -121,26 +121,31 @@ export function loadSignatures(
   }
 }
 
-/** Big-endian writer. */
+/** Big-endian writer into one growing buffer (a large zone has a quarter of a million signatures). */
 class Out {
-  private readonly parts: Buffer[] = [];
+  private b = Buffer.alloc(64 * 1024);
+  private at = 0;
+  private room(n: number): number {
+    if (this.at + n > this.b.length) {
+      const bigger = Buffer.alloc(Math.max(2 * this.b.length, this.at + n));
+      this.b.copy(bigger, 0, 0, this.at);
+      this.b = bigger;
+    }
+    const at = this.at;
+    this.at += n;
+    return at;
+  }
   u16(v: number): void {
-    const b = Buffer.alloc(2);
-    b.writeUInt16BE(v);
-    this.parts.push(b);
+    this.b.writeUInt16BE(v, this.room(2));
   }
   u32(v: number): void {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(v);
-    this.parts.push(b);
+    this.b.writeUInt32BE(v, this.room(4));
   }
   f64(v: number): void {
-    const b = Buffer.alloc(8);
-    b.writeDoubleBE(v);
-    this.parts.push(b);
+    this.b.writeDoubleBE(v, this.room(8));
   }
   bytes(v: Uint8Array): void {
-    this.parts.push(Buffer.from(v));
+    this.b.set(v, this.room(v.length));
   }
   chunk(v: Uint8Array): void {
     this.u16(v.length);
@@ -150,7 +155,7 @@ class Out {
     this.chunk(Buffer.from(v, 'utf8'));
   }
   done(): Buffer {
-    return Buffer.concat(this.parts);
+    return this.b.subarray(0, this.at);
   }
 }
 

@@ -119,7 +119,13 @@ export class Publisher {
         due: Infinity,
       };
       const same = before?.version;
-      if (same && same.zone === assigned.zone && same.signed === assigned.signed) {
+      // Unchanged content under the same serial (a reload of an unchanged file, a key check that changed
+      // nothing): the version served stays, with its caches, and nobody is told of a new one.
+      if (
+        same &&
+        ((same.zone === assigned.zone && same.signed === assigned.signed) ||
+          (assigned.unchanged && same.serial === assigned.serial))
+      ) {
         next.set(key, { ...before, from: zone, fromSigned: signed, due: assigned.due });
         continue;
       }

@@ -24,6 +24,8 @@ export interface Assigned {
   readonly signed: ZoneSecurity | undefined;
   /** When (seconds since the epoch) its first signature is due: the serial is decided again then. */
   readonly due: number;
+  /** The same serial and content as the version recorded last: the one served may stay. */
+  readonly unchanged?: boolean;
 }
 
 /** What the assigner needs from the signer (server/signer.ts). */
@@ -61,11 +63,12 @@ export class SerialAssigner {
     }
     const serial = nextSerial({ previous: prev?.serial, changed, file: zone.serialSetting, nowMs });
     const final = candidate && serial === prev?.serial ? candidate : this.under(zone, signed, serial);
-    const fresh = !prev || prev.serial !== serial || prev.signed !== final.digest || prev.hash !== zone.contentHash;
-    if (fresh && isSigned(final.signed)) this.signer.keepSignatures(final.signed);
+    const unchanged = prev !== undefined && prev.serial === serial && prev.signed === final.digest;
+    if (!(unchanged && prev.hash === zone.contentHash) && isSigned(final.signed))
+      this.signer.keepSignatures(final.signed);
     this.store.record(key, { serial, hash: zone.contentHash, signed: final.digest });
     const due = isSigned(final.signed) ? final.signed.earliestExpiration - zone.dnssec.refreshBefore : Infinity;
-    return { serial, zone: final.zone, signed: final.signed, due };
+    return { serial, zone: final.zone, signed: final.signed, due, unchanged };
   }
 
   private under(

@@ -86,8 +86,11 @@ describe('SerialAssigner', () => {
     expect(soaOf(refreshed)).toEqual({ serial: 8, verifies: true, coversSoa: true });
     expect(wwwSig(refreshed)).not.toBe(wwwSig(first));
     // A new zone object with the same content (a reload of an unchanged file): the same serial and octets.
+    const heard = s.heard.length;
     const reloaded = s.publish(zone(7));
     expect(reloaded.serial).toBe(8);
+    expect(reloaded).toBe(refreshed); // the served version stays, and nobody hears of a new one
+    expect(s.heard).toHaveLength(heard);
     expect(versionDigest(reloaded.zone, reloaded.signed as SignedZone)).toBe(
       versionDigest(refreshed.zone, refreshed.signed as SignedZone),
     );
