@@ -136,16 +136,20 @@ class Out {
     return at;
   }
   u16(v: number): void {
-    this.b.writeUInt16BE(v, this.room(2));
+    const at = this.room(2);
+    this.b.writeUInt16BE(v, at);
   }
   u32(v: number): void {
-    this.b.writeUInt32BE(v, this.room(4));
+    const at = this.room(4);
+    this.b.writeUInt32BE(v, at);
   }
   f64(v: number): void {
-    this.b.writeDoubleBE(v, this.room(8));
+    const at = this.room(8);
+    this.b.writeDoubleBE(v, at);
   }
   bytes(v: Uint8Array): void {
-    this.b.set(v, this.room(v.length));
+    const at = this.room(v.length); // first: it may replace this.b
+    this.b.set(v, at);
   }
   chunk(v: Uint8Array): void {
     this.u16(v.length);

@@ -84,15 +84,32 @@ export class SerialAssigner {
 
 /**
  * SHA-256 over every RRset of a version: the zone's (glue included), then the signer's (DNSKEY, NSEC, RRSIG).
- * Owner, type, TTL and rdata of each, in a fixed order.
+ * Owner, type, TTL and rdata of each, in a fixed order, written into one buffer and hashed once (one hash
+ * update per record costs several times more for a large zone).
  */
 export function versionDigest(zone: Zone, signed: SignedZone | undefined): string {
-  const h = createHash('sha256');
-  const add = (rs: RRset): void => {
-    h.update(rs.owner.key).update(`/${rs.type}/${rs.ttl}/${rs.rdatas.length}/`);
-    for (const rd of rs.rdatas) h.update(`${rd.length}:`).update(rd);
+  let b = Buffer.alloc(1 << 20);
+  let at = 0;
+  const room = (n: number): void => {
+    if (at + n <= b.length) return;
+    const bigger = Buffer.alloc(Math.max(2 * b.length, at + n));
+    b.copy(bigger, 0, 0, at);
+    b = bigger;
   };
-  for (const node of zone.ordered) for (const rs of [...node.rrsets.values()].sort((a, b) => a.type - b.type)) add(rs);
+  const add = (rs: RRset): void => {
+    const owner = rs.owner.key;
+    room(3 * owner.length + 12);
+    const n = b.write(owner, at + 2, 'utf8'); // length-prefixed: no owner runs into the next field
+    at = b.writeUInt16BE(n, at) + n;
+    at = b.writeUInt16BE(rs.type, b.writeUInt32BE(rs.ttl, b.writeUInt16BE(rs.rdatas.length, at)));
+    for (const rd of rs.rdatas) {
+      room(rd.length + 2);
+      at = b.writeUInt16BE(rd.length, at);
+      b.set(rd, at);
+      at += rd.length;
+    }
+  };
+  for (const node of zone.ordered) for (const rs of [...node.rrsets.values()].sort((x, y) => x.type - y.type)) add(rs);
   if (signed) for (const rs of signed.addedRRsets()) add(rs);
-  return h.digest('base64');
+  return createHash('sha256').update(b.subarray(0, at)).digest('base64');
 }

@@ -70,6 +70,17 @@ describe('kept signatures', () => {
     expect(fresh.size).toBe(0);
   });
 
+  it('a file larger than the first buffer of the writer (64 KiB) round-trips', () => {
+    const state = tmp();
+    const cache = new SignatureCache();
+    const sets = Array.from({ length: 800 }, (_, i) => rrset(`h${i}`, `192.0.2.${i % 250}`));
+    const made = sets.map((rs) => hex(cache.get(rs, key, NOW, DEFAULT_SIGNATURE_POLICY).rrsig));
+    expect(saveSignatures(state, zone, [key], cache, NOW)).toBe(800);
+    const fresh = new SignatureCache();
+    expect(loadSignatures(state, zone, [key], fresh)).toEqual({ ok: true, restored: 800 });
+    expect(sets.map((rs) => hex(fresh.get(rs, key, NOW, DEFAULT_SIGNATURE_POLICY).rrsig))).toEqual(made);
+  });
+
   it('expired signatures are not kept', () => {
     const state = tmp();
     const cache = new SignatureCache();
