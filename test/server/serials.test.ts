@@ -98,6 +98,42 @@ describe('SerialAssigner', () => {
     expect(s.publish(zone(20)).serial).toBe(20);
   });
 
+  it('the serial is in serials.json before the version is served; a failed record serves nothing new', () => {
+    const dir = tmp();
+    const clock = { ms: Date.UTC(2026, 0, 1) };
+    const s = server(dir, clock);
+    const kept: number[] = [];
+    const swapped: boolean[] = [];
+    s.publisher.onPublished({
+      published: (v) => {
+        const file = JSON.parse(readFileSync(join(dir, 'state', 'serials.json'), 'utf8')) as Record<
+          string,
+          { serial: number }
+        >;
+        kept.push(file['s.example.']!.serial);
+        swapped.push(s.publisher.current().zones.get(v.zone.origin) === v.zone); // told after the swap
+      },
+    });
+    s.publish(zone(3));
+    clock.ms += 8 * DAY_MS;
+    s.publish(zone(3));
+    expect(kept).toEqual([3, 4]);
+    expect(swapped).toEqual([true, true]);
+
+    const failing = new Publisher(
+      () => clock.ms,
+      undefined,
+      () => {
+        throw new Error('disk full');
+      },
+    );
+    expect(() => failing.publish({ zones: [zone(3)], security: new Map(), nextDue: Infinity }, 'reload')).toThrow(
+      'disk full',
+    );
+    expect(failing.served().size).toBe(0);
+    expect([...failing.current().zones.zones()]).toEqual([]);
+  });
+
   it('auto: a change gets the Unix time, or previous + 1 when that is ahead', () => {
     const clock = { ms: Date.UTC(2026, 0, 1) };
     const s = server(tmp(), clock);
