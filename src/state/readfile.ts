@@ -17,7 +17,10 @@ export const KEY_FILE_MAX = 64 * 1024;
 /** State files (serials.json, tlsa.json, keys.json): one small entry per zone or host. */
 export const STATE_FILE_MAX = 16 * 1024 * 1024;
 
-/** Why a file was not read; `code` is the errno code when the system refused (ENOENT for a missing file). */
+/**
+ * Why a file was not read; `code` is the errno code when the system refused (ENOENT for a missing file), absent
+ * when the file was refused here (not a regular file, too large).
+ */
 export class FileReadError extends Error {
   constructor(
     readonly path: string,
@@ -58,7 +61,7 @@ export function readRegularFile(path: string, cap: number): Buffer {
     if (code === 'ENXIO') {
       try {
         const st = statSync(path);
-        if (!st.isFile()) throw new FileReadError(path, `not a regular file (${kindOf(st)})`, code);
+        if (!st.isFile()) throw new FileReadError(path, `not a regular file (${kindOf(st)})`);
       } catch (e2) {
         if (e2 instanceof FileReadError) throw e2;
       }
@@ -69,14 +72,14 @@ export function readRegularFile(path: string, cap: number): Buffer {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new FileReadError(path, `not a regular file (${kindOf(st)})`);
-    if (st.size > cap) throw new FileReadError(path, `${st.size} bytes is larger than the limit of ${cap} bytes`);
+    if (st.size > cap) throw new FileReadError(path, `${st.size} bytes is too large (the limit is ${cap} bytes)`);
     // Read up to cap + 1 bytes: reaching cap + 1 means the file grew past the cap after fstat. A file that grew
     // within the cap is read to its end (the buffer doubles), so a read never returns a cut file.
     let buf = Buffer.allocUnsafe(Math.min(st.size, cap) + 1);
     let len = 0;
     for (;;) {
       if (len === buf.length) {
-        if (len > cap) throw new FileReadError(path, `grew larger than the limit of ${cap} bytes while read`);
+        if (len > cap) throw new FileReadError(path, `grew too large while read (the limit is ${cap} bytes)`);
         const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, cap + 1));
         buf.copy(bigger, 0, 0, len);
         buf = bigger;

@@ -67,7 +67,7 @@ describe('readRegularFile', () => {
     writeFileSync(join(d, 'at'), Buffer.alloc(100, 0x61));
     writeFileSync(join(d, 'over'), Buffer.alloc(101, 0x61));
     expect(readRegularFile(join(d, 'at'), 100).length).toBe(100);
-    expect(refused(join(d, 'over'), 100).reason).toBe('101 bytes is larger than the limit of 100 bytes');
+    expect(refused(join(d, 'over'), 100).reason).toBe('101 bytes is too large (the limit is 100 bytes)');
   });
 
   it('says a missing file is missing', () => {
