@@ -10,16 +10,21 @@
  */
 import { X509Certificate, createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { CERT_FILE_MAX, FileReadError, readRegularFile } from '../state/readfile.js';
+import { clip } from '../zone/errors.js';
 import { pemBlocks } from './pem.js';
 
 export class TlsaSourceError extends Error {
+  /** One line, clipped: it may quote the file (PEM labels), and it is logged and shown in /healthz. */
+  readonly reason: string;
   constructor(
     readonly path: string,
-    readonly reason: string,
+    reason: string,
     /** The file does not exist (a `next:` file that is not there yet is normal). */
     readonly missing = false,
   ) {
-    super(`${path}: ${reason}`);
+    const r = clip(reason);
+    super(`${path}: ${r}`);
+    this.reason = r;
   }
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pemBlocks } from '../../src/tlsa/pem.js';
 import { parseTlsaSource, TlsaSourceError } from '../../src/tlsa/source.js';
+import { LISTED_REASON_MAX } from '../../src/zone/errors.js';
 
 const block = (label: string, body: string): string => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 
@@ -45,5 +46,16 @@ describe('pemBlocks', () => {
     const bytes = Buffer.from('-----BEGIN CERTIFICATE-----\n'.repeat((4 * 1024 * 1024) / 28));
     expect(() => parseTlsaSource('/x.pem', bytes)).toThrow(TlsaSourceError);
     expect(() => parseTlsaSource('/x.pem', bytes)).toThrow('/x.pem: truncated PEM: a BEGIN line without its END line');
+  });
+  it('the reason for a file of many unknown PEM labels is one clipped line', () => {
+    const text = Array.from({ length: 5000 }, (_, i) => block(`THING ${i}`, 'AA')).join('');
+    let reason = '';
+    try {
+      parseTlsaSource('/x.pem', Buffer.from(text));
+    } catch (e) {
+      reason = (e as TlsaSourceError).reason;
+    }
+    expect(reason).toMatch(/^no certificate or key in the PEM blocks \(THING 0, THING 1, .*…$/);
+    expect(reason.length).toBe(LISTED_REASON_MAX + 1);
   });
 });
