@@ -153,6 +153,22 @@ describe('ZoneFiles', () => {
     expect(JSON.stringify(lines).length).toBeLessThan(20_000);
   });
 
+  it('a served zone file replaced by a link to /dev/zero keeps serving its last good version', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    const zf = files();
+    zf.loadAll();
+    const good = zf.loaded.get(join(dir, 'a.yaml'))!.plain;
+    unlinkSync(join(dir, 'a.yaml'));
+    symlinkSync('/dev/zero', join(dir, 'a.yaml'));
+    zf.reload();
+    expect(zf.loaded.get(join(dir, 'a.yaml'))!.plain).toBe(good);
+    expect(lines.find((l) => l.event === 'zone-load-failed')).toMatchObject({
+      file: 'a.yaml',
+      problems: [`${join(dir, 'a.yaml')}:0: cannot read: not a regular file (character device)`],
+      keeping: 'last good version',
+    });
+  });
+
   it('a FIFO or a link to /dev/zero named like a zone file fails at once with its reason; the others load', () => {
     write('a.yaml', zoneText('a.example.', 1));
     const zf = files();
