@@ -12,7 +12,7 @@ import { statSync } from 'node:fs';
 import type { Logger } from '../log.js';
 import { nameToText } from '../wire/name.js';
 import { ZoneError, clip, listProblems, type ZoneProblem } from '../zone/errors.js';
-import { buildZoneSource, listZoneFiles, readZoneSource, type ZoneFileSource } from '../zone/files.js';
+import { buildZoneSource, listZoneFiles, readZoneSource, ZoneReadError, type ZoneFileSource } from '../zone/files.js';
 import { soaSerial } from '../zone/build.js';
 import type { Zone } from '../zone/zone.js';
 import { tlsaEntryProblems } from '../tlsa/zone.js';
@@ -121,8 +121,9 @@ export class ZoneFiles {
       } catch (e) {
         const reasons = e instanceof ZoneError ? listProblems(e.problems) : [clip(String(e))];
         this.failures.set(file, reasons);
-        // A clash depends on the other files too: that file is tried again on the next reload.
-        if (!loaded) this.failedStamps.set(file, stamp);
+        // A clash depends on the other files too, and an errno (EACCES, EMFILE) may pass: such a file is tried
+        // again on the next reload. A parse error or a refused file (FIFO, device, too large) is not.
+        if (!loaded && !(e instanceof ZoneReadError)) this.failedStamps.set(file, stamp);
         this.opts.onLoadFailed?.();
         logger.error('zone-load-failed', {
           file: basename(file),

@@ -25,6 +25,12 @@ export interface ZoneFileSource {
   readonly defaultOrigin: string;
 }
 
+/**
+ * The system refused to open or read a zone file (an errno such as EACCES or EMFILE): unlike a parse error or a
+ * file refused for what it is (not a regular file, too large), trying again may succeed with the file unchanged.
+ */
+export class ZoneReadError extends ZoneError {}
+
 /** Reads and parses one zone file; throws ZoneError on unreadable files and YAML syntax errors. */
 export function readZoneSource(path: string): ZoneFileSource {
   let text: string;
@@ -33,7 +39,9 @@ export function readZoneSource(path: string): ZoneFileSource {
     text = readRegularFile(path, ZONE_FILE_MAX).toString('utf8');
   } catch (e) {
     const reason = e instanceof FileReadError ? e.reason : (e as Error).message;
-    throw new ZoneError([{ file: path, line: 0, reason: `cannot read: ${reason}` }]);
+    const problems = [{ file: path, line: 0, reason: `cannot read: ${reason}` }];
+    const refused = e instanceof FileReadError && e.code === undefined;
+    throw refused ? new ZoneError(problems) : new ZoneReadError(problems);
   }
   const problems: ZoneProblem[] = [];
   const src = parseZoneYaml(path, text, problems);

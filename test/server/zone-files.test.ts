@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -135,6 +135,19 @@ describe('ZoneFiles', () => {
     zf.reload();
     expect(zf.failing.size).toBe(0);
     expect(serialOf(zf, 'b.yaml')).toBe(3);
+  });
+
+  // Root opens any file: there is no EACCES to see then.
+  it.skipIf(process.getuid?.() === 0)('a file the system would not open (EACCES) is tried again on each reload', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    const zf = files();
+    zf.loadAll();
+    write('b.yaml', zoneText('b.example.', 4));
+    chmodSync(join(dir, 'b.yaml'), 0);
+    zf.reload();
+    zf.reload();
+    expect(failures).toBe(2);
+    expect(zf.failing.get(join(dir, 'b.yaml'))![0]).toMatch(/cannot read: cannot open \(EACCES\)$/);
   });
 
   it('a file of many long bad lines is logged as a bounded list: the first problems, clipped, then a count', () => {
