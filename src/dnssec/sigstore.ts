@@ -11,20 +11,24 @@
  * entries (bucket, 16-octet digest, inception, expiration as float64, RRSIG rdata), SHA-256 of all before.
  */
 import { hash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nameToText, type Name } from '../wire/name.js';
 import { slabCopy } from '../wire/slab.js';
 import { writeFileAtomic } from '../state/atomic.js';
+import { FileReadError, readRegularFile } from '../state/readfile.js';
 import type { ZoneKey } from './keys.js';
 import type { PersistedSignature, SignatureCache } from './sigcache.js';
 
 const MAGIC = Buffer.from('dane-ns signatures 1\n', 'latin1');
+/** The directory of the files, in the state directory. */
+export const SIGNATURES_DIR = 'signed';
+/** A 100k-name zone keeps about 30 MB of signatures: the cap of zone files, room for far larger zones. */
+const SIGNATURES_FILE_MAX = 256 * 1024 * 1024;
 
 /** The file of a zone's signatures in the state directory. */
 export function signaturesFile(stateDir: string, zone: Name): string {
   const text = nameToText(zone).toLowerCase().replace(/\.$/, '');
-  return join(stateDir, 'signed', `${encodeURIComponent(text === '' ? 'root' : text)}.bin`);
+  return join(stateDir, SIGNATURES_DIR, `${encodeURIComponent(text === '' ? 'root' : text)}.bin`);
 }
 
 /** Writes the cache's valid signatures by `signers` (atomically); returns how many. */
@@ -79,9 +83,9 @@ export function loadSignatures(
 ): LoadResult {
   let data: Buffer;
   try {
-    data = readFileSync(signaturesFile(stateDir, zone));
+    data = readRegularFile(signaturesFile(stateDir, zone), SIGNATURES_FILE_MAX);
   } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    const missing = e instanceof FileReadError && e.missing;
     return { ok: false, missing, reason: missing ? 'no file' : (e as Error).message };
   }
   try {

@@ -6,6 +6,9 @@
  * reported (file:line: reason) and its last good version keeps serving.
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TSIG_DIR } from '../dnssec/tsigkey.js';
+import { removeInterruptedWrites } from '../state/atomic.js';
 import type { Logger } from '../log.js';
 import { SerialStore } from '../state/serials.js';
 import { RolloverStore } from '../state/rollover.js';
@@ -19,6 +22,7 @@ import { Publisher, type PublishReason } from './publisher.js';
 import { logEachQuery } from './query-log.js';
 import { RefreshTimer } from './refresh-timer.js';
 import { SerialAssigner } from './serials.js';
+import { SIGNATURES_DIR } from '../dnssec/sigstore.js';
 import { ServedZones } from './served-zones.js';
 import { Shutdown } from './shutdown.js';
 import { ZoneSigner, type Secured } from './signer.js';
@@ -56,6 +60,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { logger } = opts;
   const now = opts.now ?? Date.now;
   mkdirSync(opts.stateDir, { recursive: true });
+  clearInterruptedWrites(
+    [opts.keysDir, join(opts.keysDir, TSIG_DIR), opts.stateDir, join(opts.stateDir, SIGNATURES_DIR)],
+    logger,
+  );
   const serials = new SerialStore(opts.stateDir);
   const autoSerial = (origin: string, hash: string): number => serials.serialFor(origin, hash);
   const metrics = new Metrics();
@@ -159,5 +167,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     // Release everything started so far (a watcher or timer would keep the process alive after the error).
     await shutdown.close();
     throw e;
+  }
+}
+
+/**
+ * Temporary files left by atomic writes that were killed before their rename (state/atomic.ts) are removed at
+ * start, one log line each: in the keys directories they may hold private keys, and nothing else removes them.
+ */
+function clearInterruptedWrites(dirs: readonly string[], logger: Logger): void {
+  for (const dir of dirs) {
+    const { removed, failed } = removeInterruptedWrites(dir);
+    for (const file of removed) logger.info('interrupted-write-removed', { file });
+    for (const f of failed) logger.warn('interrupted-write-not-removed', { file: f.path, error: f.error });
   }
 }

@@ -5,10 +5,10 @@
  * serial only moves forward, also across restarts (RFC 1982 serial arithmetic); the publish path decides it
  * (nextSerial) and records it here before the version is served, so a crash never reuses a serial.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serialAdd, serialGreater } from '../wire/serial.js';
 import { writeFileAtomic } from './atomic.js';
+import { readRegularFile, STATE_FILE_MAX } from './readfile.js';
 
 export interface SerialEntry {
   readonly serial: number;
@@ -61,7 +61,10 @@ export class SerialStore {
   ) {
     this.file = join(stateDir, 'serials.json');
     try {
-      this.entries = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, SerialEntry>;
+      this.entries = JSON.parse(readRegularFile(this.file, STATE_FILE_MAX).toString('utf8')) as Record<
+        string,
+        SerialEntry
+      >;
     } catch {
       this.entries = {};
     }
