@@ -55,6 +55,17 @@ export interface CachedSignature {
   readonly expiration: number;
 }
 
+/** One cache entry as kept in the state directory (SignatureCache.entriesOf, restore). */
+export interface PersistedSignature {
+  /** The cache bucket: signer zone, key tag, algorithm and validity policy. */
+  readonly bucket: string;
+  /** The first 16 octets of the SHA-256 of the canonical RRset. */
+  readonly digest: Uint8Array;
+  readonly inception: number;
+  readonly expiration: number;
+  readonly rrsig: Uint8Array;
+}
+
 /** A CachedSignature whose digest string is made only when asked for (prune's callers; not the signer). */
 class Signature implements CachedSignature {
   readonly #digest: Uint8Array;
@@ -381,6 +392,46 @@ export class SignatureCache {
     this.#slots.fill(0);
     for (let e = 0; e < kept; e++) this.#index(e);
     return n - kept;
+  }
+
+  /**
+   * The entries made by `key` (every policy) that are still valid at `now`, for persisting them
+   * (dnssec/sigstore.ts): bucket id, the first 16 octets of the digest, times and RRSIG rdata.
+   */
+  *entriesOf(key: SigningKey, now: number): Generator<PersistedSignature> {
+    const prefix = `${key.zone.key}\u0000${key.tag}\u0000`;
+    const ids = new Map<number, string>();
+    for (const [id, bucket] of this.#bucketIds) if (id.startsWith(prefix)) ids.set(bucket, id);
+    if (ids.size === 0) return;
+    for (let e = 0; e < this.#count; e++) {
+      const bucket = ids.get(this.#buckets[e]!);
+      if (bucket === undefined || this.#times[2 * e + 1]! <= now) continue;
+      yield {
+        bucket,
+        digest: this.#digests.slice(e * DIGEST_OCTETS, (e + 1) * DIGEST_OCTETS),
+        inception: this.#times[2 * e]!,
+        expiration: this.#times[2 * e + 1]!,
+        rrsig: placeView(this.#buffers[e]!, this.#places[e]!),
+      };
+    }
+  }
+
+  /**
+   * Puts back an entry entriesOf() gave (read from the state directory after a restart): the next lookup of the
+   * same RRset by the same key gets these octets while they qualify, instead of a new (random, RFC 6605 §4)
+   * ECDSA signature. An entry already there is replaced. Not counted as a miss.
+   */
+  restore(s: PersistedSignature): void {
+    if (s.digest.length !== DIGEST_OCTETS) throw new RangeError(`digest of ${s.digest.length} octets`);
+    let bucket = this.#bucketIds.get(s.bucket);
+    if (bucket === undefined) this.#bucketIds.set(s.bucket, (bucket = this.#bucketIds.size));
+    const at = placeable(s.rrsig);
+    let e = this.#find(s.digest, bucket);
+    if (e < 0) e = this.#append(s.digest, bucket);
+    this.#times[2 * e] = s.inception;
+    this.#times[2 * e + 1] = s.expiration;
+    this.#places[e] = slabPlace(at);
+    this.#buffers[e] = at.buffer;
   }
 
   /** Forgets every entry and resets the counters. */

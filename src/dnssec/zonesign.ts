@@ -127,7 +127,7 @@ export function signZone(zone: Zone, keys: ZoneKeys, now: number, cache: Signatu
     table.setSignature(table.addJob(rs.owner.key, rs.type), s.rrsig, s.expiration);
   }
   table.seal();
-  return assemble(zone, keys, dnskey, chain, table);
+  return assemble(zone, keys, dnskey, chain, tableLookup(table), table.earliestExpiration);
 }
 
 /**
@@ -156,7 +156,32 @@ export async function signZoneAsync(
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
   table.seal();
-  return assemble(zone, keys, dnskey, chain, table);
+  return assemble(zone, keys, dnskey, chain, tableLookup(table), table.earliestExpiration);
+}
+
+/**
+ * `signed` with the SOA RRset of `zone` (the same zone with another serial, zone/reserial.ts) and its new
+ * signature by the zone signer (RFC 4034 §3: the RRSIG covers the SOA rdata, serial included); everything else,
+ * NSEC chain and DNSKEY RRset included, is shared: the serial is in no other RRset. The signature comes from the
+ * cache, so asking again for the same serial gives the same octets until the signature is due.
+ */
+export function signedWithSerial(signed: SignedZone, zone: Zone, now: number, cache: SignatureCache): SignedZone {
+  if (zone.soa === signed.zone.soa) return signed;
+  const sig = cache.get(zone.soa, signed.keys.zsk, now, policyOf(zone));
+  const soaSigs: readonly Uint8Array[] = [sig.rrsig];
+  const apexKey = zone.origin.key;
+  const lookup = (rs: RRset): readonly Uint8Array[] | undefined =>
+    rs.type === T.SOA && rs.owner.key === apexKey ? soaSigs : signed.signatures(rs, rs.ttl)?.rdatas;
+  const earliest = Math.min(signed.earliestExpiration, sig.expiration);
+  return assemble(zone, signed.keys, signed.dnskey, signed.chain, lookup, earliest);
+}
+
+/** The signatures of an RRset in a table of signing jobs, by owner and covered type. */
+function tableLookup(table: RrsigTable): (rs: RRset) => readonly Uint8Array[] | undefined {
+  return (rs) => {
+    const all = table.findAll(rs.owner.key, rs.type);
+    return all.length > 0 ? all : undefined;
+  };
 }
 
 /** The RRSIG RRset of an RRset's signatures, at its owner and with its TTL (RFC 4034 §3). */
@@ -164,17 +189,18 @@ const rrsigRRset = (covered: RRset, ttl: number, rrsigs: readonly Uint8Array[]):
   Object.freeze({ owner: covered.owner, type: T.RRSIG, ttl, rdatas: Object.freeze(rrsigs) });
 
 /**
- * The signed view, from the signatures of signingJobs() (by owner and covered type in `table`; the DNSKEY
- * RRset has two during a KSK rollover). The RRSIG RRset objects are made when asked for: answers that need one
+ * The signed view, from the signatures of signingJobs() (`lookup` finds them by owner and covered type; the
+ * DNSKEY RRset has two during a KSK rollover). The RRSIG RRset objects are made when asked for: answers that need one
  * are few (the response cache holds whole answers).
  */
-function assemble(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain, table: RrsigTable): SignedZone {
-  const lookup = (rs: RRset): readonly Uint8Array[] | undefined => {
-    const all = table.findAll(rs.owner.key, rs.type);
-    return all.length > 0 ? all : undefined;
-  };
-  const earliest = table.earliestExpiration;
-
+function assemble(
+  zone: Zone,
+  keys: ZoneKeys,
+  dnskey: RRset,
+  chain: NsecChain,
+  lookup: (rs: RRset) => readonly Uint8Array[] | undefined,
+  earliest: number,
+): SignedZone {
   const sets = (entries: readonly NsecEntry[]): RRset[] => entries.map((e) => e.rrset);
   return {
     zone,

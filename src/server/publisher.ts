@@ -4,7 +4,8 @@
  * path, then a comparison with what was served before: each zone whose served version changed (a new Zone
  * object or a different signed view, RFC 4035 §2) gets a version record, and the subscribers hear of it once.
  * Subscribers today: the log and the serial gauge. Zone transfers (RFC 5936 AXFR, RFC 1995 IXFR journal) and
- * NOTIFY to secondaries (RFC 1996 §3) hang off the same moment.
+ * NOTIFY to secondaries (RFC 1996 §3) hang off the same moment. With a serial assigner (server/serials.ts) every
+ * new version gets its serial here, recorded before the version is served.
  */
 import { nameToText } from '../wire/name.js';
 import { soaSerial } from '../zone/build.js';
@@ -12,6 +13,7 @@ import { ZoneSet } from '../zone/set.js';
 import type { Zone } from '../zone/zone.js';
 import type { ZoneSecurity } from '../query/security.js';
 import type { Clock } from './clock.js';
+import type { Assigned } from './serials.js';
 import { makeSnapshot, type Snapshot } from './handler.js';
 import type { Secured } from './signer.js';
 
@@ -37,16 +39,31 @@ export interface PublishListener {
   withdrawn?(origin: string, reason: PublishReason): void;
 }
 
+/** Gives a new version its serial (server/serials.ts SerialAssigner); throws when it cannot be recorded. */
+export type AssignSerial = (zone: Zone, signed: ZoneSecurity | undefined) => Assigned;
+
+/** A served version and what it was made from (the signer's output), to recognise an unchanged zone. */
+interface Served {
+  readonly version: ZoneVersion;
+  readonly from: Zone;
+  readonly fromSigned: ZoneSecurity | undefined;
+  /** Seconds since the epoch when its serial is to be decided again (its first signature is due). */
+  readonly due: number;
+}
+
 export class Publisher {
   private snapshot: Snapshot;
   /** The version served now, per origin key. */
   private versions = new Map<string, ZoneVersion>();
+  private sources = new Map<string, Served>();
   private readonly listeners: PublishListener[] = [];
 
   constructor(
     private readonly now: Clock,
     /** Told when a listener throws; publishing goes on (the snapshot is already served). */
     private readonly onListenerError: (error: unknown) => void = () => {},
+    /** Without one, a version's serial is its zone's own SOA serial (given when the zone was built). */
+    private readonly assignSerial?: AssignSerial,
   ) {
     this.snapshot = makeSnapshot(new ZoneSet([]));
   }
@@ -59,6 +76,13 @@ export class Publisher {
   /** The versions served now, by origin key. */
   served(): ReadonlyMap<string, ZoneVersion> {
     return this.versions;
+  }
+
+  /** When (seconds since the epoch) the first served version's serial is to be decided again; Infinity: never. */
+  nextDue(): number {
+    let due = Infinity;
+    for (const s of this.sources.values()) if (s.due < due) due = s.due;
+    return due;
   }
 
   /** Subscribes; the returned function unsubscribes. */
@@ -76,32 +100,51 @@ export class Publisher {
    */
   publish(secured: Secured, reason: PublishReason): void {
     const at = this.now();
-    const next = new Map<string, ZoneVersion>();
+    const nowSec = Math.floor(at / 1000);
+    const next = new Map<string, Served>();
     const changed: ZoneVersion[] = [];
+    // Every serial is decided (and recorded) before anything is served: a failure leaves the last snapshot.
     for (const zone of secured.zones) {
       const key = zone.origin.key;
       const signed = secured.security.get(zone);
-      const before = this.versions.get(key);
-      if (before && before.zone === zone && before.signed === signed) {
+      const before = this.sources.get(key);
+      if (before && before.from === zone && before.fromSigned === signed && nowSec < before.due) {
         next.set(key, before);
         continue;
       }
-      // The serial of a new version is the zone's own SOA serial today (given when the zone was built). Serials
-      // that must grow with every published version (IXFR journals, RFC 1982 comparison at the secondaries)
-      // are to be assigned here, the one place that sees every new version.
-      const version: ZoneVersion = {
-        origin: nameToText(zone.origin),
+      const assigned: Assigned = this.assignSerial?.(zone, signed) ?? {
         serial: soaSerial(zone.soa.rdatas[0]!),
         zone,
         signed,
+        due: Infinity,
+      };
+      const same = before?.version;
+      // Unchanged content under the same serial (a reload of an unchanged file, a key check that changed
+      // nothing): the version served stays, with its caches, and nobody is told of a new one.
+      if (
+        same &&
+        ((same.zone === assigned.zone && same.signed === assigned.signed) ||
+          (assigned.unchanged && same.serial === assigned.serial))
+      ) {
+        next.set(key, { ...before, from: zone, fromSigned: signed, due: assigned.due });
+        continue;
+      }
+      const version: ZoneVersion = {
+        origin: nameToText(zone.origin),
+        serial: assigned.serial,
+        zone: assigned.zone,
+        signed: assigned.signed,
         at,
       };
-      next.set(key, version);
+      next.set(key, { version, from: zone, fromSigned: signed, due: assigned.due });
       changed.push(version);
     }
     const withdrawn = [...this.versions].filter(([key]) => !next.has(key)).map(([, v]) => v.origin);
-    this.versions = next;
-    this.snapshot = makeSnapshot(new ZoneSet(secured.zones), secured.security);
+    this.sources = next;
+    this.versions = new Map([...next].map(([key, s]) => [key, s.version]));
+    const security = new Map<Zone, ZoneSecurity>();
+    for (const { version } of next.values()) if (version.signed) security.set(version.zone, version.signed);
+    this.snapshot = makeSnapshot(new ZoneSet([...next.values()].map((s) => s.version.zone)), security);
     for (const v of changed) this.tell((l) => l.published?.(v, reason));
     for (const origin of withdrawn) this.tell((l) => l.withdrawn?.(origin, reason));
   }

@@ -21,6 +21,8 @@ import { Metrics } from './metrics.js';
 import { Publisher, type PublishReason } from './publisher.js';
 import { logEachQuery } from './query-log.js';
 import { RefreshTimer } from './refresh-timer.js';
+import { SerialAssigner } from './serials.js';
+import { SIGNATURES_DIR } from '../dnssec/sigstore.js';
 import { ServedZones } from './served-zones.js';
 import { Shutdown } from './shutdown.js';
 import { ZoneSigner, type Secured } from './signer.js';
@@ -58,7 +60,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { logger } = opts;
   const now = opts.now ?? Date.now;
   mkdirSync(opts.stateDir, { recursive: true });
-  clearInterruptedWrites([opts.keysDir, join(opts.keysDir, TSIG_DIR), opts.stateDir], logger);
+  clearInterruptedWrites(
+    [opts.keysDir, join(opts.keysDir, TSIG_DIR), opts.stateDir, join(opts.stateDir, SIGNATURES_DIR)],
+    logger,
+  );
   const serials = new SerialStore(opts.stateDir);
   const autoSerial = (origin: string, hash: string): number => serials.serialFor(origin, hash);
   const metrics = new Metrics();
@@ -67,7 +72,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   const shutdown = new Shutdown();
   const signer = new ZoneSigner(opts.keysDir, opts.stateDir, logger, opts.now);
-  const publisher = new Publisher(now, (e) => logger.error('publish-listener-failed', { error: String(e) }));
+  // Every new version gets its serial as it is published, recorded (with the signatures) before it is served.
+  const assigner = new SerialAssigner(serials, signer, now);
+  const publisher = new Publisher(
+    now,
+    (e) => logger.error('publish-listener-failed', { error: String(e) }),
+    (zone, signed) => assigner.assign(zone, signed),
+  );
   publisher.onPublished({
     published(v, reason) {
       logger.info('zone-published', { zone: v.origin, serial: v.serial, reason });
@@ -93,11 +104,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   /** Every new snapshot comes this way: published, then the refresh timer armed for its first due signature. */
   const publish = (secured: Secured, reason: PublishReason): void => {
     publisher.publish(secured, reason);
-    refresh.schedule(secured.nextDue);
+    refresh.schedule(Math.min(secured.nextDue, publisher.nextDue()));
   };
   /** Signs what changed or is due (synchronously: only the first signing is a big one) and publishes it. */
   const rebuild = (reason: PublishReason): void => {
-    if (!shutdown.closed) publish(signer.secure(served.zones(files.loaded)), reason);
+    if (shutdown.closed) return;
+    const secured = signer.secure(served.zones(files.loaded));
+    try {
+      publish(secured, reason);
+    } catch (e) {
+      // The serial or the signatures could not be recorded: the last snapshot keeps serving; retried by the timer.
+      logger.error('publish-failed', { reason, error: String(e), serving: 'the last published version' });
+      refresh.schedule(Math.floor(now() / 1000) + 60);
+    }
   };
   /** Re-reads the zones directory, then the certificates of the hosts it now names, then publishes. */
   const reloadZones = (reason: string): void => {

@@ -3,7 +3,9 @@
  * first start, loaded afterwards) and its signed view; unsigned zones as they are. Keeps the last signed
  * version of every zone so that a zone whose keys vanish keeps serving its last signed snapshot (never
  * regenerate keys silently: new keys break the DS at the parent) instead of going unsigned or bogus.
- * Signatures live in one SignatureCache across rebuilds, so a reload or refresh only signs what changed or is due.
+ * Signatures live in one SignatureCache across rebuilds, so a reload or refresh only signs what changed or is due;
+ * the cache's entries for a zone are kept in the state directory (dnssec/sigstore.ts) and put back before the
+ * zone is first signed after a start, so unchanged data is not signed again (ECDSA signatures are random).
  */
 import { nameToText } from '../wire/name.js';
 import type { Logger } from '../log.js';
@@ -11,9 +13,11 @@ import type { ZoneSecurity } from '../query/security.js';
 import type { Zone } from '../zone/zone.js';
 import { ensureZoneKeys } from '../dnssec/keystore.js';
 import { SignatureCache } from '../dnssec/sigcache.js';
+import { loadSignatures, saveSignatures } from '../dnssec/sigstore.js';
 import {
   dnskeySigners,
   publishedKeys,
+  signedWithSerial,
   signZone,
   signZoneAsync,
   type SignedZone,
@@ -47,6 +51,8 @@ export class ZoneSigner {
   private readonly signedFrom = new Map<string, Zone>();
   /** When each zone's key set changes next (seconds since the epoch): the zone is signed again then. */
   private readonly keyEvent = new Map<string, number>();
+  /** Zones whose kept signatures were read from the state directory (once per zone and process). */
+  private readonly restored = new Set<string>();
 
   constructor(
     private readonly keysDir: string,
@@ -58,6 +64,28 @@ export class ZoneSigner {
   /** The latest signed version of a zone, by origin key (for `zone export --signed` and health). */
   signed(originKey: string): SignedZone | undefined {
     return this.lastSigned.get(originKey);
+  }
+
+  /** `signed` under the SOA of `zone`, its serial changed (the publish path, server/serials.ts). */
+  withSerial(signed: SignedZone, zone: Zone): SignedZone {
+    return signedWithSerial(signed, zone, Math.floor(this.now() / 1000), this.cache);
+  }
+
+  /** Writes the zone's signatures (every one its keys made that is still valid) to the state directory. */
+  keepSignatures(signed: SignedZone): void {
+    const now = Math.floor(this.now() / 1000);
+    saveSignatures(this.stateDir, signed.zone.origin, signersOf(signed.keys), this.cache, now);
+  }
+
+  /** Puts a zone's kept signatures into the cache, before its first signing in this process. */
+  #restore(z: Zone, keys: ZoneKeys): void {
+    if (this.restored.has(z.origin.key)) return;
+    this.restored.add(z.origin.key);
+    const r = loadSignatures(this.stateDir, z.origin, signersOf(keys), this.cache);
+    const zone = nameToText(z.origin);
+    if (r.ok) this.logger.info('zone-signatures-restored', { zone, signatures: r.restored });
+    else if (!r.missing)
+      this.logger.warn('zone-signatures-ignored', { zone, reason: r.reason, note: 'the zone is signed anew' });
   }
 
   /**
@@ -181,6 +209,7 @@ export class ZoneSigner {
           now: nowSec,
           signed: undefined,
         };
+        this.#restore(z, request.keys);
         try {
           yield request;
           signed = request.signed!;

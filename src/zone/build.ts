@@ -416,6 +416,7 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
     dnssec: src.dnssec,
     tlsa: src.tlsa,
     contentHash,
+    serialSetting: soaIn!.serial,
   });
 }
 
@@ -424,7 +425,7 @@ function readU32(b: Uint8Array, at: number): number {
 }
 
 /** SOA rdata with the serial replaced (the serial is the first of the five trailing 32-bit fields). */
-function withSoaSerial(rdata: Uint8Array, serial: number): Uint8Array {
+export function withSoaSerial(rdata: Uint8Array, serial: number): Uint8Array {
   const out = rdata.slice();
   const at = out.length - 20;
   out[at] = (serial >>> 24) & 0xff;

@@ -137,6 +137,11 @@ export interface Zone {
   readonly tlsa: readonly TlsaEntry[];
   /** Digest of the zone content (excluding the SOA serial), used to decide whether the serial must rise. */
   readonly contentHash: string;
+  /**
+   * The file's `soa.serial`: a number (the floor of the served serial) or `auto` (the server's, from the clock);
+   * the publish path gives every served version its serial from it (RFC 1982).
+   */
+  readonly serialSetting: number | 'auto';
 }
 
 /** Result of locating a name in a zone. */

@@ -1,0 +1,115 @@
+/**
+ * The serial of every served version (RFC 1982, RFC 1035 §3.3.13), decided in the publish path: a version whose
+ * content (every RRset and signature a zone transfer would send, RFC 5936 §2.2) differs from the one served
+ * before gets a higher serial (state/serials.ts nextSerial), and its SOA RRset is signed again under it. The
+ * serial and the version's digest are recorded in the state directory, and the zone's signatures kept there,
+ * before the version is served: a crash never serves a serial again for other content, and a restart with
+ * unchanged input serves the same octets under the same serial.
+ */
+import { createHash } from 'node:crypto';
+import { nameToText } from '../wire/name.js';
+import type { SignedZone } from '../dnssec/zonesign.js';
+import type { ZoneSecurity } from '../query/security.js';
+import type { SerialStore } from '../state/serials.js';
+import { nextSerial } from '../state/serials.js';
+import { soaSerial } from '../zone/build.js';
+import { zoneWithSerial } from '../zone/reserial.js';
+import type { RRset, Zone } from '../zone/zone.js';
+import type { Clock } from './clock.js';
+
+/** A version with its serial, as the publisher serves it. */
+export interface Assigned {
+  readonly serial: number;
+  readonly zone: Zone;
+  readonly signed: ZoneSecurity | undefined;
+  /** When (seconds since the epoch) its first signature is due: the serial is decided again then. */
+  readonly due: number;
+  /** The same serial and content as the version recorded last: the one served may stay. */
+  readonly unchanged?: boolean;
+}
+
+/** What the assigner needs from the signer (server/signer.ts). */
+export interface Resigner {
+  /** `signed` under the SOA of `zone` (the same zone with another serial): the SOA RRSIG made again. */
+  withSerial(signed: SignedZone, zone: Zone): SignedZone;
+  /** Writes the zone's signatures to the state directory. */
+  keepSignatures(signed: SignedZone): void;
+}
+
+const isSigned = (s: ZoneSecurity | undefined): s is SignedZone => s !== undefined && 'addedRRsets' in s;
+
+export class SerialAssigner {
+  constructor(
+    private readonly store: SerialStore,
+    private readonly signer: Resigner,
+    private readonly now: Clock,
+  ) {}
+
+  /** The serial of the version (`zone`, `signed`) and the version served under it. */
+  assign(zone: Zone, signed: ZoneSecurity | undefined): Assigned {
+    const key = nameToText(zone.origin).toLowerCase();
+    const prev = this.store.previous(key);
+    const nowMs = this.now();
+    // The version as it would be under the serial served last: unchanged content gives the same octets.
+    let candidate: { zone: Zone; signed: ZoneSecurity | undefined; digest: string } | undefined;
+    let changed = true;
+    if (prev) {
+      candidate = this.under(zone, signed, prev.serial);
+      changed =
+        prev.signed !== undefined
+          ? candidate.digest !== prev.signed
+          : // An entry from before the digests were kept: an unsigned zone's content hash decides.
+            signed !== undefined || prev.hash !== zone.contentHash;
+    }
+    const serial = nextSerial({ previous: prev?.serial, changed, file: zone.serialSetting, nowMs });
+    const final = candidate && serial === prev?.serial ? candidate : this.under(zone, signed, serial);
+    const unchanged = prev !== undefined && prev.serial === serial && prev.signed === final.digest;
+    if (!(unchanged && prev.hash === zone.contentHash) && isSigned(final.signed))
+      this.signer.keepSignatures(final.signed);
+    this.store.record(key, { serial, hash: zone.contentHash, signed: final.digest });
+    const due = isSigned(final.signed) ? final.signed.earliestExpiration - zone.dnssec.refreshBefore : Infinity;
+    return { serial, zone: final.zone, signed: final.signed, due, unchanged };
+  }
+
+  private under(
+    zone: Zone,
+    signed: ZoneSecurity | undefined,
+    serial: number,
+  ): { zone: Zone; signed: ZoneSecurity | undefined; digest: string } {
+    const z = soaSerial(zone.soa.rdatas[0]!) === serial ? zone : zoneWithSerial(zone, serial);
+    const s = isSigned(signed) ? this.signer.withSerial(signed, z) : signed;
+    return { zone: z, signed: s, digest: versionDigest(z, isSigned(s) ? s : undefined) };
+  }
+}
+
+/**
+ * SHA-256 over every RRset of a version: the zone's (glue included), then the signer's (DNSKEY, NSEC, RRSIG).
+ * Owner, type, TTL and rdata of each, in a fixed order, written into one buffer and hashed once (one hash
+ * update per record costs several times more for a large zone).
+ */
+export function versionDigest(zone: Zone, signed: SignedZone | undefined): string {
+  let b = Buffer.alloc(1 << 20);
+  let at = 0;
+  const room = (n: number): void => {
+    if (at + n <= b.length) return;
+    const bigger = Buffer.alloc(Math.max(2 * b.length, at + n));
+    b.copy(bigger, 0, 0, at);
+    b = bigger;
+  };
+  const add = (rs: RRset): void => {
+    const owner = rs.owner.key;
+    room(3 * owner.length + 12);
+    const n = b.write(owner, at + 2, 'utf8'); // length-prefixed: no owner runs into the next field
+    at = b.writeUInt16BE(n, at) + n;
+    at = b.writeUInt16BE(rs.type, b.writeUInt32BE(rs.ttl, b.writeUInt16BE(rs.rdatas.length, at)));
+    for (const rd of rs.rdatas) {
+      room(rd.length + 2);
+      at = b.writeUInt16BE(rd.length, at);
+      b.set(rd, at);
+      at += rd.length;
+    }
+  };
+  for (const node of zone.ordered) for (const rs of [...node.rrsets.values()].sort((x, y) => x.type - y.type)) add(rs);
+  if (signed) for (const rs of signed.addedRRsets()) add(rs);
+  return createHash('sha256').update(b.subarray(0, at)).digest('base64');
+}
