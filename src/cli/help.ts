@@ -101,6 +101,7 @@ export function mainHelp(): string {
   return `dane-ns: authoritative DNSSEC name server that keeps SMTP DANE TLSA records in step with certificates
 
 usage: dane-ns <command> [options]
+       dane-ns --version
 
 commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(20)}  ${c.summary}`).join('\n')}
