@@ -10,7 +10,8 @@
  * - entries no longer at the same column because a line before them went to the left, out of the mapping they
  *   belong to (an owner of `records:` written at column 1 becomes a top-level key, and the entries after it are
  *   reported): at that line;
- * - an unclosed `[` or `{`, which the library notices only where the entry should have ended: at the bracket.
+ * - an unclosed `[`, `{` or quote, which the library notices only where the entry should have ended: at the
+ *   bracket or the opening quote.
  */
 import type { YAMLError } from 'yaml';
 
@@ -80,8 +81,36 @@ export function syntaxProblem(text: string, errors: readonly YAMLError[], topKey
     if (open) return open;
   }
 
+  // The library notices a missing closing quote where the scalar had to end; the opening quote is the spot.
+  const quote = first.code === 'MISSING_CHAR' ? /^Missing closing (["'])quote/.exec(message)?.[1] : undefined;
+  if (quote !== undefined) {
+    const open = openingQuote(text, first.pos[0], quote);
+    if (open >= 0) {
+      const i = lineIndex(lines, open);
+      return {
+        offset: open,
+        column: open - lines[i]!.start + 1,
+        reason: `YAML: the quote ${quote} opened here is never closed`,
+      };
+    }
+  }
+
   const column = first.pos[0] - line.start + 1;
   return { offset: first.pos[0], column, reason: `YAML: ${message}` };
+}
+
+/**
+ * The offset of the quote that opens the scalar left open at `end`: the nearest `q` before it that is not
+ * escaped (`\"` inside double quotes, `''` inside single quotes, YAML 1.2 §7.3.1-§7.3.2); -1 when none.
+ */
+function openingQuote(text: string, end: number, q: string): number {
+  let k = text.lastIndexOf(q, end - 1);
+  while (k >= 0) {
+    if (q === '"' && text[k - 1] === '\\') k = text.lastIndexOf(q, k - 1);
+    else if (q === "'" && text[k - 1] === "'") k = text.lastIndexOf(q, k - 2);
+    else return k;
+  }
+  return -1;
 }
 
 /**

@@ -89,6 +89,18 @@ describe('YAML syntax errors: once, at the line and column that cause them', () 
     ]);
   });
 
+  it('an unclosed quote: at the opening quote, not where the scalar had to end', () => {
+    expect(problemsWith(24, '    TXT: "relay')).toEqual([
+      'z.yaml:24:10: YAML: the quote " opened here is never closed',
+    ]);
+    expect(problemsWith(24, '    TXT: "re\\"lay')).toEqual([
+      'z.yaml:24:10: YAML: the quote " opened here is never closed',
+    ]);
+    expect(problemsWith(24, "    TXT: 'it''s")).toEqual([
+      "z.yaml:24:10: YAML: the quote ' opened here is never closed",
+    ]);
+  });
+
   it("any other error: the library's first, with its column", () => {
     expect(problemsWith(23, '    A: 192.0.2.26: 80')).toEqual([
       'z.yaml:23:8: YAML: Nested mappings are not allowed in compact mappings',
