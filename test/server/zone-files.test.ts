@@ -63,7 +63,7 @@ describe('ZoneFiles', () => {
     expect(zf.reload()).toBe(true);
     expect(zf.loaded.get(join(dir, 'a.yaml'))!.plain).toBe(good);
     expect([...zf.failing.keys()]).toEqual([join(dir, 'a.yaml')]);
-    expect(zf.failing.get(join(dir, 'a.yaml'))![0]).toMatch(/a\.yaml:\d+: /);
+    expect(zf.failing.get(join(dir, 'a.yaml'))![0]).toMatch(/a\.yaml:\d+:\d+: YAML: /);
     expect(failures).toBe(1);
     expect(lines.find((l) => l.event === 'zone-load-failed')).toMatchObject({ keeping: 'last good version' });
     write('a.yaml', zoneText('a.example.', 5, '192.0.2.5'));
