@@ -42,9 +42,7 @@ export function clip(text: string, max = LISTED_REASON_MAX): string {
  * again on every reload. A start that fails on a zone file still prints every problem on stderr (cli/main.ts).
  */
 export function listProblems(problems: readonly ZoneProblem[]): string[] {
-  const out = problems
-    .slice(0, LISTED_PROBLEMS_MAX)
-    .map((p) => formatProblem({ file: p.file, line: p.line, reason: clip(p.reason) }));
+  const out = problems.slice(0, LISTED_PROBLEMS_MAX).map((p) => formatProblem({ ...p, reason: clip(p.reason) }));
   if (problems.length > LISTED_PROBLEMS_MAX) out.push(`... and ${problems.length - LISTED_PROBLEMS_MAX} more`);
   return out;
 }

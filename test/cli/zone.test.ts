@@ -217,7 +217,7 @@ describe('dane-ns zone check', () => {
     const p = join(check, 'missing.yaml');
     const r = await run(['zone', 'check', p]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^${p}:0: cannot read: .*ENOENT`));
+    expect(r.stderr).toBe(`${p}:0: cannot read: no such file\n`);
   });
 
   it('needs exactly one FILE and takes no options', async () => {
