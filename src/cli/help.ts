@@ -186,7 +186,7 @@ Prints one line; exit 0 when every zone passes, 1 with the first problem otherwi
 HEALTHCHECK runs it.`,
   zone: `  check   loads FILE as the server would (the YAML, the records, the zone-file rules, the shape of the tlsa:
           entries; not the certificate files, keys or state): prints 'ok ZONE serial N, M names' and exits 0,
-          or prints every problem as file:line: reason and exits 1
+          or prints every problem as file:line[:column]: reason and exits 1
   export  prints the zone (as loaded from DIR, default ./zones) in RFC 1035 syntax, absolute names;
           a 'serial: auto' zone shows the serial the server keeps in the state directory (default ./state);
           --signed adds DNSKEY, NSEC and RRSIG records made with the zone's keys (default ./keys)

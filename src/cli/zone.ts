@@ -88,7 +88,10 @@ function zoneCheck(args: string[], io: Io): number {
   const file = onePositional(a, 'zone check', 'FILE');
   const { source, plain } = loadZoneForServing(file);
   const why = notAZoneFile(basename(file));
-  if (why !== undefined) io.err(`warning: ${file}: the server does not read this file (${why || 'a hidden file'})\n`);
+  if (why !== undefined)
+    io.err(
+      `warning: ${file}: the server does not read this file (${why || "a hidden file or an editor's working file"})\n`,
+    );
   const serial = source.src.soa?.serial === 'auto' ? 'auto' : String(soaSerial(plain.soa.rdatas[0]!));
   io.out(`ok ${nameToText(plain.origin)} serial ${serial}, ${plain.nodes.size} names\n`);
   return 0;

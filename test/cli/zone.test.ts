@@ -213,6 +213,15 @@ describe('dane-ns zone check', () => {
     );
   });
 
+  it("an editor's backup is checked, with a warning that the server does not read it", async () => {
+    const p = file('auto.example.yaml~', numbered);
+    const r = await run(['zone', 'check', p]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      `warning: ${p}: the server does not read this file (a hidden file or an editor's working file)\n`,
+    );
+  });
+
   it('a missing file: exit 1 with the file', async () => {
     const p = join(check, 'missing.yaml');
     const r = await run(['zone', 'check', p]);
