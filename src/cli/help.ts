@@ -24,6 +24,12 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     topic: 'zone',
+    name: 'zone check FILE',
+    options: '',
+    summary: 'check one zone file offline, with the messages the server would log for it',
+  },
+  {
+    topic: 'zone',
     name: 'zone export ZONE',
     options: '[--zones DIR] [--state DIR] [--signed [--keys DIR]]',
     summary: 'print a zone in RFC 1035 master-file syntax',
@@ -101,6 +107,7 @@ export function mainHelp(): string {
   return `dane-ns: authoritative DNSSEC name server that keeps SMTP DANE TLSA records in step with certificates
 
 usage: dane-ns <command> [options]
+       dane-ns --version
 
 commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(20)}  ${c.summary}`).join('\n')}
@@ -177,7 +184,10 @@ first DANE_NS_LISTEN address or 127.0.0.1:5353; 0.0.0.0 and [::] mean the loopba
 DNSKEY and SOA with DO=1, and verifies that a current RRSIG over the SOA verifies with a published DNSKEY.
 Prints one line; exit 0 when every zone passes, 1 with the first problem otherwise. The Docker image's
 HEALTHCHECK runs it.`,
-  zone: `  export  prints the zone (as loaded from DIR, default ./zones) in RFC 1035 syntax, absolute names;
+  zone: `  check   loads FILE as the server would (the YAML, the records, the zone-file rules, the shape of the tlsa:
+          entries; not the certificate files, keys or state): prints 'ok ZONE serial N, M names' and exits 0,
+          or prints every problem as file:line[:column]: reason and exits 1
+  export  prints the zone (as loaded from DIR, default ./zones) in RFC 1035 syntax, absolute names;
           a 'serial: auto' zone shows the serial the server keeps in the state directory (default ./state);
           --signed adds DNSKEY, NSEC and RRSIG records made with the zone's keys (default ./keys)
   import  converts an RFC 1035 master file to the YAML zone format (stdout, or --out FILE); the zone origin

@@ -7,11 +7,12 @@ import { ZoneError, formatProblem } from '../zone/errors.js';
 import { UsageError } from './args.js';
 import { checkCmd, healthcheckCmd } from './check.js';
 import { environmentDefaults } from './env.js';
-import { printHelp } from './help.js';
+import { mainHelp, printHelp } from './help.js';
 import type { Io } from './io.js';
 import { dsCmd, keysCmd } from './keys.js';
 import { serveCmd } from './serve.js';
 import { tlsaCmd } from './tlsa.js';
+import { printVersion } from './version.js';
 import { zoneCmd } from './zone.js';
 
 /** Each command family's function, by the first word of the command line. */
@@ -38,7 +39,16 @@ export function processIo(): Io {
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
-    if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') return printHelp(io);
+    // Nothing to do is a usage error (as for cp, tar, git): the commands on stderr, exit 2, nothing on stdout.
+    if (cmd === undefined) {
+      io.err(mainHelp() + '\n');
+      return 2;
+    }
+    if (cmd === 'help' || cmd === '--help' || cmd === '-h') return printHelp(io);
+    if (cmd === '--version' || cmd === '-V') {
+      if (rest.length > 0) throw new UsageError(`${cmd} takes no arguments (got "${rest[0]}")`);
+      return printVersion(io);
+    }
     const run = Object.hasOwn(RUNNERS, cmd) ? RUNNERS[cmd] : undefined;
     if (run === undefined) throw new UsageError(`unknown command "${cmd}"`);
     return await run(rest, io);

@@ -1,10 +1,15 @@
 /**
- * `dane-ns zone export` (a zone in RFC 1035 §5 master-file syntax, optionally with its DNSSEC records, RFC 4034)
- * and `dane-ns zone import` (an RFC 1035 master file to the YAML zone format).
+ * `dane-ns zone export` (a zone in RFC 1035 §5 master-file syntax, optionally with its DNSSEC records, RFC 4034),
+ * `dane-ns zone import` (an RFC 1035 master file to the YAML zone format) and `dane-ns zone check` (one zone file
+ * loaded as the server loads it, offline).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { ZoneError } from '../zone/errors.js';
 import { exportZone } from '../zone/export.js';
+import { soaSerial } from '../zone/build.js';
+import { notAZoneFile } from '../zone/files.js';
+import { loadZoneForServing } from '../server/zone-files.js';
 import { importZone } from '../zone/import.js';
 import { nameToText } from '../wire/name.js';
 import { loadZoneKeys } from '../dnssec/keyfile.js';
@@ -22,7 +27,8 @@ export function zoneCmd(args: string[], io: Io): number {
   if (sub === undefined || sub === '--help' || sub === '-h') return printHelp(io, 'zone');
   if (sub === 'export') return zoneExport(args.slice(1), io);
   if (sub === 'import') return zoneImport(args.slice(1), io);
-  throw new UsageError(`unknown zone subcommand "${sub}" (export, import)`);
+  if (sub === 'check') return zoneCheck(args.slice(1), io);
+  throw new UsageError(`unknown zone subcommand "${sub}" (export, import, check)`);
 }
 
 function zoneExport(args: string[], io: Io): number {
@@ -67,5 +73,26 @@ function zoneImport(args: string[], io: Io): number {
   if (res.problems.length > 0) throw new ZoneError(res.problems);
   if (out !== undefined) writeFileSync(out, res.yaml);
   else io.out(res.yaml);
+  return 0;
+}
+
+/**
+ * Loads FILE exactly as the server does at start and on reload (server/zone-files.ts loadZoneForServing: parse,
+ * build, the zone-file rules, the shape of the `tlsa:` entries), so that its messages are the ones the server
+ * would log. Nothing else is read: no state directory (a `serial: auto` zone shows `serial auto`), no keys, no
+ * certificate files. Problems go to stderr as file:line: reason (exit 1, from main.ts).
+ */
+function zoneCheck(args: string[], io: Io): number {
+  const a = parseOptions(args, [], []);
+  if (a.has('help')) return printHelp(io, 'zone');
+  const file = onePositional(a, 'zone check', 'FILE');
+  const { source, plain } = loadZoneForServing(file);
+  const why = notAZoneFile(basename(file));
+  if (why !== undefined)
+    io.err(
+      `warning: ${file}: the server does not read this file (${why || "a hidden file or an editor's working file"})\n`,
+    );
+  const serial = source.src.soa?.serial === 'auto' ? 'auto' : String(soaSerial(plain.soa.rdatas[0]!));
+  io.out(`ok ${nameToText(plain.origin)} serial ${serial}, ${plain.nodes.size} names\n`);
   return 0;
 }

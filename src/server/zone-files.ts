@@ -6,13 +6,20 @@
  * that holds for a file that failed too (a bad 50 MB file is parsed, and its problems logged, once per change).
  * A log line lists at most the first problems of a file, each clipped (zone/errors.ts listProblems).
  * Two files must not serve the same origin: which one answered would depend on the order files are read in.
+ * Other files in the directory are logged once per name as `zone-file-ignored` (zone/files.ts says which).
  */
 import { basename } from 'node:path';
 import { statSync } from 'node:fs';
 import type { Logger } from '../log.js';
 import { nameToText } from '../wire/name.js';
 import { ZoneError, clip, listProblems, type ZoneProblem } from '../zone/errors.js';
-import { buildZoneSource, listZoneFiles, readZoneSource, ZoneReadError, type ZoneFileSource } from '../zone/files.js';
+import {
+  buildZoneSource,
+  listZoneDirectory,
+  readZoneSource,
+  ZoneReadError,
+  type ZoneFileSource,
+} from '../zone/files.js';
 import { soaSerial } from '../zone/build.js';
 import type { Zone } from '../zone/zone.js';
 import { tlsaEntryProblems } from '../tlsa/zone.js';
@@ -50,6 +57,8 @@ export class ZoneFiles {
   private readonly failures = new Map<string, string[]>();
   /** The stamp of a failed file when it was read: it is not read again until the stamp changes. */
   private readonly failedStamps = new Map<string, string>();
+  /** Names of files already logged as not zone files: each is said once, not on every reload. */
+  private readonly ignoredNames = new Set<string>();
 
   constructor(private readonly opts: ZoneFilesOptions) {}
 
@@ -67,7 +76,7 @@ export class ZoneFiles {
   loadAll(): void {
     const problems: ZoneProblem[] = [];
     const byFile = new Map<string, LoadedFile>();
-    for (const file of listZoneFiles(this.opts.dir)) {
+    for (const file of this.list()) {
       try {
         const lf = this.loadOne(file);
         const clash = sameOrigin(byFile, file, lf.plain);
@@ -93,7 +102,7 @@ export class ZoneFiles {
     const { logger } = this.opts;
     let files: string[];
     try {
-      files = listZoneFiles(this.opts.dir);
+      files = this.list();
     } catch (e) {
       logger.error('reload-failed', {
         dir: this.opts.dir,
@@ -145,19 +154,20 @@ export class ZoneFiles {
     return true;
   }
 
-  /**
-   * Parses and builds one file. A zone with automatic TLSA is built here without it (and without touching the
-   * serial state); the served version adds the records (served-zones.ts). Host problems are load errors.
-   */
+  /** The zone files of the directory; the other files' names are logged the first time they are seen. */
+  private list(): string[] {
+    const { files, ignored } = listZoneDirectory(this.opts.dir);
+    for (const { name, reason } of ignored)
+      if (!this.ignoredNames.has(name)) {
+        this.ignoredNames.add(name);
+        this.opts.logger.warn('zone-file-ignored', { file: name, reason });
+      }
+    return files;
+  }
+
   private loadOne(file: string, stamp = fileStamp(file)): LoadedFile {
-    const source = readZoneSource(file);
-    const auto = source.src.tlsa.length > 0;
-    const plain = buildZoneSource(source, auto ? undefined : this.opts.autoSerial);
-    if (auto) {
-      const problems = tlsaEntryProblems(source, plain);
-      if (problems.length > 0) throw new ZoneError([...problems]);
-      return { source, plain, stamp };
-    }
+    const { source, plain } = loadZoneForServing(file, this.opts.autoSerial);
+    if (source.src.tlsa.length > 0) return { source, plain, stamp };
     // Only a zone with automatic TLSA is built again from its source (served-zones.ts); for the others the
     // parsed records (about 20 MB for a 100k-name zone) are dropped once the zone is built.
     return { source: { ...source, src: { ...source.src, records: [] } }, plain, stamp };
@@ -172,6 +182,26 @@ export class ZoneFiles {
       names: z.nodes.size,
     });
   }
+}
+
+/**
+ * Parses and builds one zone file as the server loads it (and `dane-ns zone check` checks it): every problem
+ * is a ZoneError. A zone with automatic TLSA is built here without it (and without touching the serial state:
+ * `autoSerial` is not called); the served version adds the records (served-zones.ts). Problems of the `tlsa:`
+ * entries themselves (a host outside the zone, at a cut, twice) are load errors.
+ */
+export function loadZoneForServing(
+  file: string,
+  autoSerial?: (origin: string, hash: string) => number,
+): { source: ZoneFileSource; plain: Zone } {
+  const source = readZoneSource(file);
+  const auto = source.src.tlsa.length > 0;
+  const plain = buildZoneSource(source, auto ? undefined : autoSerial);
+  if (auto) {
+    const problems = tlsaEntryProblems(source, plain);
+    if (problems.length > 0) throw new ZoneError([...problems]);
+  }
+  return { source, plain };
 }
 
 /** A problem when another file already serves the origin of `z` (two files must not fight over one zone). */

@@ -1,16 +1,19 @@
 /**
- * Zone load problems. Every problem names the file and line it comes from, so an operator sees
- * `zones/example.com.yaml:12: MX.exchange: ...` and can fix the exact spot.
+ * Zone load problems. Every problem names the file and line it comes from (and the column when it is one spot),
+ * so an operator sees `zones/example.com.yaml:12: MX.exchange: ...` and can fix the exact spot.
  */
 
 export interface ZoneProblem {
   readonly file: string;
   readonly line: number;
+  /** 1-based column, when the problem is at one spot of the line (a YAML syntax error). */
+  readonly column?: number;
   readonly reason: string;
 }
 
+/** `file:line: reason`, or `file:line:column: reason` (the form compilers use and editors jump to). */
 export function formatProblem(p: ZoneProblem): string {
-  return `${p.file}:${p.line}: ${p.reason}`;
+  return `${p.file}:${p.line}${p.column !== undefined ? `:${p.column}` : ''}: ${p.reason}`;
 }
 
 /** Thrown by the loader when a zone file has one or more problems; the message lists them all. */
@@ -39,9 +42,7 @@ export function clip(text: string, max = LISTED_REASON_MAX): string {
  * again on every reload. A start that fails on a zone file still prints every problem on stderr (cli/main.ts).
  */
 export function listProblems(problems: readonly ZoneProblem[]): string[] {
-  const out = problems
-    .slice(0, LISTED_PROBLEMS_MAX)
-    .map((p) => formatProblem({ file: p.file, line: p.line, reason: clip(p.reason) }));
+  const out = problems.slice(0, LISTED_PROBLEMS_MAX).map((p) => formatProblem({ ...p, reason: clip(p.reason) }));
   if (problems.length > LISTED_PROBLEMS_MAX) out.push(`... and ${problems.length - LISTED_PROBLEMS_MAX} more`);
   return out;
 }

@@ -10,12 +10,42 @@ import { parseZoneYaml, type ZoneSource } from './yaml.js';
 import type { Zone } from './zone.js';
 import { FileReadError, readRegularFile, ZONE_FILE_MAX } from '../state/readfile.js';
 
-/** The zone files of a directory, sorted (`*.yaml` and `*.yml`, hidden files ignored). */
+/**
+ * Names editors and tools leave next to a file while it is edited or saved, and hidden files: never zone files,
+ * ignored without a word. Emacs `file~` and `#file#`, vim swap files (`.file.swp`, and `.swo` ... `.swa` even
+ * when not hidden) and its `4913` write probe, JetBrains' `___jb_tmp___`/`___jb_old___` safe-write copies.
+ * A `*.bak` (or `.orig`, `.new`, ...) is a copy a person made, so it is reported like any other stray file.
+ */
+const EDITOR_DEBRIS = /^\.|~$|^#.*#$|\.sw[a-p]$|^4913$|___jb_(?:tmp|old)___$/;
+
+/** A zone file's name: `<zone>.yaml` or `<zone>.yml` (docs/zone-format.md). */
+const ZONE_FILE = /\.ya?ml$/;
+
+/** Why `name` in the zones directory is not read: undefined for a zone file, '' to say nothing about it. */
+export function notAZoneFile(name: string): string | undefined {
+  if (EDITOR_DEBRIS.test(name)) return '';
+  if (ZONE_FILE.test(name)) return undefined;
+  return 'not a zone file: zone files must be named <zone>.yaml or <zone>.yml';
+}
+
+/**
+ * A directory's zone files, sorted, and the files it has that are not zone files with the reason (for the
+ * server's log); hidden files, editors' working files and subdirectories are left out of both.
+ */
+export function listZoneDirectory(dir: string): { files: string[]; ignored: { name: string; reason: string }[] } {
+  const files: string[] = [];
+  const ignored: { name: string; reason: string }[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const reason = notAZoneFile(e.name);
+    if (reason === undefined) files.push(join(dir, e.name));
+    else if (reason !== '' && !e.isDirectory()) ignored.push({ name: e.name, reason });
+  }
+  return { files: files.sort(), ignored: ignored.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+}
+
+/** The zone files of a directory, sorted (`*.yaml` and `*.yml`; hidden files and editors' files ignored). */
 export function listZoneFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f) && !f.startsWith('.'))
-    .sort()
-    .map((f) => join(dir, f));
+  return listZoneDirectory(dir).files;
 }
 
 /** A zone file parsed but not built: the source, problems found while parsing, and the origin from its name. */

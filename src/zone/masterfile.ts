@@ -14,6 +14,7 @@ import { parseName } from '../wire/name.js';
 import { typeFromText } from '../wire/types.js';
 import type { ZoneProblem } from './errors.js';
 import { parseDuration } from './duration.js';
+import { didYouMean } from './typo.js';
 
 export interface MasterRecord {
   /** Absolute presentation name with trailing dot, original case, escapes as written. */
@@ -345,7 +346,7 @@ export function parseMasterFile(text: string, opts: MasterFileOptions): MasterFi
       if (typeTok.quoted) throw new Error('quoted');
       typeFromText(type);
     } catch {
-      problem(e.line, `${owner}: unknown type "${typeTok.text}"`);
+      problem(e.line, `${owner}: unknown type "${typeTok.text}"${typeTok.quoted ? '' : didYouMean(typeTok.text)}`);
       continue;
     }
     const rdataTokens = e.tokens.slice(k + 1).map((t) => t.text);

@@ -30,6 +30,7 @@ import {
   type SoaInput,
 } from './yamlsettings.js';
 import { readPiece, type PieceOwner } from './yamlpiece.js';
+import { syntaxProblem } from './yamlerrors.js';
 
 export interface RecordInput {
   /** Owner as written ("@", relative or absolute). */
@@ -170,6 +171,7 @@ const YAML_OPTIONS = { schema: 'failsafe', prettyErrors: false, uniqueKeys: fals
 
 /** A YAML document with the line numbers of its nodes in the zone file. */
 interface Parsed {
+  readonly text: string;
   readonly doc: Document.Parsed;
   readonly lineOf: (n: YamlNode | Pair | null | undefined) => number;
   readonly lineAt: (offset: number) => number;
@@ -193,7 +195,7 @@ function parseYaml(text: string, firstLine = 1, gap = { at: Infinity, lines: 0 }
     const off = node && 'range' in node && node.range ? node.range[0] : 0;
     return lineAt(off);
   };
-  return { doc, lineOf, lineAt };
+  return { text, doc, lineOf, lineAt };
 }
 
 /**
@@ -260,7 +262,12 @@ function readZoneYaml(
   const problem = (line: number, reason: string): void => {
     problems.push({ file, line, reason });
   };
-  for (const e of [...doc.errors, ...doc.warnings]) problem(lineAt(e.pos[0]), `YAML: ${e.message.split('\n')[0]}`);
+  // One syntax error, where it was made (yamlerrors.ts): the errors after it are its consequences.
+  if (doc.errors.length > 0) {
+    const e = syntaxProblem(main.text, doc.errors, TOP_KEYS);
+    problems.push({ file, line: lineAt(e.offset), column: e.column, reason: e.reason });
+  }
+  for (const w of doc.warnings) problem(lineAt(w.pos[0]), `YAML: ${w.message.split('\n')[0]}`);
 
   const empty: ZoneSource = {
     file,

@@ -18,13 +18,21 @@ const words = (name: string): string[] => name.split(' ').filter((w) => !/^[A-Z]
 const ALL_FLAGS = [...new Set(COMMANDS.flatMap((c) => flagsOf(c.options)))].sort();
 
 describe('help', () => {
-  it('dane-ns --help (and -h, help, nothing) lists every command with its summary', async () => {
-    for (const argv of [['--help'], ['-h'], ['help'], []]) {
+  it('dane-ns --help (and -h, help) lists every command with its summary', async () => {
+    for (const argv of [['--help'], ['-h'], ['help']]) {
       const r = await run(argv);
       expect(r.code).toBe(0);
       for (const c of COMMANDS)
         expect(r.stdout).toMatch(new RegExp(`^  ${c.name} +${c.summary.replace(/[()]/g, '\\$&')}$`, 'm'));
     }
+  });
+
+  it('dane-ns with no arguments prints the commands on stderr and exits 2 (a usage error)', async () => {
+    const r = await run([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    for (const c of COMMANDS) expect(r.stderr).toMatch(new RegExp(`^  ${c.name} +`, 'm'));
+    expect(r.stderr).toMatch(/^usage: dane-ns <command> \[options\]$/m);
   });
 
   it.each(COMMANDS.map((c) => [c.name, c] as const))('dane-ns %s --help prints its usage', async (_n, c) => {

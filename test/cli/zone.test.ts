@@ -1,5 +1,6 @@
 /**
- * `dane-ns zone import` and `dane-ns zone export` and their flags: --origin (the zone origin of a master file
+ * `dane-ns zone check` (one file, the server's messages), `dane-ns zone import` and `dane-ns zone export` and
+ * their flags: --origin (the zone origin of a master file
  * whose SOA owner is relative), --out, --zones, --state (the `serial: auto` the server keeps), --signed with
  * --keys (DNSKEY, RRSIG and NSEC records, RFC 4034), and the environment variables that give the same.
  */
@@ -7,6 +8,9 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { ZoneFiles } from '../../src/server/zone-files.js';
+import { formatProblem, type ZoneError } from '../../src/zone/errors.js';
 import { run, usageLine } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dane-ns-cli-zone-'));
@@ -132,5 +136,104 @@ describe('dane-ns zone export', () => {
     [['--out', 'x'], /^dane-ns: unknown option --out /],
   ])('%j is a usage error naming the flag', async (flags, message) => {
     expect(usageLine(await run(['zone', 'export', 'auto.example', ...flags]))).toMatch(message);
+  });
+});
+
+describe('dane-ns zone check', () => {
+  const check = join(dir, 'check');
+  mkdirSync(check);
+  const file = (name: string, text: string): string => {
+    const p = join(check, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const numbered = ZONE.replace('serial: auto', 'serial: 2024010101');
+
+  it('a good zone: one line "ok ZONE serial N, M names" on stdout, exit 0', async () => {
+    const r = await run(['zone', 'check', file('auto.example.yaml', numbered)]);
+    expect(r).toEqual({ code: 0, stdout: 'ok auto.example. serial 2024010101, 2 names\n', stderr: '' });
+  });
+
+  it('serial: auto is shown as auto (no state directory is read)', async () => {
+    const r = await run(['zone', 'check', file('auto.example.yaml', ZONE)], { DANE_NS_STATE: join(dir, 'none') });
+    expect(r).toEqual({ code: 0, stdout: 'ok auto.example. serial auto, 2 names\n', stderr: '' });
+  });
+
+  it('every problem as file:line: reason on stderr, exactly what the server logs for the file; exit 1', async () => {
+    const p = file(
+      'auto.example.yaml',
+      `${ZONE}  mail: { AAA: 2001:db8::25, A: 300.1.2.3 }\n  www: { CNAME: mail, A: 192.0.2.80 }\ntlsa:\n  - { host: mx.other.example., cert: c.pem }\n`,
+    );
+    const r = await run(['zone', 'check', p]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toContain(`${p}:7: mail: unknown type "AAA" (did you mean AAAA?)`);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${p}:7: mail A "300\\.1\\.2\\.3"`)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${p}:8: .*CNAME cannot coexist`)));
+    // The server, loading the same directory, reports the same lines.
+    const zf = new ZoneFiles({ dir: check, logger: createLogger({ write: () => {} }), autoSerial: () => 1 });
+    let server: string[] = [];
+    try {
+      zf.loadAll();
+    } catch (e) {
+      server = (e as ZoneError).problems.map(formatProblem);
+    }
+    expect(server.length).toBeGreaterThan(0);
+    expect(lines).toEqual(server);
+  });
+
+  it('the tlsa: entries are checked for shape (a host outside the zone), not their certificate files', async () => {
+    const p = file('auto.example.yaml', `${numbered}tlsa:\n  - { host: mx.other.example., cert: missing.pem }\n`);
+    const r = await run(['zone', 'check', p]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^${p}:8: .*outside the zone`, 'm'));
+    const ok = await run([
+      'zone',
+      'check',
+      file('auto.example.yaml', `${numbered}tlsa:\n  - { host: mx, cert: gone.pem }\n`),
+    ]);
+    expect(ok).toEqual({ code: 0, stdout: 'ok auto.example. serial 2024010101, 2 names\n', stderr: '' });
+  });
+
+  it('a YAML syntax error: exit 1, one line with the file, line and column of the cause', async () => {
+    const p = file('auto.example.yaml', `${numbered}  bad: [unclosed\n`);
+    const r = await run(['zone', 'check', p]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`${p}:7:8: YAML: "[" is never closed (a flow sequence must end with "]")\n`);
+  });
+
+  it('a file the server would not read is checked, with a warning saying so', async () => {
+    const p = file('auto.example.yaml.new', numbered);
+    const r = await run(['zone', 'check', p]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('ok auto.example. serial 2024010101, 2 names\n');
+    expect(r.stderr).toBe(
+      `warning: ${p}: the server does not read this file (not a zone file: zone files must be named <zone>.yaml or <zone>.yml)\n`,
+    );
+  });
+
+  it("an editor's backup is checked, with a warning that the server does not read it", async () => {
+    const p = file('auto.example.yaml~', numbered);
+    const r = await run(['zone', 'check', p]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      `warning: ${p}: the server does not read this file (a hidden file or an editor's working file)\n`,
+    );
+  });
+
+  it('a missing file: exit 1 with the file', async () => {
+    const p = join(check, 'missing.yaml');
+    const r = await run(['zone', 'check', p]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`${p}:0: cannot read: no such file\n`);
+  });
+
+  it('needs exactly one FILE and takes no options', async () => {
+    expect(usageLine(await run(['zone', 'check']))).toBe(
+      "dane-ns: zone check needs exactly one FILE (see 'dane-ns zone --help')",
+    );
+    expect(usageLine(await run(['zone', 'check', 'a.yaml', 'b.yaml']))).toMatch(/needs exactly one FILE/);
+    expect(usageLine(await run(['zone', 'check', '--zones', 'z', 'a.yaml']))).toMatch(/unknown option --zones/);
   });
 });

@@ -2,7 +2,8 @@
  * Zone files are live: the server watches its zones directory. An edited file is served within a second with a
  * higher serial, and only that zone is re-signed; a file edited into a broken state is logged as
  * file:line: reason while every query keeps its answer from the last good version; fixing it brings the new
- * data; an added file becomes a served zone and a removed one stops being served.
+ * data; an added file becomes a served zone and a removed one stops being served; a file that is not a zone file
+ * is logged once by name and not served, an editor's backup not at all.
  */
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,6 +104,24 @@ describe('zones directory watched', () => {
     expect(dnskey.answer.some((r) => r.includes(' RRSIG DNSKEY '))).toBe(true);
     unlinkSync(join(dir, 'three.example.yaml'));
     await within(async () => (await www('three.example.')).rcode === 'REFUSED');
+    expect((await www('two.example.')).a).toEqual(['192.0.2.2']);
+  });
+
+  it('a file not named <zone>.yaml is logged once as zone-file-ignored and not served; an editor backup silently', async () => {
+    const logBefore = server.logs().length;
+    writeFileSync(join(dir, 'four.example.yaml.good'), zone('four.example.', '192.0.2.4'));
+    writeFileSync(join(dir, 'two.example.yaml~'), zone('two.example.', '192.0.2.99'));
+    await within(async () => server.logs().slice(logBefore).includes('"event":"zone-file-ignored"'));
+    // A change elsewhere makes the server read the directory again: the stray file is not logged a second time.
+    writeFileSync(join(dir, 'one.example.yaml'), zone('one.example.', '192.0.2.13'));
+    await within(async () => (await www('one.example.')).a.join() === '192.0.2.13');
+    const ignored = [...server.logs().matchAll(/\{[^\n]*"event":"zone-file-ignored"[^\n]*\}/g)].map(
+      (m) => JSON.parse(m[0]) as Record<string, unknown>,
+    );
+    expect(ignored.map((e) => [e.level, e.file, e.reason])).toEqual([
+      ['warn', 'four.example.yaml.good', 'not a zone file: zone files must be named <zone>.yaml or <zone>.yml'],
+    ]);
+    expect((await www('four.example.')).rcode).toBe('REFUSED');
     expect((await www('two.example.')).a).toEqual(['192.0.2.2']);
   });
 });

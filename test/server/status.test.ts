@@ -64,7 +64,7 @@ describe('status: /healthz and /metrics', () => {
     const h = health(sources);
     expect(h.ok).toBe(false);
     expect(h.reasons[0]).toMatch(
-      /^zone file a\.yaml does not load \(serving its last good version\): \S*a\.yaml:\d+: /,
+      /^zone file a\.yaml does not load \(serving its last good version\): \S*a\.yaml:\d+:\d+: YAML: /,
     );
   });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log.js';
 import { soaSerial } from '../../src/zone/build.js';
 import { LISTED_PROBLEMS_MAX, LISTED_REASON_MAX, ZoneError } from '../../src/zone/errors.js';
 import { ZoneFiles } from '../../src/server/zone-files.js';
+import { notAZoneFile } from '../../src/zone/files.js';
 import { zoneText } from './zone-text.js';
 
 describe('ZoneFiles', () => {
@@ -62,7 +63,7 @@ describe('ZoneFiles', () => {
     expect(zf.reload()).toBe(true);
     expect(zf.loaded.get(join(dir, 'a.yaml'))!.plain).toBe(good);
     expect([...zf.failing.keys()]).toEqual([join(dir, 'a.yaml')]);
-    expect(zf.failing.get(join(dir, 'a.yaml'))![0]).toMatch(/a\.yaml:\d+: /);
+    expect(zf.failing.get(join(dir, 'a.yaml'))![0]).toMatch(/a\.yaml:\d+:\d+: YAML: /);
     expect(failures).toBe(1);
     expect(lines.find((l) => l.event === 'zone-load-failed')).toMatchObject({ keeping: 'last good version' });
     write('a.yaml', zoneText('a.example.', 5, '192.0.2.5'));
@@ -198,5 +199,48 @@ describe('ZoneFiles', () => {
     ]);
     expect(serialOf(zf, 'b.yaml')).toBe(2);
     expect(serialOf(zf, 'a.yaml')).toBe(1);
+  });
+
+  it("logs each file that is not a zone file once, by name, with the reason; editors' files and hidden files never", () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    write('example.org.yaml.good', 'x');
+    write('notes.txt', 'x');
+    for (const quiet of ['.hidden.yaml', '.a.yaml.swp', 'a.yaml~', '#a.yaml#', '4913', 'a.yaml___jb_tmp___'])
+      write(quiet, 'x');
+    mkdirSync(join(dir, 'archive'));
+    const zf = files();
+    zf.loadAll();
+    const ignored = (): unknown[] =>
+      lines.filter((l) => l.event === 'zone-file-ignored').map((l) => [l.level, l.file, l.reason]);
+    const reason = 'not a zone file: zone files must be named <zone>.yaml or <zone>.yml';
+    expect(ignored()).toEqual([
+      ['warn', 'example.org.yaml.good', reason],
+      ['warn', 'notes.txt', reason],
+    ]);
+    expect([...zf.loaded.keys()]).toEqual([join(dir, 'a.yaml')]);
+    // Said once: not again on reload; a new stray file is said when it appears.
+    write('a.yaml.bak', 'x');
+    zf.reload();
+    zf.reload();
+    expect(ignored()).toEqual([
+      ['warn', 'example.org.yaml.good', reason],
+      ['warn', 'notes.txt', reason],
+      ['warn', 'a.yaml.bak', reason],
+    ]);
+  });
+
+  it('notAZoneFile: zone files, files said to be ignored, files ignored silently', () => {
+    for (const zone of ['example.com.yaml', 'example.com.yml', 'root.yaml']) expect(notAZoneFile(zone)).toBeUndefined();
+    for (const stray of ['example.org.yaml.good', 'notes.txt', 'example.com.yaml.bak', 'example.com', 'x.YAML'])
+      expect(notAZoneFile(stray)).toMatch(/^not a zone file: zone files must be named <zone>\.yaml or <zone>\.yml$/);
+    for (const quiet of [
+      '.hidden',
+      '.example.com.yaml.swp',
+      'example.com.yaml~',
+      '#example.com.yaml#',
+      'x.swo',
+      '4913',
+    ])
+      expect(notAZoneFile(quiet)).toBe('');
   });
 });

@@ -122,9 +122,9 @@ describe('zone loader: every error names file and line', () => {
     expect(problemsOf('soa: { mname: ns1, rname: h }\n').join('\n')).toMatch(/needs NS records/);
   });
 
-  it('YAML syntax error carries the line', () => {
+  it('YAML syntax error carries the line and the column', () => {
     const p = problemsOf(HEAD + '  bad: [unclosed\n');
-    expect(p[0]).toMatch(/^z\.yaml:\d+: YAML:/);
+    expect(p[0]).toMatch(/^z\.yaml:\d+:\d+: YAML:/);
   });
 
   it('unknown top-level key', () => {

@@ -10,6 +10,12 @@ describe('listProblems', () => {
     expect(listProblems(ps)).toEqual(['z/a.yaml:3: A: bad address', 'z/a.yaml:9: MX: no exchange']);
   });
 
+  it('keeps the column of a problem that has one (file:line:column: reason)', () => {
+    expect(listProblems([{ file: 'a.yaml', line: 22, column: 1, reason: 'YAML: tab in indentation' }])).toEqual([
+      'a.yaml:22:1: YAML: tab in indentation',
+    ]);
+  });
+
   it('keeps the first LISTED_PROBLEMS_MAX and counts the rest', () => {
     const ps = Array.from({ length: 1000 }, (_, i) => ({ file: 'a.yaml', line: i + 1, reason: 'bad' }));
     const out = listProblems(ps);
