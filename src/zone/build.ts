@@ -415,6 +415,7 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
     negativeTtl: Math.min(finalSoa.ttl, soaMinimum),
     dnssec: src.dnssec,
     tlsa: src.tlsa,
+    transfer: src.transfer,
     contentHash,
   });
 }
