@@ -31,6 +31,8 @@ export interface ZoneFilesOptions {
   readonly autoSerial: (origin: string, hash: string) => number;
   /** Called once per file that fails to load on reload (the reload failure counter). */
   readonly onLoadFailed?: () => void;
+  /** Problems only the server can see in a built zone (a `transfer.allow` key without a key file). */
+  readonly check?: (zone: Zone) => readonly ZoneProblem[];
 }
 
 function fileStamp(file: string): string {
@@ -138,6 +140,8 @@ export class ZoneFiles {
     const source = readZoneSource(file);
     const auto = source.src.tlsa.length > 0;
     const plain = buildZoneSource(source, auto ? undefined : this.opts.autoSerial);
+    const checked = this.opts.check?.(plain) ?? [];
+    if (checked.length > 0) throw new ZoneError([...checked]);
     if (auto) {
       const problems = tlsaEntryProblems(source, plain);
       if (problems.length > 0) throw new ZoneError([...problems]);
