@@ -9,13 +9,16 @@
  *
  * The tools are required (knot-dnsutils, bind9-dnsutils, ldnsutils, faketime, knot): a missing one fails.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '../support/exec.js';
+import { delay } from '../support/time.js';
+import { requireTool } from './helpers/dig.js';
 import { freePort } from './helpers/ports.js';
-import { CLI, startDaneNs, type DaneNsInstance } from './helpers/server.js';
+import { CLI, REPO_ROOT, startDaneNs, type DaneNsInstance } from './helpers/server.js';
 import { runTool, type ToolRun } from './helpers/tsigpeer.js';
 
 const SECRET = 'UwSRfnkvxxmuAK4SoxR/4vkc8Y0tHWGwDMV8CpxpmaY=';
@@ -61,8 +64,14 @@ beforeAll(async () => {
   writeFileSync(join(zones, `${ZONE}.yaml`), ZONE_TEXT);
   writeFileSync(join(keys, 'tsig', 'knot-xfr.key'), KEY_FILE('knot-xfr', SECRET));
   writeFileSync(join(keys, 'tsig', 'other-xfr.key'), KEY_FILE('other-xfr', WRONG));
-  server = await startDaneNs({ zonesDir: zones, keysDir: keys, stateDir: state, port: await freePort() });
-}, 60_000);
+  server = await startDaneNs({
+    zonesDir: zones,
+    keysDir: keys,
+    stateDir: state,
+    port: await freePort(),
+    startTimeoutMs: 60_000,
+  });
+}, 90_000);
 
 afterAll(async () => {
   await server?.stop();
@@ -200,7 +209,7 @@ describe('transfer.allow by address', () => {
       `soa: { mname: ns1, rname: h }\ntransfer:\n  allow:\n    - address: ${prefix}\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.1 }\n`;
     writeFileSync(join(z, 'allowed.example.yaml'), zoneText('127.0.0.0/8'));
     writeFileSync(join(z, 'refused.example.yaml'), zoneText('::1'));
-    const s = await startDaneNs({ zonesDir: z, port: await freePort() });
+    const s = await startDaneNs({ zonesDir: z, port: await freePort(), startTimeoutMs: 60_000 });
     try {
       const args = ['@127.0.0.1', '-p', String(s.port), '+time=5', '+retry=0'];
       const ok = await runTool('kdig', [...args, 'allowed.example', 'AXFR']);
@@ -223,13 +232,89 @@ describe('transfer.allow by address', () => {
       `soa: { mname: ns1, rname: h }\ntransfer:\n  allow:\n    - key: missing-key\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.1 }\n`,
     );
     try {
-      const err = await startDaneNs({ zonesDir: z, keysDir: join(dir, 'keys'), port: await freePort() }).then(
+      const err = await startDaneNs({
+        zonesDir: z,
+        keysDir: join(dir, 'keys'),
+        port: await freePort(),
+        startTimeoutMs: 60_000,
+      }).then(
         () => null,
         (e: Error) => e.message,
       );
       expect(err).toContain('x.example.yaml:4: transfer.allow[0].key: no TSIG key "missing-key."');
       expect(err).toContain(join(dir, 'keys', 'tsig', 'missing-key.key'));
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+
+/** The knot.conf of the README's "Hidden primary with secondaries", as written there. */
+function readmeKnotConf(): string {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Hidden primary with secondaries'));
+  const m = /```yaml\n((?: {3}server:\n)(?:.*\n)*?) {3}```/.exec(section);
+  expect(m, 'the knot.conf block of the README').not.toBeNull();
+  return m![1]!.replace(/^ {3}/gm, '');
+}
+
+describe('a real secondary: knotd with dnssec-validation, configured as the README says', () => {
+  it('pulls the zone by AXFR with TSIG: same serial, same zone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dane-ns-axfr-knot-'));
+    const knotPort = await freePort();
+    for (const sub of ['run', 'db']) mkdirSync(join(dir, sub));
+    const readme = readmeKnotConf();
+    for (const placeholder of ['0.0.0.0@53', '/run/knot', '/var/lib/knot', 'SECRET', '192.0.2.53@53'])
+      expect(readme).toContain(placeholder);
+    // The README's configuration with this test's addresses and directories, a log on stderr, and an ACL so
+    // that the test can read the zone back from Knot.
+    const conf =
+      'log:\n  - target: stderr\n    any: info\nacl:\n  - id: test-reads\n    address: 127.0.0.1\n    action: transfer\n' +
+      readme
+        .replace('0.0.0.0@53', `127.0.0.1@${knotPort}`)
+        .replace('/run/knot', join(dir, 'run'))
+        .replaceAll('/var/lib/knot', join(dir, 'db'))
+        .replace('SECRET', SECRET)
+        .replace('192.0.2.53@53', `127.0.0.1@${server.port}`)
+        .replace('    master: dane-ns', '    master: dane-ns\n    acl: test-reads');
+    writeFileSync(join(dir, 'knot.conf'), conf);
+    const knotd = spawn(requireTool('knotd'), ['-c', join(dir, 'knot.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    knotd.stdout.on('data', (b: Buffer) => (log += b.toString()));
+    knotd.stderr.on('data', (b: Buffer) => (log += b.toString()));
+    try {
+      const ours = await ask('dig', ['+short', ZONE, 'SOA']);
+      const serial = ours.stdout.trim().split(/\s+/)[2];
+      expect(serial).toMatch(/^\d+$/);
+      let theirs = '';
+      for (let i = 0; i < 50 && knotd.exitCode === null && !theirs.includes(` ${serial} `); i++) {
+        await delay(200);
+        const r = await runTool('kdig', [
+          '@127.0.0.1',
+          '-p',
+          String(knotPort),
+          '+time=1',
+          '+retry=0',
+          '+short',
+          ZONE,
+          'SOA',
+        ]);
+        theirs = r.stdout;
+      }
+      expect(theirs, log).toContain(` ${serial} `);
+      expect(log).toMatch(/AXFR, incoming, remote 127\.0\.0\.1@\d+, finished/);
+      expect(log).toMatch(/DNSSEC, validation successful/);
+      const fromKnot = await runTool('kdig', ['@127.0.0.1', '-p', String(knotPort), '+time=5', ZONE, 'AXFR']);
+      const fromUs = await ask('kdig', ['-y', Y, ZONE, 'AXFR']);
+      expect(await canonical(records(fromKnot.stdout).join('\n'), 'knot.zone')).toEqual(
+        await canonical(records(fromUs.stdout).join('\n'), 'ours.zone'),
+      );
+    } finally {
+      if (knotd.exitCode === null && knotd.signalCode === null) {
+        const exited = new Promise((r) => knotd.once('exit', r));
+        knotd.kill('SIGTERM');
+        await exited;
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
