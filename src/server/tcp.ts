@@ -10,8 +10,8 @@
  *
  * A multi-message answer (AXFR, RFC 5936 §2.2) is pumped one message at a time: after a write the socket's
  * buffer is full, the next message waits for 'drain', and reading stops until the last one is written. Every
- * message written (and every drain) counts as activity, so the idle timeout ends a stalled client, never a
- * transfer that is moving.
+ * message handed to the kernel (and every drain) counts as activity, so the idle timeout ends a stalled client,
+ * never a transfer that is moving.
  */
 import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
 import {
@@ -224,7 +224,10 @@ class Connection {
     }
   }
 
-  private readonly onStreamWritten = (): void => {};
+  /** A message of the stream reached the kernel: the client is reading, the transfer is moving. */
+  private readonly onStreamWritten = (err?: Error | null): void => {
+    if (!err && !this.closed) this.timer.refresh();
+  };
 
   private readonly onWritten = (err?: Error | null): void => {
     this.inFlight--;

@@ -379,15 +379,15 @@ describe('listenTcp: multi-message answers (stream, as AXFR uses)', () => {
   it('the idle timeout does not cut a transfer that is moving, however long it takes', async () => {
     const counter = { made: 0 };
     const n = 1000;
-    const l = await server(echo, { idleTimeoutMs: 150, stream: () => numbered(n, counter) });
+    const l = await server(echo, { idleTimeoutMs: 500, stream: () => numbered(n, counter) });
     const c = await Client.open(l.address.port);
     c.socket.write(framed(query(1)));
-    // A slow reader: 80 ms pauses, about 1 s in all, far longer than the 150 ms idle timeout.
+    // A slow reader: 150 ms pauses, about 2 s in all, far longer than the 500 ms idle timeout.
     for (let i = 0; i < 12 && !c.closed; i++) {
       c.socket.pause();
-      await delay(80);
+      await delay(150);
       c.socket.resume();
-      await delay(5);
+      await delay(10);
     }
     await c.until(() => c.messages.length >= n || c.closed, 15_000, 'the whole transfer or a close');
     expect(c.messages).toHaveLength(n);
