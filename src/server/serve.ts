@@ -7,7 +7,9 @@
  * query against the keyring of the keys directory (tsig-keyring.ts, tsig-query.ts); AXFR over TCP is
  * transfer.ts.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TSIG_DIR } from '../dnssec/tsigkey.js';
 import type { Logger } from '../log.js';
 import { SerialStore } from '../state/serials.js';
 import { RolloverStore } from '../state/rollover.js';
@@ -135,7 +137,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const ctx = { logger, shutdown };
     watchDirectory(opts.zonesDir, reloadZones, ctx, 'zones-watch-failed', 'zone files are reloaded on SIGHUP only');
     // Key files: a rollover (`dane-ns keys rollover`) or a restored key is picked up without a restart.
+    // The TSIG keys live one level down (<keys>/tsig), which the keys directory's watch does not see into: that
+    // directory gets a watch of its own as soon as it exists.
+    let tsigWatched = false;
+    const watchTsig = (): void => {
+      if (tsigWatched || !existsSync(join(opts.keysDir, TSIG_DIR))) return;
+      tsigWatched = true;
+      watchDirectory(join(opts.keysDir, TSIG_DIR), keysChanged, ctx, 'keys-watch-failed', keysNote);
+    };
     const keysChanged = (reason: string): void => {
+      watchTsig();
       signer.keysChanged();
       keyring.reload(reason);
       // A zone that failed for want of a TSIG key file loads once the file is there.
@@ -145,6 +156,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     };
     const keysNote = 'key files are re-read on SIGHUP and when a zone changes';
     watchDirectory(opts.keysDir, keysChanged, ctx, 'keys-watch-failed', keysNote);
+    watchTsig();
 
     const status = { files, signer, metrics, now, served: () => publisher.served(), certificates: () => tlsa.health() };
     const routes = { health: () => health(status), metrics: () => scrape(status) };

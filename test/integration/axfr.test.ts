@@ -200,6 +200,36 @@ describe('AXFR with TSIG from kdig and dig', () => {
   });
 });
 
+describe('the keyring follows <keys>/tsig while the server runs', () => {
+  it('a new key file is used without a restart; a broken one is logged and the last good keys stay', async () => {
+    const late = `hmac-sha256:late-xfr:${WRONG}`;
+    const before = await ask('kdig', ['-y', late, ZONE, 'AXFR']);
+    expect(before.stdout + before.stderr).toMatch(/BADKEY/);
+    writeFileSync(join(keys, 'tsig', 'late-xfr.key'), KEY_FILE('late-xfr', WRONG));
+    // Known now: verified, and refused only because the zone does not allow it.
+    let out = '';
+    for (let i = 0; i < 50 && !/REFUSED/.test(out); i++) {
+      await delay(100);
+      const r = await ask('kdig', ['-y', late, ZONE, 'AXFR']);
+      out = r.stdout + r.stderr;
+    }
+    expect(out).toMatch(/REFUSED/);
+    const broken = join(keys, 'tsig', 'broken.key');
+    writeFileSync(broken, 'key "broken" {\n\talgorithm hmac-sha256;\n\tsecret "%%%";\n};\n');
+    try {
+      for (let i = 0; i < 50 && !server.logs().includes('tsig-keys-failed'); i++) await delay(100);
+      expect(server.logs()).toMatch(new RegExp(`"event":"tsig-keys-failed","error":"${broken}:3: `));
+      const run = await ask('kdig', ['-y', Y, ZONE, 'AXFR']);
+      expect(run.stdout).toMatch(/Received \d+ B \(\d+ messages/);
+      const still = await ask('kdig', ['-y', late, ZONE, 'AXFR']);
+      expect(still.stdout + still.stderr).toMatch(/REFUSED/);
+    } finally {
+      rmSync(broken);
+      rmSync(join(keys, 'tsig', 'late-xfr.key'));
+    }
+  }, 30_000);
+});
+
 describe('transfer.allow by address', () => {
   it('an address entry allows unsigned AXFR from 127.0.0.1; a prefix that does not match refuses it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dane-ns-axfr-addr-'));
