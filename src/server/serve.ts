@@ -127,7 +127,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     publish(await signer.secureAsync(served.zones(files.loaded)), 'start');
     const current = (): ReturnType<typeof publisher.current> => publisher.current();
     const answer = withTsig(createHandler(current), keyring.lookup, now);
-    const stream = createTransfers({ current, lookup: keyring.lookup, logger, now });
+    const transfers = createTransfers({ current, lookup: keyring.lookup, logger, now });
+    const stream = opts.http ? metrics.wrapStream(transfers) : transfers;
     // Counting costs a header scan per response: only when someone can read the counters.
     const counted = opts.http ? metrics.wrap(answer) : answer;
     const handler = opts.logQueries ? logEachQuery(counted, logger) : counted;

@@ -13,6 +13,7 @@ import { sign, verify, type TsigChain, type TsigKey } from '../../src/dnssec/tsi
 import { makeKeyring } from '../../src/dnssec/tsigkey.js';
 import { createLogger } from '../../src/log.js';
 import { axfrMessages, MAX_MESSAGE } from '../../src/server/axfr.js';
+import { Metrics } from '../../src/server/metrics.js';
 import { createHandler, makeSnapshot } from '../../src/server/handler.js';
 import { createTransfers, transferAllowed } from '../../src/server/transfer.js';
 import { ServerKeyring } from '../../src/server/tsig-keyring.js';
@@ -109,6 +110,20 @@ describe('transfer.allow', () => {
     const [m] = [...t(axfrQuery('www.example.com.'), FROM('2001:db8::1'))!];
     expect(decodeMessage(m!).flags & 0xf).toBe(RCODE.NOTAUTH);
     expect(t(encodeQuery(parseName('example.com.'), T.SOA), FROM('2001:db8::1'))).toBeNull();
+  });
+});
+
+describe('/metrics', () => {
+  it('a transfer counts once, as an AXFR answer over TCP with its rcode; other queries are left to the handler', () => {
+    const metrics = new Metrics();
+    const t = metrics.wrapStream(transfers(zone(ALLOW)));
+    expect([...t(axfrQuery(), FROM('2001:db8::1'))!].length).toBeGreaterThan(2);
+    void [...t(axfrQuery(), FROM('203.0.113.1'))!];
+    expect(t(encodeQuery(parseName('example.com.'), T.SOA), FROM('2001:db8::1'))).toBeNull();
+    const text = metrics.render([], [], NOW_MS);
+    expect(text).toContain('dane_ns_queries_total{transport="tcp",qtype="AXFR",rcode="NOERROR"} 1');
+    expect(text).toContain('dane_ns_queries_total{transport="tcp",qtype="AXFR",rcode="REFUSED"} 1');
+    expect(text).not.toContain('qtype="SOA"');
   });
 });
 
