@@ -21,9 +21,10 @@
  * material: text from a .private file is never echoed.
  */
 import type { KeyObject } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
+import { FileReadError, KEY_FILE_MAX, readRegularFile } from '../state/readfile.js';
 import { labels, nameToText, parseName, type Name } from '../wire/name.js';
 import { WireError } from '../wire/errors.js';
 import { rdataFromText, rdataToText } from '../wire/rdata.js';
@@ -46,8 +47,6 @@ import {
   type ZoneKey,
 } from './keys.js';
 
-/** Key files larger than this are not key files (a P-256 .private is under 300 octets). */
-const MAX_KEY_FILE_OCTETS = 64 * 1024;
 const MODE_PRIVATE = 0o600;
 const MODE_PUBLIC = 0o644;
 const EPOCH = new Date(0);
@@ -334,12 +333,9 @@ function readExisting(path: string): string | null {
     throw new KeyError('E_KEY_FILE', `${path}: cannot check (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   try {
-    return readFileSync(path, 'utf8');
+    return readRegularFile(path, KEY_FILE_MAX).toString('utf8');
   } catch (e) {
-    throw new KeyError(
-      'E_KEY_FILE',
-      `${path}: exists but cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
+    throw new KeyError('E_KEY_FILE', `${path}: exists but cannot be read (${refusal(e) ?? errCode(e)})`);
   }
 }
 
@@ -422,22 +418,21 @@ function errCode(e: unknown): string {
   return (e as NodeJS.ErrnoException | null)?.code ?? 'error';
 }
 
+/**
+ * A key file's text: a regular file of at most KEY_FILE_MAX bytes (a P-256 .private is under 300 octets), so a
+ * FIFO or a link to /dev/zero among the key files is refused instead of stalling the server.
+ */
 function readKeyText(path: string): string {
-  let size: number;
   try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new KeyError('E_KEY_FILE', 'not a regular file');
-    size = st.size;
+    return readRegularFile(path, KEY_FILE_MAX).toString('utf8');
   } catch (e) {
-    if (e instanceof KeyError) throw e;
-    throw new KeyError('E_KEY_FILE', `cannot read (${errCode(e)})`);
+    throw new KeyError('E_KEY_FILE', refusal(e) ?? `cannot read (${errCode(e)})`);
   }
-  if (size > MAX_KEY_FILE_OCTETS) throw new KeyError('E_KEY_FILE', `${size} octets is too large for a key file`);
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new KeyError('E_KEY_FILE', `cannot read (${errCode(e)})`);
-  }
+}
+
+/** The reader's reason when it refused the file itself (not a regular file, too large); undefined for errno. */
+function refusal(e: unknown): string | undefined {
+  return e instanceof FileReadError && e.code === undefined ? e.reason : undefined;
 }
 
 /** Reason text of an error raised while loading; anything that is not ours is reduced to a fixed phrase. */

@@ -16,9 +16,10 @@
  * Warnings and errors carry paths, key tags and the loader's reasons, which never contain private key material
  * (keyfile.ts guarantees that for its problems; nothing here reads key text).
  */
-import { mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
+import { FileReadError, readRegularFile, STATE_FILE_MAX } from '../state/readfile.js';
 import { nameToText, toLower, type Name } from '../wire/name.js';
 import { FLAGS_ZSK, generateKey, KeyError, type ZoneKey } from './keys.js';
 import { loadZoneKeys, writeKeyFiles, type StoredZoneKey } from './keyfile.js';
@@ -76,9 +77,12 @@ function errCode(e: unknown): string {
 function readState(file: string): StateRead {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file, STATE_FILE_MAX).toString('utf8');
   } catch (e) {
     if (errCode(e) === 'ENOENT') return { ok: true, records: {} };
+    // Refused by the reader (not a regular file, too large): its reason; else the errno code.
+    if (e instanceof FileReadError && e.code === undefined)
+      return { ok: false, reason: `cannot be read (${e.reason})` };
     return { ok: false, reason: `cannot be read (${errCode(e)})` };
   }
   let data: unknown;

@@ -14,9 +14,10 @@
  * the file and line and never quote the secret.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
+import { FileReadError, readRegularFile } from '../state/readfile.js';
 import { WireError } from '../wire/errors.js';
 import { nameToText, parseName, ROOT, type Name } from '../wire/name.js';
 import { DEFAULT_TSIG_ALGORITHM, macLength, parseTsigAlgorithm, TsigError, type TsigKey } from './tsigalg.js';
@@ -210,8 +211,14 @@ export function readKeyring(keysDir: string): Keyring {
 }
 
 function readKeyFile(path: string, base: string): TsigKey {
-  const data = readFileSync(path);
-  if (data.length > MAX_FILE_OCTETS) throw new TsigKeyError(path, 0, `${data.length} octets is too large`);
+  // Only a regular file of at most MAX_FILE_OCTETS: a FIFO or a link to /dev/zero is refused, not read forever.
+  let data: Buffer;
+  try {
+    data = readRegularFile(path, MAX_FILE_OCTETS);
+  } catch (e) {
+    if (e instanceof FileReadError) throw new TsigKeyError(path, 0, e.reason);
+    throw e;
+  }
   const keys = parseTsigKeys(data.toString('utf8'), path);
   if (keys.length !== 1) throw new TsigKeyError(path, 0, `holds ${keys.length} keys; a keyring file holds one`);
   const key = keys[0]!;

@@ -3,9 +3,11 @@
  * response header and question (no allocation) and one Map update, done by wrapping the handler, so the
  * answering code does not know about metrics (and nothing is counted when the endpoint is off: the handler is
  * not wrapped). The serial gauge follows what is published (publisher.ts); the other gauges (signature expiry,
- * certificate not-after) are read from the current state when scraped.
+ * certificate not-after) are read from the current state when scraped. The qtype label comes from a fixed set
+ * (the types wire/types.ts knows, then `other`): a client choosing the qtype must not choose how many series a
+ * scrape has (65536 types x transports x rcodes) or how much memory the counters take.
  */
-import { rcodeToText, typeToText } from '../wire/types.js';
+import { rcodeToText, T, typeToText } from '../wire/types.js';
 import type { Handler, StreamHandler, Transport } from './transport.js';
 
 export interface ZoneGauge {
@@ -31,6 +33,11 @@ function esc(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
+/** Query types counted under their own label; every other qtype is counted as `other`. */
+const LABELLED_TYPES: ReadonlySet<number> = new Set(Object.values(T));
+/** Stands for `other` in a counter key (outside 0..65535, so no real qtype). */
+const OTHER_TYPE = 0x10000;
+
 /** The qtype of a message's first question, or -1 when there is none or it does not parse. */
 function questionType(m: Uint8Array): number {
   if (m.length < 12 || ((m[4]! << 8) | m[5]!) === 0) return -1;
@@ -50,7 +57,7 @@ function questionType(m: Uint8Array): number {
 }
 
 export class Metrics {
-  /** key = transport bit | rcode << 1 | qtype << 5 (qtype + 1, so -1 is 0). */
+  /** key = transport bit | rcode << 1 | qtype << 5 (qtype + 1, so -1 is 0; OTHER_TYPE for `other`). */
   private readonly queries = new Map<number, number>();
   private readonly truncated = [0, 0];
   private readonly dropped = [0, 0];
@@ -103,7 +110,8 @@ export class Metrics {
       return;
     }
     const rcode = response[3]! & 0x0f;
-    const key = t | (rcode << 1) | ((questionType(response) + 1) << 5);
+    const q = questionType(response);
+    const key = t | (rcode << 1) | (((q < 0 || LABELLED_TYPES.has(q) ? q : OTHER_TYPE) + 1) << 5);
     this.queries.set(key, (this.queries.get(key) ?? 0) + 1);
     if (response[2]! & 0x02) this.truncated[t]!++;
   }
@@ -118,7 +126,7 @@ export class Metrics {
       const transport = key & 1 ? 'tcp' : 'udp';
       const rcode = rcodeToText((key >> 1) & 0x0f);
       const q = (key >> 5) - 1;
-      const qtype = q < 0 ? 'none' : typeToText(q);
+      const qtype = q < 0 ? 'none' : q === OTHER_TYPE ? 'other' : typeToText(q);
       out.push(`dane_ns_queries_total{transport="${transport}",qtype="${qtype}",rcode="${rcode}"} ${n}`);
     }
     head('dane_ns_responses_truncated_total', 'counter', 'Responses sent with the TC bit set.');

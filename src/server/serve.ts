@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TSIG_DIR } from '../dnssec/tsigkey.js';
+import { removeInterruptedWrites } from '../state/atomic.js';
 import type { Logger } from '../log.js';
 import { SerialStore } from '../state/serials.js';
 import { RolloverStore } from '../state/rollover.js';
@@ -62,6 +63,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { logger } = opts;
   const now = opts.now ?? Date.now;
   mkdirSync(opts.stateDir, { recursive: true });
+  clearInterruptedWrites([opts.keysDir, join(opts.keysDir, TSIG_DIR), opts.stateDir], logger);
   const serials = new SerialStore(opts.stateDir);
   const autoSerial = (origin: string, hash: string): number => serials.serialFor(origin, hash);
   const metrics = new Metrics();
@@ -151,7 +153,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       signer.keysChanged();
       keyring.reload(reason);
       // A zone that failed for want of a TSIG key file loads once the file is there.
-      if (files.failing.size > 0) files.reload();
+      if (files.failing.size > 0) {
+        files.retryFailed();
+        files.reload();
+      }
       rebuild('keys');
       logger.debug('keys-reread', { reason });
     };
@@ -176,5 +181,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     // Release everything started so far (a watcher or timer would keep the process alive after the error).
     await shutdown.close();
     throw e;
+  }
+}
+
+/**
+ * Temporary files left by atomic writes that were killed before their rename (state/atomic.ts) are removed at
+ * start, one log line each: in the keys directories they may hold private keys, and nothing else removes them.
+ */
+function clearInterruptedWrites(dirs: readonly string[], logger: Logger): void {
+  for (const dir of dirs) {
+    const { removed, failed } = removeInterruptedWrites(dir);
+    for (const file of removed) logger.info('interrupted-write-removed', { file });
+    for (const f of failed) logger.warn('interrupted-write-not-removed', { file: f.path, error: f.error });
   }
 }

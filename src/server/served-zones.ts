@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import type { Logger } from '../log.js';
 import { nameToText } from '../wire/name.js';
-import { ZoneError, formatProblem } from '../zone/errors.js';
+import { ZoneError, clip, listProblems } from '../zone/errors.js';
 import { soaSerial } from '../zone/build.js';
 import type { Zone } from '../zone/zone.js';
 import type { AutoTlsa } from '../tlsa/augment.js';
@@ -55,7 +55,7 @@ export class ServedZones {
       });
       return zone;
     } catch (e) {
-      const reasons = e instanceof ZoneError ? e.problems.map(formatProblem) : [String(e)];
+      const reasons = e instanceof ZoneError ? listProblems(e.problems) : [clip(String(e))];
       logger.error('tlsa-zone-build-failed', {
         file: basename(file),
         problems: reasons,

@@ -2,15 +2,17 @@
  * The zones directory: one zone per file. Loads every file at start (any problem stops the start), reloads on
  * change or SIGHUP, and keeps the last good version of each file: a file that fails to load is reported as
  * file:line: reason, listed as failing (for /healthz) and its last good version keeps serving. An unchanged
- * file (same inode, size and times) is not parsed again, so only the zone that changed is rebuilt and re-signed.
+ * file (same inode, size and times) is not parsed again, so only the zone that changed is rebuilt and re-signed;
+ * that holds for a file that failed too (a bad 50 MB file is parsed, and its problems logged, once per change).
+ * A log line lists at most the first problems of a file, each clipped (zone/errors.ts listProblems).
  * Two files must not serve the same origin: which one answered would depend on the order files are read in.
  */
 import { basename } from 'node:path';
 import { statSync } from 'node:fs';
 import type { Logger } from '../log.js';
 import { nameToText } from '../wire/name.js';
-import { ZoneError, formatProblem, type ZoneProblem } from '../zone/errors.js';
-import { buildZoneSource, listZoneFiles, readZoneSource, type ZoneFileSource } from '../zone/files.js';
+import { ZoneError, clip, listProblems, type ZoneProblem } from '../zone/errors.js';
+import { buildZoneSource, listZoneFiles, readZoneSource, ZoneReadError, type ZoneFileSource } from '../zone/files.js';
 import { soaSerial } from '../zone/build.js';
 import type { Zone } from '../zone/zone.js';
 import { tlsaEntryProblems } from '../tlsa/zone.js';
@@ -46,8 +48,10 @@ function fileStamp(file: string): string {
 
 export class ZoneFiles {
   private readonly byFile = new Map<string, LoadedFile>();
-  /** Zone files whose last load failed (file -> problems). */
+  /** Zone files whose last load failed (file -> problems, bounded). */
   private readonly failures = new Map<string, string[]>();
+  /** The stamp of a failed file when it was read: it is not read again until the stamp changes. */
+  private readonly failedStamps = new Map<string, string>();
 
   constructor(private readonly opts: ZoneFilesOptions) {}
 
@@ -59,6 +63,14 @@ export class ZoneFiles {
   /** Files whose last load failed, with their problems (file:line: reason). */
   get failing(): ReadonlyMap<string, readonly string[]> {
     return this.failures;
+  }
+
+  /**
+   * Something a file's check depends on besides the file changed (a TSIG key file appeared): files that failed
+   * are read again on the next reload even though their stamp is the same.
+   */
+  retryFailed(): void {
+    this.failedStamps.clear();
   }
 
   /** Loads every file at start. Throws one ZoneError with the problems of every file (nothing is kept then). */
@@ -103,17 +115,25 @@ export class ZoneFiles {
     const seen = new Set(files);
     for (const file of files) {
       const have = this.byFile.get(file);
-      if (have && have.stamp !== '' && have.stamp === fileStamp(file)) continue;
+      const stamp = fileStamp(file);
+      if (have && have.stamp !== '' && have.stamp === stamp) continue;
+      if (stamp !== '' && this.failedStamps.get(file) === stamp) continue;
+      this.failedStamps.delete(file);
+      let loaded = false;
       try {
-        const lf = this.loadOne(file);
+        const lf = this.loadOne(file, stamp);
+        loaded = true;
         const clash = sameOrigin(this.byFile, file, lf.plain);
         if (clash) throw new ZoneError([clash]);
         if (have?.plain.contentHash !== lf.plain.contentHash) this.logLoaded(lf.plain);
         this.byFile.set(file, lf);
         this.failures.delete(file);
       } catch (e) {
-        const reasons = e instanceof ZoneError ? e.problems.map(formatProblem) : [String(e)];
+        const reasons = e instanceof ZoneError ? listProblems(e.problems) : [clip(String(e))];
         this.failures.set(file, reasons);
+        // A clash depends on the other files too, and an errno (EACCES, EMFILE) may pass: such a file is tried
+        // again on the next reload. A parse error or a refused file (FIFO, device, too large) is not.
+        if (!loaded && !(e instanceof ZoneReadError)) this.failedStamps.set(file, stamp);
         this.opts.onLoadFailed?.();
         logger.error('zone-load-failed', {
           file: basename(file),
@@ -122,7 +142,11 @@ export class ZoneFiles {
         });
       }
     }
-    for (const file of [...this.failures.keys()]) if (!seen.has(file)) this.failures.delete(file);
+    for (const file of [...this.failures.keys()])
+      if (!seen.has(file)) {
+        this.failures.delete(file);
+        this.failedStamps.delete(file);
+      }
     for (const file of [...this.byFile.keys()])
       if (!seen.has(file)) {
         logger.info('zone-removed', { file: basename(file) });
@@ -135,8 +159,7 @@ export class ZoneFiles {
    * Parses and builds one file. A zone with automatic TLSA is built here without it (and without touching the
    * serial state); the served version adds the records (served-zones.ts). Host problems are load errors.
    */
-  private loadOne(file: string): LoadedFile {
-    const stamp = fileStamp(file);
+  private loadOne(file: string, stamp = fileStamp(file)): LoadedFile {
     const source = readZoneSource(file);
     const auto = source.src.tlsa.length > 0;
     const plain = buildZoneSource(source, auto ? undefined : this.opts.autoSerial);

@@ -1,14 +1,19 @@
 /**
  * Atomic file writes: a temporary file in the same directory, fsync, rename over the target, fsync of the
- * directory. A crash leaves either the old or the new file, never a torn one.
+ * directory. A crash leaves either the old or the new file, never a torn one, and perhaps the temporary file:
+ * removeInterruptedWrites clears those at start (in the keys directory they may hold private keys).
  */
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync, mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, writeSync, unlinkSync, mkdirSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+
+/** The temporary files of writeFileAtomic: `.<target name>.<12 hex digits>.tmp`. */
+export const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
+  // The name TEMP_NAME matches: hidden, so nothing that lists the directory takes it for a key or zone file.
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
   try {
@@ -37,4 +42,33 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   } catch {
     /* some file systems refuse fsync on directories; the rename is still atomic */
   }
+}
+
+/**
+ * Removes from `dir` (not its subdirectories) the temporary files of atomic writes that never reached their
+ * rename: the process was killed in between. Only regular files named like TEMP_NAME are touched. A missing
+ * directory has none. Returns the paths removed and those that could not be (with the reason).
+ */
+export function removeInterruptedWrites(dir: string): { removed: string[]; failed: { path: string; error: string }[] } {
+  const removed: string[] = [];
+  const failed: { path: string; error: string }[] = [];
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') failed.push({ path: dir, error: code ?? String(e) });
+    return { removed, failed };
+  }
+  for (const ent of entries) {
+    if (!ent.isFile() || !TEMP_NAME.test(ent.name)) continue;
+    const path = join(dir, ent.name);
+    try {
+      unlinkSync(path);
+      removed.push(path);
+    } catch (e) {
+      failed.push({ path, error: (e as NodeJS.ErrnoException).code ?? String(e) });
+    }
+  }
+  return { removed, failed };
 }

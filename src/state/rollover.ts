@@ -4,9 +4,10 @@
  * retention window keeps publishing the retired record. The contents are opaque here (tlsa/rollover.ts owns
  * their meaning); this module only checks the file's shape.
  */
-import { readFileSync, renameSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
+import { FileReadError, readRegularFile, STATE_FILE_MAX } from './readfile.js';
 
 interface StoredRecord {
   readonly rdata: string;
@@ -53,10 +54,11 @@ export class RolloverStore {
   load(nowMs: number = Date.now()): { hosts: Record<string, StoredHost>; problem?: string } {
     let text: string;
     try {
-      text = readFileSync(this.file, 'utf8');
+      text = readRegularFile(this.file, STATE_FILE_MAX).toString('utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { hosts: {} };
-      return { hosts: {}, problem: `${this.file}: cannot read: ${(e as Error).message}` };
+      const why = e instanceof FileReadError ? e.reason : (e as Error).message;
+      return { hosts: {}, problem: `${this.file}: cannot read: ${why}` };
     }
     let reason: string | undefined;
     try {

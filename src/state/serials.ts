@@ -2,10 +2,10 @@
  * SOA serials for `serial: auto` zones (docs/zone-format.md): kept in the state directory, raised on every content
  * change, never moved backwards across restarts (RFC 1982 serial arithmetic).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serialAdd, serialGreater } from '../wire/serial.js';
 import { writeFileAtomic } from './atomic.js';
+import { readRegularFile, STATE_FILE_MAX } from './readfile.js';
 
 interface Entry {
   serial: number;
@@ -27,7 +27,7 @@ export class SerialStore {
   ) {
     this.file = join(stateDir, 'serials.json');
     try {
-      this.entries = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, Entry>;
+      this.entries = JSON.parse(readRegularFile(this.file, STATE_FILE_MAX).toString('utf8')) as Record<string, Entry>;
     } catch {
       this.entries = {};
     }

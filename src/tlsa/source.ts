@@ -9,16 +9,22 @@
  * Every failure is a TlsaSourceError with a one-line reason; the caller decides what stays published.
  */
 import { X509Certificate, createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { CERT_FILE_MAX, FileReadError, readRegularFile } from '../state/readfile.js';
+import { clip } from '../zone/errors.js';
+import { pemBlocks } from './pem.js';
 
 export class TlsaSourceError extends Error {
+  /** One line, clipped: it may quote the file (PEM labels), and it is logged and shown in /healthz. */
+  readonly reason: string;
   constructor(
     readonly path: string,
-    readonly reason: string,
+    reason: string,
     /** The file does not exist (a `next:` file that is not there yet is normal). */
     readonly missing = false,
   ) {
-    super(`${path}: ${reason}`);
+    const r = clip(reason);
+    super(`${path}: ${r}`);
+    this.reason = r;
   }
 }
 
@@ -37,8 +43,6 @@ export interface TlsaSource {
   /** SPKI SHA-256 of the issuing CA when the file holds it (the data of `2 1 1`). */
   readonly issuerSpkiSha256?: string;
 }
-
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
 /** Upper-case hex SHA-256 of a public key's SubjectPublicKeyInfo DER: TLSA selector 1, matching type 1 data. */
 export function spkiSha256(key: KeyObject): string {
@@ -84,9 +88,7 @@ export function parseTlsaSource(path: string, bytes: Uint8Array): TlsaSource {
     const certs: X509Certificate[] = [];
     let key: TlsaSource | undefined;
     const seen: string[] = [];
-    for (const m of text.matchAll(PEM_BLOCK)) {
-      const label = m[1]!;
-      const block = m[0];
+    for (const { label, text: block } of pemBlocks(text)) {
       seen.push(label);
       try {
         if (label === 'ENCRYPTED PRIVATE KEY' || /Proc-Type:\s*4,\s*ENCRYPTED/.test(block))
@@ -131,14 +133,17 @@ export function parseTlsaSource(path: string, bytes: Uint8Array): TlsaSource {
   throw new TlsaSourceError(path, 'neither PEM nor a DER certificate or key');
 }
 
-/** Reads and parses one file (symlinks followed). Throws TlsaSourceError. */
+/**
+ * Reads and parses one file (symlinks followed): only a regular file of at most CERT_FILE_MAX bytes (a FIFO or
+ * a link to /dev/zero is an error, not a stalled server). Throws TlsaSourceError.
+ */
 export function readTlsaSource(path: string): TlsaSource {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFile(path, CERT_FILE_MAX);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new TlsaSourceError(path, code === 'ENOENT' ? 'no such file' : `cannot read: ${short(e)}`, code === 'ENOENT');
+    if (!(e instanceof FileReadError)) throw e;
+    throw new TlsaSourceError(path, e.missing ? 'no such file' : `cannot read: ${e.reason}`, e.missing);
   }
   return parseTlsaSource(path, bytes);
 }

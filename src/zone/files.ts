@@ -2,12 +2,13 @@
  * Reading zone files from disk: `<zone>.yaml` in the zones directory. Parsing and checks are in yaml.ts and
  * build.ts; this module only reads files and turns every failure into ZoneError with file and line.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ZoneError, type ZoneProblem } from './errors.js';
 import { buildZone } from './build.js';
 import { parseZoneYaml, type ZoneSource } from './yaml.js';
 import type { Zone } from './zone.js';
+import { FileReadError, readRegularFile, ZONE_FILE_MAX } from '../state/readfile.js';
 
 /** The zone files of a directory, sorted (`*.yaml` and `*.yml`, hidden files ignored). */
 export function listZoneFiles(dir: string): string[] {
@@ -24,13 +25,23 @@ export interface ZoneFileSource {
   readonly defaultOrigin: string;
 }
 
+/**
+ * The system refused to open or read a zone file (an errno such as EACCES or EMFILE): unlike a parse error or a
+ * file refused for what it is (not a regular file, too large), trying again may succeed with the file unchanged.
+ */
+export class ZoneReadError extends ZoneError {}
+
 /** Reads and parses one zone file; throws ZoneError on unreadable files and YAML syntax errors. */
 export function readZoneSource(path: string): ZoneFileSource {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // Only a regular file up to ZONE_FILE_MAX: a FIFO or a link to /dev/zero must not stall the server.
+    text = readRegularFile(path, ZONE_FILE_MAX).toString('utf8');
   } catch (e) {
-    throw new ZoneError([{ file: path, line: 0, reason: `cannot read: ${(e as Error).message}` }]);
+    const reason = e instanceof FileReadError ? e.reason : (e as Error).message;
+    const problems = [{ file: path, line: 0, reason: `cannot read: ${reason}` }];
+    const refused = e instanceof FileReadError && e.code === undefined;
+    throw refused ? new ZoneError(problems) : new ZoneReadError(problems);
   }
   const problems: ZoneProblem[] = [];
   const src = parseZoneYaml(path, text, problems);

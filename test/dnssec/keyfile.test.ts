@@ -16,7 +16,9 @@ import {
   writeFileSync,
   copyFileSync,
   readdirSync,
+  symlinkSync,
 } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dsText } from '../../src/dnssec/ds.js';
@@ -639,6 +641,26 @@ describe('malformed files', () => {
         return f.key;
       },
       /not a regular file/,
+    ],
+    [
+      'a FIFO named like a .private file (refused at once, never opened for a blocking read)',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        rmSync(f.priv);
+        execFileSync('mkfifo', [f.priv]);
+        return f.priv;
+      },
+      /not a regular file \(FIFO\)/,
+    ],
+    [
+      'a .key file that is a symlink to /dev/zero',
+      (dir, spare) => {
+        const f = write(dir, spare());
+        rmSync(f.key);
+        symlinkSync('/dev/zero', f.key);
+        return f.key;
+      },
+      /not a regular file \(character device\)/,
     ],
     [
       'an oversized file',

@@ -14,8 +14,10 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -153,6 +155,17 @@ describe('keyring directory <keys>/tsig/<name>.key', () => {
     expect(() => readKeyring(dir)).toThrow(/one\.key: holds 2 keys/);
     writeFileSync(join(tsigDir, 'one.key'), 'key "one" {\n algorithm hmac-md5;\n};\n');
     expect(() => readKeyring(dir)).toThrow(/tsig\/one\.key:2: .*HMAC-MD5/);
+  });
+
+  it('a FIFO or a link to /dev/zero in the keyring is refused with the path, not read forever', () => {
+    const dir = freshDir();
+    const tsigDir = join(dir, 'tsig');
+    mkdirSync(tsigDir, { recursive: true });
+    execFileSync('mkfifo', [join(tsigDir, 'one.key')]);
+    expect(() => readKeyring(dir)).toThrow(`${join(tsigDir, 'one.key')}: not a regular file (FIFO)`);
+    rmSync(join(tsigDir, 'one.key'));
+    symlinkSync('/dev/zero', join(tsigDir, 'one.key'));
+    expect(() => readKeyring(dir)).toThrow(`${join(tsigDir, 'one.key')}: not a regular file (character device)`);
   });
 
   it('key names that cannot be file names are refused', () => {

@@ -4,7 +4,7 @@
  * also when the start fails half way.
  */
 import { createSocket } from 'node:dgram';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -86,6 +86,26 @@ describe('startServer', () => {
       expect(handles()).toEqual(before);
     } finally {
       blocker.close();
+    }
+  });
+  it('removes the temporary files of interrupted atomic writes at start, one log line each', async () => {
+    const stale = [
+      join(opts.keysDir, '.Ka.example.+013+12345.private.0123456789ab.tmp'),
+      join(opts.keysDir, 'tsig', '.xfr.key.ba9876543210.tmp'),
+      join(opts.stateDir, '.serials.json.00000000ffff.tmp'),
+    ];
+    mkdirSync(join(opts.keysDir, 'tsig'), { recursive: true });
+    mkdirSync(opts.stateDir, { recursive: true });
+    for (const f of stale) writeFileSync(f, 'half a key');
+    const kept = join(opts.keysDir, '.notes.tmp');
+    writeFileSync(kept, 'not ours');
+    const server = await startServer(opts);
+    try {
+      for (const f of stale) expect(existsSync(f)).toBe(false);
+      expect(existsSync(kept)).toBe(true);
+      expect(lines.filter((l) => l.event === 'interrupted-write-removed').map((l) => l.file)).toEqual(stale);
+    } finally {
+      await server.close();
     }
   });
 });

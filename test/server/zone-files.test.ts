@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { soaSerial } from '../../src/zone/build.js';
-import { ZoneError } from '../../src/zone/errors.js';
+import { LISTED_PROBLEMS_MAX, LISTED_REASON_MAX, ZoneError } from '../../src/zone/errors.js';
 import { ZoneFiles } from '../../src/server/zone-files.js';
 import { zoneText } from './zone-text.js';
 
@@ -118,5 +119,84 @@ describe('ZoneFiles', () => {
     expect(zf.reload()).toBe(false);
     expect(zf.loaded.size).toBe(1);
     expect(events()).toContain('reload-failed');
+  });
+  it('a failed file is not parsed again until it changes (its stamp: inode, size, times)', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    const zf = files();
+    zf.loadAll();
+    write('b.yaml', 'origin: b.example.\nrecords: [not a map\n');
+    zf.reload();
+    zf.reload();
+    zf.reload();
+    expect(failures).toBe(1);
+    expect(lines.filter((l) => l.event === 'zone-load-failed')).toHaveLength(1);
+    expect(zf.failing.has(join(dir, 'b.yaml'))).toBe(true);
+    write('b.yaml', zoneText('b.example.', 3));
+    zf.reload();
+    expect(zf.failing.size).toBe(0);
+    expect(serialOf(zf, 'b.yaml')).toBe(3);
+  });
+
+  // An errno from open() (EACCES, EMFILE, ELOOP) may pass without the file changing. A link to itself fails with
+  // ELOOP for every user, root included (CI runs as root, which opens any file: no EACCES to see there).
+  it('a file the system would not open (ELOOP, like EACCES) is tried again on each reload', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    const zf = files();
+    zf.loadAll();
+    symlinkSync('b.yaml', join(dir, 'b.yaml'));
+    zf.reload();
+    zf.reload();
+    expect(failures).toBe(2);
+    expect(zf.failing.get(join(dir, 'b.yaml'))![0]).toMatch(/cannot read: cannot open \(ELOOP\)$/);
+  });
+
+  it('a file of many long bad lines is logged as a bounded list: the first problems, clipped, then a count', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    const zf = files();
+    zf.loadAll();
+    const bad = Array.from({ length: 500 }, (_, i) => `  w${i}: { A: "${'9'.repeat(5000)}" }`).join('\n');
+    write('a.yaml', zoneText('a.example.', 2, '192.0.2.1', bad));
+    zf.reload();
+    const logged = lines.find((l) => l.event === 'zone-load-failed')!.problems as string[];
+    expect(logged).toHaveLength(LISTED_PROBLEMS_MAX + 1);
+    expect(logged.at(-1)).toBe(`... and ${500 - LISTED_PROBLEMS_MAX} more`);
+    expect(logged[0]).toMatch(/…$/);
+    for (const p of logged) expect(p.length).toBeLessThanOrEqual(join(dir, 'a.yaml').length + 12 + LISTED_REASON_MAX);
+    expect(zf.failing.get(join(dir, 'a.yaml'))).toEqual(logged);
+    expect(JSON.stringify(lines).length).toBeLessThan(20_000);
+  });
+
+  it('a served zone file replaced by a link to /dev/zero keeps serving its last good version', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    const zf = files();
+    zf.loadAll();
+    const good = zf.loaded.get(join(dir, 'a.yaml'))!.plain;
+    unlinkSync(join(dir, 'a.yaml'));
+    symlinkSync('/dev/zero', join(dir, 'a.yaml'));
+    zf.reload();
+    expect(zf.loaded.get(join(dir, 'a.yaml'))!.plain).toBe(good);
+    expect(lines.find((l) => l.event === 'zone-load-failed')).toMatchObject({
+      file: 'a.yaml',
+      problems: [`${join(dir, 'a.yaml')}:0: cannot read: not a regular file (character device)`],
+      keeping: 'last good version',
+    });
+  });
+
+  it('a FIFO or a link to /dev/zero named like a zone file fails at once with its reason; the others load', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    const zf = files();
+    zf.loadAll();
+    execFileSync('mkfifo', [join(dir, 'x.yaml')]);
+    symlinkSync('/dev/zero', join(dir, 'z.yaml'));
+    write('b.yaml', zoneText('b.example.', 2));
+    zf.reload();
+    expect(zf.failing.get(join(dir, 'x.yaml'))).toEqual([
+      `${join(dir, 'x.yaml')}:0: cannot read: not a regular file (FIFO)`,
+    ]);
+    expect(zf.failing.get(join(dir, 'z.yaml'))).toEqual([
+      `${join(dir, 'z.yaml')}:0: cannot read: not a regular file (character device)`,
+    ]);
+    expect(serialOf(zf, 'b.yaml')).toBe(2);
+    expect(serialOf(zf, 'a.yaml')).toBe(1);
   });
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,6 +110,13 @@ describe('RolloverStore', () => {
     expect(r.hosts).toEqual({});
     expect(r.problem).toMatch(/cannot read/);
     expect(statSync(s.file).isDirectory()).toBe(true);
+  });
+
+  it('a FIFO in place of tlsa.json is reported at once (not read forever) and not moved', () => {
+    const s = new RolloverStore(dir);
+    execFileSync('mkfifo', [s.file]);
+    expect(s.load(1)).toEqual({ hosts: {}, problem: `${s.file}: cannot read: not a regular file (FIFO)` });
+    expect(statSync(s.file).isFIFO()).toBe(true);
   });
 
   it('save creates a missing state directory', () => {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import {
   parseTlsaSource,
   readTlsaSource,
@@ -11,6 +13,7 @@ import {
   type TlsaSource,
 } from '../../src/tlsa/source.js';
 import { makeMaterial, type Material } from './material.js';
+import { CERT_FILE_MAX } from '../../src/state/readfile.js';
 
 let m: Material;
 beforeAll(() => {
@@ -208,6 +211,18 @@ describe('bad files: a TlsaSourceError naming the path with a clear reason', () 
     const e = failure(m.dir);
     expect(e.reason).toMatch(/^cannot read: /);
     expect(e.missing).toBe(false);
+  });
+
+  it('a FIFO, a link to /dev/zero and a file over 1 MiB are refused with the reason, and read nothing', () => {
+    const fifo = join(m.dir, 'fifo.pem');
+    execFileSync('mkfifo', [fifo]);
+    expect(failure(fifo).reason).toBe('cannot read: not a regular file (FIFO)');
+    symlinkSync('/dev/zero', join(m.dir, 'zero.pem'));
+    expect(failure(join(m.dir, 'zero.pem')).reason).toBe('cannot read: not a regular file (character device)');
+    // A long chain is tens of kilobytes; a cut-and-paste of something else is refused before it is parsed.
+    const big = join(m.dir, 'big.pem');
+    writeFileSync(big, Buffer.concat([readFileSync(m.path('leaf-ec.crt')), Buffer.alloc(CERT_FILE_MAX, 0x0a)]));
+    expect(failure(big).reason).toMatch(/^cannot read: \d+ bytes is too large \(the limit is 1048576 bytes\)$/);
   });
 
   it('parseTlsaSource throws the same errors for bytes', () => {

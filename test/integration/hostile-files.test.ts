@@ -1,0 +1,157 @@
+/**
+ * Hostile files dropped next to a running server: a FIFO named like a zone file, a zone file that is a symlink
+ * to /dev/zero, and a certificate path of `tlsa:` that becomes a FIFO. Each would block the event loop (open()
+ * of a FIFO waits for a writer; /dev/zero never ends) if read naively. After each event the server still
+ * answers a UDP and a TCP query for the existing zone, the log names the path and the reason, and the status
+ * endpoint reports the bad file (/healthz for zone files, the certificate problem gauge of /metrics for the
+ * certificate).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { query, requireTool } from './helpers/dig.js';
+import { freePorts } from './helpers/ports.js';
+import { startDaneNs, type DaneNsInstance } from './helpers/server.js';
+
+const ZONE = 'good.example.';
+
+const zoneYaml = (origin: string, extra = ''): string => `origin: ${origin}
+ttl: 300
+soa: { mname: ns1, rname: hostmaster, serial: auto, minimum: 60 }
+records:
+  "@": { NS: ns1, MX: "10 mail" }
+  ns1: { A: 192.0.2.53 }
+  www: { A: 192.0.2.1 }
+${extra}`;
+
+describe('hostile files next to a running server', () => {
+  let dir: string;
+  let zones: string;
+  let cert: string;
+  let server: DaneNsInstance;
+  let dnsPort: number;
+  let httpPort: number;
+
+  const get = async (path: string): Promise<{ status: number; body: string }> => {
+    const r = await fetch(`http://127.0.0.1:${httpPort}${path}`);
+    return { status: r.status, body: await r.text() };
+  };
+  /** Waits until `check` holds (fails after 5 s, with the end of the server's log). */
+  const until = async (check: () => Promise<boolean> | boolean, what: string): Promise<void> => {
+    const t0 = performance.now();
+    while (!(await check())) {
+      if (performance.now() - t0 > 5000) throw new Error(`${what} never held\n${server.logs().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  /** The existing zone answers over UDP and over TCP. */
+  const answers = async (): Promise<void> => {
+    for (const tcp of [false, true]) {
+      const a = await query({ host: '127.0.0.1', port: dnsPort }, `www.${ZONE}`, 'A', { tcp });
+      expect(a.rcode).toBe('NOERROR');
+      expect(a.answer.map((r) => r.split(' A ')[1])).toEqual(['192.0.2.1']);
+    }
+  };
+  /** Log lines of `event` that mention `text`. */
+  const logged = (event: string, text: string): string[] =>
+    server
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes(`"event":"${event}"`) && l.includes(text));
+
+  beforeAll(async () => {
+    requireTool('kdig');
+    dir = mkdtempSync(join(tmpdir(), 'dane-ns-hostile-'));
+    zones = join(dir, 'zones');
+    const certs = join(dir, 'certs');
+    mkdirSync(zones);
+    mkdirSync(certs);
+    cert = join(certs, 'mail.pem');
+    execFileSync(
+      requireTool('openssl'),
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(certs, 'mail.key'),
+      ].concat(['-out', cert, '-days', '30', '-subj', '/CN=mail']),
+      { stdio: 'ignore' },
+    );
+    writeFileSync(
+      join(zones, 'good.example.yaml'),
+      zoneYaml(ZONE, `  mail: { A: 192.0.2.25 }\ntlsa:\n  - host: mail\n    cert: ${cert}\n`),
+    );
+    [dnsPort, httpPort] = (await freePorts(2)) as [number, number];
+    server = await startDaneNs({ zonesDir: zones, port: dnsPort, extraArgs: ['--http', `127.0.0.1:${httpPort}`] });
+    await answers();
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a FIFO named x.yaml in the zones directory: refused at once, logged with its path, in /healthz', async () => {
+    const fifo = join(zones, 'x.yaml');
+    execFileSync('mkfifo', [fifo]);
+    await until(() => logged('zone-load-failed', 'x.yaml').length > 0, 'zone-load-failed for x.yaml');
+    expect(logged('zone-load-failed', 'x.yaml')[0]).toContain(`${fifo}:0: cannot read: not a regular file (FIFO)`);
+    await answers();
+    const h = await get('/healthz');
+    expect(h.status).toBe(503);
+    expect(h.body).toContain(
+      `zone file x.yaml does not load (serving nothing): ${fifo}:0: cannot read: not a regular file (FIFO)`,
+    );
+  });
+
+  it('a zone file that is a symlink to /dev/zero: refused as a character device, nothing read', async () => {
+    const zero = join(zones, 'zero.yaml');
+    symlinkSync('/dev/zero', zero);
+    await until(() => logged('zone-load-failed', 'zero.yaml').length > 0, 'zone-load-failed for zero.yaml');
+    expect(logged('zone-load-failed', 'zero.yaml')[0]).toContain(
+      `${zero}:0: cannot read: not a regular file (character device)`,
+    );
+    await answers();
+    expect((await get('/healthz')).body).toContain(`zone file zero.yaml does not load (serving nothing): ${zero}:0:`);
+  });
+
+  it('a certificate path that becomes a FIFO: refused, logged with the path, the last good TLSA kept', async () => {
+    const before = await query({ host: '127.0.0.1', port: dnsPort }, `_25._tcp.mail.${ZONE}`, 'TLSA');
+    expect(before.answer.filter((r) => / TLSA 3 1 1 /.test(r))).toHaveLength(1);
+    unlinkSync(cert);
+    execFileSync('mkfifo', [cert]);
+    await until(
+      () => logged('tlsa-source-error', 'cannot read: not a regular file (FIFO)').some((l) => l.includes(cert)),
+      'tlsa-source-error for the FIFO',
+    );
+    await answers();
+    const after = await query({ host: '127.0.0.1', port: dnsPort }, `_25._tcp.mail.${ZONE}`, 'TLSA');
+    expect(after.answer).toEqual(before.answer);
+    const metrics = (await get('/metrics')).body;
+    expect(metrics).toMatch(
+      /dane_ns_certificate_problem\{[^}]*host="mail\.good\.example\.?"[^}]*status="unreadable"\} 1/,
+    );
+    expect(metrics).toMatch(/dane_ns_certificate_read_failures_total [1-9]/);
+  });
+
+  it('the bad files are not read again while unchanged: still one zone-load-failed each after more reloads', async () => {
+    // A new zone file makes a reload (watched directory), then a SIGHUP makes another; both skip the bad files.
+    writeFileSync(join(zones, 'more.example.yaml'), zoneYaml('more.example.'));
+    await until(async () => {
+      const a = await query({ host: '127.0.0.1', port: dnsPort }, `www.more.example.`, 'A');
+      return a.rcode === 'NOERROR';
+    }, 'more.example. served');
+    server.proc.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 300));
+    await answers();
+    expect(logged('zone-load-failed', 'x.yaml')).toHaveLength(1);
+    expect(logged('zone-load-failed', 'zero.yaml')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { Metrics } from '../../src/server/metrics.js';
+import { T } from '../../src/wire/types.js';
+
+/** A response header (QR set, rcode) with one question `a.` of type `qtype`. */
+function response(qtype: number, rcode = 0): Uint8Array {
+  return Uint8Array.from([0, 1, 0x84, rcode, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0x61, 0, qtype >> 8, qtype & 0xff, 0, 1]);
+}
+
+const series = (m: Metrics): string[] =>
+  m
+    .render([], [], 0)
+    .split('\n')
+    .filter((l) => l.startsWith('dane_ns_queries_total{'));
+
+describe('Metrics: the qtype label comes from a fixed set', () => {
+  it('known types are labelled by name', () => {
+    const m = new Metrics();
+    m.observe('udp', response(T.MX));
+    m.observe('udp', response(T.MX));
+    m.observe('tcp', response(T.TLSA, 3));
+    expect(series(m)).toEqual([
+      'dane_ns_queries_total{transport="udp",qtype="MX",rcode="NOERROR"} 2',
+      'dane_ns_queries_total{transport="tcp",qtype="TLSA",rcode="NXDOMAIN"} 1',
+    ]);
+  });
+
+  it('every qtype an attacker may send adds at most one series (`other`) per transport and rcode', () => {
+    const m = new Metrics();
+    let unknown = 0;
+    const known = new Set<number>(Object.values(T));
+    for (let q = 0; q <= 0xffff; q++) {
+      m.observe('udp', response(q));
+      if (!known.has(q)) unknown++;
+    }
+    const lines = series(m);
+    expect(lines).toHaveLength(known.size + 1);
+    expect(lines).toContain(`dane_ns_queries_total{transport="udp",qtype="other",rcode="NOERROR"} ${unknown}`);
+    expect(lines.filter((l) => /qtype="TYPE\d+"/.test(l))).toEqual([]);
+    expect(lines).toContain('dane_ns_queries_total{transport="udp",qtype="AAAA",rcode="NOERROR"} 1');
+  });
+
+  it('a response without a question is labelled none', () => {
+    const m = new Metrics();
+    const r = response(T.A);
+    r[5] = 0;
+    m.observe('udp', r);
+    expect(series(m)).toEqual(['dane_ns_queries_total{transport="udp",qtype="none",rcode="NOERROR"} 1']);
+  });
+});
