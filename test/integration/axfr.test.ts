@@ -230,6 +230,31 @@ describe('the keyring follows <keys>/tsig while the server runs', () => {
   }, 30_000);
 });
 
+describe('a zone added while the server runs, naming a key that is not there yet', () => {
+  it('fails to load, naming the key; once `dane-ns tsig generate` writes the key, it loads and transfers', async () => {
+    const file = join(zones, 'late.example.yaml');
+    writeFileSync(
+      file,
+      `soa: { mname: ns1, rname: h }\ntransfer:\n  allow:\n    - key: new-xfr\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.1 }\n`,
+    );
+    try {
+      for (let i = 0; i < 100 && !server.logs().includes('no TSIG key \\"new-xfr.\\"'); i++) await delay(100);
+      expect(server.logs()).toContain('late.example.yaml:4: transfer.allow[0].key: no TSIG key \\"new-xfr.\\"');
+      const printed = await exec(process.execPath, [CLI, 'tsig', 'generate', 'new-xfr', '--keys', keys]);
+      const secret = /secret "([^"]+)"/.exec(printed)![1]!;
+      let out = '';
+      for (let i = 0; i < 100 && !/Received \d+ B \(1 messages/.test(out); i++) {
+        await delay(100);
+        out = (await ask('kdig', ['-y', `hmac-sha256:new-xfr:${secret}`, 'late.example', 'AXFR'])).stdout;
+      }
+      expect(out).toMatch(/late\.example\.\s+\d+\s+IN\s+DNSKEY/);
+    } finally {
+      rmSync(file);
+      rmSync(join(keys, 'tsig', 'new-xfr.key'), { force: true });
+    }
+  }, 40_000);
+});
+
 describe('transfer.allow by address', () => {
   it('an address entry allows unsigned AXFR from 127.0.0.1; a prefix that does not match refuses it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dane-ns-axfr-addr-'));
