@@ -19,7 +19,6 @@ import {
   type TsigKey,
 } from '../dnssec/tsig.js';
 import { errorResponse } from '../dnssec/tsigerror.js';
-import { peekSimpleQuery } from './fastpath.js';
 import { bareResponse, firstQuestionEnd, type Responder } from './handler.js';
 import type { Handler } from './transport.js';
 
@@ -38,8 +37,7 @@ export type TsigCheck =
 
 /** Verifies the TSIG of a query (a request: QR=0) at `now` (seconds since the epoch). */
 export function checkTsig(query: Uint8Array, lookup: KeyLookup, now: number): TsigCheck {
-  // Most queries: no additional records, or only an OPT RR (the fast path's shape), hence no TSIG.
-  if (((query[10]! << 8) | query[11]!) === 0 || peekSimpleQuery(query)) return { kind: 'unsigned' };
+  if (isPlainlyUnsigned(query)) return { kind: 'unsigned' };
   let found;
   try {
     found = findTsig(query);
@@ -63,6 +61,17 @@ export function checkTsig(query: Uint8Array, lookup: KeyLookup, now: number): Ts
   return { kind: 'signed', signed: { key: v.key, mac: v.mac, query: stripped } };
 }
 
+/**
+ * Most queries, read in constant time: no additional record, or one that is an OPT RR without options ending
+ * the message (the TSIG RR would have to be last, RFC 8945 §5.1). Anything else is parsed by findTsig.
+ */
+function isPlainlyUnsigned(q: Uint8Array): boolean {
+  const ar = (q[10]! << 8) | q[11]!;
+  if (ar === 0) return true;
+  const o = q.length - 11;
+  return ar === 1 && o > 12 && q[o] === 0 && q[o + 1] === 0 && q[o + 2] === 41 && q[o + 9] === 0 && q[o + 10] === 0;
+}
+
 /** Octets the TSIG RR of an answer signed with `key` takes (full-length MAC, no Other Data). */
 export function tsigReserve(key: TsigKey): number {
   return tsigRRSize(key.name, algorithmName(key.algorithm), macLength(key.algorithm));
@@ -77,7 +86,8 @@ export function signAnswer(answer: Uint8Array, q: SignedQuery, now: number): Uin
 export function withTsig(responder: Responder, lookup: () => KeyLookup, nowMs: () => number): Handler {
   return (query, transport, remote) => {
     // Responses (QR=1) and runts are the responder's to drop: never answer a response.
-    if (query.length < 12 || query[2]! & 0x80) return responder(query, transport, remote);
+    // Runts, responses (QR=1: the responder drops them) and plainly unsigned queries go straight through.
+    if (query.length < 12 || query[2]! & 0x80 || isPlainlyUnsigned(query)) return responder(query, transport, remote);
     const now = Math.floor(nowMs() / 1000);
     const c = checkTsig(query, lookup(), now);
     if (c.kind === 'unsigned') return responder(query, transport, remote);

@@ -180,6 +180,23 @@ describe('TSIG on queries (tsig-query.ts)', () => {
     expect(decodeMessage(again).additional).toHaveLength(0);
   });
 
+  it('a signed query with EDNS (OPT, then TSIG last): the answer carries our OPT and is signed', () => {
+    const snap = makeSnapshot(new ZoneSet([z]));
+    const h = withTsig(
+      createHandler(() => snap),
+      () => RING.lookup,
+      () => NOW_MS,
+    );
+    const q = sign(encodeQuery(parseName('example.com.'), T.SOA, { id: 4, edns: { dnssecOk: true } }), KEY, {
+      time: NOW,
+    });
+    const req = verify(q, RING.lookup, NOW);
+    const answer = h(q, 'udp', FROM('127.0.0.1'))!;
+    expect(req.ok && verify(answer, RING.lookup, NOW, { chain: { mac: req.mac } }).ok).toBe(true);
+    const d = decodeMessage(answer);
+    expect([d.edns?.dnssecOk, d.answer[0]?.type, d.additional.at(-1)?.type]).toEqual([true, T.SOA, T.TSIG]);
+  });
+
   it('a UDP answer that would not fit with its TSIG is truncated (TC) first, then signed', () => {
     const big = buildZone(
       parseZoneYaml(
