@@ -1,9 +1,8 @@
 /**
  * `dane-ns tsig generate NAME`: a new TSIG key (RFC 8945) for a secondary, written to `<keys>/tsig/NAME.key`
- * (mode 0600, the file the server's keyring reads) in the format `tsig-keygen` prints, and printed, so that
- * the same text can be pasted into the secondary's configuration (BIND, Knot's `keymgr`-less `key:` section
- * takes the secret from it, NSD's `key:` clause likewise). An existing key is never overwritten: the
- * secondaries hold its secret.
+ * (mode 0600, the file the server's keyring reads) in the format `tsig-keygen` prints, and printed: BIND
+ * includes that text as it is, and Knot's and NSD's `key:` sections take the algorithm and secret from it. An
+ * existing key is never overwritten: the secondaries hold its secret.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
