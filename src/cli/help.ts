@@ -65,6 +65,12 @@ export const COMMANDS: readonly Command[] = [
     summary: "replace the zone's ZSK (or, with --ksk, its KSK) with the timing validators need",
   },
   {
+    topic: 'tsig',
+    name: 'tsig generate NAME',
+    options: '[--keys DIR] [--algorithm hmac-sha256]',
+    summary: 'create a TSIG key for a secondary (<keys>/tsig/NAME.key) and print it',
+  },
+  {
     topic: 'tlsa',
     name: 'tlsa FILE',
     options: '[--port 25] [--host NAME] [--issuer]',
@@ -167,6 +173,11 @@ start.`,
 PKCS#1; RSA or EC). The owner is _PORT._tcp.HOST; HOST defaults to the certificate's first DNS name (without
 one and without --host only the record data is printed). --issuer also prints the 2 1 1 record of the issuing
 CA (FILE must hold the chain). A comment line shows the certificate's subject and validity.`,
+  tsig: `  generate  creates the TSIG key NAME (RFC 8945) in DIR/tsig/NAME.key (DIR default ./keys, env DANE_NS_KEYS),
+            mode 0600, in the format tsig-keygen writes, and prints it for the secondary's configuration;
+            --algorithm hmac-sha256 (default), hmac-sha224, hmac-sha384, hmac-sha512, hmac-sha1. Refuses to
+            overwrite an existing key. A zone's transfer.allow names the key; a running server reads the
+            keys directory again when it changes.`,
   check: `Compares the certificate files of ZONE's tlsa: entries (its zone file in --zones DIR, default ./zones, env
 DANE_NS_ZONES) with the TLSA records the running server publishes (--server, default the first DANE_NS_LISTEN
 address or 127.0.0.1:5353), verifies the DNSKEY, SOA and TLSA signatures and their validity, and reports

@@ -13,6 +13,7 @@ import { dsCmd, keysCmd } from './keys.js';
 import { serveCmd } from './serve.js';
 import { tlsaCmd } from './tlsa.js';
 import { printVersion } from './version.js';
+import { tsigCmd } from './tsig.js';
 import { zoneCmd } from './zone.js';
 
 /** Each command family's function, by the first word of the command line. */
@@ -22,6 +23,7 @@ const RUNNERS: Record<string, (args: string[], io: Io) => number | Promise<numbe
   ds: dsCmd,
   keys: keysCmd,
   tlsa: tlsaCmd,
+  tsig: tsigCmd,
   check: checkCmd,
   healthcheck: healthcheckCmd,
 };

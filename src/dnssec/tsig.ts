@@ -69,7 +69,8 @@ function u16(v: number): Uint8Array {
 
 /** The message as the MAC sees it: `end` octets, ID replaced by the Original ID, ARCOUNT less `arLess`. */
 function macMessage(msg: Uint8Array, end: number, originalId: number, arLess: number): Uint8Array {
-  const m = msg.slice(0, end);
+  // A copy, never a view: Buffer#slice shares memory, and the received message must stay as it came.
+  const m = new Uint8Array(msg.subarray(0, end));
   m[0] = originalId >>> 8;
   m[1] = originalId & 0xff;
   const ar = ((m[10]! << 8) | m[11]!) - arLess;

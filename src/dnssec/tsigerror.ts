@@ -20,7 +20,7 @@ export function errorResponse(
 ): Uint8Array {
   const req = failed.record;
   if (!req || failed.error === TSIG_NOERROR) throw new TsigError('errorResponse needs a failure with a TSIG error');
-  const msg = response.slice();
+  const msg = new Uint8Array(response); // a copy even of a Buffer (whose slice is a view)
   msg[3] = (msg[3]! & 0xf0) | RCODE_NOTAUTH;
   if (failed.error === BADKEY || failed.error === BADSIG || !failed.key) {
     const rr = encodeTsigRR({

@@ -5,6 +5,9 @@
  *  2. strict decode; anything malformed -> FORMERR (the header was readable);
  *  3. question and EDNS checks: exactly one question, class IN, EDNS version 0 (else BADVERS, RFC 6891 §6.1.3);
  *  4. the response cache, then pre-encoded NXDOMAIN responses (negative.ts), then query/ and the encoder.
+ * A TSIG-signed query reaches it through tsig-query.ts with its TSIG removed and `reserve` octets to leave for
+ * the TSIG of the answer: such a query bypasses both caches (an answer to be signed is never cached and never
+ * replayed). AXFR over TCP is taken before it (transfer.ts); here AXFR over UDP is NOTIMP (RFC 5936 §4.2).
  * The caches live in the snapshot, so a snapshot swap drops them atomically with the data they were built from.
  */
 import { decodeMessage, type Message } from '../wire/message.js';
@@ -18,7 +21,7 @@ import { EDNS_UDP_SIZE, encodeResponse, type ResponseEdns } from './respond.js';
 import { FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD } from '../wire/header.js';
 import { peekSimpleQuery } from './fastpath.js';
 import { NegativeCache, respondNxdomain } from './negative.js';
-import type { Handler, Transport } from './transport.js';
+import type { Remote, Transport } from './transport.js';
 
 /**
  * Whole responses by lower-case qname, then by variant (qtype, DO, EDNS, size limit: `cacheVariant`); bounded.
@@ -85,7 +88,7 @@ export function makeSnapshot(
 const OPCODE_SHIFT = 11;
 
 /** A bare response: header only, or header + the question when the caller has one (bytes copied). */
-function bareResponse(query: Uint8Array, rcode: number, questionEnd: number): Uint8Array {
+export function bareResponse(query: Uint8Array, rcode: number, questionEnd: number): Uint8Array {
   const out = new Uint8Array(questionEnd > 12 ? questionEnd : 12);
   out.set(query.subarray(0, out.length));
   const flags = (query[2]! << 8) | query[3]!;
@@ -100,7 +103,7 @@ function bareResponse(query: Uint8Array, rcode: number, questionEnd: number): Ui
 }
 
 /** Offset just after the first question, or 12 when it cannot be read. */
-function firstQuestionEnd(query: Uint8Array): number {
+export function firstQuestionEnd(query: Uint8Array): number {
   if (query.length < 12 || ((query[4]! << 8) | query[5]!) < 1) return 12;
   let p = 12;
   for (let hops = 0; hops < 128; hops++) {
@@ -151,10 +154,10 @@ function fromCache(cached: Uint8Array, query: Uint8Array, questionEnd: number): 
  * The handler over whatever snapshot `current` returns (read once per query). It reports nothing: the query
  * counters of /metrics wrap it (metrics.ts) only when the HTTP endpoint is on, so counting costs nothing otherwise.
  */
-export function createHandler(current: () => Snapshot): Handler {
+export function createHandler(current: () => Snapshot): Responder {
   /** Compression pointer offsets of the response being encoded (for NegativeCache.learn). */
   const pointers: number[] = [];
-  return (query, transport) => {
+  return (query, transport, _remote, reserve = 0) => {
     if (query.length < 12) return null;
     const flags = (query[2]! << 8) | query[3]!;
     if (flags & FLAG_QR) return null;
@@ -164,7 +167,13 @@ export function createHandler(current: () => Snapshot): Handler {
     // Fast path: the common shape, straight to the response cache.
     const snap = current();
     const simple = peekSimpleQuery(query);
-    if (simple && simple.qclass === CLASS_IN && simple.ednsVersion === 0 && isPlainQtype(simple.qtype)) {
+    if (
+      reserve === 0 &&
+      simple &&
+      simple.qclass === CLASS_IN &&
+      simple.ednsVersion === 0 &&
+      isPlainQtype(simple.qtype)
+    ) {
       const limit = sizeLimit(transport, simple.hasEdns, simple.udpSize);
       const cached = snap.cache.get(simple.key, cacheVariant(simple.qtype, simple.dnssecOk, simple.hasEdns, limit));
       if (cached) {
@@ -195,15 +204,17 @@ export function createHandler(current: () => Snapshot): Handler {
     if (q.class !== CLASS_IN) return respondBare(msg, query, RCODE.REFUSED, optOut);
     if (q.type === T.TKEY || q.type === T.TSIG) return respondBare(msg, query, RCODE.FORMERR, optOut);
     if (!isPlainQtype(q.type)) {
-      // Zone transfers are not offered yet; meta types and obsolete QTYPEs (MAILA/MAILB) are not queries we answer.
-      const rcode = q.type === T.AXFR || q.type === T.IXFR ? RCODE.REFUSED : RCODE.NOTIMP;
+      // AXFR is TCP only (RFC 5936 §4.2: NOTIMP over UDP; over TCP transfer.ts takes it before this handler);
+      // IXFR is not offered; meta types and obsolete QTYPEs (MAILA/MAILB) are not queries we answer.
+      const refused = q.type === T.IXFR || (q.type === T.AXFR && transport === 'tcp');
+      const rcode = refused ? RCODE.REFUSED : RCODE.NOTIMP;
       return respondBare(msg, query, rcode, optOut);
     }
 
     const dnssecOk = edns ? edns.dnssecOk : false;
-    const limit = sizeLimit(transport, edns !== null, edns ? edns.udpSize : 512);
+    const limit = sizeLimit(transport, edns !== null, edns ? edns.udpSize : 512) - reserve;
     const variant = cacheVariant(q.type, dnssecOk, edns !== null, limit);
-    const cached = snap.cache.get(q.name.key, variant);
+    const cached = reserve === 0 ? snap.cache.get(q.name.key, variant) : undefined;
     if (cached) return fromCache(cached, query, qEnd);
     const rdcd = flags & (FLAG_RD | FLAG_CD);
 
@@ -226,6 +237,7 @@ export function createHandler(current: () => Snapshot): Handler {
     });
     // Names that do not exist are not cached: random-name floods would only churn the cache (and its GC). Their
     // authority section is kept instead, for every other name with the same proof.
+    if (reserve > 0) return bytes;
     if (!nxdomain) snap.cache.set(q.name.key, variant, bytes);
     else if (!truncated) {
       const sec = dnssecOk && a.zone ? snap.security.get(a.zone) : undefined;
@@ -234,6 +246,17 @@ export function createHandler(current: () => Snapshot): Handler {
     return bytes;
   };
 }
+
+/**
+ * A Handler that can leave `reserve` octets free at the end of the answer (for a TSIG RR, RFC 8945 §5.3: the
+ * answer is truncated to fit with it) and then neither reads nor fills the caches.
+ */
+export type Responder = (
+  query: Uint8Array,
+  transport: Transport,
+  remote: Remote,
+  reserve?: number,
+) => Uint8Array | null;
 
 function respondBare(msg: Message, query: Uint8Array, rcode: number, edns: ResponseEdns | null): Uint8Array {
   const q = msg.questions[0]!;

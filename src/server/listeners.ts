@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import { listenHttp, type HttpRoutes } from './http.js';
 import type { Shutdown } from './shutdown.js';
 import { listenTcp } from './tcp.js';
-import type { Handler, Listener } from './transport.js';
+import type { Handler, Listener, StreamHandler } from './transport.js';
 import { listenUdp } from './udp.js';
 import { listenUdpBatch, udpBatchAvailable } from './udp-batch.js';
 
@@ -24,6 +24,8 @@ export interface DnsListenOptions {
   readonly listen: readonly string[];
   readonly udpEngine: 'auto' | 'batch' | 'dgram';
   readonly handler: Handler;
+  /** Multi-message answers over TCP (AXFR). */
+  readonly stream?: StreamHandler;
   readonly logger: Logger;
   readonly shutdown: Shutdown;
 }
@@ -46,7 +48,7 @@ export async function listenDns(o: DnsListenOptions): Promise<{ host: string; po
       : await listenUdp({ host, port, handler, onError });
     register(o.shutdown, udp);
     // TCP on the port UDP got (port 0 picks one for both).
-    register(o.shutdown, await listenTcp({ host, port: udp.address.port, handler, onError }));
+    register(o.shutdown, await listenTcp({ host, port: udp.address.port, handler, stream: o.stream, onError }));
     addresses.push(udp.address);
     logger.info('listening', {
       host,

@@ -8,7 +8,7 @@
  * scrape has (65536 types x transports x rcodes) or how much memory the counters take.
  */
 import { rcodeToText, T, typeToText } from '../wire/types.js';
-import type { Handler, Transport } from './transport.js';
+import type { Handler, StreamHandler, Transport } from './transport.js';
 
 export interface ZoneGauge {
   readonly zone: string;
@@ -83,6 +83,23 @@ export class Metrics {
       const out = handler(query, transport, remote);
       this.observe(transport, out);
       return out;
+    };
+  }
+
+  /** The stream handler with counting around it: a transfer counts once, by its first message (RFC 5936 §2.2). */
+  wrapStream(stream: StreamHandler): StreamHandler {
+    return (query, remote) => {
+      const out = stream(query, remote);
+      if (out === null) return null;
+      const observe = (m: Uint8Array): void => this.observe('tcp', m);
+      return (function* () {
+        let first = true;
+        for (const m of out) {
+          if (first) observe(m);
+          first = false;
+          yield m;
+        }
+      })();
     };
   }
 

@@ -3,9 +3,11 @@
  * file serves (served-zones.ts), the certificate-driven TLSA loop (tlsa-loop.ts), signing (signer.ts), the one
  * publish path (publisher.ts), the signature refresh timer (refresh-timer.ts), the sockets (listeners.ts), the
  * HTTP status (status.ts) and the one shutdown (shutdown.ts). A zone file that fails to load on reload is
- * reported (file:line: reason) and its last good version keeps serving.
+ * reported (file:line: reason) and its last good version keeps serving. TSIG (RFC 8945) is checked on every
+ * query against the keyring of the keys directory (tsig-keyring.ts, tsig-query.ts); AXFR over TCP is
+ * transfer.ts.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TSIG_DIR } from '../dnssec/tsigkey.js';
 import { removeInterruptedWrites } from '../state/atomic.js';
@@ -28,6 +30,9 @@ import { Shutdown } from './shutdown.js';
 import { ZoneSigner, type Secured } from './signer.js';
 import { health, scrape } from './status.js';
 import { TlsaLoop } from './tlsa-loop.js';
+import { createTransfers } from './transfer.js';
+import { ServerKeyring } from './tsig-keyring.js';
+import { withTsig } from './tsig-query.js';
 import { ZoneFiles } from './zone-files.js';
 
 export { parseListen } from './listeners.js';
@@ -67,7 +72,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const serials = new SerialStore(opts.stateDir);
   const autoSerial = (origin: string, hash: string): number => serials.serialFor(origin, hash);
   const metrics = new Metrics();
-  const files = new ZoneFiles({ dir: opts.zonesDir, logger, autoSerial, onLoadFailed: () => metrics.reloadFailures++ });
+  // TSIG keys first: a zone whose transfer.allow names a key without a key file does not load.
+  const keyring = new ServerKeyring(opts.keysDir, logger);
+  const files = new ZoneFiles({
+    dir: opts.zonesDir,
+    logger,
+    autoSerial,
+    onLoadFailed: () => metrics.reloadFailures++,
+    check: (zone) => keyring.missingKeys(zone),
+  });
   files.loadAll(); // a zone that does not load stops the start before anything runs
 
   const shutdown = new Shutdown();
@@ -133,23 +146,42 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     // The first signing signs everything: on the thread pool, several signatures at a time. Nothing is served
     // before it is done, so nothing else runs meanwhile.
     publish(await signer.secureAsync(served.zones(files.loaded)), 'start');
-    const answer = createHandler(() => publisher.current());
+    const current = (): ReturnType<typeof publisher.current> => publisher.current();
+    const answer = withTsig(createHandler(current), keyring.lookup, now);
+    const transfers = createTransfers({ current, lookup: keyring.lookup, logger, now });
+    const stream = opts.http ? metrics.wrapStream(transfers) : transfers;
     // Counting costs a header scan per response: only when someone can read the counters.
     const counted = opts.http ? metrics.wrap(answer) : answer;
     const handler = opts.logQueries ? logEachQuery(counted, logger) : counted;
     const udpEngine = opts.udpEngine ?? 'auto';
-    const addresses = await listenDns({ listen: opts.listen, udpEngine, handler, logger, shutdown });
+    const addresses = await listenDns({ listen: opts.listen, udpEngine, handler, stream, logger, shutdown });
 
     const ctx = { logger, shutdown };
     watchDirectory(opts.zonesDir, reloadZones, ctx, 'zones-watch-failed', 'zone files are reloaded on SIGHUP only');
     // Key files: a rollover (`dane-ns keys rollover`) or a restored key is picked up without a restart.
+    // The TSIG keys live one level down (<keys>/tsig), which the keys directory's watch does not see into: that
+    // directory gets a watch of its own as soon as it exists.
+    let tsigWatched = false;
+    const watchTsig = (): void => {
+      if (tsigWatched || !existsSync(join(opts.keysDir, TSIG_DIR))) return;
+      tsigWatched = true;
+      watchDirectory(join(opts.keysDir, TSIG_DIR), keysChanged, ctx, 'keys-watch-failed', keysNote);
+    };
     const keysChanged = (reason: string): void => {
+      watchTsig();
       signer.keysChanged();
+      keyring.reload(reason);
+      // A zone that failed for want of a TSIG key file loads once the file is there.
+      if (files.failing.size > 0) {
+        files.retryFailed();
+        files.reload();
+      }
       rebuild('keys');
       logger.debug('keys-reread', { reason });
     };
     const keysNote = 'key files are re-read on SIGHUP and when a zone changes';
     watchDirectory(opts.keysDir, keysChanged, ctx, 'keys-watch-failed', keysNote);
+    watchTsig();
 
     const status = { files, signer, metrics, now, served: () => publisher.served(), certificates: () => tlsa.health() };
     const routes = { health: () => health(status), metrics: () => scrape(status) };
@@ -159,6 +191,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       addresses,
       reload(): void {
         signer.keysChanged();
+        keyring.reload('reload');
         reloadZones('reload');
       },
       close: () => shutdown.close(),

@@ -38,7 +38,9 @@ export class ServedZones {
     if (lf.source.src.tlsa.length === 0) return lf.plain;
     const { logger } = this.opts;
     const sets = this.opts.setsFor(nameToText(lf.plain.origin).toLowerCase());
-    const key = `${lf.plain.contentHash}/${JSON.stringify(sets)}`;
+    // The transfer ACL is not in the content hash (it is not zone content) but must reach the served zone.
+    const acl = lf.plain.transfer.allow.map((a) => [a.key, a.address?.text]);
+    const key = `${lf.plain.contentHash}/${JSON.stringify(sets)}/${JSON.stringify(acl)}`;
     const have = this.built.get(file);
     if (have?.key === key) return have.zone;
     try {

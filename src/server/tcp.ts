@@ -7,9 +7,22 @@
  * in-order is simply what we get). Resources per client are bounded: a connection cap, an idle timeout that
  * only complete messages reset (so a trickle of bytes cannot hold a slot, RFC 7766 §6.2.3), and at most
  * `maxPipelined` unflushed answers before the connection stops reading (RFC 7766 §6.2.1.1 backpressure).
+ *
+ * A multi-message answer (AXFR, RFC 5936 §2.2) is pumped one message at a time: after a write the socket's
+ * buffer is full, the next message waits for 'drain', and reading stops until the last one is written. Every
+ * message handed to the kernel (and every drain) counts as activity, so the idle timeout ends a stalled client,
+ * never a transfer that is moving.
  */
 import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
-import { safeReporter, stripBrackets, type Handler, type Remote, type TcpOptions, type Listener } from './transport.js';
+import {
+  safeReporter,
+  stripBrackets,
+  type Handler,
+  type Listener,
+  type Remote,
+  type StreamHandler,
+  type TcpOptions,
+} from './transport.js';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_CONNECTIONS = 512;
@@ -31,6 +44,7 @@ const QUIET_SOCKET_ERRORS = new Set([
 /** What every connection of one listener shares. */
 interface Shared {
   readonly handler: Handler;
+  readonly stream: StreamHandler | undefined;
   readonly report: (err: unknown) => void;
   readonly idleTimeoutMs: number;
   readonly maxPipelined: number;
@@ -49,6 +63,8 @@ class Connection {
   /** Answers handed to the socket whose write callback has not fired yet. */
   private inFlight = 0;
   private needDrain = false;
+  /** The multi-message answer being written; reading waits until it is done. */
+  private streaming: Iterator<Uint8Array> | null = null;
   private peerEnded = false;
   private ending = false;
   private closed = false;
@@ -135,31 +151,83 @@ class Connection {
   }
 
   private blocked(): boolean {
-    return this.needDrain || this.inFlight >= this.shared.maxPipelined;
+    return this.needDrain || this.streaming !== null || this.inFlight >= this.shared.maxPipelined;
   }
 
   private dispatch(message: Buffer): void {
     this.timer.refresh();
     let out: Uint8Array | null;
     try {
+      const stream = this.shared.stream?.(message, this.remote) ?? null;
+      if (stream !== null) {
+        this.streaming = stream[Symbol.iterator]();
+        this.pump();
+        return;
+      }
       out = this.shared.handler(message, 'tcp', this.remote);
     } catch (err) {
+      this.streaming = null;
       this.shared.report(err);
       return;
     }
-    if (out === null) return;
-    const n = out.length;
+    if (out === null || !this.canWrite(out)) return;
+    this.inFlight++;
+    if (!this.write(out, this.onWritten)) this.needDrain = true;
+  }
+
+  private canWrite(out: Uint8Array): boolean {
     // A TCP message cannot exceed 65535 octets; the handler never produces one, but a bad length would
     // desynchronise the client's framing for every later answer.
-    if (n === 0 || n > 0xffff || this.closed || !this.socket.writable) return;
+    return out.length > 0 && out.length <= 0xffff && !this.closed && this.socket.writable;
+  }
+
+  /** Writes one framed message; false when the socket wants 'drain' before the next. */
+  private write(out: Uint8Array, done: (err?: Error | null) => void): boolean {
+    const n = out.length;
     // One buffer per answer (prefix + body): the client never sees the prefix and the body in different segments.
     const framed = Buffer.allocUnsafe(n + 2);
     framed[0] = n >>> 8;
     framed[1] = n & 0xff;
     framed.set(out, 2);
-    this.inFlight++;
-    if (!this.socket.write(framed, this.onWritten)) this.needDrain = true;
+    return this.socket.write(framed, done);
   }
+
+  /** Writes the messages of the current stream until the socket is full (then 'drain' calls again) or it ends. */
+  private pump(): void {
+    const it = this.streaming;
+    while (it !== null && !this.closed) {
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = it.next();
+      } catch (err) {
+        // Half a transfer is worse than none: the client must not take it for a whole zone.
+        this.shared.report(err);
+        this.streaming = null;
+        this.socket.destroy();
+        return;
+      }
+      if (r.done) {
+        this.streaming = null;
+        this.maybeResume();
+        return;
+      }
+      this.timer.refresh();
+      if (!this.canWrite(r.value)) {
+        this.streaming = null;
+        this.socket.destroy();
+        return;
+      }
+      if (!this.write(r.value, this.onStreamWritten)) {
+        this.needDrain = true;
+        return;
+      }
+    }
+  }
+
+  /** A message of the stream reached the kernel: the client is reading, the transfer is moving. */
+  private readonly onStreamWritten = (err?: Error | null): void => {
+    if (!err && !this.closed) this.timer.refresh();
+  };
 
   private readonly onWritten = (err?: Error | null): void => {
     this.inFlight--;
@@ -169,7 +237,9 @@ class Connection {
 
   private readonly onDrain = (): void => {
     this.needDrain = false;
-    this.maybeResume();
+    this.timer.refresh();
+    if (this.streaming !== null) this.pump();
+    else this.maybeResume();
   };
 
   /** Once writes can go on: finish held-back input, then read again (or finish after a half-close). */
@@ -191,7 +261,7 @@ class Connection {
     // A message cut off by the FIN can never complete.
     this.partial = null;
     this.lengthHigh = -1;
-    if (this.backlog === null) this.finish();
+    if (this.backlog === null && this.streaming === null) this.finish();
   };
 
   private finish(): void {
@@ -229,6 +299,7 @@ export function listenTcp(opts: TcpOptions): Promise<Listener> {
   const maxConnections = Math.max(0, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
   const shared: Shared = {
     handler: opts.handler,
+    stream: opts.stream,
     report,
     idleTimeoutMs: Math.max(1, opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS),
     maxPipelined: Math.max(1, opts.maxPipelined ?? DEFAULT_MAX_PIPELINED),

@@ -23,6 +23,13 @@ export interface Remote {
  */
 export type Handler = (query: Uint8Array, transport: Transport, remote: Remote) => Uint8Array | null;
 
+/**
+ * Takes a TCP request that is answered by many messages (a zone transfer, RFC 5936 §2.2): returns the
+ * messages, produced lazily and written with backpressure, or null to leave the request to the Handler. Same
+ * rules as a Handler: never throws for network input, and copies what it keeps of the query.
+ */
+export type StreamHandler = (query: Uint8Array, remote: Remote) => Iterable<Uint8Array> | null;
+
 export interface ListenOptions {
   host: string;
   port: number;
@@ -38,6 +45,8 @@ export interface TcpOptions extends ListenOptions {
   maxConnections?: number;
   /** Responses in flight (written but not yet flushed) per connection before reads pause. Default 64. */
   maxPipelined?: number;
+  /** Multi-message answers (AXFR), asked before the handler for every message. */
+  stream?: StreamHandler;
 }
 
 export interface Listener {

@@ -40,6 +40,8 @@ export interface ZoneFilesOptions {
   readonly autoSerial: (origin: string, hash: string) => number;
   /** Called once per file that fails to load on reload (the reload failure counter). */
   readonly onLoadFailed?: () => void;
+  /** Problems only the server can see in a built zone (a `transfer.allow` key without a key file). */
+  readonly check?: (zone: Zone) => readonly ZoneProblem[];
 }
 
 function fileStamp(file: string): string {
@@ -70,6 +72,14 @@ export class ZoneFiles {
   /** Files whose last load failed, with their problems (file:line: reason). */
   get failing(): ReadonlyMap<string, readonly string[]> {
     return this.failures;
+  }
+
+  /**
+   * Something a file's check depends on besides the file changed (a TSIG key file appeared): files that failed
+   * are read again on the next reload even though their stamp is the same.
+   */
+  retryFailed(): void {
+    this.failedStamps.clear();
   }
 
   /** Loads every file at start. Throws one ZoneError with the problems of every file (nothing is kept then). */
@@ -166,7 +176,7 @@ export class ZoneFiles {
   }
 
   private loadOne(file: string, stamp = fileStamp(file)): LoadedFile {
-    const { source, plain } = loadZoneForServing(file, this.opts.autoSerial);
+    const { source, plain } = loadZoneForServing(file, this.opts.autoSerial, this.opts.check);
     if (source.src.tlsa.length > 0) return { source, plain, stamp };
     // Only a zone with automatic TLSA is built again from its source (served-zones.ts); for the others the
     // parsed records (about 20 MB for a 100k-name zone) are dropped once the zone is built.
@@ -193,10 +203,14 @@ export class ZoneFiles {
 export function loadZoneForServing(
   file: string,
   autoSerial?: (origin: string, hash: string) => number,
+  /** The server's own checks of a built zone (a `transfer.allow` key that has no key file). */
+  check?: (zone: Zone) => readonly ZoneProblem[],
 ): { source: ZoneFileSource; plain: Zone } {
   const source = readZoneSource(file);
   const auto = source.src.tlsa.length > 0;
   const plain = buildZoneSource(source, auto ? undefined : autoSerial);
+  const checked = check?.(plain) ?? [];
+  if (checked.length > 0) throw new ZoneError([...checked]);
   if (auto) {
     const problems = tlsaEntryProblems(source, plain);
     if (problems.length > 0) throw new ZoneError([...problems]);

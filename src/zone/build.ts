@@ -416,6 +416,7 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
     negativeTtl: Math.min(finalSoa.ttl, soaMinimum),
     dnssec: src.dnssec,
     tlsa: src.tlsa,
+    transfer: src.transfer,
     contentHash,
     serialSetting: soaIn!.serial,
   });

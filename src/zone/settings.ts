@@ -51,3 +51,32 @@ export interface TlsaEntry {
   /** Line of the entry in the zone file, for messages. */
   readonly line: number;
 }
+
+/** An address or prefix of `transfer.allow` (IPv4 or IPv6; a bare address is a prefix of its full length). */
+export interface AddressPrefix {
+  readonly family: 4 | 6;
+  /** The network's octets (4 or 16), bits past `length` zero. */
+  readonly bytes: Uint8Array;
+  readonly length: number;
+  /** As written, for messages and logs. */
+  readonly text: string;
+}
+
+/**
+ * One `transfer.allow` entry (RFC 5936 §6: the primary decides who may transfer the zone): a TSIG key (RFC
+ * 8945), a source address prefix, or both, and then both are required.
+ */
+export interface TransferAllow {
+  /** The TSIG key's name, lower case and absolute (`xfr.example.`); undefined: no key required. */
+  readonly key: string | undefined;
+  readonly address: AddressPrefix | undefined;
+  /** Line of the entry in the zone file, for messages. */
+  readonly line: number;
+}
+
+/** The `transfer:` section: who may AXFR the zone. Empty by default: nobody. */
+export interface TransferSettings {
+  readonly allow: readonly TransferAllow[];
+}
+
+export const TRANSFER_DEFAULTS: TransferSettings = Object.freeze({ allow: Object.freeze([]) });

@@ -18,7 +18,13 @@ import {
   type YAMLMap,
 } from 'yaml';
 import type { ZoneProblem } from './errors.js';
-import { DNSSEC_DEFAULTS, type DnssecSettings, type TlsaEntry } from './settings.js';
+import {
+  DNSSEC_DEFAULTS,
+  TRANSFER_DEFAULTS,
+  type DnssecSettings,
+  type TlsaEntry,
+  type TransferSettings,
+} from './settings.js';
 import {
   duration,
   isEmpty,
@@ -31,6 +37,7 @@ import {
 } from './yamlsettings.js';
 import { readPiece, type PieceOwner } from './yamlpiece.js';
 import { syntaxProblem } from './yamlerrors.js';
+import { readTransfer } from './yamltransfer.js';
 
 export interface RecordInput {
   /** Owner as written ("@", relative or absolute). */
@@ -54,9 +61,11 @@ export interface ZoneSource {
   readonly dnssec: DnssecSettings;
   readonly records: readonly RecordInput[];
   readonly tlsa: readonly TlsaEntry[];
+  /** Who may transfer the zone (RFC 5936 §6). */
+  readonly transfer: TransferSettings;
 }
 
-const TOP_KEYS = new Set(['origin', 'ttl', 'soa', 'dnssec', 'records', 'tlsa']);
+const TOP_KEYS = new Set(['origin', 'ttl', 'soa', 'dnssec', 'records', 'tlsa', 'transfer']);
 
 /** Owner entries per separately parsed piece of a large `records:` mapping (see splitRecords). */
 const OWNERS_PER_PIECE = 300;
@@ -278,6 +287,7 @@ function readZoneYaml(
     dnssec: DNSSEC_DEFAULTS,
     records: [],
     tlsa: [],
+    transfer: TRANSFER_DEFAULTS,
   };
   if (doc.errors.length > 0) return empty;
   const root = doc.contents;
@@ -299,6 +309,7 @@ function readZoneYaml(
   let dnssec = DNSSEC_DEFAULTS;
   const records: RecordInput[] = [];
   const tlsa: TlsaEntry[] = [];
+  let transfer = TRANSFER_DEFAULTS;
 
   const topSeen = new Map<string, number>();
   for (const pair of (root as YAMLMap).items) {
@@ -350,9 +361,12 @@ function readZoneYaml(
       case 'tlsa':
         tlsa.push(...readTlsa(reader, v, line));
         break;
+      case 'transfer':
+        transfer = readTransfer(reader, v, line);
+        break;
     }
   }
-  return { file, origin, originLine, ttl, soa, dnssec, records, tlsa };
+  return { file, origin, originLine, ttl, soa, dnssec, records, tlsa, transfer };
 
   function mapEntries(
     v: unknown,

@@ -88,7 +88,13 @@ function choice<C extends string>(r: NodeReader, e: Entry, what: string, choices
 }
 
 /** The entries of a settings mapping by key; unknown keys are problems naming them and are left out. */
-function fields(r: NodeReader, v: unknown, line: number, what: string, known: readonly string[]): Map<string, Entry> {
+export function fields(
+  r: NodeReader,
+  v: unknown,
+  line: number,
+  what: string,
+  known: readonly string[],
+): Map<string, Entry> {
   const out = new Map<string, Entry>();
   for (const e of r.entries(v, line, what)) {
     if (known.includes(e.key)) out.set(e.key, e);

@@ -5,7 +5,7 @@
  */
 import type { Name } from '../wire/name.js';
 import type { RRset } from '../wire/rrset.js';
-import type { DnssecSettings, TlsaEntry } from './settings.js';
+import type { DnssecSettings, TlsaEntry, TransferSettings } from './settings.js';
 
 // The RRset type is defined in wire/rrset.ts (wire/ cannot import zone/) and re-exported with the zone model.
 export type { RRset };
@@ -135,6 +135,8 @@ export interface Zone {
   readonly negativeTtl: number;
   readonly dnssec: DnssecSettings;
   readonly tlsa: readonly TlsaEntry[];
+  /** Who may transfer the zone; not part of the content hash (who may read the zone is not zone content). */
+  readonly transfer: TransferSettings;
   /** Digest of the zone content (excluding the SOA serial), used to decide whether the serial must rise. */
   readonly contentHash: string;
   /**

@@ -165,6 +165,14 @@ describe('verify() checks in the order of RFC 8945 §5.2', () => {
     }
   });
 
+  it('leaves a received Buffer as it came (a transport hands a view of its read buffer)', () => {
+    const signed = Buffer.from(sign(query(), KEY, { time: NOW }));
+    const before = hex(signed);
+    expect(verify(signed, RING.lookup, NOW).ok).toBe(true);
+    expect(hex(signed)).toBe(before);
+    expect(verify(signed, RING.lookup, NOW).ok).toBe(true);
+  });
+
   it('BADKEY for an unknown key or a key of another algorithm; key names are case-insensitive', () => {
     const other: TsigKey = { name: parseName('other.'), algorithm: 'hmac-sha256', secret: SECRET };
     expect(failure(verify(sign(query(), other, { time: NOW }), RING.lookup, NOW))).toMatchObject({

@@ -109,7 +109,7 @@ describe('docs/architecture.md', () => {
           const defined = owner
             ? new RegExp(`\\bclass ${owner}\\b`).test(source) &&
               new RegExp(`^\\s+(?:(?:private|public|static|async|readonly)\\s+)*${member}\\s*[(<=]`, 'm').test(source)
-            : new RegExp(`\\b(?:function|class|const|let)\\s+${member}\\b`).test(source);
+            : new RegExp(`\\b(?:function\\*?|class|const|let)\\s+${member}\\b`).test(source);
           if (!defined) missing.push(`${m![1]}: ${f[1]}`);
         }
       }

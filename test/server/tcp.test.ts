@@ -343,3 +343,71 @@ describe('listenTcp', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('listenTcp: multi-message answers (stream, as AXFR uses)', () => {
+  /** A stream of `n` messages of 16 KiB, numbered in their first two octets; `made` counts those produced. */
+  function numbered(n: number, counter: { made: number }): Iterable<Uint8Array> {
+    return (function* () {
+      for (let i = 0; i < n; i++) {
+        counter.made++;
+        const m = new Uint8Array(16 * 1024);
+        m[0] = i >> 8;
+        m[1] = i & 0xff;
+        yield m;
+      }
+    })();
+  }
+
+  it('produces messages only as fast as the client reads (backpressure), in order, then answers what follows', async () => {
+    const counter = { made: 0 };
+    const n = 1000; // 16 MB: far beyond what the socket buffers hold
+    const l = await server(echo, {
+      stream: (q) => (((q[0]! << 8) | q[1]!) === 1 ? numbered(n, counter) : null),
+    });
+    const c = await Client.open(l.address.port);
+    c.socket.pause();
+    // The transfer, then a plain query pipelined behind it: answered only after the last message.
+    c.socket.write(framed(query(1), query(2)));
+    await delay(300);
+    expect(counter.made).toBeGreaterThan(0);
+    expect(counter.made).toBeLessThan(n);
+    c.socket.resume();
+    await c.waitMessages(n + 1, 15_000);
+    expect(c.ids()).toEqual([...Array.from({ length: n }, (_, i) => i), 2]);
+  }, 20_000);
+
+  it('the idle timeout does not cut a transfer that is moving, however long it takes', async () => {
+    const counter = { made: 0 };
+    const n = 1000;
+    const l = await server(echo, { idleTimeoutMs: 500, stream: () => numbered(n, counter) });
+    const c = await Client.open(l.address.port);
+    c.socket.write(framed(query(1)));
+    // A slow reader: 150 ms pauses, about 2 s in all, far longer than the 500 ms idle timeout.
+    for (let i = 0; i < 12 && !c.closed; i++) {
+      c.socket.pause();
+      await delay(150);
+      c.socket.resume();
+      await delay(10);
+    }
+    await c.until(() => c.messages.length >= n || c.closed, 15_000, 'the whole transfer or a close');
+    expect(c.messages).toHaveLength(n);
+    // Once the transfer is over, an idle connection is closed as before.
+    await c.waitClosed(2000);
+  }, 20_000);
+
+  it('a stream that throws half way closes the connection (a cut transfer is never taken for a whole one)', async () => {
+    const errors: unknown[] = [];
+    const l = await server(echo, {
+      onError: (e) => errors.push(e),
+      stream: () =>
+        (function* () {
+          yield new Uint8Array(100);
+          throw new Error('boom');
+        })(),
+    });
+    const c = await Client.open(l.address.port);
+    c.socket.write(framed(query(1)));
+    await c.waitClosed();
+    expect(String(errors[0])).toContain('boom');
+  });
+});

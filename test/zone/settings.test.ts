@@ -174,13 +174,26 @@ const accepted: readonly Accepted[] = [
     'tlsa:\n  - { host: mail, cert: mail.pem, ports: 587 }\n',
     (z) => expect(z.tlsa[0]!.ports).toEqual([587]),
   ],
+  [
+    'transfer.allow: key, address (IPv4 prefix, IPv6 prefix, one address), both',
+    'transfer:\n  allow:\n    - key: XFR.example\n    - { address: 198.51.100.0/24, key: knot }\n    - address: 2001:db8::/48\n    - address: 192.0.2.7\n',
+    (z) =>
+      expect(z.transfer.allow.map((a) => [a.key, a.address?.family, a.address?.length, a.line])).toEqual([
+        ['xfr.example.', undefined, undefined, 3],
+        ['knot.', 4, 24, 4],
+        [undefined, 6, 48, 5],
+        [undefined, 4, 32, 6],
+      ]),
+  ],
+  ['transfer: none (nobody may transfer)', '', (z) => expect(z.transfer.allow).toEqual([])],
+  ['transfer.allow: empty', 'transfer:\n  allow: []\n', (z) => expect(z.transfer.allow).toEqual([])],
 ];
 
 const refused: readonly Refused[] = [
   [
     'unknown top-level key',
     'recrods: {}\n',
-    ['z.yaml:1: unknown key "recrods" (expected one of: origin, ttl, soa, dnssec, records, tlsa)'],
+    ['z.yaml:1: unknown key "recrods" (expected one of: origin, ttl, soa, dnssec, records, tlsa, transfer)'],
   ],
   ['origin: empty', 'origin: ""\n', ['z.yaml:1: origin: expected a value, not ""']],
   ['origin: a list', 'origin: [a, b]\n', ['z.yaml:1: origin: expected a single value']],
@@ -402,6 +415,55 @@ const refused: readonly Refused[] = [
     'tlsa[]: unknown field',
     'tlsa:\n  - host: mail\n    cert: a.pem\n    port: 25\n',
     ['z.yaml:4: tlsa[0]: unknown field "port" (expected one of: host, cert, next, ports, ttl, issuer)'],
+  ],
+  ['transfer: not a mapping', 'transfer: all\n', ['z.yaml:1: transfer: expected a mapping']],
+  [
+    'transfer: unknown field',
+    'transfer:\n  notify: [192.0.2.1]\n',
+    ['z.yaml:2: transfer: unknown field "notify" (expected one of: allow)'],
+  ],
+  ['transfer.allow: not a list', 'transfer:\n  allow: any\n', ['z.yaml:2: transfer.allow: expected a list of entries']],
+  [
+    'transfer.allow[]: neither key nor address',
+    'transfer:\n  allow:\n    - {}\n',
+    ['z.yaml:3: transfer.allow[0]: expected key, address or both'],
+  ],
+  [
+    'transfer.allow[]: unknown field',
+    'transfer:\n  allow:\n    - { key: xfr, port: 53 }\n',
+    ['z.yaml:3: transfer.allow[0]: unknown field "port" (expected one of: key, address)'],
+  ],
+  [
+    'transfer.allow[].key: not a name',
+    'transfer:\n  allow:\n    - key: a..b\n',
+    ['z.yaml:3: transfer.allow[0].key: "a..b" is not a key name: empty label in "a..b"'],
+  ],
+  [
+    'transfer.allow[].key: empty',
+    'transfer:\n  allow:\n    - key: ""\n',
+    ['z.yaml:3: transfer.allow[0].key: expected a value, not ""'],
+  ],
+  [
+    'transfer.allow[].address: not an address (second entry)',
+    'transfer:\n  allow:\n    - key: xfr\n    - address: secondary.example.net\n',
+    ['z.yaml:4: transfer.allow[1].address: "secondary.example.net" is not an IPv4 or IPv6 address'],
+  ],
+  [
+    'transfer.allow[].address: prefix length too long',
+    'transfer:\n  allow:\n    - address: 198.51.100.0/33\n',
+    ['z.yaml:3: transfer.allow[0].address: "/33" is not a prefix length 0..32'],
+  ],
+  [
+    'transfer.allow[].address: host bits set',
+    'transfer:\n  allow:\n    - address: 2001:db8::1/48\n',
+    [
+      'z.yaml:3: transfer.allow[0].address: "2001:db8::1/48" has bits set past the prefix length (did you mean 2001:db8::/48?)',
+    ],
+  ],
+  [
+    'transfer.allow[].address: a list',
+    'transfer:\n  allow:\n    - address: [192.0.2.1, 192.0.2.2]\n',
+    ['z.yaml:3: transfer.allow[0].address: expected a single value'],
   ],
 ];
 

@@ -1,0 +1,121 @@
+/**
+ * AXFR over TCP (RFC 5936): who may transfer a zone (its `transfer.allow`, RFC 5936 §6), and the answer, the
+ * signed zone as the current snapshot serves it (every RRset with its RRSIGs, the NSEC chain, the DNSKEYs,
+ * glue and occluded data; zone/export.ts enumerates it exactly as `zone export --signed` prints it). A request
+ * with TSIG is verified first (tsig-query.ts) and then every message of the answer is signed, each chained to
+ * the MAC before it (RFC 8945 §5.3.1, §4.3.3). A request that is not allowed gets REFUSED and one log line.
+ * Anything that is not a well-formed AXFR query is left to the handler (null).
+ */
+import type { Logger } from '../log.js';
+import { signMessage, type KeyLookup, type TsigChain, type TsigKey } from '../dnssec/tsig.js';
+import { decodeMessage, type Message } from '../wire/message.js';
+import { FLAG_CD, FLAG_QR, FLAG_RD } from '../wire/header.js';
+import { nameToText } from '../wire/name.js';
+import { CLASS_IN, OPCODE, RCODE, T } from '../wire/types.js';
+import { exportRRsets } from '../zone/export.js';
+import { prefixContains } from '../zone/prefix.js';
+import type { TransferSettings } from '../zone/settings.js';
+import { axfrMessages } from './axfr.js';
+import { firstQuestionEnd, type Snapshot } from './handler.js';
+import { encodeResponse } from './respond.js';
+import type { Remote, StreamHandler } from './transport.js';
+import { checkTsig, signAnswer, tsigReserve, type SignedQuery } from './tsig-query.js';
+
+export interface TransferOptions {
+  readonly current: () => Snapshot;
+  readonly lookup: () => KeyLookup;
+  readonly logger: Logger;
+  /** The clock in milliseconds. */
+  readonly now: () => number;
+}
+
+/** QTYPE AXFR in the first question, read without decoding (most TCP queries are not transfers). */
+function asksAxfr(query: Uint8Array): boolean {
+  const end = firstQuestionEnd(query);
+  return end > 12 && ((query[end - 4]! << 8) | query[end - 3]!) === T.AXFR;
+}
+
+/** Whether a client (address, TSIG key name or null) matches an entry of `transfer.allow`. */
+export function transferAllowed(t: TransferSettings, address: string, key: string | null): boolean {
+  return t.allow.some(
+    (a) => (a.key === undefined || a.key === key) && (a.address === undefined || prefixContains(a.address, address)),
+  );
+}
+
+export function createTransfers(o: TransferOptions): StreamHandler {
+  return (query: Uint8Array, remote: Remote): Iterable<Uint8Array> | null => {
+    if (query.length < 12 || query[2]! & 0x80 || !asksAxfr(query)) return null;
+    const now = Math.floor(o.now() / 1000);
+    const c = checkTsig(query, o.lookup(), now);
+    if (c.kind === 'failed') {
+      o.logger.warn('transfer-tsig-failed', { client: remote.address, reason: c.reason });
+      return [c.answer];
+    }
+    const signed = c.kind === 'signed' ? c.signed : null;
+    let msg: Message;
+    try {
+      msg = decodeMessage(signed ? signed.query : query);
+    } catch {
+      return null; // FORMERR is the handler's
+    }
+    const q = msg.questions[0];
+    const opcode = (msg.flags >>> 11) & 0xf;
+    if (opcode !== OPCODE.QUERY || msg.questions.length !== 1 || !q || q.class !== CLASS_IN) return null;
+    if (msg.edns && msg.edns.version > 0) return null; // BADVERS is the handler's
+    const snap = o.current();
+    const zone = snap.zones.get(q.name);
+    const keyName = signed ? nameToText(signed.key.name).toLowerCase() : null;
+    const reply = (rcode: number): Iterable<Uint8Array> => [answerOnly(msg, rcode, signed, now)];
+    // RFC 5936 §2.2.1: not a zone of ours (the name is not an apex we serve): NOTAUTH.
+    if (!zone) return reply(RCODE.NOTAUTH);
+    const zoneText = nameToText(zone.origin);
+    if (!transferAllowed(zone.transfer, remote.address, keyName)) {
+      o.logger.warn('transfer-refused', { client: remote.address, key: keyName ?? 'none', zone: zoneText });
+      return reply(RCODE.REFUSED);
+    }
+    const sec = snap.security.get(zone);
+    o.logger.info('transfer', { client: remote.address, key: keyName ?? 'none', zone: zoneText, signed: !!sec });
+    const messages = axfrMessages(exportRRsets(zone, sec ? sec.addedRRsets() : []), zone.soa, {
+      id: msg.id,
+      flags: msg.flags & (FLAG_RD | FLAG_CD),
+      qname: q.name,
+      edns: msg.edns ? { dnssecOk: msg.edns.dnssecOk, extRcode: 0 } : null,
+      reserve: signed ? tsigReserve(signed.key) : 0,
+    });
+    return signed ? signEach(messages, signed.key, signed.mac, o.now) : messages;
+  };
+}
+
+/** Signs every message of a stream: the first chained to the request (§4.3.2), the others to the one before. */
+function* signEach(
+  messages: Iterable<Uint8Array>,
+  key: TsigKey,
+  requestMac: Uint8Array,
+  nowMs: () => number,
+): Generator<Uint8Array> {
+  let chain: TsigChain = { mac: requestMac };
+  for (const m of messages) {
+    const s = signMessage(m, key, { time: Math.floor(nowMs() / 1000), chain });
+    chain = { mac: s.mac, subsequent: true };
+    yield s.bytes;
+  }
+}
+
+/** A one-message answer (REFUSED, NOTAUTH): the question echoed, our OPT when the request had EDNS, signed. */
+function answerOnly(msg: Message, rcode: number, signed: SignedQuery | null, now: number): Uint8Array {
+  const q = msg.questions[0]!;
+  const { bytes } = encodeResponse({
+    id: msg.id,
+    flags: FLAG_QR | (msg.flags & (FLAG_RD | FLAG_CD)),
+    rcode,
+    qname: q.name,
+    qtype: q.type,
+    qclass: q.class,
+    answer: [],
+    authority: [],
+    additional: [],
+    edns: msg.edns ? { dnssecOk: msg.edns.dnssecOk, extRcode: 0 } : null,
+    limit: 65535,
+  });
+  return signed ? signAnswer(bytes, signed, now) : bytes;
+}
