@@ -172,10 +172,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       signer.keysChanged();
       keyring.reload(reason);
       // A zone that failed for want of a TSIG key file loads once the file is there.
-      if (files.failing.size > 0) {
-        files.retryFailed();
-        files.reload();
-      }
+      if (files.failing.size > 0) files.reload();
       rebuild('keys');
       logger.debug('keys-reread', { reason });
     };

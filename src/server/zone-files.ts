@@ -74,14 +74,6 @@ export class ZoneFiles {
     return this.failures;
   }
 
-  /**
-   * Something a file's check depends on besides the file changed (a TSIG key file appeared): files that failed
-   * are read again on the next reload even though their stamp is the same.
-   */
-  retryFailed(): void {
-    this.failedStamps.clear();
-  }
-
   /** Loads every file at start. Throws one ZoneError with the problems of every file (nothing is kept then). */
   loadAll(): void {
     const problems: ZoneProblem[] = [];
@@ -140,9 +132,11 @@ export class ZoneFiles {
       } catch (e) {
         const reasons = e instanceof ZoneError ? listProblems(e.problems) : [clip(String(e))];
         this.failures.set(file, reasons);
-        // A clash depends on the other files too, and an errno (EACCES, EMFILE) may pass: such a file is tried
-        // again on the next reload. A parse error or a refused file (FIFO, device, too large) is not.
-        if (!loaded && !(e instanceof ZoneReadError)) this.failedStamps.set(file, stamp);
+        // A clash depends on the other files too, an errno (EACCES, EMFILE) may pass, and the server's own check
+        // depends on files besides this one (a TSIG key file may appear): such a file is tried again on the next
+        // reload. A parse error or a refused file (FIFO, device, too large) is not, until it changes.
+        if (!loaded && !(e instanceof ZoneReadError) && !(e instanceof ZoneCheckError))
+          this.failedStamps.set(file, stamp);
         this.opts.onLoadFailed?.();
         logger.error('zone-load-failed', {
           file: basename(file),
@@ -194,6 +188,9 @@ export class ZoneFiles {
   }
 }
 
+/** Problems the server's own check found in a zone that parsed and built: they depend on files besides the zone's. */
+class ZoneCheckError extends ZoneError {}
+
 /**
  * Parses and builds one zone file as the server loads it (and `dane-ns zone check` checks it): every problem
  * is a ZoneError. A zone with automatic TLSA is built here without it (and without touching the serial state:
@@ -210,7 +207,7 @@ export function loadZoneForServing(
   const auto = source.src.tlsa.length > 0;
   const plain = buildZoneSource(source, auto ? undefined : autoSerial);
   const checked = check?.(plain) ?? [];
-  if (checked.length > 0) throw new ZoneError([...checked]);
+  if (checked.length > 0) throw new ZoneCheckError([...checked]);
   if (auto) {
     const problems = tlsaEntryProblems(source, plain);
     if (problems.length > 0) throw new ZoneError([...problems]);
