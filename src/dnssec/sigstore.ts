@@ -10,11 +10,11 @@
  * File layout (big-endian): "dane-ns signatures 1\n", zone name, keys (tag, DNSKEY rdata), cache buckets,
  * entries (bucket, 16-octet digest, inception, expiration as float64, RRSIG rdata), SHA-256 of all before.
  */
-import { hash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { join } from 'node:path';
 import { nameToText, type Name } from '../wire/name.js';
 import { slabCopy } from '../wire/slab.js';
-import { writeFileAtomic } from '../state/atomic.js';
+import { writeFileAtomicWith } from '../state/atomic.js';
 import { FileReadError, readRegularFile } from '../state/readfile.js';
 import type { ZoneKey } from './keys.js';
 import type { PersistedSignature, SignatureCache } from './sigcache.js';
@@ -40,31 +40,40 @@ export function saveSignatures(
   now: number,
 ): number {
   signers = [...new Set(signers)]; // a CSK signs both the DNSKEY RRset and the rest
-  const out = new Out();
-  out.bytes(MAGIC);
-  out.text(nameToText(zone).toLowerCase());
-  out.u16(signers.length);
-  for (const k of signers) {
-    out.u16(k.tag);
-    out.chunk(k.dnskeyRdata);
-  }
+  // Two passes over the cache (the bucket table and the count come before the entries), none of it collected:
+  // a large zone has a quarter of a million signatures, written out piece by piece.
   const buckets = new Map<string, number>();
-  const entries: PersistedSignature[] = [];
-  for (const k of signers) for (const e of cache.entriesOf(k, now)) entries.push(e);
-  for (const e of entries) if (!buckets.has(e.bucket)) buckets.set(e.bucket, buckets.size);
-  out.u16(buckets.size);
-  for (const id of buckets.keys()) out.text(id);
-  out.u32(entries.length);
-  for (const e of entries) {
-    out.u16(buckets.get(e.bucket)!);
-    out.bytes(e.digest);
-    out.f64(e.inception);
-    out.f64(e.expiration);
-    out.chunk(e.rrsig);
-  }
-  const body = out.done();
-  writeFileAtomic(signaturesFile(stateDir, zone), Buffer.concat([body, hash('sha256', body, 'buffer')]));
-  return entries.length;
+  let count = 0;
+  for (const k of signers)
+    for (const e of cache.entriesOf(k, now)) {
+      if (!buckets.has(e.bucket)) buckets.set(e.bucket, buckets.size);
+      count++;
+    }
+  writeFileAtomicWith(signaturesFile(stateDir, zone), (write) => {
+    const out = new Out(write);
+    out.bytes(MAGIC);
+    out.text(nameToText(zone).toLowerCase());
+    out.u16(signers.length);
+    for (const k of signers) {
+      out.u16(k.tag);
+      out.chunk(k.dnskeyRdata);
+    }
+    out.u16(buckets.size);
+    for (const id of buckets.keys()) out.text(id);
+    out.u32(count);
+    let written = 0;
+    for (const k of signers)
+      for (const e of cache.entriesOf(k, now)) {
+        if (written++ === count) break; // the cache cannot change in between (one thread), but never write more
+        out.u16(buckets.get(e.bucket)!);
+        out.bytes(e.digest);
+        out.f64(e.inception);
+        out.f64(e.expiration);
+        out.chunk(e.rrsig);
+      }
+    out.finish();
+  });
+  return count;
 }
 
 export type LoadResult =
@@ -125,35 +134,45 @@ export function loadSignatures(
   }
 }
 
-/** Big-endian writer into one growing buffer (a large zone has a quarter of a million signatures). */
+/**
+ * Big-endian writer through a fixed buffer: each full buffer is hashed and handed on; finish() appends the
+ * SHA-256 of everything written before it.
+ */
 class Out {
-  private b = Buffer.alloc(64 * 1024);
+  private readonly b = Buffer.alloc(256 * 1024);
   private at = 0;
+  private readonly sha: Hash = createHash('sha256');
+  constructor(private readonly write: (chunk: Uint8Array) => void) {}
+  private flush(): void {
+    if (this.at === 0) return;
+    const piece = this.b.subarray(0, this.at);
+    this.sha.update(piece);
+    this.write(piece);
+    this.at = 0;
+  }
   private room(n: number): number {
-    if (this.at + n > this.b.length) {
-      const bigger = Buffer.alloc(Math.max(2 * this.b.length, this.at + n));
-      this.b.copy(bigger, 0, 0, this.at);
-      this.b = bigger;
-    }
+    if (this.at + n > this.b.length) this.flush();
     const at = this.at;
     this.at += n;
     return at;
   }
   u16(v: number): void {
-    const at = this.room(2);
-    this.b.writeUInt16BE(v, at);
+    this.b.writeUInt16BE(v, this.room(2));
   }
   u32(v: number): void {
-    const at = this.room(4);
-    this.b.writeUInt32BE(v, at);
+    this.b.writeUInt32BE(v, this.room(4));
   }
   f64(v: number): void {
-    const at = this.room(8);
-    this.b.writeDoubleBE(v, at);
+    this.b.writeDoubleBE(v, this.room(8));
   }
   bytes(v: Uint8Array): void {
-    const at = this.room(v.length); // first: it may replace this.b
-    this.b.set(v, at);
+    if (v.length > this.b.length) {
+      this.flush();
+      this.sha.update(v);
+      this.write(v);
+      return;
+    }
+    this.b.set(v, this.room(v.length));
   }
   chunk(v: Uint8Array): void {
     this.u16(v.length);
@@ -162,8 +181,9 @@ class Out {
   text(v: string): void {
     this.chunk(Buffer.from(v, 'utf8'));
   }
-  done(): Buffer {
-    return this.b.subarray(0, this.at);
+  finish(): void {
+    this.flush();
+    this.write(this.sha.digest());
   }
 }
 

@@ -51,7 +51,7 @@ export interface SignedZone extends ZoneSecurity {
   /** Earliest expiration (seconds since the epoch) of any signature in this snapshot. */
   readonly earliestExpiration: number;
   /** Every record the signer added (DNSKEY, NSEC, RRSIG), for `zone export --signed`. */
-  addedRRsets(): RRset[];
+  addedRRsets(): Iterable<RRset>;
 }
 
 /** The signature policy of a zone's `dnssec:` settings. */
@@ -235,10 +235,11 @@ function assemble(
     nodata: (qname: Name) => sets(nodataProof(chain, qname)),
     wildcardAnswer: (qname: Name, wildcard: Name) => sets(wildcardAnswerProof(chain, qname, wildcard)),
     wildcardNodata: (qname: Name, wildcard: Name) => sets(wildcardNodataProof(chain, qname, wildcard)),
-    addedRRsets(): RRset[] {
-      const out: RRset[] = [dnskey, ...chain.entries.map((e) => e.rrset)];
-      for (const rs of signedRRsets(zone, dnskey, chain)) out.push(rrsigRRset(rs, rs.ttl, lookup(rs)!));
-      return out;
+    // One at a time: the RRSIG RRsets of a large zone are made as they are read, never all held at once.
+    *addedRRsets(): Generator<RRset> {
+      yield dnskey;
+      for (const e of chain.entries) yield e.rrset;
+      for (const rs of signedRRsets(zone, dnskey, chain)) yield rrsigRRset(rs, rs.ttl, lookup(rs)!);
     },
   };
 }

@@ -32,5 +32,5 @@ export interface ZoneSecurity {
   /** NSEC RRsets proving no closer match and no RRset of the type at `wildcard`. */
   wildcardNodata(qname: Name, wildcard: Name): RRset[];
   /** Every RRset the signer added (DNSKEY, NSEC, RRSIG): with the zone's own, the signed zone a transfer sends. */
-  addedRRsets(): RRset[];
+  addedRRsets(): Iterable<RRset>;
 }

@@ -84,32 +84,44 @@ export class SerialAssigner {
 
 /**
  * SHA-256 over every RRset of a version: the zone's (glue included), then the signer's (DNSKEY, NSEC, RRSIG).
- * Owner, type, TTL and rdata of each, in a fixed order, written into one buffer and hashed once (one hash
- * update per record costs several times more for a large zone).
+ * Owner, type, TTL and rdata of each, in a fixed order, written into a fixed buffer that is hashed each time it
+ * fills (one hash update per record costs several times more for a large zone; one buffer of the whole zone
+ * would cost its size in memory).
  */
 export function versionDigest(zone: Zone, signed: SignedZone | undefined): string {
-  let b = Buffer.alloc(1 << 20);
+  const sha = createHash('sha256');
+  const b = Buffer.alloc(256 * 1024);
   let at = 0;
   const room = (n: number): void => {
     if (at + n <= b.length) return;
-    const bigger = Buffer.alloc(Math.max(2 * b.length, at + n));
-    b.copy(bigger, 0, 0, at);
-    b = bigger;
+    sha.update(b.subarray(0, at));
+    at = 0;
+  };
+  const bytes = (v: Uint8Array): void => {
+    if (v.length > b.length) {
+      room(b.length + 1); // flush
+      sha.update(v);
+      return;
+    }
+    room(v.length);
+    b.set(v, at);
+    at += v.length;
   };
   const add = (rs: RRset): void => {
-    const owner = rs.owner.key;
-    room(3 * owner.length + 12);
-    const n = b.write(owner, at + 2, 'utf8'); // length-prefixed: no owner runs into the next field
-    at = b.writeUInt16BE(n, at) + n;
+    const owner = Buffer.from(rs.owner.key, 'utf8');
+    room(12);
+    at = b.writeUInt16BE(owner.length, at); // length-prefixed: no owner runs into the next field
+    bytes(owner);
+    room(8);
     at = b.writeUInt16BE(rs.type, b.writeUInt32BE(rs.ttl, b.writeUInt16BE(rs.rdatas.length, at)));
     for (const rd of rs.rdatas) {
-      room(rd.length + 2);
+      room(2);
       at = b.writeUInt16BE(rd.length, at);
-      b.set(rd, at);
-      at += rd.length;
+      bytes(rd);
     }
   };
   for (const node of zone.ordered) for (const rs of [...node.rrsets.values()].sort((x, y) => x.type - y.type)) add(rs);
   if (signed) for (const rs of signed.addedRRsets()) add(rs);
-  return createHash('sha256').update(b.subarray(0, at)).digest('base64');
+  sha.update(b.subarray(0, at));
+  return sha.digest('base64');
 }

@@ -11,15 +11,29 @@ import { randomBytes } from 'node:crypto';
 export const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  writeFileAtomicWith(path, (write) => write(buf), mode);
+}
+
+/**
+ * writeFileAtomic for content made piece by piece (a large zone's signatures): `produce` hands each piece to
+ * `write` in order, so the whole content never has to be in memory at once.
+ */
+export function writeFileAtomicWith(
+  path: string,
+  produce: (write: (chunk: Uint8Array) => void) => void,
+  mode = 0o644,
+): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   // The name TEMP_NAME matches: hidden, so nothing that lists the directory takes it for a key or zone file.
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    produce((chunk) => {
+      let off = 0;
+      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+    });
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);

@@ -20,7 +20,7 @@ function lines(rs: RRset): string[] {
  * @param extra RRsets to put beside the zone's own at their owners (the signer's DNSKEY, NSEC and RRSIG
  *   records for `zone export --signed` and for transfers of a signed zone).
  */
-export function* exportRRsets(zone: Zone, extra: readonly RRset[] = []): Generator<RRset> {
+export function* exportRRsets(zone: Zone, extra: Iterable<RRset> = []): Generator<RRset> {
   const byOwner = new Map<string, RRset[]>();
   for (const rs of extra) {
     const list = byOwner.get(rs.owner.key);
@@ -36,7 +36,7 @@ export function* exportRRsets(zone: Zone, extra: readonly RRset[] = []): Generat
 }
 
 /** The zone as master file text (see exportRRsets for the order and `extra`). */
-export function exportZone(zone: Zone, extra: readonly RRset[] = []): string {
+export function exportZone(zone: Zone, extra: Iterable<RRset> = []): string {
   const out: string[] = [`; zone ${nameToText(zone.origin)} exported by dane-ns`, `$ORIGIN ${nameToText(zone.origin)}`];
   for (const rs of exportRRsets(zone, extra)) out.push(...lines(rs));
   return out.join('\n') + '\n';

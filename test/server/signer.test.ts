@@ -46,7 +46,7 @@ describe('ZoneSigner over 30 simulated days', () => {
       for (const n of signed.zone.ordered)
         for (const rs of n.rrsets.values()) rrsets.set(`${n.name.key}/${rs.type}`, rs);
       for (const rs of signed.addedRRsets()) if (rs.type !== T.RRSIG) rrsets.set(`${rs.owner.key}/${rs.type}`, rs);
-      for (const sig of signed.addedRRsets().filter((r) => r.type === T.RRSIG)) {
+      for (const sig of [...signed.addedRRsets()].filter((r) => r.type === T.RRSIG)) {
         const f = parseRrsig(sig.rdatas[0]!);
         // Inside the window, with at least an hour of margin on both sides (clock skew of validators).
         expect(f.inception).toBeLessThanOrEqual(now - 3600);
