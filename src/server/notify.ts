@@ -75,6 +75,13 @@ export class NotifySender implements PublishListener {
   /** The publisher served a new version: it is answered already, so the secondaries may be told. */
   published(version: ZoneVersion): void {
     if (this.closed) return;
+    // A target no longer listed is not told of versions it will not get notified of anyway.
+    const listed = new Set(version.zone.transfer.notify.map((t) => targetKey(version.origin, t)));
+    for (const [key, p] of this.pending)
+      if (p.version.origin === version.origin && !listed.has(key)) {
+        p.cancel();
+        this.pending.delete(key);
+      }
     for (const target of version.zone.transfer.notify) {
       const key = targetKey(version.origin, target);
       let p = this.pending.get(key);

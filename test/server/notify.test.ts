@@ -160,6 +160,16 @@ describe('NOTIFY sender (RFC 1996)', () => {
     expect(t.counts.failed).toBe(0);
   });
 
+  it('a target no longer listed in the new version is not retried', () => {
+    const t = setup();
+    t.sender.published(version(5, ONE + '    - address: 192.0.2.9\n'));
+    t.time.advance(0);
+    t.sender.published(version(6, '    - address: 192.0.2.9\n'));
+    t.time.advance(60_000);
+    expect(t.sent.filter((s) => s.address === '198.51.100.2')).toHaveLength(1);
+    expect(t.sent.filter((s) => s.address === '192.0.2.9')).toHaveLength(1 + 3);
+  });
+
   it('sends to every target, and stops everything on withdraw and on close', () => {
     const t = setup();
     t.sender.published(version(5, ONE + '    - address: 192.0.2.9\n'));
