@@ -144,6 +144,12 @@ export class NotifySender implements PublishListener {
       this.pending.delete(key);
       return this.fail(p, (e as Error).message);
     }
+    if (p.tries === 0)
+      this.o.logger.info('notify-sent', {
+        zone: p.version.origin,
+        target: `${p.target.address}#${p.target.port}`,
+        serial: p.version.serial,
+      });
     const wait = this.retryMs[p.tries] ?? 0;
     p.tries++;
     try {
