@@ -67,6 +67,20 @@ export class Metrics {
   /** SOA serial served, per zone (origin text), in publication order. */
   private readonly serials = new Map<string, number>();
 
+  /** NOTIFY datagrams sent (retries included) and NOTIFYs given up, per zone (notify.ts, RFC 1996). */
+  private readonly notifySent = new Map<string, number>();
+  private readonly notifyFailed = new Map<string, number>();
+
+  /** A NOTIFY datagram for `zone` was sent. */
+  countNotifySent(zone: string): void {
+    this.notifySent.set(zone, (this.notifySent.get(zone) ?? 0) + 1);
+  }
+
+  /** A NOTIFY for `zone` was given up (no answer after every try, or an error answer). */
+  countNotifyFailed(zone: string): void {
+    this.notifyFailed.set(zone, (this.notifyFailed.get(zone) ?? 0) + 1);
+  }
+
   /** A new version of `zone` is served (publisher.ts). */
   setZoneSerial(zone: string, serial: number): void {
     this.serials.set(zone, serial);
@@ -182,6 +196,10 @@ export class Metrics {
       'Certificate or key files that failed to read or parse.',
     );
     out.push(`dane_ns_certificate_read_failures_total ${this.certReadFailures}`);
+    head('dane_ns_notify_sent_total', 'counter', 'NOTIFY messages sent to secondaries, retries included.');
+    for (const [zone, n] of this.notifySent) out.push(`dane_ns_notify_sent_total{zone="${esc(zone)}"} ${n}`);
+    head('dane_ns_notify_failed_total', 'counter', 'NOTIFY messages given up without an acknowledgement.');
+    for (const [zone, n] of this.notifyFailed) out.push(`dane_ns_notify_failed_total{zone="${esc(zone)}"} ${n}`);
     head('dane_ns_start_time_seconds', 'gauge', 'Process start time (Unix seconds).');
     out.push(`dane_ns_start_time_seconds ${Math.floor(this.started / 1000)}`);
     return out.join('\n') + '\n';

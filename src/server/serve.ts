@@ -5,7 +5,7 @@
  * HTTP status (status.ts) and the one shutdown (shutdown.ts). A zone file that fails to load on reload is
  * reported (file:line: reason) and its last good version keeps serving. TSIG (RFC 8945) is checked on every
  * query against the keyring of the keys directory (tsig-keyring.ts, tsig-query.ts); AXFR over TCP is
- * transfer.ts.
+ * transfer.ts; NOTIFY to the secondaries of `transfer.notify` after each publish (RFC 1996) is notify.ts.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +20,8 @@ import { watchDirectory } from './dir-watch.js';
 import { createHandler } from './handler.js';
 import { listenDns, listenOperator } from './listeners.js';
 import { Metrics } from './metrics.js';
+import { NotifySender } from './notify.js';
+import { NotifySocket } from './notify-socket.js';
 import { Publisher, type PublishReason } from './publisher.js';
 import { logEachQuery } from './query-log.js';
 import { RefreshTimer } from './refresh-timer.js';
@@ -49,6 +51,8 @@ export interface ServeOptions {
   readonly now?: () => number;
   /** `ADDR:PORT` of the HTTP endpoint (/healthz, /metrics); off when absent. */
   readonly http?: string;
+  /** Milliseconds between NOTIFY tries (notify.ts NOTIFY_RETRY_MS by default; tests shorten it). */
+  readonly notifyRetryMs?: readonly number[];
   /** Log one line per answered query (off by default: it costs a message decode per query). */
   readonly logQueries?: boolean;
 }
@@ -99,6 +103,20 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     },
     withdrawn: (origin) => metrics.removeZone(origin),
   });
+  // NOTIFY (RFC 1996) after each publish: the new version is served before the secondaries hear of it.
+  const notifySocket = new NotifySocket((m, address, port) => notify.receive(m, address, port), logger);
+  const notify = new NotifySender({
+    endpoint: notifySocket,
+    lookup: keyring.lookup,
+    logger,
+    now,
+    timers: nodeTimers,
+    ...(opts.notifyRetryMs ? { retryMs: opts.notifyRetryMs } : {}),
+    onSent: (zone) => metrics.countNotifySent(zone),
+    onFailed: (zone) => metrics.countNotifyFailed(zone),
+  });
+  shutdown.add(() => notifySocket.close());
+  shutdown.add(() => notify.close());
   // Signatures are refreshed by a timer, well before they expire; each refresh publishes what it re-signed.
   const refresh = new RefreshTimer(() => rebuild('refresh'), now, nodeTimers);
   shutdown.add(() => refresh.close());
@@ -155,6 +173,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const handler = opts.logQueries ? logEachQuery(counted, logger) : counted;
     const udpEngine = opts.udpEngine ?? 'auto';
     const addresses = await listenDns({ listen: opts.listen, udpEngine, handler, stream, logger, shutdown });
+    // The secondaries are told once the versions are answered over the sockets too: from now on, on every
+    // publish, and now of what the start published.
+    publisher.onPublished(notify);
+    for (const v of publisher.served().values()) notify.published(v);
 
     const ctx = { logger, shutdown };
     watchDirectory(opts.zonesDir, reloadZones, ctx, 'zones-watch-failed', 'zone files are reloaded on SIGHUP only');

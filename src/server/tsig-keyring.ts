@@ -40,25 +40,30 @@ export class ServerKeyring {
     }
   }
 
-  /** The problems of a zone whose `transfer.allow` names a key that has no file in `<keys dir>/tsig/`. */
+  /**
+   * The problems of a zone whose `transfer.allow` or `transfer.notify` names a key that has no file in
+   * `<keys dir>/tsig/` (an AXFR nobody could sign, a NOTIFY that could not be signed).
+   */
   missingKeys(zone: Zone): ZoneProblem[] {
     const out: ZoneProblem[] = [];
-    zone.transfer.allow.forEach((a, i) => {
-      if (a.key === undefined) return;
+    const check = (key: string | undefined, line: number, what: string): void => {
+      if (key === undefined) return;
       let path: string;
       try {
-        path = join(this.keysDir, TSIG_DIR, tsigKeyFileName(parseName(a.key, ROOT)));
+        path = join(this.keysDir, TSIG_DIR, tsigKeyFileName(parseName(key, ROOT)));
       } catch (e) {
-        out.push({ file: zone.file, line: a.line, reason: `transfer.allow[${i}].key: ${(e as Error).message}` });
+        out.push({ file: zone.file, line, reason: `${what}.key: ${(e as Error).message}` });
         return;
       }
       if (!existsSync(path))
         out.push({
           file: zone.file,
-          line: a.line,
-          reason: `transfer.allow[${i}].key: no TSIG key "${a.key}" (expected the file ${path}; dane-ns tsig generate ${a.key.replace(/\.$/, '')} makes one)`,
+          line,
+          reason: `${what}.key: no TSIG key "${key}" (expected the file ${path}; dane-ns tsig generate ${key.replace(/\.$/, '')} makes one)`,
         });
-    });
+    };
+    zone.transfer.allow.forEach((a, i) => check(a.key, a.line, `transfer.allow[${i}]`));
+    zone.transfer.notify.forEach((n, i) => check(n.key, n.line, `transfer.notify[${i}]`));
     return out;
   }
 }

@@ -74,9 +74,27 @@ export interface TransferAllow {
   readonly line: number;
 }
 
-/** The `transfer:` section: who may AXFR the zone. Empty by default: nobody. */
-export interface TransferSettings {
-  readonly allow: readonly TransferAllow[];
+/**
+ * One `transfer.notify` target (RFC 1996 §3.3: the primary tells its secondaries a new serial is out): where
+ * the NOTIFY goes over UDP, and the TSIG key (RFC 8945) it is signed with, if any.
+ */
+export interface NotifyTarget {
+  /** An IPv4 or IPv6 address as written. */
+  readonly address: string;
+  readonly port: number;
+  /** The TSIG key's name, lower case and absolute; undefined: sent unsigned. */
+  readonly key: string | undefined;
+  /** Line of the entry in the zone file, for messages. */
+  readonly line: number;
 }
 
-export const TRANSFER_DEFAULTS: TransferSettings = Object.freeze({ allow: Object.freeze([]) });
+/** The `transfer:` section: who may AXFR the zone (nobody by default) and whom to NOTIFY (nobody). */
+export interface TransferSettings {
+  readonly allow: readonly TransferAllow[];
+  readonly notify: readonly NotifyTarget[];
+}
+
+export const TRANSFER_DEFAULTS: TransferSettings = Object.freeze({
+  allow: Object.freeze([]),
+  notify: Object.freeze([]),
+});

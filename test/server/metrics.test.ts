@@ -48,3 +48,23 @@ describe('Metrics: the qtype label comes from a fixed set', () => {
     expect(series(m)).toEqual(['dane_ns_queries_total{transport="udp",qtype="none",rcode="NOERROR"} 1']);
   });
 });
+
+describe('Metrics: NOTIFY counters', () => {
+  it('counts NOTIFYs sent and given up per zone, with HELP and TYPE', () => {
+    const m = new Metrics();
+    m.countNotifySent('example.com.');
+    m.countNotifySent('example.com.');
+    m.countNotifySent('b.example.');
+    m.countNotifyFailed('example.com.');
+    const text = m.render([], [], 0);
+    expect(text.split('\n').filter((l) => l.includes('dane_ns_notify_'))).toEqual([
+      '# HELP dane_ns_notify_sent_total NOTIFY messages sent to secondaries, retries included.',
+      '# TYPE dane_ns_notify_sent_total counter',
+      'dane_ns_notify_sent_total{zone="example.com."} 2',
+      'dane_ns_notify_sent_total{zone="b.example."} 1',
+      '# HELP dane_ns_notify_failed_total NOTIFY messages given up without an acknowledgement.',
+      '# TYPE dane_ns_notify_failed_total counter',
+      'dane_ns_notify_failed_total{zone="example.com."} 1',
+    ]);
+  });
+});

@@ -262,4 +262,16 @@ describe('the server keyring', () => {
       `transfer.allow[1].key: no TSIG key "gone." (expected the file ${join(dir, 'tsig', 'gone.key')}; dane-ns tsig generate gone makes one)`,
     ]);
   });
+
+  it('a transfer.notify key without a key file is a problem of the zone too, naming the entry', () => {
+    const ring = new ServerKeyring(dir, createLogger({ write: () => {} }));
+    const notify = '  notify:\n    - { address: 192.0.2.1, key: xfr }\n    - { address: 192.0.2.2, key: nokey }\n';
+    const z = zone(`    - key: xfr\n${notify}`);
+    expect(ring.missingKeys(z).map((p) => [p.line, p.reason])).toEqual([
+      [
+        9,
+        `transfer.notify[1].key: no TSIG key "nokey." (expected the file ${join(dir, 'tsig', 'nokey.key')}; dane-ns tsig generate nokey makes one)`,
+      ],
+    ]);
+  });
 });

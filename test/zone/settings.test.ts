@@ -187,6 +187,16 @@ const accepted: readonly Accepted[] = [
   ],
   ['transfer: none (nobody may transfer)', '', (z) => expect(z.transfer.allow).toEqual([])],
   ['transfer.allow: empty', 'transfer:\n  allow: []\n', (z) => expect(z.transfer.allow).toEqual([])],
+  [
+    'transfer.notify: IPv4 with port and key, IPv6 as written on port 53',
+    'transfer:\n  notify:\n    - { address: 198.51.100.2, port: 5300, key: XFR-key }\n    - address: 2001:db8::53\n',
+    (z) =>
+      expect(z.transfer.notify).toEqual([
+        { address: '198.51.100.2', port: 5300, key: 'xfr-key.', line: 3 },
+        { address: '2001:db8::53', port: 53, key: undefined, line: 4 },
+      ]),
+  ],
+  ['transfer.notify: none', 'transfer:\n  allow: []\n', (z) => expect(z.transfer.notify).toEqual([])],
 ];
 
 const refused: readonly Refused[] = [
@@ -419,8 +429,43 @@ const refused: readonly Refused[] = [
   ['transfer: not a mapping', 'transfer: all\n', ['z.yaml:1: transfer: expected a mapping']],
   [
     'transfer: unknown field',
-    'transfer:\n  notify: [192.0.2.1]\n',
-    ['z.yaml:2: transfer: unknown field "notify" (expected one of: allow)'],
+    'transfer:\n  also-notify: [192.0.2.1]\n',
+    ['z.yaml:2: transfer: unknown field "also-notify" (expected one of: allow, notify)'],
+  ],
+  [
+    'transfer.notify: not a list',
+    'transfer:\n  notify: 192.0.2.1\n',
+    ['z.yaml:2: transfer.notify: expected a list of entries'],
+  ],
+  [
+    'transfer.notify[]: no address',
+    'transfer:\n  notify:\n    - { port: 53 }\n',
+    ['z.yaml:3: transfer.notify[0]: expected an address'],
+  ],
+  [
+    'transfer.notify[].address: a prefix is not an address',
+    'transfer:\n  notify:\n    - address: 198.51.100.0/24\n',
+    ['z.yaml:3: transfer.notify[0].address: "198.51.100.0/24" is not an IPv4 or IPv6 address'],
+  ],
+  [
+    'transfer.notify[].port: out of range (second entry)',
+    'transfer:\n  notify:\n    - address: 192.0.2.1\n    - { address: 192.0.2.2, port: 65536 }\n',
+    ['z.yaml:4: transfer.notify[1].port: "65536" is not a port 1..65535'],
+  ],
+  [
+    'transfer.notify[].port: not a number',
+    'transfer:\n  notify:\n    - { address: 192.0.2.1, port: domain }\n',
+    ['z.yaml:3: transfer.notify[0].port: "domain" is not a port 1..65535'],
+  ],
+  [
+    'transfer.notify[].key: not a name',
+    'transfer:\n  notify:\n    - { address: 192.0.2.1, key: a..b }\n',
+    ['z.yaml:3: transfer.notify[0].key: "a..b" is not a key name: empty label in "a..b"'],
+  ],
+  [
+    'transfer.notify[]: unknown field',
+    'transfer:\n  notify:\n    - { address: 192.0.2.1, tsig: xfr }\n',
+    ['z.yaml:3: transfer.notify[0]: unknown field "tsig" (expected one of: address, port, key)'],
   ],
   ['transfer.allow: not a list', 'transfer:\n  allow: any\n', ['z.yaml:2: transfer.allow: expected a list of entries']],
   [
