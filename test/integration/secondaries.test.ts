@@ -3,7 +3,8 @@
  * `dane-ns secondary-config ZONE --for nsd|bind` prints, plus the daemon options around it (listen address and
  * port, its own directories, and an ACL that lets this test read the zone back from it). Each must serve
  * dane-ns's SOA serial, and its AXFR must equal dane-ns's (canonically: ldns-read-zone, lines sorted) and pass
- * ldns-verify-zone. Knot, configured from the README, is in axfr.test.ts.
+ * ldns-verify-zone. What it prints for Knot passes `knotc conf-check`; knotd, configured from the README, runs in
+ * axfr.test.ts.
  *
  * The tools are required (nsd, named, kdig, ldns-read-zone, ldns-verify-zone): a missing one fails.
  */
@@ -64,7 +65,7 @@ afterAll(async () => {
 });
 
 /** What `dane-ns secondary-config ZONE --for KIND` prints for this server. */
-function secondaryConfig(kind: 'nsd' | 'bind'): Promise<string> {
+function secondaryConfig(kind: 'nsd' | 'knot' | 'bind'): Promise<string> {
   return exec(process.execPath, [
     CLI,
     'secondary-config',
@@ -182,4 +183,14 @@ describe('secondaries configured with dane-ns secondary-config', () => {
     writeFileSync(join(dir, 'named.conf'), conf);
     await checkSecondary('bind', [requireTool('named'), '-g', '-n', '1', '-c', join(dir, 'named.conf')], port);
   }, 60_000);
+
+  it('Knot: what it prints is a valid knot.conf (knotc conf-check)', async () => {
+    const printed = await secondaryConfig('knot');
+    expect(printed).toContain(`address: 127.0.0.1@${server.port}\n    key: ${KEY}\n`);
+    const file = join(base, 'knot.conf');
+    writeFileSync(file, printed);
+    const r = await runTool('knotc', ['-c', file, 'conf-check']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toContain('Configuration is valid');
+  });
 });
