@@ -71,6 +71,12 @@ export const COMMANDS: readonly Command[] = [
     summary: 'create a TSIG key for a secondary (<keys>/tsig/NAME.key) and print it',
   },
   {
+    topic: 'secondary-config',
+    name: 'secondary-config ZONE',
+    options: '--for nsd|knot|bind --primary ADDR[:PORT] [--zones DIR] [--keys DIR]',
+    summary: "print a secondary's configuration (TSIG key and zone) to copy ZONE from dane-ns",
+  },
+  {
     topic: 'tlsa',
     name: 'tlsa FILE',
     options: '[--port 25] [--host NAME] [--issuer]',
@@ -92,10 +98,11 @@ export const COMMANDS: readonly Command[] = [
 
 const WIDTH = 116;
 
-/** `dane-ns NAME OPTIONS`, wrapped before an option group so that no line is wider than WIDTH. */
+/** `dane-ns NAME OPTIONS`, wrapped before an option or option group so that no line is wider than WIDTH. */
 function usageLine(lead: string, c: Command): string {
   const head = `${lead}dane-ns ${c.name} `;
-  const groups = c.options.match(/\[[^[\]]*(?:\[[^\]]*\][^[\]]*)*\](?:\.\.\.)?/g) ?? [];
+  // An optional group in brackets, or a required option and its value (`--for nsd|knot|bind`).
+  const groups = c.options.match(/\[[^[\]]*(?:\[[^\]]*\][^[\]]*)*\](?:\.\.\.)?|--\S+ \S+/g) ?? [];
   const lines: string[] = [];
   let line = head;
   for (const g of groups) {
@@ -178,6 +185,13 @@ CA (FILE must hold the chain). A comment line shows the certificate's subject an
             --algorithm hmac-sha256 (default), hmac-sha224, hmac-sha384, hmac-sha512, hmac-sha1. Refuses to
             overwrite an existing key. A zone's transfer.allow names the key; a running server reads the
             keys directory again when it changes.`,
+  'secondary-config': `Prints what a secondary (--for nsd, knot or bind) needs to copy ZONE (its zone file in --zones DIR,
+default ./zones, env DANE_NS_ZONES) from dane-ns at --primary (port 53 unless given; [IPV6]:PORT): the TSIG key
+that the zone's transfer.allow names first, read from DIR/tsig/ (--keys, default ./keys, env DANE_NS_KEYS), and
+the zone, transferred by AXFR (dane-ns refuses IXFR) and accepting NOTIFY from the primary: nsd.conf key: and
+zone:, knot.conf key:, remote:, acl: and zone:, or named.conf key and zone statements, ready to paste. A zone
+allowed by address only gets a configuration without TSIG. Fails (exit 1) for an unknown zone, a zone without
+transfer.allow, or a key without its key file.`,
   check: `Compares the certificate files of ZONE's tlsa: entries (its zone file in --zones DIR, default ./zones, env
 DANE_NS_ZONES) with the TLSA records the running server publishes (--server, default the first DANE_NS_LISTEN
 address or 127.0.0.1:5353), verifies the DNSKEY, SOA and TLSA signatures and their validity, and reports

@@ -10,6 +10,7 @@ import { environmentDefaults } from './env.js';
 import { mainHelp, printHelp } from './help.js';
 import type { Io } from './io.js';
 import { dsCmd, keysCmd } from './keys.js';
+import { secondaryCmd } from './secondary.js';
 import { serveCmd } from './serve.js';
 import { tlsaCmd } from './tlsa.js';
 import { printVersion } from './version.js';
@@ -24,6 +25,7 @@ const RUNNERS: Record<string, (args: string[], io: Io) => number | Promise<numbe
   keys: keysCmd,
   tlsa: tlsaCmd,
   tsig: tsigCmd,
+  'secondary-config': secondaryCmd,
   check: checkCmd,
   healthcheck: healthcheckCmd,
 };

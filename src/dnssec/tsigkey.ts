@@ -210,7 +210,8 @@ export function readKeyring(keysDir: string): Keyring {
   return makeKeyring(keys);
 }
 
-function readKeyFile(path: string, base: string): TsigKey {
+/** One key file of a keyring (`base`: its name without `.key`, which must be the key's). Throws TsigKeyError. */
+export function readKeyFile(path: string, base: string): TsigKey {
   // Only a regular file of at most MAX_FILE_OCTETS: a FIFO or a link to /dev/zero is refused, not read forever.
   let data: Buffer;
   try {
