@@ -21,6 +21,8 @@ export interface AxfrRequest {
   /** RD and CD of the request (copied, RFC 1035 §4.1.1). */
   readonly flags: number;
   readonly qname: Name;
+  /** The question's type: AXFR, or IXFR answered with the whole zone (RFC 1995 §4). AXFR when absent. */
+  readonly qtype?: number;
   readonly edns: ResponseEdns | null;
   /** Octets to leave free at the end of every message (the TSIG RR). */
   readonly reserve: number;
@@ -63,7 +65,7 @@ export function* axfrMessages(rrsets: Iterable<RRset>, soa: RRset, req: AxfrRequ
     if (first) {
       nw.remember(req.qname, 12);
       nw.bytes(req.qname.wire);
-      nw.u16(T.AXFR);
+      nw.u16(req.qtype ?? T.AXFR);
       nw.u16(CLASS_IN);
     }
     first = false;

@@ -30,7 +30,7 @@ import { Shutdown } from './shutdown.js';
 import { ZoneSigner, type Secured } from './signer.js';
 import { health, scrape } from './status.js';
 import { TlsaLoop } from './tlsa-loop.js';
-import { createTransfers } from './transfer.js';
+import { createTransfers, withUdpIxfr } from './transfer.js';
 import { ServerKeyring } from './tsig-keyring.js';
 import { withTsig } from './tsig-query.js';
 import { ZoneFiles } from './zone-files.js';
@@ -147,8 +147,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     // before it is done, so nothing else runs meanwhile.
     publish(await signer.secureAsync(served.zones(files.loaded)), 'start');
     const current = (): ReturnType<typeof publisher.current> => publisher.current();
-    const answer = withTsig(createHandler(current), keyring.lookup, now);
-    const transfers = createTransfers({ current, lookup: keyring.lookup, logger, now });
+    const xfr = { current, lookup: keyring.lookup, logger, now };
+    const answer = withUdpIxfr(withTsig(createHandler(current), keyring.lookup, now), xfr);
+    const transfers = createTransfers(xfr);
     const stream = opts.http ? metrics.wrapStream(transfers) : transfers;
     // Counting costs a header scan per response: only when someone can read the counters.
     const counted = opts.http ? metrics.wrap(answer) : answer;

@@ -1,0 +1,121 @@
+/**
+ * IXFR (RFC 1995) of the running server against kdig on loopback, with TSIG (`-y`) as a secondary would ask:
+ * the current serial gets our SOA alone (§4), an older serial the whole signed zone AXFR-style (§4 allows it in
+ * place of differences: SOA first and last, equal to what AXFR sends), IXFR over UDP our SOA alone for any
+ * serial (§4: the client asks again over TCP), a client the zone's transfer.allow does not name REFUSED.
+ *
+ * The tools are required (knot-dnsutils, ldnsutils): a missing one fails.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/ports.js';
+import { startDaneNs, type DaneNsInstance } from './helpers/server.js';
+import { runTool, type ToolRun } from './helpers/tsigpeer.js';
+
+const SECRET = 'UwSRfnkvxxmuAK4SoxR/4vkc8Y0tHWGwDMV8CpxpmaY=';
+const Y = `hmac-sha256:knot-xfr:${SECRET}`;
+const ZONE = 'example.com';
+
+/** 300 TXT owners: the signed zone is well over 16 KiB, so a whole-zone answer takes several messages. */
+const bulk = Array.from({ length: 300 }, (_, i) => `  host${i}:\n    TXT: "${'x'.repeat(60)} ${i}"\n`).join('');
+const ZONE_TEXT = `soa: { mname: ns1, rname: hostmaster }
+transfer:
+  allow:
+    - key: knot-xfr
+records:
+  "@":
+    NS: ns1
+  ns1:
+    A: 192.0.2.53
+${bulk}`;
+
+const base = mkdtempSync(join(tmpdir(), 'dane-ns-ixfr-'));
+const zones = join(base, 'zones');
+const keys = join(base, 'keys');
+let server: DaneNsInstance;
+
+beforeAll(async () => {
+  mkdirSync(zones, { recursive: true });
+  mkdirSync(join(keys, 'tsig'), { recursive: true });
+  writeFileSync(join(zones, `${ZONE}.yaml`), ZONE_TEXT);
+  writeFileSync(
+    join(keys, 'tsig', 'knot-xfr.key'),
+    `key "knot-xfr" {\n\talgorithm hmac-sha256;\n\tsecret "${SECRET}";\n};\n`,
+  );
+  server = await startDaneNs({
+    zonesDir: zones,
+    keysDir: keys,
+    stateDir: join(base, 'state'),
+    port: await freePort(),
+    startTimeoutMs: 60_000,
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await server?.stop();
+  rmSync(base, { recursive: true, force: true });
+});
+
+function kdig(args: string[]): Promise<ToolRun> {
+  return runTool('kdig', ['@127.0.0.1', '-p', String(server.port), '+time=5', '+retry=0', ...args]);
+}
+
+/** The records kdig printed (comments and TSIG left out). */
+function records(out: string): string[] {
+  return out.split('\n').filter((l) => l.trim() !== '' && !l.startsWith(';') && !/\sTSIG\s/.test(l));
+}
+
+/** Our current serial, from a plain SOA query. */
+async function ourSerial(): Promise<number> {
+  const run = await kdig(['+short', ZONE, 'SOA']);
+  const serial = Number(run.stdout.trim().split(/\s+/)[2]);
+  expect(Number.isInteger(serial), run.stdout).toBe(true);
+  return serial;
+}
+
+describe('IXFR with TSIG from kdig', () => {
+  it('the current serial: our SOA alone (RFC 1995 §4)', async () => {
+    const serial = await ourSerial();
+    const run = await kdig(['-y', Y, ZONE, `IXFR=${serial}`]);
+    expect(run.stdout + run.stderr).not.toMatch(/failed|;; ERROR|REFUSED|FORMERR|NOTIMP|SERVFAIL/i);
+    const rrs = records(run.stdout);
+    expect(rrs).toHaveLength(1);
+    expect(rrs[0]).toMatch(new RegExp(`^example\\.com\\.\\s.*\\sSOA\\s.*\\s${serial}\\s`));
+  });
+
+  it('an older serial: the whole signed zone AXFR-style, the same records AXFR sends', async () => {
+    const serial = await ourSerial();
+    const run = await kdig(['-y', Y, ZONE, `IXFR=${serial - 1}`]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout + run.stderr).not.toMatch(/failed|;; ERROR|REFUSED|FORMERR|NOTIMP|SERVFAIL/i);
+    const rrs = records(run.stdout);
+    expect(rrs[0]).toMatch(/\sSOA\s/);
+    expect(rrs.at(-1)).toMatch(/\sSOA\s/);
+    expect(rrs.filter((l) => /\sIN\s+TXT\s/.test(l))).toHaveLength(300);
+    expect(rrs.some((l) => /\sRRSIG\s/.test(l)) && rrs.some((l) => /\sNSEC\s/.test(l))).toBe(true);
+    const axfr = await kdig(['-y', Y, ZONE, 'AXFR']);
+    expect([...rrs].sort()).toEqual(records(axfr.stdout).sort());
+  });
+
+  it('over UDP: our SOA alone for an older serial too, so the client asks again over TCP', async () => {
+    const serial = await ourSerial();
+    const run = await kdig(['+notcp', '-y', Y, ZONE, `IXFR=${serial - 1}`]);
+    expect(run.stdout + run.stderr).not.toMatch(/;; ERROR/);
+    expect(run.stdout).toMatch(/\(1 messages, 1 records\)/);
+    expect(run.stdout).toMatch(/\(UDP\)/);
+    const rrs = records(run.stdout);
+    expect(rrs).toHaveLength(1);
+    expect(rrs[0]).toMatch(new RegExp(`\\sSOA\\s.*\\s${serial}\\s`));
+  });
+
+  it('without a key the zone allows: REFUSED, over TCP and over UDP', async () => {
+    const serial = await ourSerial();
+    const tcp = await kdig([ZONE, `IXFR=${serial - 1}`]);
+    expect(tcp.stdout + tcp.stderr).toMatch(/REFUSED/);
+    const udp = await kdig(['+notcp', ZONE, `IXFR=${serial - 1}`]);
+    expect(udp.stdout + udp.stderr).toMatch(/replied with error 'REFUSED'/);
+    expect(udp.stdout).toMatch(/\(UDP\)/);
+  });
+});
