@@ -49,7 +49,24 @@ function writeRR(w: Writer, rs: RRset, rd: Uint8Array): void {
  * The AXFR messages for `rrsets` (which must start with the SOA, as exportRRsets does), the SOA appended last.
  * A record larger than a whole MAX_MESSAGE message goes alone in a message of up to 65535 octets.
  */
-export function* axfrMessages(rrsets: Iterable<RRset>, soa: RRset, req: AxfrRequest): Generator<Uint8Array> {
+export function axfrMessages(rrsets: Iterable<RRset>, soa: RRset, req: AxfrRequest): Generator<Uint8Array> {
+  return packMessages(records(rrsets, soa), (w, [rs, rd]) => writeRR(w, rs, rd), req);
+}
+
+/**
+ * The messages of an IXFR answer (RFC 1995 §4): records already in uncompressed wire form (the journal's), in
+ * the order given, packed as AXFR packs its records.
+ */
+export function wireMessages(records: Iterable<Uint8Array>, req: AxfrRequest): Generator<Uint8Array> {
+  return packMessages(records, (w, rr) => w.bytes(rr), req);
+}
+
+/** Packs `items` into messages, written by `write`, which throws an E_OVERFLOW WireError when one is full. */
+function* packMessages<I>(
+  items: Iterable<I>,
+  write: (w: Writer, item: I) => void,
+  req: AxfrRequest,
+): Generator<Uint8Array> {
   const tail = req.reserve + (req.edns ? OPT_SIZE : 0);
   let first = true;
   let w: Writer | null = null;
@@ -81,11 +98,11 @@ export function* axfrMessages(rrsets: Iterable<RRset>, soa: RRset, req: AxfrRequ
     if (req.edns) writeOpt(out, body.length, req.edns);
     return out;
   };
-  for (const [rs, rd] of records(rrsets, soa)) {
+  for (const item of items) {
     w ??= start(MAX_MESSAGE);
     const m = w.mark();
     try {
-      writeRR(w, rs, rd);
+      write(w, item);
       count++;
       continue;
     } catch (e) {
@@ -95,11 +112,11 @@ export function* axfrMessages(rrsets: Iterable<RRset>, soa: RRset, req: AxfrRequ
     if (count > 0) yield done(w);
     w = start(MAX_MESSAGE);
     try {
-      writeRR(w, rs, rd);
+      write(w, item);
     } catch (e) {
       if (!(e instanceof WireError) || e.code !== 'E_OVERFLOW') throw e;
       w = start(0xffff);
-      writeRR(w, rs, rd);
+      write(w, item);
     }
     count++;
   }

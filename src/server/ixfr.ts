@@ -2,7 +2,8 @@
  * IXFR (RFC 1995) answers that need no journal: the client's serial read from the SOA in the authority section
  * of its request (§3), and the single-SOA answer that tells a client it is up to date (§4) or, over UDP, that it
  * should ask again over TCP (§4: "the query is responded to with a single SOA record of the server's current
- * version"). Everything else is the AXFR-style answer of transfer.ts, which §4 allows in place of differences.
+ * version"); the records of an incremental answer (§4) from a journal difference. Everything else is the
+ * AXFR-style answer of transfer.ts, which §4 allows in place of differences.
  */
 import type { Message } from '../wire/message.js';
 import { FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD } from '../wire/header.js';
@@ -13,6 +14,7 @@ import { soaSerial } from '../zone/build.js';
 import type { Zone } from '../zone/zone.js';
 import { sizeLimit } from './handler.js';
 import { encodeResponse } from './respond.js';
+import { recordBytes, type Difference } from './journal.js';
 import type { Transport } from './transport.js';
 
 /** The smallest SOA rdata: two root names and five 32-bit fields (RFC 1035 §3.3.13). */
@@ -58,4 +60,18 @@ export function soaOnlyAnswer(msg: Message, zone: Zone, transport: Transport, re
     edns: edns ? { dnssecOk: edns.dnssecOk, extRcode: 0 } : null,
     limit: sizeLimit(transport, edns !== null, edns ? edns.udpSize : 512) - reserve,
   }).bytes;
+}
+
+/**
+ * The records of an incremental answer (RFC 1995 §4): our SOA, then the difference (the client's SOA, the
+ * deleted records, our SOA, the added records), then our SOA again to close the answer.
+ */
+export function* ixfrRecords(d: Difference): Generator<Uint8Array> {
+  const ours = recordBytes(d.toSoa);
+  yield ours;
+  yield recordBytes(d.fromSoa);
+  for (const r of d.deleted) yield recordBytes(r);
+  yield ours;
+  for (const r of d.added) yield recordBytes(r);
+  yield ours;
 }

@@ -20,6 +20,7 @@ import { watchDirectory } from './dir-watch.js';
 import { createHandler } from './handler.js';
 import { listenDns, listenOperator } from './listeners.js';
 import { Metrics } from './metrics.js';
+import { Journal } from './journal.js';
 import { Publisher, type PublishReason } from './publisher.js';
 import { logEachQuery } from './query-log.js';
 import { RefreshTimer } from './refresh-timer.js';
@@ -99,6 +100,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     },
     withdrawn: (origin) => metrics.removeZone(origin),
   });
+  // RFC 1995 §4: the differences between served versions, for IXFR.
+  const journal = new Journal();
+  publisher.onPublished(journal);
   // Signatures are refreshed by a timer, well before they expire; each refresh publishes what it re-signed.
   const refresh = new RefreshTimer(() => rebuild('refresh'), now, nodeTimers);
   shutdown.add(() => refresh.close());
@@ -147,7 +151,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     // before it is done, so nothing else runs meanwhile.
     publish(await signer.secureAsync(served.zones(files.loaded)), 'start');
     const current = (): ReturnType<typeof publisher.current> => publisher.current();
-    const xfr = { current, lookup: keyring.lookup, logger, now };
+    const xfr = { current, lookup: keyring.lookup, logger, now, journal };
     const answer = withUdpIxfr(withTsig(createHandler(current), keyring.lookup, now), xfr);
     const transfers = createTransfers(xfr);
     const stream = opts.http ? metrics.wrapStream(transfers) : transfers;

@@ -5,7 +5,8 @@
  * with TSIG is verified first (tsig-query.ts) and then every message of the answer is signed, each chained to
  * the MAC before it (RFC 8945 §5.3.1, §4.3.3). A request that is not allowed gets REFUSED and one log line.
  * IXFR is checked the same way; it is answered with our SOA alone when the client is up to date or asked over
- * UDP, else with the whole zone as AXFR sends it (RFC 1995 §4 allows that in place of differences).
+ * UDP, with the condensed difference from the journal (journal.ts) when it has one from the client's serial,
+ * else with the whole zone as AXFR sends it (RFC 1995 §4 allows that in place of differences).
  * Anything that is not a well-formed transfer query is left to the handler (null).
  */
 import type { Logger } from '../log.js';
@@ -15,12 +16,14 @@ import { FLAG_CD, FLAG_QR, FLAG_RD } from '../wire/header.js';
 import { nameToText } from '../wire/name.js';
 import { CLASS_IN, OPCODE, RCODE, T } from '../wire/types.js';
 import { exportRRsets } from '../zone/export.js';
+import { soaSerial } from '../zone/build.js';
 import { prefixContains } from '../zone/prefix.js';
 import type { TransferSettings } from '../zone/settings.js';
-import { axfrMessages } from './axfr.js';
+import { axfrMessages, wireMessages } from './axfr.js';
 import { firstQuestionEnd, type Snapshot } from './handler.js';
 import { encodeResponse } from './respond.js';
-import { answersSoaOnly, clientSerial, soaOnlyAnswer } from './ixfr.js';
+import { answersSoaOnly, clientSerial, ixfrRecords, soaOnlyAnswer } from './ixfr.js';
+import type { Journal } from './journal.js';
 import type { Handler, Remote, StreamHandler, Transport } from './transport.js';
 import { checkTsig, signAnswer, tsigReserve, type SignedQuery } from './tsig-query.js';
 
@@ -30,6 +33,8 @@ export interface TransferOptions {
   readonly logger: Logger;
   /** The clock in milliseconds. */
   readonly now: () => number;
+  /** The differences between served versions; without it every IXFR that is not up to date gets the zone. */
+  readonly journal?: Journal;
 }
 
 /** The QTYPE of the first question, read without decoding (most queries are not transfers); 0 when unreadable. */
@@ -120,6 +125,19 @@ function transfer(o: TransferOptions, query: Uint8Array, remote: Remote, transpo
       o.logger.info('transfer', { ...who, signed: !!sec, qtype: 'IXFR', serial, answer: 'soa', transport });
       const bytes = soaOnlyAnswer(msg, zone, transport, reserve);
       return [signed ? signAnswer(bytes, signed, now) : bytes];
+    }
+    const d = o.journal?.since(zoneText, serial, soaSerial(zone.soa.rdatas[0]!)) ?? null;
+    if (d) {
+      o.logger.info('transfer', { ...who, signed: !!sec, qtype: 'IXFR', serial, answer: 'ixfr', size: d.size });
+      const messages = wireMessages(ixfrRecords(d), {
+        id: msg.id,
+        flags: msg.flags & (FLAG_RD | FLAG_CD),
+        qname: q.name,
+        qtype: T.IXFR,
+        edns: msg.edns ? { dnssecOk: msg.edns.dnssecOk, extRcode: 0 } : null,
+        reserve,
+      });
+      return signed ? signEach(messages, signed.key, signed.mac, o.now) : messages;
     }
     o.logger.info('transfer', { ...who, signed: !!sec, qtype: 'IXFR', serial, answer: 'axfr' });
   } else {

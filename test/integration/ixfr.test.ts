@@ -2,7 +2,9 @@
  * IXFR (RFC 1995) of the running server against kdig on loopback, with TSIG (`-y`) as a secondary would ask:
  * the current serial gets our SOA alone (§4), an older serial the whole signed zone AXFR-style (§4 allows it in
  * place of differences: SOA first and last, equal to what AXFR sends), IXFR over UDP our SOA alone for any
- * serial (§4: the client asks again over TCP), a client the zone's transfer.allow does not name REFUSED.
+ * serial (§4: the client asks again over TCP), a client the zone's transfer.allow does not name REFUSED; after
+ * an edit of the zone file, the condensed difference from the old serial (applied to the old AXFR it gives the
+ * new AXFR).
  *
  * The tools are required (knot-dnsutils, ldnsutils): a missing one fails.
  */
@@ -10,6 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { delay } from '../support/time.js';
 import { freePort } from './helpers/ports.js';
 import { startDaneNs, type DaneNsInstance } from './helpers/server.js';
 import { runTool, type ToolRun } from './helpers/tsigpeer.js';
@@ -118,4 +121,44 @@ describe('IXFR with TSIG from kdig', () => {
     expect(udp.stdout + udp.stderr).toMatch(/replied with error 'REFUSED'/);
     expect(udp.stdout).toMatch(/\(UDP\)/);
   });
+
+  it('after an edit of the zone file: the condensed difference from the old serial, which turns the old AXFR into the new one', async () => {
+    const old = await ourSerial();
+    const before = records((await kdig(['-y', Y, ZONE, 'AXFR'])).stdout);
+    writeFileSync(
+      join(zones, `${ZONE}.yaml`),
+      ZONE_TEXT.replace('    A: 192.0.2.53\n', '    A: 192.0.2.54\n') + '  added:\n    TXT: new\n',
+    );
+    let serial = old;
+    for (let i = 0; i < 100 && serial === old; i++) {
+      await delay(100);
+      serial = await ourSerial();
+    }
+    expect(serial).not.toBe(old);
+    const run = await kdig(['-y', Y, ZONE, `IXFR=${old}`]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout + run.stderr).not.toMatch(/failed|;; ERROR/i);
+    const rrs = records(run.stdout).map(norm);
+    const soa = rrs.map((l, i) => (/\sIN\s+SOA\s/.test(l) ? i : -1)).filter((i) => i >= 0);
+    // RFC 1995 §4: new SOA, old SOA, deletions, new SOA, additions, new SOA; much less than the whole zone.
+    expect(soa).toEqual([0, 1, soa[2], rrs.length - 1]);
+    expect(rrs[1]).toMatch(new RegExp(`\\sIN\\s+SOA\\s.*\\s${old}\\s`));
+    expect(rrs[0]).toMatch(new RegExp(`\\sIN\\s+SOA\\s.*\\s${serial}\\s`));
+    expect(rrs.length).toBeLessThan(before.length / 4);
+    const deleted = rrs.slice(2, soa[2]);
+    const added = rrs.slice(soa[2]! + 1, -1);
+    expect(deleted.some((l) => /192\.0\.2\.53/.test(l))).toBe(true);
+    expect(added.some((l) => /192\.0\.2\.54/.test(l)) && added.some((l) => /"new"/.test(l))).toBe(true);
+    const after = new Set(before.map(norm).filter((l) => !/\sIN\s+SOA\s/.test(l)));
+    for (const l of deleted) expect(after.delete(l), l).toBe(true);
+    for (const l of added) after.add(l);
+    const now = records((await kdig(['-y', Y, ZONE, 'AXFR'])).stdout)
+      .map(norm)
+      .filter((l) => !/\sIN\s+SOA\s/.test(l));
+    expect([...after].sort()).toEqual(now.sort());
+    expect(server.logs()).toMatch(/"event":"transfer".*"qtype":"IXFR".*"answer":"ixfr"/);
+  });
 });
+
+/** A printed record with its whitespace made single spaces. */
+const norm = (l: string): string => l.split(/\s+/).join(' ');
