@@ -4,7 +4,7 @@
  * and their condensation from a client's serial to ours ("condensed into one" difference, §4). It subscribes to
  * the publisher, so it sees every served version in order. Bounded: the last MAX_VERSIONS differences and at
  * most about the zone's own size in total (MIN_BUDGET for a small zone; the oldest dropped first); a client older than that gets the zone.
- * In memory: a restart starts an empty journal, and IXFR from a serial before it is answered AXFR-style.
+ * Kept in memory, and in the state directory when given a store (journal-store.ts).
  */
 import { serialGreater } from '../wire/serial.js';
 import { CLASS_IN, T } from '../wire/types.js';
@@ -12,6 +12,7 @@ import { writeRdata } from '../wire/rdata.js';
 import { Writer } from '../wire/writer.js';
 import { exportRRsets } from '../zone/export.js';
 import type { RRset } from '../zone/zone.js';
+import type { JournalStore } from './journal-store.js';
 import type { PublishListener, ZoneVersion } from './publisher.js';
 
 /** How many differences a zone keeps. */
@@ -116,18 +117,28 @@ export class Journal implements PublishListener {
   private readonly latest = new Map<string, Content>();
   private readonly chains = new Map<string, Difference[]>();
 
+  /** With a store, each zone's journal is kept there (journal-store.ts) and taken up again after a restart. */
+  constructor(private readonly store?: JournalStore) {}
+
   published(v: ZoneVersion): void {
     const next = contentOf(v);
     const before = this.latest.get(v.origin);
     this.latest.set(v.origin, next);
     let chain = this.chains.get(v.origin) ?? [];
-    // A version whose serial is not greater than the last one's (RFC 1982) cannot be chained to it: start over.
-    if (!before || !serialGreater(next.serial, before.serial)) chain = [];
-    else chain = [...chain, diff(before, next)];
+    if (!before) {
+      // First version since start: the stored journal goes on when it led to this very serial (the serial
+      // store gives one serial to one content, so the content is the one the differences lead to).
+      const stored = this.store?.load(v.origin);
+      chain = stored && stored.serial === next.serial ? [...stored.chain] : [];
+    } else if (!serialGreater(next.serial, before.serial)) {
+      // A version whose serial is not greater than the last one's (RFC 1982) cannot be chained to it.
+      chain = [];
+    } else chain = [...chain, diff(before, next)];
     let total = chain.reduce((n, d) => n + d.size, 0);
     const budget = Math.max(next.size, MIN_BUDGET);
     while (chain.length > MAX_VERSIONS || (chain.length > 0 && total > budget)) total -= chain.shift()!.size;
     this.chains.set(v.origin, chain);
+    this.store?.save(v.origin, { serial: next.serial, chain });
   }
 
   withdrawn(origin: string): void {

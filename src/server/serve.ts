@@ -21,6 +21,7 @@ import { createHandler } from './handler.js';
 import { listenDns, listenOperator } from './listeners.js';
 import { Metrics } from './metrics.js';
 import { Journal } from './journal.js';
+import { fileJournalStore } from './journal-store.js';
 import { Publisher, type PublishReason } from './publisher.js';
 import { logEachQuery } from './query-log.js';
 import { RefreshTimer } from './refresh-timer.js';
@@ -101,7 +102,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     withdrawn: (origin) => metrics.removeZone(origin),
   });
   // RFC 1995 §4: the differences between served versions, for IXFR.
-  const journal = new Journal();
+  const journal = new Journal(fileJournalStore(opts.stateDir, logger));
   publisher.onPublished(journal);
   // Signatures are refreshed by a timer, well before they expire; each refresh publishes what it re-signed.
   const refresh = new RefreshTimer(() => rebuild('refresh'), now, nodeTimers);

@@ -4,7 +4,7 @@
  * place of differences: SOA first and last, equal to what AXFR sends), IXFR over UDP our SOA alone for any
  * serial (§4: the client asks again over TCP), a client the zone's transfer.allow does not name REFUSED; after
  * an edit of the zone file, the condensed difference from the old serial (applied to the old AXFR it gives the
- * new AXFR).
+ * new AXFR), and the same after a restart (the journal is kept in the state directory).
  *
  * The tools are required (knot-dnsutils, ldnsutils): a missing one fails.
  */
@@ -38,6 +38,17 @@ const base = mkdtempSync(join(tmpdir(), 'dane-ns-ixfr-'));
 const zones = join(base, 'zones');
 const keys = join(base, 'keys');
 let server: DaneNsInstance;
+/** The serial before the zone file was edited (set by the edit test, used by the restart test). */
+let editedFrom: number | undefined;
+
+const start = async (): Promise<DaneNsInstance> =>
+  startDaneNs({
+    zonesDir: zones,
+    keysDir: keys,
+    stateDir: join(base, 'state'),
+    port: await freePort(),
+    startTimeoutMs: 60_000,
+  });
 
 beforeAll(async () => {
   mkdirSync(zones, { recursive: true });
@@ -47,13 +58,7 @@ beforeAll(async () => {
     join(keys, 'tsig', 'knot-xfr.key'),
     `key "knot-xfr" {\n\talgorithm hmac-sha256;\n\tsecret "${SECRET}";\n};\n`,
   );
-  server = await startDaneNs({
-    zonesDir: zones,
-    keysDir: keys,
-    stateDir: join(base, 'state'),
-    port: await freePort(),
-    startTimeoutMs: 60_000,
-  });
+  server = await start();
 }, 90_000);
 
 afterAll(async () => {
@@ -124,6 +129,7 @@ describe('IXFR with TSIG from kdig', () => {
 
   it('after an edit of the zone file: the condensed difference from the old serial, which turns the old AXFR into the new one', async () => {
     const old = await ourSerial();
+    editedFrom = old;
     const before = records((await kdig(['-y', Y, ZONE, 'AXFR'])).stdout);
     writeFileSync(
       join(zones, `${ZONE}.yaml`),
@@ -158,6 +164,20 @@ describe('IXFR with TSIG from kdig', () => {
     expect([...after].sort()).toEqual(now.sort());
     expect(server.logs()).toMatch(/"event":"transfer".*"qtype":"IXFR".*"answer":"ixfr"/);
   });
+
+  it('after a restart: the journal in the state directory still answers IXFR from the serial before the edit', async () => {
+    expect(editedFrom).toBeDefined();
+    const serial = await ourSerial();
+    await server.stop();
+    server = await start();
+    expect(await ourSerial()).toBe(serial);
+    const run = await kdig(['-y', Y, ZONE, `IXFR=${editedFrom}`]);
+    expect(run.stdout + run.stderr).not.toMatch(/failed|;; ERROR/i);
+    const rrs = records(run.stdout);
+    expect(rrs[1]).toMatch(new RegExp(`\\sIN\\s+SOA\\s.*\\s${editedFrom}\\s`));
+    expect(rrs.length).toBeLessThan(100);
+    expect(server.logs()).toMatch(/"event":"transfer".*"qtype":"IXFR".*"answer":"ixfr"/);
+  }, 90_000);
 });
 
 /** A printed record with its whitespace made single spaces. */

@@ -2,8 +2,14 @@
  * The IXFR journal (src/server/journal.ts, RFC 1995 §4): the difference between consecutive versions, and its
  * condensation from a client's serial to the newest, over a table of version sequences. The check of each:
  * applying the condensed difference (delete, then add) to the client's version gives exactly the newest one.
+ * The journal in the state directory (src/server/journal-store.ts): taken up after a restart, damage ignored.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { fileJournalStore, JOURNAL_DIR } from '../../src/server/journal-store.js';
 import type { ZoneVersion } from '../../src/server/publisher.js';
 import { condense, Journal, MAX_VERSIONS } from '../../src/server/journal.js';
 import { buildZone } from '../../src/zone/build.js';
@@ -124,3 +130,39 @@ function apply(from: Set<string>, deleted: readonly string[], added: readonly st
   }
   return out;
 }
+
+describe('the journal in the state directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dane-ns-journal-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a restart at the same serial takes the differences up again; a damaged file is ignored with a log line', () => {
+    const lines: string[] = [];
+    const store = fileJournalStore(dir, createLogger({ write: (l) => lines.push(l) }));
+    const j = new Journal(store);
+    for (const [i, r] of [A, A2, A2 + B].entries()) j.published(version(1 + i, r));
+    expect(j.since('example.com.', 1, 3)).not.toBeNull();
+    const again = new Journal(store);
+    again.published(version(3, A2 + B));
+    expect(again.differences('example.com.')).toEqual(j.differences('example.com.'));
+    expect(again.since('example.com.', 1, 3)).toEqual(j.since('example.com.', 1, 3));
+    // Another serial after the restart: the stored differences do not lead to it.
+    const other = new Journal(fileJournalStore(dir, createLogger({ write: () => {} })));
+    other.published(version(4, A));
+    expect(other.differences('example.com.')).toEqual([]);
+    // Damaged: not JSON, then JSON whose differences do not follow one another.
+    const file = join(dir, JOURNAL_DIR, 'example.com.json');
+    writeFileSync(file, '{"origin": "example.com.", "ch');
+    const damaged = new Journal(store);
+    damaged.published(version(4, A));
+    expect(damaged.differences('example.com.')).toEqual([]);
+    expect(lines.filter((l) => l.includes('ixfr-journal-ignored'))).toHaveLength(1);
+    j.published(version(4, A));
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { chain: { to: number }[] };
+    stored.chain[0]!.to = 99;
+    writeFileSync(file, JSON.stringify(stored));
+    const broken = new Journal(store);
+    broken.published(version(4, A));
+    expect(broken.differences('example.com.')).toEqual([]);
+    expect(lines.filter((l) => l.includes('ixfr-journal-ignored'))).toHaveLength(2);
+  });
+});
