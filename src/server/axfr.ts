@@ -21,6 +21,8 @@ export interface AxfrRequest {
   /** RD and CD of the request (copied, RFC 1035 §4.1.1). */
   readonly flags: number;
   readonly qname: Name;
+  /** The question's type: AXFR, or IXFR answered with the whole zone (RFC 1995 §4). AXFR when absent. */
+  readonly qtype?: number;
   readonly edns: ResponseEdns | null;
   /** Octets to leave free at the end of every message (the TSIG RR). */
   readonly reserve: number;
@@ -47,7 +49,24 @@ function writeRR(w: Writer, rs: RRset, rd: Uint8Array): void {
  * The AXFR messages for `rrsets` (which must start with the SOA, as exportRRsets does), the SOA appended last.
  * A record larger than a whole MAX_MESSAGE message goes alone in a message of up to 65535 octets.
  */
-export function* axfrMessages(rrsets: Iterable<RRset>, soa: RRset, req: AxfrRequest): Generator<Uint8Array> {
+export function axfrMessages(rrsets: Iterable<RRset>, soa: RRset, req: AxfrRequest): Generator<Uint8Array> {
+  return packMessages(records(rrsets, soa), (w, [rs, rd]) => writeRR(w, rs, rd), req);
+}
+
+/**
+ * The messages of an IXFR answer (RFC 1995 §4): records already in uncompressed wire form (the journal's), in
+ * the order given, packed as AXFR packs its records.
+ */
+export function wireMessages(records: Iterable<Uint8Array>, req: AxfrRequest): Generator<Uint8Array> {
+  return packMessages(records, (w, rr) => w.bytes(rr), req);
+}
+
+/** Packs `items` into messages, written by `write`, which throws an E_OVERFLOW WireError when one is full. */
+function* packMessages<I>(
+  items: Iterable<I>,
+  write: (w: Writer, item: I) => void,
+  req: AxfrRequest,
+): Generator<Uint8Array> {
   const tail = req.reserve + (req.edns ? OPT_SIZE : 0);
   let first = true;
   let w: Writer | null = null;
@@ -63,7 +82,7 @@ export function* axfrMessages(rrsets: Iterable<RRset>, soa: RRset, req: AxfrRequ
     if (first) {
       nw.remember(req.qname, 12);
       nw.bytes(req.qname.wire);
-      nw.u16(T.AXFR);
+      nw.u16(req.qtype ?? T.AXFR);
       nw.u16(CLASS_IN);
     }
     first = false;
@@ -79,11 +98,11 @@ export function* axfrMessages(rrsets: Iterable<RRset>, soa: RRset, req: AxfrRequ
     if (req.edns) writeOpt(out, body.length, req.edns);
     return out;
   };
-  for (const [rs, rd] of records(rrsets, soa)) {
+  for (const item of items) {
     w ??= start(MAX_MESSAGE);
     const m = w.mark();
     try {
-      writeRR(w, rs, rd);
+      write(w, item);
       count++;
       continue;
     } catch (e) {
@@ -93,11 +112,11 @@ export function* axfrMessages(rrsets: Iterable<RRset>, soa: RRset, req: AxfrRequ
     if (count > 0) yield done(w);
     w = start(MAX_MESSAGE);
     try {
-      writeRR(w, rs, rd);
+      write(w, item);
     } catch (e) {
       if (!(e instanceof WireError) || e.code !== 'E_OVERFLOW') throw e;
       w = start(0xffff);
-      writeRR(w, rs, rd);
+      write(w, item);
     }
     count++;
   }

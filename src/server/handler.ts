@@ -7,7 +7,8 @@
  *  4. the response cache, then pre-encoded NXDOMAIN responses (negative.ts), then query/ and the encoder.
  * A TSIG-signed query reaches it through tsig-query.ts with its TSIG removed and `reserve` octets to leave for
  * the TSIG of the answer: such a query bypasses both caches (an answer to be signed is never cached and never
- * replayed). AXFR over TCP is taken before it (transfer.ts); here AXFR over UDP is NOTIMP (RFC 5936 §4.2).
+ * replayed). AXFR over TCP and IXFR are taken before it (transfer.ts); here AXFR over UDP is NOTIMP (RFC 5936
+ * §4.2).
  * The caches live in the snapshot, so a snapshot swap drops them atomically with the data they were built from.
  */
 import { decodeMessage, type Message } from '../wire/message.js';
@@ -122,7 +123,7 @@ function isPlainQtype(t: number): boolean {
 }
 
 /** The UDP/TCP size limit for a response (RFC 6891 §6.2.5: at least 512, at most what we advertise). */
-function sizeLimit(transport: Transport, hasEdns: boolean, udpSize: number): number {
+export function sizeLimit(transport: Transport, hasEdns: boolean, udpSize: number): number {
   return transport === 'tcp' ? 65535 : hasEdns ? Math.min(Math.max(udpSize, 512), EDNS_UDP_SIZE) : 512;
 }
 
@@ -205,7 +206,8 @@ export function createHandler(current: () => Snapshot): Responder {
     if (q.type === T.TKEY || q.type === T.TSIG) return respondBare(msg, query, RCODE.FORMERR, optOut);
     if (!isPlainQtype(q.type)) {
       // AXFR is TCP only (RFC 5936 §4.2: NOTIMP over UDP; over TCP transfer.ts takes it before this handler);
-      // IXFR is not offered; meta types and obsolete QTYPEs (MAILA/MAILB) are not queries we answer.
+      // IXFR is transfer.ts's too (RFC 1995): one that reaches this handler is not a transfer query it could read;
+      // meta types and obsolete QTYPEs (MAILA/MAILB) are not queries we answer.
       const refused = q.type === T.IXFR || (q.type === T.AXFR && transport === 'tcp');
       const rcode = refused ? RCODE.REFUSED : RCODE.NOTIMP;
       return respondBare(msg, query, rcode, optOut);

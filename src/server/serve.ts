@@ -22,6 +22,8 @@ import { listenDns, listenOperator } from './listeners.js';
 import { Metrics } from './metrics.js';
 import { NotifySender } from './notify.js';
 import { NotifySocket } from './notify-socket.js';
+import { Journal } from './journal.js';
+import { fileJournalStore } from './journal-store.js';
 import { Publisher, type PublishReason } from './publisher.js';
 import { logEachQuery } from './query-log.js';
 import { RefreshTimer } from './refresh-timer.js';
@@ -32,7 +34,7 @@ import { Shutdown } from './shutdown.js';
 import { ZoneSigner, type Secured } from './signer.js';
 import { health, scrape } from './status.js';
 import { TlsaLoop } from './tlsa-loop.js';
-import { createTransfers } from './transfer.js';
+import { createTransfers, withUdpIxfr } from './transfer.js';
 import { ServerKeyring } from './tsig-keyring.js';
 import { withTsig } from './tsig-query.js';
 import { ZoneFiles } from './zone-files.js';
@@ -117,6 +119,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   });
   shutdown.add(() => notifySocket.close());
   shutdown.add(() => notify.close());
+  // RFC 1995 §4: the differences between served versions, for IXFR.
+  const journal = new Journal(fileJournalStore(opts.stateDir, logger));
+  publisher.onPublished(journal);
   // Signatures are refreshed by a timer, well before they expire; each refresh publishes what it re-signed.
   const refresh = new RefreshTimer(() => rebuild('refresh'), now, nodeTimers);
   shutdown.add(() => refresh.close());
@@ -165,8 +170,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     // before it is done, so nothing else runs meanwhile.
     publish(await signer.secureAsync(served.zones(files.loaded)), 'start');
     const current = (): ReturnType<typeof publisher.current> => publisher.current();
-    const answer = withTsig(createHandler(current), keyring.lookup, now);
-    const transfers = createTransfers({ current, lookup: keyring.lookup, logger, now });
+    const xfr = { current, lookup: keyring.lookup, logger, now, journal };
+    const answer = withUdpIxfr(withTsig(createHandler(current), keyring.lookup, now), xfr);
+    const transfers = createTransfers(xfr);
     const stream = opts.http ? metrics.wrapStream(transfers) : transfers;
     // Counting costs a header scan per response: only when someone can read the counters.
     const counted = opts.http ? metrics.wrap(answer) : answer;
