@@ -188,7 +188,7 @@ CA (FILE must hold the chain). A comment line shows the certificate's subject an
   'secondary-config': `Prints what a secondary (--for nsd, knot or bind) needs to copy ZONE (its zone file in --zones DIR,
 default ./zones, env DANE_NS_ZONES) from dane-ns at --primary (port 53 unless given; [IPV6]:PORT): the TSIG key
 that the zone's transfer.allow names first, read from DIR/tsig/ (--keys, default ./keys, env DANE_NS_KEYS), and
-the zone, transferred by AXFR (dane-ns refuses IXFR) and accepting NOTIFY from the primary: nsd.conf key: and
+the zone, transferred by IXFR or AXFR and accepting NOTIFY from the primary: nsd.conf key: and
 zone:, knot.conf key:, remote:, acl: and zone:, or named.conf key and zone statements, ready to paste. A zone
 allowed by address only gets a configuration without TSIG. Fails (exit 1) for an unknown zone, a zone without
 transfer.allow, or a key without its key file.`,

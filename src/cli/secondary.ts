@@ -100,7 +100,7 @@ const comments = (mark: string, s: Secondary, what: string): string =>
     .map((l) => `${mark} ${l}\n`)
     .join('');
 
-/** nsd.conf(5): `request-xfr: AXFR` because dane-ns refuses IXFR (it keeps no journal). */
+/** nsd.conf(5): `request-xfr` without `AXFR`, so NSD asks for IXFR (RFC 1995) first, as dane-ns answers it. */
 function nsd(s: Secondary): string {
   const keyName = s.key?.name ?? 'NOKEY';
   const key = s.key
@@ -110,12 +110,12 @@ function nsd(s: Secondary): string {
     comments('#', s, 'nsd.conf') +
     key +
     `zone:\n    name: "${s.zone}"\n    zonefile: "${s.file}"\n` +
-    `    request-xfr: AXFR ${s.host}@${s.port} ${keyName}\n` +
+    `    request-xfr: ${s.host}@${s.port} ${keyName}\n` +
     `    allow-notify: ${s.host} ${keyName}\n`
   );
 }
 
-/** knot.conf(5), in the layout of the README's block; Knot falls back to AXFR by itself when IXFR is refused. */
+/** knot.conf(5), in the layout of the README's block; Knot asks for IXFR first and falls back to AXFR. */
 function knot(s: Secondary): string {
   const addr = `${s.host}@${s.port}`;
   const keyLine = s.key ? `    key: ${s.key.name}\n` : '';
@@ -132,7 +132,7 @@ function knot(s: Secondary): string {
   );
 }
 
-/** named.conf(5) of BIND 9.18: `request-ixfr no` because dane-ns refuses IXFR. */
+/** named.conf(5) of BIND 9.18 (IXFR first, BIND's default). */
 function bind(s: Secondary): string {
   const key = s.key ? `key "${s.key.name}" {\n\talgorithm ${s.key.algorithm};\n\tsecret "${s.key.secret}";\n};\n` : '';
   const keyRef = s.key ? ` key "${s.key.name}"` : '';
@@ -140,7 +140,7 @@ function bind(s: Secondary): string {
     comments('//', s, 'named.conf') +
     key +
     `zone "${s.zone}" {\n\ttype secondary;\n\tprimaries port ${s.port} { ${s.host}${keyRef}; };\n` +
-    `\tfile "${s.file}";\n\trequest-ixfr no;\n\tallow-notify { ${s.host}; };\n};\n`
+    `\tfile "${s.file}";\n\tallow-notify { ${s.host}; };\n};\n`
   );
 }
 

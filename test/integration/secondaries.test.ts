@@ -157,7 +157,7 @@ describe('secondaries configured with dane-ns secondary-config', () => {
     mkdirSync(dir);
     const port = await freePort();
     const printed = await secondaryConfig('nsd');
-    expect(printed).toContain(`request-xfr: AXFR 127.0.0.1@${server.port} ${KEY}`);
+    expect(printed).toContain(`request-xfr: 127.0.0.1@${server.port} ${KEY}`);
     // The daemon around the printed clauses; provide-xfr continues the printed zone: clause (the last one).
     const conf =
       `server:\n    port: ${port}\n    ip-address: 127.0.0.1\n    zonesdir: "${dir}"\n    pidfile: "${dir}/nsd.pid"\n` +
