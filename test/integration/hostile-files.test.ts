@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query, requireTool } from './helpers/dig.js';
+import { makeCert } from './helpers/certs.js';
 import { freePorts } from './helpers/ports.js';
 import { startDaneNs, type DaneNsInstance } from './helpers/server.js';
 
@@ -68,22 +69,7 @@ describe('hostile files next to a running server', () => {
     const certs = join(dir, 'certs');
     mkdirSync(zones);
     mkdirSync(certs);
-    cert = join(certs, 'mail.pem');
-    execFileSync(
-      requireTool('openssl'),
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        join(certs, 'mail.key'),
-      ].concat(['-out', cert, '-days', '30', '-subj', '/CN=mail']),
-      { stdio: 'ignore' },
-    );
+    cert = (await makeCert(certs, { name: 'mail', cn: 'mail' })).certPath;
     writeFileSync(
       join(zones, 'good.example.yaml'),
       zoneYaml(ZONE, `  mail: { A: 192.0.2.25 }\ntlsa:\n  - host: mail\n    cert: ${cert}\n`),
