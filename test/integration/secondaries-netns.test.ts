@@ -133,6 +133,9 @@ beforeAll(async () => {
   for (const zone of SERVED_ZONES) {
     const serial = await serialOf(p, PRIMARY, zone);
     expect(serial, zone).not.toBeNull();
+    // REFRESH and RETRY of an hour (the fields after the serial), which NSD's own polling follows.
+    const soa = await p.run(requireTool('kdig'), [`@${PRIMARY}`, '+short', zone, 'SOA']);
+    expect(soa.trim().split(/\s+/).slice(3, 5), zone).toEqual(['3600', '3600']);
     expect(await nsdServes(zone, serial!, 30_000), `${zone} serial ${serial}\nNSD:\n${nsdLog}\nconf:\n${conf}`).toBe(
       true,
     );
