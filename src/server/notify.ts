@@ -3,7 +3,8 @@
  * `transfer.notify` is sent a NOTIFY over UDP (opcode 4, AA, question ZONE SOA, the new SOA in the answer
  * section, §3.7), signed with the target's TSIG key when it names one (RFC 8945 §4.3.1). It is sent again with
  * a growing interval until the target answers (same ID, QR, opcode NOTIFY, and a TSIG that verifies against the
- * request's MAC when signed, §4.3.2), and given up after the last try (§3.6); a give-up is logged and counted.
+ * request's MAC when signed, §4.3.2), and given up after the last try (§3.6); each retry and a give-up are logged,
+ * and every datagram and give-up counted.
  * A newer version replaces one not yet acknowledged, so each target has at most one NOTIFY outstanding; a burst
  * of versions within the hold becomes one NOTIFY of the last. The socket, clock and timers are injected.
  */
@@ -24,8 +25,13 @@ export interface NotifyEndpoint {
   send(message: Uint8Array, address: string, port: number): void;
 }
 
-/** RFC 1996 §3.6: retransmit with a growing interval; the wait after each try, then the give-up. */
-export const NOTIFY_RETRY_MS: readonly number[] = [2000, 4000, 8000, 16000, 16000];
+/**
+ * RFC 1996 §3.6 leaves the retransmission schedule to the implementation: the wait after each try, its length the
+ * number of tries. The interval doubles from 2 s up to a cap of 60 s, and the NOTIFY is given up 15 min (902 s)
+ * after its first try: a secondary whose path is down for a minute or more (a link, a firewall reload, a reboot)
+ * is still told when it comes back, instead of waiting for its SOA refresh, which may be hours.
+ */
+export const NOTIFY_RETRY_MS: readonly number[] = [2000, 4000, 8000, 16000, 32000, ...Array<number>(14).fill(60_000)];
 
 export interface NotifyOptions {
   readonly endpoint: NotifyEndpoint;
@@ -144,12 +150,13 @@ export class NotifySender implements PublishListener {
       this.pending.delete(key);
       return this.fail(p, (e as Error).message);
     }
-    if (p.tries === 0)
-      this.o.logger.info('notify-sent', {
-        zone: p.version.origin,
-        target: `${p.target.address}#${p.target.port}`,
-        serial: p.version.serial,
-      });
+    // The first try and each retry are logged, so that a path that drops NOTIFYs shows in the log.
+    this.o.logger.info(p.tries === 0 ? 'notify-sent' : 'notify-retry', {
+      zone: p.version.origin,
+      target: `${p.target.address}#${p.target.port}`,
+      serial: p.version.serial,
+      ...(p.tries === 0 ? {} : { try: p.tries + 1 }),
+    });
     const wait = this.retryMs[p.tries] ?? 0;
     p.tries++;
     try {

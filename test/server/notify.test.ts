@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { sign, verify, type TsigKey } from '../../src/dnssec/tsig.js';
 import { makeKeyring } from '../../src/dnssec/tsigkey.js';
 import { createLogger } from '../../src/log.js';
-import { NotifySender } from '../../src/server/notify.js';
+import { NOTIFY_RETRY_MS, NotifySender } from '../../src/server/notify.js';
 import type { ZoneVersion } from '../../src/server/publisher.js';
 import { FLAG_AA, FLAG_QR } from '../../src/wire/header.js';
 import { decodeMessage, encodeMessage } from '../../src/wire/message.js';
@@ -37,7 +37,8 @@ function version(serial: number, notify: string, at = 0): ZoneVersion {
 
 const ONE = '    - { address: 198.51.100.2, port: 5300 }\n';
 
-function setup(retryMs = [2000, 4000, 8000]) {
+/** retryMs null: the built-in schedule (NOTIFY_RETRY_MS). */
+function setup(retryMs: number[] | null = [2000, 4000, 8000]) {
   const time = new FakeTime();
   const sent: { bytes: Uint8Array; address: string; port: number; at: number }[] = [];
   const lines: string[] = [];
@@ -48,7 +49,7 @@ function setup(retryMs = [2000, 4000, 8000]) {
     logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }),
     now: time.now,
     timers: time,
-    retryMs,
+    ...(retryMs !== null ? { retryMs } : {}),
     onSent: () => counts.sent++,
     onFailed: () => counts.failed++,
   });
@@ -107,6 +108,28 @@ describe('NOTIFY sender (RFC 1996)', () => {
     ]);
     expect(t.counts).toEqual({ sent: 3, failed: 1 });
     expect(t.time.size).toBe(0);
+  });
+
+  it('by default doubles the interval up to 60 s and gives up 15 min after the first try, logging each retry', () => {
+    const t = setup(null);
+    expect(NOTIFY_RETRY_MS).toHaveLength(19);
+    t.sender.published(version(9, ONE));
+    t.time.advance(901_000);
+    const at = t.sent.map((s) => (s.at - t.start) / 1000);
+    // 2, 4, 8, 16, 32 s apart, then every 60 s: a path down for a minute or more still gets a NOTIFY after it.
+    expect(at.slice(0, 7)).toEqual([0, 2, 6, 14, 30, 62, 122]);
+    expect(at).toHaveLength(19);
+    expect(at.at(-1)).toBe(842);
+    const events = t.lines.map((l) => JSON.parse(l));
+    expect(events.filter((l) => l.event === 'notify-sent')).toMatchObject([{ serial: 9 }]);
+    const retries = events.filter((l) => l.event === 'notify-retry');
+    expect(retries.map((l) => l.try)).toEqual(Array.from({ length: 18 }, (_, i) => i + 2));
+    expect(retries[0]).toMatchObject({ zone: 'example.com.', target: '198.51.100.2#5300', serial: 9 });
+    expect(t.counts.failed).toBe(0);
+    t.time.advance(1000);
+    expect(events.length).toBe(t.lines.length - 1);
+    expect(JSON.parse(t.lines.at(-1)!)).toMatchObject({ event: 'notify-failed', reason: 'no answer after 19 tries' });
+    expect(t.counts).toEqual({ sent: 19, failed: 1 });
   });
 
   it('stops retrying at the answer with the same ID from the target; other answers do not count', () => {

@@ -14,6 +14,11 @@
  * process 'exit' hook, so a failing test cannot leave a namespace behind; namespaces left by a test process that
  * was killed outright are cleaned by the next createNetns() (their pid no longer exists).
  *
+ * linkNetns() joins two of these namespaces with a veth pair, an address on each end, so that a test can run a
+ * primary in one and a secondary in the other and drop the path between them (setUp(end, false)). Both ends are
+ * created inside their namespaces (`ip -n A link add ... peer ... netns B`), never in the host's, and a veth
+ * end is deleted with its namespace (and its peer with it), so destroy() cleans them up too.
+ *
  * Needs root and `ip` (Debian package iproute2).
  */
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
@@ -295,4 +300,66 @@ export async function createNetns(opts: NetnsOptions = {}): Promise<Netns> {
     destroySync(name);
   };
   return { name, wrap, spawn: spawnIn, exec, run, tcpOpen, waitTcp, pids: () => nsPids(name), destroy };
+}
+
+/** One end of a veth pair made by linkNetns(). */
+export interface VethEnd {
+  /** The namespace it is in. */
+  netns: string;
+  /** Its interface name inside that namespace. */
+  ifname: string;
+  /** Its address with prefix length, e.g. `10.53.0.1/24` or `fd00:53::1/64`. */
+  cidr: string;
+  /** The address alone (what a peer connects to), e.g. `10.53.0.1`. */
+  address: string;
+}
+
+export interface VethPair {
+  a: VethEnd;
+  b: VethEnd;
+  /**
+   * `ip link set IF up|down` in that end's namespace. Down, the path drops every packet both ways (the peer sees
+   * no carrier); up, the end's address is set again (`ip addr replace`: the kernel flushes IPv6 addresses of an
+   * interface taken down).
+   */
+  setUp(end: 'a' | 'b', up: boolean): void;
+}
+
+let vethCounter = 0;
+
+/**
+ * Joins namespaces a and b with a veth pair, `cidrA` on a's end and `cidrB` on b's (same subnet, so the connected
+ * route is all either needs). IPv6 addresses are added `nodad`, usable at once. Both ends are up on return.
+ */
+export function linkNetns(a: Netns, b: Netns, cidrA: string, cidrB: string): VethPair {
+  const ip = ipBin();
+  const sh = (args: string[]): void => {
+    try {
+      execFileSync(ip, args, { timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      const err = e as Error & { stderr?: Buffer };
+      throw new Error(
+        `ip ${args.join(' ')}: ${err.message}${err.stderr !== undefined ? `\n${err.stderr.toString()}` : ''}`,
+      );
+    }
+  };
+  // Interface names are per namespace, at most 15 bytes: a counter of this process is unique enough.
+  const n = ++vethCounter;
+  const end = (ns: Netns, side: string, cidr: string): VethEnd => {
+    if (!/^[0-9a-f.:]+\/\d+$/i.test(cidr)) throw new Error(`linkNetns: ${cidr} is not ADDRESS/PREFIX`);
+    return { netns: ns.name, ifname: `veth${n}${side}`, cidr, address: cidr.slice(0, cidr.indexOf('/')) };
+  };
+  const ends = { a: end(a, 'a', cidrA), b: end(b, 'b', cidrB) };
+  sh(['-n', a.name, 'link', 'add', ends.a.ifname, 'type', 'veth', 'peer', 'name', ends.b.ifname, 'netns', b.name]);
+  const setUp = (which: 'a' | 'b', up: boolean): void => {
+    const e = ends[which];
+    sh(['-n', e.netns, 'link', 'set', e.ifname, up ? 'up' : 'down']);
+    if (up) {
+      const v6 = e.address.includes(':') ? ['nodad'] : [];
+      sh(['-n', e.netns, 'addr', 'replace', e.cidr, 'dev', e.ifname, ...v6]);
+    }
+  };
+  setUp('a', true);
+  setUp('b', true);
+  return { ...ends, setUp };
 }

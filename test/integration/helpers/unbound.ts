@@ -19,7 +19,9 @@
  *
  * With `netns` (helpers/netns.ts) Unbound runs inside that network namespace, typically on port 53 as the
  * namespace's system resolver for programs such as Postfix; readiness probes (kdig) and unbound-control run there
- * too, and stub addresses are the namespace's own loopback.
+ * too, and stub addresses are the namespace's own loopback, or an IPv4 address of the namespace's other links
+ * (a secondary across a veth pair, helpers/netns.ts linkNetns()): the namespace itself keeps every packet on the
+ * machine, and the `do-not-query-address` block holding a stub's address is left out so Unbound may ask it.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -36,7 +38,7 @@ import { lowerAbsoluteName } from '../../support/names.js';
 export interface UnboundStub {
   /** Zone name, e.g. `example.com.` (trailing dot optional). */
   zone: string;
-  /** Server address in Unbound syntax: `127.0.0.1@PORT`. */
+  /** Server address in Unbound syntax: `127.0.0.1@PORT` (with `netns`, any IPv4 address: `10.53.0.2@53`). */
   addr: string;
 }
 
@@ -101,6 +103,14 @@ const NON_LOOPBACK_V4 = [
   '128.0.0.0/1',
 ];
 
+/** True when the IPv4 address lies in the block `a.b.c.d/len`. */
+function inBlock(address: string, block: string): boolean {
+  const num = (a: string): number => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  const [base, len] = block.split('/') as [string, string];
+  const size = 2 ** (32 - Number(len));
+  return Math.floor(num(address) / size) === Math.floor(num(base) / size);
+}
+
 function isUnder(name: string, zone: string): boolean {
   return name === zone || name.endsWith(`.${zone}`);
 }
@@ -110,9 +120,11 @@ const q = (s: string): string => `"${s}"`;
 export function unboundConfig(dir: string, port: number, controlPort: number, opts: UnboundOptions): string {
   if (opts.stubs.length === 0) throw new Error('startUnbound: no stub zones');
   for (const s of opts.stubs) {
-    if (!/^127\.\d+\.\d+\.\d+@\d+$/.test(s.addr))
-      throw new Error(`startUnbound: stub address ${s.addr} is not 127.x.x.x@PORT`);
+    if (!/^127\.\d+\.\d+\.\d+@\d+$/.test(s.addr) && (opts.netns === undefined || !/^[\d.]+@\d+$/.test(s.addr)))
+      throw new Error(`startUnbound: stub address ${s.addr} is not 127.x.x.x@PORT (or IPv4@PORT with netns)`);
   }
+  const stubHosts = opts.stubs.map((s) => s.addr.slice(0, s.addr.indexOf('@')));
+  const blocked = NON_LOOPBACK_V4.filter((b) => !stubHosts.some((h) => inBlock(h, b)));
   const msg = opts.msgCacheSize ?? '4m';
   const rrset = /^(\d+)([kmg]?)$/i.exec(msg);
   const rrsetSize = rrset !== null ? `${Number(rrset[1]) * 2}${rrset[2] ?? ''}` : msg;
@@ -127,7 +139,7 @@ export function unboundConfig(dir: string, port: number, controlPort: number, op
     '  do-tcp: yes',
     '  access-control: 127.0.0.0/8 allow',
     '  do-not-query-localhost: no',
-    ...NON_LOOPBACK_V4.map((b) => `  do-not-query-address: ${b}`),
+    ...blocked.map((b) => `  do-not-query-address: ${b}`),
     `  directory: ${q(dir)}`,
     '  chroot: ""',
     '  username: ""',
