@@ -52,6 +52,12 @@ function zoneKeys(
 export function dsCmd(args: string[], io: Io): number {
   const r = zoneKeys(args, 'ds', io);
   if (!r) return printHelp(io, 'ds');
+  // A key file that does not load (a .private without its .key, say) means the set on disk is not whole, e.g.
+  // left by a crash without a journal: no DS goes to the parent for a KSK of such a set.
+  if (r.problems.length > 0)
+    throw new Error(
+      `${nameToText(r.zone)}: key files that do not load (${r.problems.join('; ')}); the key set is incomplete, so no DS is printed. Fix or remove them`,
+    );
   // Keys in the DNSKEY RRset that are not on their way out: during a KSK rollover, the old and the new one.
   const now = new Date();
   const ksks = r.keys.filter((k) => k.flags === 257 && ['published', 'active'].includes(keyState(k, now)));
