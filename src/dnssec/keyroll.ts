@@ -7,8 +7,9 @@
  * The writes of one command form one change (keyjournal.ts): a journal is written first and removed after the
  * last file, so a crash at any write is undone by the next command or start; the new key's tag is recorded in
  * keys.json, and its DS printed, only after that. Within the change, the new key is written first (an old key
- * without an end time simply stays), then the old keys' times. Refuses, changing nothing, when any of the zone's key files does not
- * load: a rollover over a key set that is only partly understood could remove the key the DS points to.
+ * without an end time simply stays), then the old keys' times. Refuses, changing nothing, when any of the
+ * zone's key files does not load: a rollover over a key set that is only partly understood could remove the key
+ * the DS points to.
  */
 import type { Name } from '../wire/name.js';
 import { nameToText } from '../wire/name.js';

@@ -104,7 +104,10 @@ function nameWire(name: string): Buffer {
   ]);
 }
 
-/** The DS (tag, algorithm 13, digest type 2, SHA-256 hex) of a served DNSKEY line, computed here (RFC 4034 §5.1.4, App. B). */
+/**
+ * The DS rdata (tag, algorithm, digest type 2, SHA-256 hex) of a served DNSKEY line, computed here: RFC 4034
+ * §5.1.4 and its Appendix B key tag.
+ */
 function dsOfServed(line: string): string {
   const f = line.split(' ');
   const [flags, proto, alg] = [Number(f[4]), Number(f[5]), Number(f[6])];
