@@ -154,7 +154,9 @@ A zone file with an error at start-up is reported as file:line: reason, and the 
   ds: `Prints the DS record (digest type 2, SHA-256) of each current key-signing key of ZONE in zone-file syntax
 (during a KSK rollover the old and the new one; pending and retired keys not): give these to your registrar or
 parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the server creates them on its first
-start.`,
+start. An interrupted key change (a first start or a keys rollover killed while writing keys) is undone first;
+while the set is incomplete (a key file that does not load, a change still being written) nothing is printed
+and the error names the files.`,
   keys: `  list      the DNSSEC keys of ZONE found in DIR (default ./keys, env DANE_NS_KEYS): tag, role, algorithm,
             created, publish, activate, inactive and delete times, and the key's state now (pending,
             published, active, retired, removed); unusable key files are reported

@@ -7,6 +7,7 @@ import { nameToText, type Name } from '../wire/name.js';
 import { loadZoneKeys, type StoredZoneKey } from '../dnssec/keyfile.js';
 import { dsText } from '../dnssec/ds.js';
 import { ensureZoneKeys } from '../dnssec/keystore.js';
+import { recoverKeyChange } from '../dnssec/keyjournal.js';
 import { iso, keyState } from '../dnssec/lifecycle.js';
 import { domainName, onePositional, parseOptions, UsageError } from './args.js';
 import { directory } from './env.js';
@@ -23,7 +24,11 @@ export function keysCmd(args: string[], io: Io): number {
   throw new UsageError(`unknown keys subcommand "${sub}" (list, generate, rollover)`);
 }
 
-/** The keys of ZONE in --keys; null for --help. */
+/**
+ * The keys of ZONE in --keys; null for --help. An interrupted key change (first start's generation, `keys
+ * rollover`) is undone first (dnssec/keyjournal.ts), so `ds` never prints the DS of a key from an incomplete
+ * set; one still being written is an error naming its files.
+ */
 function zoneKeys(
   args: string[],
   command: string,
@@ -33,6 +38,9 @@ function zoneKeys(
   if (a.has('help')) return null;
   const zone = domainName('ZONE', onePositional(a, command, 'ZONE'));
   const dir = directory(a, io.defaults, 'keys');
+  const recovery = recoverKeyChange(dir, zone, new Date());
+  if (!recovery.ok) throw new Error(recovery.error);
+  if (recovery.undone) io.err(`warning: ${recovery.undone}\n`);
   const { keys, problems } = loadZoneKeys(dir, zone);
   if (keys.length === 0)
     throw new Error(
@@ -44,6 +52,12 @@ function zoneKeys(
 export function dsCmd(args: string[], io: Io): number {
   const r = zoneKeys(args, 'ds', io);
   if (!r) return printHelp(io, 'ds');
+  // A key file that does not load (a .private without its .key, say) means the set on disk is not whole, e.g.
+  // left by a crash without a journal: no DS goes to the parent for a KSK of such a set.
+  if (r.problems.length > 0)
+    throw new Error(
+      `${nameToText(r.zone)}: key files that do not load (${r.problems.join('; ')}); the key set is incomplete, so no DS is printed. Fix or remove them`,
+    );
   // Keys in the DNSKEY RRset that are not on their way out: during a KSK rollover, the old and the new one.
   const now = new Date();
   const ksks = r.keys.filter((k) => k.flags === 257 && ['published', 'active'].includes(keyState(k, now)));

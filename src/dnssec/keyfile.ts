@@ -16,8 +16,8 @@
  * timing (ldns, RFC 6605 §6.1) loads with all times at the epoch, i.e. "published and active since always",
  * which is how BIND treats unset timing metadata.
  *
- * This is the only file of src/dnssec that does file I/O. Loading never throws for bad files: it returns
- * problems naming the file and the reason. Neither problems nor thrown errors ever contain private key
+ * This is the only file of src/dnssec that parses key files (keyjournal.ts only keeps their text, to undo an
+ * interrupted change). Loading never throws for bad files: it returns problems naming the file and the reason. Neither problems nor thrown errors ever contain private key
  * material: text from a .private file is never echoed.
  */
 import type { KeyObject } from 'node:crypto';

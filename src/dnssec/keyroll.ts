@@ -4,14 +4,18 @@
  * server watches the keys directory and follows the times by itself. Ending a KSK or CSK rollover (the parent
  * now publishes the new DS) sets the old keys' times.
  *
- * Writes happen in the order that is safe to stop between: the new key first (an old key without an end time
- * simply stays), then the old keys' times. Refuses, changing nothing, when any of the zone's key files does not
- * load: a rollover over a key set that is only partly understood could remove the key the DS points to.
+ * The writes of one command form one change (keyjournal.ts): a journal is written first and removed after the
+ * last file, so a crash at any write is undone by the next command or start; the new key's tag is recorded in
+ * keys.json, and its DS printed, only after that. Within the change, the new key is written first (an old key
+ * without an end time simply stays), then the old keys' times. Refuses, changing nothing, when any of the
+ * zone's key files does not load: a rollover over a key set that is only partly understood could remove the key
+ * the DS points to.
  */
 import type { Name } from '../wire/name.js';
 import { nameToText } from '../wire/name.js';
 import { generateKey, KeyError, type ZoneKey } from './keys.js';
-import { loadZoneKeys, rewriteKeyTiming, writeKeyFiles, type StoredZoneKey } from './keyfile.js';
+import { keyFileBase, loadZoneKeys, rewriteKeyTiming, writeKeyFiles, type StoredZoneKey } from './keyfile.js';
+import { beginKeyChange, endKeyChange, recoverKeyChange, type KeyChange } from './keyjournal.js';
 import { recordKeyTags } from './keystore.js';
 import {
   planDsPublished,
@@ -35,9 +39,14 @@ interface RolloverOptions {
 
 type Done<T> = ({ ok: true; warnings: string[] } & T) | { ok: false; error: string };
 
-/** The zone's keys, or why a rollover will not touch them. */
-function keysOf(o: RolloverOptions): { ok: true; keys: StoredZoneKey[] } | { ok: false; error: string } {
+/** The zone's keys (after undoing an interrupted change: `undone`), or why a rollover will not touch them. */
+function keysOf(
+  o: RolloverOptions,
+): { ok: true; keys: StoredZoneKey[]; undone: string[] } | { ok: false; error: string } {
   const zone = nameToText(o.zone);
+  const recovery = recoverKeyChange(o.keysDir, o.zone, o.now);
+  if (!recovery.ok) return recovery;
+  const undone = recovery.undone ? [recovery.undone] : [];
   const { keys, problems } = loadZoneKeys(o.keysDir, o.zone);
   if (problems.length > 0)
     return {
@@ -46,7 +55,33 @@ function keysOf(o: RolloverOptions): { ok: true; keys: StoredZoneKey[] } | { ok:
     };
   if (keys.length === 0)
     return { ok: false, error: `${zone}: no DNSSEC keys in ${o.keysDir} (the server creates them on its first start)` };
-  return { ok: true, keys };
+  return { ok: true, keys, undone };
+}
+
+const files = (k: { zone: Name; tag: number }): string[] => [
+  `${keyFileBase(k.zone, k.tag)}.private`,
+  `${keyFileBase(k.zone, k.tag)}.key`,
+];
+
+/**
+ * Runs `write` as one journaled change: the journal first, the journal removed after the last write. A failure
+ * undoes what was written (a KeyError or errno error is rethrown for the caller's message).
+ */
+function asOneChange(
+  o: RolloverOptions,
+  change: KeyChange,
+  created: string[],
+  rewritten: string[],
+  write: () => void,
+): void {
+  beginKeyChange(o.keysDir, o.zone, change, created, rewritten, o.now);
+  try {
+    write();
+  } catch (e) {
+    recoverKeyChange(o.keysDir, o.zone, o.now);
+    throw e;
+  }
+  endKeyChange(o.keysDir, o.zone);
 }
 
 /** Sets the end times of old keys. */
@@ -74,15 +109,25 @@ export function startRollover(
   // A new key must not share a tag (and so a file name) with one the zone has.
   while (taken.has(fresh.tag)) fresh = generateKey(o.zone, plan.create.role, o.now);
   const created: ZoneKey = Object.freeze({ ...fresh, publish: plan.create.publish, activate: plan.create.activate });
-  const warnings: string[] = [];
+  const warnings: string[] = [...have.undone];
   try {
-    writeKeyFiles(o.keysDir, created);
-    const w = recordKeyTags(o.stateDir, o.zone, [created.tag], o.now);
-    if (w) warnings.push(w);
-    retire(o.keysDir, plan.retire);
+    asOneChange(
+      o,
+      'rollover',
+      files(created),
+      plan.retire.flatMap((r) => files(r.key)),
+      () => {
+        writeKeyFiles(o.keysDir, created);
+        retire(o.keysDir, plan.retire);
+      },
+    );
   } catch (e) {
     return failure(o.zone, e);
   }
+  // Recorded once the change is complete (a crash before this is caught at the next start, which records every
+  // key it loads).
+  const w = recordKeyTags(o.stateDir, o.zone, [created.tag], o.now);
+  if (w) warnings.push(w);
   return { ok: true, plan, created, warnings };
 }
 
@@ -93,9 +138,14 @@ export function dsPublished(o: RolloverOptions): Done<{ plan: DsPublishedPlan }>
   const planned = planDsPublished(have.keys, o.mode, o.timing, o.now);
   if (!planned.ok) return { ok: false, error: `${nameToText(o.zone)}: ${planned.error}` };
   try {
-    retire(o.keysDir, planned.plan.retire);
+    const rewritten = planned.plan.retire.flatMap((r) => files(r.key));
+    asOneChange(o, 'ds-published', [], rewritten, () => retire(o.keysDir, planned.plan.retire));
   } catch (e) {
     return failure(o.zone, e);
   }
-  return { ok: true, plan: planned.plan, warnings: planned.plan.warning ? [planned.plan.warning] : [] };
+  return {
+    ok: true,
+    plan: planned.plan,
+    warnings: [...have.undone, ...(planned.plan.warning ? [planned.plan.warning] : [])],
+  };
 }

@@ -13,16 +13,23 @@
  * entry for it (and keys.json itself is readable). Any other way of ending up without a usable set is an error
  * that names the cause and the way out.
  *
+ * Keys are created as a set (keyjournal.ts): a journal naming the new files is written before the first of them and
+ * removed after the last, before keys.json records the tags. A crash in between leaves the journal, and the next
+ * start removes the incomplete set and generates a whole one: that set was never served (the zone is served only
+ * once ensureZoneKeys returns a complete set) and `dane-ns ds` refuses a zone with a journal, so no DS for it can
+ * have gone to the parent. keys.json has no entry for it either, so this is still a first start.
+ *
  * Warnings and errors carry paths, key tags and the loader's reasons, which never contain private key material
  * (keyfile.ts guarantees that for its problems; nothing here reads key text).
  */
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
 import { FileReadError, readRegularFile, STATE_FILE_MAX } from '../state/readfile.js';
 import { nameToText, toLower, type Name } from '../wire/name.js';
 import { FLAGS_ZSK, generateKey, KeyError, type ZoneKey } from './keys.js';
-import { loadZoneKeys, writeKeyFiles, type StoredZoneKey } from './keyfile.js';
+import { keyFileBase, loadZoneKeys, writeKeyFiles, type StoredZoneKey } from './keyfile.js';
+import { beginKeyChange, endKeyChange, recoverKeyChange } from './keyjournal.js';
 import { keyState, selectKeys, type KeyMode } from './lifecycle.js';
 
 export type { KeyMode } from './lifecycle.js';
@@ -164,11 +171,15 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
   const { zone, keysDir, stateDir, mode, now } = opts;
   const zoneKey = nameToText(toLower(zone));
   const stateFile = join(stateDir, KEYS_STATE_FILE);
+  // An interrupted key change (generation or rollover) is undone before the keys are read.
+  const recovery = recoverKeyChange(keysDir, zone, now);
+  if (!recovery.ok) return { ok: false, error: recovery.error };
+  const undone = recovery.undone ? [recovery.undone] : [];
   const state = readState(stateFile);
   const remembered = state.ok ? state.records[zoneKey] : undefined;
 
   const loaded = loadZoneKeys(keysDir, zone);
-  const warnings: string[] = [];
+  const warnings: string[] = [...undone];
 
   // ---- nothing on disk: first start, or lost keys --------------------------------------------------------
   if (loaded.keys.length === 0 && loaded.problems.length === 0) {
@@ -188,7 +199,9 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
           `not generating new ones, because replacing keys whose DS is at the parent breaks the zone. Repair ${stateFile} (or remove it if no zone had keys before).`,
       };
     }
-    return generate(zone, zoneKey, keysDir, stateFile, mode, now);
+    const made = generate(zone, zoneKey, keysDir, stateFile, mode, now);
+    if (made.ok) made.warnings.unshift(...undone);
+    return made;
   }
 
   // ---- keys (or broken key files) on disk: pick the set ----------------------------------------------------
@@ -271,7 +284,10 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
   return { ok: true, ksk, zsk: zsk!, dnskeySigners: sel.dnskeySigners, published: sel.published, ...timing };
 }
 
-/** First start: new keys, written (private first, atomically, 0600) before they are recorded in keys.json. */
+/**
+ * First start: new keys, written as a set (a journal first, then each key's .private and .key, atomically, the
+ * .private 0600; the journal removed last) before they are recorded in keys.json.
+ */
 function generate(
   zone: Name,
   zoneKey: string,
@@ -286,23 +302,20 @@ function generate(
   while (zsk !== ksk && zsk.tag === ksk.tag) zsk = generateKey(zone, 'zsk', now);
   const keys = zsk === ksk ? [ksk] : [ksk, zsk];
 
-  const written: string[] = [];
+  let journal = false;
   try {
     mkdirSync(keysDir, { recursive: true, mode: 0o700 });
-    for (const k of keys) {
-      const files = writeKeyFiles(keysDir, k);
-      written.push(files.privateFile, files.keyFile);
-    }
+    const names = keys.flatMap((k) => [`${keyFileBase(zone, k.tag)}.private`, `${keyFileBase(zone, k.tag)}.key`]);
+    beginKeyChange(keysDir, zone, 'generate', names, [], now);
+    journal = true;
+    for (const k of keys) writeKeyFiles(keysDir, k);
+    endKeyChange(keysDir, zone);
+    journal = false;
   } catch (e) {
-    // The keys are brand new and nobody has seen their DS: remove the half-written set so the next start can
-    // generate a whole one instead of finding (say) a KSK without a ZSK.
-    for (const f of written) {
-      try {
-        unlinkSync(f);
-      } catch {
-        /* already gone */
-      }
-    }
+    // The keys are brand new and nobody has seen their DS: undo the half-written set (the journal names its
+    // files) so the next start can generate a whole one instead of finding (say) a KSK without a ZSK. If even
+    // that fails, the journal stays and the next start undoes it.
+    if (journal) recoverKeyChange(keysDir, zone, now);
     const why = e instanceof KeyError ? e.message : `${keysDir}: cannot create or write (${errCode(e)})`;
     return { ok: false, error: `${zoneKey}: cannot write new DNSSEC keys (${why})` };
   }

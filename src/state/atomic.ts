@@ -2,10 +2,12 @@
  * Atomic file writes: a temporary file in the same directory, fsync, rename over the target, fsync of the
  * directory. A crash leaves either the old or the new file, never a torn one, and perhaps the temporary file:
  * removeInterruptedWrites clears those at start (in the keys directory they may hold private keys).
+ * Each completed write passes the crash-test hook of fault.ts (inert unless DANE_NS_FAULT_AFTER_WRITES is set).
  */
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, writeSync, unlinkSync, mkdirSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { afterAtomicWrite } from './fault.js';
 
 /** The temporary files of writeFileAtomic: `.<target name>.<12 hex digits>.tmp`. */
 export const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
@@ -56,6 +58,7 @@ export function writeFileAtomicWith(
   } catch {
     /* some file systems refuse fsync on directories; the rename is still atomic */
   }
+  afterAtomicWrite(path);
 }
 
 /**

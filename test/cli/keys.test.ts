@@ -4,7 +4,8 @@
  * (RFC 7583 §3.3.1: publish, then sign after the DNSKEY TTL plus a margin; the old KSK leaves after the parent's
  * DS TTL plus a margin).
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -185,5 +186,47 @@ describe('usage errors of ds, keys list and keys generate', () => {
     [['keys', 'list', 'a..example'], /^dane-ns: ZONE: empty label/],
   ])('%j', async (args, message) => {
     expect(usageLine(await run(args))).toMatch(message);
+  });
+});
+
+describe('dane-ns ds and an incomplete key set', () => {
+  it('a key file that does not load: no DS, an error naming the file', async () => {
+    const { keys } = await setup();
+    const stray = join(keys, 'Kroll.example.+013+00001.private');
+    writeFileSync(stray, 'Private-key-format: v1.3\n');
+    const r = await run(['ds', 'roll.example', '--keys', keys]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`${stray}: no matching .key file`);
+    expect(r.stderr).toContain('the key set is incomplete, so no DS is printed');
+  });
+
+  it('a key change still being written (its journal, its writer alive): no DS, an error naming the files', async () => {
+    const { keys } = await setup();
+    const before = (await run(['ds', 'roll.example', '--keys', keys])).stdout;
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    try {
+      const journal = join(keys, 'Kroll.example.+pending.json');
+      const created = ['Kroll.example.+013+00002.private', 'Kroll.example.+013+00002.key'];
+      writeFileSync(join(keys, created[0]!), 'Private-key-format: v1.3\n');
+      const j = { version: 1, zone: 'roll.example.', change: 'rollover', started: new Date().toISOString() };
+      writeFileSync(journal, JSON.stringify({ ...j, pid: child.pid, created, restore: [] }));
+      const r = await run(['ds', 'roll.example', '--keys', keys]);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(journal);
+      expect(r.stderr).toContain(join(keys, created[0]!));
+      // Its writer gone, the next command undoes the change and prints the DS of the set as it was.
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      const after = await run(['ds', 'roll.example', '--keys', keys]);
+      expect(after.code, after.stderr).toBe(0);
+      expect(after.stdout).toBe(before);
+      expect(after.stderr).toMatch(/^warning: roll\.example\.: undid the key change \(rollover\)/);
+      expect(existsSync(journal)).toBe(false);
+      expect(existsSync(join(keys, created[0]!))).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
