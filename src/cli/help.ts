@@ -216,7 +216,10 @@ HEALTHCHECK runs it.`,
           or prints every problem as file:line[:column]: reason and exits 1
   export  prints the zone (as loaded from DIR, default ./zones) in RFC 1035 syntax, absolute names;
           a 'serial: auto' zone shows the serial the server keeps in the state directory (default ./state);
-          --signed adds DNSKEY, NSEC and RRSIG records made with the zone's keys (default ./keys)
+          --signed prints the signed zone the server serves (DNSKEY, NSEC, RRSIG; its serial and signatures, as
+          in its AXFR), rebuilt from what it keeps in the state directory with the zone's keys (default ./keys);
+          when the state holds no served version of the zone as it is now (never served, or a file, certificate
+          or key changed since), it says so on stderr and signs afresh (its own serial and signatures), exit 0
   import  converts an RFC 1035 master file to the YAML zone format (stdout, or --out FILE); the zone origin
           is --origin NAME, else the owner of the file's SOA record`,
 } as const;

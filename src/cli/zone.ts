@@ -10,6 +10,7 @@ import { exportZone } from '../zone/export.js';
 import { soaSerial } from '../zone/build.js';
 import { notAZoneFile } from '../zone/files.js';
 import { loadZoneForServing } from '../server/zone-files.js';
+import { persistedVersion } from '../server/persisted-version.js';
 import { importZone } from '../zone/import.js';
 import { nameToText } from '../wire/name.js';
 import { loadZoneKeys } from '../dnssec/keyfile.js';
@@ -54,7 +55,19 @@ function zoneExport(args: string[], io: Io): number {
     );
   const keys = ensureZoneKeys({ zone: z.origin, keysDir, stateDir, mode: z.dnssec.keys, now: new Date() });
   if (!keys.ok) throw new Error(keys.error);
-  const signed = signZone(z, keys, Math.floor(Date.now() / 1000), new SignatureCache());
+  const now = Math.floor(Date.now() / 1000);
+  // What the server serves, from the signatures and serial it keeps in the state directory: the same octets as
+  // its AXFR. Failing that, signed here, afresh: the same records, but other signatures (ECDSA is random) and a
+  // serial of its own, so said on stderr.
+  const served = persistedVersion(z, keys, stateDir, now);
+  if (served.ok) {
+    io.out(exportZone(served.signed.zone, served.signed.addedRRsets()));
+    return 0;
+  }
+  io.err(
+    `warning: the served version of ${nameToText(z.origin)} is not in ${stateDir} (${served.reason}): signed afresh, with a serial and signatures of its own\n`,
+  );
+  const signed = signZone(z, keys, now, new SignatureCache());
   io.out(exportZone(signed.zone, signed.addedRRsets()));
   return 0;
 }

@@ -26,6 +26,8 @@ export interface DnsListenOptions {
   readonly handler: Handler;
   /** Multi-message answers over TCP (AXFR). */
   readonly stream?: StreamHandler;
+  /** Whether an address is a secondary's: it may use the TCP reserve beyond the connection cap (tcp-admission.ts). */
+  readonly secondary?: (address: string) => boolean;
   readonly logger: Logger;
   readonly shutdown: Shutdown;
 }
@@ -48,7 +50,15 @@ export async function listenDns(o: DnsListenOptions): Promise<{ host: string; po
       : await listenUdp({ host, port, handler, onError });
     register(o.shutdown, udp);
     // TCP on the port UDP got (port 0 picks one for both).
-    register(o.shutdown, await listenTcp({ host, port: udp.address.port, handler, stream: o.stream, onError }));
+    const tcp = await listenTcp({
+      host,
+      port: udp.address.port,
+      handler,
+      onError,
+      ...(o.stream ? { stream: o.stream } : {}),
+      ...(o.secondary ? { secondary: o.secondary } : {}),
+    });
+    register(o.shutdown, tcp);
     addresses.push(udp.address);
     logger.info('listening', {
       host,

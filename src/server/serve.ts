@@ -5,7 +5,8 @@
  * HTTP status (status.ts) and the one shutdown (shutdown.ts). A zone file that fails to load on reload is
  * reported (file:line: reason) and its last good version keeps serving. TSIG (RFC 8945) is checked on every
  * query against the keyring of the keys directory (tsig-keyring.ts, tsig-query.ts); AXFR over TCP is
- * transfer.ts; NOTIFY to the secondaries of `transfer.notify` after each publish (RFC 1996) is notify.ts.
+ * transfer.ts; NOTIFY to the secondaries of `transfer.notify` after each publish (RFC 1996) is notify.ts. The
+ * secondaries' addresses (secondaries.ts) may use a reserve of TCP connections beyond the cap (tcp-admission.ts).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,7 @@ import { fileJournalStore } from './journal-store.js';
 import { Publisher, type PublishReason } from './publisher.js';
 import { logEachQuery } from './query-log.js';
 import { RefreshTimer } from './refresh-timer.js';
+import { SecondaryAddresses } from './secondaries.js';
 import { SerialAssigner } from './serials.js';
 import { SIGNATURES_DIR } from '../dnssec/sigstore.js';
 import { ServedZones } from './served-zones.js';
@@ -136,6 +138,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   });
   shutdown.add(() => tlsa.close());
   const served = new ServedZones({ logger, setsFor: (zone) => tlsa.setsFor(zone), autoSerial });
+  // The secondaries' addresses, which may use the TCP listeners' reserve of connections: those of the zone
+  // files loaded now, taken again on every rebuild (so a reload that adds or removes one is followed).
+  const secondaries = new SecondaryAddresses();
+  const takeSecondaries = (): void => secondaries.update([...files.loaded.values()].map((f) => f.plain));
 
   /** Every new snapshot comes this way: published, then the refresh timer armed for its first due signature. */
   const publish = (secured: Secured, reason: PublishReason): void => {
@@ -145,6 +151,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   /** Signs what changed or is due (synchronously: only the first signing is a big one) and publishes it. */
   const rebuild = (reason: PublishReason): void => {
     if (shutdown.closed) return;
+    takeSecondaries();
     const secured = signer.secure(served.zones(files.loaded));
     try {
       publish(secured, reason);
@@ -166,6 +173,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   try {
     tlsa.configure(files.loaded);
     tlsa.refresh('start');
+    takeSecondaries();
     // The first signing signs everything: on the thread pool, several signatures at a time. Nothing is served
     // before it is done, so nothing else runs meanwhile.
     publish(await signer.secureAsync(served.zones(files.loaded)), 'start');
@@ -178,7 +186,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const counted = opts.http ? metrics.wrap(answer) : answer;
     const handler = opts.logQueries ? logEachQuery(counted, logger) : counted;
     const udpEngine = opts.udpEngine ?? 'auto';
-    const addresses = await listenDns({ listen: opts.listen, udpEngine, handler, stream, logger, shutdown });
+    const secondary = (address: string): boolean => secondaries.has(address);
+    const addresses = await listenDns({ listen: opts.listen, udpEngine, handler, stream, secondary, logger, shutdown });
     // The secondaries are told once the versions are answered over the sockets too: from now on, on every
     // publish, and now of what the start published.
     publisher.onPublished(notify);

@@ -12,8 +12,13 @@
  * buffer is full, the next message waits for 'drain', and reading stops until the last one is written. Every
  * message handed to the kernel (and every drain) counts as activity, so the idle timeout ends a stalled client,
  * never a transfer that is moving.
+ *
+ * A full listener still lets a secondary in and closes the longest-idle connection for a newcomer rather than
+ * refusing it (tcp-admission.ts says why and how).
  */
 import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { admit, type Slot } from './tcp-admission.js';
 import {
   safeReporter,
   stripBrackets,
@@ -52,7 +57,7 @@ interface Shared {
 }
 
 /** One client connection: reassembly, dispatch, ordered framed writes, flow control, lifetime. */
-class Connection {
+class Connection implements Slot {
   /** The message being reassembled once its length is known and it did not arrive whole. */
   private partial: Buffer | null = null;
   private filled = 0;
@@ -69,6 +74,8 @@ class Connection {
   private ending = false;
   private closed = false;
   private readonly timer: NodeJS.Timeout;
+  /** performance.now() of the last activity (what refreshes the idle timer), for admission's choice. */
+  private lastActive = performance.now();
 
   constructor(
     private readonly socket: Socket,
@@ -88,6 +95,27 @@ class Connection {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /** Null while busy: a message half received, answers or a transfer not yet written out, closing. */
+  idleSince(): number | null {
+    const busy =
+      this.closed ||
+      this.ending ||
+      this.socket.destroyed ||
+      this.partial !== null ||
+      this.lengthHigh >= 0 ||
+      this.backlog !== null ||
+      this.streaming !== null ||
+      this.inFlight > 0 ||
+      this.needDrain;
+    return busy ? null : this.lastActive;
+  }
+
+  /** Activity: the idle timer starts again. */
+  private touch(): void {
+    this.timer.refresh();
+    this.lastActive = performance.now();
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -155,7 +183,7 @@ class Connection {
   }
 
   private dispatch(message: Buffer): void {
-    this.timer.refresh();
+    this.touch();
     let out: Uint8Array | null;
     try {
       const stream = this.shared.stream?.(message, this.remote) ?? null;
@@ -211,7 +239,7 @@ class Connection {
         this.maybeResume();
         return;
       }
-      this.timer.refresh();
+      this.touch();
       if (!this.canWrite(r.value)) {
         this.streaming = null;
         this.socket.destroy();
@@ -226,7 +254,7 @@ class Connection {
 
   /** A message of the stream reached the kernel: the client is reading, the transfer is moving. */
   private readonly onStreamWritten = (err?: Error | null): void => {
-    if (!err && !this.closed) this.timer.refresh();
+    if (!err && !this.closed) this.touch();
   };
 
   private readonly onWritten = (err?: Error | null): void => {
@@ -237,7 +265,7 @@ class Connection {
 
   private readonly onDrain = (): void => {
     this.needDrain = false;
-    this.timer.refresh();
+    this.touch();
     if (this.streaming !== null) this.pump();
     else this.maybeResume();
   };
@@ -297,6 +325,14 @@ export function listenTcp(opts: TcpOptions): Promise<Listener> {
   const onError = opts.onError;
   const report = safeReporter(onError);
   const maxConnections = Math.max(0, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const secondary = (address: string): boolean => {
+    try {
+      return opts.secondary?.(address) ?? false;
+    } catch (err) {
+      report(err);
+      return false;
+    }
+  };
   const shared: Shared = {
     handler: opts.handler,
     stream: opts.stream,
@@ -312,10 +348,19 @@ export function listenTcp(opts: TcpOptions): Promise<Listener> {
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress;
     const port = socket.remotePort;
-    if (closing || shared.connections.size >= maxConnections || address === undefined || port === undefined) {
+    const room =
+      closing || address === undefined || port === undefined
+        ? 'refuse'
+        : admit(shared.connections, shared.connections.size, maxConnections, () => secondary(address));
+    if (room === 'refuse' || address === undefined || port === undefined) {
       socket.on('error', () => {});
       socket.destroy();
       return;
+    }
+    if (room !== 'accept') {
+      // The longest-idle connection makes room; it leaves the count now, not when its 'close' comes.
+      shared.connections.delete(room);
+      room.destroy();
     }
     const family = socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4';
     shared.connections.add(new Connection(socket, { address, port, family }, shared));

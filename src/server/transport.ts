@@ -41,8 +41,17 @@ export interface ListenOptions {
 export interface TcpOptions extends ListenOptions {
   /** Idle timeout per connection in ms, reset on each complete message; default 10_000 (RFC 7766 §6.2.3). */
   idleTimeoutMs?: number;
-  /** Open connections allowed; beyond it new connections are closed at once. Default 512. */
+  /**
+   * Open connections allowed, default 512. Beyond it a new connection closes the longest-idle one, or is closed
+   * at once when every connection is busy (tcp-admission.ts).
+   */
   maxConnections?: number;
+  /**
+   * Whether a client address is one of the secondaries (the served zones' `transfer.allow` prefixes and
+   * `transfer.notify` targets): such an address may use a reserve of connections beyond the cap. Asked for
+   * each new connection once the cap is reached, so it follows reloads.
+   */
+  secondary?: (address: string) => boolean;
   /** Responses in flight (written but not yet flushed) per connection before reads pause. Default 64. */
   maxPipelined?: number;
   /** Multi-message answers (AXFR), asked before the handler for every message. */

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
+import { startServer } from '../../src/server/serve.js';
 import { ZoneFiles } from '../../src/server/zone-files.js';
 import { formatProblem, type ZoneError } from '../../src/zone/errors.js';
 import { run, usageLine } from './run.js';
@@ -122,6 +123,59 @@ describe('dane-ns zone export', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no DNSSEC keys for auto\.example\. in .*nokeys/);
   });
+
+  it('--signed prints the version the server served, from the state directory; else warns and signs afresh', async () => {
+    const state = join(dir, 'state-served');
+    const served = join(dir, 'zones-served');
+    mkdirSync(served);
+    writeFileSync(join(served, 'auto.example.yaml'), ZONE);
+    const dirs = ['--zones', served, '--state', state, '--keys', keys, '--signed'];
+    const quiet = createLogger({ level: 'error', write: () => {} });
+    const serve = (): Promise<{ close(): Promise<void> }> =>
+      startServer({
+        zonesDir: served,
+        keysDir: keys,
+        stateDir: state,
+        listen: ['127.0.0.1:0'],
+        udpEngine: 'dgram',
+        logger: quiet,
+      });
+    // Never served with this state directory: said on stderr, signed here.
+    const before = await run(['zone', 'export', 'auto.example', ...dirs]);
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.stderr).toMatch(
+      /^warning: the served version of auto\.example\. is not in .*state-served \(the server has recorded none\): signed afresh/,
+    );
+    expect(types(before.stdout)).toEqual(['A', 'DNSKEY', 'NS', 'NSEC', 'RRSIG', 'SOA']);
+    // Served (and stopped): every export prints that version, the same octets each time (ECDSA is random: a
+    // fresh signing never repeats an RRSIG), under the serial the server recorded.
+    await (await serve()).close();
+    const recorded = (
+      JSON.parse(readFileSync(join(state, 'serials.json'), 'utf8')) as Record<string, { serial: number }>
+    )['auto.example.']!.serial;
+    const first = await run(['zone', 'export', 'auto.example', ...dirs]);
+    const second = await run(['zone', 'export', 'auto.example', ...dirs]);
+    expect(first.stderr).toBe('');
+    expect(second.stdout).toBe(first.stdout);
+    expect(soaSerial(first.stdout)).toBe(recorded);
+    const rrsigs = (out: string): string[] => out.split('\n').filter((l) => /\sIN\s+RRSIG\s/.test(l));
+    expect(rrsigs(first.stdout).length).toBeGreaterThan(2);
+    expect(rrsigs(first.stdout).filter((l) => rrsigs(before.stdout).includes(l))).toEqual([]);
+    // A zone file changed since: not what the server served; warned, signed afresh again.
+    writeFileSync(join(served, 'auto.example.yaml'), `${ZONE}  www: { A: 192.0.2.80 }\n`);
+    const changed = await run(['zone', 'export', 'auto.example', ...dirs]);
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stderr).toMatch(
+      /is not in .* \(the zone as it is now is not the version served under serial \d+: a zone file/,
+    );
+    expect(changed.stdout).toMatch(/^www\.auto\.example\.\s.*\sA\s+192\.0\.2\.80$/m);
+    // Once the server has served the new file, it is its version again.
+    await (await serve()).close();
+    const again = await run(['zone', 'export', 'auto.example', ...dirs]);
+    expect(again.stderr).toBe('');
+    expect(again.stdout).toMatch(/192\.0\.2\.80/);
+    expect((await run(['zone', 'export', 'auto.example', ...dirs])).stdout).toBe(again.stdout);
+  }, 30_000);
 
   it('--zones names where the zone files are', async () => {
     const r = await run(['zone', 'export', 'auto.example', '--zones', join(dir, 'elsewhere')]);

@@ -1,7 +1,8 @@
 /**
  * AXFR (RFC 5936) and TSIG (RFC 8945) of the running server against real clients on loopback: kdig (Knot DNS)
  * and dig (BIND 9, which checks the TSIG of every message of a transfer) get the whole signed zone, equal to
- * `dane-ns zone export ZONE --signed` (compared canonically: both through ldns-read-zone, lines sorted) and
+ * `dane-ns zone export ZONE --signed` (compared canonically: both through ldns-read-zone, lines sorted; and
+ * exactly, the RRSIGs' times and signatures included, since the export prints the version the server serves) and
  * valid for ldns-verify-zone; refusals (no key, a key the zone does not allow, a prefix that does not match) are
  * REFUSED; TSIG failures are BADKEY, BADSIG and BADTIME (faketime moves the client's clock); AXFR over UDP is
  * NOTIMP; a signed SOA query over UDP gets a signed answer dig accepts. A real secondary, knotd with
@@ -90,15 +91,15 @@ function records(out: string): string[] {
 }
 
 /**
- * A zone text in canonical form: ldns-read-zone -c (one presentation per record), lines sorted. With -0 the
- * RRSIG times and signature bytes are zeroed: `zone export --signed` signs afresh, a second later than the
- * server did (every other field of every record, RRSIGs included, is compared; ldns-verify-zone checks the
- * transferred signatures themselves).
+ * A zone text in canonical form: ldns-read-zone -c (one presentation per record), lines sorted. Unless `exact`,
+ * with -0: the RRSIG times and signature bytes zeroed (every other field of every record, RRSIGs included, is
+ * compared; ldns-verify-zone checks the transferred signatures themselves). `zone export --signed` prints the
+ * server's own signatures, so `exact` compares them too.
  */
-async function canonical(text: string, name: string): Promise<string[]> {
+async function canonical(text: string, name: string, exact = false): Promise<string[]> {
   const file = join(base, name);
   writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
-  const r = await runTool('ldns-read-zone', ['-c', '-0', file]);
+  const r = await runTool('ldns-read-zone', exact ? ['-c', file] : ['-c', '-0', file]);
   expect(r.code, r.stderr).toBe(0);
   return r.stdout
     .split('\n')
@@ -142,6 +143,18 @@ describe('AXFR with TSIG from kdig and dig', () => {
     writeFileSync(zoneFile, rrs.join('\n') + '\n');
     const verify = await runTool('ldns-verify-zone', [zoneFile]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  });
+
+  it('zone export --signed prints exactly what the AXFR carries: the same serial, the same RRSIG octets', async () => {
+    const run = await ask('kdig', ['-y', Y, ZONE, 'AXFR']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const rrs = records(run.stdout);
+    const printed = await exported();
+    const transferred = await canonical(rrs.join('\n'), 'kdig-exact.zone', true);
+    expect(transferred.filter((l) => / RRSIG /.test(l)).length).toBeGreaterThan(300);
+    expect(await canonical(printed, 'export-exact.zone', true)).toEqual(transferred);
+    // The export is the server's version, not a fresh signing: the same text every time.
+    expect(await exported()).toBe(printed);
   });
 
   it('dig -y checks the TSIG of every message and gets the same zone', async () => {

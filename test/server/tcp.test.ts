@@ -6,6 +6,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenTcp } from '../../src/server/tcp.js';
+import { reserveSize } from '../../src/server/tcp-admission.js';
 import type { Handler, Listener, TcpOptions } from '../../src/server/transport.js';
 import { echo, query } from '../support/transport.js';
 import { delay } from '../support/time.js';
@@ -51,9 +52,9 @@ class Client {
     });
   }
 
-  static open(port: number, host = '127.0.0.1', allowHalfOpen = false): Promise<Client> {
+  static open(port: number, host = '127.0.0.1', allowHalfOpen = false, localAddress?: string): Promise<Client> {
     return new Promise((resolve, reject) => {
-      const s = connect({ port, host, allowHalfOpen });
+      const s = connect({ port, host, allowHalfOpen, ...(localAddress ? { localAddress } : {}) });
       const c = new Client(s);
       clients.push(c);
       s.once('connect', () => resolve(c));
@@ -269,7 +270,7 @@ describe('listenTcp', () => {
     expect(c.messages).toHaveLength(0);
   });
 
-  it('closes connections beyond maxConnections at once', async () => {
+  it('closes connections beyond maxConnections at once when none is idle', async () => {
     const l = await server(echo, { maxConnections: 2 });
     const a = await Client.open(l.address.port);
     const b = await Client.open(l.address.port);
@@ -277,6 +278,10 @@ describe('listenTcp', () => {
     b.socket.write(framed(query(2)));
     await a.waitMessages(1);
     await b.waitMessages(1);
+    // Both are busy receiving a query (half of one sent): neither may be closed to make room.
+    a.socket.write(framed(query(5)).subarray(0, 6));
+    b.socket.write(framed(query(6)).subarray(0, 6));
+    await delay(50);
     const c = await Client.open(l.address.port);
     c.socket.write(framed(query(3)));
     await c.waitClosed(1000);
@@ -344,6 +349,144 @@ describe('listenTcp', () => {
   });
 });
 
+describe('listenTcp: a full listener (tcp-admission.ts)', () => {
+  /** A client from `local` (any 127.0.0.0/8 address is this host's on Linux). */
+  const from = (port: number, local: string): Promise<Client> => Client.open(port, '127.0.0.1', false, local);
+  /** Resolves once the server has answered one query on `c` (the connection is set up and idle again). */
+  const settle = async (c: Client, id: number): Promise<void> => {
+    c.socket.write(framed(query(id)));
+    await c.until(() => c.ids().includes(id) || c.closed, 2000, `answer ${id}`);
+  };
+
+  it('the reserve is 10% of the cap, at least 4', () => {
+    expect(reserveSize(2)).toBe(4);
+    expect(reserveSize(40)).toBe(4);
+    expect(reserveSize(512)).toBe(52);
+    expect(reserveSize(1000)).toBe(100);
+    expect(reserveSize(0)).toBe(0);
+  });
+
+  it('a secondary gets in beyond the cap without closing anyone; others only up to the cap', async () => {
+    const asked: string[] = [];
+    const l = await server(echo, {
+      maxConnections: 2,
+      secondary: (a) => (asked.push(a), a === '127.0.0.9'),
+    });
+    // Two busy connections (a query half received) fill the cap.
+    const busy = [await from(l.address.port, '127.0.0.2'), await from(l.address.port, '127.0.0.3')];
+    for (const c of busy) c.socket.write(framed(query(1)).subarray(0, 5));
+    await delay(50);
+    expect(asked).toEqual([]); // asked only once the cap is reached
+    const other = await from(l.address.port, '127.0.0.4');
+    await other.waitClosed(1000);
+    expect(other.messages).toHaveLength(0);
+    // The reserve: 4 connections of the secondary, all answered; the two busy ones stay.
+    const sec: Client[] = [];
+    for (let i = 0; i < reserveSize(2); i++) {
+      const c = await from(l.address.port, '127.0.0.9');
+      c.socket.write(framed(query(100 + i)).subarray(0, 5)); // busy as well: none of these can be closed
+      sec.push(c);
+    }
+    for (let i = 0; i < sec.length; i++) {
+      sec[i]!.socket.write(framed(query(100 + i)).subarray(5));
+      sec[i]!.socket.write(framed(query(200 + i)).subarray(0, 5));
+      await sec[i]!.waitMessages(1);
+    }
+    expect(sec.map((c) => c.ids()[0])).toEqual([100, 101, 102, 103]);
+    // Cap and reserve full, everyone busy: a further secondary connection is closed at once too.
+    const more = await from(l.address.port, '127.0.0.9');
+    await more.waitClosed(1000);
+    expect(more.messages).toHaveLength(0);
+    expect(busy.some((c) => c.closed)).toBe(false);
+    expect(sec.some((c) => c.closed)).toBe(false);
+    expect(asked).toContain('127.0.0.4');
+    expect(asked).toContain('127.0.0.9');
+  });
+
+  it('at the cap, a newcomer closes the connection idle the longest and is answered', async () => {
+    const l = await server(echo, { maxConnections: 2 });
+    const a = await from(l.address.port, '127.0.0.2');
+    const b = await from(l.address.port, '127.0.0.3');
+    await settle(a, 1);
+    await delay(30);
+    await settle(b, 2); // b was active last: a has been idle the longest
+    const c = await from(l.address.port, '127.0.0.4');
+    await settle(c, 3);
+    expect(c.ids()).toEqual([3]);
+    await a.waitClosed(1000);
+    expect(b.closed).toBe(false);
+    await settle(b, 4);
+    expect(b.ids()).toEqual([2, 4]);
+    // The next newcomer closes b now (c answered after it), not c.
+    await delay(30);
+    await settle(c, 5);
+    const d = await from(l.address.port, '127.0.0.5');
+    await settle(d, 6);
+    await b.waitClosed(1000);
+    expect(c.closed).toBe(false);
+  });
+
+  it('never closes a connection mid-transfer to make room', async () => {
+    const n = 1000; // 16 MB: the transfer is still being written while the reader is paused
+    const l = await server(echo, {
+      maxConnections: 1,
+      stream: (q) =>
+        q[1] === 1
+          ? (function* () {
+              for (let i = 0; i < n; i++) {
+                const m = new Uint8Array(16 * 1024);
+                m[0] = i >> 8;
+                m[1] = i & 0xff;
+                yield m;
+              }
+            })()
+          : null,
+    });
+    const xfr = await from(l.address.port, '127.0.0.2');
+    xfr.socket.pause();
+    xfr.socket.write(framed(query(1)));
+    await delay(200);
+    const c = await from(l.address.port, '127.0.0.3');
+    await c.waitClosed(1000);
+    expect(c.messages).toHaveLength(0);
+    xfr.socket.resume();
+    await xfr.waitMessages(n, 15_000);
+    expect(xfr.closed).toBe(false);
+  }, 20_000);
+
+  it('asks who is a secondary at each connection, so a changed list applies at once', async () => {
+    const secondaries = new Set<string>();
+    const l = await server(echo, { maxConnections: 1, secondary: (a) => secondaries.has(a) });
+    const a = await from(l.address.port, '127.0.0.2');
+    a.socket.write(framed(query(1)).subarray(0, 5)); // busy
+    await delay(50);
+    const refused = await from(l.address.port, '127.0.0.7');
+    await refused.waitClosed(1000);
+    secondaries.add('127.0.0.7');
+    const admitted = await from(l.address.port, '127.0.0.7');
+    await settle(admitted, 2);
+    expect(admitted.ids()).toEqual([2]);
+    expect(a.closed).toBe(false);
+  });
+
+  it('a throwing secondary() is reported and counts as no', async () => {
+    const errors: unknown[] = [];
+    const l = await server(echo, {
+      maxConnections: 1,
+      onError: (e) => errors.push(e),
+      secondary: () => {
+        throw new Error('boom');
+      },
+    });
+    const a = await from(l.address.port, '127.0.0.2');
+    a.socket.write(framed(query(1)).subarray(0, 5));
+    await delay(50);
+    const b = await from(l.address.port, '127.0.0.3');
+    await b.waitClosed(1000);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['boom']);
+  });
+});
+
 describe('listenTcp: multi-message answers (stream, as AXFR uses)', () => {
   /** A stream of `n` messages of 16 KiB, numbered in their first two octets; `made` counts those produced. */
   function numbered(n: number, counter: { made: number }): Iterable<Uint8Array> {
@@ -394,6 +537,26 @@ describe('listenTcp: multi-message answers (stream, as AXFR uses)', () => {
     // Once the transfer is over, an idle connection is closed as before.
     await c.waitClosed(2000);
   }, 20_000);
+
+  it('a client that stops reading during a transfer is closed after the idle timeout', async () => {
+    const counter = { made: 0 };
+    const n = 1000;
+    const l = await server(echo, { idleTimeoutMs: 300, stream: () => numbered(n, counter) });
+    const c = await Client.open(l.address.port);
+    c.socket.write(framed(query(1)));
+    await c.waitMessages(1);
+    // It stops reading: the socket buffers fill, no write completes, no 'drain' comes. (Its own socket would
+    // see the server's FIN only after the data before it, so it reads again later to find out.)
+    c.socket.pause();
+    await delay(1500);
+    const made = counter.made;
+    expect(made).toBeLessThan(n);
+    c.socket.resume();
+    await c.waitClosed(5000);
+    // What was written before the cut arrives, then the close: the transfer was not finished.
+    expect(counter.made).toBe(made);
+    expect(c.messages.length).toBeLessThan(n);
+  }, 15_000);
 
   it('a stream that throws half way closes the connection (a cut transfer is never taken for a whole one)', async () => {
     const errors: unknown[] = [];

@@ -1,0 +1,54 @@
+/**
+ * Who gets a TCP connection slot when the listener is full (RFC 7766 §6.2.3: a server may close idle
+ * connections to reclaim resources). Zone transfers run over TCP only (RFC 5936 §4.2): a secondary that cannot
+ * connect falls behind, and past the SOA EXPIRE time (RFC 1035 §3.3.13) it stops answering for the zone.
+ *
+ * What Knot DNS does at `tcp-max-clients`: its TCP worker stops accepting ("throttled"); new connections wait in
+ * the kernel's listen queue until the periodic sweep closes connections idle longer than `tcp-idle-timeout`, and
+ * there is no room set aside for secondaries. Here two rules instead, so that a flood of idle connections can
+ * neither lock out a secondary nor make everyone wait for the idle timeout:
+ *
+ * - Reserve: addresses named by a served zone's `transfer.allow` prefixes or `transfer.notify` targets (the
+ *   zone's secondaries; a key-only `allow` entry names no address, and the key is known only once a query has
+ *   arrived) may open `reserveSize(cap)` connections beyond the cap: 10% of it, at least 4.
+ * - Eviction: when a newcomer finds no free slot, the connection idle the longest is closed and the newcomer
+ *   takes its place. Never one that is busy: a transfer being written, answers not yet flushed, a query being
+ *   received (part of a message read), or one already closing. When every connection is busy, the newcomer is
+ *   closed at once, as before.
+ */
+
+/** A connection as admission sees it. */
+export interface Slot {
+  /** When it last did anything (performance.now() milliseconds), or null while it is busy. */
+  idleSince(): number | null;
+}
+
+/** Connections that addresses of secondaries may open beyond the cap: 10% of it, at least 4 (0 for a cap of 0). */
+export function reserveSize(cap: number): number {
+  return cap <= 0 ? 0 : Math.max(4, Math.ceil(cap / 10));
+}
+
+/**
+ * The decision for a new connection: `accept` (a free slot), a Slot to close so that the newcomer takes its
+ * place, or `refuse`.
+ */
+export function admit<S extends Slot>(
+  open: Iterable<S>,
+  count: number,
+  cap: number,
+  /** Whether the newcomer's address is a secondary's; asked only once the cap is reached. */
+  secondary: () => boolean,
+): 'accept' | 'refuse' | S {
+  if (count < cap || (count < cap + reserveSize(cap) && secondary())) return 'accept';
+  if (cap <= 0) return 'refuse';
+  let victim: S | null = null;
+  let oldest = Infinity;
+  for (const s of open) {
+    const since = s.idleSince();
+    if (since !== null && since < oldest) {
+      oldest = since;
+      victim = s;
+    }
+  }
+  return victim ?? 'refuse';
+}

@@ -1,0 +1,126 @@
+/**
+ * The TCP connection cap of the running server (src/server/tcp-admission.ts) against real clients: the cap
+ * (512) filled with idle connections from 127.0.0.2, a secondary allowed by `transfer.allow` (address 127.0.0.5
+ * and a TSIG key) still gets its AXFR from kdig (`-b 127.0.0.5`) through the reserve, without closing anyone;
+ * a client that is no secondary gets in by closing the connection idle the longest. kdig is required.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { delay } from '../support/time.js';
+import { freePort } from './helpers/ports.js';
+import { startDaneNs, type DaneNsInstance } from './helpers/server.js';
+import { runTool } from './helpers/tsigpeer.js';
+
+const SECRET = 'UwSRfnkvxxmuAK4SoxR/4vkc8Y0tHWGwDMV8CpxpmaY=';
+const ZONE = 'example.com';
+/** The server's cap (tcp.ts DEFAULT_MAX_CONNECTIONS). */
+const CAP = 512;
+const SECONDARY = '127.0.0.5';
+
+const bulk = Array.from({ length: 200 }, (_, i) => `  host${i}:\n    TXT: "${'x'.repeat(60)} ${i}"\n`).join('');
+const ZONE_TEXT = `soa: { mname: ns1, rname: hostmaster }
+transfer:
+  allow:
+    - { key: cap-xfr, address: ${SECONDARY} }
+records:
+  "@":
+    NS: ns1
+  ns1:
+    A: 192.0.2.53
+${bulk}`;
+
+const base = mkdtempSync(join(tmpdir(), 'dane-ns-tcp-cap-'));
+const zones = join(base, 'zones');
+const keys = join(base, 'keys');
+let server: DaneNsInstance;
+
+beforeAll(async () => {
+  mkdirSync(zones, { recursive: true });
+  mkdirSync(join(keys, 'tsig'), { recursive: true });
+  writeFileSync(join(zones, `${ZONE}.yaml`), ZONE_TEXT);
+  writeFileSync(
+    join(keys, 'tsig', 'cap-xfr.key'),
+    `key "cap-xfr" {\n\talgorithm hmac-sha256;\n\tsecret "${SECRET}";\n};\n`,
+  );
+  server = await startDaneNs({ zonesDir: zones, keysDir: keys, stateDir: join(base, 'state'), port: await freePort() });
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+  rmSync(base, { recursive: true, force: true });
+});
+
+/** A connection from `local` that sends nothing; `closed` turns true when the server closes it. */
+interface Idle {
+  readonly socket: Socket;
+  closed: boolean;
+}
+
+function openIdle(local: string): Promise<Idle> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: server.port, localAddress: local });
+    const c: Idle = { socket, closed: false };
+    socket.on('error', () => {});
+    socket.on('close', () => (c.closed = true));
+    socket.once('connect', () => resolve(c));
+    socket.once('error', reject);
+  });
+}
+
+describe('TCP connection cap', () => {
+  it('full of idle connections: a secondary still gets its AXFR, and anyone gets in by closing the longest idle', async () => {
+    const fillers: Idle[] = [];
+    try {
+      for (let i = 0; i < CAP; i++) fillers.push(await openIdle('127.0.0.2'));
+      await delay(300);
+      // All taken by the server (a refused one would be closed at once); the idle timeout (10 s) is far off.
+      expect(fillers.filter((c) => c.closed)).toHaveLength(0);
+
+      const xfr = await runTool('kdig', [
+        '@127.0.0.1',
+        '-p',
+        String(server.port),
+        '-b',
+        SECONDARY,
+        '+time=5',
+        '+retry=0',
+        '-y',
+        `hmac-sha256:cap-xfr:${SECRET}`,
+        ZONE,
+        'AXFR',
+      ]);
+      expect(xfr.code, xfr.stdout + xfr.stderr).toBe(0);
+      expect(xfr.stdout + xfr.stderr).not.toMatch(/failed|;; ERROR|REFUSED/i);
+      const soas = xfr.stdout.split('\n').filter((l) => /^example\.com\.\s+\d+\s+IN\s+SOA\s/.test(l));
+      expect(soas).toHaveLength(2); // the whole zone: opening and closing SOA
+      expect(xfr.stdout).toMatch(/host199\.example\.com\./);
+      // Through the reserve: no idle connection was closed for it.
+      await delay(100);
+      expect(fillers.filter((c) => c.closed)).toHaveLength(0);
+
+      // Not a secondary: a query over TCP from 127.0.0.3 is answered, and the first filler (idle the longest)
+      // made room for it.
+      const q = await runTool('kdig', [
+        '@127.0.0.1',
+        '-p',
+        String(server.port),
+        '-b',
+        '127.0.0.3',
+        '+tcp',
+        '+time=5',
+        '+retry=0',
+        ZONE,
+        'SOA',
+      ]);
+      expect(q.stdout).toMatch(/status: NOERROR/);
+      await delay(100);
+      expect(fillers[0]!.closed).toBe(true);
+      expect(fillers.slice(1).filter((c) => c.closed)).toHaveLength(0);
+    } finally {
+      for (const c of fillers) c.socket.destroy();
+    }
+  }, 60_000);
+});
