@@ -10,6 +10,7 @@
 import { nameToText } from '../wire/name.js';
 import { soaSerial } from '../zone/build.js';
 import { ZoneSet } from '../zone/set.js';
+import type { TransferSettings } from '../zone/settings.js';
 import type { Zone } from '../zone/zone.js';
 import type { ZoneSecurity } from '../query/security.js';
 import type { Clock } from './clock.js';
@@ -120,13 +121,18 @@ export class Publisher {
       };
       const same = before?.version;
       // Unchanged content under the same serial (a reload of an unchanged file, a key check that changed
-      // nothing): the version served stays, with its caches, and nobody is told of a new one.
+      // nothing): the version served stays, with its caches, and nobody is told of a new one. Settings that are
+      // not zone content (who may transfer it, whom to NOTIFY) may have changed all the same: then the new
+      // objects, the same octets under the same serial, are served from now on, still without a new version.
       if (
         same &&
         ((same.zone === assigned.zone && same.signed === assigned.signed) ||
           (assigned.unchanged && same.serial === assigned.serial))
       ) {
-        next.set(key, { ...before, from: zone, fromSigned: signed, due: assigned.due });
+        const kept = sameTransfer(same.zone.transfer, assigned.zone.transfer)
+          ? same
+          : { ...same, zone: assigned.zone, signed: assigned.signed };
+        next.set(key, { version: kept, from: zone, fromSigned: signed, due: assigned.due });
         continue;
       }
       const version: ZoneVersion = {
@@ -157,4 +163,12 @@ export class Publisher {
         this.onListenerError(e);
       }
   }
+}
+
+/** Whether two `transfer:` sections say the same (line numbers aside). */
+function sameTransfer(a: TransferSettings, b: TransferSettings): boolean {
+  if (a === b) return true;
+  const text = (t: TransferSettings): string =>
+    JSON.stringify([t.allow.map((x) => [x.key, x.address?.text]), t.notify.map((n) => [n.address, n.port, n.key])]);
+  return text(a) === text(b);
 }

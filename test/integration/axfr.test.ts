@@ -285,6 +285,22 @@ describe('transfer.allow by address', () => {
       expect(ok.stdout).toMatch(/allowed\.example\.\s+\d+\s+IN\s+DNSKEY/);
       const no = await runTool('kdig', [...args, 'refused.example', 'AXFR']);
       expect(no.stdout + no.stderr).toMatch(/REFUSED/);
+
+      // Only the transfer: sections change (the records and so the serial stay): access follows the reload.
+      writeFileSync(join(z, 'allowed.example.yaml'), zoneText('::1'));
+      writeFileSync(join(z, 'refused.example.yaml'), zoneText('127.0.0.0/8'));
+      const t0 = Date.now();
+      let revoked = '';
+      while (!/REFUSED/.test(revoked) && Date.now() - t0 < 15_000) {
+        await delay(200);
+        const r = await runTool('kdig', [...args, 'allowed.example', 'AXFR']);
+        revoked = r.stdout + r.stderr;
+      }
+      expect(revoked).toMatch(/REFUSED/);
+      const granted = await runTool('kdig', [...args, 'refused.example', 'AXFR']);
+      expect(granted.stdout).toMatch(/refused\.example\.\s+\d+\s+IN\s+DNSKEY/);
+      // No new version for it: the same serial, the secondaries are not told of anything.
+      expect(s.logs().match(/"event":"zone-published","zone":"allowed\.example\."/g)).toHaveLength(1);
     } finally {
       await s.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -70,6 +70,41 @@ describe('Publisher', () => {
     expect(pub.served().get(a.origin.key)!.signed).not.toBe(view);
   });
 
+  it('the same content under the same serial with another transfer: section is served at once, silently', () => {
+    const time = new FakeTime();
+    let first = true;
+    // The assigner's answer for content recorded before: the same serial, unchanged.
+    const pub = new Publisher(time.now, undefined, (zone, signed) => {
+      const unchanged = !first;
+      first = false;
+      return { serial: 5, zone, signed, due: Infinity, unchanged };
+    });
+    const heard: number[] = [];
+    pub.onPublished({ published: (v) => heard.push(v.serial) });
+    const a = makeZone('a.example.', 5);
+    pub.publish(secured([a]), 'start');
+    // The same zone but for who may transfer it (settings are not zone content: no new serial).
+    const allowed: Zone = Object.assign(Object.create(Object.getPrototypeOf(a) as object) as Zone, a, {
+      transfer: { allow: [{ key: 'xfr.', address: undefined, line: 3 }], notify: [] },
+    });
+    pub.publish(secured([allowed]), 'reload');
+    expect(heard).toEqual([5]);
+    expect(
+      pub
+        .served()
+        .get(a.origin.key)!
+        .zone.transfer.allow.map((x) => x.key),
+    ).toEqual(['xfr.']);
+    expect(pub.current().zones.get(a.origin)).toBe(allowed);
+    // Reloaded again with the same settings: the version served stays as it is.
+    const again: Zone = Object.assign(Object.create(Object.getPrototypeOf(a) as object) as Zone, allowed, {
+      transfer: { allow: [{ key: 'xfr.', address: undefined, line: 4 }], notify: [] },
+    });
+    pub.publish(secured([again]), 'reload');
+    expect(pub.current().zones.get(a.origin)).toBe(allowed);
+    expect(heard).toEqual([5]);
+  });
+
   it('the query path sees the new snapshot exactly from the publication on, and subscribers see it too', () => {
     const { pub } = setup();
     const a1 = makeZone('a.example.', 1);
