@@ -79,18 +79,8 @@ fi
 if [ -n "$QUERY_FILE" ]; then
   cp "$QUERY_FILE" "$TMP/queries.txt"
 else
-  # "hit" workload: every owner name and type present in the zone (one line each), wildcard owners instantiated.
-  awk '
-    /^[ \t]*($|;|\$)/ { next }
-    {
-      owner = $1; type = ""
-      for (i = 2; i <= NF; i++) if (toupper($i) == "IN") { type = toupper($(i + 1)); break }
-      if (type == "" || type ~ /^(RRSIG|NSEC|NSEC3|NSEC3PARAM)$/) next
-      if (owner !~ /\.$/) next   # expects absolute owners (as zone export prints them)
-      sub(/^\*\./, "bench-wildcard.", owner)
-      key = owner " " type
-      if (!(key in seen)) { seen[key] = 1; print key }
-    }' "$TMP/zone.txt" >"$TMP/queries.txt"
+  # "hit" workload: every owner name and type present in the zone (bench/lib.sh).
+  hit_queries "$TMP/zone.txt" >"$TMP/queries.txt"
 fi
 NQ=$(grep -c . "$TMP/queries.txt" || true)
 [ "$NQ" -gt 0 ] || die "no queries derived from the zone (is $ZONE exported with absolute owner names?)"

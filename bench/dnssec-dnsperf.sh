@@ -67,18 +67,8 @@ pin_cpus
 node "$BENCH_CLI" zone export "$ZONE" --zones "$ZONES_DIR" --state "$TMP/export-state" >"$TMP/zone.txt" ||
   die "zone export $ZONE failed"
 
-# hit: every owner name and type in the zone, wildcard owners instantiated (as bench/dnsperf.sh).
-awk '
-  /^[ \t]*($|;|\$)/ { next }
-  {
-    owner = $1; type = ""
-    for (i = 2; i <= NF; i++) if (toupper($i) == "IN") { type = toupper($(i + 1)); break }
-    if (type == "" || type ~ /^(RRSIG|NSEC|NSEC3|NSEC3PARAM)$/) next
-    if (owner !~ /\.$/) next
-    sub(/^\*\./, "bench-wildcard.", owner)
-    key = owner " " type
-    if (!(key in seen)) { seen[key] = 1; print key }
-  }' "$TMP/zone.txt" >"$TMP/q-hit.txt"
+# hit: every owner name and type in the zone, wildcard owners instantiated (bench/lib.sh).
+hit_queries "$TMP/zone.txt" >"$TMP/q-hit.txt"
 [ -s "$TMP/q-hit.txt" ] || die "no queries derived from the zone"
 
 node bench/make-queries.mjs "$ZONE" "$MIXED_COUNT" <"$TMP/zone.txt" >"$TMP/q-mixed.txt"

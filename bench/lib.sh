@@ -70,3 +70,20 @@ pin_cpus() {
     CLIENT_PIN=(taskset -c "1-$((NCPU - 1))")
   fi
 }
+
+# The "hit" workload of a zone in RFC 1035 syntax with absolute owner names (as `zone export` and
+# bench/gen-zone.mjs write it): every owner name and type present, one dnsperf line each, wildcard owners
+# instantiated; RRSIG, NSEC and NSEC3 types left out (the workload asks for data).
+hit_queries() { # zone-file
+  awk '
+    /^[ \t]*($|;|\$)/ { next }
+    {
+      owner = $1; type = ""
+      for (i = 2; i <= NF; i++) if (toupper($i) == "IN") { type = toupper($(i + 1)); break }
+      if (type == "" || type ~ /^(RRSIG|NSEC|NSEC3|NSEC3PARAM)$/) next
+      if (owner !~ /\.$/) next   # expects absolute owners (as zone export prints them)
+      sub(/^\*\./, "bench-wildcard.", owner)
+      key = owner " " type
+      if (!(key in seen)) { seen[key] = 1; print key }
+    }' "$1"
+}

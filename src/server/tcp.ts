@@ -9,7 +9,8 @@
  * `maxPipelined` unflushed answers before the connection stops reading (RFC 7766 §6.2.1.1 backpressure).
  *
  * A multi-message answer (AXFR, RFC 5936 §2.2) is pumped one message at a time: after a write the socket's
- * buffer is full, the next message waits for 'drain', and reading stops until the last one is written. Every
+ * buffer is full, the next message waits for 'drain' and then for the next turn of the event loop (so UDP
+ * queries are answered during a transfer), and reading stops until the last one is written. Every
  * message handed to the kernel (and every drain) counts as activity, so the idle timeout ends a stalled client,
  * never a transfer that is moving.
  *
@@ -76,6 +77,8 @@ class Connection implements Slot {
   private readonly timer: NodeJS.Timeout;
   /** performance.now() of the last activity (what refreshes the idle timer), for admission's choice. */
   private lastActive = performance.now();
+  /** The stream's next write, queued for the next turn of the event loop (onDrain). */
+  private pumpQueued: NodeJS.Immediate | null = null;
 
   constructor(
     private readonly socket: Socket,
@@ -220,36 +223,38 @@ class Connection implements Slot {
     return this.socket.write(framed, done);
   }
 
-  /** Writes the messages of the current stream until the socket is full (then 'drain' calls again) or it ends. */
+  /**
+   * Writes the next message of the current stream. The one after it follows on the next turn of the event loop
+   * (or after 'drain' when the socket is full): a write to loopback or a fast client completes at once until
+   * the kernel's buffers are full (megabytes), so writing in a loop would send a large transfer in one turn,
+   * with no UDP query answered meanwhile.
+   */
   private pump(): void {
     const it = this.streaming;
-    while (it !== null && !this.closed) {
-      let r: IteratorResult<Uint8Array>;
-      try {
-        r = it.next();
-      } catch (err) {
-        // Half a transfer is worse than none: the client must not take it for a whole zone.
-        this.shared.report(err);
-        this.streaming = null;
-        this.socket.destroy();
-        return;
-      }
-      if (r.done) {
-        this.streaming = null;
-        this.maybeResume();
-        return;
-      }
-      this.touch();
-      if (!this.canWrite(r.value)) {
-        this.streaming = null;
-        this.socket.destroy();
-        return;
-      }
-      if (!this.write(r.value, this.onStreamWritten)) {
-        this.needDrain = true;
-        return;
-      }
+    if (it === null || this.closed) return;
+    let r: IteratorResult<Uint8Array>;
+    try {
+      r = it.next();
+    } catch (err) {
+      // Half a transfer is worse than none: the client must not take it for a whole zone.
+      this.shared.report(err);
+      this.streaming = null;
+      this.socket.destroy();
+      return;
     }
+    if (r.done) {
+      this.streaming = null;
+      this.maybeResume();
+      return;
+    }
+    this.touch();
+    if (!this.canWrite(r.value)) {
+      this.streaming = null;
+      this.socket.destroy();
+      return;
+    }
+    if (this.write(r.value, this.onStreamWritten)) this.pumpQueued = setImmediate(this.pumpLater);
+    else this.needDrain = true;
   }
 
   /** A message of the stream reached the kernel: the client is reading, the transfer is moving. */
@@ -266,8 +271,14 @@ class Connection implements Slot {
   private readonly onDrain = (): void => {
     this.needDrain = false;
     this.touch();
-    if (this.streaming !== null) this.pump();
+    // The next message of a stream waits for the next turn of the event loop, as in pump().
+    if (this.streaming !== null) this.pumpQueued ??= setImmediate(this.pumpLater);
     else this.maybeResume();
+  };
+
+  private readonly pumpLater = (): void => {
+    this.pumpQueued = null;
+    this.pump();
   };
 
   /** Once writes can go on: finish held-back input, then read again (or finish after a half-close). */
@@ -310,6 +321,7 @@ class Connection implements Slot {
   private readonly onClose = (): void => {
     this.closed = true;
     clearTimeout(this.timer);
+    if (this.pumpQueued !== null) clearImmediate(this.pumpQueued);
     this.partial = null;
     this.backlog = null;
     this.shared.connections.delete(this);

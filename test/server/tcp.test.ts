@@ -558,6 +558,42 @@ describe('listenTcp: multi-message answers (stream, as AXFR uses)', () => {
     expect(c.messages.length).toBeLessThan(n);
   }, 15_000);
 
+  it('gives the event loop a turn between messages (UDP answers go on during a transfer)', async () => {
+    // Node emits 'drain' on the next tick when a write completed at once, as it does on loopback until the
+    // kernel's buffers are full (megabytes): without a turn between messages, a transfer of a large zone
+    // would hold the event loop, and every UDP query, for as long as those buffers take to fill.
+    const n = 200;
+    let turns = 0;
+    let done = false;
+    const spin = (): void => {
+      turns++;
+      if (!done) setImmediate(spin);
+    };
+    const turnOf: number[] = [];
+    const l = await server(echo, {
+      stream: () =>
+        (function* () {
+          for (let i = 0; i < n; i++) {
+            turnOf.push(turns);
+            yield new Uint8Array(16 * 1024);
+          }
+        })(),
+    });
+    const c = await Client.open(l.address.port);
+    spin();
+    c.socket.write(framed(query(1)));
+    await c.waitMessages(n, 15_000);
+    done = true;
+    // The most messages made without a turn of the event loop in between.
+    let run = 1;
+    let longest = 1;
+    for (let i = 1; i < n; i++) {
+      run = turnOf[i] === turnOf[i - 1] ? run + 1 : 1;
+      longest = Math.max(longest, run);
+    }
+    expect(longest).toBeLessThanOrEqual(4);
+  }, 20_000);
+
   it('a stream that throws half way closes the connection (a cut transfer is never taken for a whole one)', async () => {
     const errors: unknown[] = [];
     const l = await server(echo, {
