@@ -1,10 +1,17 @@
 /**
  * `dane-ns check` (the operator's audit of a running server: signatures, certificates against the published TLSA
- * records, and with --live the STARTTLS handshake senders make, RFC 7672 §2.2) and `dane-ns healthcheck` (the
- * container HEALTHCHECK: a current signed SOA for every zone).
+ * records, and with --live the STARTTLS handshake senders make, RFC 7672 §2.2; the zone's transfer settings and
+ * the serial each NOTIFY target serves, check/transfer.ts) and `dane-ns healthcheck` (the container HEALTHCHECK:
+ * a current signed SOA for every zone).
  */
-import { checkZone } from '../check/audit.js';
+import { checkZone, type Finding } from '../check/audit.js';
+import type { KeyLookup } from '../dnssec/tsig.js';
 import { healthCheck } from '../check/health.js';
+import { transferFindings } from '../check/transfer.js';
+import { readKeyring } from '../dnssec/tsigkey.js';
+import { createLogger } from '../log.js';
+import { fileJournalStore } from '../server/journal-store.js';
+import { nameToText } from '../wire/name.js';
 import {
   domainName,
   hostPort,
@@ -35,7 +42,7 @@ function runningServer(a: Args, io: Io): { host: string; port: number } {
 }
 
 export async function checkCmd(args: string[], io: Io): Promise<number> {
-  const a = parseOptions(args, ['zones', 'server', 'connect', 'smtp-port'], ['live']);
+  const a = parseOptions(args, ['zones', 'keys', 'state', 'server', 'connect', 'smtp-port'], ['live']);
   if (a.has('help')) return printHelp(io, 'check');
   const zone = onePositional(a, 'check', 'ZONE');
   requires(a, 'connect', 'live');
@@ -57,10 +64,54 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
     ...(smtpPort !== undefined ? { smtpPort } : {}),
     now: Date.now(),
   });
+  const findings = [...report.findings];
+  if (z.transfer.allow.length > 0 || z.transfer.notify.length > 0) {
+    const keysDir = directory(a, io.defaults, 'keys');
+    const stateDir = directory(a, io.defaults, 'state');
+    findings.push(
+      ...(await transferFindings({
+        zone: z,
+        served: report.servedSerial,
+        lookup: tsigLookup(keysDir, findings),
+        keysDir,
+        versionsBehind: journalVersions(stateDir, nameToText(z.origin), report.servedSerial),
+        now: Date.now(),
+      })),
+    );
+  }
   const label = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' } as const;
-  for (const x of report.findings) io.out(`${label[x.level]}  ${x.what}: ${x.detail}\n`);
+  for (const x of findings) io.out(`${label[x.level]}  ${x.what}: ${x.detail}\n`);
   for (const v of report.verdicts) io.out(`result  ${v.owner} ${v.verdict}\n`);
-  return report.findings.some((x) => x.level === 'fail') ? 1 : 0;
+  return findings.some((x) => x.level === 'fail') ? 1 : 0;
+}
+
+/** The TSIG keys of `<keys>/tsig/`; a broken key file is a warning line, and the targets naming a key are not asked. */
+function tsigLookup(keysDir: string, findings: Finding[]): KeyLookup {
+  try {
+    return readKeyring(keysDir).lookup;
+  } catch (e) {
+    findings.push({ level: 'warn', what: 'tsig keys', detail: (e as Error).message });
+    return () => undefined;
+  }
+}
+
+/**
+ * How many served versions a serial is behind, read (never written) from the IXFR journal in the state
+ * directory (server/journal-store.ts): known only when the journal leads to the served serial and holds a
+ * difference from that serial. A missing or damaged journal just leaves the count out.
+ */
+function journalVersions(
+  stateDir: string,
+  origin: string,
+  served: number | undefined,
+): (serial: number) => number | undefined {
+  const stored =
+    served === undefined ? null : fileJournalStore(stateDir, createLogger({ write: () => {} })).load(origin);
+  return (serial) => {
+    if (!stored || stored.serial !== served) return undefined;
+    const i = stored.chain.findIndex((d) => d.from === serial);
+    return i < 0 ? undefined : stored.chain.length - i;
+  };
 }
 
 export async function healthcheckCmd(args: string[], io: Io): Promise<number> {
