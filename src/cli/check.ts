@@ -9,9 +9,6 @@ import type { KeyLookup } from '../dnssec/tsig.js';
 import { healthCheck } from '../check/health.js';
 import { transferFindings } from '../check/transfer.js';
 import { readKeyring } from '../dnssec/tsigkey.js';
-import { createLogger } from '../log.js';
-import { fileJournalStore } from '../server/journal-store.js';
-import { nameToText } from '../wire/name.js';
 import {
   domainName,
   hostPort,
@@ -42,7 +39,7 @@ function runningServer(a: Args, io: Io): { host: string; port: number } {
 }
 
 export async function checkCmd(args: string[], io: Io): Promise<number> {
-  const a = parseOptions(args, ['zones', 'keys', 'state', 'server', 'connect', 'smtp-port'], ['live']);
+  const a = parseOptions(args, ['zones', 'keys', 'server', 'connect', 'smtp-port'], ['live']);
   if (a.has('help')) return printHelp(io, 'check');
   const zone = onePositional(a, 'check', 'ZONE');
   requires(a, 'connect', 'live');
@@ -53,7 +50,8 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
   const smtpPort = smtpText === undefined ? undefined : port('--smtp-port', smtpText, 1);
   const connectText = a.value('connect');
   const connect = connectText === undefined ? undefined : ipAddress('--connect', connectText);
-  // Only the zone's origin and its tlsa: entries are compared with what the server publishes: no state is read.
+  // Only the zone's origin, its tlsa: entries and its transfer: settings are compared with what the server
+  // publishes: no state is read.
   const z = findZone(directory(a, io.defaults, 'zones'), zone, want, asWritten);
   const report = await checkZone({
     zone: z,
@@ -67,14 +65,12 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
   const findings = [...report.findings];
   if (z.transfer.allow.length > 0 || z.transfer.notify.length > 0) {
     const keysDir = directory(a, io.defaults, 'keys');
-    const stateDir = directory(a, io.defaults, 'state');
     findings.push(
       ...(await transferFindings({
         zone: z,
         served: report.servedSerial,
         lookup: tsigLookup(keysDir, findings),
         keysDir,
-        versionsBehind: journalVersions(stateDir, nameToText(z.origin), report.servedSerial),
         now: Date.now(),
       })),
     );
@@ -85,35 +81,6 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
   return findings.some((x) => x.level === 'fail') ? 1 : 0;
 }
 
-/** The TSIG keys of `<keys>/tsig/`; a broken key file is a warning line, and the targets naming a key are not asked. */
-function tsigLookup(keysDir: string, findings: Finding[]): KeyLookup {
-  try {
-    return readKeyring(keysDir).lookup;
-  } catch (e) {
-    findings.push({ level: 'warn', what: 'tsig keys', detail: (e as Error).message });
-    return () => undefined;
-  }
-}
-
-/**
- * How many served versions a serial is behind, read (never written) from the IXFR journal in the state
- * directory (server/journal-store.ts): known only when the journal leads to the served serial and holds a
- * difference from that serial. A missing or damaged journal just leaves the count out.
- */
-function journalVersions(
-  stateDir: string,
-  origin: string,
-  served: number | undefined,
-): (serial: number) => number | undefined {
-  const stored =
-    served === undefined ? null : fileJournalStore(stateDir, createLogger({ write: () => {} })).load(origin);
-  return (serial) => {
-    if (!stored || stored.serial !== served) return undefined;
-    const i = stored.chain.findIndex((d) => d.from === serial);
-    return i < 0 ? undefined : stored.chain.length - i;
-  };
-}
-
 export async function healthcheckCmd(args: string[], io: Io): Promise<number> {
   const a = parseOptions(args, ['server', 'zones'], []);
   if (a.has('help')) return printHelp(io, 'healthcheck');
@@ -122,4 +89,14 @@ export async function healthcheckCmd(args: string[], io: Io): Promise<number> {
   const r = await healthCheck({ zonesDir: directory(a, io.defaults, 'zones'), server, now: Date.now() });
   (r.ok ? io.out : io.err)(`${r.ok ? 'healthy' : 'unhealthy'}: ${r.line}\n`);
   return r.ok ? 0 : 1;
+}
+
+/** The TSIG keys of `<keys>/tsig/`; a broken key file is a warning line, and the targets naming a key are not asked. */
+function tsigLookup(keysDir: string, findings: Finding[]): KeyLookup {
+  try {
+    return readKeyring(keysDir).lookup;
+  } catch (e) {
+    findings.push({ level: 'warn', what: 'tsig keys', detail: (e as Error).message });
+    return () => undefined;
+  }
 }

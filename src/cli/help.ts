@@ -85,7 +85,7 @@ export const COMMANDS: readonly Command[] = [
   {
     topic: 'check',
     name: 'check ZONE',
-    options: '[--zones DIR] [--keys DIR] [--state DIR] [--server ADDR:PORT] [--live [--connect ADDR] [--smtp-port N]]',
+    options: '[--zones DIR] [--keys DIR] [--server ADDR:PORT] [--live [--connect ADDR] [--smtp-port N]]',
     summary: 'audit a running server: signatures, certificates, TLSA vs files, live STARTTLS, secondaries',
   },
   {
@@ -207,8 +207,7 @@ A zone with a transfer: section also gets one line per transfer.allow entry (\`t
 198.51.100.0/24\`) and one per transfer.notify target: the target's SOA serial, asked over UDP (2 s timeout,
 TSIG-signed with the target's key from DIR/tsig/, --keys, default ./keys, env DANE_NS_KEYS; its answer must
 verify), beside the served serial: \`ok notify 192.0.2.2:53: serial 2026120201 (current)\`, else a warn line:
-(behind N versions) when the IXFR journal in --state DIR (default ./state, env DANE_NS_STATE) holds that serial,
-(behind SERIAL) otherwise, (newer than the served SERIAL), (no answer within 2000 ms), or the rcode (REFUSED).
+(behind the served SERIAL), (newer than the served SERIAL), (no answer within 2000 ms), or the rcode (REFUSED).
 Each line is ok, warn or FAIL with what and why; the exit code is 0 without FAIL lines, else 1 (a warn line, such
 as a secondary that is behind or silent, leaves it 0).`,
   healthcheck: `For every zone file in DIR (default ./zones, env DANE_NS_ZONES) asks the running server (--server, default the
