@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { nameToText, parseName } from '../wire/name.js';
 import { RCODE, T } from '../wire/types.js';
 import { fullRcode } from '../wire/message.js';
+import { soaSerial } from '../zone/build.js';
 import type { Zone } from '../zone/zone.js';
 import type { TlsaEntry } from '../zone/settings.js';
 import { tlsaHost } from '../tlsa/augment.js';
@@ -20,7 +21,7 @@ import { verifiedRRset as rrsetOf } from './rrsig.js';
 
 type Verdict = 'ok' | 'starttls-not-supported' | 'certificate-expired' | 'tlsa-invalid' | 'dnssec-invalid';
 
-interface Finding {
+export interface Finding {
   readonly level: 'ok' | 'warn' | 'fail';
   readonly what: string;
   readonly detail: string;
@@ -42,6 +43,8 @@ interface CheckReport {
   readonly findings: Finding[];
   /** One per TLSA owner checked live. */
   readonly verdicts: { owner: string; verdict: Verdict }[];
+  /** The SOA serial the server serves, when its SOA was read (the notify targets are compared with it). */
+  servedSerial?: number;
 }
 
 const DAY = 86400_000;
@@ -57,6 +60,7 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
   // DNSKEY and SOA: the server answers, and its signatures verify and are current.
   let keys: Uint8Array[] = [];
   let dnssecOk = true;
+  let served: number | undefined;
   try {
     const dk = await dnsQuery(o.server, origin, T.DNSKEY);
     keys = dk.answer.filter((r) => r.type === T.DNSKEY && r.name.key === origin.key).map((r) => r.rdata);
@@ -87,6 +91,8 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
     }
     const soa = await dnsQuery(o.server, origin, T.SOA);
     const s = rrsetOf(soa.answer, origin, T.SOA, keys, o.now);
+    const soaRdata = soa.answer.find((r) => r.type === T.SOA && r.name.key === origin.key)?.rdata;
+    if (soaRdata && soaRdata.length >= 20) served = soaSerial(soaRdata);
     if (s.signed !== 'valid') {
       add('fail', `${zoneText} SOA`, `signature ${s.signed}`);
       dnssecOk = false;
@@ -98,7 +104,7 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
       );
   } catch (e) {
     add('fail', `${zoneText} server`, `${o.server.host}:${o.server.port}: ${(e as Error).message}`);
-    return { findings, verdicts };
+    return { findings, verdicts, ...(served !== undefined ? { servedSerial: served } : {}) };
   }
   if (o.entries.length === 0) add('warn', `${zoneText} tlsa`, 'no automatic TLSA entries in the zone file');
 
@@ -205,5 +211,5 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
       verdicts.push({ owner: ownerText, verdict });
     }
   }
-  return { findings, verdicts };
+  return { findings, verdicts, ...(served !== undefined ? { servedSerial: served } : {}) };
 }

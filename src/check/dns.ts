@@ -14,7 +14,8 @@ export interface DnsServer {
   readonly port: number;
 }
 
-function udpExchange(server: DnsServer, query: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+/** One datagram exchange: the first answer with the query's ID, else an error after `timeoutMs`. */
+export function udpExchange(server: DnsServer, query: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const sock = createSocket(server.host.includes(':') ? 'udp6' : 'udp4');
     const timer = setTimeout(() => {

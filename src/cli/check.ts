@@ -1,10 +1,14 @@
 /**
  * `dane-ns check` (the operator's audit of a running server: signatures, certificates against the published TLSA
- * records, and with --live the STARTTLS handshake senders make, RFC 7672 §2.2) and `dane-ns healthcheck` (the
- * container HEALTHCHECK: a current signed SOA for every zone).
+ * records, and with --live the STARTTLS handshake senders make, RFC 7672 §2.2; the zone's transfer settings and
+ * the serial each NOTIFY target serves, check/transfer.ts) and `dane-ns healthcheck` (the container HEALTHCHECK:
+ * a current signed SOA for every zone).
  */
-import { checkZone } from '../check/audit.js';
+import { checkZone, type Finding } from '../check/audit.js';
+import type { KeyLookup } from '../dnssec/tsig.js';
 import { healthCheck } from '../check/health.js';
+import { transferFindings } from '../check/transfer.js';
+import { readKeyring } from '../dnssec/tsigkey.js';
 import {
   domainName,
   hostPort,
@@ -35,7 +39,7 @@ function runningServer(a: Args, io: Io): { host: string; port: number } {
 }
 
 export async function checkCmd(args: string[], io: Io): Promise<number> {
-  const a = parseOptions(args, ['zones', 'server', 'connect', 'smtp-port'], ['live']);
+  const a = parseOptions(args, ['zones', 'keys', 'server', 'connect', 'smtp-port'], ['live']);
   if (a.has('help')) return printHelp(io, 'check');
   const zone = onePositional(a, 'check', 'ZONE');
   requires(a, 'connect', 'live');
@@ -46,7 +50,8 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
   const smtpPort = smtpText === undefined ? undefined : port('--smtp-port', smtpText, 1);
   const connectText = a.value('connect');
   const connect = connectText === undefined ? undefined : ipAddress('--connect', connectText);
-  // Only the zone's origin and its tlsa: entries are compared with what the server publishes: no state is read.
+  // Only the zone's origin, its tlsa: entries and its transfer: settings are compared with what the server
+  // publishes: no state is read.
   const z = findZone(directory(a, io.defaults, 'zones'), zone, want, asWritten);
   const report = await checkZone({
     zone: z,
@@ -57,10 +62,23 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
     ...(smtpPort !== undefined ? { smtpPort } : {}),
     now: Date.now(),
   });
+  const findings = [...report.findings];
+  if (z.transfer.allow.length > 0 || z.transfer.notify.length > 0) {
+    const keysDir = directory(a, io.defaults, 'keys');
+    findings.push(
+      ...(await transferFindings({
+        zone: z,
+        served: report.servedSerial,
+        lookup: tsigLookup(keysDir, findings),
+        keysDir,
+        now: Date.now(),
+      })),
+    );
+  }
   const label = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' } as const;
-  for (const x of report.findings) io.out(`${label[x.level]}  ${x.what}: ${x.detail}\n`);
+  for (const x of findings) io.out(`${label[x.level]}  ${x.what}: ${x.detail}\n`);
   for (const v of report.verdicts) io.out(`result  ${v.owner} ${v.verdict}\n`);
-  return report.findings.some((x) => x.level === 'fail') ? 1 : 0;
+  return findings.some((x) => x.level === 'fail') ? 1 : 0;
 }
 
 export async function healthcheckCmd(args: string[], io: Io): Promise<number> {
@@ -71,4 +89,14 @@ export async function healthcheckCmd(args: string[], io: Io): Promise<number> {
   const r = await healthCheck({ zonesDir: directory(a, io.defaults, 'zones'), server, now: Date.now() });
   (r.ok ? io.out : io.err)(`${r.ok ? 'healthy' : 'unhealthy'}: ${r.line}\n`);
   return r.ok ? 0 : 1;
+}
+
+/** The TSIG keys of `<keys>/tsig/`; a broken key file is a warning line, and the targets naming a key are not asked. */
+function tsigLookup(keysDir: string, findings: Finding[]): KeyLookup {
+  try {
+    return readKeyring(keysDir).lookup;
+  } catch (e) {
+    findings.push({ level: 'warn', what: 'tsig keys', detail: (e as Error).message });
+    return () => undefined;
+  }
 }

@@ -85,8 +85,8 @@ export const COMMANDS: readonly Command[] = [
   {
     topic: 'check',
     name: 'check ZONE',
-    options: '[--zones DIR] [--server ADDR:PORT] [--live [--connect ADDR] [--smtp-port N]]',
-    summary: 'audit a running server: signatures, certificates, TLSA vs files, live STARTTLS',
+    options: '[--zones DIR] [--keys DIR] [--server ADDR:PORT] [--live [--connect ADDR] [--smtp-port N]]',
+    summary: 'audit a running server: signatures, certificates, TLSA vs files, live STARTTLS, secondaries',
   },
   {
     topic: 'healthcheck',
@@ -205,7 +205,13 @@ the result as senders do:
   certificate-expired     the presented certificate is expired or not yet valid (4.7.322)
   tlsa-invalid            the presented key matches no published TLSA (4.7.323)
   dnssec-invalid          the TLSA (or DNSKEY/SOA) signatures do not validate (4.7.324)
-Each line is ok, warn or FAIL with what and why; the exit code is 0 without FAIL lines, else 1.`,
+A zone with a transfer: section also gets one line per transfer.allow entry (\`transfer allow: key xfr. from
+198.51.100.0/24\`) and one per transfer.notify target: the target's SOA serial, asked over UDP (2 s timeout,
+TSIG-signed with the target's key from DIR/tsig/, --keys, default ./keys, env DANE_NS_KEYS; its answer must
+verify), beside the served serial: \`ok notify 192.0.2.2:53: serial 2026120201 (current)\`, else a warn line:
+(behind the served SERIAL), (newer than the served SERIAL), (no answer within 2000 ms), or the rcode (REFUSED).
+Each line is ok, warn or FAIL with what and why; the exit code is 0 without FAIL lines, else 1 (a warn line, such
+as a secondary that is behind or silent, leaves it 0).`,
   healthcheck: `For every zone file in DIR (default ./zones, env DANE_NS_ZONES) asks the running server (--server, default the
 first DANE_NS_LISTEN address or 127.0.0.1:5353; 0.0.0.0 and [::] mean the loopback address) for the zone's
 DNSKEY and SOA with DO=1, and verifies that a current RRSIG over the SOA verifies with a published DNSKEY.

@@ -165,6 +165,13 @@ export class Journal implements PublishListener {
     return d && d.size <= latest.size ? d : null;
   }
 
+  /** What `origin`'s journal holds (for /metrics), or undefined when the zone keeps none (no transfer.allow). */
+  size(origin: string): { versions: number; bytes: number } | undefined {
+    if (!this.latest.has(origin)) return undefined;
+    const chain = this.differences(origin);
+    return { versions: chain.length, bytes: chain.reduce((n, d) => n + d.size, 0) };
+  }
+
   /** The differences kept for `origin` (oldest first): for tests and status. */
   differences(origin: string): readonly Difference[] {
     return this.chains.get(origin) ?? [];

@@ -5,9 +5,11 @@
  * not wrapped). The serial gauge follows what is published (publisher.ts); the other gauges (signature expiry,
  * certificate not-after) are read from the current state when scraped. The qtype label comes from a fixed set
  * (the types wire/types.ts knows, then `other`): a client choosing the qtype must not choose how many series a
- * scrape has (65536 types x transports x rcodes) or how much memory the counters take.
+ * scrape has (65536 types x transports x rcodes) or how much memory the counters take. Likewise the zone label
+ * is only ever a zone we serve, and a transfer's kind and result come from the fixed sets of transfer.ts.
  */
 import { rcodeToText, T, typeToText } from '../wire/types.js';
+import type { TransferKind, TransferResult } from './transfer.js';
 import type { Handler, StreamHandler, Transport } from './transport.js';
 
 export interface ZoneGauge {
@@ -16,6 +18,8 @@ export interface ZoneGauge {
   readonly earliestExpiration?: number;
   /** Milliseconds the last signing of the zone took. */
   readonly signMs?: number;
+  /** The IXFR journal (journal.ts), for a zone that keeps one: differences held, and their octets. */
+  readonly journal?: { readonly versions: number; readonly bytes: number };
 }
 
 export interface CertGauge {
@@ -70,6 +74,20 @@ export class Metrics {
   /** NOTIFY datagrams sent (retries included) and NOTIFYs given up, per zone (notify.ts, RFC 1996). */
   private readonly notifySent = new Map<string, number>();
   private readonly notifyFailed = new Map<string, number>();
+  private readonly notifyAcked = new Map<string, number>();
+  /** Transfer requests per zone, kind and result (transfer.ts), keyed `zone kind result` (none has a space). */
+  private readonly transfers = new Map<string, number>();
+
+  /** A NOTIFY for `zone` was acknowledged (a NOERROR answer from its target, RFC 1996 §4.7). */
+  countNotifyAcked(zone: string): void {
+    this.notifyAcked.set(zone, (this.notifyAcked.get(zone) ?? 0) + 1);
+  }
+
+  /** A transfer request for `zone` (one we serve) got `result`. */
+  countTransfer(zone: string, kind: TransferKind, result: TransferResult): void {
+    const key = `${zone} ${kind} ${result}`;
+    this.transfers.set(key, (this.transfers.get(key) ?? 0) + 1);
+  }
 
   /** A NOTIFY datagram for `zone` was sent. */
   countNotifySent(zone: string): void {
@@ -200,6 +218,21 @@ export class Metrics {
     for (const [zone, n] of this.notifySent) out.push(`dane_ns_notify_sent_total{zone="${esc(zone)}"} ${n}`);
     head('dane_ns_notify_failed_total', 'counter', 'NOTIFY messages given up without an acknowledgement.');
     for (const [zone, n] of this.notifyFailed) out.push(`dane_ns_notify_failed_total{zone="${esc(zone)}"} ${n}`);
+    // Its HELP and TYPE come with its first series: the NOTIFY lines of a server without acknowledgements
+    // stay those of the versions before this counter.
+    if (this.notifyAcked.size > 0)
+      head('dane_ns_notify_acked_total', 'counter', 'NOTIFY messages acknowledged by the secondary.');
+    for (const [zone, n] of this.notifyAcked) out.push(`dane_ns_notify_acked_total{zone="${esc(zone)}"} ${n}`);
+    head('dane_ns_transfers_total', 'counter', 'AXFR and IXFR requests for served zones, by kind and result.');
+    for (const [key, n] of this.transfers) {
+      const [zone, kind, result] = key.split(' ');
+      out.push(`dane_ns_transfers_total{zone="${esc(zone!)}",kind="${kind}",result="${result}"} ${n}`);
+    }
+    head('dane_ns_journal_versions', 'gauge', 'Differences held in the IXFR journal (serials IXFR answers from).');
+    for (const z of zones)
+      if (z.journal) out.push(`dane_ns_journal_versions{zone="${esc(z.zone)}"} ${z.journal.versions}`);
+    head('dane_ns_journal_bytes', 'gauge', 'Octets of the records held in the IXFR journal.');
+    for (const z of zones) if (z.journal) out.push(`dane_ns_journal_bytes{zone="${esc(z.zone)}"} ${z.journal.bytes}`);
     head('dane_ns_start_time_seconds', 'gauge', 'Process start time (Unix seconds).');
     out.push(`dane_ns_start_time_seconds ${Math.floor(this.started / 1000)}`);
     return out.join('\n') + '\n';

@@ -45,6 +45,8 @@ export interface NotifyOptions {
   readonly holdMs?: number;
   readonly onSent?: (zone: string) => void;
   readonly onFailed?: (zone: string) => void;
+  /** A target acknowledged a NOTIFY (NOERROR answer, RFC 1996 §4.7); for the /metrics counter. */
+  readonly onAcked?: (zone: string) => void;
   /** The message ID of each NOTIFY (random by default: an answer must not be guessable, RFC 5452 §4). */
   readonly newId?: () => number;
 }
@@ -129,8 +131,10 @@ export class NotifySender implements PublishListener {
       p.cancel();
       this.pending.delete(key);
       const rcode = flags & 0xf;
-      if (rcode === 0) this.o.logger.debug('notify-acknowledged', { zone, target, serial: p.version.serial });
-      else this.fail(p, `answered ${rcodeToText(rcode)}`);
+      if (rcode === 0) {
+        this.o.logger.debug('notify-acknowledged', { zone, target, serial: p.version.serial });
+        this.o.onAcked?.(zone);
+      } else this.fail(p, `answered ${rcodeToText(rcode)}`);
       return;
     }
   }

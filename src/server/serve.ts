@@ -118,6 +118,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     ...(opts.notifyRetryMs ? { retryMs: opts.notifyRetryMs } : {}),
     onSent: (zone) => metrics.countNotifySent(zone),
     onFailed: (zone) => metrics.countNotifyFailed(zone),
+    onAcked: (zone) => metrics.countNotifyAcked(zone),
   });
   shutdown.add(() => notifySocket.close());
   shutdown.add(() => notify.close());
@@ -178,7 +179,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     // before it is done, so nothing else runs meanwhile.
     publish(await signer.secureAsync(served.zones(files.loaded)), 'start');
     const current = (): ReturnType<typeof publisher.current> => publisher.current();
-    const xfr = { current, lookup: keyring.lookup, logger, now, journal };
+    const onCount = opts.http ? metrics.countTransfer.bind(metrics) : undefined;
+    const xfr = { current, lookup: keyring.lookup, logger, now, journal, ...(onCount ? { onCount } : {}) };
     const answer = withUdpIxfr(withTsig(createHandler(current), keyring.lookup, now), xfr);
     const transfers = createTransfers(xfr);
     const stream = opts.http ? metrics.wrapStream(transfers) : transfers;
@@ -217,7 +219,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     watchDirectory(opts.keysDir, keysChanged, ctx, 'keys-watch-failed', keysNote);
     watchTsig();
 
-    const status = { files, signer, metrics, now, served: () => publisher.served(), certificates: () => tlsa.health() };
+    const status = {
+      files,
+      signer,
+      metrics,
+      now,
+      journal,
+      served: () => publisher.served(),
+      certificates: () => tlsa.health(),
+    };
     const routes = { health: () => health(status), metrics: () => scrape(status) };
     const httpAddress = opts.http ? await listenOperator(opts.http, routes, logger, shutdown) : undefined;
     return {

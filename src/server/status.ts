@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { nameToText } from '../wire/name.js';
 import type { CertHealth } from '../tlsa/manager.js';
 import type { Clock } from './clock.js';
+import type { Journal } from './journal.js';
 import type { Metrics } from './metrics.js';
 import type { ZoneVersion } from './publisher.js';
 import type { ZoneSigner } from './signer.js';
@@ -20,6 +21,8 @@ export interface StatusSources {
   readonly certificates: () => readonly CertHealth[];
   readonly metrics: Metrics;
   readonly now: Clock;
+  /** The IXFR journal, for its gauges. */
+  readonly journal?: Pick<Journal, 'size'>;
 }
 
 /** /healthz: ok, or one reason per problem. */
@@ -53,8 +56,11 @@ export function scrape(s: StatusSources): string {
   const zones = [...s.served().values()].map(({ zone: z }) => {
     const signed = s.signer.signed(z.origin.key);
     const st = s.signer.status.get(z.origin.key);
+    const zone = nameToText(z.origin);
+    const journal = s.journal?.size(zone);
     return {
-      zone: nameToText(z.origin),
+      zone,
+      ...(journal ? { journal } : {}),
       ...(signed && st?.state === 'signed' ? { earliestExpiration: signed.earliestExpiration } : {}),
       ...(st?.signMs !== undefined ? { signMs: st.signMs } : {}),
     };

@@ -7,7 +7,8 @@
  * IXFR is checked the same way; it is answered with our SOA alone when the client is up to date or asked over
  * UDP, with the condensed difference from the journal (journal.ts) when it has one from the client's serial,
  * else with the whole zone as AXFR sends it (RFC 1995 §4 allows that in place of differences).
- * Anything that is not a well-formed transfer query is left to the handler (null).
+ * Anything that is not a well-formed transfer query is left to the handler (null). Each request for a zone we
+ * serve is reported to `onCount` (the /metrics counters) where its answer is decided, with its kind and result.
  */
 import type { Logger } from '../log.js';
 import { signMessage, type KeyLookup, type TsigChain, type TsigKey } from '../dnssec/tsig.js';
@@ -35,7 +36,24 @@ export interface TransferOptions {
   readonly now: () => number;
   /** The differences between served versions; without it every IXFR that is not up to date gets the zone. */
   readonly journal?: Journal;
+  /**
+   * Told of each transfer request for a zone we serve (origin text), with its kind and result: at once for a
+   * one-message answer, when the last message is taken (or the stream fails or is closed early) for a stream.
+   */
+  readonly onCount?: (zone: string, kind: TransferKind, result: TransferResult) => void;
 }
+
+/** The question type of a transfer request (an IXFR answered AXFR-style is still `ixfr`). */
+export type TransferKind = 'axfr' | 'ixfr';
+
+/**
+ * What a transfer request got: `ok` the IXFR difference (RFC 1995 §4), `full` the whole zone (AXFR, or IXFR
+ * answered AXFR-style), `current` our SOA alone (IXFR up to date, or over UDP), `refused` not in
+ * transfer.allow, `notauth` its TSIG did not verify (RFC 8945 §5.2), `formerr` an IXFR without the client's
+ * SOA, `error` a stream that failed or was closed before its last message.
+ */
+export const TRANSFER_RESULTS = ['ok', 'full', 'current', 'refused', 'notauth', 'formerr', 'error'] as const;
+export type TransferResult = (typeof TRANSFER_RESULTS)[number];
 
 /** The QTYPE of the first question, read without decoding (most queries are not transfers); 0 when unreadable. */
 function firstQtype(query: Uint8Array): number {
@@ -86,6 +104,8 @@ function transfer(o: TransferOptions, query: Uint8Array, remote: Remote, transpo
   const c = checkTsig(query, o.lookup(), now);
   if (c.kind === 'failed') {
     o.logger.warn('transfer-tsig-failed', { client: remote.address, reason: c.reason });
+    const zone = servedZone(query, o.current());
+    if (zone !== null) o.onCount?.(zone, firstQtype(query) === T.IXFR ? 'ixfr' : 'axfr', 'notauth');
     return [c.answer];
   }
   const signed = c.kind === 'signed' ? c.signed : null;
@@ -106,8 +126,11 @@ function transfer(o: TransferOptions, query: Uint8Array, remote: Remote, transpo
   // RFC 5936 §2.2.1: not a zone of ours (the name is not an apex we serve): NOTAUTH.
   if (!zone) return reply(RCODE.NOTAUTH);
   const zoneText = nameToText(zone.origin);
+  const kind: TransferKind = q.type === T.IXFR ? 'ixfr' : 'axfr';
+  const count = (result: TransferResult): void => o.onCount?.(zoneText, kind, result);
   if (!transferAllowed(zone.transfer, remote.address, keyName)) {
     o.logger.warn('transfer-refused', { client: remote.address, key: keyName ?? 'none', zone: zoneText });
+    count('refused');
     return reply(RCODE.REFUSED);
   }
   const sec = snap.security.get(zone);
@@ -119,11 +142,13 @@ function transfer(o: TransferOptions, query: Uint8Array, remote: Remote, transpo
     const serial = clientSerial(msg, zone);
     if (serial === null) {
       o.logger.warn('ixfr-malformed', { ...who, reason: 'no SOA of the zone in the authority section' });
+      count('formerr');
       return reply(RCODE.FORMERR);
     }
     if (answersSoaOnly(serial, zone, transport)) {
       o.logger.info('transfer', { ...who, signed: !!sec, qtype: 'IXFR', serial, answer: 'soa', transport });
       const bytes = soaOnlyAnswer(msg, zone, transport, reserve);
+      count('current');
       return [signed ? signAnswer(bytes, signed, now) : bytes];
     }
     const d = o.journal?.since(zoneText, serial, soaSerial(zone.soa.rdatas[0]!)) ?? null;
@@ -137,7 +162,7 @@ function transfer(o: TransferOptions, query: Uint8Array, remote: Remote, transpo
         edns: msg.edns ? { dnssecOk: msg.edns.dnssecOk, extRcode: 0 } : null,
         reserve,
       });
-      return signed ? signEach(messages, signed.key, signed.mac, o.now) : messages;
+      return counted(signed ? signEach(messages, signed.key, signed.mac, o.now) : messages, count, 'ok');
     }
     o.logger.info('transfer', { ...who, signed: !!sec, qtype: 'IXFR', serial, answer: 'axfr' });
   } else {
@@ -151,7 +176,36 @@ function transfer(o: TransferOptions, query: Uint8Array, remote: Remote, transpo
     edns: msg.edns ? { dnssecOk: msg.edns.dnssecOk, extRcode: 0 } : null,
     reserve,
   });
-  return signed ? signEach(messages, signed.key, signed.mac, o.now) : messages;
+  return counted(signed ? signEach(messages, signed.key, signed.mac, o.now) : messages, count, 'full');
+}
+
+/**
+ * The messages of a stream, counted once: with `result` when the last one has been taken, with `error` when
+ * producing one throws or the consumer closes the stream early (return()) - a half transfer is not a transfer.
+ */
+function* counted(
+  messages: Iterable<Uint8Array>,
+  count: (r: TransferResult) => void,
+  result: TransferResult,
+): Generator<Uint8Array> {
+  let outcome: TransferResult = 'error';
+  try {
+    yield* messages;
+    outcome = result;
+  } finally {
+    count(outcome);
+  }
+}
+
+/** The origin text of the zone a request asks for when we serve it, else null (a name we do not serve). */
+function servedZone(query: Uint8Array, snap: Snapshot): string | null {
+  try {
+    const q = decodeMessage(query).questions[0];
+    const zone = q ? snap.zones.get(q.name) : undefined;
+    return zone ? nameToText(zone.origin) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Signs every message of a stream: the first chained to the request (§4.3.2), the others to the one before. */

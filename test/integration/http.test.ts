@@ -2,14 +2,16 @@
  * The HTTP endpoint (`serve --http`): /metrics scraped and every line checked against the Prometheus text
  * exposition format (0.0.4) by a strict parser here; the counters move with real kdig queries over UDP and TCP,
  * truncation included; the certificate gauge equals openssl's notAfter. /healthz is 200, turns 503 with the
- * reason when a zone fails to sign (its keys gone) or a zone file breaks, and 200 again when fixed.
+ * reason when a zone fails to sign (its keys gone) or a zone file breaks, and 200 again when fixed. Transfers by
+ * kdig (AXFR, IXFR answered with the difference and with the SOA alone, a refused AXFR) are counted by result,
+ * and the IXFR journal's gauges show what it holds.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { query, requireTool } from './helpers/dig.js';
+import { kdig, query, requireTool } from './helpers/dig.js';
 import { freePorts } from './helpers/ports.js';
 import { startDaneNs, type DaneNsInstance } from './helpers/server.js';
 
@@ -71,6 +73,7 @@ ${extra}tlsa:
 const ZONE_B = (a: string): string => `origin: beta.example.
 ttl: 300
 soa: { mname: ns1, rname: hostmaster, serial: auto, minimum: 60 }
+transfer: { allow: [{ address: 127.0.0.1 }] }
 records:
   "@": { NS: ns1 }
   ns1: { A: ${a} }
@@ -228,6 +231,41 @@ describe('HTTP endpoint: /metrics and /healthz', () => {
     expect(await metric('dane_ns_reload_failures_total')).toBeGreaterThan(failures);
     writeFileSync(join(zones, 'alpha.example.yaml'), ZONE_A());
     await until(async () => (await get('/healthz')).status === 200, '200 again');
+  });
+
+  it('transfers by kdig are counted by zone, kind and result; the journal gauges show its differences', async () => {
+    const at = { host: '127.0.0.1', port: dnsPort };
+    const serialOf = async (): Promise<number> =>
+      Number((await query(at, 'beta.example.', 'SOA')).answer[0]!.split(' ')[6]);
+    const count = async (zone: string, kind: string, result: string): Promise<number> =>
+      (await metric('dane_ns_transfers_total', { zone, kind, result })) ?? 0;
+    const old = await serialOf();
+    writeFileSync(join(zones, 'beta.example.yaml'), ZONE_B('192.0.2.4'));
+    await until(async () => (await serialOf()) !== old, 'a new serial');
+    const serial = await serialOf();
+    const before = {
+      full: await count('beta.example.', 'axfr', 'full'),
+      ok: await count('beta.example.', 'ixfr', 'ok'),
+      current: await count('beta.example.', 'ixfr', 'current'),
+      refused: await count('alpha.example.', 'axfr', 'refused'),
+    };
+    const base = ['@127.0.0.1', '-p', String(dnsPort), '+time=5', '+retry=0'];
+    expect(await kdig([...base, 'beta.example.', 'AXFR'])).toContain('192.0.2.4');
+    const ixfr = await kdig([...base, 'beta.example.', `IXFR=${old}`]);
+    expect(ixfr).toContain('192.0.2.4');
+    expect(ixfr).toContain(String(old)); // the difference carries the client's SOA: not AXFR-style
+    await kdig([...base, 'beta.example.', `IXFR=${serial}`]);
+    // alpha.example. has no transfer.allow: REFUSED (kdig reports the failed transfer either way).
+    const refused = await kdig([...base, 'alpha.example.', 'AXFR']).catch((e: Error) => e.message);
+    expect(refused).toContain('REFUSED');
+    expect(await count('beta.example.', 'axfr', 'full')).toBe(before.full + 1);
+    expect(await count('beta.example.', 'ixfr', 'ok')).toBe(before.ok + 1);
+    expect(await count('beta.example.', 'ixfr', 'current')).toBe(before.current + 1);
+    expect(await count('alpha.example.', 'axfr', 'refused')).toBe(before.refused + 1);
+    expect(await metric('dane_ns_journal_versions', { zone: 'beta.example.' })).toBeGreaterThanOrEqual(1);
+    expect(await metric('dane_ns_journal_bytes', { zone: 'beta.example.' })).toBeGreaterThan(0);
+    // alpha.example. keeps no journal (nobody may transfer it): no gauge.
+    expect(await metric('dane_ns_journal_versions', { zone: 'alpha.example.' })).toBeUndefined();
   });
 
   it('other paths are 404, other methods 405', async () => {

@@ -9,7 +9,8 @@ import { sign, verify, type TsigChain, type TsigKey } from '../../src/dnssec/tsi
 import { makeKeyring } from '../../src/dnssec/tsigkey.js';
 import { createLogger } from '../../src/log.js';
 import { createHandler, makeSnapshot } from '../../src/server/handler.js';
-import { createTransfers, withUdpIxfr } from '../../src/server/transfer.js';
+import { Journal } from '../../src/server/journal.js';
+import { createTransfers, withUdpIxfr, type TransferKind, type TransferResult } from '../../src/server/transfer.js';
 import type { Remote } from '../../src/server/transport.js';
 import { decodeMessage, encodeMessage, type Message } from '../../src/wire/message.js';
 import { parseName } from '../../src/wire/name.js';
@@ -32,9 +33,9 @@ const STRANGER = FROM('203.0.113.1');
 const bulk = Array.from({ length: 300 }, (_, i) => `  h${i}: { TXT: "${'t'.repeat(80)} ${i}" }\n`).join('');
 const SERIAL = 1000;
 
-function makeZone(): Zone {
+function makeZone(serial = SERIAL, extra = ''): Zone {
   const problems: ZoneProblem[] = [];
-  const text = `origin: example.com.\nsoa: { mname: ns1, rname: h, serial: ${SERIAL} }\ndnssec: { enabled: false }\ntransfer:\n  allow:\n    - key: xfr\n    - address: 192.0.2.0/24\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.53 }\n${bulk}`;
+  const text = `origin: example.com.\nsoa: { mname: ns1, rname: h, serial: ${serial} }\ndnssec: { enabled: false }\ntransfer:\n  allow:\n    - key: xfr\n    - address: 192.0.2.0/24\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.53 }\n${extra}${bulk}`;
   const z = buildZone(parseZoneYaml('example.com.yaml', text, problems), { defaultOrigin: 'example.com' }, problems);
   expect(problems).toEqual([]);
   return z;
@@ -172,5 +173,58 @@ describe('IXFR over UDP (RFC 1995 §4)', () => {
     const out = udp(q, 'udp', STRANGER)!;
     expect(verify(out, RING.lookup, NOW, { chain: { mac: mac.ok ? mac.mac : new Uint8Array() } }).ok).toBe(true);
     expect(rcode(out)).toBe(RCODE.NOERROR);
+  });
+});
+
+describe('IXFR counted for /metrics (kind ixfr, result by answer)', () => {
+  /** Transfers over `snap` whose counts go to the returned list; with `journal`, differences are answered. */
+  function counting(journal?: Journal) {
+    const counts: string[] = [];
+    const o = {
+      ...options,
+      ...(journal ? { journal } : {}),
+      onCount: (zone: string, kind: TransferKind, result: TransferResult) => counts.push(`${zone} ${kind} ${result}`),
+    };
+    return {
+      counts,
+      tcp: createTransfers(o),
+      udp: withUdpIxfr(
+        createHandler(() => SNAP),
+        o,
+      ),
+    };
+  }
+
+  it('current (SOA alone, TCP and UDP), full (AXFR-style), formerr, refused; NOTAUTH outside our zones is not counted', () => {
+    const c = counting();
+    void [...c.tcp(ixfrQuery(SERIAL), ALLOWED)!];
+    c.udp(ixfrQuery(SERIAL - 1), 'udp', ALLOWED);
+    void [...c.tcp(ixfrQuery(SERIAL - 1), ALLOWED)!];
+    void [...c.tcp(ixfrQuery(null), ALLOWED)!];
+    void [...c.tcp(ixfrQuery(SERIAL), STRANGER)!];
+    void [...c.tcp(ixfrQuery(SERIAL, 'www.example.com.'), ALLOWED)!];
+    expect(c.counts).toEqual([
+      'example.com. ixfr current',
+      'example.com. ixfr current',
+      'example.com. ixfr full',
+      'example.com. ixfr formerr',
+      'example.com. ixfr refused',
+    ]);
+  });
+
+  it('ok when the journal answers with the difference, counted once the last message is taken', () => {
+    const j = new Journal();
+    const before = makeZone(SERIAL - 1, '  gone: { A: 192.0.2.7 }\n');
+    j.published({ origin: 'example.com.', serial: SERIAL - 1, zone: before, signed: undefined, at: 0 });
+    j.published({ origin: 'example.com.', serial: SERIAL, zone: ZONE, signed: undefined, at: 0 });
+    const c = counting(j);
+    const it = c.tcp(ixfrQuery(SERIAL - 1), ALLOWED)![Symbol.iterator]();
+    const first = it.next();
+    expect(first.done).toBe(false);
+    // The difference: our SOA, the client's, the deleted A, our SOA, our SOA again.
+    expect(answers([first.value as Uint8Array]).map((r) => r.type)).toEqual([T.SOA, T.SOA, T.A, T.SOA, T.SOA]);
+    expect(c.counts).toEqual([]);
+    expect(it.next().done).toBe(true);
+    expect(c.counts).toEqual(['example.com. ixfr ok']);
   });
 });

@@ -68,3 +68,25 @@ describe('Metrics: NOTIFY counters', () => {
     ]);
   });
 });
+
+describe('Metrics: transfer counters, NOTIFY acknowledgements, journal gauges', () => {
+  it('one series per zone, kind and result; acked per zone; journal gauges only for zones that keep one', () => {
+    const m = new Metrics();
+    m.countTransfer('example.com.', 'ixfr', 'ok');
+    m.countTransfer('example.com.', 'ixfr', 'ok');
+    m.countTransfer('example.com.', 'axfr', 'error');
+    m.countNotifyAcked('example.com.');
+    const zones = [{ zone: 'example.com.', journal: { versions: 3, bytes: 1234 } }, { zone: 'b.example.' }];
+    const text = m.render(zones, [], 0);
+    const of = (prefix: string): string[] => text.split('\n').filter((l) => l.includes(prefix));
+    expect(of('dane_ns_transfers_total')).toEqual([
+      '# HELP dane_ns_transfers_total AXFR and IXFR requests for served zones, by kind and result.',
+      '# TYPE dane_ns_transfers_total counter',
+      'dane_ns_transfers_total{zone="example.com.",kind="ixfr",result="ok"} 2',
+      'dane_ns_transfers_total{zone="example.com.",kind="axfr",result="error"} 1',
+    ]);
+    expect(of('dane_ns_notify_acked_total{')).toEqual(['dane_ns_notify_acked_total{zone="example.com."} 1']);
+    expect(of('dane_ns_journal_versions{')).toEqual(['dane_ns_journal_versions{zone="example.com."} 3']);
+    expect(of('dane_ns_journal_bytes{')).toEqual(['dane_ns_journal_bytes{zone="example.com."} 1234']);
+  });
+});

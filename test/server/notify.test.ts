@@ -43,6 +43,7 @@ function setup(retryMs: number[] | null = [2000, 4000, 8000]) {
   const sent: { bytes: Uint8Array; address: string; port: number; at: number }[] = [];
   const lines: string[] = [];
   const counts = { sent: 0, failed: 0 };
+  const acked = { n: 0 };
   const sender = new NotifySender({
     endpoint: { send: (bytes, address, port) => sent.push({ bytes, address, port, at: time.now() }) },
     lookup: () => RING.lookup,
@@ -52,8 +53,9 @@ function setup(retryMs: number[] | null = [2000, 4000, 8000]) {
     ...(retryMs !== null ? { retryMs } : {}),
     onSent: () => counts.sent++,
     onFailed: () => counts.failed++,
+    onAcked: () => acked.n++,
   });
-  return { time, sent, lines, counts, sender, start: time.now() };
+  return { time, sent, lines, counts, acked, sender, start: time.now() };
 }
 
 /** The answer a secondary gives: the NOTIFY's ID, QR set, opcode NOTIFY, the question echoed. */
@@ -149,6 +151,22 @@ describe('NOTIFY sender (RFC 1996)', () => {
     expect(t.sent).toHaveLength(2);
     expect(t.counts.failed).toBe(0);
     expect(t.lines.some((l) => l.includes('notify-acknowledged'))).toBe(true);
+  });
+
+  it('counts an acknowledgement once (the /metrics counter); neither other answers nor an error answer count', () => {
+    const t = setup();
+    t.sender.published(version(9, ONE));
+    t.time.advance(0);
+    const notify = t.sent[0]!.bytes;
+    t.sender.receive(answer(notify), '198.51.100.3', 5300); // another address
+    expect(t.acked.n).toBe(0);
+    t.sender.receive(answer(notify), '198.51.100.2', 5300);
+    t.sender.receive(answer(notify), '198.51.100.2', 5300); // a duplicate: the NOTIFY is over
+    expect(t.acked.n).toBe(1);
+    t.sender.published(version(10, ONE));
+    t.time.advance(0);
+    t.sender.receive(answer(t.sent.at(-1)!.bytes, 5), '198.51.100.2', 5300);
+    expect([t.acked.n, t.counts.failed]).toEqual([1, 1]);
   });
 
   it('an error answer ends the NOTIFY as failed, naming the rcode', () => {

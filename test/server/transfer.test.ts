@@ -15,7 +15,7 @@ import { createLogger } from '../../src/log.js';
 import { axfrMessages, MAX_MESSAGE } from '../../src/server/axfr.js';
 import { Metrics } from '../../src/server/metrics.js';
 import { createHandler, makeSnapshot } from '../../src/server/handler.js';
-import { createTransfers, transferAllowed } from '../../src/server/transfer.js';
+import { createTransfers, transferAllowed, type TransferKind, type TransferResult } from '../../src/server/transfer.js';
 import { ServerKeyring } from '../../src/server/tsig-keyring.js';
 import { withTsig } from '../../src/server/tsig-query.js';
 import { FLAG_TC } from '../../src/wire/header.js';
@@ -49,10 +49,12 @@ function zone(allow: string): Zone {
 
 const ALLOW = '    - key: xfr\n    - { key: other, address: 192.0.2.0/24 }\n    - address: 2001:db8::/32\n';
 
-function transfers(z: Zone, lines: string[] = []) {
+function transfers(z: Zone, lines: string[] = [], counts?: string[]) {
   const snap = makeSnapshot(new ZoneSet([z]));
   const logger = createLogger({ write: (l) => lines.push(l) });
-  return createTransfers({ current: () => snap, lookup: () => RING.lookup, logger, now: () => NOW_MS });
+  const onCount = (zone: string, kind: TransferKind, result: TransferResult) =>
+    counts?.push(`${zone} ${kind} ${result}`);
+  return createTransfers({ current: () => snap, lookup: () => RING.lookup, logger, now: () => NOW_MS, onCount });
 }
 
 const axfrQuery = (name = 'example.com.'): Uint8Array => encodeQuery(parseName(name), T.AXFR, { id: 77 });
@@ -124,6 +126,62 @@ describe('/metrics', () => {
     expect(text).toContain('dane_ns_queries_total{transport="tcp",qtype="AXFR",rcode="NOERROR"} 1');
     expect(text).toContain('dane_ns_queries_total{transport="tcp",qtype="AXFR",rcode="REFUSED"} 1');
     expect(text).not.toContain('qtype="SOA"');
+  });
+});
+
+describe('transfers counted for /metrics (transfer.ts decides kind and result)', () => {
+  it('full once the last message is taken, refused, notauth for a bad TSIG; a zone we do not serve is not counted', () => {
+    const counts: string[] = [];
+    const t = transfers(zone(ALLOW), [], counts);
+    const it = t(axfrQuery(), FROM('2001:db8::1'))![Symbol.iterator]();
+    let n = 0;
+    while (!it.next().done) {
+      // Nothing is counted while the transfer is still going.
+      expect(counts).toEqual([]);
+      n++;
+    }
+    expect(n).toBeGreaterThan(2);
+    void [...t(axfrQuery(), FROM('203.0.113.1'))!];
+    void [...t(sign(axfrQuery(), { ...KEY, secret: new Uint8Array(32) }, { time: NOW }), FROM('203.0.113.1'))!];
+    void [...t(sign(axfrQuery('www.example.com.'), OTHER, { time: NOW }), FROM('192.0.2.1'))!];
+    void [
+      ...t(sign(axfrQuery('example.net.'), { ...KEY, secret: new Uint8Array(32) }, { time: NOW }), FROM('192.0.2.1'))!,
+    ];
+    expect(counts).toEqual(['example.com. axfr full', 'example.com. axfr refused', 'example.com. axfr notauth']);
+  });
+
+  it('a stream closed before its last message counts as error, once', () => {
+    const counts: string[] = [];
+    const it = transfers(zone(ALLOW), [], counts)(axfrQuery(), FROM('2001:db8::1'))![Symbol.iterator]();
+    expect(it.next().done).toBe(false);
+    it.return?.();
+    expect(counts).toEqual(['example.com. axfr error']);
+    expect(it.next().done).toBe(true);
+    expect(counts).toEqual(['example.com. axfr error']);
+  });
+
+  it('Metrics renders them as dane_ns_transfers_total{zone,kind,result}', () => {
+    const metrics = new Metrics();
+    const snap = makeSnapshot(new ZoneSet([zone(ALLOW)]));
+    const logger = createLogger({ write: () => {} });
+    const t = createTransfers({
+      current: () => snap,
+      lookup: () => RING.lookup,
+      logger,
+      now: () => NOW_MS,
+      onCount: metrics.countTransfer.bind(metrics),
+    });
+    void [...t(axfrQuery(), FROM('2001:db8::1'))!];
+    void [...t(axfrQuery(), FROM('2001:db8::1'))!];
+    void [...t(axfrQuery(), FROM('203.0.113.1'))!];
+    const lines = metrics
+      .render([], [], NOW_MS)
+      .split('\n')
+      .filter((l) => l.startsWith('dane_ns_transfers_total'));
+    expect(lines).toEqual([
+      'dane_ns_transfers_total{zone="example.com.",kind="axfr",result="full"} 2',
+      'dane_ns_transfers_total{zone="example.com.",kind="axfr",result="refused"} 1',
+    ]);
   });
 });
 
