@@ -10,6 +10,9 @@ import { directory, udpEngine } from './env.js';
 import type { Io } from './io.js';
 import { printHelp } from './help.js';
 
+/** How long a stop waits for open connections and pending work before the process exits anyway. */
+export const STOP_DEADLINE_MS = 500;
+
 export async function serveCmd(args: string[], io: Io): Promise<number> {
   const a = parseOptions(args, ['zones', 'keys', 'state', 'listen', 'udp-engine', 'http'], ['log-queries']);
   if (a.has('help')) return printHelp(io, 'serve');
@@ -41,6 +44,13 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
   // bench zone with no change in sign time or query rate (measured runs in README "Memory").
   setFlagsFromString('--heap-growing-percent=20');
   const logger = createLogger();
+  // Until the server runs, SIGTERM/SIGINT keep their default action, which ends the process at once even while
+  // a large zone is parsed or signed synchronously (a JS handler would wait for that). Nothing is lost: every
+  // state write is atomic and the leftovers of one cut short are removed at the next start (state/atomic.ts).
+  // As PID 1 (a container without an init) the default action is to ignore the signal, so there a handler exits
+  // at once; it runs as soon as the event loop is free.
+  const early = (): void => process.exit(0);
+  if (process.pid === 1) for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, early);
   const server = await startServer({
     udpEngine: engine,
     zonesDir,
@@ -55,9 +65,16 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
     logger.info('reload', { reason: 'SIGHUP' });
     server.reload();
   });
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.removeListener(sig, early);
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {
       logger.info('stopping', { signal: sig });
+      // Within STOP_DEADLINE_MS whatever is still open (a zone transfer to a slow secondary, a pending file
+      // read): the process exits then. The timer is unref'd, so a close that finishes first exits sooner.
+      setTimeout(() => {
+        logger.warn('stop-forced', { afterMs: STOP_DEADLINE_MS, note: 'connections still open were cut' });
+        process.exit(0);
+      }, STOP_DEADLINE_MS).unref();
       void server.close().then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -47,8 +47,14 @@ function decodeDifference(x: unknown): Difference {
   return { from: u32(d.from), to: u32(d.to), fromSoa, toSoa, deleted, added, size };
 }
 
-/** The journal files of `stateDir`; problems go to `logger`. */
-export function fileJournalStore(stateDir: string, logger: Logger): JournalStore {
+/**
+ * Runs a journal write. The default logs a failure (one line per failure); the server passes one that reports
+ * it as a state fault (state-faults.ts: logged once, /healthz, /metrics, retried).
+ */
+export type JournalPersist = (path: string, write: () => void) => void;
+
+/** The journal files of `stateDir`; problems go to `logger`, write failures to `persist` when given. */
+export function fileJournalStore(stateDir: string, logger: Logger, persist?: JournalPersist): JournalStore {
   const path = (origin: string): string => join(stateDir, JOURNAL_DIR, `${encodeURIComponent(origin)}json`);
   return {
     load(origin) {
@@ -82,8 +88,11 @@ export function fileJournalStore(stateDir: string, logger: Logger): JournalStore
         deleted: d.deleted.map(b64),
         added: d.added.map(b64),
       }));
+      const p = path(origin);
+      const write = (): void => writeFileAtomic(p, JSON.stringify({ origin, serial: journal.serial, chain }));
+      if (persist) return persist(p, write);
       try {
-        writeFileAtomic(path(origin), JSON.stringify({ origin, serial: journal.serial, chain }));
+        write();
       } catch (e) {
         logger.warn('ixfr-journal-write-failed', { zone: origin, reason: e instanceof Error ? e.message : String(e) });
       }

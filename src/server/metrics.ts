@@ -2,7 +2,7 @@
  * Counters for `/metrics` (Prometheus text exposition format 0.0.4). Query counting is one pass over the
  * response header and question (no allocation) and one Map update, done by wrapping the handler, so the
  * answering code does not know about metrics (and nothing is counted when the endpoint is off: the handler is
- * not wrapped). The serial gauge follows what is published (publisher.ts); the other gauges (signature expiry,
+ * not wrapped). The state file counters and gauges (state-faults.ts) have one series per kind of file. The serial gauge follows what is published (publisher.ts); the other gauges (signature expiry,
  * certificate not-after) are read from the current state when scraped. The qtype label comes from a fixed set
  * (the types wire/types.ts knows, then `other`): a client choosing the qtype must not choose how many series a
  * scrape has (65536 types x transports x rcodes) or how much memory the counters take. Likewise the zone label
@@ -30,6 +30,13 @@ export interface CertGauge {
   /** Seconds since the epoch; absent for bare keys and unreadable files. */
   readonly notAfter?: number;
   readonly status: string;
+}
+
+/** A kind of state file (state-faults.ts): its label comes from a fixed set. */
+export interface StateGauge {
+  readonly file: string;
+  readonly failures: number;
+  readonly ok: boolean;
 }
 
 /** Label value escaping of the text format (backslash, double quote, newline). */
@@ -148,7 +155,12 @@ export class Metrics {
     if (response[2]! & 0x02) this.truncated[t]!++;
   }
 
-  render(zones: readonly ZoneGauge[], certs: readonly CertGauge[], nowMs: number): string {
+  render(
+    zones: readonly ZoneGauge[],
+    certs: readonly CertGauge[],
+    nowMs: number,
+    state: readonly StateGauge[] = [],
+  ): string {
     const out: string[] = [];
     const head = (name: string, type: string, help: string): void => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -214,6 +226,14 @@ export class Metrics {
       'Certificate or key files that failed to read or parse.',
     );
     out.push(`dane_ns_certificate_read_failures_total ${this.certReadFailures}`);
+    head(
+      'dane_ns_state_write_failures_total',
+      'counter',
+      'Failed reads and writes of state directory files (serials, tlsa, signed, journal), retries included.',
+    );
+    for (const f of state) out.push(`dane_ns_state_write_failures_total{file="${f.file}"} ${f.failures}`);
+    head('dane_ns_state_ok', 'gauge', '1 when every state directory file of the kind was last read or written.');
+    for (const f of state) out.push(`dane_ns_state_ok{file="${f.file}"} ${f.ok ? 1 : 0}`);
     head('dane_ns_notify_sent_total', 'counter', 'NOTIFY messages sent to secondaries, retries included.');
     for (const [zone, n] of this.notifySent) out.push(`dane_ns_notify_sent_total{zone="${esc(zone)}"} ${n}`);
     head('dane_ns_notify_failed_total', 'counter', 'NOTIFY messages given up without an acknowledgement.');

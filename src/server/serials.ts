@@ -38,11 +38,21 @@ export interface Resigner {
 
 const isSigned = (s: ZoneSecurity | undefined): s is SignedZone => s !== undefined && 'addedRRsets' in s;
 
+/**
+ * Runs a write of the state directory. The default lets a failure propagate (the version is not served); the
+ * server passes one that reports it (state-faults.ts) and goes on: what the zones and certificates say is served
+ * either way, and the serial stays in memory so that later ones follow it.
+ */
+export type Persist = (file: 'serials' | 'signed', origin: string, write: () => void) => void;
+
+const throwing: Persist = (_file, _origin, write) => write();
+
 export class SerialAssigner {
   constructor(
     private readonly store: SerialStore,
     private readonly signer: Resigner,
     private readonly now: Clock,
+    private readonly persist: Persist = throwing,
   ) {}
 
   /** The serial of the version (`zone`, `signed`) and the version served under it. */
@@ -64,9 +74,11 @@ export class SerialAssigner {
     const serial = nextSerial({ previous: prev?.serial, changed, file: zone.serialSetting, nowMs });
     const final = candidate && serial === prev?.serial ? candidate : this.under(zone, signed, serial);
     const unchanged = prev !== undefined && prev.serial === serial && prev.signed === final.digest;
-    if (!(unchanged && prev.hash === zone.contentHash) && isSigned(final.signed))
-      this.signer.keepSignatures(final.signed);
-    this.store.record(key, { serial, hash: zone.contentHash, signed: final.digest });
+    const keep = final.signed;
+    if (!(unchanged && prev.hash === zone.contentHash) && isSigned(keep))
+      this.persist('signed', key, () => this.signer.keepSignatures(keep));
+    const entry = { serial, hash: zone.contentHash, signed: final.digest };
+    this.persist('serials', key, () => this.store.record(key, entry));
     const due = isSigned(final.signed) ? final.signed.earliestExpiration - zone.dnssec.refreshBefore : Infinity;
     return { serial, zone: final.zone, signed: final.signed, due, unchanged };
   }

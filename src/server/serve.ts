@@ -30,7 +30,9 @@ import { logEachQuery } from './query-log.js';
 import { RefreshTimer } from './refresh-timer.js';
 import { SecondaryAddresses } from './secondaries.js';
 import { SerialAssigner } from './serials.js';
-import { SIGNATURES_DIR } from '../dnssec/sigstore.js';
+import { SIGNATURES_DIR, signaturesFile } from '../dnssec/sigstore.js';
+import { parseName } from '../wire/name.js';
+import { StateFaults } from './state-faults.js';
 import { ServedZones } from './served-zones.js';
 import { Shutdown } from './shutdown.js';
 import { ZoneSigner, type Secured } from './signer.js';
@@ -78,6 +80,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     logger,
   );
   const serials = new SerialStore(opts.stateDir);
+  const shutdown = new Shutdown();
+  // The state directory's failures: loud (log, /healthz, /metrics) and retried, never a change of what is served.
+  const faults = new StateFaults(logger, nodeTimers);
+  shutdown.add(() => faults.close());
+  if (serials.problem) faults.fail('serials', serials.file, `read: ${serials.problem}`, () => serials.flush());
   const autoSerial = (origin: string, hash: string): number => serials.serialFor(origin, hash);
   const metrics = new Metrics();
   // TSIG keys first: a zone whose transfer.allow names a key without a key file does not load.
@@ -91,10 +98,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   });
   files.loadAll(); // a zone that does not load stops the start before anything runs
 
-  const shutdown = new Shutdown();
   const signer = new ZoneSigner(opts.keysDir, opts.stateDir, logger, opts.now);
   // Every new version gets its serial as it is published, recorded (with the signatures) before it is served.
-  const assigner = new SerialAssigner(serials, signer, now);
+  const assigner = new SerialAssigner(serials, signer, now, (file, origin, write) => {
+    if (file === 'serials') faults.attempt('serials', serials.file, write, () => serials.flush());
+    else faults.attempt('signed', signaturesFile(opts.stateDir, parseName(origin)), write);
+  });
   const publisher = new Publisher(
     now,
     (e) => logger.error('publish-listener-failed', { error: String(e) }),
@@ -123,14 +132,24 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   shutdown.add(() => notifySocket.close());
   shutdown.add(() => notify.close());
   // RFC 1995 §4: the differences between served versions, for IXFR.
-  const journal = new Journal(fileJournalStore(opts.stateDir, logger));
+  const journal = new Journal(
+    fileJournalStore(opts.stateDir, logger, (path, write) => faults.attempt('journal', path, write)),
+  );
   publisher.onPublished(journal);
   // Signatures are refreshed by a timer, well before they expire; each refresh publishes what it re-signed.
   const refresh = new RefreshTimer(() => rebuild('refresh'), now, nodeTimers);
   shutdown.add(() => refresh.close());
   // Certificates: watched, polled, and re-read; a changed published TLSA set makes a new snapshot.
+  const rollover = new RolloverStore(opts.stateDir);
+  const tlsaManager = new TlsaManager(rollover, opts.now);
   const tlsa = new TlsaLoop({
-    sources: new TlsaManager(new RolloverStore(opts.stateDir), opts.now),
+    sources: tlsaManager,
+    onSaved: (error) =>
+      error === undefined
+        ? faults.clear(rollover.file)
+        : faults.fail('tlsa', rollover.file, error instanceof Error ? error.message : String(error), () =>
+            tlsaManager.persist(),
+          ),
     logger,
     now,
     timers: nodeTimers,
@@ -227,6 +246,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       journal,
       served: () => publisher.served(),
       certificates: () => tlsa.health(),
+      state: faults,
     };
     const routes = { health: () => health(status), metrics: () => scrape(status) };
     const httpAddress = opts.http ? await listenOperator(opts.http, routes, logger, shutdown) : undefined;

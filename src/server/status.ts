@@ -1,6 +1,6 @@
 /**
  * What the operator's HTTP endpoint reports: /healthz (every zone file loads, every DNSSEC zone is signed and
- * its signatures are fresh, RFC 4035 §5.3.1) and the /metrics scrape (the query counters plus gauges read from
+ * its signatures are fresh, RFC 4035 §5.3.1, every state file is written) and the /metrics scrape (the query counters plus gauges read from
  * the served state when scraped).
  */
 import { basename } from 'node:path';
@@ -9,6 +9,7 @@ import type { CertHealth } from '../tlsa/manager.js';
 import type { Clock } from './clock.js';
 import type { Journal } from './journal.js';
 import type { Metrics } from './metrics.js';
+import type { StateFaults } from './state-faults.js';
 import type { ZoneVersion } from './publisher.js';
 import type { ZoneSigner } from './signer.js';
 import type { ZoneFiles } from './zone-files.js';
@@ -23,6 +24,8 @@ export interface StatusSources {
   readonly now: Clock;
   /** The IXFR journal, for its gauges. */
   readonly journal?: Pick<Journal, 'size'>;
+  /** Failures of the state directory's files; absent: none are tracked. */
+  readonly state?: Pick<StateFaults, 'faults' | 'counts'>;
 }
 
 /** /healthz: ok, or one reason per problem. */
@@ -32,6 +35,8 @@ export function health(s: StatusSources): { ok: boolean; reasons: string[] } {
     reasons.push(
       `zone file ${basename(file)} does not load (serving ${s.files.loaded.has(file) ? 'its last good version' : 'nothing'}): ${problems[0]}`,
     );
+  // A state file that cannot be written changes nothing served, but a restart would lose what it keeps.
+  for (const f of s.state?.faults() ?? []) reasons.push(`state file ${f.path} (${f.file}) fails: ${f.reason}`);
   const nowSec = Math.floor(s.now() / 1000);
   for (const lf of s.files.loaded.values()) {
     const z = lf.plain;
@@ -73,5 +78,5 @@ export function scrape(s: StatusSources): string {
     status: h.status,
     ...(h.notAfter !== undefined ? { notAfter: h.notAfter } : {}),
   }));
-  return s.metrics.render(zones, certs, s.now());
+  return s.metrics.render(zones, certs, s.now(), s.state?.counts() ?? []);
 }

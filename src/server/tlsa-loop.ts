@@ -23,7 +23,9 @@ const TLSA_DEBOUNCE_MS = 100;
 export interface TlsaSources {
   configure(entries: readonly TlsaEntryRef[]): void;
   paths(): string[];
-  refresh(): { changed: Set<string>; events: TlsaEvent[] };
+  refresh(): { changed: Set<string>; events: TlsaEvent[]; saveError?: unknown };
+  /** Saves the rollover history again (after a failed save); throws when that fails. */
+  persist?(): void;
   nextWithdrawal(): number | undefined;
   setsFor(zone: string): readonly AutoTlsa[];
   health(): readonly CertHealth[];
@@ -42,6 +44,11 @@ export interface TlsaLoopOptions {
   readonly timers: Timers;
   /** A zone's published TLSA changed outside a reload (watcher or poll): publish a new snapshot. */
   readonly onChanged: (reason: string) => void;
+  /**
+   * After each refresh: the rollover history was saved (undefined), or the error that stopped it. What is
+   * published does not depend on it.
+   */
+  readonly onSaved?: (error: unknown) => void;
   /** A certificate or key file failed to read (the read failure counter). */
   readonly onSourceError?: () => void;
   /** The watcher of the certificate directories (default: chokidar, debounced). */
@@ -98,6 +105,7 @@ export class TlsaLoop {
         if (e.event === 'tlsa-source-error') this.opts.onSourceError?.();
         logger.log(e.level, e.event, e.fields);
       }
+      this.opts.onSaved?.(r.saveError);
       changed = r.changed.size > 0;
       if (changed) logger.info('tlsa-changed', { zones: [...r.changed], reason });
     } catch (e) {

@@ -5,10 +5,11 @@
  * serial only moves forward, also across restarts (RFC 1982 serial arithmetic); the publish path decides it
  * (nextSerial) and records it here before the version is served, so a crash never reuses a serial.
  */
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { serialAdd, serialGreater } from '../wire/serial.js';
 import { writeFileAtomic } from './atomic.js';
-import { readRegularFile, STATE_FILE_MAX } from './readfile.js';
+import { FileReadError, readRegularFile, STATE_FILE_MAX } from './readfile.js';
 
 export interface SerialEntry {
   readonly serial: number;
@@ -47,8 +48,14 @@ export function nextSerial(opts: {
 }
 
 export class SerialStore {
-  private readonly file: string;
+  readonly file: string;
   private entries: Record<string, SerialEntry>;
+  /** Why `serials.json` could not be read (not a missing file); while set, the file is never written over. */
+  private unreadable: string | undefined;
+  /** The entries differ from the file (a write failed): the next record() or flush() writes them. */
+  private dirty = false;
+  /** A file that was not JSON, moved aside at start (reported once). */
+  private moved: string | undefined;
 
   /**
    * @param readOnly serials are computed but never written (for commands such as `zone export` that must show
@@ -60,14 +67,57 @@ export class SerialStore {
     private readonly readOnly = false,
   ) {
     this.file = join(stateDir, 'serials.json');
+    this.entries = {};
+    this.read();
+  }
+
+  /**
+   * Reads the file. A missing file is a first start. A file that cannot be read (I/O error, permissions, not
+   * JSON) leaves the serials unknown: a version then gets the serial of a first start (for `serial: auto` the
+   * Unix time, above every serial served before unless they ran ahead of the clock), and the file is kept as it
+   * is (its serials may be needed) until it reads again, when the higher serial of each zone is kept.
+   */
+  private read(): void {
+    let text: string;
     try {
-      this.entries = JSON.parse(readRegularFile(this.file, STATE_FILE_MAX).toString('utf8')) as Record<
-        string,
-        SerialEntry
-      >;
-    } catch {
-      this.entries = {};
+      text = readRegularFile(this.file, STATE_FILE_MAX).toString('utf8');
+    } catch (e) {
+      if (e instanceof FileReadError && e.missing) this.unreadable = undefined;
+      else this.unreadable = e instanceof FileReadError ? e.reason : String(e);
+      return;
     }
+    let read: Record<string, SerialEntry>;
+    try {
+      read = JSON.parse(text) as Record<string, SerialEntry>;
+      if (typeof read !== 'object' || read === null) throw new Error('not an object');
+    } catch (e) {
+      // Never readable again: moved aside (as tlsa.json is), for the operator, and written anew.
+      const aside = `${this.file}.bad-${this.now()}`;
+      this.unreadable = `not JSON: ${(e as Error).message}`;
+      if (this.readOnly) return;
+      try {
+        renameSync(this.file, aside);
+      } catch {
+        return; // kept as it is, like a file that cannot be read
+      }
+      this.moved = `${this.unreadable}; moved to ${aside}`;
+      this.unreadable = undefined;
+      this.dirty = true;
+      return;
+    }
+    const wasUnreadable = this.unreadable !== undefined;
+    this.unreadable = undefined;
+    for (const [zone, entry] of Object.entries(read)) {
+      const mine = this.entries[zone];
+      if (!mine || later(mine.serial, entry.serial) !== mine.serial) this.entries[zone] = entry;
+    }
+    // Serials decided while the file could not be read are kept where they are higher: written back.
+    if (wasUnreadable) this.dirty = true;
+  }
+
+  /** Why the file could not be read at start, if it could not (a missing file is no problem). */
+  get problem(): string | undefined {
+    return this.unreadable ?? this.moved;
   }
 
   /**
@@ -86,13 +136,29 @@ export class SerialStore {
     return this.entries[zone];
   }
 
-  /** Records the serial of a version about to be served (atomically, before it is served). */
+  /**
+   * Records the serial of a version about to be served (atomically, before it is served). The serial is kept in
+   * memory even when the write fails (it is served, so later serials must follow it); the write is then retried
+   * by the next record() or flush(). Throws when the file cannot be written or read.
+   */
   record(zone: string, entry: SerialEntry): void {
     const prev = this.entries[zone];
-    if (prev && prev.serial === entry.serial && prev.hash === entry.hash && prev.signed === entry.signed) return;
-    if (this.readOnly) return;
-    const next = { ...this.entries, [zone]: { ...entry } };
-    writeFileAtomic(this.file, JSON.stringify(next, null, 2) + '\n');
-    this.entries = next;
+    if (prev && prev.serial === entry.serial && prev.hash === entry.hash && prev.signed === entry.signed && !this.dirty)
+      return;
+    this.entries = { ...this.entries, [zone]: { ...entry } };
+    this.dirty = true;
+    this.flush();
+  }
+
+  /** Writes the serials when they differ from the file; throws when that fails (they stay to be written). */
+  flush(): void {
+    if (this.readOnly || !this.dirty) return;
+    if (this.unreadable !== undefined) {
+      this.read();
+      if (this.unreadable !== undefined)
+        throw new Error(`cannot read: ${this.unreadable} (not written over: it may hold higher serials)`);
+    }
+    writeFileAtomic(this.file, JSON.stringify(this.entries, null, 2) + '\n');
+    this.dirty = false;
   }
 }

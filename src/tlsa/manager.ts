@@ -91,8 +91,11 @@ export class TlsaManager {
     return [...new Set(this.entries.flatMap((r) => (r.entry.next ? [r.entry.cert, r.entry.next] : [r.entry.cert])))];
   }
 
-  /** Re-reads every file and advances every host. Returns the zones whose published TLSA changed. */
-  refresh(): { changed: Set<string>; events: TlsaEvent[] } {
+  /**
+   * Re-reads every file and advances every host. Returns the zones whose published TLSA changed, and the error
+   * when the history could not be saved to the state directory.
+   */
+  refresh(): { changed: Set<string>; events: TlsaEvent[]; saveError?: unknown } {
     const nowMs = this.now();
     const nowSec = Math.floor(nowMs / 1000);
     const events: TlsaEvent[] = this.initial.splice(0);
@@ -219,8 +222,20 @@ export class TlsaManager {
       }
     this.hosts = hosts;
     this.healthNow = health;
-    this.store.save(hosts);
-    return { changed, events };
+    // The history only adds to what the certificates say (retiring and next records): a failure to save it
+    // must not withhold the current certificate's record, so it is returned, not thrown.
+    let saveError: unknown;
+    try {
+      this.store.save(hosts);
+    } catch (e) {
+      saveError = e;
+    }
+    return { changed, events, ...(saveError !== undefined ? { saveError } : {}) };
+  }
+
+  /** Saves the history as it is now (a retry after a failed save); throws when that fails. */
+  persist(): void {
+    this.store.save(this.hosts);
   }
 
   /** The automatic TLSA sets of one zone (absolute, lower-case origin text), as augment.ts takes them. */

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { SignedZone } from '../../src/dnssec/zonesign.js';
 import { Metrics } from '../../src/server/metrics.js';
+import { StateFaults } from '../../src/server/state-faults.js';
 import type { ZoneSignStatus } from '../../src/server/signer.js';
 import { health, scrape, type StatusSources } from '../../src/server/status.js';
 import { ZoneFiles } from '../../src/server/zone-files.js';
@@ -46,6 +47,27 @@ describe('status: /healthz and /metrics', () => {
 
   it('healthy: every zone loads, is signed and fresh', () => {
     expect(health(sources)).toEqual({ ok: true, reasons: [] });
+  });
+
+  it('a failing state file is a reason and a metric until it clears; the series are one per kind', () => {
+    const faults = new StateFaults(createLogger({ write: () => {} }), time);
+    const withState = { ...sources, state: faults };
+    faults.attempt('tlsa', '/state/tlsa.json', () => {
+      throw new Error('ENOSPC: no space left on device, write');
+    });
+    expect(health(withState)).toEqual({
+      ok: false,
+      reasons: ['state file /state/tlsa.json (tlsa) fails: ENOSPC: no space left on device, write'],
+    });
+    const text = scrape(withState);
+    expect(text).toContain('dane_ns_state_write_failures_total{file="tlsa"} 1\n');
+    expect(text).toContain('dane_ns_state_ok{file="tlsa"} 0\n');
+    expect(text).toContain('dane_ns_state_ok{file="serials"} 1\n');
+    expect(text.match(/^dane_ns_state_ok\{/gm)).toHaveLength(4);
+    faults.clear('/state/tlsa.json');
+    expect(health(withState)).toEqual({ ok: true, reasons: [] });
+    expect(scrape(withState)).toContain('dane_ns_state_ok{file="tlsa"} 1\n');
+    faults.close();
   });
 
   it('a zone whose keys are missing is not healthy, with the reason', () => {

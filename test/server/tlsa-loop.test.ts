@@ -11,7 +11,7 @@ class ScriptedSources implements TlsaSources {
   configured: TlsaEntryRef[] = [];
   files: string[] = ['/certs/mail.pem'];
   withdrawal: number | undefined;
-  results: { changed: string[]; events?: TlsaEvent[] }[] = [];
+  results: { changed: string[]; events?: TlsaEvent[]; saveError?: unknown }[] = [];
   refreshes = 0;
   configure(entries: readonly TlsaEntryRef[]): void {
     this.configured = [...entries];
@@ -19,12 +19,16 @@ class ScriptedSources implements TlsaSources {
   paths(): string[] {
     return this.files;
   }
-  refresh(): { changed: Set<string>; events: TlsaEvent[] } {
+  refresh(): { changed: Set<string>; events: TlsaEvent[]; saveError?: unknown } {
     this.refreshes++;
     // Like the manager: a withdrawal that is due happens in this refresh, and is not due again.
     if (this.withdrawal !== undefined && this.withdrawal <= this.now()) this.withdrawal = undefined;
     const r = this.results.shift() ?? { changed: [] };
-    return { changed: new Set(r.changed), events: r.events ?? [] };
+    return {
+      changed: new Set(r.changed),
+      events: r.events ?? [],
+      ...(r.saveError !== undefined ? { saveError: r.saveError } : {}),
+    };
   }
   nextWithdrawal(): number | undefined {
     return this.withdrawal;
@@ -77,6 +81,29 @@ function setup(): {
 }
 
 describe('TlsaLoop', () => {
+  it('a history that could not be saved is passed on, and the changed zone is still published', () => {
+    const time = new FakeTime();
+    const sources = new ScriptedSources(time.now);
+    const saved: unknown[] = [];
+    const changes: string[] = [];
+    let watcher: FakeWatcher | undefined;
+    const loop = new TlsaLoop({
+      sources,
+      logger: createLogger({ write: () => {} }),
+      now: time.now,
+      timers: time,
+      onChanged: (reason) => changes.push(reason),
+      onSaved: (e) => saved.push(e),
+      watcher: (onChange) => (watcher = new FakeWatcher(onChange)),
+    });
+    const full = new Error('ENOSPC: no space left on device, write');
+    sources.results = [{ changed: [] }, { changed: ['example.com'], saveError: full }];
+    loop.refresh('start');
+    watcher!.fire('change /certs/mail.pem');
+    expect(saved).toEqual([undefined, full]);
+    expect(changes).toEqual(['change /certs/mail.pem']);
+  });
+
   it('refresh reports a change and watches the certificate files; no call back from refresh itself', () => {
     const { loop, sources, watcher, changes, log } = setup();
     sources.results = [{ changed: ['example.com'] }];

@@ -2,7 +2,7 @@
  * The serial decision (RFC 1982) as a table with an injected clock, and the serials file: proposals at build
  * time write nothing, record() writes atomically and is read back by a new store.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nextSerial, SerialStore } from '../../src/state/serials.js';
@@ -60,5 +60,45 @@ describe('SerialStore', () => {
     const dir = tmp();
     new SerialStore(dir, () => NOW_MS, true).record('a.example.', { serial: 1, hash: 'h' });
     expect(() => readFileSync(join(dir, 'serials.json'))).toThrow();
+  });
+
+  it('a failed write keeps the serial in memory and writes it on the next flush()', () => {
+    const dir = tmp();
+    const state = join(dir, 'state');
+    const store = new SerialStore(state, () => NOW_MS);
+    writeFileSync(state, 'not a directory'); // every write fails (EEXIST/ENOTDIR)
+    expect(() => store.record('a.example.', { serial: UNIX + 100, hash: 'h1' })).toThrow();
+    expect(store.previous('a.example.')).toEqual({ serial: UNIX + 100, hash: 'h1' });
+    expect(store.serialFor('a.example.', 'h2')).toBe(UNIX + 101); // follows the served serial, not the file
+    rmSync(state);
+    store.flush();
+    expect(new SerialStore(state, () => NOW_MS).previous('a.example.')).toEqual({ serial: UNIX + 100, hash: 'h1' });
+  });
+
+  it('an unreadable file is never written over; once it reads again, the higher serial of each zone is kept', () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'serials.json')); // not a regular file: cannot be read
+    const store = new SerialStore(dir, () => NOW_MS);
+    expect(store.problem).toMatch(/regular file/);
+    expect(() => store.record('a.example.', { serial: UNIX, hash: 'h1' })).toThrow(/cannot read/);
+    expect(statSync(join(dir, 'serials.json')).isDirectory()).toBe(true);
+    rmSync(join(dir, 'serials.json'), { recursive: true });
+    const kept = { 'a.example.': { serial: 5, hash: 'old' }, 'b.example.': { serial: UNIX + 9, hash: 'b' } };
+    writeFileSync(join(dir, 'serials.json'), JSON.stringify(kept));
+    store.flush();
+    expect(JSON.parse(readFileSync(join(dir, 'serials.json'), 'utf8'))).toEqual({
+      'a.example.': { serial: UNIX, hash: 'h1' },
+      'b.example.': { serial: UNIX + 9, hash: 'b' },
+    });
+  });
+
+  it('a file that is not JSON is moved aside and reported', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'serials.json'), '{ torn');
+    const store = new SerialStore(dir, () => NOW_MS);
+    expect(store.problem).toMatch(/not JSON.*moved to .*serials\.json\.bad-/);
+    expect(readFileSync(join(dir, `serials.json.bad-${NOW_MS}`), 'utf8')).toBe('{ torn');
+    store.record('a.example.', { serial: 7, hash: 'h' });
+    expect(new SerialStore(dir, () => NOW_MS).previous('a.example.')).toEqual({ serial: 7, hash: 'h' });
   });
 });

@@ -225,6 +225,32 @@ describe('TlsaManager: publication and rotation', () => {
   });
 });
 
+describe('TlsaManager: a state directory that cannot be written', () => {
+  it('the rotated certificate is published anyway; the save error is returned, and persist() saves once it can', () => {
+    const mgr = manager();
+    const cert = put('cert.pem', 'leaf-ec.crt');
+    mgr.configure([ref({ cert })]);
+    expect(mgr.refresh().saveError).toBeUndefined();
+    rmSync(stateDir, { recursive: true });
+    writeFileSync(stateDir, 'not a directory'); // every write of tlsa.json fails
+    clock += 3600_000;
+    copyFileSync(m.path('leaf-rsa.crt'), cert);
+    const r = mgr.refresh();
+    expect(r.saveError).toBeInstanceOf(Error);
+    expect([...r.changed]).toEqual(['example.com.']);
+    expect(rdatas(mgr)[0]!.sort()).toEqual([rec.ec, rec.rsa].sort());
+    expect(() => mgr.persist()).toThrow();
+    unlinkSync(stateDir);
+    mgr.persist();
+    const doc = JSON.parse(readFileSync(join(stateDir, 'tlsa.json'), 'utf8')) as {
+      hosts: Record<string, { records: { rdata: string }[] }>;
+    };
+    expect(doc.hosts['example.com.|mail.example.com.']!.records.map((x) => x.rdata).sort()).toEqual(
+      [rec.ec, rec.rsa].sort(),
+    );
+  });
+});
+
 describe('TlsaManager: unreadable files never change what is published', () => {
   it('garbage after a good reading: published set unchanged, one error event, not repeated for the same garbage', () => {
     const mgr = manager();
