@@ -121,10 +121,13 @@ export function transferRecords(out: string): string[] {
   return rrs.slice(0, -1);
 }
 
-/** Records in canonical form, through the file `file`: ldns-read-zone -c (one presentation per record), sorted. */
-export async function canonical(lines: string[], file: string): Promise<string[]> {
+/**
+ * Records in canonical form, through the file `file`: ldns-read-zone -c (one presentation per record), sorted.
+ * With zeroSignatures (-0) the RRSIG times and signature octets are zeroed, for a copy signed at another time.
+ */
+export async function canonical(lines: string[], file: string, zeroSignatures = false): Promise<string[]> {
   writeFileSync(file, lines.join('\n') + '\n');
-  const r = await runTool('ldns-read-zone', ['-c', file]);
+  const r = await runTool('ldns-read-zone', ['-c', ...(zeroSignatures ? ['-0'] : []), file]);
   expect(r.code, r.stderr).toBe(0);
   return r.stdout
     .split('\n')
