@@ -460,9 +460,14 @@ describe('NSD, Knot and BIND follow 50 changes by NOTIFY and IXFR, and a restart
       // size), and RFC 1995 §4 lets the primary send the zone instead.
       const t = transfers(server.logs(), s.source);
       const answered = (a: string): number => t.filter((x) => x.qtype === 'IXFR' && x.answer === a).length;
+      const own = s.daemon!.log().split('\n');
+      const why = `${s.kind}: ${own
+        .filter((l) => /AXFR|IXFR|fail|error/i.test(l))
+        .join('\n')
+        .slice(-4000)}`;
       expect(
         t.filter((x) => x.qtype === undefined),
-        s.kind,
+        why,
       ).toHaveLength(1);
       expect(answered('ixfr'), s.kind).toBeGreaterThanOrEqual(changes - 5);
       expect(answered('axfr'), s.kind).toBeLessThanOrEqual(2);
