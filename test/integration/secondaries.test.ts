@@ -8,7 +8,6 @@
  *
  * The tools are required (nsd, named, kdig, ldns-read-zone, ldns-verify-zone): a missing one fails.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,15 @@ import { exec } from '../support/exec.js';
 import { delay } from '../support/time.js';
 import { requireTool } from './helpers/dig.js';
 import { freePort } from './helpers/ports.js';
+import {
+  bindConf,
+  canonical,
+  nsdConf,
+  secondaryConfig as printedConfig,
+  startDaemon,
+  transferRecords as records,
+  type SecondaryKind,
+} from './helpers/secondaries.js';
 import { CLI, startDaneNs, type DaneNsInstance } from './helpers/server.js';
 import { runTool } from './helpers/tsigpeer.js';
 
@@ -65,70 +73,25 @@ afterAll(async () => {
 });
 
 /** What `dane-ns secondary-config ZONE --for KIND` prints for this server. */
-function secondaryConfig(kind: 'nsd' | 'knot' | 'bind'): Promise<string> {
-  return exec(process.execPath, [
-    CLI,
-    'secondary-config',
-    ZONE,
-    '--for',
-    kind,
-    '--primary',
-    `127.0.0.1:${server.port}`,
-    '--zones',
-    zones,
-    '--keys',
-    keys,
-  ]);
-}
-
-/** The records of a kdig AXFR (comments, TSIG and the closing SOA left out). */
-function records(out: string): string[] {
-  const rrs = out.split('\n').filter((l) => l.trim() !== '' && !l.startsWith(';') && !/\sTSIG\s/.test(l));
-  expect(rrs.at(-1)).toMatch(/\sSOA\s/);
-  return rrs.slice(0, -1);
-}
-
-/** A zone text in canonical form: ldns-read-zone -c (one presentation per record), lines sorted. */
-async function canonical(lines: string[], name: string): Promise<string[]> {
-  const file = join(base, name);
-  writeFileSync(file, lines.join('\n') + '\n');
-  const r = await runTool('ldns-read-zone', ['-c', file]);
-  expect(r.code, r.stderr).toBe(0);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '' && !l.startsWith(';'))
-    .map((l) => l.split(/\s+/).join(' '))
-    .sort();
-}
-
-async function stop(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await Promise.race([exited, delay(10_000)]);
-  if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-}
+const secondaryConfig = (kind: SecondaryKind): Promise<string> => printedConfig(ZONE, kind, server.port, zones, keys);
 
 /**
  * Starts `argv` (a secondary listening on 127.0.0.1:port), waits until it serves dane-ns's serial, then
  * compares its AXFR with dane-ns's and verifies it.
  */
 async function checkSecondary(name: string, argv: string[], port: number): Promise<void> {
-  const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  proc.stdout!.on('data', (b: Buffer) => (log += b.toString()));
-  proc.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+  const daemon = startDaemon(argv);
   try {
     const ours = await runTool('kdig', ['@127.0.0.1', '-p', String(server.port), '+short', ZONE, 'SOA']);
     const serial = ours.stdout.trim().split(/\s+/)[2];
     expect(serial).toMatch(/^\d+$/);
     let theirs = '';
-    for (let i = 0; i < 100 && proc.exitCode === null && !theirs.includes(` ${serial} `); i++) {
+    for (let i = 0; i < 100 && daemon.proc.exitCode === null && !theirs.includes(` ${serial} `); i++) {
       await delay(200);
       const r = await runTool('kdig', ['@127.0.0.1', '-p', String(port), '+time=1', '+retry=0', '+short', ZONE, 'SOA']);
       theirs = r.stdout;
     }
-    expect(theirs, `${name} log:\n${log}`).toContain(` ${serial} `);
+    expect(theirs, `${name} log:\n${daemon.log()}`).toContain(` ${serial} `);
     const fromThem = await runTool('kdig', ['@127.0.0.1', '-p', String(port), '+time=5', ZONE, 'AXFR']);
     const fromUs = await runTool('kdig', [
       '@127.0.0.1',
@@ -141,13 +104,15 @@ async function checkSecondary(name: string, argv: string[], port: number): Promi
       'AXFR',
     ]);
     const theirRecords = records(fromThem.stdout);
-    expect(await canonical(theirRecords, `${name}.zone`)).toEqual(await canonical(records(fromUs.stdout), 'ours.zone'));
+    expect(await canonical(theirRecords, join(base, `${name}.zone`))).toEqual(
+      await canonical(records(fromUs.stdout), join(base, 'ours.zone')),
+    );
     const file = join(base, `${name}-axfr.zone`);
     writeFileSync(file, theirRecords.join('\n') + '\n');
     const verify = await runTool('ldns-verify-zone', [file]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   } finally {
-    await stop(proc);
+    await daemon.stop();
   }
 }
 
@@ -159,13 +124,7 @@ describe('secondaries configured with dane-ns secondary-config', () => {
     const printed = await secondaryConfig('nsd');
     expect(printed).toContain(`request-xfr: 127.0.0.1@${server.port} ${KEY}`);
     // The daemon around the printed clauses; provide-xfr continues the printed zone: clause (the last one).
-    const conf =
-      `server:\n    port: ${port}\n    ip-address: 127.0.0.1\n    zonesdir: "${dir}"\n    pidfile: "${dir}/nsd.pid"\n` +
-      `    xfrdfile: "${dir}/xfrd.state"\n    xfrdir: "${dir}"\n    zonelistfile: "${dir}/zone.list"\n` +
-      `    database: ""\n    username: ""\n    verbosity: 2\nremote-control:\n    control-enable: no\n` +
-      printed +
-      `    provide-xfr: 127.0.0.1 NOKEY\n`;
-    writeFileSync(join(dir, 'nsd.conf'), conf);
+    writeFileSync(join(dir, 'nsd.conf'), nsdConf(dir, port, printed));
     await checkSecondary('nsd', [requireTool('nsd'), '-d', '-c', join(dir, 'nsd.conf')], port);
   }, 60_000);
 
@@ -175,12 +134,7 @@ describe('secondaries configured with dane-ns secondary-config', () => {
     const port = await freePort();
     const printed = await secondaryConfig('bind');
     expect(printed).toContain(`primaries port ${server.port} { 127.0.0.1 key "${KEY}"; };`);
-    const conf =
-      `options {\n\tdirectory "${dir}";\n\tpid-file "${dir}/named.pid";\n\tsession-keyfile "${dir}/session.key";\n` +
-      `\tmanaged-keys-directory "${dir}";\n\tlisten-on port ${port} { 127.0.0.1; };\n\tlisten-on-v6 { none; };\n` +
-      `\trecursion no;\n\tdnssec-validation no;\n\tallow-transfer { 127.0.0.1; };\n};\ncontrols { };\n` +
-      printed;
-    writeFileSync(join(dir, 'named.conf'), conf);
+    writeFileSync(join(dir, 'named.conf'), bindConf(dir, port, printed));
     await checkSecondary('bind', [requireTool('named'), '-g', '-n', '1', '-c', join(dir, 'named.conf')], port);
   }, 60_000);
 
