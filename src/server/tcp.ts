@@ -249,8 +249,7 @@ class Connection implements Slot {
     }
     this.touch();
     if (!this.canWrite(r.value)) {
-      this.streaming = null;
-      this.socket.destroy();
+      this.socket.destroy(); // 'close' ends the stream (onClose)
       return;
     }
     if (this.write(r.value, this.onStreamWritten)) this.pumpQueued = setImmediate(this.pumpLater);
@@ -322,6 +321,14 @@ class Connection implements Slot {
     this.closed = true;
     clearTimeout(this.timer);
     if (this.pumpQueued !== null) clearImmediate(this.pumpQueued);
+    // A transfer cut off by the close: its producer hears of it (and counts it as an error).
+    const unfinished = this.streaming;
+    this.streaming = null;
+    try {
+      unfinished?.return?.();
+    } catch (err) {
+      this.shared.report(err);
+    }
     this.partial = null;
     this.backlog = null;
     this.shared.connections.delete(this);

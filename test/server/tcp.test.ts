@@ -489,14 +489,18 @@ describe('listenTcp: a full listener (tcp-admission.ts)', () => {
 
 describe('listenTcp: multi-message answers (stream, as AXFR uses)', () => {
   /** A stream of `n` messages of 16 KiB, numbered in their first two octets; `made` counts those produced. */
-  function numbered(n: number, counter: { made: number }): Iterable<Uint8Array> {
+  function numbered(n: number, counter: { made: number; ended?: boolean }): Iterable<Uint8Array> {
     return (function* () {
-      for (let i = 0; i < n; i++) {
-        counter.made++;
-        const m = new Uint8Array(16 * 1024);
-        m[0] = i >> 8;
-        m[1] = i & 0xff;
-        yield m;
+      try {
+        for (let i = 0; i < n; i++) {
+          counter.made++;
+          const m = new Uint8Array(16 * 1024);
+          m[0] = i >> 8;
+          m[1] = i & 0xff;
+          yield m;
+        }
+      } finally {
+        counter.ended = true; // run by the last next() or by return(): the producer knows it is over
       }
     })();
   }
@@ -538,8 +542,8 @@ describe('listenTcp: multi-message answers (stream, as AXFR uses)', () => {
     await c.waitClosed(2000);
   }, 20_000);
 
-  it('a client that stops reading during a transfer is closed after the idle timeout', async () => {
-    const counter = { made: 0 };
+  it('a client that stops reading during a transfer is closed after the idle timeout; the stream is ended', async () => {
+    const counter: { made: number; ended?: boolean } = { made: 0 };
     const n = 1000;
     const l = await server(echo, { idleTimeoutMs: 300, stream: () => numbered(n, counter) });
     const c = await Client.open(l.address.port);
@@ -556,6 +560,8 @@ describe('listenTcp: multi-message answers (stream, as AXFR uses)', () => {
     // What was written before the cut arrives, then the close: the transfer was not finished.
     expect(counter.made).toBe(made);
     expect(c.messages.length).toBeLessThan(n);
+    // The producer was closed (return()): a transfer counter in it sees an unfinished transfer.
+    expect(counter.ended).toBe(true);
   }, 15_000);
 
   it('gives the event loop a turn between messages (UDP answers go on during a transfer)', async () => {
