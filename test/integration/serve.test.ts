@@ -442,12 +442,16 @@ beforeAll(async () => {
   port = await freePort({ ipv6: true });
   inst = await startDaneNs({ zonesDir: dir, port, ipv6: true, extraArgs: ['--udp-engine', UDP_ENGINE] });
   v4 = { host: '127.0.0.1', port };
-  // The whole file runs once per UDP engine (serve-dgram.test.ts re-runs it on node:dgram).
-  const listening = inst
-    .logs()
-    .split('\n')
-    .filter((l) => l.includes('"event":"listening"'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  // The whole file runs once per UDP engine (serve-dgram.test.ts re-runs it on node:dgram). A socket accepts
+  // connections from its listen() on, a moment before its `listening` line reaches us: wait for both lines.
+  const lines = (): Record<string, unknown>[] =>
+    inst
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('"event":"listening"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  for (const t0 = Date.now(); lines().length < 2 && Date.now() - t0 < 5000;) await delay(50);
+  const listening = lines();
   if (listening.length !== 2 || listening.some((e) => e.udpEngine !== UDP_ENGINE))
     throw new Error(`expected two listeners on the ${UDP_ENGINE} UDP engine:\n${inst.logs()}`);
   const loaded = inst
