@@ -151,6 +151,9 @@ describe('dane-ns check: the chain', () => {
     expect(r.stdout).toContain(
       `warn  nods.example. DS: resolver 127.0.0.1:${silent} not asked: no answer from 127.0.0.1:${silent} within 2000 ms`,
     );
+    // An address alone means port 53 (whatever is or is not there, the line names where it asked).
+    const p53 = await check('nods.example', '--keys', keysDir, '--resolver', '127.0.0.1');
+    expect(p53.stdout).toMatch(/^(warn|ok) {2,4}nods\.example\. DS: .*resolver 127\.0\.0\.1:53\b/m);
     // The parent serves no zone above outside.test.: it refuses the question (RFC 1035 §4.1.1, rcode 5).
     const x = await check('outside.test', '--keys', keysDir, '--resolver', `127.0.0.1:${parent!.port}`);
     expect(x.code, x.stdout).toBe(0);
