@@ -185,6 +185,7 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
       // Live: what a sending MTA sees at each address.
       const live = await liveFindings({
         server: o.server,
+        ...(typeof o.resolver !== 'string' ? { resolver: o.resolver } : {}),
         host,
         hostText,
         ownerText,

@@ -20,6 +20,8 @@ const IMPLICIT_TLS_PORT = 465;
 
 interface LiveOptions {
   readonly server: DnsServer;
+  /** Asked for the host's addresses (RD set) when the server has none (a host outside its zones). */
+  readonly resolver?: DnsServer;
   readonly host: Name;
   readonly hostText: string;
   readonly ownerText: string;
@@ -36,12 +38,12 @@ interface LiveOptions {
   readonly now: number;
 }
 
-/** The A then AAAA addresses of `host` at the running server. */
-async function addresses(server: DnsServer, host: Name): Promise<string[]> {
+/** The A then AAAA addresses of `host` at `server`. */
+async function addresses(server: DnsServer, host: Name, rd = false): Promise<string[]> {
   const out: string[] = [];
-  const a = await dnsQuery(server, host, T.A);
+  const a = await dnsQuery(server, host, T.A, 2000, rd);
   for (const r of a.answer) if (r.type === T.A && r.name.key === host.key) out.push(Array.from(r.rdata).join('.'));
-  const aaaa = await dnsQuery(server, host, T.AAAA);
+  const aaaa = await dnsQuery(server, host, T.AAAA, 2000, rd);
   for (const r of aaaa.answer)
     if (r.type === T.AAAA && r.name.key === host.key) {
       const groups: string[] = [];
@@ -55,12 +57,14 @@ async function addresses(server: DnsServer, host: Name): Promise<string[]> {
 export async function liveFindings(o: LiveOptions): Promise<{ findings: Finding[]; verdicts: Verdict[] }> {
   const findings: Finding[] = [];
   const verdicts: Verdict[] = [];
-  const list = o.connect !== undefined ? [o.connect] : await addresses(o.server, o.host);
+  let list = o.connect !== undefined ? [o.connect] : await addresses(o.server, o.host);
+  if (list.length === 0 && o.resolver !== undefined)
+    list = await addresses(o.resolver, o.host, true).catch(() => [] as string[]);
   if (list.length === 0) {
     findings.push({
       level: 'fail',
       what: `${o.ownerText} live`,
-      detail: `${o.hostText} has no A or AAAA record at the server: give --connect ADDR`,
+      detail: `${o.hostText} has no A or AAAA record at the server${o.resolver !== undefined ? ' or the resolver' : ''}: give --connect ADDR`,
     });
     return { findings, verdicts };
   }

@@ -206,7 +206,8 @@ ADDR[:PORT] (port 53 by default; else the first nameserver of /etc/resolv.conf),
 when a DS (digest type 2 or 4) matches a served KSK, FAIL when DS records exist and none matches (senders report
 4.7.324 dnssec-invalid), warn when there is no DS (an insecure delegation: DANE is not in effect) or the resolver
 gives no answer or an error rcode (the line says which).
-With --live it connects to every A and AAAA address of each TLSA host at the server (or only --connect ADDR) on
+With --live it connects to every A and AAAA address of each TLSA host at the server (when it has none, at the
+resolver; or only --connect ADDR) on
 the TLSA port (or --smtp-port): on port 465 (either one) with TLS at once (implicit TLS), else with EHLO and
 STARTTLS; one line per address, and one result line per address with the class senders would see:
   ok                      the presented key matches a published TLSA and DNSSEC is valid

@@ -7,7 +7,8 @@
  * Then --live against good.example.'s mx host (A 127.0.0.1 and AAAA ::1, TLSA _465._tcp): a node:tls server that
  * speaks SMTP only after an implicit TLS handshake, as Postfix's `smtpd_tls_wrappermode = yes` service does (a
  * stand-in for Postfix on port 465; STARTTLS with a real Postfix is tested in dane-tlsa-e2e.test.ts), listening
- * on both loopback addresses -> two ok lines; a closed port -> two unreachable lines, quickly.
+ * on both loopback addresses -> two ok lines; a closed port -> two unreachable lines, quickly; far.example.'s
+ * host has no address at the server, so its address comes from --resolver (the parent serves mx.far.example.).
  */
 import { createServer, type Server } from 'node:tls';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +54,15 @@ beforeAll(async () => {
   writeFileSync(join(zonesDir, 'bad.example.yaml'), childZone('bad.example.', ''));
   writeFileSync(join(zonesDir, 'nods.example.yaml'), childZone('nods.example.', ''));
   writeFileSync(join(zonesDir, 'outside.test.yaml'), childZone('outside.test.', ''));
+  // far.example.'s TLSA host has no address in far.example.: the parent serves it in a zone of its own.
+  writeFileSync(
+    join(zonesDir, 'far.example.yaml'),
+    `origin: far.example.\nttl: 300\nsoa: { mname: ns1, rname: h, serial: 1, minimum: 300 }\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 127.0.0.1 }\ntlsa:\n  - host: mx\n    ports: [465]\n    cert: ${cert.certPath}\n`,
+  );
+  writeFileSync(
+    join(parentZones, 'mx.far.example.yaml'),
+    'origin: mx.far.example.\nttl: 300\nsoa: { mname: ns1.example., rname: h, serial: 1, minimum: 300 }\nrecords:\n  "@": { NS: ns1.example., A: 127.0.0.1 }\n',
+  );
   for (const z of ['good.example', 'bad.example', 'nods.example', 'outside.test'])
     expect((await run(['keys', 'generate', z, '--keys', keysDir, '--state', join(dir, 'state')])).code).toBe(0);
   // Another key set for bad.example. (and good.example.): the DS at the parent and the --keys that do not match.
@@ -194,6 +204,36 @@ describe('dane-ns check --live: implicit TLS on 465, every address, unreachable'
     expect(r.stdout).toContain(`is the MTA listening on [::1]:${closed}?`);
     expect(lines(r.stdout).filter((l) => l === 'result  _465._tcp.mx.good.example. unreachable')).toHaveLength(2);
     expect(r.stdout).not.toMatch(/starttls-not-supported/);
+  });
+
+  it('a host without an address at the server: its addresses from --resolver', async () => {
+    const r = await check(
+      'far.example',
+      '--keys',
+      keysDir,
+      '--live',
+      '--smtp-port',
+      String(tlsPort),
+      '--resolver',
+      `127.0.0.1:${parent!.port}`,
+    );
+    expect(r.stdout).toMatch(
+      new RegExp(`^ok {4}_465\\._tcp\\.mx\\.far\\.example\\. live 127\\.0\\.0\\.1:${tlsPort}: TLS.*: ok$`, 'm'),
+    );
+    expect(lines(r.stdout).filter((l) => l.startsWith('result'))).toEqual(['result  _465._tcp.mx.far.example. ok']);
+    // Without a resolver that knows it (a silent one), the line says where it looked.
+    const silent = await check(
+      'far.example',
+      '--keys',
+      keysDir,
+      '--live',
+      '--resolver',
+      `127.0.0.1:${await freePort()}`,
+    );
+    expect(silent.code).toBe(1);
+    expect(silent.stdout).toContain(
+      'FAIL  _465._tcp.mx.far.example. live: mx.far.example. has no A or AAAA record at the server or the resolver: give --connect ADDR',
+    );
   });
 
   it('--connect ADDR: only that address', async () => {
