@@ -1,8 +1,9 @@
 /**
  * `dane-ns check ZONE`: the operator's doctor. Compares what is on disk (certificate files) with what the
  * running server publishes (TLSA over DNS, with signatures verified against the zone's DNSKEY), reports
- * certificate validity, and with `live` speaks SMTP to each TLSA host and classifies the result the way
- * sending MTAs do (RFC 7672; Exchange Online's 4.7.321-324): starttls-not-supported, certificate-expired,
+ * certificate validity, the served DNSKEYs against the key files and the parent's DS (chain.ts), and with
+ * `live` speaks SMTP to every address of each TLSA host (live.ts) and classifies the result the way sending
+ * MTAs do (RFC 7672; Exchange Online's 4.7.321-324): unreachable, starttls-not-supported, certificate-expired,
  * tlsa-invalid, dnssec-invalid, or ok.
  */
 import { dirname, resolve } from 'node:path';
@@ -14,12 +15,11 @@ import type { Zone } from '../zone/zone.js';
 import type { TlsaEntry } from '../zone/settings.js';
 import { tlsaHost } from '../tlsa/augment.js';
 import { certStatus } from '../tlsa/manager.js';
-import { readTlsaSource, spkiSha256, TlsaSourceError, tlsa311 } from '../tlsa/source.js';
+import { readTlsaSource, TlsaSourceError, tlsa311 } from '../tlsa/source.js';
 import { dnsQuery, type DnsServer } from './dns.js';
-import { probeStarttls } from './smtp.js';
+import { dsFindings, keyFileFindings } from './chain.js';
+import { liveFindings, type Verdict } from './live.js';
 import { verifiedRRset as rrsetOf } from './rrsig.js';
-
-type Verdict = 'ok' | 'starttls-not-supported' | 'certificate-expired' | 'tlsa-invalid' | 'dnssec-invalid';
 
 export interface Finding {
   readonly level: 'ok' | 'warn' | 'fail';
@@ -31,8 +31,12 @@ interface CheckOptions {
   readonly zone: Zone;
   readonly entries: readonly TlsaEntry[];
   readonly server: DnsServer;
+  /** The keys directory: the served DNSKEYs are compared with its key files. */
+  readonly keysDir: string;
+  /** Where to ask the parent's DS (a resolver, or why none can be asked). */
+  readonly resolver: DnsServer | string;
   readonly live: boolean;
-  /** Address to connect to for the live check (default: the host's first A/AAAA from the server). */
+  /** Address to connect to for the live check (default: every A and AAAA address of the host at the server). */
   readonly connect?: string;
   /** SMTP port for the live check (default: the TLSA port, i.e. 25). */
   readonly smtpPort?: number;
@@ -88,6 +92,10 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
           `${zoneText} DNSKEY`,
           `${keys.length} keys, signature valid until ${new Date(s.expires!).toISOString()}`,
         );
+    }
+    if (keys.length > 0) {
+      findings.push(...keyFileFindings(origin, keys, o.keysDir, o.now));
+      findings.push(await dsFindings(origin, keys, o.resolver));
     }
     const soa = await dnsQuery(o.server, origin, T.SOA);
     const s = rrsetOf(soa.answer, origin, T.SOA, keys, o.now);
@@ -174,41 +182,22 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
           );
       }
       if (!o.live) continue;
-      // Live: what a sending MTA sees.
-      let address = o.connect;
-      if (address === undefined) {
-        const a = await dnsQuery(o.server, host, T.A);
-        const rec = a.answer.find((r) => r.type === T.A);
-        address = rec ? Array.from(rec.rdata).join('.') : undefined;
-      }
-      if (address === undefined) {
-        add('fail', `${ownerText} live`, `${hostText} has no A record at the server: give --connect ADDR`);
-        continue;
-      }
-      const smtpPort = o.smtpPort ?? port;
-      const p = await probeStarttls(address, smtpPort, hostText.replace(/\.$/, ''));
-      let verdict: Verdict;
-      if (!p.offered || !p.established) {
-        verdict = 'starttls-not-supported';
-        add(
-          'fail',
-          `${ownerText} live ${address}:${smtpPort}`,
-          p.error ?? (p.offered ? 'TLS handshake failed' : 'STARTTLS not offered'),
-        );
-      } else {
-        const leaf = p.chain[0]!;
-        const leaf311 = `3 1 1 ${spkiSha256(leaf.publicKey)}`;
-        const ta = p.chain.slice(1).map((c) => `2 1 1 ${spkiSha256(c.publicKey)}`);
-        const matched = published.includes(leaf311) || ta.some((t) => published.includes(t));
-        const expired = o.now > Date.parse(leaf.validTo) || o.now < Date.parse(leaf.validFrom);
-        verdict = !dnsOk ? 'dnssec-invalid' : !matched ? 'tlsa-invalid' : expired ? 'certificate-expired' : 'ok';
-        add(
-          verdict === 'ok' ? 'ok' : 'fail',
-          `${ownerText} live ${address}:${smtpPort}`,
-          `${p.protocol ?? 'TLS'}, presented ${leaf311}${matched ? ' (matches)' : ' (matches no published TLSA)'}, valid until ${new Date(Date.parse(leaf.validTo)).toISOString()}`,
-        );
-      }
-      verdicts.push({ owner: ownerText, verdict });
+      // Live: what a sending MTA sees at each address.
+      const live = await liveFindings({
+        server: o.server,
+        ...(typeof o.resolver !== 'string' ? { resolver: o.resolver } : {}),
+        host,
+        hostText,
+        ownerText,
+        tlsaPort: port,
+        ...(o.connect !== undefined ? { connect: o.connect } : {}),
+        ...(o.smtpPort !== undefined ? { smtpPort: o.smtpPort } : {}),
+        published,
+        dnsOk,
+        now: o.now,
+      });
+      findings.push(...live.findings);
+      for (const verdict of live.verdicts) verdicts.push({ owner: ownerText, verdict });
     }
   }
   return { findings, verdicts, ...(served !== undefined ? { servedSerial: served } : {}) };

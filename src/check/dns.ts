@@ -64,9 +64,18 @@ function tcpExchange(server: DnsServer, query: Uint8Array, timeoutMs: number): P
   });
 }
 
-/** Asks `server` one question with DO set; throws a one-line Error when there is no usable answer. */
-export async function dnsQuery(server: DnsServer, name: Name, type: number, timeoutMs = 2000): Promise<Message> {
-  const query = encodeQuery(name, type, { id: randomInt(0, 65536), edns: { udpSize: 1232, dnssecOk: true } });
+/**
+ * Asks `server` one question with DO set (and RD with `rd`, for a recursive resolver); throws a one-line Error
+ * when there is no usable answer.
+ */
+export async function dnsQuery(
+  server: DnsServer,
+  name: Name,
+  type: number,
+  timeoutMs = 2000,
+  rd = false,
+): Promise<Message> {
+  const query = encodeQuery(name, type, { id: randomInt(0, 65536), rd, edns: { udpSize: 1232, dnssecOk: true } });
   let raw: Uint8Array;
   try {
     raw = await udpExchange(server, query, timeoutMs);

@@ -1,13 +1,17 @@
 /**
- * What a sending MTA sees on port 25: the greeting, EHLO, STARTTLS, and the certificate chain the server
- * presents after the TLS handshake (RFC 3207). Certificate checking is left to the caller (DANE matches
- * against TLSA, not against a CA store), so the handshake accepts any certificate.
+ * What a sending MTA sees: on port 25 the greeting, EHLO, STARTTLS (RFC 3207), on 465 a TLS handshake at once
+ * (implicit TLS, RFC 8314 §3.3), then the certificate chain the server presents. A connection that is refused
+ * or not made in time is told apart (`connected: false`) from an MTA that answers without STARTTLS. Certificate
+ * checking is left to the caller (DANE matches against TLSA, not against a CA store), so the handshake accepts
+ * any certificate.
  */
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 
 interface StarttlsProbe {
+  /** The TCP connection was made (else the host is unreachable on that port). */
+  readonly connected: boolean;
   /** The server offered STARTTLS in its EHLO reply. */
   readonly offered: boolean;
   /** The TLS handshake completed. */
@@ -44,19 +48,34 @@ function reader(sock: Socket): () => Promise<{ code: number; lines: string[] }> 
   };
 }
 
-export async function probeStarttls(
+/**
+ * Connects to address:port and gets to a TLS session: with `implicit` the handshake starts at once, else after
+ * EHLO and STARTTLS. The connection itself must be made within `connectMs`; the whole exchange within `timeoutMs`.
+ */
+export async function probeSmtpTls(
   address: string,
   port: number,
   servername: string,
+  implicit: boolean,
   timeoutMs = 15_000,
+  connectMs = 5_000,
 ): Promise<StarttlsProbe> {
   const sock = connect({ host: address, port });
   const timer = setTimeout(() => sock.destroy(new Error(`no progress within ${timeoutMs} ms`)), timeoutMs);
+  const connectTimer = setTimeout(() => sock.destroy(new Error(`no connection within ${connectMs} ms`)), connectMs);
   const failed = new Promise<never>((_, reject) => sock.once('error', reject));
   failed.catch(() => undefined);
-  let offered = false;
+  let offered = implicit;
+  let connected = false;
   try {
-    await Promise.race([new Promise((r) => sock.once('connect', r)), failed]);
+    try {
+      await Promise.race([new Promise((r) => sock.once('connect', r)), failed]);
+    } catch (e) {
+      return { connected, offered: false, established: false, chain: [], error: oneLine(e) };
+    }
+    connected = true;
+    clearTimeout(connectTimer);
+    if (implicit) return await handshake(sock, servername, connected, offered);
     const next = reader(sock);
     const reply = (): Promise<{ code: number; lines: string[] }> => Promise.race([next(), failed]);
     const greet = await reply();
@@ -67,32 +86,45 @@ export async function probeStarttls(
     offered = ehlo.lines.some((l) => /^250[- ]STARTTLS\b/i.test(l));
     if (!offered) {
       sock.write('QUIT\r\n');
-      return { offered, established: false, chain: [] };
+      return { connected, offered, established: false, chain: [] };
     }
     sock.write('STARTTLS\r\n');
     const go = await reply();
     if (go.code !== 220) throw new Error(`STARTTLS: ${go.lines.join(' / ')}`);
     sock.removeAllListeners('data');
-    const tls = tlsConnect({ socket: sock, servername, rejectUnauthorized: false });
-    await Promise.race([
-      new Promise((r) => tls.once('secureConnect', r)),
-      new Promise((_, rej) => tls.once('error', rej)),
-    ]);
-    const chain: X509Certificate[] = [];
-    let c = tls.getPeerCertificate(true);
-    const seen = new Set<string>();
-    while (c && c.raw && !seen.has(c.fingerprint256)) {
-      seen.add(c.fingerprint256);
-      chain.push(new X509Certificate(c.raw));
-      c = c.issuerCertificate;
-    }
-    const protocol = tls.getProtocol() ?? undefined;
-    tls.end('QUIT\r\n');
-    return { offered, established: true, chain, ...(protocol ? { protocol } : {}) };
+    return await handshake(sock, servername, connected, offered);
   } catch (e) {
-    return { offered, established: false, chain: [], error: (e as Error).message.split('\n')[0]! };
+    return { connected, offered, established: false, chain: [], error: oneLine(e) };
   } finally {
     clearTimeout(timer);
+    clearTimeout(connectTimer);
     sock.destroy();
   }
+}
+
+const oneLine = (e: unknown): string => (e as Error).message.split('\n')[0]!;
+
+/** The TLS handshake on a connected socket, and the chain the server presents. */
+async function handshake(
+  sock: Socket,
+  servername: string,
+  connected: boolean,
+  offered: boolean,
+): Promise<StarttlsProbe> {
+  const tls = tlsConnect({ socket: sock, servername, rejectUnauthorized: false });
+  await Promise.race([
+    new Promise((r) => tls.once('secureConnect', r)),
+    new Promise((_, rej) => tls.once('error', rej)),
+  ]);
+  const chain: X509Certificate[] = [];
+  let c = tls.getPeerCertificate(true);
+  const seen = new Set<string>();
+  while (c && c.raw && !seen.has(c.fingerprint256)) {
+    seen.add(c.fingerprint256);
+    chain.push(new X509Certificate(c.raw));
+    c = c.issuerCertificate;
+  }
+  const protocol = tls.getProtocol() ?? undefined;
+  tls.end('QUIT\r\n');
+  return { connected, offered, established: true, chain, ...(protocol ? { protocol } : {}) };
 }

@@ -1,10 +1,13 @@
 /**
- * `dane-ns check` (the operator's audit of a running server: signatures, certificates against the published TLSA
- * records, and with --live the STARTTLS handshake senders make, RFC 7672 §2.2; the zone's transfer settings and
+ * `dane-ns check` (the operator's audit of a running server: signatures, the served DNSKEYs against the key files
+ * and the parent's DS against them (check/chain.ts), certificates against the published TLSA records, and with
+ * --live the handshake senders make at every address, RFC 7672 §2.2 (check/live.ts); the zone's transfer settings and
  * the serial each NOTIFY target serves, check/transfer.ts) and `dane-ns healthcheck` (the container HEALTHCHECK:
  * a current signed SOA for every zone).
  */
+import { isIP } from 'node:net';
 import { checkZone, type Finding } from '../check/audit.js';
+import { systemResolver } from '../check/chain.js';
 import type { KeyLookup } from '../dnssec/tsig.js';
 import { healthCheck } from '../check/health.js';
 import { transferFindings } from '../check/transfer.js';
@@ -39,7 +42,7 @@ function runningServer(a: Args, io: Io): { host: string; port: number } {
 }
 
 export async function checkCmd(args: string[], io: Io): Promise<number> {
-  const a = parseOptions(args, ['zones', 'keys', 'server', 'connect', 'smtp-port'], ['live']);
+  const a = parseOptions(args, ['zones', 'keys', 'server', 'resolver', 'connect', 'smtp-port'], ['live']);
   if (a.has('help')) return printHelp(io, 'check');
   const zone = onePositional(a, 'check', 'ZONE');
   requires(a, 'connect', 'live');
@@ -52,11 +55,16 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
   const connect = connectText === undefined ? undefined : ipAddress('--connect', connectText);
   // Only the zone's origin, its tlsa: entries and its transfer: settings are compared with what the server
   // publishes: no state is read.
+  const resolverText = a.value('resolver');
+  const resolver = resolverText === undefined ? systemResolver() : resolverAddress(resolverText);
   const z = findZone(directory(a, io.defaults, 'zones'), zone, want, asWritten);
+  const keysDir = directory(a, io.defaults, 'keys');
   const report = await checkZone({
     zone: z,
     entries: z.tlsa,
     server,
+    keysDir,
+    resolver,
     live: a.has('live'),
     ...(connect !== undefined ? { connect } : {}),
     ...(smtpPort !== undefined ? { smtpPort } : {}),
@@ -64,7 +72,6 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
   });
   const findings = [...report.findings];
   if (z.transfer.allow.length > 0 || z.transfer.notify.length > 0) {
-    const keysDir = directory(a, io.defaults, 'keys');
     findings.push(
       ...(await transferFindings({
         zone: z,
@@ -79,6 +86,11 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
   for (const x of findings) io.out(`${label[x.level]}  ${x.what}: ${x.detail}\n`);
   for (const v of report.verdicts) io.out(`result  ${v.owner} ${v.verdict}\n`);
   return findings.some((x) => x.level === 'fail') ? 1 : 0;
+}
+
+/** --resolver ADDR[:PORT]: an address alone means port 53. */
+function resolverAddress(text: string): { host: string; port: number } {
+  return isIP(text) !== 0 ? { host: text, port: 53 } : hostPort('--resolver', text, 1);
 }
 
 export async function healthcheckCmd(args: string[], io: Io): Promise<number> {

@@ -85,8 +85,9 @@ export const COMMANDS: readonly Command[] = [
   {
     topic: 'check',
     name: 'check ZONE',
-    options: '[--zones DIR] [--keys DIR] [--server ADDR:PORT] [--live [--connect ADDR] [--smtp-port N]]',
-    summary: 'audit a running server: signatures, certificates, TLSA vs files, live STARTTLS, secondaries',
+    options:
+      '[--zones DIR] [--keys DIR] [--server ADDR:PORT] [--resolver ADDR[:PORT]] [--live [--connect ADDR] [--smtp-port N]]',
+    summary: 'audit a running server: keys and DS, signatures, certificates, TLSA vs files, live TLS, secondaries',
   },
   {
     topic: 'healthcheck',
@@ -197,10 +198,20 @@ transfer.allow, or a key without its key file.`,
   check: `Compares the certificate files of ZONE's tlsa: entries (its zone file in --zones DIR, default ./zones, env
 DANE_NS_ZONES) with the TLSA records the running server publishes (--server, default the first DANE_NS_LISTEN
 address or 127.0.0.1:5353), verifies the DNSKEY, SOA and TLSA signatures and their validity, and reports
-certificates that are expired, not yet valid or expire within 14 days. With --live it connects to each TLSA host
-(its A record at the server, or --connect ADDR) on the TLSA port (or --smtp-port), does STARTTLS, and classifies
-the result as senders do:
+certificates that are expired, not yet valid or expire within 14 days.
+The chain: every served DNSKEY must be a key file of the zone in --keys DIR (default ./keys, env DANE_NS_KEYS),
+else \`FAIL ZONE DNSKEY: served key tag N is not in DIR\`; a key file due in the RRset by its timing but not served
+is a warning, and so is a directory without key files of the zone. The parent's DS is asked of --resolver
+ADDR[:PORT] (port 53 by default; else the first nameserver of /etc/resolv.conf), with RD set, one try, 2 s: ok
+when a DS (digest type 2 or 4) matches a served KSK, FAIL when DS records exist and none matches (senders report
+4.7.324 dnssec-invalid), warn when there is no DS (an insecure delegation: DANE is not in effect) or the resolver
+gives no answer or an error rcode (the line says which).
+With --live it connects to every A and AAAA address of each TLSA host at the server (when it has none, at the
+resolver; or only --connect ADDR) on
+the TLSA port (or --smtp-port): on port 465 (either one) with TLS at once (implicit TLS), else with EHLO and
+STARTTLS; one line per address, and one result line per address with the class senders would see:
   ok                      the presented key matches a published TLSA and DNSSEC is valid
+  unreachable             the connection was refused or not made within 5 s (is the MTA listening there?)
   starttls-not-supported  no STARTTLS or no TLS handshake (4.7.321)
   certificate-expired     the presented certificate is expired or not yet valid (4.7.322)
   tlsa-invalid            the presented key matches no published TLSA (4.7.323)

@@ -107,6 +107,8 @@ describe('dane-ns check', () => {
     [['--live', '--connect', 'mx.example'], /^dane-ns: --connect: expected an IPv4 or IPv6 address/],
     [['--server', 'nowhere'], /^dane-ns: --server: expected ADDR:PORT or \[IPV6\]:PORT \(got "nowhere"\) /],
     [['--server', '127.0.0.1:0'], /^dane-ns: --server: expected a port number 1\.\.65535 \(got "0"\) /],
+    [['--resolver', 'nowhere'], /^dane-ns: --resolver: expected ADDR:PORT or \[IPV6\]:PORT \(got "nowhere"\) /],
+    [['--resolver', '127.0.0.1:0'], /^dane-ns: --resolver: expected a port number 1\.\.65535 \(got "0"\) /],
     [['--state', 'x'], /^dane-ns: unknown option --state /],
     [['--live=1'], /^dane-ns: --live takes no value/],
   ])('%j is a usage error naming the flag', async (flags, message) => {

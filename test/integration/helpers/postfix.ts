@@ -1,6 +1,7 @@
 /**
  * A private Postfix instance inside a test network namespace (helpers/netns.ts): smtpd on 127.0.0.1:25 (or a
- * given loopback address and port) offering STARTTLS with a given certificate and key file. Postfix 3.7 (Debian
+ * given loopback address and port) offering STARTTLS with a given certificate and key file, and optionally a
+ * second smtpd with implicit TLS (wrapper mode, as on port 465). Postfix 3.7 (Debian
  * 12). Nothing of the system's Postfix is used or touched (there need not be an /etc/postfix/main.cf).
  *
  * The instance lives in one directory (a temp dir by default, mode 0755 so the `postfix` user can enter it):
@@ -44,6 +45,11 @@ export interface PostfixOptions {
   address?: string;
   /** Listening port (default 25). */
   port?: number;
+  /**
+   * Also listen on this port with implicit TLS (a second smtpd service with `smtpd_tls_wrappermode = yes`, as
+   * Postfix's `submissions`/`smtps` service on 465 does, RFC 8314 §3.3).
+   */
+  wrapperPort?: number;
   /** Instance directory (default: a new temp dir, removed by stop()). */
   dir?: string;
   /** Extra main.cf lines (`name = value`), appended last. */
@@ -203,7 +209,11 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
   let certPath = opts.certPath;
   let keyPath = opts.keyPath;
   await writeMainCf(certPath, keyPath);
-  await writeConf('master.cf', `${address}:${port} inet n - n - - smtpd\n  -o max_use=1\n${SERVICES}`);
+  const wrapper =
+    opts.wrapperPort === undefined
+      ? ''
+      : `${address}:${opts.wrapperPort} inet n - n - - smtpd\n  -o max_use=1\n  -o smtpd_tls_wrappermode=yes\n`;
+  await writeConf('master.cf', `${address}:${port} inet n - n - - smtpd\n  -o max_use=1\n${wrapper}${SERVICES}`);
 
   let lastLog = '';
   const readLog = (): string => {
