@@ -1,5 +1,6 @@
 /**
- * The order of a signed zone's AXFR (src/server/axfr.ts, transfer.ts, zone/export.ts), pinned octet for octet:
+ * The order of a signed zone's AXFR (src/server/axfr.ts, transfer.ts, zone/export.ts), pinned octet for octet
+ * now that the signer's RRsets are asked for owner by owner (SignedZone.addedAt, dnssec/zonesign.ts):
  * the transfer of a signed zone with a delegation with DS and glue, a delegation without DS, wildcards, empty
  * non-terminals, a CNAME and a TLSA RRset is compared with the messages of `referenceOrder`, a copy of the
  * first implementation (every added RRset gathered into a map by owner before the first message). The order
@@ -128,9 +129,11 @@ describe('the AXFR of a signed zone keeps the order of the first implementation'
     );
   });
 
-  it('exportRRsets with the added RRsets as a list gives the reference order', () => {
-    expect(describeRRsets(exportRRsets(signed.zone, signed.addedRRsets()))).toEqual(
-      describeRRsets(referenceOrder(signed.zone, signed.addedRRsets())),
-    );
+  it('exportRRsets gives the reference order node by node (transfers, the IXFR journal) and from a list (zone export)', () => {
+    const want = [...referenceOrder(signed.zone, signed.addedRRsets())];
+    const byNode = [...exportRRsets(signed.zone, (node) => signed.addedAt(node))];
+    expect(describeRRsets(byNode)).toEqual(describeRRsets(want));
+    expect(byNode.map((rs) => rs.rdatas)).toEqual(want.map((rs) => rs.rdatas));
+    expect(describeRRsets(exportRRsets(signed.zone, signed.addedRRsets()))).toEqual(describeRRsets(want));
   });
 });
