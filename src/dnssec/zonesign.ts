@@ -235,6 +235,17 @@ function assemble(
     nodata: (qname: Name) => sets(nodataProof(chain, qname)),
     wildcardAnswer: (qname: Name, wildcard: Name) => sets(wildcardAnswerProof(chain, qname, wildcard)),
     wildcardNodata: (qname: Name, wildcard: Name) => sets(wildcardNodataProof(chain, qname, wildcard)),
+    addedAt(node: ZoneNode): RRset[] {
+      // The order addedRRsets() lists them in, restricted to this owner: DNSKEY, the NSEC, then the RRSIGs of
+      // the DNSKEY RRset, of the node's signed RRsets and of the NSEC (the AXFR order, pinned by a test).
+      const nsec = chain.nsecFor(node.name)?.rrset;
+      const out: RRset[] = node.isApex ? [dnskey] : [];
+      if (nsec) out.push(nsec);
+      if (node.isApex) out.push(rrsigRRset(dnskey, dnskey.ttl, lookup(dnskey)!));
+      for (const rs of signable(node)) out.push(rrsigRRset(rs, rs.ttl, lookup(rs)!));
+      if (nsec) out.push(rrsigRRset(nsec, nsec.ttl, lookup(nsec)!));
+      return out;
+    },
     // One at a time: the RRSIG RRsets of a large zone are made as they are read, never all held at once.
     *addedRRsets(): Generator<RRset> {
       yield dnskey;

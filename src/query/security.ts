@@ -33,4 +33,9 @@ export interface ZoneSecurity {
   wildcardNodata(qname: Name, wildcard: Name): RRset[];
   /** Every RRset the signer added (DNSKEY, NSEC, RRSIG): with the zone's own, the signed zone a transfer sends. */
   addedRRsets(): Iterable<RRset>;
+  /**
+   * The RRsets of addedRRsets() owned by `node`'s name, in the same order: a transfer asks node by node as it
+   * goes (zone/export.ts) instead of gathering every added RRset by owner before its first message.
+   */
+  addedAt(node: ZoneNode): RRset[];
 }

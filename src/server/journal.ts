@@ -67,7 +67,9 @@ function contentOf(v: ZoneVersion): Content {
   const records = new Set<WireRR>();
   let soa = '';
   let size = 0;
-  for (const rs of exportRRsets(v.zone, v.signed ? v.signed.addedRRsets() : [])) {
+  const signed = v.signed;
+  // Node by node (addedAt), as AXFR sends it: no map of every added RRset beside the set being filled.
+  for (const rs of exportRRsets(v.zone, signed ? (node) => signed.addedAt(node) : [])) {
     for (const rd of rs.rdatas) {
       const r = wireRR(rs, rd);
       size += r.length;

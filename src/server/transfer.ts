@@ -168,7 +168,7 @@ function transfer(o: TransferOptions, query: Uint8Array, remote: Remote, transpo
   } else {
     o.logger.info('transfer', { ...who, signed: !!sec });
   }
-  const messages = axfrMessages(exportRRsets(zone, sec ? sec.addedRRsets() : []), zone.soa, {
+  const messages = axfrMessages(exportRRsets(zone, sec ? (node) => sec.addedAt(node) : []), zone.soa, {
     id: msg.id,
     flags: msg.flags & (FLAG_RD | FLAG_CD),
     qname: q.name,

@@ -6,7 +6,14 @@
 import { nameToText } from '../wire/name.js';
 import { rdataToText } from '../wire/rdata.js';
 import { T, typeToText } from '../wire/types.js';
-import type { RRset, Zone } from './zone.js';
+import type { RRset, Zone, ZoneNode } from './zone.js';
+
+/**
+ * RRsets to put beside the zone's own: a list (grouped by owner before the first RRset is given), or the
+ * RRsets at one node, asked for node by node as the export goes (a signed zone's addedAt: nothing gathered up
+ * front, so a transfer of a large zone starts at once and holds one owner's RRSIG RRsets at a time).
+ */
+export type Extra = Iterable<RRset> | ((node: ZoneNode) => Iterable<RRset>);
 
 function lines(rs: RRset): string[] {
   const owner = nameToText(rs.owner);
@@ -18,25 +25,31 @@ function lines(rs: RRset): string[] {
  * numeric order and then the `extra` RRsets at that owner. The one enumeration of a zone's content, shared by
  * `zone export` and AXFR (RFC 5936 §2.2), so that a secondary receives exactly what `zone export` prints.
  * @param extra RRsets to put beside the zone's own at their owners (the signer's DNSKEY, NSEC and RRSIG
- *   records for `zone export --signed` and for transfers of a signed zone).
+ *   records for `zone export --signed` as a list, for transfers and the IXFR journal node by node).
  */
-export function* exportRRsets(zone: Zone, extra: Iterable<RRset> = []): Generator<RRset> {
-  const byOwner = new Map<string, RRset[]>();
-  for (const rs of extra) {
-    const list = byOwner.get(rs.owner.key);
-    if (list) list.push(rs);
-    else byOwner.set(rs.owner.key, [rs]);
-  }
+export function* exportRRsets(zone: Zone, extra: Extra = []): Generator<RRset> {
+  const at = typeof extra === 'function' ? extra : byOwner(extra);
   yield zone.soa;
   for (const node of zone.ordered) {
     const types = [...node.rrsets.keys()].filter((t) => !(node.isApex && t === T.SOA)).sort((a, b) => a - b);
     for (const t of types) yield node.rrsets.get(t)!;
-    yield* byOwner.get(node.name.key) ?? [];
+    yield* at(node);
   }
 }
 
+/** A list of RRsets grouped by owner, in their order within each owner (RRsets owned by no node are left out). */
+function byOwner(rrsets: Iterable<RRset>): (node: ZoneNode) => readonly RRset[] {
+  const map = new Map<string, RRset[]>();
+  for (const rs of rrsets) {
+    const list = map.get(rs.owner.key);
+    if (list) list.push(rs);
+    else map.set(rs.owner.key, [rs]);
+  }
+  return (node) => map.get(node.name.key) ?? [];
+}
+
 /** The zone as master file text (see exportRRsets for the order and `extra`). */
-export function exportZone(zone: Zone, extra: Iterable<RRset> = []): string {
+export function exportZone(zone: Zone, extra: Extra = []): string {
   const out: string[] = [`; zone ${nameToText(zone.origin)} exported by dane-ns`, `$ORIGIN ${nameToText(zone.origin)}`];
   for (const rs of exportRRsets(zone, extra)) out.push(...lines(rs));
   return out.join('\n') + '\n';
