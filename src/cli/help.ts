@@ -197,7 +197,11 @@ transfer.allow, or a key without its key file.`,
   check: `Compares the certificate files of ZONE's tlsa: entries (its zone file in --zones DIR, default ./zones, env
 DANE_NS_ZONES) with the TLSA records the running server publishes (--server, default the first DANE_NS_LISTEN
 address or 127.0.0.1:5353), verifies the DNSKEY, SOA and TLSA signatures and their validity, and reports
-certificates that are expired, not yet valid or expire within 14 days. With --live it connects to each TLSA host
+certificates that are expired, not yet valid or expire within 14 days. Each published TLSA record gets a line
+saying what it is there for, from the server's rollover history in DIR/tlsa.json (DANE_NS_STATE, default ./state;
+read, never written): current, next (ready at TIME: once published for 2 x TTL, safe to deploy), or retiring until
+TIME. A warn line says while a renewal to a key that was not published for 2 x TTL before (a cold rollover) may
+fail senders that cached the previous TLSA set (4.7.323), and when next: holds the key now in use. With --live it connects to each TLSA host
 (its A record at the server, or --connect ADDR) on the TLSA port (or --smtp-port), does STARTTLS, and classifies
 the result as senders do:
   ok                      the presented key matches a published TLSA and DNSSEC is valid
