@@ -11,7 +11,7 @@
 import type { TlsaEntry } from '../zone/settings.js';
 import type { RolloverStore } from '../state/rollover.js';
 import type { AutoTlsa } from './augment.js';
-import { coldRolloverAt, labelRecords, rotationWarnings, shortKey } from './labels.js';
+import { coldRolloverAt, labelRecords, readyAt, rotationWarnings, shortKey } from './labels.js';
 import { advance, nextWithdrawal, published, type HostRollover, type TlsaRole, type Wanted } from './rollover.js';
 import { readTlsaSource, TlsaSourceError, tlsa211, tlsa311, type TlsaSource } from './source.js';
 
@@ -215,6 +215,20 @@ export class TlsaManager {
           fields: { zone: ref.zone, host: ref.host, key: shortKey(inUse.rdata), message: inUse.message },
         });
       else this.reported.delete(`${key}|next-in-use`);
+      // A next key that has been published for 2 x TTL is safe to deploy: said once (the poll notices it).
+      for (const r of next.records)
+        if (r.roles.includes('next') && !r.roles.includes('current') && readyAt(r.since, next.ttl) <= nowSec)
+          report(`${key}|next-ready`, r.rdata, {
+            level: 'info',
+            event: 'tlsa-next-ready',
+            fields: {
+              zone: ref.zone,
+              host: ref.host,
+              key: shortKey(r.rdata),
+              readyAt: new Date(readyAt(r.since, next.ttl) * 1000).toISOString(),
+              note: 'safe to deploy: renew with this key (certbot --key-path)',
+            },
+          });
       // Compared with what the last refresh published (not with `prev` at the new time, which would already
       // leave out a record whose retention just ended).
       const pub = `${next.ttl} ${published(next, nowSec).join(',')}`;

@@ -589,7 +589,7 @@ describe('TlsaManager: rotation hazards (labels.ts) in the events', () => {
     expect(names(mgr.refresh().events)).not.toContain('tlsa-cold-rollover');
   });
 
-  it('a renewal with the pre-published next key: no cold rollover, one tlsa-next-in-use while next == cert', () => {
+  it('next ready after 2 x TTL (said once); renewal with it: no cold rollover, one tlsa-next-in-use while next == cert', () => {
     const mgr = manager();
     const cert = put('cert.pem', 'leaf-ec.crt');
     const next = put('next.pem', 'next.key');
@@ -598,6 +598,16 @@ describe('TlsaManager: rotation hazards (labels.ts) in the events', () => {
     expect([...(first.fields.labels as string[])].sort()).toEqual(
       [`current: ${rec.ec}`, `next (ready at ${new Date((sec(T0()) + 600) * 1000).toISOString()}): ${rec.next}`].sort(),
     );
+    clock += 599_000; // not yet published for 2 x TTL
+    expect(names(mgr.refresh().events)).not.toContain('tlsa-next-ready');
+    clock += 1000;
+    const ready = mgr.refresh().events.filter((e) => e.event === 'tlsa-next-ready');
+    expect(ready).toHaveLength(1);
+    expect(ready[0]!.fields).toMatchObject({
+      key: m.spki.next!.slice(0, 16).toLowerCase(),
+      readyAt: new Date((sec(T0()) + 600) * 1000).toISOString(),
+    });
+    expect(names(mgr.refresh().events)).not.toContain('tlsa-next-ready'); // said once
     clock += 86400_000;
     copyFileSync(m.path('chain-int.pem'), cert); // the certificate for next.key; next.pem still holds it
     const r = mgr.refresh();
