@@ -4,7 +4,8 @@
  * certificate validity, the served DNSKEYs against the key files and the parent's DS (chain.ts), and with
  * `live` speaks SMTP to every address of each TLSA host (live.ts) and classifies the result the way sending
  * MTAs do (RFC 7672; Exchange Online's 4.7.321-324): unreachable, starttls-not-supported, certificate-expired,
- * tlsa-invalid, dnssec-invalid, or ok.
+ * tlsa-invalid, dnssec-invalid, or ok. With the server's rollover state, each published record is labelled and a
+ * cold rollover or a `next:` key already in use is warned about (rotation.ts).
  */
 import { dirname, resolve } from 'node:path';
 import { nameToText, parseName } from '../wire/name.js';
@@ -20,6 +21,7 @@ import { dnsQuery, type DnsServer } from './dns.js';
 import { dsFindings, keyFileFindings } from './chain.js';
 import { liveFindings, type Verdict } from './live.js';
 import { verifiedRRset as rrsetOf } from './rrsig.js';
+import { hazardFindings, hostRollover, recordFindings, type RolloverView } from './rotation.js';
 
 export interface Finding {
   readonly level: 'ok' | 'warn' | 'fail';
@@ -41,6 +43,8 @@ interface CheckOptions {
   /** SMTP port for the live check (default: the TLSA port, i.e. 25). */
   readonly smtpPort?: number;
   readonly now: number;
+  /** The running server's TLSA rollover state: records are labelled and rotation hazards warned about. */
+  readonly rollover?: RolloverView;
 }
 
 interface CheckReport {
@@ -123,6 +127,9 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
       continue;
     }
     const hostText = nameToText(host);
+    const roll = o.rollover ? hostRollover(o.rollover, zoneText, hostText) : undefined;
+    if (roll && 'finding' in roll) findings.push(roll.finding);
+    if (roll && 'state' in roll) findings.push(...hazardFindings(roll.state, hostText, o.now));
     // Files on disk.
     const want: string[] = [];
     for (const [role, written] of [
@@ -180,6 +187,7 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
             `${ownerText} TLSA`,
             `${published.length} record(s) published and signed, until ${new Date(s.expires!).toISOString()}: ${published.join('; ')}`,
           );
+        if (roll && 'state' in roll) findings.push(...recordFindings(roll.state, ownerText, published, o.now));
       }
       if (!o.live) continue;
       // Live: what a sending MTA sees at each address.

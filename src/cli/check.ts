@@ -8,6 +8,9 @@
 import { isIP } from 'node:net';
 import { checkZone, type Finding } from '../check/audit.js';
 import { systemResolver } from '../check/chain.js';
+import type { RolloverView } from '../check/rotation.js';
+import { RolloverStore } from '../state/rollover.js';
+import type { HostRollover } from '../tlsa/rollover.js';
 import type { KeyLookup } from '../dnssec/tsig.js';
 import { healthCheck } from '../check/health.js';
 import { transferFindings } from '../check/transfer.js';
@@ -54,11 +57,12 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
   const connectText = a.value('connect');
   const connect = connectText === undefined ? undefined : ipAddress('--connect', connectText);
   // Only the zone's origin, its tlsa: entries and its transfer: settings are compared with what the server
-  // publishes: no state is read.
+  // publishes; of the state directory only the TLSA rollover history is read (never written), to label records.
   const resolverText = a.value('resolver');
   const resolver = resolverText === undefined ? systemResolver() : resolverAddress(resolverText);
   const z = findZone(directory(a, io.defaults, 'zones'), zone, want, asWritten);
   const keysDir = directory(a, io.defaults, 'keys');
+  const rollover = z.tlsa.length > 0 ? readRollover(io.defaults.state()) : undefined;
   const report = await checkZone({
     zone: z,
     entries: z.tlsa,
@@ -69,6 +73,7 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
     ...(connect !== undefined ? { connect } : {}),
     ...(smtpPort !== undefined ? { smtpPort } : {}),
     now: Date.now(),
+    ...(rollover ? { rollover } : {}),
   });
   const findings = [...report.findings];
   if (z.transfer.allow.length > 0 || z.transfer.notify.length > 0) {
@@ -101,6 +106,17 @@ export async function healthcheckCmd(args: string[], io: Io): Promise<number> {
   const r = await healthCheck({ zonesDir: directory(a, io.defaults, 'zones'), server, now: Date.now() });
   (r.ok ? io.out : io.err)(`${r.ok ? 'healthy' : 'unhealthy'}: ${r.line}\n`);
   return r.ok ? 0 : 1;
+}
+
+/** The server's TLSA rollover history in `<state>/tlsa.json` (DANE_NS_STATE, else ./state), read only. */
+function readRollover(stateDir: string): RolloverView {
+  const store = new RolloverStore(stateDir, true);
+  const { hosts, problem } = store.load();
+  return {
+    hosts: hosts as Record<string, HostRollover>,
+    file: store.file,
+    ...(problem !== undefined ? { problem } : {}),
+  };
 }
 
 /** The TSIG keys of `<keys>/tsig/`; a broken key file is a warning line, and the targets naming a key are not asked. */

@@ -198,7 +198,11 @@ transfer.allow, or a key without its key file.`,
   check: `Compares the certificate files of ZONE's tlsa: entries (its zone file in --zones DIR, default ./zones, env
 DANE_NS_ZONES) with the TLSA records the running server publishes (--server, default the first DANE_NS_LISTEN
 address or 127.0.0.1:5353), verifies the DNSKEY, SOA and TLSA signatures and their validity, and reports
-certificates that are expired, not yet valid or expire within 14 days.
+certificates that are expired, not yet valid or expire within 14 days. Each published TLSA record gets a line
+saying what it is there for, from the server's rollover history in DIR/tlsa.json (DANE_NS_STATE, default ./state;
+read, never written): current, next (ready at TIME: once published for 2 x TTL, safe to deploy), or retiring until
+TIME. A warn line says while a renewal to a key that was not published for 2 x TTL before (a cold rollover) may
+fail senders that cached the previous TLSA set (4.7.323), and when next: holds the key now in use.
 The chain: every served DNSKEY must be a key file of the zone in --keys DIR (default ./keys, env DANE_NS_KEYS),
 else \`FAIL ZONE DNSKEY: served key tag N is not in DIR\`; a key file due in the RRset by its timing but not served
 is a warning, and so is a directory without key files of the zone. The parent's DS is asked of --resolver

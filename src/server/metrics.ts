@@ -85,6 +85,17 @@ export class Metrics {
   /** Transfer requests per zone, kind and result (transfer.ts), keyed `zone kind result` (none has a space). */
   private readonly transfers = new Map<string, number>();
 
+  /**
+   * Renewals whose new key was not published long enough before (tlsa/labels.ts), per TLSA host. The host label
+   * is only ever a `tlsa:` host of a zone file (a fixed set the operator wrote).
+   */
+  private readonly coldRollovers = new Map<string, number>();
+
+  /** The current key of TLSA host `host` changed to one whose record was not ready (a cold rollover). */
+  countColdRollover(host: string): void {
+    this.coldRollovers.set(host, (this.coldRollovers.get(host) ?? 0) + 1);
+  }
+
   /** A NOTIFY for `zone` was acknowledged (a NOERROR answer from its target, RFC 1996 §4.7). */
   countNotifyAcked(zone: string): void {
     this.notifyAcked.set(zone, (this.notifyAcked.get(zone) ?? 0) + 1);
@@ -218,6 +229,12 @@ export class Metrics {
       out.push(
         `dane_ns_certificate_problem{zone="${esc(c.zone)}",host="${esc(c.host)}",role="${esc(c.role)}",status="${esc(c.status)}"} ${c.status === 'ok' || c.status === 'absent' ? 0 : 1}`,
       );
+    head(
+      'dane_ns_tlsa_cold_rollovers_total',
+      'counter',
+      'Certificate renewals to a key whose TLSA was not published for 2 x TTL before: senders may fail (4.7.323).',
+    );
+    for (const [host, n] of this.coldRollovers) out.push(`dane_ns_tlsa_cold_rollovers_total{host="${esc(host)}"} ${n}`);
     head('dane_ns_reload_failures_total', 'counter', 'Zone files that failed to load on reload.');
     out.push(`dane_ns_reload_failures_total ${this.reloadFailures}`);
     head(

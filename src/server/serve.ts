@@ -155,6 +155,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     timers: nodeTimers,
     onChanged: () => rebuild('tlsa'),
     onSourceError: () => metrics.certReadFailures++,
+    onColdRollover: (host) => metrics.countColdRollover(host),
   });
   shutdown.add(() => tlsa.close());
   const served = new ServedZones({ logger, setsFor: (zone) => tlsa.setsFor(zone), autoSerial });

@@ -1,6 +1,7 @@
 /**
  * What the operator's HTTP endpoint reports: /healthz (every zone file loads, every DNSSEC zone is signed and
- * its signatures are fresh, RFC 4035 §5.3.1, every state file is written) and the /metrics scrape (the query counters plus gauges read from
+ * its signatures are fresh, RFC 4035 §5.3.1, every state file is written, every TLSA host's current certificate
+ * reads and has not expired) and the /metrics scrape (the query counters plus gauges read from
  * the served state when scraped).
  */
 import { basename } from 'node:path';
@@ -37,6 +38,13 @@ export function health(s: StatusSources): { ok: boolean; reasons: string[] } {
     );
   // A state file that cannot be written changes nothing served, but a restart would lose what it keeps.
   for (const f of s.state?.faults() ?? []) reasons.push(`state file ${f.path} (${f.file}) fails: ${f.reason}`);
+  // A current certificate that is expired or cannot be read: senders fail now (4.7.322, or 4.7.323 once the
+  // MTA's key no longer matches the records kept from the last good reading), whatever is published.
+  for (const c of s.certificates())
+    if (c.role === 'current' && (c.status === 'expired' || c.status === 'unreadable'))
+      reasons.push(
+        `certificate ${c.path} of TLSA host ${c.host} is ${c.status}${c.reason ? `: ${c.reason}` : c.notAfter !== undefined ? ` (not after ${new Date(c.notAfter).toISOString()})` : ''}`,
+      );
   const nowSec = Math.floor(s.now() / 1000);
   for (const lf of s.files.loaded.values()) {
     const z = lf.plain;

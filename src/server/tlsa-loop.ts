@@ -51,6 +51,8 @@ export interface TlsaLoopOptions {
   readonly onSaved?: (error: unknown) => void;
   /** A certificate or key file failed to read (the read failure counter). */
   readonly onSourceError?: () => void;
+  /** A TLSA host's certificate changed to a key that was not pre-published long enough (the counter). */
+  readonly onColdRollover?: (host: string) => void;
   /** The watcher of the certificate directories (default: chokidar, debounced). */
   readonly watcher?: (onChange: (reason: string) => void) => PathWatcher;
 }
@@ -103,6 +105,7 @@ export class TlsaLoop {
       const r = sources.refresh();
       for (const e of r.events) {
         if (e.event === 'tlsa-source-error') this.opts.onSourceError?.();
+        if (e.event === 'tlsa-cold-rollover') this.opts.onColdRollover?.(String(e.fields.host));
         logger.log(e.level, e.event, e.fields);
       }
       this.opts.onSaved?.(r.saveError);

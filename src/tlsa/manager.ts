@@ -11,6 +11,7 @@
 import type { TlsaEntry } from '../zone/settings.js';
 import type { RolloverStore } from '../state/rollover.js';
 import type { AutoTlsa } from './augment.js';
+import { coldRolloverAt, labelRecords, readyAt, rotationWarnings, shortKey } from './labels.js';
 import { advance, nextWithdrawal, published, type HostRollover, type TlsaRole, type Wanted } from './rollover.js';
 import { readTlsaSource, TlsaSourceError, tlsa211, tlsa311, type TlsaSource } from './source.js';
 
@@ -192,6 +193,42 @@ export class TlsaManager {
 
       const next = advance(prev, wanted, ref.ttl, nowSec);
       hosts[key] = next;
+      // A renewal with a key that was not pre-published long enough (labels.ts): reported once, at the change.
+      const cold = coldRolloverAt(prev, next, nowSec);
+      if (cold)
+        events.push({
+          level: 'warn',
+          event: 'tlsa-cold-rollover',
+          fields: {
+            zone: ref.zone,
+            host: ref.host,
+            key: shortKey(cold.rdata),
+            until: new Date(cold.until! * 1000).toISOString(),
+            message: cold.message,
+          },
+        });
+      const inUse = rotationWarnings(next, nowSec).find((w) => w.event === 'tlsa-next-in-use');
+      if (inUse)
+        report(`${key}|next-in-use`, inUse.rdata, {
+          level: 'warn',
+          event: 'tlsa-next-in-use',
+          fields: { zone: ref.zone, host: ref.host, key: shortKey(inUse.rdata), message: inUse.message },
+        });
+      else this.reported.delete(`${key}|next-in-use`);
+      // A next key that has been published for 2 x TTL is safe to deploy: said once (the poll notices it).
+      for (const r of next.records)
+        if (r.roles.includes('next') && !r.roles.includes('current') && readyAt(r.since, next.ttl) <= nowSec)
+          report(`${key}|next-ready`, r.rdata, {
+            level: 'info',
+            event: 'tlsa-next-ready',
+            fields: {
+              zone: ref.zone,
+              host: ref.host,
+              key: shortKey(r.rdata),
+              readyAt: new Date(readyAt(r.since, next.ttl) * 1000).toISOString(),
+              note: 'safe to deploy: renew with this key (certbot --key-path)',
+            },
+          });
       // Compared with what the last refresh published (not with `prev` at the new time, which would already
       // leave out a record whose retention just ended).
       const pub = `${next.ttl} ${published(next, nowSec).join(',')}`;
@@ -205,6 +242,8 @@ export class TlsaManager {
             zone: ref.zone,
             host: ref.host,
             ttl: next.ttl,
+            // Each published record in words (labels.ts): `current`, `next (ready at ...)`, `retiring until ...`.
+            labels: labelRecords(published(next, nowSec), next, nowSec).map((l) => `${l.label}: ${l.rdata}`),
             records: next.records.map((r) => ({
               rdata: r.rdata,
               roles: r.roles,

@@ -90,3 +90,21 @@ describe('Metrics: transfer counters, NOTIFY acknowledgements, journal gauges', 
     expect(of('dane_ns_journal_bytes{')).toEqual(['dane_ns_journal_bytes{zone="example.com."} 1234']);
   });
 });
+
+describe('Metrics: TLSA cold rollovers', () => {
+  it('counted per host, with HELP and TYPE even before the first', () => {
+    const m = new Metrics();
+    expect(m.render([], [], 0)).toContain('# TYPE dane_ns_tlsa_cold_rollovers_total counter\n');
+    m.countColdRollover('mail.example.com.');
+    m.countColdRollover('mail.example.com.');
+    m.countColdRollover('mx2.example.com.');
+    const lines = m
+      .render([], [], 0)
+      .split('\n')
+      .filter((l) => l.startsWith('dane_ns_tlsa_cold_rollovers_total'));
+    expect(lines).toEqual([
+      'dane_ns_tlsa_cold_rollovers_total{host="mail.example.com."} 2',
+      'dane_ns_tlsa_cold_rollovers_total{host="mx2.example.com."} 1',
+    ]);
+  });
+});

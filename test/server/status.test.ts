@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { SignedZone } from '../../src/dnssec/zonesign.js';
+import type { CertHealth } from '../../src/tlsa/manager.js';
 import { Metrics } from '../../src/server/metrics.js';
 import { StateFaults } from '../../src/server/state-faults.js';
 import type { ZoneSignStatus } from '../../src/server/signer.js';
@@ -96,5 +97,22 @@ describe('status: /healthz and /metrics', () => {
     expect(text).toContain('dane_ns_zone_serial{zone="a.example."} 3\n');
     expect(text).toContain(`dane_ns_rrsig_expiry_seconds{zone="a.example."} ${29 * 86400}\n`);
     expect(text).toContain('dane_ns_signing_seconds{zone="a.example."} 1.500\n');
+  });
+
+  it('a current certificate that is expired or unreadable is a reason; expiring soon or a next file is not', () => {
+    const base = { zone: 'a.example.', host: 'mail.a.example.' } as const;
+    const certs: CertHealth[] = [
+      { ...base, role: 'current', path: '/certs/old.pem', status: 'expired', notAfter: Date.UTC(2026, 0, 1) },
+      { ...base, role: 'current', path: '/certs/bad.pem', status: 'unreadable', reason: 'empty file' },
+      { ...base, role: 'current', path: '/certs/soon.pem', status: 'expiring', notAfter: Date.UTC(2026, 0, 1) },
+      { ...base, role: 'next', path: '/certs/next.pem', status: 'unreadable', reason: 'empty file' },
+    ];
+    expect(health({ ...sources, certificates: () => certs })).toEqual({
+      ok: false,
+      reasons: [
+        'certificate /certs/old.pem of TLSA host mail.a.example. is expired (not after 2026-01-01T00:00:00.000Z)',
+        'certificate /certs/bad.pem of TLSA host mail.a.example. is unreadable: empty file',
+      ],
+    });
   });
 });

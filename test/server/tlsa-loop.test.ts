@@ -182,3 +182,41 @@ describe('TlsaLoop', () => {
     expect(sources.refreshes).toBe(1);
   });
 });
+
+describe('TlsaLoop: cold rollovers', () => {
+  it('a tlsa-cold-rollover event is logged as a warn and counted for its host', () => {
+    const time = new FakeTime();
+    const sources = new ScriptedSources(time.now);
+    const log: { level: string; event: string; [k: string]: unknown }[] = [];
+    const hosts: string[] = [];
+    const loop = new TlsaLoop({
+      sources,
+      logger: createLogger({ write: (l) => log.push(JSON.parse(l)) }),
+      now: time.now,
+      timers: time,
+      onChanged: () => {},
+      onColdRollover: (host) => hosts.push(host),
+      watcher: (onChange) => new FakeWatcher(onChange),
+    });
+    sources.results = [
+      {
+        changed: ['example.com.'],
+        events: [
+          { level: 'info', event: 'tlsa-published', fields: { host: 'mail.example.com.' } },
+          {
+            level: 'warn',
+            event: 'tlsa-cold-rollover',
+            fields: { host: 'mail.example.com.', key: '0123456789abcdef', until: '2027-01-01T00:10:00.000Z' },
+          },
+        ],
+      },
+    ];
+    loop.refresh('change /certs/mail.pem');
+    expect(hosts).toEqual(['mail.example.com.']);
+    expect(log.find((l) => l.event === 'tlsa-cold-rollover')).toMatchObject({
+      level: 'warn',
+      host: 'mail.example.com.',
+      until: '2027-01-01T00:10:00.000Z',
+    });
+  });
+});

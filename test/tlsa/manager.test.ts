@@ -565,3 +565,61 @@ describe('TlsaManager: an error that comes back after a recovery is reported aga
     expect(mgr.refresh().events.map((e) => e.event)).toContain('tlsa-next-absent');
   });
 });
+
+describe('TlsaManager: rotation hazards (labels.ts) in the events', () => {
+  it('a renewal with a key never pre-published: one tlsa-cold-rollover warn, until 2 x TTL after the change', () => {
+    const mgr = manager();
+    const cert = put('cert.pem', 'leaf-ec.crt');
+    mgr.configure([ref({ cert })]);
+    expect(names(mgr.refresh().events)).not.toContain('tlsa-cold-rollover'); // first publication
+    clock += 3600_000;
+    const changedAt = sec(clock);
+    copyFileSync(m.path('leaf-rsa.crt'), cert);
+    const cold = mgr.refresh().events.filter((e) => e.event === 'tlsa-cold-rollover');
+    expect(cold).toHaveLength(1);
+    expect(cold[0]!.level).toBe('warn');
+    expect(cold[0]!.fields).toMatchObject({
+      zone: 'example.com.',
+      host: 'mail.example.com.',
+      key: m.spki.rsa!.slice(0, 16).toLowerCase(),
+      until: new Date((changedAt + 600) * 1000).toISOString(),
+    });
+    expect(String(cold[0]!.fields.message)).toContain('--reuse-key');
+    clock += 1000;
+    expect(names(mgr.refresh().events)).not.toContain('tlsa-cold-rollover');
+  });
+
+  it('next ready after 2 x TTL (said once); renewal with it: no cold rollover, one tlsa-next-in-use while next == cert', () => {
+    const mgr = manager();
+    const cert = put('cert.pem', 'leaf-ec.crt');
+    const next = put('next.pem', 'next.key');
+    mgr.configure([ref({ cert, next })]);
+    const first = mgr.refresh().events.find((e) => e.event === 'tlsa-published')!;
+    expect([...(first.fields.labels as string[])].sort()).toEqual(
+      [`current: ${rec.ec}`, `next (ready at ${new Date((sec(T0()) + 600) * 1000).toISOString()}): ${rec.next}`].sort(),
+    );
+    clock += 599_000; // not yet published for 2 x TTL
+    expect(names(mgr.refresh().events)).not.toContain('tlsa-next-ready');
+    clock += 1000;
+    const ready = mgr.refresh().events.filter((e) => e.event === 'tlsa-next-ready');
+    expect(ready).toHaveLength(1);
+    expect(ready[0]!.fields).toMatchObject({
+      key: m.spki.next!.slice(0, 16).toLowerCase(),
+      readyAt: new Date((sec(T0()) + 600) * 1000).toISOString(),
+    });
+    expect(names(mgr.refresh().events)).not.toContain('tlsa-next-ready'); // said once
+    clock += 86400_000;
+    copyFileSync(m.path('chain-int.pem'), cert); // the certificate for next.key; next.pem still holds it
+    const r = mgr.refresh();
+    expect(names(r.events)).not.toContain('tlsa-cold-rollover');
+    const inUse = r.events.filter((e) => e.event === 'tlsa-next-in-use');
+    expect(inUse).toHaveLength(1);
+    expect(inUse[0]!.fields.message).toBe(
+      `next key is in use (key ${m.spki.next!.slice(0, 16).toLowerCase()}), generate a new next key before the following renewal`,
+    );
+    clock += 60_000;
+    expect(names(mgr.refresh().events)).not.toContain('tlsa-next-in-use'); // reported once
+    copyFileSync(m.path('ec.p8'), next); // a new next key
+    expect(names(mgr.refresh().events)).not.toContain('tlsa-next-in-use');
+  });
+});
