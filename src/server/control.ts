@@ -82,7 +82,11 @@ export function answer(line: string, commands: ControlCommands | undefined, pid 
  * Serves the protocol on `server`'s connections: reads up to the first newline (at most MAX_REQUEST_BYTES,
  * within REQUEST_TIMEOUT_MS), writes the answer and a newline, and ends the connection.
  */
-export function serveControl(server: Server, commands: () => ControlCommands | undefined): void {
+export function serveControl(
+  server: Server,
+  commands: () => ControlCommands | undefined,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): void {
   server.on('connection', (socket: Socket) => {
     let buffered = '';
     let done = false;
@@ -94,7 +98,7 @@ export function serveControl(server: Server, commands: () => ControlCommands | u
       else socket.end(JSON.stringify(response) + '\n');
     };
     socket.setEncoding('utf8');
-    socket.setTimeout(REQUEST_TIMEOUT_MS, () => finish(undefined));
+    socket.setTimeout(timeoutMs, () => finish(undefined));
     // A client that goes away (EPIPE, ECONNRESET) is no concern of the server's.
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: string) => {
