@@ -23,6 +23,12 @@ export function controlSocketPath(stateDir: string): string {
 export class StateDirectoryLocked extends Error {}
 
 /**
+ * The socket cannot be made (a read-only or full state directory, a path too long for a Unix socket): the server
+ * runs without it (serve.ts logs it), as a state file that cannot be written changes nothing served.
+ */
+export class ControlSocketUnavailable extends Error {}
+
+/**
  * What answers at `path`: `running` with the pid another server gave, `stale` (a socket file nobody listens on),
  * or `absent`. A server that accepts the connection but does not answer in time counts as running (pid unknown).
  */
@@ -73,7 +79,11 @@ export async function lockStateDirectory(stateDir: string): Promise<{ server: Se
     throw new StateDirectoryLocked(
       `another dane-ns is running with state directory ${stateDir} (pid ${found.pid ?? 'unknown'})`,
     );
-  if (found.state === 'stale') unlinkSync(path);
+  try {
+    if (found.state === 'stale') unlinkSync(path);
+  } catch (e) {
+    throw new ControlSocketUnavailable(`control socket ${path}: stale, and not removed: ${(e as Error).message}`);
+  }
   const server = createServer();
   // The socket is created with the process's umask: 0177 leaves it 0600 from the moment it exists (the chmod
   // after listening makes sure of it whatever the platform does with the umask).
@@ -91,12 +101,19 @@ export async function lockStateDirectory(stateDir: string): Promise<{ server: Se
     // Two servers started at the same moment: the other one bound first.
     if (code === 'EADDRINUSE')
       throw new StateDirectoryLocked(`another dane-ns is running with state directory ${stateDir} (pid unknown)`);
-    throw new Error(`control socket ${path}: ${(e as Error).message}`);
+    throw new ControlSocketUnavailable(`control socket ${path}: ${(e as Error).message}`);
   } finally {
     process.umask(umask);
   }
-  chmodSync(path, 0o600);
-  const ino = statSync(path).ino;
+  let ino: number;
+  try {
+    chmodSync(path, 0o600);
+    ino = statSync(path).ino;
+  } catch (e) {
+    // Not where it was asked for (a path too long for a socket may be bound cut short): not used.
+    server.close();
+    throw new ControlSocketUnavailable(`control socket ${path}: ${(e as Error).message}`);
+  }
   let released = false;
   const release = async (): Promise<void> => {
     if (released) return;

@@ -40,7 +40,7 @@ import { Shutdown } from './shutdown.js';
 import { ZoneSigner, type Secured } from './signer.js';
 import { health, scrape } from './status.js';
 import { serveControl, type ControlCommands } from './control.js';
-import { lockStateDirectory } from './control-lock.js';
+import { ControlSocketUnavailable, lockStateDirectory } from './control-lock.js';
 import { controlCommands } from './control-status.js';
 import { TlsaLoop } from './tlsa-loop.js';
 import { createTransfers, withUdpIxfr } from './transfer.js';
@@ -84,9 +84,17 @@ export interface RunningServer {
  */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   mkdirSync(opts.stateDir, { recursive: true });
-  const lock = await lockStateDirectory(opts.stateDir);
+  const lock = await lockStateDirectory(opts.stateDir).catch((e: unknown) => {
+    if (!(e instanceof ControlSocketUnavailable)) throw e;
+    // Loud, but what is served does not depend on it (a read-only state directory still serves).
+    opts.logger.error('control-socket-failed', {
+      error: e.message,
+      note: 'status, reload and zone list will not work',
+    });
+    return { server: undefined, release: () => Promise.resolve() };
+  });
   let commands: ControlCommands | undefined;
-  serveControl(lock.server, () => commands);
+  if (lock.server) serveControl(lock.server, () => commands);
   try {
     return await startLocked(opts, lock.release, (c) => (commands = c));
   } catch (e) {

@@ -3,13 +3,18 @@
  * of the same directory fails naming the directory and the holder's pid, a stale socket file is replaced, and
  * release removes the socket.
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serveControl } from '../../src/server/control.js';
-import { controlSocketPath, lockStateDirectory, probe } from '../../src/server/control-lock.js';
+import {
+  ControlSocketUnavailable,
+  controlSocketPath,
+  lockStateDirectory,
+  probe,
+} from '../../src/server/control-lock.js';
 
 describe('control-lock: one server per state directory', () => {
   let dir: string;
@@ -58,5 +63,19 @@ describe('control-lock: one server per state directory', () => {
 
   it('probe says absent when there is no socket', async () => {
     expect(await probe(join(dir, 'control.sock'))).toEqual({ state: 'absent' });
+  });
+});
+
+describe('control-lock: a socket that cannot be made', () => {
+  it('is ControlSocketUnavailable (the server runs without it), not a lock held by another server', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'dane-ns-lock-'));
+    // Longer than a Unix socket path may be (108 bytes on Linux).
+    const deep = join(base, 'd'.repeat(120));
+    mkdirSync(deep);
+    try {
+      await expect(lockStateDirectory(deep)).rejects.toBeInstanceOf(ControlSocketUnavailable);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });
