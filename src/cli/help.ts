@@ -168,7 +168,9 @@ const DETAILS = {
 
 Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
 also reloads the zones; SIGTERM/SIGINT stop.
-A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.`,
+A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.
+The server listens on <state>/control.sock (mode 0600) for dane-ns status, reload and zone list; a second server
+with the same state directory exits 1 naming the first one's pid (docs/control.md).`,
   ds: `Prints the DS record (digest type 2, SHA-256) of each current key-signing key of ZONE in zone-file syntax
 (during a KSK rollover the old and the new one; pending and retired keys not): give these to your registrar or
 parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the server creates them on its first
