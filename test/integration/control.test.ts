@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCert } from './helpers/certs.js';
 import { query, requireTool } from './helpers/dig.js';
 import { freePort } from './helpers/ports.js';
 import { CLI, REPO_ROOT, startDaneNs, type DaneNsInstance } from './helpers/server.js';
@@ -39,6 +40,8 @@ describe('control socket: status, reload, zone list, one server per state direct
   let keys: string;
   let server: DaneNsInstance;
   let port: number;
+  let tlsaCurrent: string;
+  let tlsaNext: string;
   const file = (): string => join(zones, 'ctl.example.yaml');
 
   beforeAll(async () => {
@@ -49,6 +52,26 @@ describe('control socket: status, reload, zone list, one server per state direct
     keys = join(work, 'keys');
     mkdirSync(zones, { recursive: true });
     writeFileSync(file(), zone(5));
+    // A second zone with automatic TLSA: a current and a next certificate for mail.tlsa.example.
+    const current = await makeCert(join(work, 'certs'), { name: 'current', cn: 'mail.tlsa.example' });
+    const next = await makeCert(join(work, 'certs'), { name: 'next', cn: 'mail.tlsa.example' });
+    tlsaCurrent = current.tlsa311.toUpperCase();
+    tlsaNext = next.tlsa311.toUpperCase();
+    writeFileSync(
+      join(zones, 'tlsa.example.yaml'),
+      `origin: tlsa.example.
+ttl: 300
+soa: { mname: ns1, rname: hostmaster, serial: auto, minimum: 60 }
+records:
+  "@": { NS: ns1, MX: 10 mail }
+  ns1: { A: 192.0.2.53 }
+  mail: { A: 192.0.2.25 }
+tlsa:
+  - host: mail
+    cert: ${current.certPath}
+    next: ${next.certPath}
+`,
+    );
     port = await freePort();
     server = await startDaneNs({ zonesDir: zones, port, stateDir: state, keysDir: keys });
   }, 60_000);
@@ -84,6 +107,27 @@ describe('control socket: status, reload, zone list, one server per state direct
     const list = cli(['zone', 'list', '--state', state]);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/^ctl\.example\. +ctl\.example\.yaml +5 +serving$/m);
+  });
+
+  it('status shows the TLSA records of an automatic host with their roles', () => {
+    const text = cli(['status', 'tlsa.example', '--state', state]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^zone tlsa\.example\. \(tlsa\.example\.yaml\): serving$/m);
+    expect(text.stdout).toContain('  TLSA mail.tlsa.example.\n');
+    expect(text.stdout).toMatch(new RegExp(`^    3 1 1 ${tlsaCurrent}  current$`, 'm'));
+    expect(text.stdout).toMatch(new RegExp(`^    3 1 1 ${tlsaNext}  next$`, 'm'));
+    const json = JSON.parse(cli(['status', 'tlsa.example.', '--state', state, '--json']).stdout) as {
+      zones: { tlsa: unknown }[];
+    };
+    expect(json.zones[0]!.tlsa).toEqual([
+      {
+        host: 'mail.tlsa.example.',
+        records: expect.arrayContaining([
+          { rdata: `3 1 1 ${tlsaCurrent}`, role: 'current' },
+          { rdata: `3 1 1 ${tlsaNext}`, role: 'next' },
+        ]) as unknown,
+      },
+    ]);
   });
 
   it('status of a zone the server does not have fails with the reason', () => {
@@ -131,7 +175,7 @@ describe('control socket: status, reload, zone list, one server per state direct
     await server.stop();
     port = await freePort();
     server = await startDaneNs({ zonesDir: zones, port, stateDir: state, keysDir: keys });
-    const st = cli(['status', '--state', state, '--json']);
+    const st = cli(['status', 'ctl.example', '--state', state, '--json']);
     expect(st.code, st.stderr).toBe(0);
     expect(JSON.parse(st.stdout)).toMatchObject({ pid: server.proc.pid, zones: [{ serial: 7, state: 'serving' }] });
   }, 60_000);
