@@ -41,6 +41,24 @@ export const COMMANDS: readonly Command[] = [
     summary: 'convert an RFC 1035 zone file to the YAML zone format',
   },
   {
+    topic: 'zone',
+    name: 'zone list',
+    options: '[--state DIR] [--json]',
+    summary: 'list the zones the running server serves: file, serial, state',
+  },
+  {
+    topic: 'status',
+    name: 'status',
+    options: '[ZONE] [--state DIR] [--json]',
+    summary: 'ask the running server how each zone is served: serial, signatures, keys, TLSA',
+  },
+  {
+    topic: 'reload',
+    name: 'reload',
+    options: '[ZONE] [--state DIR] [--json]',
+    summary: 'make the running server re-read its zone files now and print each published serial',
+  },
+  {
     topic: 'ds',
     name: 'ds ZONE',
     options: '[--keys DIR]',
@@ -151,7 +169,9 @@ const DETAILS = {
 
 Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
 also reloads the zones; SIGTERM/SIGINT stop.
-A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.`,
+A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.
+The server listens on <state>/control.sock (mode 0600) for dane-ns status, reload and zone list; a second server
+with the same state directory exits 1 naming the first one's pid (docs/control.md).`,
   ds: `Prints the DS record (digest type 2, SHA-256) of each current key-signing key of ZONE in zone-file syntax
 (during a KSK rollover the old and the new one; pending and retired keys not): give these to your registrar or
 parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the server creates them on its first
@@ -242,7 +262,20 @@ HEALTHCHECK runs it.`,
           when the state holds no served version of the zone as it is now (never served, or a file, certificate
           or key changed since), it says so on stderr and signs afresh (its own serial and signatures), exit 0
   import  converts an RFC 1035 master file to the YAML zone format (stdout, or --out FILE); the zone origin
-          is --origin NAME, else the owner of the file's SOA record`,
+          is --origin NAME, else the owner of the file's SOA record
+  list    asks the running server (its control socket in --state DIR, default ./state, env DANE_NS_STATE)
+          for its zones: zone, file, served serial, state; --json prints the server's JSON object`,
+  status: `Asks the running server (through <DIR>/control.sock; --state DIR, default ./state, env DANE_NS_STATE) how
+it serves each zone, or only ZONE: the zone file, its state (serving; serving last good version, with the error
+of the file that fails to load; not served, with the error), the served serial, when the earliest signature
+expires, the next key event of a rollover, and each automatic TLSA host with its records and their roles
+(current, next, issuer, retiring until TIME); then the listen addresses, the uptime and the version.
+--json prints the server's JSON object (docs/control.md). Without a running server: exit 1.`,
+  reload: `Makes the running server (through <DIR>/control.sock; --state DIR, default ./state, env DANE_NS_STATE) re-read
+its zones directory now, as SIGHUP does, and prints per zone the serial it publishes or the error of its file.
+With ZONE only that zone is printed; every file is re-read all the same (an unchanged one is not parsed again),
+and a note says so. Exit 1 when a zone file fails to load (its last good version keeps serving) or no server
+runs; --json prints the server's JSON object.`,
 } as const;
 
 export type Topic = keyof typeof DETAILS;

@@ -6,6 +6,7 @@
 import { ZoneError, formatProblem } from '../zone/errors.js';
 import { UsageError } from './args.js';
 import { checkCmd, healthcheckCmd } from './check.js';
+import { reloadCmd, statusCmd } from './control.js';
 import { environmentDefaults } from './env.js';
 import { mainHelp, printHelp } from './help.js';
 import type { Io } from './io.js';
@@ -28,6 +29,8 @@ const RUNNERS: Record<string, (args: string[], io: Io) => number | Promise<numbe
   'secondary-config': secondaryCmd,
   check: checkCmd,
   healthcheck: healthcheckCmd,
+  status: statusCmd,
+  reload: reloadCmd,
 };
 
 /** The process's standard output and error and its environment. */

@@ -9,6 +9,7 @@ import { hostPort, noPositionals, parseOptions } from './args.js';
 import { directory, udpEngine } from './env.js';
 import type { Io } from './io.js';
 import { printHelp } from './help.js';
+import { packageVersion } from './version.js';
 
 /** How long a stop waits for open connections and pending work before the process exits anyway. */
 export const STOP_DEADLINE_MS = 500;
@@ -60,6 +61,7 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
     logger,
     ...(http !== undefined ? { http } : {}),
     logQueries,
+    version: packageVersion(),
   });
   process.on('SIGHUP', () => {
     logger.info('reload', { reason: 'SIGHUP' });

@@ -1,7 +1,7 @@
 /**
  * `dane-ns zone export` (a zone in RFC 1035 §5 master-file syntax, optionally with its DNSSEC records, RFC 4034),
  * `dane-ns zone import` (an RFC 1035 master file to the YAML zone format) and `dane-ns zone check` (one zone file
- * loaded as the server loads it, offline).
+ * loaded as the server loads it, offline); `dane-ns zone list` asks the running server (control.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -18,18 +18,20 @@ import { ensureZoneKeys } from '../dnssec/keystore.js';
 import { signZone } from '../dnssec/zonesign.js';
 import { SignatureCache } from '../dnssec/sigcache.js';
 import { domainName, onePositional, parseOptions, requires, UsageError } from './args.js';
+import { zoneListCmd } from './control.js';
 import { directory } from './env.js';
 import { asServed, findZone } from './findzone.js';
 import { printHelp } from './help.js';
 import type { Io } from './io.js';
 
-export function zoneCmd(args: string[], io: Io): number {
+export function zoneCmd(args: string[], io: Io): number | Promise<number> {
   const sub = args[0];
   if (sub === undefined || sub === '--help' || sub === '-h') return printHelp(io, 'zone');
   if (sub === 'export') return zoneExport(args.slice(1), io);
   if (sub === 'import') return zoneImport(args.slice(1), io);
   if (sub === 'check') return zoneCheck(args.slice(1), io);
-  throw new UsageError(`unknown zone subcommand "${sub}" (export, import, check)`);
+  if (sub === 'list') return zoneListCmd(args.slice(1), io);
+  throw new UsageError(`unknown zone subcommand "${sub}" (export, import, check, list)`);
 }
 
 function zoneExport(args: string[], io: Io): number {

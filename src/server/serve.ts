@@ -7,6 +7,8 @@
  * query against the keyring of the keys directory (tsig-keyring.ts, tsig-query.ts); AXFR over TCP is
  * transfer.ts; NOTIFY to the secondaries of `transfer.notify` after each publish (RFC 1996) is notify.ts. The
  * secondaries' addresses (secondaries.ts) may use a reserve of TCP connections beyond the cap (tcp-admission.ts).
+ * The control socket in the state directory (control.ts, control-lock.ts, control-status.ts) is taken first: it
+ * keeps a second server off the same state directory and answers `dane-ns status`, `reload` and `zone list`.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +39,9 @@ import { ServedZones } from './served-zones.js';
 import { Shutdown } from './shutdown.js';
 import { ZoneSigner, type Secured } from './signer.js';
 import { health, scrape } from './status.js';
+import { serveControl, type ControlCommands } from './control.js';
+import { ControlSocketUnavailable, lockStateDirectory } from './control-lock.js';
+import { controlCommands } from './control-status.js';
 import { TlsaLoop } from './tlsa-loop.js';
 import { createTransfers, withUdpIxfr } from './transfer.js';
 import { ServerKeyring } from './tsig-keyring.js';
@@ -61,6 +66,8 @@ export interface ServeOptions {
   readonly notifyRetryMs?: readonly number[];
   /** Log one line per answered query (off by default: it costs a message decode per query). */
   readonly logQueries?: boolean;
+  /** The version `dane-ns status` reports (package.json's, given by the command line). */
+  readonly version?: string;
 }
 
 export interface RunningServer {
@@ -71,16 +78,46 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the server once it holds its state directory (control-lock.ts; throws, writing nothing, when another
+ * server does). The control socket answers `starting` until the zones are served and the listeners bound.
+ */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  mkdirSync(opts.stateDir, { recursive: true });
+  const lock = await lockStateDirectory(opts.stateDir).catch((e: unknown) => {
+    if (!(e instanceof ControlSocketUnavailable)) throw e;
+    // Loud, but what is served does not depend on it (a read-only state directory still serves).
+    opts.logger.error('control-socket-failed', {
+      error: e.message,
+      note: 'status, reload and zone list will not work',
+    });
+    return { server: undefined, release: () => Promise.resolve() };
+  });
+  let commands: ControlCommands | undefined;
+  if (lock.server) serveControl(lock.server, () => commands);
+  try {
+    return await startLocked(opts, lock.release, (c) => (commands = c));
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
+async function startLocked(
+  opts: ServeOptions,
+  releaseLock: () => Promise<void>,
+  ready: (commands: ControlCommands) => void,
+): Promise<RunningServer> {
   const { logger } = opts;
   const now = opts.now ?? Date.now;
-  mkdirSync(opts.stateDir, { recursive: true });
+  const startedAt = now();
   clearInterruptedWrites(
     [opts.keysDir, join(opts.keysDir, TSIG_DIR), opts.stateDir, join(opts.stateDir, SIGNATURES_DIR)],
     logger,
   );
   const serials = new SerialStore(opts.stateDir);
   const shutdown = new Shutdown();
+  shutdown.add(releaseLock); // closed last: the state directory is held until everything else has stopped
   // The state directory's failures: loud (log, /healthz, /metrics) and retried, never a change of what is served.
   const faults = new StateFaults(logger, nodeTimers);
   shutdown.add(() => faults.close());
@@ -251,14 +288,32 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     };
     const routes = { health: () => health(status), metrics: () => scrape(status) };
     const httpAddress = opts.http ? await listenOperator(opts.http, routes, logger, shutdown) : undefined;
+    const reload = (): void => {
+      signer.keysChanged();
+      keyring.reload('reload');
+      reloadZones('reload');
+    };
+    const hostText = (a: { host: string; port: number }): string =>
+      a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+    ready(
+      controlCommands({
+        files,
+        signer,
+        served: () => publisher.served(),
+        certificates: () => tlsa.health(),
+        tlsaState: (zone, host) => tlsaManager.state(zone, host),
+        reload,
+        now,
+        startedAt,
+        version: opts.version ?? 'unknown',
+        listen: addresses.map(hostText),
+        ...(httpAddress ? { http: hostText(httpAddress) } : {}),
+      }),
+    );
     return {
       ...(httpAddress ? { httpAddress } : {}),
       addresses,
-      reload(): void {
-        signer.keysChanged();
-        keyring.reload('reload');
-        reloadZones('reload');
-      },
+      reload,
       close: () => shutdown.close(),
     };
   } catch (e) {

@@ -66,6 +66,12 @@ export class ZoneSigner {
     return this.lastSigned.get(originKey);
   }
 
+  /** When (seconds since the epoch) the zone's key set changes next (a rollover step), or undefined (`dane-ns status`). */
+  nextKeyEvent(originKey: string): number | undefined {
+    const t = this.keyEvent.get(originKey);
+    return t === undefined || t === Infinity ? undefined : t;
+  }
+
   /** `signed` under the SOA of `zone`, its serial changed (the publish path, server/serials.ts). */
   withSerial(signed: SignedZone, zone: Zone): SignedZone {
     return signedWithSerial(signed, zone, Math.floor(this.now() / 1000), this.cache);
