@@ -65,15 +65,17 @@ export function labelRecords(published: readonly string[], h: HostRollover | und
 
 /**
  * The hazards of a host's state at `now`. A cold rollover lasts while the current record is not yet ready and
- * an older record (the set senders may have cached) exists; a host's first publication is none (no set was
- * cached before it).
+ * the record of the key used before it is still published as retiring (the set senders may have cached); a
+ * host's first publication is none (no set was cached before it).
  */
 export function rotationWarnings(h: HostRollover | undefined, now: number): RotationWarning[] {
   const out: RotationWarning[] = [];
   for (const r of h?.records ?? []) {
     if (!r.roles.includes('current')) continue;
     const until = readyAt(r.since, h!.ttl);
-    if (until > now && h!.records.some((o) => o.since < r.since))
+    // A record that is neither current nor next is a retiring one: the key in use before this one, which senders
+    // may have cached (compared by role, not by time: a renewal can come in the second of the first publication).
+    if (until > now && h!.records.some((o) => o.rdata !== r.rdata && o.roles.length === 0))
       out.push({
         event: 'tlsa-cold-rollover',
         rdata: r.rdata,

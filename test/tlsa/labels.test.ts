@@ -88,6 +88,14 @@ describe('cold rollover', () => {
     const after = h.step(T0 + 400, [cur(B)]);
     expect(coldRolloverAt(before, after, T0 + 400)).toMatchObject({ rdata: B, until: T0 + 700 });
   });
+  it('a renewal in the same second as the first publication is a cold rollover too', () => {
+    const h = host();
+    const before = h.step(T0, [cur(A)]);
+    const after = h.step(T0, [cur(B)]);
+    expect(coldRolloverAt(before, after, T0)).toMatchObject({ rdata: B, until: T0 + 600 });
+    expect(h.warnings(T0 + 599)).toEqual([`tlsa-cold-rollover ${B} ${T0 + 600}`]);
+    expect(h.warnings(T0 + 600)).toEqual([]);
+  });
   it('no change of the current key, or no previous state: none', () => {
     const h = host();
     const first = h.step(T0, [cur(A)]);
