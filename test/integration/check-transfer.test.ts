@@ -24,6 +24,7 @@ import { run } from '../cli/run.js';
 import { query, requireTool } from './helpers/dig.js';
 import { freePort } from './helpers/ports.js';
 import { startDaneNs, type DaneNsInstance } from './helpers/server.js';
+import { knotNotifiedConf } from './helpers/secondaries.js';
 
 const SECRET = 'UwSRfnkvxxmuAK4SoxR/4vkc8Y0tHWGwDMV8CpxpmaY=';
 const ZONE = 'example.com';
@@ -44,35 +45,8 @@ records:
   www: { A: ${www} }
 `;
 
-const knotConf = (dir: string, knotPort: number, ourPort: number): string => `server:
-    listen: 127.0.0.1@${knotPort}
-    rundir: ${join(dir, 'run')}
-log:
-  - target: stderr
-    any: info
-database:
-    storage: ${join(dir, 'db')}
-key:
-  - id: knot-xfr
-    algorithm: hmac-sha256
-    secret: ${SECRET}
-remote:
-  - id: dane-ns
-    address: 127.0.0.1@${ourPort}
-    key: knot-xfr
-acl:
-  - id: notify-from-dane-ns
-    address: 127.0.0.1
-    key: knot-xfr
-    action: notify
-template:
-  - id: default
-    storage: ${join(dir, 'db')}
-zone:
-  - domain: ${ZONE}
-    master: dane-ns
-    acl: notify-from-dane-ns
-`;
+const knotConf = (dir: string, knotPort: number, ourPort: number): string =>
+  knotNotifiedConf(dir, knotPort, ourPort, ZONE, SECRET);
 
 const base = mkdtempSync(join(tmpdir(), 'dane-ns-check-transfer-'));
 const zones = join(base, 'zones');

@@ -89,6 +89,43 @@ export function knotConf(dir: string, port: number, printed: string, source?: st
   return head + body;
 }
 
+/**
+ * A whole knot.conf written by hand (not from `secondary-config`): Knot on 127.0.0.1@`port` as a secondary of
+ * `zone` from dane-ns at 127.0.0.1@`primaryPort`, transfers signed with the TSIG key `knot-xfr` (hmac-sha256,
+ * `secret`), NOTIFY accepted from 127.0.0.1 with that key, logging to stderr.
+ */
+export function knotNotifiedConf(dir: string, port: number, primaryPort: number, zone: string, secret: string): string {
+  return `server:
+    listen: 127.0.0.1@${port}
+    rundir: ${join(dir, 'run')}
+log:
+  - target: stderr
+    any: info
+database:
+    storage: ${join(dir, 'db')}
+key:
+  - id: knot-xfr
+    algorithm: hmac-sha256
+    secret: ${secret}
+remote:
+  - id: dane-ns
+    address: 127.0.0.1@${primaryPort}
+    key: knot-xfr
+acl:
+  - id: notify-from-dane-ns
+    address: 127.0.0.1
+    key: knot-xfr
+    action: notify
+template:
+  - id: default
+    storage: ${join(dir, 'db')}
+zone:
+  - domain: ${zone}
+    master: dane-ns
+    acl: notify-from-dane-ns
+`;
+}
+
 /** A daemon started by the test, with everything it wrote to stdout and stderr. */
 export interface Daemon {
   readonly proc: ChildProcess;
