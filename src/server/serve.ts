@@ -32,6 +32,7 @@ import { logEachQuery } from './query-log.js';
 import { RefreshTimer } from './refresh-timer.js';
 import { SecondaryAddresses } from './secondaries.js';
 import { SerialAssigner } from './serials.js';
+import { SLICE_MS } from './slices.js';
 import { SIGNATURES_DIR, signaturesFile } from '../dnssec/sigstore.js';
 import { parseName } from '../wire/name.js';
 import { StateFaults } from './state-faults.js';
@@ -169,8 +170,10 @@ async function startLocked(
   shutdown.add(() => notifySocket.close());
   shutdown.add(() => notify.close());
   // RFC 1995 §4: the differences between served versions, for IXFR.
+  // Computed in slices after each publish (journal-diff.ts): queries are answered meanwhile.
   const journal = new Journal(
     fileJournalStore(opts.stateDir, logger, (path, write) => faults.attempt('journal', path, write)),
+    { sliceMs: SLICE_MS, onError: (zone, e) => logger.error('ixfr-journal-failed', { zone, error: String(e) }) },
   );
   publisher.onPublished(journal);
   // Signatures are refreshed by a timer, well before they expire; each refresh publishes what it re-signed.
