@@ -119,12 +119,35 @@ function additions(zone: Zone, keys: ZoneKeys): { dnskey: RRset; chain: NsecChai
  * caller keeps the previous snapshot then.
  */
 export function signZone(zone: Zone, keys: ZoneKeys, now: number, cache: SignatureCache): SignedZone {
+  const steps = signZoneSteps(zone, keys, now, cache);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Signing jobs between two yields of signZoneSteps. */
+const JOBS_PER_STEP = 32;
+
+/**
+ * signZone as a generator that yields every few dozen RRsets, for a caller that runs it in slices and answers
+ * queries between them (server/slices.ts): a reload signs on the main thread without stopping the answers.
+ */
+export function* signZoneSteps(
+  zone: Zone,
+  keys: ZoneKeys,
+  now: number,
+  cache: SignatureCache,
+): Generator<void, SignedZone, undefined> {
   const policy = policyOf(zone);
   const { dnskey, chain } = additions(zone, keys);
+  yield;
   const table = new RrsigTable();
+  let n = 0;
   for (const [rs, key] of signingJobs(zone, keys, dnskey, chain)) {
     const s = cache.get(rs, key, now, policy);
     table.setSignature(table.addJob(rs.owner.key, rs.type), s.rrsig, s.expiration);
+    if (++n % JOBS_PER_STEP === 0) yield;
   }
   table.seal();
   return assemble(zone, keys, dnskey, chain, tableLookup(table), table.earliestExpiration);

@@ -32,7 +32,7 @@ import { logEachQuery } from './query-log.js';
 import { RefreshTimer } from './refresh-timer.js';
 import { SecondaryAddresses } from './secondaries.js';
 import { SerialAssigner } from './serials.js';
-import { SLICE_MS } from './slices.js';
+import { SliceQueue, SLICE_MS } from './slices.js';
 import { SIGNATURES_DIR, signaturesFile } from '../dnssec/sigstore.js';
 import { parseName } from '../wire/name.js';
 import { StateFaults } from './state-faults.js';
@@ -209,27 +209,37 @@ async function startLocked(
     publisher.publish(secured, reason);
     refresh.schedule(Math.min(secured.nextDue, publisher.nextDue()));
   };
-  /** Signs what changed or is due (synchronously: only the first signing is a big one) and publishes it. */
-  const rebuild = (reason: PublishReason): void => {
+  // Reloads, refreshes and key changes run one after the other, in slices (slices.ts): signing, the serial's
+  // digests and the journal yield to the event loop every few milliseconds, so queries are answered meanwhile,
+  // and only the finished version is published. A small zone's rebuild ends before the call that asked for it.
+  const rebuilds = new SliceQueue((e) => logger.error('rebuild-failed', { error: String(e) }), SLICE_MS);
+  /** Signs what changed or is due and publishes it. */
+  function* rebuildSteps(reason: PublishReason): Generator<void, void, undefined> {
     if (shutdown.closed) return;
     takeSecondaries();
-    const secured = signer.secure(served.zones(files.loaded));
+    const secured = yield* signer.secureSteps(served.zones(files.loaded));
+    for (const [zone, signed] of publisher.toAssign(secured)) yield* assigner.prepareSteps(zone, signed);
+    if (shutdown.closed) return;
     try {
       publish(secured, reason);
     } catch (e) {
       // The serial or the signatures could not be recorded: the last snapshot keeps serving; retried by the timer.
       logger.error('publish-failed', { reason, error: String(e), serving: 'the last published version' });
       refresh.schedule(Math.floor(now() / 1000) + 60);
+    } finally {
+      assigner.dropPrepared();
     }
-  };
+  }
+  const rebuild = (reason: PublishReason): void => rebuilds.add(rebuildSteps(reason));
   /** Re-reads the zones directory, then the certificates of the hosts it now names, then publishes. */
-  const reloadZones = (reason: string): void => {
+  function* reloadSteps(reason: string): Generator<void, void, undefined> {
     if (shutdown.closed || !files.reload()) return;
     tlsa.configure(files.loaded);
     tlsa.refresh('reload');
-    rebuild('reload');
+    yield* rebuildSteps('reload');
     logger.debug('zones-reloaded', { reason });
-  };
+  }
+  const reloadZones = (reason: string): void => rebuilds.add(reloadSteps(reason));
 
   try {
     tlsa.configure(files.loaded);
@@ -266,15 +276,18 @@ async function startLocked(
       tsigWatched = true;
       watchDirectory(join(opts.keysDir, TSIG_DIR), keysChanged, ctx, 'keys-watch-failed', keysNote);
     };
-    const keysChanged = (reason: string): void => {
-      watchTsig();
-      signer.keysChanged();
-      keyring.reload(reason);
-      // A zone that failed for want of a TSIG key file loads once the file is there.
-      if (files.failing.size > 0) files.reload();
-      rebuild('keys');
-      logger.debug('keys-reread', { reason });
-    };
+    const keysChanged = (reason: string): void =>
+      rebuilds.add(
+        (function* () {
+          watchTsig();
+          signer.keysChanged();
+          keyring.reload(reason);
+          // A zone that failed for want of a TSIG key file loads once the file is there.
+          if (files.failing.size > 0) files.reload();
+          yield* rebuildSteps('keys');
+          logger.debug('keys-reread', { reason });
+        })(),
+      );
     const keysNote = 'key files are re-read on SIGHUP and when a zone changes';
     watchDirectory(opts.keysDir, keysChanged, ctx, 'keys-watch-failed', keysNote);
     watchTsig();
@@ -291,11 +304,14 @@ async function startLocked(
     };
     const routes = { health: () => health(status), metrics: () => scrape(status) };
     const httpAddress = opts.http ? await listenOperator(opts.http, routes, logger, shutdown) : undefined;
-    const reload = (): void => {
-      signer.keysChanged();
-      keyring.reload('reload');
-      reloadZones('reload');
-    };
+    const reload = (): void =>
+      rebuilds.add(
+        (function* () {
+          signer.keysChanged();
+          keyring.reload('reload');
+          yield* reloadSteps('reload');
+        })(),
+      );
     const hostText = (a: { host: string; port: number }): string =>
       a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
     ready(

@@ -16,6 +16,8 @@ export type SlicedTask = Iterator<unknown, void, undefined>;
 export class SliceQueue {
   private readonly tasks: SlicedTask[] = [];
   private scheduled = false;
+  /** A task is running: one added by it (a rebuild asked for during a reload) waits its turn. */
+  private draining = false;
   private waiters: (() => void)[] = [];
 
   constructor(
@@ -27,7 +29,7 @@ export class SliceQueue {
   /** Queues `task` and runs what fits in the current slice now. */
   add(task: SlicedTask): void {
     this.tasks.push(task);
-    if (!this.scheduled) this.drain();
+    if (!this.scheduled && !this.draining) this.drain();
   }
 
   /** Whether no task is queued or running. */
@@ -46,11 +48,14 @@ export class SliceQueue {
     const start = performance.now();
     while (this.tasks.length > 0) {
       const task = this.tasks[0]!;
+      this.draining = true;
       try {
         if (task.next().done) this.tasks.shift();
       } catch (e) {
         this.tasks.shift();
         this.onError(e);
+      } finally {
+        this.draining = false;
       }
       if (this.tasks.length > 0 && performance.now() - start >= this.sliceMs) {
         this.scheduled = true;
