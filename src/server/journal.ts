@@ -9,7 +9,7 @@
  * until it is there, the journal does not answer for the zone (since() gives null: the client gets the zone).
  */
 import { serialGreater } from '../wire/serial.js';
-import { changeOf, contentOf, type Content, type WireRR } from './journal-diff.js';
+import { changeOf, contentOf, type Change, type Content, type WireRR } from './journal-diff.js';
 import type { JournalStore } from './journal-store.js';
 import type { PublishListener, ZoneVersion } from './publisher.js';
 import { SliceQueue } from './slices.js';
@@ -127,23 +127,57 @@ export class Journal implements PublishListener {
   /** The last version taken in per zone (latest holds it only while it is the served one and complete). */
   private readonly before = new Map<string, Content>();
 
+  /** Differences computed ahead by prepareSteps(), by origin, for the version they were computed for. */
+  private readonly prepared = new Map<string, { version: ZoneVersion; before: Content | undefined; ahead: Ahead }>();
+
+  /**
+   * Computes ahead, in steps, what taking in `v` will need (its difference from the version before, or its
+   * content when it is the first), so that published() of that very version (the same zone and signed view)
+   * takes it in at once and the journal answers as soon as the version is served. The server calls it just
+   * before it publishes.
+   */
+  *prepareSteps(v: ZoneVersion): Generator<void, void, undefined> {
+    if (v.zone.transfer.allow.length === 0) return;
+    const before = this.before.get(v.origin);
+    const ahead: Ahead =
+      before && serialGreater(v.serial, before.serial)
+        ? { change: yield* changeOf(before, v) }
+        : { content: yield* contentOf(v) };
+    this.prepared.set(v.origin, { version: v, before, ahead });
+  }
+
+  /** Drops what prepareSteps() computed and no version took. */
+  dropPrepared(): void {
+    this.prepared.clear();
+  }
+
+  /** What was computed ahead for `v`, when it was for this very version and from the version taken in last. */
+  private ahead(v: ZoneVersion, before: Content | undefined): Ahead | undefined {
+    const p = this.prepared.get(v.origin);
+    this.prepared.delete(v.origin);
+    if (!p || p.before !== before) return undefined;
+    const same = p.version.zone === v.zone && p.version.signed === v.signed && p.version.serial === v.serial;
+    return same ? p.ahead : undefined;
+  }
+
   private *take(v: ZoneVersion): Generator<void, void, undefined> {
     try {
       const before = this.before.get(v.origin);
+      const ahead = this.ahead(v, before);
       let next: Content;
       let chain = this.chains.get(v.origin) ?? [];
       if (!before) {
-        next = yield* contentOf(v);
+        next = ahead?.content ?? (yield* contentOf(v));
         // First version since start: the stored journal goes on when it led to this very serial (the serial
         // store gives one serial to one content, so the content is the one the differences lead to).
         const stored = this.store?.load(v.origin);
         chain = stored && stored.serial === next.serial ? [...stored.chain] : [];
       } else if (!serialGreater(v.serial, before.serial)) {
         // A version whose serial is not greater than the last one's (RFC 1982) cannot be chained to it.
-        next = yield* contentOf(v);
+        next = ahead?.content ?? (yield* contentOf(v));
         chain = [];
       } else {
-        const change = yield* changeOf(before, v);
+        const change = ahead?.change ?? (yield* changeOf(before, v));
         next = change.next;
         const { deleted, added } = change;
         const size = [...deleted, ...added].reduce((n, r) => n + r.length, before.soa.length + next.soa.length);
@@ -194,6 +228,12 @@ export class Journal implements PublishListener {
   differences(origin: string): readonly Difference[] {
     return this.chains.get(origin) ?? [];
   }
+}
+
+/** Computed ahead for a version: its difference from the one before, or its content (a first version). */
+interface Ahead {
+  readonly change?: Change;
+  readonly content?: Content;
 }
 
 /** A failure while taking in a version of `origin`. */

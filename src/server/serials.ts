@@ -63,7 +63,7 @@ export class SerialAssigner {
    * under the next one, with their digests), done ahead in steps that yield (server/slices.ts), so that the
    * assign() of the publish that follows only looks them up. Nothing is recorded here.
    */
-  *prepareSteps(zone: Zone, signed: ZoneSecurity | undefined): Generator<void, void, undefined> {
+  *prepareSteps(zone: Zone, signed: ZoneSecurity | undefined): Generator<void, Prepared, undefined> {
     const under = new Map<number, Candidate>();
     this.prepared.set(zone, { signed, under });
     const prev = this.store.previous(nameToText(zone.origin).toLowerCase());
@@ -76,6 +76,8 @@ export class SerialAssigner {
     }
     const serial = nextSerial({ previous: prev?.serial, changed, file: zone.serialSetting, nowMs: this.now() });
     if (!under.has(serial)) under.set(serial, yield* this.underSteps(zone, signed, serial));
+    const c = under.get(serial)!;
+    return { serial, zone: c.zone, signed: c.signed };
   }
 
   /** The serial of the version (`zone`, `signed`) and the version served under it. */
@@ -134,6 +136,13 @@ export class SerialAssigner {
     const s = isSigned(signed) ? this.signer.withSerial(signed, z) : signed;
     return { zone: z, signed: s, digest: yield* versionDigestSteps(z, isSigned(s) ? s : undefined) };
   }
+}
+
+/** The version assign() will most likely serve (unless the clock moves on before it runs). */
+export interface Prepared {
+  readonly serial: number;
+  readonly zone: Zone;
+  readonly signed: ZoneSecurity | undefined;
 }
 
 /** A version under a given serial, and its digest. */

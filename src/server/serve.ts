@@ -34,7 +34,7 @@ import { SecondaryAddresses } from './secondaries.js';
 import { SerialAssigner } from './serials.js';
 import { SliceQueue, SLICE_MS } from './slices.js';
 import { SIGNATURES_DIR, signaturesFile } from '../dnssec/sigstore.js';
-import { parseName } from '../wire/name.js';
+import { nameToText, parseName } from '../wire/name.js';
 import { StateFaults } from './state-faults.js';
 import { ServedZones } from './served-zones.js';
 import { Shutdown } from './shutdown.js';
@@ -218,7 +218,11 @@ async function startLocked(
     if (shutdown.closed) return;
     takeSecondaries();
     const secured = yield* signer.secureSteps(served.zones(files.loaded));
-    for (const [zone, signed] of publisher.toAssign(secured)) yield* assigner.prepareSteps(zone, signed);
+    for (const [zone, signed] of publisher.toAssign(secured)) {
+      const ahead = yield* assigner.prepareSteps(zone, signed);
+      // The journal's difference too, so that IXFR answers from the moment the version is served.
+      yield* journal.prepareSteps({ origin: nameToText(zone.origin), ...ahead, at: 0 });
+    }
     if (shutdown.closed) return;
     try {
       publish(secured, reason);
@@ -228,12 +232,13 @@ async function startLocked(
       refresh.schedule(Math.floor(now() / 1000) + 60);
     } finally {
       assigner.dropPrepared();
+      journal.dropPrepared();
     }
   }
   const rebuild = (reason: PublishReason): void => rebuilds.add(rebuildSteps(reason));
   /** Re-reads the zones directory, then the certificates of the hosts it now names, then publishes. */
   function* reloadSteps(reason: string): Generator<void, void, undefined> {
-    if (shutdown.closed || !files.reload()) return;
+    if (shutdown.closed || !(yield* files.reloadSteps())) return;
     tlsa.configure(files.loaded);
     tlsa.refresh('reload');
     yield* rebuildSteps('reload');

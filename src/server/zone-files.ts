@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import { nameToText } from '../wire/name.js';
 import { ZoneError, clip, listProblems, type ZoneProblem } from '../zone/errors.js';
 import {
-  buildZoneSource,
+  buildZoneSourceSteps,
   listZoneDirectory,
   readZoneSource,
   ZoneReadError,
@@ -101,6 +101,15 @@ export class ZoneFiles {
    * read (every zone is kept as it was, and there is nothing to rebuild).
    */
   reload(): boolean {
+    const steps = this.reloadSteps();
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /** reload() in steps: a changed file is built in steps that yield (server/slices.ts). */
+  *reloadSteps(): Generator<void, boolean, undefined> {
     const { logger } = this.opts;
     let files: string[];
     try {
@@ -122,7 +131,7 @@ export class ZoneFiles {
       this.failedStamps.delete(file);
       let loaded = false;
       try {
-        const lf = this.loadOne(file, stamp);
+        const lf = yield* this.loadOneSteps(file, stamp);
         loaded = true;
         const clash = sameOrigin(this.byFile, file, lf.plain);
         if (clash) throw new ZoneError([clash]);
@@ -169,8 +178,16 @@ export class ZoneFiles {
     return files;
   }
 
-  private loadOne(file: string, stamp = fileStamp(file)): LoadedFile {
-    const { source, plain } = loadZoneForServing(file, this.opts.autoSerial, this.opts.check);
+  private loadOne(file: string): LoadedFile {
+    const steps = this.loadOneSteps(file, fileStamp(file));
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  private *loadOneSteps(file: string, stamp: string): Generator<void, LoadedFile, undefined> {
+    const { source, plain } = yield* loadZoneForServingSteps(file, this.opts.autoSerial, this.opts.check);
     if (source.src.tlsa.length > 0) return { source, plain, stamp };
     // Only a zone with automatic TLSA is built again from its source (served-zones.ts); for the others the
     // parsed records (about 20 MB for a 100k-name zone) are dropped once the zone is built.
@@ -203,9 +220,23 @@ export function loadZoneForServing(
   /** The server's own checks of a built zone (a `transfer.allow` key that has no key file). */
   check?: (zone: Zone) => readonly ZoneProblem[],
 ): { source: ZoneFileSource; plain: Zone } {
+  const steps = loadZoneForServingSteps(file, autoSerial, check);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** loadZoneForServing in steps: the build yields every few hundred records (zone/build.ts buildZoneSteps). */
+function* loadZoneForServingSteps(
+  file: string,
+  autoSerial?: (origin: string, hash: string) => number,
+  check?: (zone: Zone) => readonly ZoneProblem[],
+): Generator<void, { source: ZoneFileSource; plain: Zone }, undefined> {
   const source = readZoneSource(file);
+  yield;
   const auto = source.src.tlsa.length > 0;
-  const plain = buildZoneSource(source, auto ? undefined : autoSerial);
+  const plain = yield* buildZoneSourceSteps(source, auto ? undefined : autoSerial);
   const checked = check?.(plain) ?? [];
   if (checked.length > 0) throw new ZoneCheckError([...checked]);
   if (auto) {

@@ -5,7 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ZoneError, type ZoneProblem } from './errors.js';
-import { buildZone } from './build.js';
+import { buildZoneSteps } from './build.js';
 import { parseZoneYaml, type ZoneSource } from './yaml.js';
 import type { Zone } from './zone.js';
 import { FileReadError, readRegularFile, ZONE_FILE_MAX } from '../state/readfile.js';
@@ -88,7 +88,20 @@ export function buildZoneSource(
   autoSerial?: (origin: string, hash: string) => number,
   src: ZoneSource = f.src,
 ): Zone {
-  return buildZone(
+  const steps = buildZoneSourceSteps(f, autoSerial, src);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** buildZoneSource in steps (zone/build.ts buildZoneSteps). */
+export function buildZoneSourceSteps(
+  f: ZoneFileSource,
+  autoSerial?: (origin: string, hash: string) => number,
+  src: ZoneSource = f.src,
+): Generator<void, Zone, undefined> {
+  return buildZoneSteps(
     src,
     {
       defaultOrigin: f.defaultOrigin,
