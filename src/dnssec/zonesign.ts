@@ -15,6 +15,7 @@ import type { RRset, Zone, ZoneNode } from '../zone/zone.js';
 import type { ZoneKey } from './keys.js';
 import {
   buildNsecChain,
+  buildNsecChainSteps,
   nodataProof,
   nxdomainProof,
   wildcardAnswerProof,
@@ -102,17 +103,24 @@ export function rolloverTtls(zone: Zone): { dnskeyTtl: number; maxTtl: number } 
 
 /** The DNSKEY RRset and the NSEC chain: what the signer adds before signing. */
 function additions(zone: Zone, keys: ZoneKeys): { dnskey: RRset; chain: NsecChain } {
+  return { dnskey: dnskeyRRset(zone, keys), chain: buildNsecChain(zone, nsecOptions(zone)) };
+}
+
+function dnskeyRRset(zone: Zone, keys: ZoneKeys): RRset {
   const dnskeyRdatas = publishedKeys(keys).map((k) => k.dnskeyRdata);
-  const dnskey: RRset = Object.freeze({
+  return Object.freeze({
     owner: zone.origin,
     type: T.DNSKEY,
     ttl: zone.soa.ttl,
     rdatas: Object.freeze(dnskeyRdatas),
   });
-  // RFC 9077: NSEC TTL = min(SOA MINIMUM, SOA TTL), which is the zone's negative TTL.
-  const chain = buildNsecChain(zone, { ttl: zone.negativeTtl, apexExtraTypes: [T.DNSKEY] });
-  return { dnskey, chain };
 }
+
+/** RFC 9077: NSEC TTL = min(SOA MINIMUM, SOA TTL), which is the zone's negative TTL. */
+const nsecOptions = (zone: Zone): { ttl: number; apexExtraTypes: number[] } => ({
+  ttl: zone.negativeTtl,
+  apexExtraTypes: [T.DNSKEY],
+});
 
 /**
  * Signs a zone at time `now` (seconds since the epoch). Throws SignError/WireError on a key or data problem; the
@@ -140,8 +148,8 @@ export function* signZoneSteps(
   cache: SignatureCache,
 ): Generator<void, SignedZone, undefined> {
   const policy = policyOf(zone);
-  const { dnskey, chain } = additions(zone, keys);
-  yield;
+  const dnskey = dnskeyRRset(zone, keys);
+  const chain = yield* buildNsecChainSteps(zone, nsecOptions(zone));
   const table = new RrsigTable();
   let n = 0;
   for (const [rs, key] of signingJobs(zone, keys, dnskey, chain)) {

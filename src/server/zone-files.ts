@@ -16,7 +16,7 @@ import { ZoneError, clip, listProblems, type ZoneProblem } from '../zone/errors.
 import {
   buildZoneSourceSteps,
   listZoneDirectory,
-  readZoneSource,
+  readZoneSourceSteps,
   ZoneReadError,
   type ZoneFileSource,
 } from '../zone/files.js';
@@ -233,8 +233,7 @@ function* loadZoneForServingSteps(
   autoSerial?: (origin: string, hash: string) => number,
   check?: (zone: Zone) => readonly ZoneProblem[],
 ): Generator<void, { source: ZoneFileSource; plain: Zone }, undefined> {
-  const source = readZoneSource(file);
-  yield;
+  const source = yield* readZoneSourceSteps(file);
   const auto = source.src.tlsa.length > 0;
   const plain = yield* buildZoneSourceSteps(source, auto ? undefined : autoSerial);
   const checked = check?.(plain) ?? [];

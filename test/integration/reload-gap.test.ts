@@ -151,6 +151,7 @@ describe('reloads of a large zone never stop the answers', () => {
     const [udpWaits, tcpWaits] = await Promise.all(probes.map((p) => p.stop()));
     const longest = (w: number[]): number => Math.round(Math.max(...w));
     const seen = { udp: longest(udpWaits!), tcp: longest(tcpWaits!), probes: udpWaits!.length + tcpWaits!.length };
+    process.stdout.write(`reload-gap: longest waits ${JSON.stringify(seen)}\n`);
     // Both probes asked all along (the phases took seconds), and never waited long.
     expect(udpWaits!.length).toBeGreaterThan(20);
     expect(seen, JSON.stringify(seen)).toMatchObject({ udp: expect.any(Number), tcp: expect.any(Number) });
