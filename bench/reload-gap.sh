@@ -65,7 +65,7 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 # "NOERROR <serial>", "REFUSED", ... for the SOA of $2 at port $1.
 soa_state() { # port name
   kdig +norec +timeout=1 +retry=0 @127.0.0.1 -p "$1" "$2" SOA 2>/dev/null |
-    awk '/status:/ { s = $6; sub(",", "", s) } $4 == "SOA" && $1 == name { serial = $7 } END { print s, serial }' name="$2"
+    awk '/status:/ { s = $6; sub(/[;,]$/, "", s) } $4 == "SOA" && $1 == name { serial = $7 } END { print s, serial }' name="$2"
 }
 wait_for() { # port test-function
   local deadline=$((SECONDS + STEP_TIMEOUT))
