@@ -101,28 +101,7 @@ export class ZoneSigner {
    * Unchanged RRsets keep their signatures (the cache is per key).
    */
   keysChanged(): void {
-    this.keysToCheck = true;
-  }
-
-  /** The key files may have changed since the last secure(): each reused zone's keys are read and compared. */
-  private keysToCheck = false;
-
-  /**
-   * Whether the keys of `z` read now differ from those `last` was signed with: a DNSKEY's content, which keys
-   * sign, or when the key set changes next (a key's timing). A change of anything else in the keys directory
-   * (another zone's key, a TSIG key, a file rewritten with the same content) signs nothing again.
-   */
-  #keysDiffer(z: Zone, last: SignedZone, nowMs: number): boolean {
-    const keys = ensureZoneKeys({
-      zone: z.origin,
-      keysDir: this.keysDir,
-      stateDir: this.stateDir,
-      mode: z.dnssec.keys,
-      now: new Date(nowMs),
-    });
-    if (!keys.ok) return true;
-    const event = keys.nextEvent ? Math.ceil(keys.nextEvent.getTime() / 1000) : Infinity;
-    return keyPrint(keys) !== keyPrint(last.keys) || event !== (this.keyEvent.get(z.origin.key) ?? Infinity);
+    this.signedFrom.clear();
   }
 
   /** Signs the zones (synchronously: a reload or refresh signs only what changed or is due). */
@@ -193,8 +172,6 @@ export class ZoneSigner {
     const nowMs = this.now();
     const nowSec = Math.floor(nowMs / 1000);
     const previous = new Map(this.status);
-    const checkKeys = this.keysToCheck;
-    this.keysToCheck = false;
     this.status.clear(); // zones that are gone lose their status
     for (const z of zones) {
       if (!z.dnssec.enabled) {
@@ -208,8 +185,7 @@ export class ZoneSigner {
         last &&
         this.signedFrom.get(z.origin.key) === z &&
         nowSec < last.earliestExpiration - z.dnssec.refreshBefore &&
-        nowSec < keyEvent &&
-        !(checkKeys && this.#keysDiffer(z, last, nowMs))
+        nowSec < keyEvent
       ) {
         // Same zone object (its file did not change), nothing due: the signed view is reused as it is.
         this.status.set(z.origin.key, previous.get(z.origin.key) ?? { state: 'signed' });
@@ -318,10 +294,4 @@ function keyTags(keys: ZoneKeys): { dnskey: number[]; dnskeySigners: number[]; z
 /** The keys that make signatures: the DNSKEY RRset's signers and the zone signer. */
 function signersOf(keys: ZoneKeys): ZoneKey[] {
   return [...dnskeySigners(keys), keys.zsk];
-}
-
-/** What of a key set a signed zone depends on: every DNSKEY's rdata, the DNSKEY RRset's signers, the zone signer. */
-function keyPrint(keys: ZoneKeys): string {
-  const rdata = (k: ZoneKey): string => Buffer.from(k.dnskeyRdata).toString('base64');
-  return JSON.stringify([publishedKeys(keys).map(rdata), dnskeySigners(keys).map(rdata), rdata(keys.zsk)]);
 }
