@@ -60,6 +60,7 @@ export function findCookie(q: Uint8Array): QueryCookie | 'malformed' | null {
       for (let o = rdata; o + 4 <= rdata + rdlength;) {
         const code = (q[o]! << 8) | q[o + 1]!;
         const len = (q[o + 2]! << 8) | q[o + 3]!;
+        if (o + 4 + len > rdata + rdlength) return null; // the decoder's FORMERR (RFC 6891 §6.1.2)
         if (code === COOKIE_OPTION && found === null) {
           if (len !== CLIENT_LEN && (len < 16 || len > 40)) return 'malformed';
           found = { sizeAt: p + 2, rdlengthAt: p + 8, optionAt: o, length: len };

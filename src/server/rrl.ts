@@ -90,55 +90,53 @@ export class RateLimiter {
   private flowHash(ip: Uint8Array, r: Uint8Array): number {
     if (r.length < 12) return 0;
     let h = (0x811c9dc5 ^ this.seed) >>> 0;
-    const mix = (b: number): void => {
-      h = Math.imul(h ^ b, 0x01000193) >>> 0;
-    };
     const bits = ip.length === 4 ? this.opts.ipv4Prefix : this.opts.ipv6Prefix;
-    for (let i = 0; i * 8 < bits; i++) mix(ip[i]! & (0xff << Math.max(0, 8 - (bits - i * 8))));
-    mix(ip.length);
+    for (let i = 0; i * 8 < bits; i++) h = fnv(h, ip[i]! & (0xff << Math.max(0, 8 - (bits - i * 8))));
+    h = fnv(h, ip.length);
     const rcode = r[3]! & 0x0f;
     const an = (r[6]! << 8) | r[7]!;
     const ns = (r[8]! << 8) | r[9]!;
     const qEnd = firstQuestionEnd(r);
     let kind: number;
-    let nameAt = -1;
     if (rcode === RCODE.NOERROR && an > 0) kind = Kind.Answer;
     else if (rcode === RCODE.NOERROR && !(((r[2]! << 8) | r[3]!) & FLAG_AA) && ns > 0) kind = Kind.Referral;
     else if (rcode === RCODE.NOERROR) kind = Kind.Nodata;
     else if (rcode === RCODE.NXDOMAIN) kind = Kind.Nxdomain;
     else kind = Kind.Error;
-    mix(kind);
+    h = fnv(h, kind);
     if (qEnd > 12 && kind !== Kind.Error) {
-      nameAt = 12;
       // NXDOMAIN and referrals are told apart by the authority's first owner (ANCOUNT is 0 for both).
-      if ((kind === Kind.Nxdomain || kind === Kind.Referral) && ns > 0 && an === 0 && qEnd < r.length) nameAt = qEnd;
-      hashName(r, nameAt, mix);
-      if (kind === Kind.Answer) {
-        mix(r[qEnd - 4]!);
-        mix(r[qEnd - 3]!);
-      }
+      const byOwner = (kind === Kind.Nxdomain || kind === Kind.Referral) && ns > 0 && an === 0 && qEnd < r.length;
+      h = hashName(r, byOwner ? qEnd : 12, h);
+      if (kind === Kind.Answer) h = fnv(fnv(h, r[qEnd - 4]!), r[qEnd - 3]!);
     }
     return h === 0 ? 1 : h;
   }
 }
 
-/** Feeds the lower-cased labels of the name at `p` (compression followed, at most 128 hops) to `mix`. */
-function hashName(m: Uint8Array, p: number, mix: (b: number) => void): void {
+/** One FNV-1a step. */
+function fnv(h: number, b: number): number {
+  return Math.imul(h ^ b, 0x01000193) >>> 0;
+}
+
+/** `h` with the lower-cased labels of the name at `p` hashed in (compression followed, at most 128 hops). */
+function hashName(m: Uint8Array, p: number, h: number): number {
   for (let hops = 0; p < m.length && hops < 128; hops++) {
     const l = m[p]!;
-    if (l === 0) return;
+    if (l === 0) return h;
     if (l >= 0xc0) {
-      if (p + 1 >= m.length) return;
+      if (p + 1 >= m.length) return h;
       p = ((l & 0x3f) << 8) | m[p + 1]!;
       continue;
     }
-    mix(l);
+    h = fnv(h, l);
     for (let i = p + 1; i <= p + l && i < m.length; i++) {
       const b = m[i]!;
-      mix(b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
+      h = fnv(h, b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
     }
     p += l + 1;
   }
+  return h;
 }
 
 /**

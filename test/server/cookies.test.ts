@@ -12,6 +12,7 @@ import { peekSimpleQuery } from '../../src/server/fastpath.js';
 import { addressBytes } from '../../src/zone/prefix.js';
 import { decodeMessage, encodeQuery } from '../../src/wire/message.js';
 import { parseName, ROOT } from '../../src/wire/name.js';
+import { HOSTILE } from '../wire/hostile-packets.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
@@ -142,5 +143,25 @@ describe('stripCookie and withCookie', () => {
     // Not when it would not fit, not without an OPT at the end.
     expect(withCookie(answer, option, answer.length + 27)).toBeNull();
     expect(withCookie(encodeQuery(parseName('www.example.com.', ROOT), 1), option, 1232)).toBeNull();
+  });
+});
+
+describe('findCookie on hostile packets', () => {
+  it('never throws, and finds only options that lie inside their OPT rdata (the rest is the decoder FORMERR)', () => {
+    for (const h of HOSTILE) {
+      const c = findCookie(h.bytes);
+      if (c === null || c === 'malformed') continue;
+      expect(c.optionAt + 4 + c.length, h.name).toBeLessThanOrEqual(h.bytes.length);
+      let original = true;
+      try {
+        decodeMessage(h.bytes);
+      } catch {
+        original = false;
+      }
+      if (original) expect(() => decodeMessage(stripCookie(h.bytes, c)), h.name).not.toThrow();
+    }
+    const cut = query(new Uint8Array(8));
+    cut[cut.length - 13] = 20; // the option's length now runs past the OPT rdata
+    expect(findCookie(cut)).toBeNull();
   });
 });
