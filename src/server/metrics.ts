@@ -195,7 +195,7 @@ export class Metrics {
     head(
       'dane_ns_queries_dropped_total',
       'counter',
-      'Requests answered with silence (not a DNS query, or unparseable).',
+      'Requests answered with silence (not a DNS query, unparseable, or dropped by rate limiting).',
     );
     out.push(
       `dane_ns_queries_dropped_total{transport="udp"} ${this.dropped[0]}`,
