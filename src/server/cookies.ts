@@ -73,6 +73,22 @@ export function findCookie(q: Uint8Array): QueryCookie | 'malformed' | null {
   return found;
 }
 
+/** Offset of the OPT RR's TYPE field in the additional section of `q`, or -1 (none, or not readable). */
+export function optAt(q: Uint8Array): number {
+  if (q.length < 12) return -1;
+  const before = ((q[6]! << 8) | q[7]!) + ((q[8]! << 8) | q[9]!);
+  const all = before + ((q[10]! << 8) | q[11]!);
+  let p = 12;
+  for (let i = (q[4]! << 8) | q[5]!; i > 0; i--) p = skipName(q, p) + 4;
+  for (let i = 0; i < all && p <= q.length; i++) {
+    p = skipName(q, p);
+    if (p + 10 > q.length) return -1;
+    if (i >= before && ((q[p]! << 8) | q[p + 1]!) === T.OPT) return p;
+    p += 10 + ((q[p + 8]! << 8) | q[p + 9]!);
+  }
+  return -1;
+}
+
 /** The offset after the name at `p` (a compression pointer ends it); past the end when it runs out. */
 function skipName(q: Uint8Array, p: number): number {
   for (let hops = 0; p < q.length && hops < 128; hops++) {

@@ -13,9 +13,17 @@ import { RCODE } from '../wire/types.js';
 import type { AddressPrefix } from '../zone/settings.js';
 import { addressBytes } from '../zone/prefix.js';
 import { bareResponse, firstQuestionEnd } from './handler.js';
-import { checkCookie, findCookie, serverCookie, stripCookie, withCookie, type CookieVerdict } from './cookies.js';
+import {
+  checkCookie,
+  findCookie,
+  optAt,
+  serverCookie,
+  stripCookie,
+  withCookie,
+  type CookieVerdict,
+} from './cookies.js';
 import type { CookieSecrets } from './cookie-secret.js';
-import { EDNS_UDP_SIZE } from './respond.js';
+import { EDNS_UDP_SIZE, OPT_SIZE, writeOpt } from './respond.js';
 import { RateLimiter, slipped, type RrlOptions } from './rrl.js';
 import type { Handler } from './transport.js';
 
@@ -77,6 +85,17 @@ export function inPrefixes(prefixes: readonly AddressPrefix[], ip: Uint8Array): 
   return false;
 }
 
+/** A bare answer with our OPT when the query had one (RFC 6891 §7), DO copied (RFC 3225 §3). */
+function withOurOpt(bare: Uint8Array, query: Uint8Array): Uint8Array {
+  const o = optAt(query);
+  if (o < 0) return bare;
+  const out = Buffer.alloc(bare.length + OPT_SIZE);
+  out.set(bare, 0);
+  out[11] = 1;
+  writeOpt(out, bare.length, { dnssecOk: (query[o + 6]! & 0x80) !== 0, extRcode: 0 });
+  return out;
+}
+
 /** The handler behind the query ACL, cookies and rate limiting. */
 export function withGuard(handler: Handler, opts: GuardOptions): Handler {
   const { allowQuery, cookies, counters, now } = opts;
@@ -105,7 +124,7 @@ export function withGuard(handler: Handler, opts: GuardOptions): Handler {
     let proven = false;
     if (allowQuery && !inPrefixes(allowQuery, ip)) {
       counters.aclRefused++;
-      out = bareResponse(query, RCODE.REFUSED, firstQuestionEnd(query));
+      out = withOurOpt(bareResponse(query, RCODE.REFUSED, firstQuestionEnd(query)), query);
     } else {
       const c = cookies ? findCookie(query) : null;
       if (c === 'malformed') {

@@ -4,6 +4,7 @@ import {
   COOKIE_OPTION,
   COOKIE_REPLY_SIZE,
   findCookie,
+  optAt,
   serverCookie,
   stripCookie,
   withCookie,
@@ -149,6 +150,7 @@ describe('stripCookie and withCookie', () => {
 describe('findCookie on hostile packets', () => {
   it('never throws, and finds only options that lie inside their OPT rdata (the rest is the decoder FORMERR)', () => {
     for (const h of HOSTILE) {
+      expect(optAt(h.bytes), h.name).toBeLessThan(h.bytes.length);
       const c = findCookie(h.bytes);
       if (c === null || c === 'malformed') continue;
       expect(c.optionAt + 4 + c.length, h.name).toBeLessThanOrEqual(h.bytes.length);

@@ -68,6 +68,16 @@ describe('withGuard: query ACL', () => {
     expect(g.seen.length).toBe(3);
     expect(g.counters.aclRefused).toBe(1);
   });
+
+  it('puts our OPT into the REFUSED when the query had one (RFC 6891 §7), DO copied', () => {
+    const g = setup({ allowQuery: [parsePrefix('192.0.2.0/24')] });
+    const withDo = decodeMessage(g.ask('198.51.100.1', encodeQuery(NAME, T.A, { edns: { dnssecOk: true } }))!);
+    expect(withDo.edns?.dnssecOk).toBe(true);
+    expect(withDo.edns?.udpSize).toBe(1232);
+    const plain = decodeMessage(g.ask('198.51.100.1', encodeQuery(NAME, T.A))!);
+    expect(plain.edns).toBeNull();
+    expect(plain.flags & 0xf).toBe(RCODE.REFUSED);
+  });
 });
 
 describe('withGuard: cookies', () => {
