@@ -54,7 +54,13 @@ const query = (cookie?: Uint8Array): Uint8Array =>
 const cookieOf = (response: Uint8Array | null): Uint8Array | undefined =>
   response ? decodeMessage(response).edns?.options.find((o) => o.code === COOKIE_OPTION)?.data : undefined;
 
-const rrl = (exempt = LOOPBACK): GuardOptions['rrl'] => ({ rate: 5, slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, exempt });
+const rrl = (exempt = LOOPBACK): NonNullable<GuardOptions['rrl']> => ({
+  rate: 5,
+  slip: 2,
+  ipv4Prefix: 24,
+  ipv6Prefix: 56,
+  exempt,
+});
 
 describe('withGuard: query ACL', () => {
   it('refuses sources outside --allow-query and answers those inside', () => {

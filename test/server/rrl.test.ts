@@ -37,7 +37,7 @@ function response(
   }).bytes;
 }
 
-const answer = (name: string, qtype = T.A) => response(name, qtype, { answer: [rr(name, T.A)] });
+const answer = (name: string, qtype: number = T.A) => response(name, qtype, { answer: [rr(name, T.A)] });
 const nxdomain = (name: string, zone: string) =>
   response(name, T.A, { rcode: RCODE.NXDOMAIN, authority: [rr(zone, T.SOA)] });
 
