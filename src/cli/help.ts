@@ -19,7 +19,7 @@ export const COMMANDS: readonly Command[] = [
     topic: 'serve',
     name: 'serve',
     options:
-      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--log-queries]',
+      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN]',
     summary: 'serve the zones directory over UDP and TCP',
   },
   {
@@ -166,12 +166,24 @@ const DETAILS = {
                        (Prometheus text); off by default  (env DANE_NS_HTTP; an empty --http= turns it off)
   --log-queries        one log line per query (client, qname, qtype, rcode, size); off by default
                        (env DANE_NS_LOG_QUERIES=1)
+  --allow-query PREFIX answer only these sources (198.51.100.0/24, 2001:db8::/48, an address); repeatable;
+                       REFUSED to the rest; transfers keep their own ACL (transfer.allow). Default: everyone
+  --rrl RATE           UDP response rate limit: identical responses a second per client network
+                       (answer per name and type, NODATA per name, NXDOMAIN per zone, referral per
+                       delegation, errors per network); 0 turns it off; default 200 (NSD's). Never TCP
+  --rrl-slip N         send every Nth limited response truncated (TC: real clients retry over TCP), drop
+                       the others; 0 drops all, 1 truncates all; default 2
+  --rrl-exempt PREFIX  never limited; repeatable; default 127.0.0.0/8 and ::1 (loopback); giving the flag
+                       replaces the default, 'none' exempts nobody. A valid DNS cookie exempts a client too
+  --rrl-ipv4-prefix LEN, --rrl-ipv6-prefix LEN
+                       the client network of the limit: default /24 and /56
 
 Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
 also reloads the zones; SIGTERM/SIGINT stop.
 A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.
 The server listens on <state>/control.sock (mode 0600) for dane-ns status, reload and zone list; a second server
-with the same state directory exits 1 naming the first one's pid (docs/control.md).`,
+with the same state directory exits 1 naming the first one's pid (docs/control.md).
+DNS cookies (RFC 7873, RFC 9018) are always answered; the secret is <state>/cookie-secret.json, rotated daily.`,
   ds: `Prints the DS record (digest type 2, SHA-256) of each current key-signing key of ZONE in zone-file syntax
 (during a KSK rollover the old and the new one; pending and retired keys not): give these to your registrar or
 parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the server creates them on its first

@@ -6,6 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { createLogger } from '../log.js';
 import { startServer } from '../server/serve.js';
 import { hostPort, noPositionals, parseOptions } from './args.js';
+import { guardOptions } from './serve-guard.js';
 import { directory, udpEngine } from './env.js';
 import type { Io } from './io.js';
 import { printHelp } from './help.js';
@@ -15,7 +16,24 @@ import { packageVersion } from './version.js';
 export const STOP_DEADLINE_MS = 500;
 
 export async function serveCmd(args: string[], io: Io): Promise<number> {
-  const a = parseOptions(args, ['zones', 'keys', 'state', 'listen', 'udp-engine', 'http'], ['log-queries']);
+  const a = parseOptions(
+    args,
+    [
+      'zones',
+      'keys',
+      'state',
+      'listen',
+      'udp-engine',
+      'http',
+      'allow-query',
+      'rrl',
+      'rrl-slip',
+      'rrl-exempt',
+      'rrl-ipv4-prefix',
+      'rrl-ipv6-prefix',
+    ],
+    ['log-queries'],
+  );
   if (a.has('help')) return printHelp(io, 'serve');
   noPositionals(a);
   const d = io.defaults;
@@ -28,6 +46,7 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
   if (httpFlag) hostPort('--http', httpFlag, 0);
   const http = httpFlag !== undefined ? httpFlag || undefined : d.http();
   const logQueries = a.has('log-queries') || d.logQueries();
+  const guard = guardOptions(a);
   const zonesDir = directory(a, d, 'zones');
   const keysDir = directory(a, d, 'keys');
   const stateDir = directory(a, d, 'state');
@@ -61,6 +80,7 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
     logger,
     ...(http !== undefined ? { http } : {}),
     logQueries,
+    ...guard,
     version: packageVersion(),
   });
   process.on('SIGHUP', () => {

@@ -11,6 +11,7 @@
 import { rcodeToText, T, typeToText } from '../wire/types.js';
 import type { TransferKind, TransferResult } from './transfer.js';
 import type { Handler, StreamHandler, Transport } from './transport.js';
+import { GuardCounters } from './guard.js';
 
 export interface ZoneGauge {
   readonly zone: string;
@@ -74,6 +75,8 @@ export class Metrics {
   private readonly dropped = [0, 0];
   reloadFailures = 0;
   certReadFailures = 0;
+  /** The query ACL, cookies and rate limiting (guard.ts). */
+  readonly guard = new GuardCounters();
   readonly started = Date.now();
   /** SOA serial served, per zone (origin text), in publication order. */
   private readonly serials = new Map<string, number>();
@@ -192,7 +195,7 @@ export class Metrics {
     head(
       'dane_ns_queries_dropped_total',
       'counter',
-      'Requests answered with silence (not a DNS query, or unparseable).',
+      'Requests answered with silence (not a DNS query, unparseable, or dropped by rate limiting).',
     );
     out.push(
       `dane_ns_queries_dropped_total{transport="udp"} ${this.dropped[0]}`,
@@ -270,6 +273,7 @@ export class Metrics {
       if (z.journal) out.push(`dane_ns_journal_versions{zone="${esc(z.zone)}"} ${z.journal.versions}`);
     head('dane_ns_journal_bytes', 'gauge', 'Octets of the records held in the IXFR journal.');
     for (const z of zones) if (z.journal) out.push(`dane_ns_journal_bytes{zone="${esc(z.zone)}"} ${z.journal.bytes}`);
+    out.push(...this.guard.render());
     head('dane_ns_start_time_seconds', 'gauge', 'Process start time (Unix seconds).');
     out.push(`dane_ns_start_time_seconds ${Math.floor(this.started / 1000)}`);
     return out.join('\n') + '\n';

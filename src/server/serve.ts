@@ -20,6 +20,8 @@ import { RolloverStore } from '../state/rollover.js';
 import { TlsaManager } from '../tlsa/manager.js';
 import { nodeTimers } from './clock.js';
 import { watchDirectory } from './dir-watch.js';
+import { CookieSecrets } from './cookie-secret.js';
+import { withGuard, type GuardOptions } from './guard.js';
 import { createHandler } from './handler.js';
 import { listenDns, listenOperator } from './listeners.js';
 import { Metrics } from './metrics.js';
@@ -68,6 +70,10 @@ export interface ServeOptions {
   readonly logQueries?: boolean;
   /** The version `dane-ns status` reports (package.json's, given by the command line). */
   readonly version?: string;
+  /** Only these sources are answered, REFUSED to the rest (guard.ts); absent: everyone. */
+  readonly allowQuery?: GuardOptions['allowQuery'];
+  /** Response rate limiting over UDP (rrl.ts) and its exempt sources; absent: off. */
+  readonly rrl?: GuardOptions['rrl'];
 }
 
 export interface RunningServer {
@@ -238,7 +244,14 @@ async function startLocked(
     const current = (): ReturnType<typeof publisher.current> => publisher.current();
     const onCount = opts.http ? metrics.countTransfer.bind(metrics) : undefined;
     const xfr = { current, lookup: keyring.lookup, logger, now, journal, ...(onCount ? { onCount } : {}) };
-    const answer = withUdpIxfr(withTsig(createHandler(current), keyring.lookup, now), xfr);
+    // The query ACL, cookies and rate limiting (guard.ts) stand before the answering code; IXFR over UDP keeps
+    // its own ACL (transfer.allow), as AXFR over TCP does.
+    const cookies = new CookieSecrets(opts.stateDir, Math.floor(now() / 1000), (what, error) =>
+      logger.warn('cookie-secret-failed', { what, error, note: 'server cookies change at the next start' }),
+    );
+    const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard };
+    const guarded = withGuard(withTsig(createHandler(current), keyring.lookup, now), guard);
+    const answer = withUdpIxfr(guarded, xfr);
     const transfers = createTransfers(xfr);
     const stream = opts.http ? metrics.wrapStream(transfers) : transfers;
     // Counting costs a header scan per response: only when someone can read the counters.
