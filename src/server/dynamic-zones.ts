@@ -13,7 +13,7 @@ import { typeFromText } from '../wire/types.js';
 import { ZoneError, clip, listProblems } from '../zone/errors.js';
 import { buildZoneSource } from '../zone/files.js';
 import { grantOf } from '../zone/updatepolicy.js';
-import type { RecordInput } from '../zone/yaml.js';
+import { withDynamicRecords } from '../zone/dynamic.js';
 import type { Zone } from '../zone/zone.js';
 import type { LoadedFile } from './zone-files.js';
 import { UpdateRejected } from './update.js';
@@ -54,10 +54,9 @@ export class DynamicZones {
 
   /** The file's zone with `records` as its dynamic records; throws ZoneError when it does not build. */
   build(lf: LoadedFile, records: readonly DynamicRecord[]): LoadedFile {
-    const src = { ...lf.source.src, records: [...lf.source.src.records, ...records.map(toInput)] };
-    const source = { ...lf.source, src };
-    const auto = src.tlsa.length > 0;
-    return { ...lf, source, plain: buildZoneSource(source, auto ? undefined : this.autoSerial, src) };
+    const source = withDynamicRecords(lf.source, records);
+    const auto = source.src.tlsa.length > 0;
+    return { ...lf, source, plain: buildZoneSource(source, auto ? undefined : this.autoSerial) };
   }
 
   /**
@@ -98,8 +97,4 @@ export class DynamicZones {
     this.store.save(origin, keep);
     return keep;
   }
-}
-
-function toInput(r: DynamicRecord): RecordInput {
-  return { owner: r.name, type: r.type, ttl: r.ttl, value: r.data, line: 0, dynamic: true };
 }
