@@ -1,0 +1,421 @@
+/**
+ * RFC 2136 dynamic update against the real server with real clients: nsupdate (BIND 9) and knsupdate (Knot) over
+ * UDP and TCP add and delete `_acme-challenge` TXT records signed with TSIG; the answers validate through
+ * Unbound and the exported signed zone passes ldns-verify-zone. Every refusal leaves the serial as it was; each
+ * prerequisite kind answers its rcode; a server killed (SIGKILL) as soon as NOERROR arrives has the record after a
+ * restart, and its zone file is untouched; updates while the zone file is edited lose neither.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeMessage, decodeMessage } from '../../src/wire/message.js';
+import { parseName } from '../../src/wire/name.js';
+import { CLASS_IN, OPCODE, RCODE, T } from '../../src/wire/types.js';
+import { requireTool } from './helpers/dig.js';
+import { freePort } from './helpers/ports.js';
+import { CLI, startDaneNs, type DaneNsInstance } from './helpers/server.js';
+import { startUnbound, type UnboundInstance } from './helpers/unbound.js';
+
+const run = promisify(execFile);
+const SECRET = 'UwSRfnkvxxmuAK4SoxR/4vkc8Y0tHWGwDMV8CpxpmaY=';
+const WRONG = 'c2VjcmV0IHRoYXQgaXMgbm90IHRoZSByaWdodCBvbmUhIQ==';
+const keyFile = (name: string, secret: string): string =>
+  `key "${name}" {\n\talgorithm hmac-sha256;\n\tsecret "${secret}";\n};\n`;
+
+const zoneYaml = (origin: string, extra = ''): string => `origin: ${origin}
+soa: { mname: ns1, rname: hostmaster }
+records:
+  "@": { NS: ns1 }
+  ns1: { A: 192.0.2.53 }
+  mail: { A: 192.0.2.25 }
+${extra}update:
+  - key: acme
+    names: [_acme-challenge, _acme-challenge.mail, ${Array.from({ length: 10 }, (_, i) => `c${i}`).join(', ')}]
+`;
+const OTHER_YAML = `origin: other.example.
+soa: { mname: ns1, rname: hostmaster }
+records:
+  "@": { NS: ns1 }
+  ns1: { A: 192.0.2.53 }
+update:
+  - { key: other, names: [_acme-challenge] }
+`;
+
+let dir: string;
+let zones: string;
+let keys: string;
+let state: string;
+
+function setupDirs(): void {
+  dir = mkdtempSync(join(tmpdir(), 'dane-ns-update-'));
+  zones = join(dir, 'zones');
+  keys = join(dir, 'keys');
+  state = join(dir, 'state');
+  mkdirSync(zones);
+  mkdirSync(join(keys, 'tsig'), { recursive: true });
+  writeFileSync(join(zones, 'example.com.yaml'), zoneYaml('example.com.'));
+  writeFileSync(join(zones, 'other.example.yaml'), OTHER_YAML);
+  writeFileSync(join(keys, 'tsig', 'acme.key'), keyFile('acme', SECRET));
+  writeFileSync(join(keys, 'tsig', 'other.key'), keyFile('other', SECRET));
+}
+
+interface Outcome {
+  code: number;
+  out: string;
+}
+
+/** Runs nsupdate or knsupdate with `lines` (after the server and zone lines) on stdin; bounded to 20 s. */
+function nsupdate(
+  port: number,
+  lines: string[],
+  o: { tool?: 'nsupdate' | 'knsupdate'; tcp?: boolean; key?: string | null; zone?: string } = {},
+): Promise<Outcome> {
+  const tool = o.tool ?? 'nsupdate';
+  const key = o.key === undefined ? `hmac-sha256:acme:${SECRET}` : o.key;
+  const args = [
+    ...(key !== null ? ['-y', key] : []),
+    ...(o.tcp ? ['-v'] : []),
+    ...(tool === 'nsupdate' ? ['-t', '5'] : ['-t', '5', '-r', '0']),
+  ];
+  const script = [`server 127.0.0.1 ${port}`, `zone ${o.zone ?? 'example.com.'}`, ...lines, 'send', 'quit', ''].join(
+    '\n',
+  );
+  return new Promise((resolve) => {
+    const p = spawn(requireTool(tool), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, out });
+    });
+    p.stdin.end(script);
+  });
+}
+
+async function kdig(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run(requireTool('kdig'), [
+    '@127.0.0.1',
+    '-p',
+    String(port),
+    '+timeout=3',
+    '+retry=1',
+    ...args,
+  ]);
+  return stdout;
+}
+
+async function serial(port: number, zone = 'example.com.'): Promise<number> {
+  return Number((await kdig(port, '+short', zone, 'SOA')).trim().split(/\s+/)[2]);
+}
+
+async function txt(port: number, name: string): Promise<string[]> {
+  return (await kdig(port, '+short', name, 'TXT'))
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .sort();
+}
+
+describe('nsupdate and knsupdate, validated by Unbound, verified by ldns-verify-zone', () => {
+  let dane: DaneNsInstance | undefined;
+  let unbound: UnboundInstance | undefined;
+
+  beforeAll(async () => {
+    for (const t of ['nsupdate', 'knsupdate', 'kdig', 'ldns-verify-zone']) requireTool(t);
+    setupDirs();
+    dane = await startDaneNs({ zonesDir: zones, port: await freePort(), keysDir: keys, stateDir: state });
+    const { stdout: ds } = await run(process.execPath, [CLI, 'ds', 'example.com.', '--keys', keys]);
+    unbound = await startUnbound({
+      port: await freePort(),
+      stubs: [{ zone: 'example.com.', addr: `127.0.0.1@${dane.port}` }],
+      trustAnchors: ds.trim().split('\n'),
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await unbound?.stop();
+    await dane?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const tool of ['nsupdate', 'knsupdate'] as const)
+    for (const tcp of [false, true])
+      it(`${tool} over ${tcp ? 'TCP' : 'UDP'}: add, validated answer, delete, validated denial`, async () => {
+        const port = dane!.port;
+        const token = `${tool}-${tcp ? 'tcp' : 'udp'}-token`;
+        const before = await serial(port);
+        const added = await nsupdate(port, [`update add _acme-challenge.example.com. 60 TXT "${token}"`], {
+          tool,
+          tcp,
+        });
+        expect(added, added.out).toMatchObject({ code: 0 });
+        const afterAdd = await serial(port);
+        expect(afterAdd).toBeGreaterThan(before);
+        expect(await txt(port, '_acme-challenge.example.com.')).toContain(`"${token}"`);
+        await unbound!.flush();
+        const validated = await kdig(unbound!.port, '+dnssec', '_acme-challenge.example.com.', 'TXT');
+        expect(validated).toMatch(/Flags: qr rd ra ad;/);
+        expect(validated).toContain(`"${token}"`);
+
+        const deleted = await nsupdate(port, [`update delete _acme-challenge.example.com. TXT "${token}"`], {
+          tool,
+          tcp,
+        });
+        expect(deleted, deleted.out).toMatchObject({ code: 0 });
+        expect(await serial(port)).toBeGreaterThan(afterAdd);
+        expect(await txt(port, '_acme-challenge.example.com.')).not.toContain(`"${token}"`);
+        await unbound!.flush();
+        const denial = await kdig(unbound!.port, '+dnssec', '_acme-challenge.example.com.', 'TXT');
+        expect(denial).toMatch(/Flags: qr rd ra ad;/);
+        expect(denial).toMatch(/status: NXDOMAIN/);
+      });
+
+  it('the exported signed zone holds the dynamic record, marked, and passes ldns-verify-zone', async () => {
+    const added = await nsupdate(dane!.port, ['update add _acme-challenge.mail.example.com. 60 TXT "exported"']);
+    expect(added, added.out).toMatchObject({ code: 0 });
+    const args = ['zone', 'export', 'example.com.', '--zones', zones, '--keys', keys, '--state', state, '--signed'];
+    const { stdout: signed, stderr } = await run(process.execPath, [CLI, ...args]);
+    expect(stderr).toBe(''); // the served version, from the state directory: not signed afresh
+    expect(signed).toMatch(
+      /; dynamic update \(RFC 2136\), kept in the state directory:\n_acme-challenge\.mail\.example\.com\.\t60\tIN\tTXT\t"exported"/,
+    );
+    expect(signed).toMatch(new RegExp(`\\tSOA\\t\\S+ \\S+ ${await serial(dane!.port)} `));
+    const file = join(dir, 'example.com.signed');
+    writeFileSync(file, signed);
+    const { stdout: ds } = await run(process.execPath, [CLI, 'ds', 'example.com.', '--keys', keys]);
+    writeFileSync(join(dir, 'ds'), ds);
+    const ldns = await run(requireTool('ldns-verify-zone'), ['-k', join(dir, 'ds'), file]);
+    expect(ldns.stdout).toContain('Zone is verified and complete');
+  });
+});
+
+describe('refusals, prerequisites, NOTZONE, FORMERR', () => {
+  let dane: DaneNsInstance | undefined;
+  let port = 0;
+
+  beforeAll(async () => {
+    setupDirs();
+    dane = await startDaneNs({ zonesDir: zones, port: await freePort(), keysDir: keys, stateDir: state });
+    port = dane.port;
+    const seeded = await nsupdate(port, ['update add _acme-challenge.example.com. 60 TXT "seed"']);
+    expect(seeded, seeded.out).toMatchObject({ code: 0 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await dane?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const refusals: [string, string[], Parameters<typeof nsupdate>[2], RegExp][] = [
+    ['another name', ['update add www.example.com. 60 TXT "x"'], {}, /REFUSED/],
+    ...(['A 192.0.2.1', 'CNAME mail.example.com.', 'TLSA 3 1 1 AABBCCDD', 'NS ns2.example.com.'] as const).map(
+      (rr): [string, string[], Parameters<typeof nsupdate>[2], RegExp] => [
+        `another type (${rr.split(' ')[0]})`,
+        [`update add _acme-challenge.example.com. 60 ${rr}`],
+        { tool: 'knsupdate' },
+        /REFUSED/,
+      ],
+    ),
+    ['NS at the apex', ['update add example.com. 60 NS ns2.example.com.'], {}, /REFUSED/],
+    ['DNSKEY at the apex', ['update add example.com. 60 DNSKEY 257 3 13 AAAA'], { tool: 'knsupdate' }, /REFUSED/],
+    ['no TSIG', ['update add _acme-challenge.example.com. 60 TXT "x"'], { key: null }, /REFUSED/],
+    [
+      'an unknown key',
+      ['update add _acme-challenge.example.com. 60 TXT "x"'],
+      { key: `hmac-sha256:nokey:${SECRET}` },
+      /NOTAUTH|BADKEY/,
+    ],
+    [
+      'a wrong secret',
+      ['update add _acme-challenge.example.com. 60 TXT "x"'],
+      { key: `hmac-sha256:acme:${WRONG}` },
+      /NOTAUTH|BADSIG/,
+    ],
+    [
+      'the right key for another zone',
+      ['update add _acme-challenge.example.com. 60 TXT "x"'],
+      { key: `hmac-sha256:other:${SECRET}` },
+      /REFUSED/,
+    ],
+    [
+      'one message mixing an allowed and a refused change',
+      ['update add _acme-challenge.example.com. 60 TXT "allowed"', 'update add www.example.com. 60 TXT "refused"'],
+      {},
+      /REFUSED/,
+    ],
+  ];
+  for (const [what, lines, opts, said] of refusals)
+    it(`refused, nothing changed: ${what}`, async () => {
+      const before = await serial(port);
+      const r = await nsupdate(port, lines, opts);
+      expect(r.code, r.out).not.toBe(0);
+      expect(r.out).toMatch(said);
+      expect(await serial(port)).toBe(before);
+      expect(await txt(port, '_acme-challenge.example.com.')).toEqual(['"seed"']);
+      expect(await txt(port, 'www.example.com.')).toEqual([]);
+    });
+
+  const prereqs: [string, string, RegExp][] = [
+    ['yxrrset (RRset exists) that does not', 'prereq yxrrset _acme-challenge.mail.example.com. TXT', /NXRRSET/],
+    ['yxrrset with a value that differs', 'prereq yxrrset _acme-challenge.example.com. TXT "other"', /NXRRSET/],
+    ['nxrrset (RRset does not exist) that does', 'prereq nxrrset _acme-challenge.example.com. TXT', /YXRRSET/],
+    ['yxdomain (name in use) that is not', 'prereq yxdomain nothing.example.com.', /NXDOMAIN/],
+    ['nxdomain (name not in use) that is', 'prereq nxdomain mail.example.com.', /YXDOMAIN/],
+  ];
+  for (const [what, line, said] of prereqs)
+    it(`prerequisite ${what}: ${said.source}, nothing changed`, async () => {
+      const before = await serial(port);
+      const r = await nsupdate(port, [line, 'update add _acme-challenge.example.com. 60 TXT "x"']);
+      expect(r.code, r.out).not.toBe(0);
+      expect(r.out).toMatch(said);
+      expect(await serial(port)).toBe(before);
+    });
+
+  it('prerequisites that hold let the update through', async () => {
+    const lines = [
+      'prereq yxrrset _acme-challenge.example.com. TXT "seed"',
+      'prereq nxrrset _acme-challenge.mail.example.com. TXT',
+      'prereq yxdomain mail.example.com.',
+      'prereq nxdomain nothing.example.com.',
+      'update add _acme-challenge.example.com. 60 TXT "second"',
+    ];
+    const r = await nsupdate(port, lines);
+    expect(r, r.out).toMatchObject({ code: 0 });
+    expect(await txt(port, '_acme-challenge.example.com.')).toEqual(['"second"', '"seed"']);
+  });
+
+  /** One unsigned UPDATE message over UDP; the rcode of the answer. */
+  async function rawUpdate(
+    questions: { name: string; type: number }[],
+    owner = '_acme-challenge.example.com.',
+  ): Promise<number> {
+    const bytes = encodeMessage({
+      id: 4242,
+      flags: OPCODE.UPDATE << 11,
+      questions: questions.map((q) => ({ name: parseName(q.name), type: q.type, class: CLASS_IN })),
+      answer: [],
+      authority: [{ name: parseName(owner), type: T.TXT, class: CLASS_IN, ttl: 60, rdata: new Uint8Array([1, 0x78]) }],
+      additional: [],
+      edns: null,
+    }).bytes;
+    const sock = createSocket('udp4');
+    try {
+      const answer = new Promise<Uint8Array>((resolve, reject) => {
+        sock.once('message', (m) => resolve(m));
+        setTimeout(() => reject(new Error('no answer in 3 s')), 3000);
+      });
+      sock.send(bytes, port, '127.0.0.1');
+      return decodeMessage(await answer).flags & 0xf;
+    } finally {
+      sock.close();
+    }
+  }
+
+  it('FORMERR for a bad zone section (two zones, a zone of type A), NOTAUTH for a zone not served', async () => {
+    const before = await serial(port);
+    const two = [
+      { name: 'example.com.', type: T.SOA },
+      { name: 'other.example.', type: T.SOA },
+    ];
+    expect(await rawUpdate(two)).toBe(RCODE.FORMERR);
+    expect(await rawUpdate([{ name: 'example.com.', type: T.A }])).toBe(RCODE.FORMERR);
+    expect(await rawUpdate([{ name: 'example.org.', type: T.SOA }])).toBe(RCODE.NOTAUTH);
+    expect(await serial(port)).toBe(before);
+  });
+
+  it('NOTZONE for an owner outside the zone', async () => {
+    const before = await serial(port);
+    const r = await nsupdate(port, ['update add _acme-challenge.other.example. 60 TXT "x"'], { tool: 'knsupdate' });
+    expect(r.code, r.out).not.toBe(0);
+    expect(r.out).toMatch(/NOTZONE/);
+    expect(await serial(port)).toBe(before);
+  });
+});
+
+describe('durability and concurrency', () => {
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('kill -9 as soon as NOERROR arrives: after a restart the record is there, the serial not lower, the YAML untouched', async () => {
+    setupDirs();
+    const yamlBefore = readFileSync(join(zones, 'example.com.yaml'));
+    const port = await freePort();
+    const first = await startDaneNs({ zonesDir: zones, port, keysDir: keys, stateDir: state });
+    let served = 0;
+    let before = 0;
+    try {
+      before = await serial(port);
+      const r = await nsupdate(port, ['update add _acme-challenge.example.com. 60 TXT "durable"'], {
+        tool: 'knsupdate',
+      });
+      first.proc.kill('SIGKILL');
+      expect(r, r.out).toMatchObject({ code: 0 });
+    } finally {
+      await first.stop();
+    }
+    const second = await startDaneNs({ zonesDir: zones, port: await freePort(), keysDir: keys, stateDir: state });
+    try {
+      expect(await txt(second.port, '_acme-challenge.example.com.')).toEqual(['"durable"']);
+      served = await serial(second.port);
+      expect(served).toBeGreaterThan(before);
+      const { stdout } = await run(process.execPath, [
+        CLI,
+        'zone',
+        'export',
+        'example.com.',
+        '--zones',
+        zones,
+        '--state',
+        state,
+      ]);
+      expect(stdout).toMatch(new RegExp(`\\tSOA\\t\\S+ \\S+ ${served} `));
+    } finally {
+      await second.stop();
+    }
+    expect(readFileSync(join(zones, 'example.com.yaml')).equals(yamlBefore)).toBe(true);
+  }, 60_000);
+
+  it('50 updates while the zone file is edited 20 times: no update lost, no edit lost', async () => {
+    setupDirs();
+    const dane = await startDaneNs({ zonesDir: zones, port: await freePort(), keysDir: keys, stateDir: state });
+    try {
+      const lines: string[] = [];
+      for (let i = 0; i < 50; i++) lines.push(`update add c${i % 10}.example.com. 60 TXT "u${i}"`, 'send');
+      const updates = nsupdate(dane.port, lines.slice(0, -1));
+      let extra = '';
+      for (let e = 1; e <= 20; e++) {
+        extra += `  e${e}: { A: 192.0.2.${e} }\n`;
+        const text = zoneYaml('example.com.', '').replace('update:', `${extra.replace(/^/, '')}update:`);
+        // An editor's atomic save: a new file renamed over the old one.
+        const tmp = join(zones, `.example.com.yaml.swp`);
+        writeFileSync(tmp, text);
+        renameSync(tmp, join(zones, 'example.com.yaml'));
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      const r = await updates;
+      expect(r, r.out).toMatchObject({ code: 0 });
+      // The watcher settles: every edit and every update is served.
+      const deadline = Date.now() + 15_000;
+      let missing: string[] = [];
+      do {
+        missing = [];
+        for (let e = 1; e <= 20; e++)
+          if ((await kdig(dane.port, '+short', `e${e}.example.com.`, 'A')).trim() !== `192.0.2.${e}`)
+            missing.push(`e${e}`);
+        if (missing.length > 0) await new Promise((res) => setTimeout(res, 300));
+      } while (missing.length > 0 && Date.now() < deadline);
+      expect(missing).toEqual([]);
+      for (let c = 0; c < 10; c++)
+        expect(await txt(dane.port, `c${c}.example.com.`)).toEqual(
+          [0, 1, 2, 3, 4].map((k) => `"u${k * 10 + c}"`).sort(),
+        );
+    } finally {
+      await dane.stop();
+    }
+  }, 90_000);
+});
