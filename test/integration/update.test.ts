@@ -32,7 +32,10 @@ records:
   "@": { NS: ns1 }
   ns1: { A: 192.0.2.53 }
   mail: { A: 192.0.2.25 }
-${extra}update:
+${extra}transfer:
+  allow:
+    - key: acme
+update:
   - key: acme
     names: [_acme-challenge, _acme-challenge.mail, ${Array.from({ length: 10 }, (_, i) => `c${i}`).join(', ')}]
 `;
@@ -175,6 +178,26 @@ describe('nsupdate and knsupdate, validated by Unbound, verified by ldns-verify-
         expect(denial).toMatch(/Flags: qr rd ra ad;/);
         expect(denial).toMatch(/status: NXDOMAIN/);
       });
+
+  it('the SOA lookup a client makes first is answered with AA, the SOA in the answer section, TSIG-signed', async () => {
+    const out = await kdig(dane!.port, '-y', `hmac-sha256:acme:${SECRET}`, 'example.com.', 'SOA');
+    expect(out).toMatch(/Flags: qr aa rd;/);
+    expect(out).toMatch(/;; ANSWER SECTION:\nexample\.com\.\s+\d+\s+IN\s+SOA\s/);
+    expect(out).toMatch(/;; TSIG PSEUDOSECTION:\nacme\.\s+0\s+ANY\s+TSIG\s+hmac-sha256\./);
+  });
+
+  it('one update is one new version in the IXFR journal (RFC 1995): the difference is the record added', async () => {
+    const before = await serial(dane!.port);
+    const r = await nsupdate(dane!.port, ['update add _acme-challenge.example.com. 60 TXT "journal"']);
+    expect(r, r.out).toMatchObject({ code: 0 });
+    const after = await serial(dane!.port);
+    const ixfr = await kdig(dane!.port, '-y', `hmac-sha256:acme:${SECRET}`, `IXFR=${before}`, 'example.com.');
+    const soas = ixfr.split('\n').filter((l) => !l.startsWith(';') && l.trim().split(/\s+/)[3] === 'SOA');
+    expect(soas.map((l) => Number(l.trim().split(/\s+/)[6]))).toEqual([after, before, after, after]);
+    expect(ixfr).toMatch(/_acme-challenge\.example\.com\.\s+60\s+IN\s+TXT\s+"journal"/);
+    const cleanup = await nsupdate(dane!.port, ['update delete _acme-challenge.example.com. TXT']);
+    expect(cleanup, cleanup.out).toMatchObject({ code: 0 });
+  });
 
   it('the exported signed zone holds the dynamic record, marked, and passes ldns-verify-zone', async () => {
     const added = await nsupdate(dane!.port, ['update add _acme-challenge.mail.example.com. 60 TXT "exported"']);
