@@ -7,6 +7,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -441,4 +442,99 @@ describe('durability and concurrency', () => {
       await dane.stop();
     }
   }, 90_000);
+});
+
+describe('certbot certonly --dns-rfc2136 against pebble, validating against dane-ns', () => {
+  let dane: DaneNsInstance | undefined;
+  let pebble: ReturnType<typeof spawn> | undefined;
+
+  afterAll(async () => {
+    pebble?.kill('SIGKILL');
+    await dane?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('certbot writes the challenge by RFC 2136, pebble finds it at dane-ns, the certificate is issued, the challenge removed', async () => {
+    for (const t of ['certbot', 'pebble', 'openssl']) requireTool(t);
+    setupDirs();
+    dane = await startDaneNs({ zonesDir: zones, port: await freePort(), keysDir: keys, stateDir: state });
+    // Pebble's own TLS certificate, which certbot is told to trust.
+    const cert = join(dir, 'pebble-cert.pem');
+    const key = join(dir, 'pebble-key.pem');
+    await run(requireTool('openssl'), [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'],
+      ...['-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'],
+    ]);
+    const [acmePort, mgmtPort] = [await freePort(), await freePort()];
+    const config = {
+      pebble: {
+        listenAddress: `127.0.0.1:${acmePort}`,
+        managementListenAddress: `127.0.0.1:${mgmtPort}`,
+        certificate: cert,
+        privateKey: key,
+        httpPort: 5002,
+        tlsPort: 5001,
+        ocspResponderURL: '',
+        externalAccountBindingRequired: false,
+      },
+    };
+    writeFileSync(join(dir, 'pebble.json'), JSON.stringify(config));
+    // -dnsserver: pebble's validation asks dane-ns itself for _acme-challenge.mail.example.com TXT.
+    const env = { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' };
+    const args = ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dane.port}`];
+    pebble = spawn(requireTool('pebble'), args, { env, stdio: 'ignore' });
+    // Ready once its ACME port accepts connections (bounded: 10 s).
+    for (let i = 0; i < 50; i++) {
+      const up = await new Promise<boolean>((resolve) => {
+        const c = connect({ host: '127.0.0.1', port: acmePort });
+        c.once('connect', () => (c.destroy(), resolve(true)));
+        c.once('error', () => resolve(false));
+      });
+      if (up) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const creds = join(dir, 'rfc2136.ini');
+    writeFileSync(
+      creds,
+      [
+        'dns_rfc2136_server = 127.0.0.1',
+        `dns_rfc2136_port = ${dane.port}`,
+        'dns_rfc2136_name = acme',
+        `dns_rfc2136_secret = ${SECRET}`,
+        'dns_rfc2136_algorithm = HMAC-SHA256',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const le = join(dir, 'le');
+    const before = await serial(dane.port);
+    const certbot = await run(
+      requireTool('certbot'),
+      [
+        ...['certonly', '--non-interactive', '--agree-tos', '--register-unsafely-without-email'],
+        ...['--server', `https://127.0.0.1:${acmePort}/dir`, '--dns-rfc2136', '--dns-rfc2136-credentials', creds],
+        ...['--dns-rfc2136-propagation-seconds', '1', '-d', 'mail.example.com'],
+        ...['--config-dir', join(le, 'config'), '--work-dir', join(le, 'work'), '--logs-dir', join(le, 'logs')],
+      ],
+      { env: { ...process.env, REQUESTS_CA_BUNDLE: cert }, timeout: 120_000 },
+    ).catch((e: { stdout?: string; stderr?: string }) => ({
+      stdout: e.stdout ?? '',
+      stderr: `${e.stderr}\n${dane!.logs()}`,
+    }));
+    expect(certbot.stdout + certbot.stderr).toContain('Successfully received certificate');
+    const issued = join(le, 'config', 'live', 'mail.example.com', 'cert.pem');
+    const { stdout: text } = await run(requireTool('openssl'), [
+      'x509',
+      '-in',
+      issued,
+      '-noout',
+      '-ext',
+      'subjectAltName',
+    ]);
+    expect(text).toContain('DNS:mail.example.com');
+    // The challenge was added, then removed: two updates, two new versions; nothing left behind.
+    expect(dane.logs().match(/"event":"update-applied"/g)).toHaveLength(2);
+    expect(await serial(dane.port)).toBeGreaterThan(before);
+    expect(await txt(dane.port, '_acme-challenge.mail.example.com.')).toEqual([]);
+  }, 180_000);
 });
