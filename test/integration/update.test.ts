@@ -414,7 +414,7 @@ describe('durability and concurrency', () => {
       let extra = '';
       for (let e = 1; e <= 20; e++) {
         extra += `  e${e}: { A: 192.0.2.${e} }\n`;
-        const text = zoneYaml('example.com.', '').replace('update:', `${extra.replace(/^/, '')}update:`);
+        const text = zoneYaml('example.com.', extra);
         // An editor's atomic save: a new file renamed over the old one.
         const tmp = join(zones, `.example.com.yaml.swp`);
         writeFileSync(tmp, text);
@@ -537,4 +537,21 @@ describe('certbot certonly --dns-rfc2136 against pebble, validating against dane
     expect(await serial(dane.port)).toBeGreaterThan(before);
     expect(await txt(dane.port, '_acme-challenge.mail.example.com.')).toEqual([]);
   }, 180_000);
+});
+
+describe('an update: key without its key file', () => {
+  it('stops the start with file:line naming the key and the file expected', async () => {
+    setupDirs();
+    rmSync(join(keys, 'tsig', 'acme.key'));
+    try {
+      const err = await startDaneNs({ zonesDir: zones, port: await freePort(), keysDir: keys, stateDir: state }).then(
+        () => null,
+        (e: Error) => e.message,
+      );
+      expect(err).toContain('example.com.yaml:11: update[0].key: no TSIG key "acme."');
+      expect(err).toContain(join(keys, 'tsig', 'acme.key'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
