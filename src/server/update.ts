@@ -69,7 +69,8 @@ export function createUpdater(o: UpdaterOptions): Updater {
     const zone = o.current().zones.get(zq.name);
     const keyName = key ? nameToText(key.name).toLowerCase() : undefined;
     const said = (rcode: number, reason: string): Uint8Array => {
-      o.logger.info('update-refused', {
+      // Anyone can send an unsigned UPDATE: those are logged at debug level, so they cannot flood the log.
+      o.logger[keyName ? 'info' : 'debug']('update-refused', {
         zone: nameToText(zq.name),
         key: keyName ?? null,
         rcode: rcodeToText(rcode),
