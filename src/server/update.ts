@@ -1,11 +1,12 @@
 /**
  * Dynamic update (RFC 2136, opcode UPDATE) for the names a zone's `update:` policy opens to a TSIG key: the
  * `_acme-challenge` TXT records of ACME DNS-01 (RFC 8555 §8.4). In order: the zone section (§3.1: exactly one
- * SOA-type record of class IN naming a served zone, else FORMERR / NOTAUTH), a TSIG key (an unsigned update is
- * REFUSED; a bad TSIG never gets here, tsig-query.ts answers it), a rate limit per key, the prerequisites
- * (§3.2, update-prereq.ts), the prescan and permission check (§3.4.1, §3.3, update-apply.ts) before anything
- * changes, then all changes at once (§3.7): checked by building the zone, written atomically to the state
- * directory (§3.5: before the answer), and published as one new signed version through the one publish path.
+ * SOA-type record of class IN naming a served zone, else FORMERR / NOTAUTH; NOTIMP for a zone without `update:`),
+ * a TSIG key (an unsigned update is REFUSED; a bad TSIG never gets here, tsig-query.ts answers it), a rate limit
+ * per key, the prerequisites (§3.2, update-prereq.ts), the prescan and permission check (§3.4.1, §3.3,
+ * update-apply.ts) before anything changes, then all changes at once (§3.7): checked by building the zone,
+ * written atomically to the state directory (§3.5: before the answer), and published as one new signed version
+ * through the one publish path.
  * It all runs in one synchronous call, so no query and no other update sees half of an update.
  */
 import type { Logger } from '../log.js';
@@ -80,6 +81,8 @@ export function createUpdater(o: UpdaterOptions): Updater {
     };
     // §3.1.2: a zone this server is not authoritative for.
     if (!zone) return said(RCODE.NOTAUTH, 'zone not served here');
+    // A zone without `update:` does not take updates at all: NOTIMP, as for a server without UPDATE (§3.8).
+    if (zone.update.length === 0) return said(RCODE.NOTIMP, 'the zone has no update:');
     if (!keyName) return said(RCODE.REFUSED, 'not signed with a TSIG key');
     if (!zone.update.some((g) => g.key === keyName)) return said(RCODE.REFUSED, "key not in the zone's update:");
     if (!take(keyName)) return said(RCODE.REFUSED, 'rate limit of the key');

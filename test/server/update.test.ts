@@ -8,6 +8,7 @@ import { parseName } from '../../src/wire/name.js';
 import { CLASS_ANY, CLASS_IN, OPCODE, RCODE, T } from '../../src/wire/types.js';
 import { ZoneSet } from '../../src/zone/set.js';
 import { rr, txt, updZone } from './update-fixture.js';
+import { makeZone } from './zone-text.js';
 
 /** The UPDATE path (RFC 2136) over a zone in memory: rcodes, and that a refusal commits nothing. */
 const key = (name: string): TsigKey => ({
@@ -74,6 +75,30 @@ describe('createUpdater', () => {
     const s = setup();
     expect(rcode(s.update(message([add('_acme-challenge', 'ok'), add('mail', 'no')]), ACME))).toBe(RCODE.REFUSED);
     expect(s.commits).toEqual([]);
+  });
+
+  it('a zone without update: answers NOTIMP, whatever the key', () => {
+    const zone = makeZone('plain.example.', 1);
+    const update = createUpdater({
+      current: () => makeSnapshot(new ZoneSet([zone])),
+      records: () => [],
+      commit: () => {
+        throw new Error('no commit expected');
+      },
+      logger: { debug() {}, info() {}, warn() {}, error() {} } as unknown as UpdaterOptions['logger'],
+      now: () => 0,
+    });
+    const m = encodeMessage({
+      id: 1,
+      flags: OPCODE.UPDATE << 11,
+      questions: [{ name: parseName('plain.example.'), type: T.SOA, class: CLASS_IN }],
+      answer: [],
+      authority: [],
+      additional: [],
+      edns: null,
+    }).bytes;
+    expect(rcode(update(m, ACME))).toBe(RCODE.NOTIMP);
+    expect(rcode(update(m, undefined))).toBe(RCODE.NOTIMP);
   });
 
   it('zone section: FORMERR unless one SOA question; NOTAUTH for a zone not served', () => {
