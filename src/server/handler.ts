@@ -23,6 +23,7 @@ import { FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD } from '../wire/header.js';
 import { peekSimpleQuery } from './fastpath.js';
 import { NegativeCache, respondNxdomain } from './negative.js';
 import type { Remote, Transport } from './transport.js';
+import type { TsigKey } from '../dnssec/tsigalg.js';
 
 /**
  * Whole responses by lower-case qname, then by variant (qtype, DO, EDNS, size limit: `cacheVariant`); bounded.
@@ -251,13 +252,15 @@ export function createHandler(current: () => Snapshot): Responder {
 
 /**
  * A Handler that can leave `reserve` octets free at the end of the answer (for a TSIG RR, RFC 8945 §5.3: the
- * answer is truncated to fit with it) and then neither reads nor fills the caches.
+ * answer is truncated to fit with it) and then neither reads nor fills the caches. `key` is the TSIG key the
+ * request was signed with (dynamic update, update.ts, asks who is asking).
  */
 export type Responder = (
   query: Uint8Array,
   transport: Transport,
   remote: Remote,
   reserve?: number,
+  key?: TsigKey,
 ) => Uint8Array | null;
 
 function respondBare(msg: Message, query: Uint8Array, rcode: number, edns: ResponseEdns | null): Uint8Array {

@@ -35,7 +35,7 @@ import { RefreshTimer } from './refresh-timer.js';
 import { SecondaryAddresses } from './secondaries.js';
 import { SerialAssigner } from './serials.js';
 import { SIGNATURES_DIR, signaturesFile } from '../dnssec/sigstore.js';
-import { parseName } from '../wire/name.js';
+import { nameToText, parseName } from '../wire/name.js';
 import { StateFaults } from './state-faults.js';
 import { ServedZones } from './served-zones.js';
 import { Shutdown } from './shutdown.js';
@@ -49,6 +49,9 @@ import { createTransfers, withUdpIxfr } from './transfer.js';
 import { ServerKeyring } from './tsig-keyring.js';
 import { withTsig } from './tsig-query.js';
 import { ZoneFiles } from './zone-files.js';
+import { DYNAMIC_DIR, DynamicStore } from '../state/dynamic.js';
+import { DynamicZones } from './dynamic-zones.js';
+import { createUpdater, withUpdates } from './update.js';
 
 export { parseListen } from './listeners.js';
 
@@ -118,7 +121,13 @@ async function startLocked(
   const now = opts.now ?? Date.now;
   const startedAt = now();
   clearInterruptedWrites(
-    [opts.keysDir, join(opts.keysDir, TSIG_DIR), opts.stateDir, join(opts.stateDir, SIGNATURES_DIR)],
+    [
+      opts.keysDir,
+      join(opts.keysDir, TSIG_DIR),
+      opts.stateDir,
+      join(opts.stateDir, SIGNATURES_DIR),
+      join(opts.stateDir, DYNAMIC_DIR),
+    ],
     logger,
   );
   const serials = new SerialStore(opts.stateDir);
@@ -201,7 +210,10 @@ async function startLocked(
     onColdRollover: (host) => metrics.countColdRollover(host),
   });
   shutdown.add(() => tlsa.close());
-  const served = new ServedZones({ logger, setsFor: (zone) => tlsa.setsFor(zone), autoSerial });
+  // RFC 2136 dynamic update: its records live in the state directory and are merged into the zones served.
+  const dynamicStore = new DynamicStore(opts.stateDir);
+  const dynamic = new DynamicZones(dynamicStore, logger, autoSerial);
+  const served = new ServedZones({ logger, setsFor: (zone) => tlsa.setsFor(zone), autoSerial, dynamic });
   // The secondaries' addresses, which may use the TCP listeners' reserve of connections: those of the zone
   // files loaded now, taken again on every rebuild (so a reload that adds or removes one is followed).
   const secondaries = new SecondaryAddresses();
@@ -244,13 +256,20 @@ async function startLocked(
     const current = (): ReturnType<typeof publisher.current> => publisher.current();
     const onCount = opts.http ? metrics.countTransfer.bind(metrics) : undefined;
     const xfr = { current, lookup: keyring.lookup, logger, now, journal, ...(onCount ? { onCount } : {}) };
+    const updater = createUpdater({
+      current,
+      records: (zone) => dynamicStore.records(nameToText(zone.origin)),
+      commit: (zone, records) => dynamic.commit(files.loaded, zone, records, () => rebuild('update')),
+      logger,
+      now,
+    });
     // The query ACL, cookies and rate limiting (guard.ts) stand before the answering code; IXFR over UDP keeps
     // its own ACL (transfer.allow), as AXFR over TCP does.
     const cookies = new CookieSecrets(opts.stateDir, Math.floor(now() / 1000), (what, error) =>
       logger.warn('cookie-secret-failed', { what, error, note: 'server cookies change at the next start' }),
     );
     const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard };
-    const guarded = withGuard(withTsig(createHandler(current), keyring.lookup, now), guard);
+    const guarded = withGuard(withTsig(withUpdates(createHandler(current), updater), keyring.lookup, now), guard);
     const answer = withUdpIxfr(guarded, xfr);
     const transfers = createTransfers(xfr);
     const stream = opts.http ? metrics.wrapStream(transfers) : transfers;

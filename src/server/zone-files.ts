@@ -171,9 +171,10 @@ export class ZoneFiles {
 
   private loadOne(file: string, stamp = fileStamp(file)): LoadedFile {
     const { source, plain } = loadZoneForServing(file, this.opts.autoSerial, this.opts.check);
-    if (source.src.tlsa.length > 0) return { source, plain, stamp };
-    // Only a zone with automatic TLSA is built again from its source (served-zones.ts); for the others the
-    // parsed records (about 20 MB for a 100k-name zone) are dropped once the zone is built.
+    if (source.src.tlsa.length > 0 || source.src.update.length > 0) return { source, plain, stamp };
+    // Only a zone with automatic TLSA or dynamic update is built again from its source (served-zones.ts,
+    // dynamic-zones.ts); for the others the parsed records (about 20 MB for a 100k-name zone) are dropped once
+    // the zone is built.
     return { source: { ...source, src: { ...source.src, records: [] } }, plain, stamp };
   }
 

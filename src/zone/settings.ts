@@ -98,3 +98,18 @@ export const TRANSFER_DEFAULTS: TransferSettings = Object.freeze({
   allow: Object.freeze([]),
   notify: Object.freeze([]),
 });
+
+/**
+ * One `update:` entry: which names and types a TSIG key may change by RFC 2136 dynamic update (an ACME client
+ * writing `_acme-challenge` TXT records for DNS-01, RFC 8555 §8.4).
+ */
+export interface UpdateRule {
+  /** The TSIG key's name, lower case and absolute. */
+  readonly key: string;
+  /** Exact owner names as written, relative to the origin unless they end in `.`. */
+  readonly names: readonly string[];
+  /** Type codes; [TXT] when the entry lists none. */
+  readonly types: readonly number[];
+  /** Line of the entry in the zone file, for messages. */
+  readonly line: number;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { policyOf } from '../../src/dnssec/zonesign.js';
 import { tlsaEntryProblems, tlsaEntryRefs, zoneWithTlsa } from '../../src/tlsa/zone.js';
-import { nameToText } from '../../src/wire/name.js';
+import { nameToText, parseName } from '../../src/wire/name.js';
 import { rdataToText } from '../../src/wire/rdata.js';
 import { T } from '../../src/wire/types.js';
 import { buildZone, soaSerial } from '../../src/zone/build.js';
@@ -197,13 +197,32 @@ const accepted: readonly Accepted[] = [
       ]),
   ],
   ['transfer.notify: none', 'transfer:\n  allow: []\n', (z) => expect(z.transfer.notify).toEqual([])],
+  [
+    'update: key and names, types default to TXT',
+    'update:\n  - key: ACME\n    names: [_acme-challenge, _acme-challenge.mail]\n',
+    (z) =>
+      expect(z.update.map((g) => [g.key, [...g.owners], g.types, g.line])).toEqual([
+        [
+          'acme.',
+          [parseName('_acme-challenge.example.com.').key, parseName('_acme-challenge.mail.example.com.').key],
+          [T.TXT],
+          2,
+        ],
+      ]),
+  ],
+  [
+    'update: types listed, one name as a single value',
+    'update:\n  - { key: acme, names: _acme-challenge, types: [TXT, CNAME] }\n',
+    (z) => expect(z.update.map((g) => g.types)).toEqual([[T.TXT, T.CNAME]]),
+  ],
+  ['update: none (nobody may update)', '', (z) => expect(z.update).toEqual([])],
 ];
 
 const refused: readonly Refused[] = [
   [
     'unknown top-level key',
     'recrods: {}\n',
-    ['z.yaml:1: unknown key "recrods" (expected one of: origin, ttl, soa, dnssec, records, tlsa, transfer)'],
+    ['z.yaml:1: unknown key "recrods" (expected one of: origin, ttl, soa, dnssec, records, tlsa, transfer, update)'],
   ],
   ['origin: empty', 'origin: ""\n', ['z.yaml:1: origin: expected a value, not ""']],
   ['origin: a list', 'origin: [a, b]\n', ['z.yaml:1: origin: expected a single value']],
@@ -468,6 +487,53 @@ const refused: readonly Refused[] = [
     ['z.yaml:3: transfer.notify[0]: unknown field "tsig" (expected one of: address, port, key)'],
   ],
   ['transfer.allow: not a list', 'transfer:\n  allow: any\n', ['z.yaml:2: transfer.allow: expected a list of entries']],
+  ['update: not a list', 'update: acme\n', ['z.yaml:1: update: expected a list of entries']],
+  ['update[]: no key', 'update:\n  - names: [x]\n', ['z.yaml:2: update[0].key is required']],
+  ['update[]: no names', 'update:\n  - key: acme\n', ['z.yaml:2: update[0].names is required']],
+  [
+    'update[]: unknown field',
+    'update:\n  - { key: acme, names: x, name: y }\n',
+    ['z.yaml:2: update[0]: unknown field "name" (expected one of: key, names, types)'],
+  ],
+  [
+    'update[].types: unknown type',
+    'update:\n  - { key: acme, names: x, types: [TXTT] }\n',
+    ['z.yaml:2: update[0].types: unknown type "TXTT"'],
+  ],
+  [
+    'update[].types: SOA is never updatable',
+    'update:\n  - { key: acme, names: "@", types: [SOA] }\n',
+    ['z.yaml:2: update[0]: SOA is never updatable'],
+  ],
+  [
+    'update[].types: DNSKEY, CDS and CDNSKEY are never updatable',
+    'update:\n  - { key: acme, names: x, types: [DNSKEY, CDS, CDNSKEY] }\n',
+    [
+      'z.yaml:2: update[0]: DNSKEY is never updatable',
+      'z.yaml:2: update[0]: CDS is never updatable',
+      'z.yaml:2: update[0]: CDNSKEY is never updatable',
+    ],
+  ],
+  [
+    'update[].types: NS at the apex is never updatable',
+    'update:\n  - { key: acme, names: "@", types: [NS] }\n',
+    ['z.yaml:2: update[0]: NS at the apex is never updatable'],
+  ],
+  [
+    'update[].types: TLSA at an automatic owner of tlsa: is never updatable',
+    'tlsa:\n  - { host: mail, cert: c.pem }\nupdate:\n  - { key: acme, names: _25._tcp.mail, types: [TLSA] }\n',
+    ['z.yaml:4: update[0]: TLSA at _25._tcp.mail.example.com. is the automatic TLSA of tlsa:, never updatable'],
+  ],
+  [
+    'update[].names: outside the zone',
+    'update:\n  - { key: acme, names: _acme-challenge.example.net. }\n',
+    ['z.yaml:2: update[0].names: _acme-challenge.example.net. is outside the zone example.com.'],
+  ],
+  [
+    'update: an owner and type it allows also in records: (both lines named)',
+    'update:\n  - { key: acme, names: _acme-challenge }\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.53 }\n  _acme-challenge: { TXT: old }\n',
+    ['z.yaml:6: _acme-challenge TXT: also allowed to dynamic update by update: (line 2); write it in one place only'],
+  ],
   [
     'transfer.allow[]: neither key nor address',
     'transfer:\n  allow:\n    - {}\n',
