@@ -33,8 +33,8 @@ function zoneKeys(
   args: string[],
   command: string,
   io: Io,
-): { zone: Name; keys: StoredZoneKey[]; problems: string[] } | null {
-  const a = parseOptions(args, ['keys'], []);
+): { zone: Name; keys: StoredZoneKey[]; problems: string[]; json: boolean } | null {
+  const a = parseOptions(args, ['keys'], command === 'keys list' ? ['json'] : []);
   if (a.has('help')) return null;
   const zone = domainName('ZONE', onePositional(a, command, 'ZONE'));
   const dir = directory(a, io.defaults, 'keys');
@@ -46,7 +46,7 @@ function zoneKeys(
     throw new Error(
       `no DNSSEC keys for ${nameToText(zone)} in ${dir}${problems.length ? ` (${problems.join('; ')})` : ''}`,
     );
-  return { zone, keys, problems };
+  return { zone, keys, problems, json: a.has('json') };
 }
 
 export function dsCmd(args: string[], io: Io): number {
@@ -71,6 +71,26 @@ function keysList(args: string[], io: Io): number {
   if (!r) return printHelp(io, 'keys');
   const day = (d: Date | undefined): string => (d ? iso(d) : '-'.padEnd(20));
   const now = new Date();
+  if (r.json) {
+    // The stable shape of docs/control.md ("dane-ns keys list --json"): fields are only ever added. The times
+    // a key does not have (inactive, delete) are absent; a key file that does not load is one of `problems`.
+    const keys = r.keys.map((k) => ({
+      tag: k.tag,
+      role: k.role,
+      flags: k.flags,
+      algorithm: k.algorithm,
+      algorithmName: 'ECDSAP256SHA256',
+      created: iso(k.created),
+      publish: iso(k.publish),
+      activate: iso(k.activate),
+      ...(k.inactive ? { inactive: iso(k.inactive) } : {}),
+      ...(k.delete ? { delete: iso(k.delete) } : {}),
+      state: keyState(k, now),
+    }));
+    io.out(JSON.stringify({ zone: nameToText(r.zone), keys, problems: r.problems }, null, 2) + '\n');
+    for (const p of r.problems) io.err(`warning: ${p}\n`);
+    return 0;
+  }
   io.out(
     'tag    role  algorithm            created               publish               activate              inactive              delete                state\n',
   );
