@@ -275,8 +275,9 @@ expires, the next key event of a rollover, and each automatic TLSA host with its
 --json prints the server's JSON object (docs/control.md). Without a running server: exit 1.`,
   reload: `Makes the running server (through <DIR>/control.sock; --state DIR, default ./state, env DANE_NS_STATE) re-read
 its zones directory now, as SIGHUP does, and prints per zone the serial it publishes or the error of its file.
-With ZONE only that zone is printed; every file is re-read all the same (an unchanged one is not parsed again),
-and a note says so. Exit 1 when a zone file fails to load (its last good version keeps serving) or no server
+With ZONE only that zone's file is re-read and printed (the other files are not read, so one being edited is
+neither loaded nor reported); a zone that no file serves yet (a new file) has the whole directory read, and a note
+says so. Exit 1 when a zone file fails to load (its last good version keeps serving) or no server
 runs; --json prints the server's JSON object.`,
 } as const;
 

@@ -268,8 +268,8 @@ async function startZones(
     }
   };
   /** Re-reads the zones directory, then the certificates of the hosts it now names, then publishes. */
-  const reloadZones = (reason: string): void => {
-    if (shutdown.closed || !files.reload()) return;
+  const reloadZones = (reason: string, only?: string): void => {
+    if (shutdown.closed || !files.reload(only)) return;
     tlsa.configure(files.loaded);
     tlsa.refresh('reload');
     rebuild('reload');
@@ -333,10 +333,10 @@ async function startZones(
   const routes = { health: () => health(status), metrics: () => scrape(status) };
   gate.openWith(handler, stream, routes);
   release(); // the sockets' `listening` lines: the zones are answered from now on
-  const reload = (): void => {
+  const reload = (only?: string): void => {
     signer.keysChanged();
     keyring.reload('reload');
-    reloadZones('reload');
+    reloadZones('reload', only);
   };
   const hostText = (a: { host: string; port: number }): string =>
     a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
