@@ -185,6 +185,9 @@ async function startZones(
     check: (zone) => keyring.missingKeys(zone),
   });
   files.loadAll(); // a zone that does not load stops the start before anything runs
+  // Nothing to serve is an operator's mistake (a wrong --zones, an empty volume): said, not served silently.
+  if (files.loaded.size === 0)
+    throw new Error(`no zone to serve: ${opts.zonesDir} has no zone files (<zone>.yaml or <zone>.yml)`);
 
   const signer = new ZoneSigner(opts.keysDir, opts.stateDir, logger, opts.now);
   // Every new version gets its serial as it is published, recorded (with the signatures) before it is served.
@@ -273,6 +276,13 @@ async function startZones(
     tlsa.configure(files.loaded);
     tlsa.refresh('reload');
     rebuild('reload');
+    // The last zone gone (its file removed or renamed): the server keeps running, for the file to come back,
+    // and says so on every reload until then (and /healthz is 503, status.ts).
+    if (publisher.served().size === 0)
+      logger.error('no-zone-served', {
+        dir: opts.zonesDir,
+        note: 'every query is refused until a zone file loads again; the server keeps running',
+      });
     logger.debug('zones-reloaded', { reason });
   };
 
