@@ -177,7 +177,8 @@ with the same state directory exits 1 naming the first one's pid (docs/control.m
 parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the server creates them on its first
 start. An interrupted key change (a first start or a keys rollover killed while writing keys) is undone first;
 while the set is incomplete (a key file that does not load, a change still being written) nothing is printed
-and the error names the files.`,
+and the error names the files. Only the public .key files are read (not the .private ones). A file or directory
+the user may not read is reported with its owner, mode and the chown that fixes it.`,
   keys: `  list      the DNSSEC keys of ZONE found in DIR (default ./keys, env DANE_NS_KEYS): tag, role, algorithm,
             created, publish, activate, inactive and delete times, and the key's state now (pending,
             published, active, retired, removed); unusable key files are reported; --json prints one

@@ -3,10 +3,19 @@
  * unprivileged user (uid 65534, setpriv) against keys written by root. `dane-ns ds` reads only the public .key
  * files, so it works when the .private files are root's 0600; a keys directory it may not enter, and private key
  * files `keys list` and `serve` may not read, are reported with the path, the uid, the owner and mode and the
- * chown that fixes it: never as lost keys, and no new keys are generated.
+ * chown that fixes it: never as lost keys, and no new keys are generated. So are a zone file and a state file.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,5 +104,33 @@ describe('an unprivileged user and root-owned keys', () => {
     expect(o.error).toContain('not generating new keys');
     expect(r.stdout).not.toContain('zone-keys-generated');
     expect(readdirSync(keys).sort()).toEqual(before);
+  });
+
+  it('a zone file and a state file it may not read: each with its owner, mode and chown', async () => {
+    const dir = mkdtempSync(join(work, 'files-'));
+    chmodSync(dir, 0o755);
+    const myZones = join(dir, 'zones');
+    const state = join(dir, 'state');
+    mkdirSync(myZones);
+    mkdirSync(state);
+    chownSync(state, NOBODY, NOBODY);
+    const zoneFile = join(myZones, 'perm.example.yaml');
+    writeFileSync(zoneFile, readFileSync(join(zones, 'perm.example.yaml')));
+    chmodSync(zoneFile, 0o600);
+    const args = ['serve', '--zones', myZones, '--keys', join(dir, 'keys'), '--state', state];
+    const r = cli([...args, '--listen', `127.0.0.1:${await freePort()}`], 'nobody', 10_000);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toContain(
+      `${zoneFile}:0: cannot read: permission denied: dane-ns runs as uid ${NOBODY} (gid ${NOBODY}) and may not read ${zoneFile}, owned by uid 0 gid 0, mode 0600; fix: chown ${NOBODY}:${NOBODY} ${zoneFile}`,
+    );
+    // The zone file readable, serials.json root's 0600: served all the same, the state file's problem logged.
+    chmodSync(zoneFile, 0o644);
+    writeFileSync(join(state, 'serials.json'), '{}\n', { mode: 0o600 });
+    const s = cli([...args, '--listen', `127.0.0.1:${await freePort()}`], 'nobody', 4000);
+    const line = s.stdout.split('\n').find((l) => l.includes('"event":"state-file-failed"'));
+    expect(line, s.stdout + s.stderr).toBeDefined();
+    expect(JSON.parse(line!).reason).toContain(
+      `may not read ${join(state, 'serials.json')}, owned by uid 0 gid 0, mode 0600; fix: chown ${NOBODY}:${NOBODY}`,
+    );
   });
 });
