@@ -13,6 +13,7 @@ import { RolloverStore } from '../state/rollover.js';
 import type { HostRollover } from '../tlsa/rollover.js';
 import type { KeyLookup } from '../dnssec/tsig.js';
 import { healthCheck } from '../check/health.js';
+import { nameToText } from '../wire/name.js';
 import { transferFindings } from '../check/transfer.js';
 import { readKeyring } from '../dnssec/tsigkey.js';
 import {
@@ -45,7 +46,7 @@ function runningServer(a: Args, io: Io): { host: string; port: number } {
 }
 
 export async function checkCmd(args: string[], io: Io): Promise<number> {
-  const a = parseOptions(args, ['zones', 'keys', 'server', 'resolver', 'connect', 'smtp-port'], ['live']);
+  const a = parseOptions(args, ['zones', 'keys', 'server', 'resolver', 'connect', 'smtp-port'], ['live', 'json']);
   if (a.has('help')) return printHelp(io, 'check');
   const zone = onePositional(a, 'check', 'ZONE');
   requires(a, 'connect', 'live');
@@ -87,10 +88,25 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
       })),
     );
   }
+  const failed = findings.some((x) => x.level === 'fail');
+  if (a.has('json')) {
+    // The stable shape of docs/control.md ("dane-ns check --json"): fields are only ever added.
+    const served = report.servedSerial;
+    const object = {
+      zone: nameToText(want),
+      server: server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`,
+      ...(served !== undefined ? { servedSerial: served } : {}),
+      failed,
+      findings: findings.map((x) => ({ level: x.level, what: x.what, detail: x.detail })),
+      results: report.verdicts.map((v) => ({ owner: v.owner, verdict: v.verdict })),
+    };
+    io.out(JSON.stringify(object, null, 2) + '\n');
+    return failed ? 1 : 0;
+  }
   const label = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' } as const;
   for (const x of findings) io.out(`${label[x.level]}  ${x.what}: ${x.detail}\n`);
   for (const v of report.verdicts) io.out(`result  ${v.owner} ${v.verdict}\n`);
-  return findings.some((x) => x.level === 'fail') ? 1 : 0;
+  return failed ? 1 : 0;
 }
 
 /** --resolver ADDR[:PORT]: an address alone means port 53. */

@@ -67,7 +67,7 @@ export const COMMANDS: readonly Command[] = [
   {
     topic: 'keys',
     name: 'keys list ZONE',
-    options: '[--keys DIR]',
+    options: '[--keys DIR] [--json]',
     summary: "list the zone's DNSSEC keys: tag, role, algorithm, dates",
   },
   {
@@ -104,7 +104,7 @@ export const COMMANDS: readonly Command[] = [
     topic: 'check',
     name: 'check ZONE',
     options:
-      '[--zones DIR] [--keys DIR] [--server ADDR:PORT] [--resolver ADDR[:PORT]] [--live [--connect ADDR] [--smtp-port N]]',
+      '[--zones DIR] [--keys DIR] [--server ADDR:PORT] [--resolver ADDR[:PORT]] [--live [--connect ADDR] [--smtp-port N]] [--json]',
     summary: 'audit a running server: keys and DS, signatures, certificates, TLSA vs files, live TLS, secondaries',
   },
   {
@@ -189,10 +189,12 @@ DNS cookies (RFC 7873, RFC 9018) are always answered; the secret is <state>/cook
 parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the server creates them on its first
 start. An interrupted key change (a first start or a keys rollover killed while writing keys) is undone first;
 while the set is incomplete (a key file that does not load, a change still being written) nothing is printed
-and the error names the files.`,
+and the error names the files. Only the public .key files are read (not the .private ones). A file or directory
+the user may not read is reported with its owner, mode and the chown that fixes it.`,
   keys: `  list      the DNSSEC keys of ZONE found in DIR (default ./keys, env DANE_NS_KEYS): tag, role, algorithm,
             created, publish, activate, inactive and delete times, and the key's state now (pending,
-            published, active, retired, removed); unusable key files are reported
+            published, active, retired, removed); unusable key files are reported; --json prints one
+            object (docs/control.md)
   generate  creates ZONE's keys now (a KSK and a ZSK, or one CSK with --csk), as the server does on its first
             start, so the DS can go to the registrar before the zone is served; prints the DS. Does nothing
             when the zone has keys, and refuses when the state directory (default ./state) remembers keys
@@ -258,7 +260,8 @@ TSIG-signed with the target's key from DIR/tsig/, --keys, default ./keys, env DA
 verify), beside the served serial: \`ok notify 192.0.2.2:53: serial 2026120201 (current)\`, else a warn line:
 (behind the served SERIAL), (newer than the served SERIAL), (no answer within 2000 ms), or the rcode (REFUSED).
 Each line is ok, warn or FAIL with what and why; the exit code is 0 without FAIL lines, else 1 (a warn line, such
-as a secondary that is behind or silent, leaves it 0).`,
+as a secondary that is behind or silent, leaves it 0). --json prints the same as one object (docs/control.md),
+with the same exit code.`,
   healthcheck: `For every zone file in DIR (default ./zones, env DANE_NS_ZONES) asks the running server (--server, default the
 first DANE_NS_LISTEN address or 127.0.0.1:5353; 0.0.0.0 and [::] mean the loopback address) for the zone's
 DNSKEY and SOA with DO=1, and verifies that a current RRSIG over the SOA verifies with a published DNSKEY.
@@ -285,8 +288,9 @@ expires, the next key event of a rollover, and each automatic TLSA host with its
 --json prints the server's JSON object (docs/control.md). Without a running server: exit 1.`,
   reload: `Makes the running server (through <DIR>/control.sock; --state DIR, default ./state, env DANE_NS_STATE) re-read
 its zones directory now, as SIGHUP does, and prints per zone the serial it publishes or the error of its file.
-With ZONE only that zone is printed; every file is re-read all the same (an unchanged one is not parsed again),
-and a note says so. Exit 1 when a zone file fails to load (its last good version keeps serving) or no server
+With ZONE only that zone's file is re-read and printed (the other files are not read, so one being edited is
+neither loaded nor reported); a zone that no file serves yet (a new file) has the whole directory read, and a note
+says so. Exit 1 when a zone file fails to load (its last good version keeps serving) or no server
 runs; --json prints the server's JSON object.`,
 } as const;
 

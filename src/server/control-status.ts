@@ -22,8 +22,11 @@ export interface ControlSources {
   readonly certificates: () => readonly CertHealth[];
   /** The TLSA history of a host (tlsa/manager.ts state). */
   readonly tlsaState: (zone: string, host: string) => HostRollover | undefined;
-  /** Re-reads the zones directory and publishes what changed, as SIGHUP does. */
-  readonly reload: () => void;
+  /**
+   * Re-reads the zones directory and publishes what changed, as SIGHUP does; given a file (a path as in
+   * `files.loaded`), re-reads that file only.
+   */
+  readonly reload: (file?: string) => void;
   readonly now: Clock;
   readonly startedAt: number;
   readonly version: string;
@@ -60,6 +63,11 @@ const iso = (sec: number): string => new Date(sec * 1000).toISOString();
 /** A zone's name as the socket's requests give it, compared as the server does (case-insensitive, absolute). */
 function zoneKey(text: string): string {
   return parseName(text.endsWith('.') ? text : `${text}.`).key;
+}
+
+/** The path of a known zone file from its name in the zones directory. */
+function fileByName(s: ControlSources, name: string): string | undefined {
+  return [...s.files.loaded.keys(), ...s.files.failing.keys()].find((f) => basename(f) === name);
 }
 
 /** The state of every zone file (those that load and those that fail), sorted by zone. */
@@ -134,7 +142,12 @@ export function controlCommands(s: ControlSources): ControlCommands {
       zones: pick(zone),
     }),
     reload: (zone) => {
-      s.reload();
+      // With ZONE only its file is read (the others may be mid-edit): the file that serves it, or that failed
+      // to load under its name. A zone no file is known for yet (a new file) needs the whole directory.
+      const key = zone === undefined ? undefined : zoneKey(zone);
+      const file = key === undefined ? undefined : zoneStatuses(s).find((z) => zoneKey(z.zone) === key)?.file;
+      const path = file === undefined ? undefined : fileByName(s, file);
+      s.reload(path);
       const zones = pick(zone).map(({ zone: z, file, state, error, serial }) => ({
         zone: z,
         file,
@@ -142,8 +155,8 @@ export function controlCommands(s: ControlSources): ControlCommands {
         ...(error ? { error } : {}),
         ...(serial !== undefined ? { serial } : {}),
       }));
-      // Every file is looked at (an unchanged one is not parsed again): one zone's file cannot be re-read alone.
-      return zone === undefined ? { zones } : { zones, note: 'all zone files were re-read, not only this one' };
+      if (zone === undefined) return { zones };
+      return path === undefined ? { zones, note: 'no file served this zone: the whole directory was read' } : { zones };
     },
     zones: () => ({
       zones: zoneStatuses(s).map(({ zone, file, serial, state }) => ({

@@ -9,6 +9,7 @@
  * secondaries' addresses (secondaries.ts) may use a reserve of TCP connections beyond the cap (tcp-admission.ts).
  * The control socket in the state directory (control.ts, control-lock.ts, control-status.ts) is taken first: it
  * keeps a second server off the same state directory and answers `dane-ns status`, `reload` and `zone list`.
+ * The listen addresses are bound next, before anything is written (starting.ts answers until the zones serve).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,6 +39,7 @@ import { SIGNATURES_DIR, signaturesFile } from '../dnssec/sigstore.js';
 import { nameToText, parseName } from '../wire/name.js';
 import { StateFaults } from './state-faults.js';
 import { ServedZones } from './served-zones.js';
+import { held, StartingGate } from './starting.js';
 import { Shutdown } from './shutdown.js';
 import { ZoneSigner, type Secured } from './signer.js';
 import { health, scrape } from './status.js';
@@ -89,7 +91,8 @@ export interface RunningServer {
 
 /**
  * Starts the server once it holds its state directory (control-lock.ts; throws, writing nothing, when another
- * server does). The control socket answers `starting` until the zones are served and the listeners bound.
+ * server does) and its sockets (throws, writing nothing, when an address cannot be bound). The control socket
+ * answers `starting`, and the DNS sockets SERVFAIL (starting.ts), until the zones are served.
  */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   mkdirSync(opts.stateDir, { recursive: true });
@@ -120,6 +123,56 @@ async function startLocked(
   const { logger } = opts;
   const now = opts.now ?? Date.now;
   const startedAt = now();
+  const shutdown = new Shutdown();
+  shutdown.add(releaseLock); // closed last: the state directory is held until everything else has stopped
+  // The sockets first (starting.ts): a port that cannot be had stops the start before anything is written to
+  // the state or keys directory; until the zones are served they answer SERVFAIL and /healthz `starting`.
+  const gate = new StartingGate();
+  // The secondaries' addresses, which may use the TCP listeners' reserve of connections: those of the zone
+  // files loaded, taken again on every rebuild (so a reload that adds or removes one is followed).
+  const secondaries = new SecondaryAddresses();
+  const socketLog = held(logger);
+  try {
+    const addresses = await listenDns({
+      listen: opts.listen,
+      udpEngine: opts.udpEngine ?? 'auto',
+      handler: gate.handle,
+      stream: gate.stream,
+      secondary: (address) => secondaries.has(address),
+      logger: socketLog.logger,
+      shutdown,
+    });
+    const httpAddress = opts.http ? await listenOperator(opts.http, gate.http, socketLog.logger, shutdown) : undefined;
+    const bound = { shutdown, gate, secondaries, addresses, httpAddress, startedAt, release: socketLog.release };
+    return await startZones(opts, bound, ready);
+  } catch (e) {
+    // Release everything started so far (a watcher or timer would keep the process alive after the error).
+    await shutdown.close();
+    throw e;
+  }
+}
+
+/** What startLocked holds before the zones are read: the sockets and the shutdown that closes them. */
+interface Bound {
+  readonly shutdown: Shutdown;
+  readonly gate: StartingGate;
+  readonly secondaries: SecondaryAddresses;
+  readonly addresses: readonly { host: string; port: number }[];
+  readonly httpAddress: { host: string; port: number } | undefined;
+  readonly startedAt: number;
+  /** Lets the sockets' `listening` log lines out. */
+  readonly release: () => void;
+}
+
+/** Loads, keys and signs the zones behind the bound sockets, then opens the gate. */
+async function startZones(
+  opts: ServeOptions,
+  bound: Bound,
+  ready: (commands: ControlCommands) => void,
+): Promise<RunningServer> {
+  const { logger } = opts;
+  const now = opts.now ?? Date.now;
+  const { shutdown, gate, secondaries, addresses, httpAddress, startedAt, release } = bound;
   clearInterruptedWrites(
     [
       opts.keysDir,
@@ -131,8 +184,6 @@ async function startLocked(
     logger,
   );
   const serials = new SerialStore(opts.stateDir);
-  const shutdown = new Shutdown();
-  shutdown.add(releaseLock); // closed last: the state directory is held until everything else has stopped
   // The state directory's failures: loud (log, /healthz, /metrics) and retried, never a change of what is served.
   const faults = new StateFaults(logger, nodeTimers);
   shutdown.add(() => faults.close());
@@ -149,6 +200,9 @@ async function startLocked(
     check: (zone) => keyring.missingKeys(zone),
   });
   files.loadAll(); // a zone that does not load stops the start before anything runs
+  // Nothing to serve is an operator's mistake (a wrong --zones, an empty volume): said, not served silently.
+  if (files.loaded.size === 0)
+    throw new Error(`no zone to serve: ${opts.zonesDir} has no zone files (<zone>.yaml or <zone>.yml)`);
 
   const signer = new ZoneSigner(opts.keysDir, opts.stateDir, logger, opts.now);
   // Every new version gets its serial as it is published, recorded (with the signatures) before it is served.
@@ -214,9 +268,6 @@ async function startLocked(
   const dynamicStore = new DynamicStore(opts.stateDir);
   const dynamic = new DynamicZones(dynamicStore, logger, autoSerial);
   const served = new ServedZones({ logger, setsFor: (zone) => tlsa.setsFor(zone), autoSerial, dynamic });
-  // The secondaries' addresses, which may use the TCP listeners' reserve of connections: those of the zone
-  // files loaded now, taken again on every rebuild (so a reload that adds or removes one is followed).
-  const secondaries = new SecondaryAddresses();
   const takeSecondaries = (): void => secondaries.update([...files.loaded.values()].map((f) => f.plain));
 
   /** Every new snapshot comes this way: published, then the refresh timer armed for its first due signature. */
@@ -238,121 +289,120 @@ async function startLocked(
     }
   };
   /** Re-reads the zones directory, then the certificates of the hosts it now names, then publishes. */
-  const reloadZones = (reason: string): void => {
-    if (shutdown.closed || !files.reload()) return;
+  const reloadZones = (reason: string, only?: string): void => {
+    if (shutdown.closed || !files.reload(only)) return;
     tlsa.configure(files.loaded);
     tlsa.refresh('reload');
     rebuild('reload');
+    // The last zone gone (its file removed or renamed): the server keeps running, for the file to come back,
+    // and says so on every reload until then (and /healthz is 503, status.ts).
+    if (publisher.served().size === 0)
+      logger.error('no-zone-served', {
+        dir: opts.zonesDir,
+        note: 'every query is refused until a zone file loads again; the server keeps running',
+      });
     logger.debug('zones-reloaded', { reason });
   };
 
-  try {
-    tlsa.configure(files.loaded);
-    tlsa.refresh('start');
-    takeSecondaries();
-    // The first signing signs everything: on the thread pool, several signatures at a time. Nothing is served
-    // before it is done, so nothing else runs meanwhile.
-    publish(await signer.secureAsync(served.zones(files.loaded)), 'start');
-    const current = (): ReturnType<typeof publisher.current> => publisher.current();
-    const onCount = opts.http ? metrics.countTransfer.bind(metrics) : undefined;
-    const xfr = { current, lookup: keyring.lookup, logger, now, journal, ...(onCount ? { onCount } : {}) };
-    const updater = createUpdater({
-      current,
-      records: (zone) => dynamicStore.records(nameToText(zone.origin)),
-      commit: (zone, records) => dynamic.commit(files.loaded, zone, records, () => rebuild('update')),
-      logger,
-      now,
-    });
-    // The query ACL, cookies and rate limiting (guard.ts) stand before the answering code; IXFR over UDP keeps
-    // its own ACL (transfer.allow), as AXFR over TCP does.
-    const cookies = new CookieSecrets(opts.stateDir, Math.floor(now() / 1000), (what, error) =>
-      logger.warn('cookie-secret-failed', { what, error, note: 'server cookies change at the next start' }),
-    );
-    const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard };
-    const guarded = withGuard(withTsig(withUpdates(createHandler(current), updater), keyring.lookup, now), guard);
-    const answer = withUdpIxfr(guarded, xfr);
-    const transfers = createTransfers(xfr);
-    const stream = opts.http ? metrics.wrapStream(transfers) : transfers;
-    // Counting costs a header scan per response: only when someone can read the counters.
-    const counted = opts.http ? metrics.wrap(answer) : answer;
-    const handler = opts.logQueries ? logEachQuery(counted, logger) : counted;
-    const udpEngine = opts.udpEngine ?? 'auto';
-    const secondary = (address: string): boolean => secondaries.has(address);
-    const addresses = await listenDns({ listen: opts.listen, udpEngine, handler, stream, secondary, logger, shutdown });
-    // The secondaries are told once the versions are answered over the sockets too: from now on, on every
-    // publish, and now of what the start published.
-    publisher.onPublished(notify);
-    for (const v of publisher.served().values()) notify.published(v);
+  tlsa.configure(files.loaded);
+  tlsa.refresh('start');
+  takeSecondaries();
+  // The first signing signs everything: on the thread pool, several signatures at a time. Nothing is served
+  // before it is done, so nothing else runs meanwhile.
+  publish(await signer.secureAsync(served.zones(files.loaded)), 'start');
+  const current = (): ReturnType<typeof publisher.current> => publisher.current();
+  const onCount = opts.http ? metrics.countTransfer.bind(metrics) : undefined;
+  const xfr = { current, lookup: keyring.lookup, logger, now, journal, ...(onCount ? { onCount } : {}) };
+  const updater = createUpdater({
+    current,
+    records: (zone) => dynamicStore.records(nameToText(zone.origin)),
+    commit: (zone, records) => dynamic.commit(files.loaded, zone, records, () => rebuild('update')),
+    logger,
+    now,
+  });
+  // The query ACL, cookies and rate limiting (guard.ts) stand before the answering code; IXFR over UDP keeps
+  // its own ACL (transfer.allow), as AXFR over TCP does.
+  const cookies = new CookieSecrets(opts.stateDir, Math.floor(now() / 1000), (what, error) =>
+    logger.warn('cookie-secret-failed', { what, error, note: 'server cookies change at the next start' }),
+  );
+  const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard };
+  const guarded = withGuard(withTsig(withUpdates(createHandler(current), updater), keyring.lookup, now), guard);
+  const answer = withUdpIxfr(guarded, xfr);
+  const transfers = createTransfers(xfr);
+  const stream = opts.http ? metrics.wrapStream(transfers) : transfers;
+  // Counting costs a header scan per response: only when someone can read the counters.
+  const counted = opts.http ? metrics.wrap(answer) : answer;
+  const handler = opts.logQueries ? logEachQuery(counted, logger) : counted;
+  // The secondaries are told once the versions are answered over the sockets too: from now on, on every
+  // publish, and now of what the start published.
+  publisher.onPublished(notify);
+  for (const v of publisher.served().values()) notify.published(v);
 
-    const ctx = { logger, shutdown };
-    watchDirectory(opts.zonesDir, reloadZones, ctx, 'zones-watch-failed', 'zone files are reloaded on SIGHUP only');
-    // Key files: a rollover (`dane-ns keys rollover`) or a restored key is picked up without a restart.
-    // The TSIG keys live one level down (<keys>/tsig), which the keys directory's watch does not see into: that
-    // directory gets a watch of its own as soon as it exists.
-    let tsigWatched = false;
-    const watchTsig = (): void => {
-      if (tsigWatched || !existsSync(join(opts.keysDir, TSIG_DIR))) return;
-      tsigWatched = true;
-      watchDirectory(join(opts.keysDir, TSIG_DIR), keysChanged, ctx, 'keys-watch-failed', keysNote);
-    };
-    const keysChanged = (reason: string): void => {
-      watchTsig();
-      signer.keysChanged();
-      keyring.reload(reason);
-      // A zone that failed for want of a TSIG key file loads once the file is there.
-      if (files.failing.size > 0) files.reload();
-      rebuild('keys');
-      logger.debug('keys-reread', { reason });
-    };
-    const keysNote = 'key files are re-read on SIGHUP and when a zone changes';
-    watchDirectory(opts.keysDir, keysChanged, ctx, 'keys-watch-failed', keysNote);
+  const ctx = { logger, shutdown };
+  watchDirectory(opts.zonesDir, reloadZones, ctx, 'zones-watch-failed', 'zone files are reloaded on SIGHUP only');
+  // Key files: a rollover (`dane-ns keys rollover`) or a restored key is picked up without a restart.
+  // The TSIG keys live one level down (<keys>/tsig), which the keys directory's watch does not see into: that
+  // directory gets a watch of its own as soon as it exists.
+  let tsigWatched = false;
+  const watchTsig = (): void => {
+    if (tsigWatched || !existsSync(join(opts.keysDir, TSIG_DIR))) return;
+    tsigWatched = true;
+    watchDirectory(join(opts.keysDir, TSIG_DIR), keysChanged, ctx, 'keys-watch-failed', keysNote);
+  };
+  const keysChanged = (reason: string): void => {
     watchTsig();
+    signer.keysChanged();
+    keyring.reload(reason);
+    // A zone that failed for want of a TSIG key file loads once the file is there.
+    if (files.failing.size > 0) files.reload();
+    rebuild('keys');
+    logger.debug('keys-reread', { reason });
+  };
+  const keysNote = 'key files are re-read on SIGHUP and when a zone changes';
+  watchDirectory(opts.keysDir, keysChanged, ctx, 'keys-watch-failed', keysNote);
+  watchTsig();
 
-    const status = {
+  const status = {
+    files,
+    signer,
+    metrics,
+    now,
+    journal,
+    served: () => publisher.served(),
+    certificates: () => tlsa.health(),
+    state: faults,
+  };
+  const routes = { health: () => health(status), metrics: () => scrape(status) };
+  gate.openWith(handler, stream, routes);
+  release(); // the sockets' `listening` lines: the zones are answered from now on
+  const reload = (only?: string): void => {
+    signer.keysChanged();
+    keyring.reload('reload');
+    reloadZones('reload', only);
+  };
+  const hostText = (a: { host: string; port: number }): string =>
+    a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  ready(
+    controlCommands({
       files,
       signer,
-      metrics,
-      now,
-      journal,
       served: () => publisher.served(),
       certificates: () => tlsa.health(),
-      state: faults,
-    };
-    const routes = { health: () => health(status), metrics: () => scrape(status) };
-    const httpAddress = opts.http ? await listenOperator(opts.http, routes, logger, shutdown) : undefined;
-    const reload = (): void => {
-      signer.keysChanged();
-      keyring.reload('reload');
-      reloadZones('reload');
-    };
-    const hostText = (a: { host: string; port: number }): string =>
-      a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-    ready(
-      controlCommands({
-        files,
-        signer,
-        served: () => publisher.served(),
-        certificates: () => tlsa.health(),
-        tlsaState: (zone, host) => tlsaManager.state(zone, host),
-        reload,
-        now,
-        startedAt,
-        version: opts.version ?? 'unknown',
-        listen: addresses.map(hostText),
-        ...(httpAddress ? { http: hostText(httpAddress) } : {}),
-      }),
-    );
-    return {
-      ...(httpAddress ? { httpAddress } : {}),
-      addresses,
+      tlsaState: (zone, host) => tlsaManager.state(zone, host),
       reload,
-      close: () => shutdown.close(),
-    };
-  } catch (e) {
-    // Release everything started so far (a watcher or timer would keep the process alive after the error).
-    await shutdown.close();
-    throw e;
-  }
+      now,
+      startedAt,
+      version: opts.version ?? 'unknown',
+      listen: addresses.map(hostText),
+      ...(httpAddress ? { http: hostText(httpAddress) } : {}),
+    }),
+  );
+  return {
+    ...(httpAddress ? { httpAddress } : {}),
+    addresses,
+    reload,
+    close: () => shutdown.close(),
+  };
 }
 
 /**

@@ -185,7 +185,8 @@ export class ZoneSigner {
       let signed: SignedZone | undefined;
       if (!keys.ok) {
         signed = this.lastSigned.get(z.origin.key);
-        this.logger.error('zone-keys-missing', {
+        // Unreadable key files are an ownership problem (the error says the fix), not missing keys.
+        this.logger.error(keys.denied ? 'zone-keys-unreadable' : 'zone-keys-missing', {
           zone: name,
           error: keys.error,
           serving: signed ? 'the last signed version' : 'nothing (zone left out until its keys are restored)',

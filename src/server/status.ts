@@ -32,6 +32,8 @@ export interface StatusSources {
 /** /healthz: ok, or one reason per problem. */
 export function health(s: StatusSources): { ok: boolean; reasons: string[] } {
   const reasons: string[] = [];
+  // The last zone gone while running (serve.ts logs no-zone-served): up, but of no use to anyone.
+  if (s.served().size === 0) reasons.push('no zone is served: the zones directory has no zone that loads');
   for (const [file, problems] of s.files.failing)
     reasons.push(
       `zone file ${basename(file)} does not load (serving ${s.files.loaded.has(file) ? 'its last good version' : 'nothing'}): ${problems[0]}`,

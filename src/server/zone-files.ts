@@ -97,10 +97,11 @@ export class ZoneFiles {
   }
 
   /**
-   * Re-reads the directory: new, changed and removed files. Returns false when the directory itself cannot be
-   * read (every zone is kept as it was, and there is nothing to rebuild).
+   * Re-reads the directory: new, changed and removed files; with `only` (a path), that file alone, the others
+   * untouched (not read, not reported). Returns false when the directory itself cannot be read (every zone is
+   * kept as it was, and there is nothing to rebuild).
    */
-  reload(): boolean {
+  reload(only?: string): boolean {
     const { logger } = this.opts;
     let files: string[];
     try {
@@ -114,6 +115,7 @@ export class ZoneFiles {
       return false;
     }
     const seen = new Set(files);
+    if (only !== undefined) files = files.filter((f) => f === only);
     for (const file of files) {
       const have = this.byFile.get(file);
       const stamp = fileStamp(file);
@@ -146,12 +148,12 @@ export class ZoneFiles {
       }
     }
     for (const file of [...this.failures.keys()])
-      if (!seen.has(file)) {
+      if (!seen.has(file) && (only === undefined || file === only)) {
         this.failures.delete(file);
         this.failedStamps.delete(file);
       }
     for (const file of [...this.byFile.keys()])
-      if (!seen.has(file)) {
+      if (!seen.has(file) && (only === undefined || file === only)) {
         logger.info('zone-removed', { file: basename(file) });
         this.byFile.delete(file);
       }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { RolloverStore } from '../../src/state/rollover.js';
 import { EXPIRY_WARNING_MS, TlsaManager, type TlsaEntryRef, type TlsaEvent } from '../../src/tlsa/manager.js';
 import type { TlsaEntry } from '../../src/zone/settings.js';
+import { rotationWarnings } from '../../src/tlsa/labels.js';
 import { makeMaterial, type Material } from './material.js';
 
 let m: Material;
@@ -587,6 +588,26 @@ describe('TlsaManager: rotation hazards (labels.ts) in the events', () => {
     expect(String(cold[0]!.fields.message)).toContain('--reuse-key');
     clock += 1000;
     expect(names(mgr.refresh().events)).not.toContain('tlsa-cold-rollover');
+  });
+
+  it('a cold rollover is not reported again after a restart, while the state still shows it until its time', () => {
+    const cert = put('cert.pem', 'leaf-ec.crt');
+    const first = manager();
+    first.configure([ref({ cert })]);
+    first.refresh();
+    clock += 3600_000;
+    copyFileSync(m.path('leaf-rsa.crt'), cert);
+    expect(names(first.refresh().events)).toContain('tlsa-cold-rollover');
+    first.persist();
+    // The restart, 10 s later, the same certificate: nothing new happened, so nothing is said again.
+    clock += 10_000;
+    const again = manager();
+    again.configure([ref({ cert })]);
+    expect(names(again.refresh().events)).not.toContain('tlsa-cold-rollover');
+    // What check reads (the state) still shows the hazard until 2 x TTL after the change.
+    const state = again.state('example.com.', 'mail.example.com.')!;
+    expect(rotationWarnings(state, sec(clock)).map((w) => w.event)).toContain('tlsa-cold-rollover');
+    expect(rotationWarnings(state, sec(clock) + 600).map((w) => w.event)).not.toContain('tlsa-cold-rollover');
   });
 
   it('next ready after 2 x TTL (said once); renewal with it: no cold rollover, one tlsa-next-in-use while next == cert', () => {
