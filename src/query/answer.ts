@@ -206,6 +206,30 @@ export function nxdomainEncloser(zone: Zone, qname: Name): ZoneNode | null {
   return e;
 }
 
+/**
+ * When `a`, the answer to `qname`, is NODATA at qname's own node (no alias followed, no cut, no wildcard), the
+ * test of the QTYPEs that get the very same answer but for the question: every type absent at the node whose
+ * zone and stages do not depend on the type (not ANY, RRSIG or DS, RFC 4035 §3.1.4.1: DS can select the parent
+ * zone). The authority section (negative SOA, and the node's NSEC proof of RFC 4035 §3.1.3.1) names no QTYPE.
+ * Null for every other answer. The server keeps one such answer per name for all of them.
+ */
+export function absentTypes(
+  a: Answer,
+  qname: Name,
+  sec: ZoneSecurity | undefined,
+): ((qtype: number) => boolean) | null {
+  const o = a.outcome;
+  if (o.kind !== 'nodata' || a.answer.length > 0 || o.node.name.key !== qname.key) return null;
+  const node = o.node;
+  if (node.isDelegation || node.cut || node.rrsets.has(T.CNAME)) return null;
+  return (qtype) =>
+    qtype !== T.ANY &&
+    qtype !== T.RRSIG &&
+    qtype !== T.DS &&
+    !node.rrsets.has(qtype) &&
+    (sec === undefined || sec.extra(node, qtype) === undefined);
+}
+
 function place(owner: Name, rrset: RRset, wildcard: ZoneNode | undefined): Placed {
   return wildcard ? { owner, rrset, wildcard } : { owner, rrset };
 }

@@ -4,7 +4,8 @@
  *     that is how reflection loops start); opcode other than QUERY -> NOTIMP;
  *  2. strict decode; anything malformed -> FORMERR (the header was readable);
  *  3. question and EDNS checks: exactly one question, class IN, EDNS version 0 (else BADVERS, RFC 6891 §6.1.3);
- *  4. the response cache, then pre-encoded NXDOMAIN responses (negative.ts), then query/ and the encoder.
+ *  4. the response cache (response-cache.ts), then pre-encoded NXDOMAIN responses (negative.ts), then query/ and
+ *     the encoder.
  * A TSIG-signed query reaches it through tsig-query.ts with its TSIG removed and `reserve` octets to leave for
  * the TSIG of the answer: such a query bypasses both caches (an answer to be signed is never cached and never
  * replayed). AXFR over TCP and IXFR are taken before it (transfer.ts); here AXFR over UDP is NOTIMP (RFC 5936
@@ -14,7 +15,7 @@
 import { decodeMessage, type Message } from '../wire/message.js';
 import { WireError } from '../wire/errors.js';
 import { CLASS_IN, OPCODE, RCODE, T } from '../wire/types.js';
-import { answerQuery } from '../query/answer.js';
+import { absentTypes, answerQuery } from '../query/answer.js';
 import type { ZoneSet } from '../zone/set.js';
 import type { Zone } from '../zone/zone.js';
 import type { ZoneSecurity } from '../query/security.js';
@@ -23,40 +24,9 @@ import { FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD } from '../wire/header.js';
 import { peekSimpleQuery } from './fastpath.js';
 import { NegativeCache, respondNxdomain } from './negative.js';
 import type { Remote, Transport } from './transport.js';
+import { ResponseCache } from './response-cache.js';
 
-/**
- * Whole responses by lower-case qname, then by variant (qtype, DO, EDNS, size limit: `cacheVariant`); bounded.
- * Keyed by the name alone so that the string hashed here is the one the zone lookups hash next (V8 keeps a
- * string's hash): a miss, such as a random nonexistent name, costs no key of its own.
- */
-export class ResponseCache {
-  private readonly map = new Map<string, CachedResponse[]>();
-  private count = 0;
-  constructor(private readonly max = 50_000) {}
-  get(nameKey: string, variant: number): Uint8Array | undefined {
-    const list = this.map.get(nameKey);
-    if (list) for (const c of list) if (c.variant === variant) return c.bytes;
-    return undefined;
-  }
-  set(nameKey: string, variant: number, bytes: Uint8Array): void {
-    // Bounded: once full, nothing new is added until the next snapshot (reloads and the hourly refresh tick
-    // bring a fresh cache). Clearing instead would throw the popular answers away under a random-name flood.
-    if (this.count >= this.max) return;
-    const list = this.map.get(nameKey);
-    if (!list) this.map.set(nameKey, [{ variant, bytes }]);
-    else if (list.some((c) => c.variant === variant)) return;
-    else list.push({ variant, bytes });
-    this.count++;
-  }
-  get size(): number {
-    return this.count;
-  }
-}
-
-interface CachedResponse {
-  readonly variant: number;
-  readonly bytes: Uint8Array;
-}
+export { ResponseCache } from './response-cache.js';
 
 /** What the server answers from: swapped as one reference. */
 export interface Snapshot {
@@ -168,13 +138,9 @@ export function createHandler(current: () => Snapshot): Responder {
     // Fast path: the common shape, straight to the response cache.
     const snap = current();
     const simple = peekSimpleQuery(query);
-    if (
-      reserve === 0 &&
-      simple &&
-      simple.qclass === CLASS_IN &&
-      simple.ednsVersion === 0 &&
-      isPlainQtype(simple.qtype)
-    ) {
+    const fast =
+      reserve === 0 && simple && simple.qclass === CLASS_IN && simple.ednsVersion === 0 && isPlainQtype(simple.qtype);
+    if (fast) {
       const limit = sizeLimit(transport, simple.hasEdns, simple.udpSize);
       const cached = snap.cache.get(simple.key, cacheVariant(simple.qtype, simple.dnssecOk, simple.hasEdns, limit));
       if (cached) {
@@ -216,7 +182,8 @@ export function createHandler(current: () => Snapshot): Responder {
     const dnssecOk = edns ? edns.dnssecOk : false;
     const limit = sizeLimit(transport, edns !== null, edns ? edns.udpSize : 512) - reserve;
     const variant = cacheVariant(q.type, dnssecOk, edns !== null, limit);
-    const cached = reserve === 0 ? snap.cache.get(q.name.key, variant) : undefined;
+    // (A query the fast path took has missed the cache already.)
+    const cached = reserve === 0 && !fast ? snap.cache.get(q.name.key, variant) : undefined;
     if (cached) return fromCache(cached, query, qEnd);
     const rdcd = flags & (FLAG_RD | FLAG_CD);
 
@@ -240,8 +207,12 @@ export function createHandler(current: () => Snapshot): Responder {
     // Names that do not exist are not cached: random-name floods would only churn the cache (and its GC). Their
     // authority section is kept instead, for every other name with the same proof.
     if (reserve > 0) return bytes;
-    if (!nxdomain) snap.cache.set(q.name.key, variant, bytes);
-    else if (!truncated) {
+    if (!nxdomain) {
+      // NODATA at an existing name is kept once for every type absent there (random QTYPEs share one entry).
+      const absent = absentTypes(a, q.name, a.zone ? snap.security.get(a.zone) : undefined);
+      if (absent) snap.cache.set(q.name.key, variant - q.type, bytes, absent);
+      else snap.cache.set(q.name.key, variant, bytes);
+    } else if (!truncated) {
       const sec = dnssecOk && a.zone ? snap.security.get(a.zone) : undefined;
       snap.negative.learn(a, q.name, sec, bytes, edns !== null, pointers);
     }
