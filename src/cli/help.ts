@@ -19,7 +19,7 @@ export const COMMANDS: readonly Command[] = [
     topic: 'serve',
     name: 'serve',
     options:
-      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--log-queries]',
+      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--tcp-per-source N] [--log-queries]',
     summary: 'serve the zones directory over UDP and TCP',
   },
   {
@@ -166,6 +166,8 @@ const DETAILS = {
                        (Prometheus text); off by default  (env DANE_NS_HTTP; an empty --http= turns it off)
   --log-queries        one log line per query (client, qname, qtype, rcode, size); off by default
                        (env DANE_NS_LOG_QUERIES=1)
+  --tcp-per-source N   TCP connections one client address may hold (secondaries exempt); default 64,
+                       0: no limit. Beyond it its new connections are closed at once
 
 Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
 also reloads the zones; SIGTERM/SIGINT stop.

@@ -66,6 +66,8 @@ export interface ServeOptions {
   readonly notifyRetryMs?: readonly number[];
   /** Log one line per answered query (off by default: it costs a message decode per query). */
   readonly logQueries?: boolean;
+  /** TCP connections one client address may hold (0: no limit; default in tcp-admission.ts). */
+  readonly tcpPerSource?: number;
   /** The version `dane-ns status` reports (package.json's, given by the command line). */
   readonly version?: string;
 }
@@ -246,7 +248,16 @@ async function startLocked(
     const handler = opts.logQueries ? logEachQuery(counted, logger) : counted;
     const udpEngine = opts.udpEngine ?? 'auto';
     const secondary = (address: string): boolean => secondaries.has(address);
-    const addresses = await listenDns({ listen: opts.listen, udpEngine, handler, stream, secondary, logger, shutdown });
+    const addresses = await listenDns({
+      listen: opts.listen,
+      udpEngine,
+      handler,
+      stream,
+      secondary,
+      logger,
+      shutdown,
+      ...(opts.tcpPerSource !== undefined ? { tcpPerSource: opts.tcpPerSource } : {}),
+    });
     // The secondaries are told once the versions are answered over the sockets too: from now on, on every
     // publish, and now of what the start published.
     publisher.onPublished(notify);
