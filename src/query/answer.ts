@@ -230,6 +230,23 @@ export function absentTypes(
     (sec === undefined || sec.extra(node, qtype) === undefined);
 }
 
+/**
+ * The wildcard node that `answerInZone` expands for `qname` at its first hop (RFC 4592 §3.3.1: no node at the
+ * name, no cut above it, no DNAME at the closest encloser, which has a wildcard child), when that answer depends
+ * on the qname only as the owner of what it expands: null otherwise, and for a wildcard owning a CNAME or NS (an
+ * alias chain could come back to the qname itself). The server keeps such answers per wildcard (wildcard.ts);
+ * test/server/wildcard.test.ts checks them against full answers byte for byte.
+ */
+export function wildcardSource(zone: Zone, qname: Name): ZoneNode | null {
+  const loc = locate(zone, qname);
+  if (loc.exact) return null;
+  const e = loc.encloser;
+  if (e.isDelegation || e.cut || e.rrsets.has(T.DNAME)) return null;
+  const wc = e.wildcardChild;
+  if (!wc || wc.isDelegation || wc.rrsets.has(T.CNAME) || wc.rrsets.has(T.NS)) return null;
+  return wc;
+}
+
 function place(owner: Name, rrset: RRset, wildcard: ZoneNode | undefined): Placed {
   return wildcard ? { owner, rrset, wildcard } : { owner, rrset };
 }

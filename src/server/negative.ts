@@ -32,10 +32,14 @@ import type { RRset, Zone, ZoneNode } from '../zone/zone.js';
 import { OPT_SIZE, writeOpt, type ResponseEdns } from './respond.js';
 import type { SimpleQuery } from './fastpath.js';
 
-/** The encoded sections of an NXDOMAIN response after its question, ready to be replayed for another qname. */
-interface NegativeFragment {
+/**
+ * The encoded sections of a response after its question, ready to be replayed for another qname (NXDOMAIN here,
+ * wildcard answers in wildcard.ts).
+ */
+export interface NegativeFragment {
   /** Header flags and rcode of the response, without RD and CD (those are copied from each query). */
   readonly flags: number;
+  readonly ancount: number;
   readonly nscount: number;
   /** Additional records, the OPT RR not counted (it is written per query). */
   readonly arcount: number;
@@ -43,7 +47,10 @@ interface NegativeFragment {
   readonly bytes: Uint8Array;
   /** Offset in `bytes` of every compression pointer ... */
   readonly pointerAt: Uint16Array;
-  /** ... and its target, relative to the start of `bytes` (negative: into the question's copy of E). */
+  /**
+   * ... and its target, relative to the start of `bytes` (negative: into the question's copy of E; QNAME_REL:
+   * the question name itself, offset 12, as the owner of a wildcard expansion).
+   */
   readonly pointerRel: Int16Array;
   /** Keys of names strictly below E, in no zone node, that names of the fragment end in (see the file comment). */
   readonly avoid: readonly string[];
@@ -53,6 +60,9 @@ interface Slot {
   plain: NegativeFragment | undefined;
   readonly signed: Map<RRset, NegativeFragment>;
 }
+
+/** pointerRel of a pointer to the whole question name (offset 12, wherever the question ends). */
+const QNAME_REL = -0x8000;
 
 /** Fragments larger than this are not kept: every pointer must stay below 0x4000 after rebasing. */
 const MAX_FRAGMENT = 0x3000;
@@ -107,46 +117,68 @@ export class NegativeCache {
       return;
     const encloser = o.encloser;
     if (nxdomainEncloser(zone, qname) !== encloser) return;
-    const flags = (bytes[2]! << 8) | bytes[3]!;
-    if (flags & FLAG_TC) return;
-    const qEnd = 12 + qname.wire.length + 4;
-    const end = bytes.length - (hasEdns ? OPT_SIZE : 0);
-    if (end - qEnd > MAX_FRAGMENT) return;
-    // The question's copy of E starts here: pointers may go there or into the fragment, nowhere else.
-    const encloserAt = qEnd - 4 - encloser.name.wire.length;
-    const pointerAt = new Uint16Array(pointers.length);
-    const pointerRel = new Int16Array(pointers.length);
-    for (let i = 0; i < pointers.length; i++) {
-      const p = pointers[i]!;
-      const target = ((bytes[p]! & 0x3f) << 8) | bytes[p + 1]!;
-      if (p < qEnd || target < encloserAt) return;
-      pointerAt[i] = p - qEnd;
-      pointerRel[i] = target - qEnd;
-    }
     const cover = sec ? sec.covering(qname) : null;
     let slot = this.byEncloser.get(encloser);
+    if ((cover ? slot?.signed.get(cover) : slot?.plain) !== undefined) return;
+    const fragment = buildFragment(zone, encloser, qname, a, bytes, hasEdns, pointers, false);
+    if (!fragment) return;
     if (!slot) this.byEncloser.set(encloser, (slot = { plain: undefined, signed: new Map() }));
-    if ((cover ? slot.signed.get(cover) : slot.plain) !== undefined) return;
-    const fragment: NegativeFragment = Object.freeze({
-      flags: flags & ~(FLAG_RD | FLAG_CD),
-      nscount: (bytes[8]! << 8) | bytes[9]!,
-      arcount: ((bytes[10]! << 8) | bytes[11]!) - (hasEdns ? 1 : 0),
-      bytes: bytes.slice(qEnd, end),
-      pointerAt,
-      pointerRel,
-      avoid: Object.freeze(
-        avoidList(
-          zone,
-          encloser,
-          [...a.authority, ...a.additional].map((p) => p.rrset),
-        ),
-      ),
-    });
     if (cover) slot.signed.set(cover, fragment);
     else slot.plain = fragment;
     this.count++;
     this.bytes += fragment.bytes.length;
   }
+}
+
+/**
+ * The fragment of a response the full path encoded for `qname` below closest encloser `encloser`: null when it
+ * cannot be replayed for another qname (truncated, too large, or a compression pointer into the question
+ * other than into its copy of the encloser, or, with `qnamePointers`, to the whole question name).
+ */
+export function buildFragment(
+  zone: Zone,
+  encloser: ZoneNode,
+  qname: Name,
+  a: Answer,
+  bytes: Uint8Array,
+  hasEdns: boolean,
+  pointers: readonly number[],
+  qnamePointers: boolean,
+): NegativeFragment | null {
+  const flags = (bytes[2]! << 8) | bytes[3]!;
+  if (flags & FLAG_TC) return null;
+  const qEnd = 12 + qname.wire.length + 4;
+  const end = bytes.length - (hasEdns ? OPT_SIZE : 0);
+  if (end - qEnd > MAX_FRAGMENT) return null;
+  // The question's copy of E starts here: pointers may go there or into the fragment (or to the whole qname).
+  const encloserAt = qEnd - 4 - encloser.name.wire.length;
+  const pointerAt = new Uint16Array(pointers.length);
+  const pointerRel = new Int16Array(pointers.length);
+  for (let i = 0; i < pointers.length; i++) {
+    const p = pointers[i]!;
+    const target = ((bytes[p]! & 0x3f) << 8) | bytes[p + 1]!;
+    if (p < qEnd) return null;
+    pointerAt[i] = p - qEnd;
+    if (target === 12 && qnamePointers) pointerRel[i] = QNAME_REL;
+    else if (target < encloserAt) return null;
+    else pointerRel[i] = target - qEnd;
+  }
+  return Object.freeze({
+    flags: flags & ~(FLAG_RD | FLAG_CD),
+    ancount: (bytes[6]! << 8) | bytes[7]!,
+    nscount: (bytes[8]! << 8) | bytes[9]!,
+    arcount: ((bytes[10]! << 8) | bytes[11]!) - (hasEdns ? 1 : 0),
+    bytes: bytes.slice(qEnd, end),
+    pointerAt,
+    pointerRel,
+    avoid: Object.freeze(
+      avoidList(
+        zone,
+        encloser,
+        [...a.answer, ...a.authority, ...a.additional].map((p) => p.rrset),
+      ),
+    ),
+  });
 }
 
 /** Names in rdata of `rrsets` (and their suffixes) strictly below `encloser` that are no node of the zone. */
@@ -174,7 +206,7 @@ interface NegativeSources {
  * wire form is made only if something asks for it (a view per query costs more than the rest of the lookup).
  * Valid while `query` is (the handler call).
  */
-class QuestionName implements Name {
+export class QuestionName implements Name {
   constructor(
     private readonly query: Uint8Array,
     private readonly end: number,
@@ -184,6 +216,13 @@ class QuestionName implements Name {
   get wire(): Uint8Array {
     return this.query.subarray(12, this.end);
   }
+}
+
+/** Offsets of the labels of the question name (uncompressed: the fast path accepted it). */
+export function labelOffsets(query: Uint8Array): number[] {
+  const offsets: number[] = [];
+  for (let p = 12; query[p] !== 0; p += query[p]! + 1) offsets.push(p - 12);
+  return offsets;
 }
 
 const OPT_DO: ResponseEdns = Object.freeze({ dnssecOk: true, extRcode: 0 });
@@ -201,8 +240,7 @@ export function respondNxdomain(
   limit: number,
 ): Uint8Array | null {
   const qEnd = q.questionEnd;
-  const offsets: number[] = [];
-  for (let p = 12; query[p] !== 0; p += query[p]! + 1) offsets.push(p - 12);
+  const offsets = labelOffsets(query);
   const key = q.key;
   const qname = new QuestionName(query, qEnd - 4, key, offsets);
   const zone = src.zones.find(qname, q.qtype);
@@ -212,6 +250,23 @@ export function respondNxdomain(
   const sec = src.security.get(zone);
   const frag = src.negative.get(encloser, q.dnssecOk && sec ? sec.covering(qname) : null);
   if (!frag) return null;
+  return replayFragment(frag, query, q, key, offsets, limit);
+}
+
+/**
+ * The response to query `query` (of the common shape `q`, its name's key and label offsets given) from
+ * fragment `frag`; null when a name of the fragment could have been compressed against the new qname (`avoid`)
+ * or the response would not fit `limit` whole.
+ */
+export function replayFragment(
+  frag: NegativeFragment,
+  query: Uint8Array,
+  q: SimpleQuery,
+  key: string,
+  offsets: readonly number[],
+  limit: number,
+): Uint8Array | null {
+  const qEnd = q.questionEnd;
   const avoid = frag.avoid;
   for (let i = 0; i < avoid.length; i++) {
     const k = avoid[i]!;
@@ -229,8 +284,8 @@ export function respondNxdomain(
   out[3] = flags & 0xff;
   out[4] = 0;
   out[5] = 1;
-  out[6] = 0;
-  out[7] = 0;
+  out[6] = frag.ancount >>> 8;
+  out[7] = frag.ancount & 0xff;
   out[8] = frag.nscount >>> 8;
   out[9] = frag.nscount & 0xff;
   const ar = frag.arcount + (q.hasEdns ? 1 : 0);
@@ -242,7 +297,8 @@ export function respondNxdomain(
   const rel = frag.pointerRel;
   for (let i = 0; i < at.length; i++) {
     const p = qEnd + at[i]!;
-    const target = qEnd + rel[i]!;
+    const r = rel[i]!;
+    const target = r === QNAME_REL ? 12 : qEnd + r;
     out[p] = 0xc0 | (target >>> 8);
     out[p + 1] = target & 0xff;
   }

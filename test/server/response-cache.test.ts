@@ -145,21 +145,21 @@ describe('a flood of unique names and types cannot pin the cache', () => {
     types.map((t) => encodeQuery(parseName(n), t, { edns: { udpSize: 1232, dnssecOk: true } })),
   );
 
-  /** 100k queries no client asks twice: names under wildcards (each a cacheable answer), random QTYPEs, NXDOMAIN. */
+  /**
+   * 100k queries no client asks twice: random names below delegations (each referral a cacheable answer), random
+   * names under wildcards (wildcard.ts answers those), random QTYPEs at existing names.
+   */
   function flood(h: ReturnType<typeof createHandler>): void {
     let answered = 0;
+    const edns = { udpSize: 1232, dnssecOk: true };
     for (let i = 0; i < 100_000; i++) {
       const kind = i % 4;
       const q =
         kind < 2
-          ? encodeQuery(parseName(`f${i}.apps.example.com.`), kind === 0 ? T.A : T.TXT, {
-              edns: { udpSize: 1232, dnssecOk: true },
-            })
+          ? encodeQuery(parseName(`f${i}.${kind === 0 ? 'sub' : 'insecure'}.example.com.`), T.A, { edns })
           : kind === 2
-            ? encodeQuery(parseName(`f${i}.wild.example.com.`), T.MX, { edns: { udpSize: 1232, dnssecOk: true } })
-            : encodeQuery(parseName(names[i % names.length]!), 1000 + (i >> 2), {
-                edns: { udpSize: 1232, dnssecOk: true },
-              });
+            ? encodeQuery(parseName(`f${i}.${i % 8 === 2 ? 'sub' : 'apps'}.example.com.`), T.MX, { edns })
+            : encodeQuery(parseName(names[i % names.length]!), 1000 + (i >> 2), { edns });
       if (h(q, 'udp', LOOPBACK) !== null) answered++;
     }
     expect(answered).toBe(100_000);
@@ -190,6 +190,6 @@ describe('a flood of unique names and types cannot pin the cache', () => {
     expect(hitsOf(snap, h)).toBeLessThan(popular.length / 2);
     hitsOf(snap, h); // asked a second time: admitted in place of flood entries
     expect(hitsOf(snap, h)).toBe(popular.length);
-    expect(snap.cache.size).toBe(50_000);
+    expect(snap.cache.size).toBeLessThanOrEqual(50_000); // an evicted name may free more than one entry
   }, 60_000);
 });
