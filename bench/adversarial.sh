@@ -161,7 +161,8 @@ measure_pressure() {
   dnsperf_result "$TMP/dnsperf-flood.txt"
   printf '  %-8s %-12s %9.0f q/s  (%s unique queries, once)\n' dane-ns flood "${DNSPERF_QPS:-0}" "$FLOOD" >&2
   measure_one dane-ns "$port" hit hit-after-flood
-  timeout -k 5 $((WARMUP + DURATION + 90)) node bench/tcp-hold.mjs "$port" 127.0.0.2 "$TCP_CONNS" \
+  # On the load generator's CPUs, as dnsperf: the holder must not take the server's CPU.
+  timeout -k 5 $((WARMUP + DURATION + 90)) "${CLIENT_PIN[@]}" node bench/tcp-hold.mjs "$port" 127.0.0.2 "$TCP_CONNS" \
     $((WARMUP + DURATION + 2)) 2>"$TMP/tcp-hold.txt" &
   hold=$!
   PIDS+=("$hold")
@@ -188,7 +189,7 @@ for s in $SHAPES; do
     -v kh="${QPS[knot/hit]:-}" 'function f(x) { return x == "" ? "-" : sprintf("%.0f", x) }
     function r(x, h) { return x == "" || h == "" ? "-" : sprintf("%.2f", x / h) }
     BEGIN { printf "%-12s %12s %10s %12s %10s%s\n", s, f(d), r(d, dh), f(k), r(k, kh),
-      (d != "" && dh != "" && d / dh < 0.7) ? "   below 0.70" : "" }'
+      (d != "" && dh != "" && d / dh < 0.695) ? "   below 0.70" : "" }'
 done
 if [ "$ONLY" != knot ]; then
   awk -v b="${QPS[dane-ns/hit-before]}" -v a="${QPS[dane-ns/hit-after-flood]}" -v t="${QPS[dane-ns/hit-during-tcp]}" \
