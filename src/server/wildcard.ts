@@ -8,9 +8,9 @@
  * encoder writes as a pointer to the question name (offset 12), and (b) through the NSEC covering the next
  * closer name (the label below E), which is part of the key. Every other compression pointer goes into the
  * question's copy of E or into the sections themselves, and moves by the difference in question length; names
- * that could compress against labels of a qname strictly below E are handled as for NXDOMAIN (negative.ts,
- * `avoid`). So a fragment learnt from one full answer is replayed for every qname with the same (W, covering
- * NSEC, variant), byte for byte: test/server/wildcard.test.ts checks it over random names and types.
+ * that could compress against labels of a qname strictly below E are handled as for NXDOMAIN (`avoid`,
+ * fragment.ts). So a fragment learnt from one full answer is replayed for every qname with the same (W,
+ * covering NSEC, variant), byte for byte: test/server/wildcard.test.ts checks it over random names and types.
  *
  * Fragments live in the snapshot, keyed by (W, covering NSEC or null without DNSSEC, response-cache variant),
  * bounded in number and octets; once full, nothing new is learnt until the next snapshot.
@@ -21,13 +21,13 @@ import type { ZoneSecurity } from '../query/security.js';
 import type { ZoneSet } from '../zone/set.js';
 import type { RRset, Zone, ZoneNode } from '../zone/zone.js';
 import type { SimpleQuery } from './fastpath.js';
-import { buildFragment, labelOffsets, QuestionName, replayFragment, type NegativeFragment } from './negative.js';
+import { buildFragment, labelOffsets, QuestionName, replayFragment, type Fragment } from './fragment.js';
 
 /** Most octets of fragments one snapshot keeps. */
 const MAX_BYTES = 32 * 1024 * 1024;
 
 export class WildcardCache {
-  private readonly byWildcard = new Map<ZoneNode, Map<RRset | null, Map<number, NegativeFragment>>>();
+  private readonly byWildcard = new Map<ZoneNode, Map<RRset | null, Map<number, Fragment>>>();
   private count = 0;
   private bytes = 0;
   constructor(readonly max: number) {}
@@ -36,7 +36,7 @@ export class WildcardCache {
     return this.count;
   }
 
-  get(wildcard: ZoneNode, cover: RRset | null, variant: number): NegativeFragment | undefined {
+  get(wildcard: ZoneNode, cover: RRset | null, variant: number): Fragment | undefined {
     return this.byWildcard.get(wildcard)?.get(cover)?.get(variant);
   }
 
