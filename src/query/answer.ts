@@ -231,6 +231,17 @@ export function absentTypes(
 }
 
 /**
+ * The zone cut above `qname` when `answerInZone` answers it with a referral at its first hop and no node exists
+ * at the name (RFC 1034 §4.3.2 step 3b): the answer is the cut's, whatever the name below it. Null otherwise.
+ */
+export function referralSource(zone: Zone, qname: Name): ZoneNode | null {
+  const loc = locate(zone, qname);
+  if (loc.exact) return null;
+  const e = loc.encloser;
+  return e.isDelegation ? e : e.cut;
+}
+
+/**
  * The wildcard node that `answerInZone` expands for `qname` at its first hop (RFC 4592 §3.3.1: no node at the
  * name, no cut above it, no DNAME at the closest encloser, which has a wildcard child), when that answer depends
  * on the qname only as the owner of what it expands: null otherwise, and for a wildcard owning a CNAME or NS (an

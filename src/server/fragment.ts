@@ -9,8 +9,8 @@
 import { isSubdomain, stripLabels, type Name } from '../wire/name.js';
 import { rdataNames } from '../wire/rdata.js';
 import { FLAG_CD, FLAG_RD, FLAG_TC } from '../wire/header.js';
-import type { Answer } from '../query/answer.js';
-import type { RRset, Zone, ZoneNode } from '../zone/zone.js';
+import type { Answer, Placed } from '../query/answer.js';
+import type { Zone, ZoneNode } from '../zone/zone.js';
 import { OPT_SIZE, writeOpt, type ResponseEdns } from './respond.js';
 import type { SimpleQuery } from './fastpath.js';
 
@@ -58,6 +58,8 @@ export function buildFragment(
   hasEdns: boolean,
   pointers: readonly number[],
   qnamePointers: boolean,
+  /** Avoid every name of the fragment below the encloser, zone node or not (for referrals: see wildcard.ts). */
+  strictAvoid = false,
 ): Fragment | null {
   const flags = (bytes[2]! << 8) | bytes[3]!;
   if (flags & FLAG_TC) return null;
@@ -85,26 +87,27 @@ export function buildFragment(
     bytes: bytes.slice(qEnd, end),
     pointerAt,
     pointerRel,
-    avoid: Object.freeze(
-      avoidList(
-        zone,
-        encloser,
-        [...a.answer, ...a.authority, ...a.additional].map((p) => p.rrset),
-      ),
-    ),
+    avoid: Object.freeze(avoidList(zone, encloser, [...a.answer, ...a.authority, ...a.additional], strictAvoid)),
   });
 }
 
-/** Names in rdata of `rrsets` (and their suffixes) strictly below `encloser` that are no node of the zone. */
-function avoidList(zone: Zone, encloser: ZoneNode, rrsets: readonly RRset[]): string[] {
+/**
+ * Names in rdata of `placed` (and their suffixes) strictly below `encloser` that are no node of the zone; with
+ * `strict`, every such name, owners included, node or not.
+ */
+function avoidList(zone: Zone, encloser: ZoneNode, placed: readonly Placed[], strict: boolean): string[] {
   const out = new Set<string>();
-  for (const rs of rrsets)
-    for (const rd of rs.rdatas)
-      for (const n of rdataNames(rs.type, rd))
-        for (let i = 0; i < n.offsets.length; i++) {
-          const s = stripLabels(n, i);
-          if (s.key !== encloser.name.key && isSubdomain(s, encloser.name) && !zone.nodes.has(s.key)) out.add(s.key);
-        }
+  const add = (n: Name): void => {
+    for (let i = 0; i < n.offsets.length; i++) {
+      const s = stripLabels(n, i);
+      if (s.key !== encloser.name.key && isSubdomain(s, encloser.name) && (strict || !zone.nodes.has(s.key)))
+        out.add(s.key);
+    }
+  };
+  for (const p of placed) {
+    if (strict) add(p.owner);
+    for (const rd of p.rrset.rdatas) for (const n of rdataNames(p.rrset.type, rd)) add(n);
+  }
   return [...out];
 }
 

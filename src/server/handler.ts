@@ -15,7 +15,7 @@
 import { decodeMessage, type Message } from '../wire/message.js';
 import { WireError } from '../wire/errors.js';
 import { CLASS_IN, OPCODE, RCODE, T } from '../wire/types.js';
-import { absentTypes, answerQuery, wildcardSource } from '../query/answer.js';
+import { absentTypes, answerQuery } from '../query/answer.js';
 import type { ZoneSet } from '../zone/set.js';
 import type { Zone } from '../zone/zone.js';
 import type { ZoneSecurity } from '../query/security.js';
@@ -25,7 +25,7 @@ import { peekSimpleQuery } from './fastpath.js';
 import { NegativeCache, respondNxdomain } from './negative.js';
 import type { Remote, Transport } from './transport.js';
 import { ResponseCache } from './response-cache.js';
-import { respondWildcard, WildcardCache } from './wildcard.js';
+import { replayable, respondWildcard, WildcardCache } from './wildcard.js';
 
 export { ResponseCache } from './response-cache.js';
 
@@ -199,8 +199,8 @@ export function createHandler(current: () => Snapshot): Responder {
 
     const a = answerQuery(snap.zones, { qname: q.name, qtype: q.type, dnssecOk }, (z) => snap.security.get(z));
     const nxdomain = a.outcome.kind === 'nxdomain';
-    // Random names under a wildcard are answered from fragments too (wildcard.ts), so their pointers are kept.
-    const wild = !nxdomain && reserve === 0 && a.zone !== null && wildcardSource(a.zone, q.name) !== null;
+    // Random names under a wildcard or a cut are answered from fragments too (wildcard.ts): pointers are kept.
+    const wild = !nxdomain && reserve === 0 && a.zone !== null && replayable(a.zone, q.name);
     if (nxdomain || wild) pointers.length = 0;
     const { bytes, truncated } = encodeResponse({
       id: msg.id,

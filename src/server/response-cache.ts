@@ -99,7 +99,9 @@ export class ResponseCache {
         for (const c of list) c.ref = false;
         return this.refuse();
       }
-      list[i] = entry;
+      // The newcomer goes to the back: the next one takes the oldest unmarked variant, not this one.
+      list.splice(i, 1);
+      list.push(entry);
       this.stats.evicted++;
       this.stats.admitted++;
       return;

@@ -12,11 +12,14 @@
  * fragment.ts). So a fragment learnt from one full answer is replayed for every qname with the same (W,
  * covering NSEC, variant), byte for byte: test/server/wildcard.test.ts checks it over random names and types.
  *
+ * Referrals for names below a zone cut that own no node are kept the same way, per (cut, variant): their
+ * sections are the cut's (RFC 1034 §4.3.2 step 3b), and every name of them below the cut is avoided.
+ *
  * Fragments live in the snapshot, keyed by (W, covering NSEC or null without DNSSEC, response-cache variant),
  * bounded in number and octets; once full, nothing new is learnt until the next snapshot.
  */
 import { stripLabels, type Name } from '../wire/name.js';
-import { wildcardSource, type Answer } from '../query/answer.js';
+import { referralSource, wildcardSource, type Answer } from '../query/answer.js';
 import type { ZoneSecurity } from '../query/security.js';
 import type { ZoneSet } from '../zone/set.js';
 import type { RRset, Zone, ZoneNode } from '../zone/zone.js';
@@ -59,6 +62,7 @@ export class WildcardCache {
     if (!zone) return false;
     const wc = wildcardSource(zone, qname);
     const o = a.outcome;
+    if (!wc) return this.learnReferral(zone, a, qname, bytes, hasEdns, pointers, variant);
     if (!wc || (o.kind !== 'hit' && o.kind !== 'nodata') || o.node !== wc || o.name.key !== qname.key) return false;
     for (const p of a.answer) if (p.owner.key !== qname.key) return false;
     if (this.count >= this.max || this.bytes >= MAX_BYTES) return true;
@@ -76,6 +80,42 @@ export class WildcardCache {
     this.bytes += fragment.bytes.length;
     return true;
   }
+
+  /**
+   * A referral for a name below a cut that owns no node: its sections are the cut's, with no name of the
+   * question's own except through compression. Names below the cut (NS targets, glue owners) can be suffixes of
+   * a qname below them, so all of them are avoided (`strictAvoid`).
+   */
+  private learnReferral(
+    zone: Zone,
+    a: Answer,
+    qname: Name,
+    bytes: Uint8Array,
+    hasEdns: boolean,
+    pointers: readonly number[],
+    variant: number,
+  ): boolean {
+    const cut = referralSource(zone, qname);
+    const o = a.outcome;
+    if (!cut || o.kind !== 'referral' || o.cut !== cut || a.answer.length > 0) return false;
+    if (this.count >= this.max || this.bytes >= MAX_BYTES) return true;
+    let byCover = this.byWildcard.get(cut);
+    if (byCover?.get(null)?.has(variant)) return true;
+    const fragment = buildFragment(zone, cut, qname, a, bytes, hasEdns, pointers, false, true);
+    if (!fragment) return false;
+    if (!byCover) this.byWildcard.set(cut, (byCover = new Map()));
+    let byVariant = byCover.get(null);
+    if (!byVariant) byCover.set(null, (byVariant = new Map()));
+    byVariant.set(variant, fragment);
+    this.count++;
+    this.bytes += fragment.bytes.length;
+    return true;
+  }
+}
+
+/** Whether answers to `qname` are of a shape kept here (a wildcard expansion, or a referral below a cut). */
+export function replayable(zone: Zone, qname: Name): boolean {
+  return wildcardSource(zone, qname) !== null || referralSource(zone, qname) !== null;
 }
 
 /** The next closer name of `qname` below closest encloser `encloser` (RFC 5155 §1.3; the NSEC proofs use it). */
@@ -107,7 +147,11 @@ export function respondWildcard(
   const zone = src.zones.find(qname, q.qtype);
   if (!zone) return null;
   const wc = wildcardSource(zone, qname);
-  if (!wc) return null;
+  if (!wc) {
+    const cut = referralSource(zone, qname);
+    const frag = cut ? src.wildcards.get(cut, null, variant) : undefined;
+    return frag ? replayFragment(frag, query, q, q.key, offsets, limit) : null;
+  }
   const sec = q.dnssecOk ? src.security.get(zone) : undefined;
   const frag = src.wildcards.get(wc, sec ? sec.covering(nextCloser(qname, wc.parent!)) : null, variant);
   return frag ? replayFragment(frag, query, q, q.key, offsets, limit) : null;
