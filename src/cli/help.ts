@@ -19,7 +19,7 @@ export const COMMANDS: readonly Command[] = [
     topic: 'serve',
     name: 'serve',
     options:
-      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN]',
+      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--tcp-per-source N] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN]',
     summary: 'serve the zones directory over UDP and TCP',
   },
   {
@@ -177,6 +177,8 @@ const DETAILS = {
                        replaces the default, 'none' exempts nobody. A valid DNS cookie exempts a client too
   --rrl-ipv4-prefix LEN, --rrl-ipv6-prefix LEN
                        the client network of the limit: default /24 and /56
+  --tcp-per-source N   TCP connections one client address may hold (secondaries exempt); default 64,
+                       0: no limit. Beyond it its new connections are closed at once
 
 Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
 also reloads the zones; SIGTERM/SIGINT stop.

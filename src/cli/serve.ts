@@ -5,7 +5,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { createLogger } from '../log.js';
 import { startServer } from '../server/serve.js';
-import { hostPort, noPositionals, parseOptions } from './args.js';
+import { count, hostPort, noPositionals, parseOptions } from './args.js';
 import { guardOptions } from './serve-guard.js';
 import { directory, udpEngine } from './env.js';
 import type { Io } from './io.js';
@@ -25,6 +25,7 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
       'listen',
       'udp-engine',
       'http',
+      'tcp-per-source',
       'allow-query',
       'rrl',
       'rrl-slip',
@@ -47,6 +48,8 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
   const http = httpFlag !== undefined ? httpFlag || undefined : d.http();
   const logQueries = a.has('log-queries') || d.logQueries();
   const guard = guardOptions(a);
+  const perSourceFlag = a.value('tcp-per-source');
+  const tcpPerSource = perSourceFlag !== undefined ? count('--tcp-per-source', perSourceFlag, 65535) : undefined;
   const zonesDir = directory(a, d, 'zones');
   const keysDir = directory(a, d, 'keys');
   const stateDir = directory(a, d, 'state');
@@ -81,6 +84,7 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
     ...(http !== undefined ? { http } : {}),
     logQueries,
     ...guard,
+    ...(tcpPerSource !== undefined ? { tcpPerSource } : {}),
     version: packageVersion(),
   });
   process.on('SIGHUP', () => {

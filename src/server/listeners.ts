@@ -28,6 +28,8 @@ export interface DnsListenOptions {
   readonly stream?: StreamHandler;
   /** Whether an address is a secondary's: it may use the TCP reserve beyond the connection cap (tcp-admission.ts). */
   readonly secondary?: (address: string) => boolean;
+  /** TCP connections one client address may hold (tcp-admission.ts); the listener's default when absent. */
+  readonly tcpPerSource?: number;
   readonly logger: Logger;
   readonly shutdown: Shutdown;
 }
@@ -61,6 +63,7 @@ export async function listenDns(o: DnsListenOptions): Promise<{ host: string; po
         onError,
         ...(o.stream ? { stream: o.stream } : {}),
         ...(o.secondary ? { secondary: o.secondary } : {}),
+        ...(o.tcpPerSource !== undefined ? { maxPerSource: o.tcpPerSource } : {}),
       }),
       'tcp',
       host,

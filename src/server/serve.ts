@@ -73,6 +73,8 @@ export interface ServeOptions {
   readonly notifyRetryMs?: readonly number[];
   /** Log one line per answered query (off by default: it costs a message decode per query). */
   readonly logQueries?: boolean;
+  /** TCP connections one client address may hold (0: no limit; default in tcp-admission.ts). */
+  readonly tcpPerSource?: number;
   /** The version `dane-ns status` reports (package.json's, given by the command line). */
   readonly version?: string;
   /** Only these sources are answered, REFUSED to the rest (guard.ts); absent: everyone. */
@@ -141,6 +143,7 @@ async function startLocked(
       secondary: (address) => secondaries.has(address),
       logger: socketLog.logger,
       shutdown,
+      ...(opts.tcpPerSource !== undefined ? { tcpPerSource: opts.tcpPerSource } : {}),
     });
     const httpAddress = opts.http ? await listenOperator(opts.http, gate.http, socketLog.logger, shutdown) : undefined;
     const bound = { shutdown, gate, secondaries, addresses, httpAddress, startedAt, release: socketLog.release };
