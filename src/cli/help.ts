@@ -19,7 +19,7 @@ export const COMMANDS: readonly Command[] = [
     topic: 'serve',
     name: 'serve',
     options:
-      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--log-queries]',
+      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--log-queries] [--secondary-lag SECONDS]',
     summary: 'serve the zones directory over UDP and TCP',
   },
   {
@@ -166,6 +166,8 @@ const DETAILS = {
                        (Prometheus text); off by default  (env DANE_NS_HTTP; an empty --http= turns it off)
   --log-queries        one log line per query (client, qname, qtype, rcode, size); off by default
                        (env DANE_NS_LOG_QUERIES=1)
+  --secondary-lag S    /healthz fails when a watched server (transfer.notify or transfer.check) stays behind
+                       the served serial longer than S seconds; default 300
 
 Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
 also reloads the zones; SIGTERM/SIGINT stop.

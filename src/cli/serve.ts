@@ -5,7 +5,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { createLogger } from '../log.js';
 import { startServer } from '../server/serve.js';
-import { hostPort, noPositionals, parseOptions } from './args.js';
+import { hostPort, noPositionals, parseOptions, seconds } from './args.js';
 import { directory, udpEngine } from './env.js';
 import type { Io } from './io.js';
 import { printHelp } from './help.js';
@@ -15,7 +15,11 @@ import { packageVersion } from './version.js';
 export const STOP_DEADLINE_MS = 500;
 
 export async function serveCmd(args: string[], io: Io): Promise<number> {
-  const a = parseOptions(args, ['zones', 'keys', 'state', 'listen', 'udp-engine', 'http'], ['log-queries']);
+  const a = parseOptions(
+    args,
+    ['zones', 'keys', 'state', 'listen', 'udp-engine', 'http', 'secondary-lag'],
+    ['log-queries'],
+  );
   if (a.has('help')) return printHelp(io, 'serve');
   noPositionals(a);
   const d = io.defaults;
@@ -28,6 +32,8 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
   if (httpFlag) hostPort('--http', httpFlag, 0);
   const http = httpFlag !== undefined ? httpFlag || undefined : d.http();
   const logQueries = a.has('log-queries') || d.logQueries();
+  const lagFlag = a.value('secondary-lag');
+  const secondaryLag = lagFlag !== undefined ? seconds('--secondary-lag', lagFlag) : undefined;
   const zonesDir = directory(a, d, 'zones');
   const keysDir = directory(a, d, 'keys');
   const stateDir = directory(a, d, 'state');
@@ -61,6 +67,7 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
     logger,
     ...(http !== undefined ? { http } : {}),
     logQueries,
+    ...(secondaryLag !== undefined ? { secondaryLag } : {}),
     version: packageVersion(),
   });
   process.on('SIGHUP', () => {

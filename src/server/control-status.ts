@@ -14,6 +14,7 @@ import type { ControlCommands } from './control.js';
 import type { ZoneVersion } from './publisher.js';
 import type { ZoneSigner } from './signer.js';
 import type { ZoneFiles } from './zone-files.js';
+import type { WatchedStatus } from './watch.js';
 
 export interface ControlSources {
   readonly files: Pick<ZoneFiles, 'loaded' | 'failing'>;
@@ -22,6 +23,8 @@ export interface ControlSources {
   readonly certificates: () => readonly CertHealth[];
   /** The TLSA history of a host (tlsa/manager.ts state). */
   readonly tlsaState: (zone: string, host: string) => HostRollover | undefined;
+  /** The watched servers of a zone (watch.ts); absent: none are watched. */
+  readonly secondaries?: (zone: string) => readonly WatchedStatus[];
   /** Re-reads the zones directory and publishes what changed, as SIGHUP does. */
   readonly reload: () => void;
   readonly now: Clock;
@@ -53,6 +56,19 @@ export interface ZoneStatus {
   /** When the key set changes next (a rollover step; ISO 8601). */
   readonly nextKeyEvent?: string;
   readonly tlsa: readonly { host: string; records: readonly TlsaRecordStatus[] }[];
+  /** Every watched server (transfer.notify and transfer.check): its serial and seconds behind; absent: none. */
+  readonly secondaries?: readonly SecondaryStatus[];
+}
+
+export interface SecondaryStatus {
+  /** `ADDRESS#PORT`. */
+  readonly server: string;
+  /** The serial of its last answer; absent when it never answered. */
+  readonly serial?: number;
+  /** Seconds it is behind the newest served serial (0: it serves it). */
+  readonly lagSeconds: number;
+  /** Why its last question got no serial. */
+  readonly error?: string;
 }
 
 const iso = (sec: number): string => new Date(sec * 1000).toISOString();
@@ -83,6 +99,12 @@ export function zoneStatuses(s: ControlSources): ZoneStatus[] {
     const version = served.get(key);
     const signed = s.signer.signed(key);
     const keyEvent = s.signer.nextKeyEvent(key);
+    const secondaries = (s.secondaries?.(zone) ?? []).map((w) => ({
+      server: w.server,
+      ...(w.serial !== undefined ? { serial: w.serial } : {}),
+      lagSeconds: Math.floor(w.lagMs / 1000),
+      ...(w.error !== undefined ? { error: w.error } : {}),
+    }));
     out.push({
       zone,
       file: basename(file),
@@ -92,6 +114,7 @@ export function zoneStatuses(s: ControlSources): ZoneStatus[] {
       ...(version?.signed && signed ? { signaturesExpire: iso(signed.earliestExpiration) } : {}),
       ...(keyEvent !== undefined ? { nextKeyEvent: iso(keyEvent) } : {}),
       tlsa: tlsaHosts(s, zone, nowSec),
+      ...(secondaries.length > 0 ? { secondaries } : {}),
     });
   }
   return out.sort((a, b) => (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));

@@ -47,6 +47,8 @@ import { createTransfers, withUdpIxfr } from './transfer.js';
 import { ServerKeyring } from './tsig-keyring.js';
 import { withTsig } from './tsig-query.js';
 import { ZoneFiles } from './zone-files.js';
+import { SecondaryWatch } from './watch.js';
+import { WatchPoller } from './watch-poll.js';
 
 export { parseListen } from './listeners.js';
 
@@ -68,7 +70,14 @@ export interface ServeOptions {
   readonly logQueries?: boolean;
   /** The version `dane-ns status` reports (package.json's, given by the command line). */
   readonly version?: string;
+  /** Seconds a watched server may stay behind before /healthz fails (watch.ts; default 300). */
+  readonly secondaryLag?: number;
+  /** Milliseconds between questions to a watched server that is behind (watch-poll.ts WATCH_FAST_MS by default). */
+  readonly watchFastMs?: number;
 }
+
+/** /healthz fails when a watched server stays behind longer than this (`serve --secondary-lag`). */
+export const SECONDARY_LAG_DEFAULT = 300;
 
 export interface RunningServer {
   readonly addresses: readonly { host: string; port: number }[];
@@ -178,7 +187,9 @@ async function startLocked(
   shutdown.add(() => refresh.close());
   // Certificates: watched, polled, and re-read; a changed published TLSA set makes a new snapshot.
   const rollover = new RolloverStore(opts.stateDir);
-  const tlsaManager = new TlsaManager(rollover, opts.now);
+  // The watched servers (transfer.notify and transfer.check): TLSA timing counts from the last of them.
+  const watch = new SecondaryWatch();
+  const tlsaManager = new TlsaManager(rollover, opts.now, watch);
   const tlsa = new TlsaLoop({
     sources: tlsaManager,
     onSaved: (error) =>
@@ -193,6 +204,7 @@ async function startLocked(
     onChanged: () => rebuild('tlsa'),
     onSourceError: () => metrics.certReadFailures++,
     onColdRollover: (host) => metrics.countColdRollover(host),
+    onNotPropagated: (host) => metrics.countNotPropagated(host),
   });
   shutdown.add(() => tlsa.close());
   const served = new ServedZones({ logger, setsFor: (zone) => tlsa.setsFor(zone), autoSerial });
@@ -251,6 +263,23 @@ async function startLocked(
     // publish, and now of what the start published.
     publisher.onPublished(notify);
     for (const v of publisher.served().values()) notify.published(v);
+    // Then they are watched: asked for their serial after every new version and every minute. A server that
+    // catches up may make a TLSA record ready or end a retention (tlsa/manager.ts): the TLSA state is re-read.
+    const poller = new WatchPoller({
+      watch,
+      lookup: keyring.lookup,
+      logger,
+      now,
+      timers: nodeTimers,
+      ...(opts.watchFastMs !== undefined ? { fastMs: opts.watchFastMs } : {}),
+      onCaughtUp: () => {
+        if (tlsa.refresh('secondary')) rebuild('tlsa');
+      },
+    });
+    shutdown.add(() => poller.close());
+    publisher.onPublished(poller);
+    for (const v of publisher.served().values()) poller.published(v);
+    const secondaryLag = opts.secondaryLag ?? SECONDARY_LAG_DEFAULT;
 
     const ctx = { logger, shutdown };
     watchDirectory(opts.zonesDir, reloadZones, ctx, 'zones-watch-failed', 'zone files are reloaded on SIGHUP only');
@@ -285,6 +314,8 @@ async function startLocked(
       served: () => publisher.served(),
       certificates: () => tlsa.health(),
       state: faults,
+      secondaries: (zone: string) => watch.status(zone, now()),
+      secondaryLag,
     };
     const routes = { health: () => health(status), metrics: () => scrape(status) };
     const httpAddress = opts.http ? await listenOperator(opts.http, routes, logger, shutdown) : undefined;
@@ -302,6 +333,7 @@ async function startLocked(
         served: () => publisher.served(),
         certificates: () => tlsa.health(),
         tlsaState: (zone, host) => tlsaManager.state(zone, host),
+        secondaries: (zone) => watch.status(zone, now()),
         reload,
         now,
         startedAt,
