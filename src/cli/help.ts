@@ -247,6 +247,8 @@ A zone with a transfer: section also gets one line per transfer.allow entry (\`t
 TSIG-signed with the target's key from DIR/tsig/, --keys, default ./keys, env DANE_NS_KEYS; its answer must
 verify), beside the served serial: \`ok notify 192.0.2.2:53: serial 2026120201 (current)\`, else a warn line:
 (behind the served SERIAL), (newer than the served SERIAL), (no answer within 2000 ms), or the rcode (REFUSED).
+Each transfer.check server gets the same line, \`check 203.0.113.53:53: ...\`; a server that is behind also
+shows how long it has been, as the running server (its control socket in DANE_NS_STATE) sees it: \`; 40 s behind\`.
 Each line is ok, warn or FAIL with what and why; the exit code is 0 without FAIL lines, else 1 (a warn line, such
 as a secondary that is behind or silent, leaves it 0).`,
   healthcheck: `For every zone file in DIR (default ./zones, env DANE_NS_ZONES) asks the running server (--server, default the
