@@ -101,6 +101,12 @@ export const COMMANDS: readonly Command[] = [
     summary: 'print the TLSA 3 1 1 record for a certificate or key file',
   },
   {
+    topic: 'tlsa',
+    name: 'tlsa wait ZONE HOST',
+    options: '[--file FILE] [--timeout SECONDS] [--server ADDR:PORT] [--zones DIR] [--keys DIR] [--state DIR]',
+    summary: 'wait until every name server of ZONE serves the TLSA of a certificate, and a TTL has passed',
+  },
+  {
     topic: 'check',
     name: 'check ZONE',
     options:
@@ -204,7 +210,15 @@ and the error names the files.`,
 (PEM or DER; the first certificate is the server's), a public key, or a private key (PEM/DER; PKCS#8, SEC1 or
 PKCS#1; RSA or EC). The owner is _PORT._tcp.HOST; HOST defaults to the certificate's first DNS name (without
 one and without --host only the record data is printed). --issuer also prints the 2 1 1 record of the issuing
-CA (FILE must hold the chain). A comment line shows the certificate's subject and validity.`,
+CA (FILE must hold the chain). A comment line shows the certificate's subject and validity.
+
+wait asks dane-ns (--server, else the first listen address the running server's control socket in --state
+reports, else DANE_NS_LISTEN) and every transfer.notify and transfer.check server of ZONE's zone file (--zones;
+TSIG-signed with an entry's key from --keys) every second for the 3 1 1 record of FILE (default: the cert: of
+HOST's tlsa: entry; a certificate, public or private key) at every _PORT._tcp.HOST of the entry. It exits 0 once
+all of them serve it and one TTL of the set has passed since the last of them started (as this command saw it:
+a record served from the start counts from the start), 1 after --timeout (default 900 s) naming the servers that
+lack it.`,
   tsig: `  generate  creates the TSIG key NAME (RFC 8945) in DIR/tsig/NAME.key (DIR default ./keys, env DANE_NS_KEYS),
             mode 0600, in the format tsig-keygen writes, and prints it for the secondary's configuration;
             --algorithm hmac-sha256 (default), hmac-sha224, hmac-sha384, hmac-sha512, hmac-sha1. Refuses to
