@@ -217,8 +217,9 @@ reports, else DANE_NS_LISTEN) and every transfer.notify and transfer.check serve
 TSIG-signed with an entry's key from --keys) every second for the 3 1 1 record of FILE (default: the cert: of
 HOST's tlsa: entry; a certificate, public or private key) at every _PORT._tcp.HOST of the entry. It exits 0 once
 all of them serve it and one TTL of the set has passed since the last of them started (as this command saw it:
-a record served from the start counts from the start), 1 after --timeout (default 900 s) naming the servers that
-lack it.`,
+a record served from the start counts from the start) and, when the running server's control socket in --state
+answers, that server counts it ready (a next: record: 2 x TTL since it published it), 1 after --timeout
+(default 900 s) naming the servers that lack it.`,
   tsig: `  generate  creates the TSIG key NAME (RFC 8945) in DIR/tsig/NAME.key (DIR default ./keys, env DANE_NS_KEYS),
             mode 0600, in the format tsig-keygen writes, and prints it for the secondary's configuration;
             --algorithm hmac-sha256 (default), hmac-sha224, hmac-sha384, hmac-sha512, hmac-sha1. Refuses to

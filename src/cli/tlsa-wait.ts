@@ -86,7 +86,10 @@ export async function tlsaWaitCmd(args: string[], io: Io): Promise<number> {
     );
     const lacking = targets.filter((t) => !since.has(name(t))).map(name);
     const last = Math.max(...since.values());
-    const readyAt = last + ref.ttl * 1000;
+    // dane-ns's own view, when it answers: a next record it holds is ready only when it says so (2 x TTL since it
+    // published it), so that the key going into use is never a cold rollover in its log.
+    const serverReady = await serverReadyAt(stateDir, zone, ref.host, rdata);
+    const readyAt = Math.max(last + ref.ttl * 1000, serverReady ?? 0);
     if (lacking.length === 0 && Date.now() >= readyAt) {
       io.out(`${rdata} is served by ${targets.map(name).join(', ')} and a TTL (${ref.ttl} s) has passed\n`);
       return 0;
@@ -95,7 +98,7 @@ export async function tlsaWaitCmd(args: string[], io: Io): Promise<number> {
       io.err(
         lacking.length > 0
           ? `timed out after ${timeoutS} s: ${rdata} is not served by ${lacking.join(', ')}\n`
-          : `timed out after ${timeoutS} s: ${rdata} is served everywhere, but only since ${new Date(last).toISOString()} (ready at ${new Date(readyAt).toISOString()})\n`,
+          : `timed out after ${timeoutS} s: ${rdata} is served everywhere, but only since ${new Date(last).toISOString()} (${readyAt === Infinity ? 'dane-ns does not count it ready yet' : `ready at ${new Date(readyAt).toISOString()}`})\n`,
       );
       return 1;
     }
@@ -109,6 +112,23 @@ async function runningAddress(stateDir: string): Promise<{ host: string; port: n
     const a = await ask(stateDir, { command: 'status' });
     const first = (a.listen as string[] | undefined)?.[0];
     return first ? hostPort('listen', first, 1) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * When the running server says its next record `rdata` of `host` is ready (ms; Infinity while it is not, e.g. a
+ * watched server lacks it); undefined when no server answers or the record is not a next record there.
+ */
+async function serverReadyAt(stateDir: string, zone: string, host: string, rdata: string): Promise<number | undefined> {
+  try {
+    const a = await ask(stateDir, { command: 'status', zone });
+    type Rec = { rdata: string; role: string; readyAt?: string; ready?: boolean };
+    const z = (a.zones as { tlsa?: { host: string; records: Rec[] }[] }[] | undefined)?.[0];
+    const r = z?.tlsa?.find((h) => h.host === host)?.records.find((x) => x.rdata === rdata);
+    if (!r || r.ready === undefined) return undefined;
+    return r.readyAt !== undefined ? Date.parse(r.readyAt) : Infinity;
   } catch {
     return undefined;
   }

@@ -23,6 +23,8 @@ export interface ControlSources {
   readonly certificates: () => readonly CertHealth[];
   /** The TLSA history of a host (tlsa/manager.ts state). */
   readonly tlsaState: (zone: string, host: string) => HostRollover | undefined;
+  /** When a record of a host first published at `since` is ready (tlsa/manager.ts readyAt; seconds, or Infinity). */
+  readonly tlsaReadyAt?: (zone: string, host: string, since: number) => number;
   /** The watched servers of a zone (watch.ts); absent: none are watched. */
   readonly secondaries?: (zone: string) => readonly WatchedStatus[];
   /** Re-reads the zones directory and publishes what changed, as SIGHUP does. */
@@ -42,6 +44,10 @@ export interface TlsaRecordStatus {
   readonly role: string;
   /** For a retiring record: until when it stays published (ISO 8601). */
   readonly until?: string;
+  /** For a next record: when it is ready to be used (ISO 8601); absent while a watched server lacks it. */
+  readonly readyAt?: string;
+  /** For a next record: false while it is not ready (a watched server lacks it, or it is recent). */
+  readonly ready?: boolean;
 }
 
 export interface ZoneStatus {
@@ -129,10 +135,23 @@ function tlsaHosts(s: ControlSources, zone: string, nowSec: number): ZoneStatus[
       .filter((r) => r.until === undefined || r.until > nowSec)
       .map((r) =>
         r.roles.length > 0
-          ? { rdata: r.rdata, role: r.roles.join('+') }
+          ? { rdata: r.rdata, role: r.roles.join('+'), ...readiness(s, zone, host, r, nowSec) }
           : { rdata: r.rdata, role: 'retiring', ...(r.until !== undefined ? { until: iso(r.until) } : {}) },
       ),
   }));
+}
+
+/** A next record's readiness (RFC 7671 §8.1: published long enough, on every watched server, to be used). */
+function readiness(
+  s: ControlSources,
+  zone: string,
+  host: string,
+  r: HostRollover['records'][number],
+  nowSec: number,
+): { readyAt?: string; ready?: boolean } {
+  if (!r.roles.includes('next') || !s.tlsaReadyAt) return {};
+  const at = s.tlsaReadyAt(zone, host, r.since);
+  return at === Infinity ? { ready: false } : { readyAt: iso(at), ready: at <= nowSec };
 }
 
 /** The commands of the control socket over the server's parts. */

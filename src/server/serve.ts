@@ -334,6 +334,7 @@ async function startLocked(
         certificates: () => tlsa.health(),
         tlsaState: (zone, host) => tlsaManager.state(zone, host),
         secondaries: (zone) => watch.status(zone, now()),
+        tlsaReadyAt: (zone, host, since) => tlsaManager.readyAt(zone, host, since),
         reload,
         now,
         startedAt,

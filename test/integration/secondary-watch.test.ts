@@ -69,6 +69,8 @@ async function tlsaWait(file: string, timeout: number): Promise<{ code: number; 
     zones,
     '--keys',
     keys,
+    '--state',
+    join(base, 'state'),
   ]);
   return { code: r.code, out: r.stdout + r.stderr, ms: Date.now() - t0 };
 }
