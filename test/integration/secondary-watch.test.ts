@@ -8,17 +8,25 @@
  *     naming both watched servers, /healthz names them after 3 s, the lag metric grows, and switching the
  *     current certificate to that key logs the `tlsa-not-propagated` error naming them (and counts it).
  *  3. The link comes back: NSD transfers the new serial, and `tlsa wait` returns 0, one TTL after NSD served it.
+ *  4. The README's certbot deploy hook, run as written (paths and names put in): zone hook.example. publishes
+ *     the key of the copy Postfix (in S) reads (`cert:`) and of certbot's live file (`next:`). A validating
+ *     Unbound in S that asks only NSD verifies Postfix with posttls-finger (its cache warm); a renewal to a new
+ *     key runs the hook, which waits for the record on dane-ns and both watched servers, installs the copy and
+ *     reloads Postfix; posttls-finger then verifies the new key.
  *
- * Needs root, ip, nsd, kdig, curl and openssl: a missing one fails.
+ * Needs root, ip, nsd, kdig, curl, openssl, unbound, postfix and posttls-finger: a missing one fails.
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool } from './helpers/dig.js';
 import { makeCert, type CertPair } from './helpers/certs.js';
 import { createNetns, linkNetns, type Netns, type VethPair } from './helpers/netns.js';
-import { CLI, startDaneNs, type DaneNsInstance } from './helpers/server.js';
+import { CLI, REPO_ROOT, startDaneNs, type DaneNsInstance } from './helpers/server.js';
+import { startPostfix, type PostfixInstance } from './helpers/postfix.js';
+import { posttlsFinger, type PosttlsResult } from './helpers/posttls.js';
+import { startUnbound, type UnboundInstance } from './helpers/unbound.js';
 import { exec } from '../support/exec.js';
 import { delay } from '../support/time.js';
 
@@ -29,6 +37,7 @@ const CHECKED = '10.53.0.3';
 const ZONE = 'watch.example.';
 const TTL = 4;
 const SERVERS = [`${NOTIFIED}#53`, `${CHECKED}#53`];
+const HOOK_ZONE = 'hook.example.';
 
 const base = mkdtempSync(join(tmpdir(), 'dane-ns-secondary-watch-'));
 const zones = join(base, 'zones');
@@ -40,6 +49,10 @@ let s: Netns | undefined;
 let link: VethPair;
 let dane: DaneNsInstance | undefined;
 let nsdLog = '';
+let unbound: UnboundInstance | undefined;
+let postfix: PostfixInstance | undefined;
+const live = join(base, 'live');
+const tls = join(base, 'tls');
 const pair: Record<string, CertPair> = {};
 
 /** dane-ns's log lines (JSON objects on stdout). */
@@ -98,7 +111,16 @@ async function until(what: string, ok: () => Promise<boolean> | boolean, timeout
 
 beforeAll(async () => {
   for (const tool of ['ip', 'nsd', 'kdig', 'curl', 'openssl']) requireTool(tool);
+  for (const tool of ['unbound', 'unbound-control', 'unbound-checkconf', 'postfix', 'postconf', 'posttls-finger'])
+    requireTool(tool);
   for (const n of ['a', 'b', 'c']) pair[n] = await makeCert(join(base, 'pairs'), { name: n, cn: `mail.${ZONE}` });
+  for (const n of ['h1', 'h2']) pair[n] = await makeCert(join(base, 'pairs'), { name: n, cn: `mail.${HOOK_ZONE}` });
+  // certbot's lineage (the renewed files) and the copy Postfix reads, both the first key to begin with.
+  for (const d of [live, tls]) {
+    mkdirSync(d);
+    writeFileSync(join(d, 'fullchain.pem'), pair.h1!.certPem);
+    writeFileSync(join(d, 'privkey.pem'), pair.h1!.keyPem, { mode: 0o600 });
+  }
   mkdirSync(certs);
   writeFileSync(join(certs, 'cert.pem'), pair.a!.certPem);
   writeFileSync(join(certs, 'next.pem'), pair.b!.certPem);
@@ -125,24 +147,50 @@ transfer:
   check: [${CHECKED}]
 `,
   );
+  writeFileSync(
+    join(zones, 'hook.example.yaml'),
+    `origin: ${HOOK_ZONE}
+ttl: 60
+soa: { mname: ns1, rname: hostmaster, serial: auto, refresh: 2, retry: 1, minimum: 60 }
+records:
+  "@": { NS: ns1, MX: "10 mail" }
+  ns1: { A: ${NOTIFIED} }
+  mail: { A: 127.0.0.1 }
+tlsa:
+  - host: mail
+    cert: ${join(tls, 'fullchain.pem')}
+    next: ${join(live, 'fullchain.pem')}
+    ttl: ${TTL}
+transfer:
+  allow:
+    - key: ${KEY}
+  notify:
+    - { address: ${NOTIFIED}, key: ${KEY} }
+  check: [${CHECKED}]
+`,
+  );
   await exec(process.execPath, [CLI, 'tsig', 'generate', KEY, '--keys', keys]);
   p = await createNetns({ resolvConf: null });
-  s = await createNetns({ resolvConf: null });
+  // S's resolver is the validating Unbound of the deploy hook test (127.0.0.1:53).
+  s = await createNetns();
   link = linkNetns(p, s, `${PRIMARY}/24`, `${NOTIFIED}/24`);
   await s.run(requireTool('ip'), ['addr', 'add', `${CHECKED}/24`, 'dev', link.b.ifname]);
-  const printed = await exec(process.execPath, [
-    CLI,
-    'secondary-config',
-    ZONE,
-    '--for',
-    'nsd',
-    '--primary',
-    PRIMARY,
-    '--zones',
-    zones,
-    '--keys',
-    keys,
-  ]);
+  const config = (zone: string): Promise<string> =>
+    exec(process.execPath, [
+      CLI,
+      'secondary-config',
+      zone,
+      '--for',
+      'nsd',
+      '--primary',
+      PRIMARY,
+      '--zones',
+      zones,
+      '--keys',
+      keys,
+    ]);
+  // The key clause once, then each zone's clause.
+  const printed = (await config(ZONE)) + (await config(HOOK_ZONE)).replace(/^key:\n(?: {4}.*\n)+/m, '');
   mkdirSync(nsdDir);
   const conf =
     `server:\n    ip-address: ${NOTIFIED}\n    ip-address: ${CHECKED}\n    port: 53\n    zonesdir: "${nsdDir}"\n` +
@@ -166,6 +214,8 @@ transfer:
 }, 90_000);
 
 afterAll(async () => {
+  await postfix?.stop();
+  await unbound?.stop();
   await dane?.stop();
   await s?.destroy();
   await p?.destroy();
@@ -243,4 +293,95 @@ describe('watched secondaries', () => {
     await until('/healthz is 200 again', async () => (await http('/healthz')).code === '200', 15_000);
     expect(events().some((e) => e.event === 'secondary-caught-up' && e.server === SERVERS[1])).toBe(true);
   }, 90_000);
+});
+
+describe('the README deploy hook: the MTA gets the new key once every name server serves its record', () => {
+  const rr = (c: CertPair): string => `3 1 1 ${c.tlsa311}`;
+  const context = (r: PosttlsResult): string =>
+    `${r.command}\n${r.raw}\n--- unbound ---\n${unbound?.logs().slice(-3000)}`;
+
+  beforeAll(async () => {
+    await until(
+      'NSD serves hook.example.',
+      async () => {
+        const r = await s!.exec(requireTool('kdig'), [
+          `@${NOTIFIED}`,
+          '+time=1',
+          '+retry=0',
+          '+short',
+          HOOK_ZONE,
+          'SOA',
+        ]);
+        return r.stdout.trim().split(/\s+/).length === 7;
+      },
+      30_000,
+    );
+    const anchors = (await exec(process.execPath, [CLI, 'ds', HOOK_ZONE, '--keys', keys])).trim().split('\n');
+    // Unbound knows only the secondary: what it validates is NSD's copy.
+    unbound = await startUnbound({
+      port: 53,
+      stubs: [{ zone: HOOK_ZONE, addr: `${NOTIFIED}@53` }],
+      trustAnchors: anchors,
+      netns: s!.name,
+    });
+    postfix = await startPostfix({
+      netns: s!.name,
+      certPath: join(tls, 'fullchain.pem'),
+      keyPath: join(tls, 'privkey.pem'),
+      myhostname: `mail.${HOOK_ZONE.slice(0, -1)}`,
+    });
+  }, 90_000);
+
+  it('verifies before, runs the hook after a renewal to a new key, and verifies the new key after', async () => {
+    const before = await posttlsFinger(s!.name, HOOK_ZONE.slice(0, -1));
+    expect(before, context(before)).toMatchObject({ verified: true, matchedTlsa: rr(pair.h1!), dnssecFailure: false });
+    // The hook of the README, as written, with this test's paths and commands put in.
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const start = readme.indexOf('#!/bin/sh\n  # /etc/letsencrypt/renewal-hooks/deploy/dane-ns');
+    expect(start).toBeGreaterThan(0);
+    const script = readme
+      .slice(start, readme.indexOf('```', start))
+      .replace(/^  /gm, '')
+      .replaceAll('/etc/postfix/tls', tls)
+      .replaceAll('dane-ns tlsa wait example.com mail', `${process.execPath} ${CLI} tlsa wait ${HOOK_ZONE} mail`)
+      .replace('--timeout 3600', '--timeout 60')
+      .replace(
+        'postfix reload',
+        s!.wrap(requireTool('postfix'), ['-c', postfix!.configDir, 'reload']).flat().join(' '),
+      );
+    expect(script).toContain(`tlsa wait ${HOOK_ZONE} mail --file "$RENEWED_LINEAGE/fullchain.pem"`);
+    const hook = join(base, 'deploy-hook.sh');
+    writeFileSync(hook, script);
+    chmodSync(hook, 0o755);
+    // certbot renews with a new key: the live files change, dane-ns publishes the key as next:.
+    writeFileSync(join(live, 'privkey.pem'), pair.h2!.keyPem, { mode: 0o600 });
+    writeFileSync(join(live, 'fullchain.pem'), pair.h2!.certPem);
+    const t0 = Date.now();
+    const env = {
+      ...process.env,
+      RENEWED_LINEAGE: live,
+      DANE_NS_ZONES: zones,
+      DANE_NS_STATE: join(base, 'state'),
+      DANE_NS_KEYS: keys,
+    };
+    // The hook runs where dane-ns runs (P; its control socket names the address to ask), Postfix is in S.
+    const r = await p!.exec('/bin/sh', [hook], { env, timeoutMs: 90_000 });
+    expect(r.code, `${r.stdout}\n${r.stderr}\n${dane!.logs().slice(-3000)}`).toBe(0);
+    expect(r.stdout).toContain(`${rr(pair.h2!).toUpperCase().replace('3 1 1 ', '3 1 1 ')} is served by`);
+    // It waited: at least one TTL after the record appeared.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(TTL * 1000);
+    expect(readFileSync(join(tls, 'fullchain.pem'), 'utf8')).toBe(pair.h2!.certPem);
+    await until(
+      'Postfix presents the new key',
+      async () => (await postfix!.presentedTlsa311()) === pair.h2!.tlsa311,
+      20_000,
+    );
+    const after = await posttlsFinger(s!.name, HOOK_ZONE.slice(0, -1));
+    expect(after, context(after)).toMatchObject({ verified: true, matchedTlsa: rr(pair.h2!), dnssecFailure: false });
+    // The renewal used the pre-published key: no cold rollover, nothing missing on a secondary.
+    const cold = events().filter(
+      (e) => (e.event === 'tlsa-cold-rollover' || e.event === 'tlsa-not-propagated') && e.zone === HOOK_ZONE,
+    );
+    expect(cold).toEqual([]);
+  }, 120_000);
 });
