@@ -124,10 +124,10 @@ async function runningAddress(stateDir: string): Promise<{ host: string; port: n
 async function serverReadyAt(stateDir: string, zone: string, host: string, rdata: string): Promise<number | undefined> {
   try {
     const a = await ask(stateDir, { command: 'status', zone });
-    type Rec = { rdata: string; role: string; readyAt?: string; ready?: boolean };
-    const z = (a.zones as { tlsa?: { host: string; records: Rec[] }[] }[] | undefined)?.[0];
-    const r = z?.tlsa?.find((h) => h.host === host)?.records.find((x) => x.rdata === rdata);
-    if (!r || r.ready === undefined) return undefined;
+    type Next = { host: string; rdata: string; readyAt?: string; ready: boolean };
+    const z = (a.zones as { tlsaNext?: Next[] }[] | undefined)?.[0];
+    const r = z?.tlsaNext?.find((x) => x.host === host && x.rdata === rdata);
+    if (!r) return undefined;
     return r.readyAt !== undefined ? Date.parse(r.readyAt) : Infinity;
   } catch {
     return undefined;

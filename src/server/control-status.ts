@@ -44,10 +44,16 @@ export interface TlsaRecordStatus {
   readonly role: string;
   /** For a retiring record: until when it stays published (ISO 8601). */
   readonly until?: string;
-  /** For a next record: when it is ready to be used (ISO 8601); absent while a watched server lacks it. */
+}
+
+/** A next record's readiness (RFC 7671 §8.1): published long enough, on every watched server, to be used. */
+export interface NextRecordStatus {
+  readonly host: string;
+  readonly rdata: string;
+  /** Whether it may go into use now. */
+  readonly ready: boolean;
+  /** When it is (or was) ready (ISO 8601); absent while a watched server lacks it. */
   readonly readyAt?: string;
-  /** For a next record: false while it is not ready (a watched server lacks it, or it is recent). */
-  readonly ready?: boolean;
 }
 
 export interface ZoneStatus {
@@ -64,6 +70,8 @@ export interface ZoneStatus {
   readonly tlsa: readonly { host: string; records: readonly TlsaRecordStatus[] }[];
   /** Every watched server (transfer.notify and transfer.check): its serial and seconds behind; absent: none. */
   readonly secondaries?: readonly SecondaryStatus[];
+  /** Every next record of the zone's TLSA hosts with its readiness; absent when there is none. */
+  readonly tlsaNext?: readonly NextRecordStatus[];
 }
 
 export interface SecondaryStatus {
@@ -105,6 +113,7 @@ export function zoneStatuses(s: ControlSources): ZoneStatus[] {
     const version = served.get(key);
     const signed = s.signer.signed(key);
     const keyEvent = s.signer.nextKeyEvent(key);
+    const next = nextRecords(s, zone, nowSec);
     const secondaries = (s.secondaries?.(zone) ?? []).map((w) => ({
       server: w.server,
       ...(w.serial !== undefined ? { serial: w.serial } : {}),
@@ -121,6 +130,7 @@ export function zoneStatuses(s: ControlSources): ZoneStatus[] {
       ...(keyEvent !== undefined ? { nextKeyEvent: iso(keyEvent) } : {}),
       tlsa: tlsaHosts(s, zone, nowSec),
       ...(secondaries.length > 0 ? { secondaries } : {}),
+      ...(next.length > 0 ? { tlsaNext: next } : {}),
     });
   }
   return out.sort((a, b) => (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
@@ -135,23 +145,27 @@ function tlsaHosts(s: ControlSources, zone: string, nowSec: number): ZoneStatus[
       .filter((r) => r.until === undefined || r.until > nowSec)
       .map((r) =>
         r.roles.length > 0
-          ? { rdata: r.rdata, role: r.roles.join('+'), ...readiness(s, zone, host, r, nowSec) }
+          ? { rdata: r.rdata, role: r.roles.join('+') }
           : { rdata: r.rdata, role: 'retiring', ...(r.until !== undefined ? { until: iso(r.until) } : {}) },
       ),
   }));
 }
 
-/** A next record's readiness (RFC 7671 §8.1: published long enough, on every watched server, to be used). */
-function readiness(
-  s: ControlSources,
-  zone: string,
-  host: string,
-  r: HostRollover['records'][number],
-  nowSec: number,
-): { readyAt?: string; ready?: boolean } {
-  if (!r.roles.includes('next') || !s.tlsaReadyAt) return {};
-  const at = s.tlsaReadyAt(zone, host, r.since);
-  return at === Infinity ? { ready: false } : { readyAt: iso(at), ready: at <= nowSec };
+/** The next records of a zone's TLSA hosts with their readiness (tlsa/manager.ts readyAt). */
+function nextRecords(s: ControlSources, zone: string, nowSec: number): NextRecordStatus[] {
+  const readyAt = s.tlsaReadyAt;
+  if (!readyAt) return [];
+  const hosts = [...new Set(s.certificates().flatMap((h) => (h.zone === zone ? [h.host] : [])))].sort();
+  return hosts.flatMap((host) =>
+    (s.tlsaState(zone, host)?.records ?? [])
+      .filter((r) => r.roles.includes('next'))
+      .map((r) => {
+        const at = readyAt(zone, host, r.since);
+        return at === Infinity
+          ? { host, rdata: r.rdata, ready: false }
+          : { host, rdata: r.rdata, ready: at <= nowSec, readyAt: iso(at) };
+      }),
+  );
 }
 
 /** The commands of the control socket over the server's parts. */

@@ -272,6 +272,7 @@ async function startLocked(
       now,
       timers: nodeTimers,
       ...(opts.watchFastMs !== undefined ? { fastMs: opts.watchFastMs } : {}),
+      notifySettled: (zone, address, port) => notify.settled(zone, address, port),
       onCaughtUp: () => {
         if (tlsa.refresh('secondary')) rebuild('tlsa');
       },

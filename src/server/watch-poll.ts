@@ -21,6 +21,12 @@ export const WATCH_SLOW_MS = 60_000;
 export const WATCH_FAST_MS = 2_000;
 /** The first question after a new serial: the secondaries had a NOTIFY and a moment to transfer. */
 const WATCH_FIRST_MS = 1_000;
+/**
+ * A notify target is asked once its NOTIFY is acknowledged or given up, this long after (asking before would race
+ * the NOTIFY and find the old serial), but no later than WATCH_NOTIFY_CAP_MS after the new serial.
+ */
+const WATCH_AFTER_NOTIFY_MS = 2_000;
+const WATCH_NOTIFY_CAP_MS = 10_000;
 /** How long one question may take (over UDP, then TCP). */
 const WATCH_TIMEOUT_MS = 2_000;
 
@@ -37,6 +43,8 @@ export interface WatchPollOptions {
   readonly timers: Timers;
   /** Asks one server for the zone's serial (default: askSoa over node's sockets). */
   readonly ask?: (target: NotifyTarget, zone: Name, nowMs: number) => Promise<number>;
+  /** Whether the NOTIFY of `zone` to a target is outstanding (undefined), else when it settled (notify.ts). */
+  readonly notifySettled?: (zone: string, address: string, port: number) => number | undefined;
   /** A server of `zone` serves the newest serial now, after being behind. */
   readonly onCaughtUp?: (zone: string, server: string) => void;
   readonly fastMs?: number;
@@ -48,6 +56,8 @@ interface Poll {
   zone: Name;
   cancel: () => void;
   busy: boolean;
+  /** When the newest serial was published (ms). */
+  at: number;
   /** A new serial came while a question was out: ask again soon after it returns. */
   again: boolean;
 }
@@ -73,9 +83,11 @@ export class WatchPoller implements PublishListener {
     for (const target of targets) {
       const key = `${v.origin}|${serverName(target)}`;
       let p = this.polls.get(key);
-      if (!p) this.polls.set(key, (p = { target, zone: v.zone.origin, cancel: () => {}, busy: false, again: false }));
+      if (!p)
+        this.polls.set(key, (p = { target, zone: v.zone.origin, cancel: () => {}, busy: false, again: false, at: 0 }));
       p.target = target;
       p.zone = v.zone.origin;
+      p.at = v.at;
       if (p.busy) p.again = true;
       else this.arm(v.origin, key, p, WATCH_FIRST_MS);
     }
@@ -106,6 +118,15 @@ export class WatchPoller implements PublishListener {
     const server = serverName(p.target);
     const { watch, logger } = this.o;
     const wasBehind = watch.behind(origin, server);
+    // A notify target with its NOTIFY outstanding, or settled only just now, is asked a little later.
+    const now = this.o.now();
+    const settled = this.o.notifySettled ? this.o.notifySettled(origin, p.target.address, p.target.port) : 0;
+    if (
+      wasBehind &&
+      now - p.at < WATCH_NOTIFY_CAP_MS &&
+      (settled === undefined || now - settled < WATCH_AFTER_NOTIFY_MS)
+    )
+      return this.arm(origin, key, p, settled === undefined ? WATCH_FIRST_MS : settled + WATCH_AFTER_NOTIFY_MS - now);
     p.busy = true;
     try {
       const serial = await (this.o.ask ?? ((t, z, n) => askSoa(t, z, this.o.lookup(), n, WATCH_TIMEOUT_MS)))(

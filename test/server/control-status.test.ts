@@ -126,14 +126,12 @@ describe('control-status', () => {
       { server: '192.0.2.53#53', serial: 2026120101, lagSeconds: 0 },
       { server: '192.0.2.54#53', lagSeconds: 12, error: 'no answer within 2000 ms' },
     ]);
-    expect(ready.tlsa[0]!.records[1]).toEqual({
-      rdata: '3 1 1 BB',
-      role: 'next+issuer',
-      readyAt: '2026-11-30T00:00:00.000Z',
-      ready: true,
-    });
+    expect(ready.tlsaNext).toEqual([
+      { host: 'mail.a.example.', rdata: '3 1 1 BB', readyAt: '2026-11-30T00:00:00.000Z', ready: true },
+    ]);
+    expect(ready.tlsa[0]!.records[1]).toEqual({ rdata: '3 1 1 BB', role: 'next+issuer' });
     const lacking = zoneStatuses({ ...watched, tlsaReadyAt: () => Infinity })[0]!;
-    expect(lacking.tlsa[0]!.records[1]).toEqual({ rdata: '3 1 1 BB', role: 'next+issuer', ready: false });
+    expect(lacking.tlsaNext).toEqual([{ host: 'mail.a.example.', rdata: '3 1 1 BB', ready: false }]);
     expect(zoneStatuses(watched)[1]!.secondaries).toBeUndefined();
   });
 

@@ -69,4 +69,29 @@ describe('WatchPoller', () => {
     poller.close();
     expect(time.size).toBe(0);
   });
+
+  it('a notify target is asked 2 s after its NOTIFY settled, a check server at once', async () => {
+    const time = new FakeTime();
+    const asked: [string, number][] = [];
+    let settledAt: number | undefined;
+    const t0 = time.now();
+    const poller = new WatchPoller({
+      watch: new SecondaryWatch(),
+      lookup: () => () => undefined,
+      logger: createLogger({ write: () => {} }),
+      now: time.now,
+      timers: time,
+      ask: (t) => (asked.push([t.address, time.now() - t0]), Promise.resolve(1)),
+      notifySettled: (_z, address) => (address === '192.0.2.1' ? settledAt : 0),
+    });
+    poller.published(version(2, t0));
+    time.advance(1000);
+    await Promise.resolve();
+    expect(asked).toEqual([['192.0.2.2', 1000]]);
+    time.advance(1500);
+    settledAt = time.now(); // acknowledged at 2.5 s
+    time.advance(3000);
+    expect(asked.filter(([a]) => a === '192.0.2.1')).toEqual([['192.0.2.1', 4500]]);
+    poller.close();
+  });
 });
