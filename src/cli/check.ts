@@ -27,6 +27,7 @@ import {
   requires,
   type Args,
 } from './args.js';
+import { ask } from './control.js';
 import { directory } from './env.js';
 import { asWritten, findZone } from './findzone.js';
 import { printHelp } from './help.js';
@@ -77,7 +78,8 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
     ...(rollover ? { rollover } : {}),
   });
   const findings = [...report.findings];
-  if (z.transfer.allow.length > 0 || z.transfer.notify.length > 0) {
+  if (z.transfer.allow.length > 0 || z.transfer.notify.length > 0 || (z.transfer.check ?? []).length > 0) {
+    const lagSeconds = await watchedLag(io.defaults.state(), nameToText(z.origin));
     findings.push(
       ...(await transferFindings({
         zone: z,
@@ -85,6 +87,7 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
         lookup: tsigLookup(keysDir, findings),
         keysDir,
         now: Date.now(),
+        ...(lagSeconds ? { lagSeconds } : {}),
       })),
     );
   }
@@ -142,5 +145,19 @@ function tsigLookup(keysDir: string, findings: Finding[]): KeyLookup {
   } catch (e) {
     findings.push({ level: 'warn', what: 'tsig keys', detail: (e as Error).message });
     return () => undefined;
+  }
+}
+
+/**
+ * How long each watched server of `zone` has been behind, as the running server with state directory `stateDir`
+ * sees it (its control socket status); undefined when no server answers there.
+ */
+async function watchedLag(stateDir: string, zone: string): Promise<Map<string, number> | undefined> {
+  try {
+    const a = await ask(stateDir, { command: 'status', zone });
+    const z = (a.zones as { secondaries?: { server: string; lagSeconds: number }[] }[] | undefined)?.[0];
+    return new Map((z?.secondaries ?? []).map((s) => [s.server, s.lagSeconds]));
+  } catch {
+    return undefined;
   }
 }

@@ -19,7 +19,7 @@ export const COMMANDS: readonly Command[] = [
     topic: 'serve',
     name: 'serve',
     options:
-      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--tcp-per-source N] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN]',
+      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--tcp-per-source N] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN] [--secondary-lag SECONDS]',
     summary: 'serve the zones directory over UDP and TCP',
   },
   {
@@ -101,6 +101,12 @@ export const COMMANDS: readonly Command[] = [
     summary: 'print the TLSA 3 1 1 record for a certificate or key file',
   },
   {
+    topic: 'tlsa',
+    name: 'tlsa wait ZONE HOST',
+    options: '[--file FILE] [--timeout SECONDS] [--server ADDR:PORT] [--zones DIR] [--keys DIR] [--state DIR]',
+    summary: 'wait until every name server of ZONE serves the TLSA of a certificate, and a TTL has passed',
+  },
+  {
     topic: 'check',
     name: 'check ZONE',
     options:
@@ -179,6 +185,8 @@ const DETAILS = {
                        the client network of the limit: default /24 and /56
   --tcp-per-source N   TCP connections one client address may hold (secondaries exempt); default 64,
                        0: no limit. Beyond it its new connections are closed at once
+  --secondary-lag S    /healthz fails when a watched server (transfer.notify or transfer.check) stays behind
+                       the served serial longer than S seconds; default 300
 
 Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
 also reloads the zones; SIGTERM/SIGINT stop.
@@ -218,7 +226,16 @@ the user may not read is reported with its owner, mode and the chown that fixes 
 (PEM or DER; the first certificate is the server's), a public key, or a private key (PEM/DER; PKCS#8, SEC1 or
 PKCS#1; RSA or EC). The owner is _PORT._tcp.HOST; HOST defaults to the certificate's first DNS name (without
 one and without --host only the record data is printed). --issuer also prints the 2 1 1 record of the issuing
-CA (FILE must hold the chain). A comment line shows the certificate's subject and validity.`,
+CA (FILE must hold the chain). A comment line shows the certificate's subject and validity.
+
+wait asks dane-ns (--server, else the first listen address the running server's control socket in --state
+reports, else DANE_NS_LISTEN) and every transfer.notify and transfer.check server of ZONE's zone file (--zones;
+TSIG-signed with an entry's key from --keys) every second for the 3 1 1 record of FILE (default: the cert: of
+HOST's tlsa: entry; a certificate, public or private key) at every _PORT._tcp.HOST of the entry. It exits 0 once
+all of them serve it and one TTL of the set has passed since the last of them started (as this command saw it:
+a record served from the start counts from the start) and, when the running server's control socket in --state
+answers, that server counts it ready (a next: record: 2 x TTL since it published it), 1 after --timeout
+(default 900 s) naming the servers that lack it.`,
   tsig: `  generate  creates the TSIG key NAME (RFC 8945) in DIR/tsig/NAME.key (DIR default ./keys, env DANE_NS_KEYS),
             mode 0600, in the format tsig-keygen writes, and prints it for the secondary's configuration;
             --algorithm hmac-sha256 (default), hmac-sha224, hmac-sha384, hmac-sha512, hmac-sha1. Refuses to
@@ -261,6 +278,8 @@ A zone with a transfer: section also gets one line per transfer.allow entry (\`t
 TSIG-signed with the target's key from DIR/tsig/, --keys, default ./keys, env DANE_NS_KEYS; its answer must
 verify), beside the served serial: \`ok notify 192.0.2.2:53: serial 2026120201 (current)\`, else a warn line:
 (behind the served SERIAL), (newer than the served SERIAL), (no answer within 2000 ms), or the rcode (REFUSED).
+Each transfer.check server gets the same line, \`check 203.0.113.53:53: ...\`; a server that is behind also
+shows how long it has been, as the running server (its control socket in DANE_NS_STATE) sees it: \`; 40 s behind\`.
 Each line is ok, warn or FAIL with what and why; the exit code is 0 without FAIL lines, else 1 (a warn line, such
 as a secondary that is behind or silent, leaves it 0). --json prints the same as one object (docs/control.md),
 with the same exit code.`,

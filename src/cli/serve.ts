@@ -5,7 +5,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { createLogger } from '../log.js';
 import { startServer } from '../server/serve.js';
-import { count, hostPort, noPositionals, parseOptions } from './args.js';
+import { count, hostPort, noPositionals, parseOptions, seconds } from './args.js';
 import { guardOptions } from './serve-guard.js';
 import { directory, udpEngine } from './env.js';
 import type { Io } from './io.js';
@@ -32,6 +32,7 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
       'rrl-exempt',
       'rrl-ipv4-prefix',
       'rrl-ipv6-prefix',
+      'secondary-lag',
     ],
     ['log-queries'],
   );
@@ -50,6 +51,8 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
   const guard = guardOptions(a);
   const perSourceFlag = a.value('tcp-per-source');
   const tcpPerSource = perSourceFlag !== undefined ? count('--tcp-per-source', perSourceFlag, 65535) : undefined;
+  const lagFlag = a.value('secondary-lag');
+  const secondaryLag = lagFlag !== undefined ? seconds('--secondary-lag', lagFlag) : undefined;
   const zonesDir = directory(a, d, 'zones');
   const keysDir = directory(a, d, 'keys');
   const stateDir = directory(a, d, 'state');
@@ -85,6 +88,7 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
     logQueries,
     ...guard,
     ...(tcpPerSource !== undefined ? { tcpPerSource } : {}),
+    ...(secondaryLag !== undefined ? { secondaryLag } : {}),
     version: packageVersion(),
   });
   process.on('SIGHUP', () => {

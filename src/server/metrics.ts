@@ -21,6 +21,8 @@ export interface ZoneGauge {
   readonly signMs?: number;
   /** The IXFR journal (journal.ts), for a zone that keeps one: differences held, and their octets. */
   readonly journal?: { readonly versions: number; readonly bytes: number };
+  /** The watched servers (watch.ts): the serial each last answered with, and how far behind it is. */
+  readonly secondaries?: readonly { server: string; serial?: number; lagMs: number }[];
 }
 
 export interface CertGauge {
@@ -93,6 +95,14 @@ export class Metrics {
    * is only ever a `tlsa:` host of a zone file (a fixed set the operator wrote).
    */
   private readonly coldRollovers = new Map<string, number>();
+
+  /** Renewals to a key whose TLSA record a watched server did not serve yet, per TLSA host. */
+  private readonly notPropagated = new Map<string, number>();
+
+  /** The current key of TLSA host `host` changed to one whose record a watched server did not serve yet. */
+  countNotPropagated(host: string): void {
+    this.notPropagated.set(host, (this.notPropagated.get(host) ?? 0) + 1);
+  }
 
   /** The current key of TLSA host `host` changed to one whose record was not ready (a cold rollover). */
   countColdRollover(host: string): void {
@@ -238,6 +248,15 @@ export class Metrics {
       'Certificate renewals to a key whose TLSA was not published for 2 x TTL before: senders may fail (4.7.323).',
     );
     for (const [host, n] of this.coldRollovers) out.push(`dane_ns_tlsa_cold_rollovers_total{host="${esc(host)}"} ${n}`);
+    // Listed from the first such renewal on: the metrics of a server without watched servers stay as they were.
+    if (this.notPropagated.size > 0)
+      head(
+        'dane_ns_tlsa_unpropagated_in_use_total',
+        'counter',
+        'Certificate renewals to a key whose TLSA a watched server (secondary) did not serve yet.',
+      );
+    for (const [host, n] of this.notPropagated)
+      out.push(`dane_ns_tlsa_unpropagated_in_use_total{host="${esc(host)}"} ${n}`);
     head('dane_ns_reload_failures_total', 'counter', 'Zone files that failed to load on reload.');
     out.push(`dane_ns_reload_failures_total ${this.reloadFailures}`);
     head(
@@ -274,6 +293,19 @@ export class Metrics {
     head('dane_ns_journal_bytes', 'gauge', 'Octets of the records held in the IXFR journal.');
     for (const z of zones) if (z.journal) out.push(`dane_ns_journal_bytes{zone="${esc(z.zone)}"} ${z.journal.bytes}`);
     out.push(...this.guard.render());
+    if (zones.some((z) => z.secondaries)) {
+      head('dane_ns_secondary_serial', 'gauge', 'SOA serial each watched server (notify and check) last answered.');
+      for (const z of zones)
+        for (const w of z.secondaries ?? [])
+          if (w.serial !== undefined)
+            out.push(`dane_ns_secondary_serial{zone="${esc(z.zone)}",server="${esc(w.server)}"} ${w.serial}`);
+      head('dane_ns_secondary_lag_seconds', 'gauge', 'Seconds a watched server is behind the newest served serial.');
+      for (const z of zones)
+        for (const w of z.secondaries ?? [])
+          out.push(
+            `dane_ns_secondary_lag_seconds{zone="${esc(z.zone)}",server="${esc(w.server)}"} ${Math.floor(w.lagMs / 1000)}`,
+          );
+    }
     head('dane_ns_start_time_seconds', 'gauge', 'Process start time (Unix seconds).');
     out.push(`dane_ns_start_time_seconds ${Math.floor(this.started / 1000)}`);
     return out.join('\n') + '\n';

@@ -54,6 +54,8 @@ import { ZoneFiles } from './zone-files.js';
 import { DYNAMIC_DIR, DynamicStore } from '../state/dynamic.js';
 import { DynamicZones } from './dynamic-zones.js';
 import { createUpdater, withUpdates } from './update.js';
+import { SecondaryWatch } from './watch.js';
+import { WatchPoller } from './watch-poll.js';
 
 export { parseListen } from './listeners.js';
 
@@ -81,7 +83,14 @@ export interface ServeOptions {
   readonly allowQuery?: GuardOptions['allowQuery'];
   /** Response rate limiting over UDP (rrl.ts) and its exempt sources; absent: off. */
   readonly rrl?: GuardOptions['rrl'];
+  /** Seconds a watched server may stay behind before /healthz fails (watch.ts; default 300). */
+  readonly secondaryLag?: number;
+  /** Milliseconds between questions to a watched server that is behind (watch-poll.ts WATCH_FAST_MS by default). */
+  readonly watchFastMs?: number;
 }
+
+/** /healthz fails when a watched server stays behind longer than this (`serve --secondary-lag`). */
+export const SECONDARY_LAG_DEFAULT = 300;
 
 export interface RunningServer {
   readonly addresses: readonly { host: string; port: number }[];
@@ -250,7 +259,9 @@ async function startZones(
   shutdown.add(() => refresh.close());
   // Certificates: watched, polled, and re-read; a changed published TLSA set makes a new snapshot.
   const rollover = new RolloverStore(opts.stateDir);
-  const tlsaManager = new TlsaManager(rollover, opts.now);
+  // The watched servers (transfer.notify and transfer.check): TLSA timing counts from the last of them.
+  const watch = new SecondaryWatch();
+  const tlsaManager = new TlsaManager(rollover, opts.now, watch);
   const tlsa = new TlsaLoop({
     sources: tlsaManager,
     onSaved: (error) =>
@@ -265,6 +276,7 @@ async function startZones(
     onChanged: () => rebuild('tlsa'),
     onSourceError: () => metrics.certReadFailures++,
     onColdRollover: (host) => metrics.countColdRollover(host),
+    onNotPropagated: (host) => metrics.countNotPropagated(host),
   });
   shutdown.add(() => tlsa.close());
   // RFC 2136 dynamic update: its records live in the state directory and are merged into the zones served.
@@ -340,6 +352,24 @@ async function startZones(
   // publish, and now of what the start published.
   publisher.onPublished(notify);
   for (const v of publisher.served().values()) notify.published(v);
+  // Then they are watched: asked for their serial after every new version and every minute. A server that
+  // catches up may make a TLSA record ready or end a retention (tlsa/manager.ts): the TLSA state is re-read.
+  const poller = new WatchPoller({
+    watch,
+    lookup: keyring.lookup,
+    logger,
+    now,
+    timers: nodeTimers,
+    ...(opts.watchFastMs !== undefined ? { fastMs: opts.watchFastMs } : {}),
+    notifySettled: (zone, address, port) => notify.settled(zone, address, port),
+    onCaughtUp: () => {
+      if (tlsa.refresh('secondary')) rebuild('tlsa');
+    },
+  });
+  shutdown.add(() => poller.close());
+  publisher.onPublished(poller);
+  for (const v of publisher.served().values()) poller.published(v);
+  const secondaryLag = opts.secondaryLag ?? SECONDARY_LAG_DEFAULT;
 
   const ctx = { logger, shutdown };
   watchDirectory(opts.zonesDir, reloadZones, ctx, 'zones-watch-failed', 'zone files are reloaded on SIGHUP only');
@@ -374,6 +404,8 @@ async function startZones(
     served: () => publisher.served(),
     certificates: () => tlsa.health(),
     state: faults,
+    secondaries: (zone: string) => watch.status(zone, now()),
+    secondaryLag,
   };
   const routes = { health: () => health(status), metrics: () => scrape(status) };
   gate.openWith(handler, stream, routes);
@@ -392,6 +424,8 @@ async function startZones(
       served: () => publisher.served(),
       certificates: () => tlsa.health(),
       tlsaState: (zone, host) => tlsaManager.state(zone, host),
+      secondaries: (zone) => watch.status(zone, now()),
+      tlsaReadyAt: (zone, host, since) => tlsaManager.readyAt(zone, host, since),
       reload,
       now,
       startedAt,

@@ -92,6 +92,16 @@ export interface NotifyTarget {
 export interface TransferSettings {
   readonly allow: readonly TransferAllow[];
   readonly notify: readonly NotifyTarget[];
+  /**
+   * Public name servers that are not notified (a hosted service's anycast addresses) but are watched like the
+   * notify targets: asked which serial they serve (absent: none).
+   */
+  readonly check?: readonly NotifyTarget[];
+}
+
+/** Every watched server of a zone: its notify targets, then its `check` servers. */
+export function watchedServers(t: TransferSettings): readonly NotifyTarget[] {
+  return t.check && t.check.length > 0 ? [...t.notify, ...t.check] : t.notify;
 }
 
 export const TRANSFER_DEFAULTS: TransferSettings = Object.freeze({

@@ -111,6 +111,31 @@ describe('control-status', () => {
     ]);
   });
 
+  it('watched servers with serial and lag; a next record ready or not as the TLSA timing says', () => {
+    const watched = {
+      ...sources,
+      secondaries: (zone: string) =>
+        zone === 'a.example.'
+          ? [
+              { server: '192.0.2.53#53', serial: 2026120101, lagMs: 0, behind: false },
+              { server: '192.0.2.54#53', lagMs: 12_500, behind: true, error: 'no answer within 2000 ms' },
+            ]
+          : [],
+    };
+    const ready = zoneStatuses({ ...watched, tlsaReadyAt: () => sec('2026-11-30T00:00:00Z') })[0]!;
+    expect(ready.secondaries).toEqual([
+      { server: '192.0.2.53#53', serial: 2026120101, lagSeconds: 0 },
+      { server: '192.0.2.54#53', lagSeconds: 12, error: 'no answer within 2000 ms' },
+    ]);
+    expect(ready.tlsaNext).toEqual([
+      { host: 'mail.a.example.', rdata: '3 1 1 BB', readyAt: '2026-11-30T00:00:00.000Z', ready: true },
+    ]);
+    expect(ready.tlsa[0]!.records[1]).toEqual({ rdata: '3 1 1 BB', role: 'next+issuer' });
+    const lacking = zoneStatuses({ ...watched, tlsaReadyAt: () => Infinity })[0]!;
+    expect(lacking.tlsaNext).toEqual([{ host: 'mail.a.example.', rdata: '3 1 1 BB', ready: false }]);
+    expect(zoneStatuses(watched)[1]!.secondaries).toBeUndefined();
+  });
+
   it('a file that fails: serving last good version with the error; one that never loaded: not served', () => {
     writeFileSync(join(dir, 'b.example.yaml'), 'origin: [oops\n');
     writeFileSync(join(dir, 'c.example.yaml'), 'soa: {\n');

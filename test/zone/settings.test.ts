@@ -216,6 +216,21 @@ const accepted: readonly Accepted[] = [
     (z) => expect(z.update.map((g) => g.types)).toEqual([[T.TXT, T.CNAME]]),
   ],
   ['update: none (nobody may update)', '', (z) => expect(z.update).toEqual([])],
+  [
+    'transfer.check: bare addresses and a mapping with port and key',
+    'transfer:\n  check: [203.0.113.53, 2001:db8::53]\n  notify:\n    - address: 192.0.2.9\n',
+    (z) =>
+      expect(z.transfer.check).toEqual([
+        { address: '203.0.113.53', port: 53, key: undefined, line: 2 },
+        { address: '2001:db8::53', port: 53, key: undefined, line: 2 },
+      ]),
+  ],
+  [
+    'transfer.check: a mapping entry',
+    'transfer:\n  check:\n    - { address: 198.51.100.7, port: 5353, key: watch }\n',
+    (z) => expect(z.transfer.check).toEqual([{ address: '198.51.100.7', port: 5353, key: 'watch.', line: 3 }]),
+  ],
+  ['transfer.check: none', 'transfer:\n  allow: []\n', (z) => expect(z.transfer.check ?? []).toEqual([])],
 ];
 
 const refused: readonly Refused[] = [
@@ -449,7 +464,7 @@ const refused: readonly Refused[] = [
   [
     'transfer: unknown field',
     'transfer:\n  also-notify: [192.0.2.1]\n',
-    ['z.yaml:2: transfer: unknown field "also-notify" (expected one of: allow, notify)'],
+    ['z.yaml:2: transfer: unknown field "also-notify" (expected one of: allow, notify, check)'],
   ],
   [
     'transfer.notify: not a list',
@@ -485,6 +500,16 @@ const refused: readonly Refused[] = [
     'transfer.notify[]: unknown field',
     'transfer:\n  notify:\n    - { address: 192.0.2.1, tsig: xfr }\n',
     ['z.yaml:3: transfer.notify[0]: unknown field "tsig" (expected one of: address, port, key)'],
+  ],
+  [
+    'transfer.check[]: not an address',
+    'transfer:\n  check: [ns1.example.net]\n',
+    ['z.yaml:2: transfer.check[0].address: "ns1.example.net" is not an IPv4 or IPv6 address'],
+  ],
+  [
+    'transfer.check[]: unknown field',
+    'transfer:\n  check:\n    - { address: 192.0.2.1, notify: yes }\n',
+    ['z.yaml:3: transfer.check[0]: unknown field "notify" (expected one of: address, port, key)'],
   ],
   ['transfer.allow: not a list', 'transfer:\n  allow: any\n', ['z.yaml:2: transfer.allow: expected a list of entries']],
   ['update: not a list', 'update: acme\n', ['z.yaml:1: update: expected a list of entries']],
