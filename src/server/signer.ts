@@ -24,6 +24,7 @@ import {
   type ZoneKeys,
 } from '../dnssec/zonesign.js';
 import type { ZoneKey } from '../dnssec/keys.js';
+import { parentKeys } from '../dnssec/cds.js';
 
 export interface Secured {
   /** The zones to serve (a zone whose keys are missing may be an older, signed version, or left out). */
@@ -206,12 +207,29 @@ export class ZoneSigner {
         const tags = keyTags(keys);
         if (last && JSON.stringify(keyTags(last.keys)) !== JSON.stringify(tags))
           this.logger.info('zone-keys-changed', { zone: name, ...tags });
-        const event = keys.nextEvent ? Math.ceil(keys.nextEvent.getTime() / 1000) : Infinity;
+        // RFC 7344: CDS/CDNSKEY for the keys the parent should hold; they change by time alone when a new
+        // key's DS may go up.
+        const parent = parentKeys(keys.dnskeySigners, z.dnssec.cds, z.soa.ttl, z.dnssec.margin, new Date(nowMs));
+        const lastParent = (last?.keys.atParent ?? []).map((k) => k.tag).join(' ');
+        if (lastParent !== parent.keys.map((k) => k.tag).join(' '))
+          this.logger.info('zone-cds', {
+            zone: name,
+            cds: parent.keys.map((k) => k.tag),
+            note: parent.keys.length > 0 ? 'CDS and CDNSKEY published for these keys' : 'no CDS or CDNSKEY',
+          });
+        const changes = [keys.nextEvent, parent.changesAt].filter((d) => d !== undefined).map((d) => d.getTime());
+        const event = changes.length > 0 ? Math.ceil(Math.min(...changes) / 1000) : Infinity;
         this.keyEvent.set(z.origin.key, event);
         if (event < nextDue) nextDue = event;
         const request: SignRequest = {
           zone: z,
-          keys: { ksk: keys.ksk, zsk: keys.zsk, dnskeySigners: keys.dnskeySigners, published: keys.published },
+          keys: {
+            ksk: keys.ksk,
+            zsk: keys.zsk,
+            dnskeySigners: keys.dnskeySigners,
+            published: keys.published,
+            atParent: parent.keys,
+          },
           now: nowSec,
           signed: undefined,
         };
