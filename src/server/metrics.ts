@@ -91,6 +91,15 @@ export class Metrics {
    */
   private readonly coldRollovers = new Map<string, number>();
 
+  /** Per signed zone: 1 while the parent has a DS that matches no published KSK (parent-watch.ts). */
+  private readonly parentDsMismatch = new Map<string, number>();
+
+  /** Sets (or, with undefined, removes) `zone`'s parent DS mismatch gauge. */
+  setParentDsMismatch(zone: string, v: 0 | 1 | undefined): void {
+    if (v === undefined) this.parentDsMismatch.delete(zone);
+    else this.parentDsMismatch.set(zone, v);
+  }
+
   /** The current key of TLSA host `host` changed to one whose record was not ready (a cold rollover). */
   countColdRollover(host: string): void {
     this.coldRollovers.set(host, (this.coldRollovers.get(host) ?? 0) + 1);
@@ -270,6 +279,12 @@ export class Metrics {
       if (z.journal) out.push(`dane_ns_journal_versions{zone="${esc(z.zone)}"} ${z.journal.versions}`);
     head('dane_ns_journal_bytes', 'gauge', 'Octets of the records held in the IXFR journal.');
     for (const z of zones) if (z.journal) out.push(`dane_ns_journal_bytes{zone="${esc(z.zone)}"} ${z.journal.bytes}`);
+    head(
+      'dane_ns_parent_ds_mismatch',
+      'gauge',
+      '1 when the parent has a DS that matches no published KSK of the zone.',
+    );
+    for (const [zone, v] of this.parentDsMismatch) out.push(`dane_ns_parent_ds_mismatch{zone="${esc(zone)}"} ${v}`);
     head('dane_ns_start_time_seconds', 'gauge', 'Process start time (Unix seconds).');
     out.push(`dane_ns_start_time_seconds ${Math.floor(this.started / 1000)}`);
     return out.join('\n') + '\n';

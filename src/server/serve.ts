@@ -20,6 +20,7 @@ import { RolloverStore } from '../state/rollover.js';
 import { TlsaManager } from '../tlsa/manager.js';
 import { nodeTimers } from './clock.js';
 import { watchDirectory } from './dir-watch.js';
+import { ParentWatch } from './parent-watch.js';
 import { createHandler } from './handler.js';
 import { listenDns, listenOperator } from './listeners.js';
 import { Metrics } from './metrics.js';
@@ -136,6 +137,9 @@ async function startLocked(
   files.loadAll(); // a zone that does not load stops the start before anything runs
 
   const signer = new ZoneSigner(opts.keysDir, opts.stateDir, logger, opts.now);
+  // The parent's DS: checked at start, after key events and periodically; ends rollovers the parent has followed.
+  const parentDs = new ParentWatch({ keysDir: opts.keysDir, stateDir: opts.stateDir, logger, metrics, now });
+  shutdown.add(() => parentDs.close());
   // Every new version gets its serial as it is published, recorded (with the signatures) before it is served.
   const assigner = new SerialAssigner(serials, signer, now, (file, origin, write) => {
     if (file === 'serials') faults.attempt('serials', serials.file, write, () => serials.flush());
@@ -205,6 +209,7 @@ async function startLocked(
   const publish = (secured: Secured, reason: PublishReason): void => {
     publisher.publish(secured, reason);
     refresh.schedule(Math.min(secured.nextDue, publisher.nextDue()));
+    parentDs.update(secured.zones);
   };
   /** Signs what changed or is due (synchronously: only the first signing is a big one) and publishes it. */
   const rebuild = (reason: PublishReason): void => {
@@ -285,6 +290,7 @@ async function startLocked(
       served: () => publisher.served(),
       certificates: () => tlsa.health(),
       state: faults,
+      parentDs,
     };
     const routes = { health: () => health(status), metrics: () => scrape(status) };
     const httpAddress = opts.http ? await listenOperator(opts.http, routes, logger, shutdown) : undefined;

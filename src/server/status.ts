@@ -27,6 +27,8 @@ export interface StatusSources {
   readonly journal?: Pick<Journal, 'size'>;
   /** Failures of the state directory's files; absent: none are tracked. */
   readonly state?: Pick<StateFaults, 'faults' | 'counts'>;
+  /** The parent's DS checks (parent-watch.ts); absent: not watched. */
+  readonly parentDs?: { problems(): string[] };
 }
 
 /** /healthz: ok, or one reason per problem. */
@@ -45,6 +47,8 @@ export function health(s: StatusSources): { ok: boolean; reasons: string[] } {
       reasons.push(
         `certificate ${c.path} of TLSA host ${c.host} is ${c.status}${c.reason ? `: ${c.reason}` : c.notAfter !== undefined ? ` (not after ${new Date(c.notAfter).toISOString()})` : ''}`,
       );
+  // A DS at the parent that matches no published KSK: validators fail the zone (RFC 4035 §5.2).
+  reasons.push(...(s.parentDs?.problems() ?? []));
   const nowSec = Math.floor(s.now() / 1000);
   for (const lf of s.files.loaded.values()) {
     const z = lf.plain;
