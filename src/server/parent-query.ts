@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { isIP, connect } from 'node:net';
 import { decodeMessage, encodeQuery, fullRcode, type Message } from '../wire/message.js';
 import { nameFromWire, labelCount, stripLabels, type Name } from '../wire/name.js';
+import { ipv4Format, ipv6Format } from '../wire/text.js';
 import { RCODE, T } from '../wire/types.js';
 import type { ParentServer } from '../zone/settings.js';
 
@@ -138,8 +139,5 @@ export async function findParentServers(zone: Name, resolver: ParentServer, time
 }
 
 function addressText(rdata: Uint8Array): string {
-  if (rdata.length === 4) return [...rdata].join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((rdata[i]! << 8) | rdata[i + 1]!).toString(16));
-  return groups.join(':');
+  return rdata.length === 4 ? ipv4Format(rdata) : ipv6Format(rdata);
 }
