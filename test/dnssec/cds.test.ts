@@ -4,14 +4,19 @@
  * DNSKEY rdata, signed by every key that signs the DNSKEY RRset (RFC 7344 §4.1), listed in the apex NSEC bitmap;
  * the RFC 8078 §4 delete records.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { ZoneSigner } from '../../src/server/signer.js';
 import { CDNSKEY_DELETE, CDS_DELETE, parentKeys, type SigningKey } from '../../src/dnssec/cds.js';
 import { parseRrsig } from '../../src/dnssec/canonical.js';
-import { dsText } from '../../src/dnssec/ds.js';
+import { dsRdata, dsText } from '../../src/dnssec/ds.js';
 import { generateKey } from '../../src/dnssec/keys.js';
 import { verifyRRsig } from '../../src/dnssec/sign.js';
 import { SignatureCache } from '../../src/dnssec/sigcache.js';
-import { signZone, type ZoneKeys } from '../../src/dnssec/zonesign.js';
+import { signZone, type SignedZone, type ZoneKeys } from '../../src/dnssec/zonesign.js';
 import { nameToText } from '../../src/wire/name.js';
 import { rdataToText } from '../../src/wire/rdata.js';
 import { T } from '../../src/wire/types.js';
@@ -107,5 +112,39 @@ describe('CDS and CDNSKEY in the signed zone', () => {
     expect(rdataToText(T.CDS, CDS_DELETE)).toBe('0 0 0 00');
     expect(rdataToText(T.CDNSKEY, s.extra(zone.apex, T.CDNSKEY)!.rdatas[0]!)).toBe('0 3 0 AA==');
     expect(s.extra(zone.apex, T.CDNSKEY)!.rdatas).toEqual([CDNSKEY_DELETE]);
+  });
+});
+
+describe('dnssec.cds in the server signer', () => {
+  const text = (cds: string): string =>
+    [
+      'origin: cds.example.',
+      'ttl: 60',
+      'soa: { mname: ns1, rname: hostmaster }',
+      `dnssec: { cds: ${cds} }`,
+      'records:',
+      '  "@": { NS: ns1 }',
+      '  ns1: { A: 192.0.2.53 }',
+      '',
+    ].join('\n');
+
+  it.each([
+    ['always', 1],
+    ['rollover', 0],
+    ['never', 0],
+  ])('cds: %s outside a rollover: %i CDS records for the KSK', (policy, n) => {
+    const dir = mkdtempSync(join(tmpdir(), 'dane-ns-cds-'));
+    try {
+      const file = join(dir, 'cds.example.yaml');
+      writeFileSync(file, text(policy));
+      const z = loadZoneFile(file);
+      const signer = new ZoneSigner(join(dir, 'keys'), join(dir, 'state'), createLogger({ write: () => {} }));
+      const s = [...signer.secure([z]).security.values()][0] as SignedZone;
+      const cds = s.extra(z.apex, T.CDS);
+      expect(cds?.rdatas.length ?? 0).toBe(n);
+      if (n > 0) expect(cds!.rdatas[0]).toEqual(dsRdata(z.origin, s.keys.ksk.dnskeyRdata));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
