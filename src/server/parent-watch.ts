@@ -31,6 +31,8 @@ export interface ParentWatchOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now: Clock;
+  /** A zone going insecure may now be served unsigned (the caller rebuilds; the signer asks insecureReady). */
+  readonly onInsecure?: () => void;
 }
 
 interface Watched {
@@ -52,6 +54,12 @@ export class ParentWatch {
   private readonly zones = new Map<string, Watched>();
   private readonly mismatched = new Map<string, string>();
   private readonly seen: Record<string, Seen> = {};
+  /** Zones going insecure whose parent has dropped the DS: from when they may be served unsigned (ms). */
+  private readonly insecureAt = new Map<string, number>();
+  /** Zones whose unsigned rebuild was asked for. */
+  private readonly unsigned = new Set<string>();
+  /** The DS TTL each zone's parent servers last reported (seconds). */
+  private readonly dsTtl = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly o: ParentWatchOptions) {}
@@ -60,9 +68,10 @@ export class ParentWatch {
   update(zones: Iterable<Zone>): void {
     const keep = new Set<string>();
     for (const z of zones) {
-      if (!z.dnssec.enabled) continue;
-      keep.add(z.origin.key);
       const keys = this.keyTags(z);
+      // An unsigned zone with keys may be going insecure (RFC 8078 §4): its parent is watched until the DS is gone.
+      if (!z.dnssec.enabled && keys === '') continue;
+      keep.add(z.origin.key);
       const w = this.zones.get(z.origin.key);
       if (!w) {
         this.zones.set(z.origin.key, { zone: z, running: false, again: false, keys });
@@ -82,6 +91,15 @@ export class ParentWatch {
         this.mismatched.delete(k);
         this.o.metrics.setParentDsMismatch(nameToText(w.zone.origin), undefined);
       }
+  }
+
+  /**
+   * A zone with `dnssec.enabled: false` may be served unsigned: every parent server has been seen without a DS,
+   * and the DS TTL they last reported (a day when never seen) plus the margin has passed since.
+   */
+  insecureReady(originKey: string): boolean {
+    const at = this.insecureAt.get(originKey);
+    return at !== undefined && this.o.now() >= at;
   }
 
   /** /healthz reasons: one per zone whose parent has a DS that matches no published KSK. */
@@ -153,6 +171,8 @@ export class ParentWatch {
     const published = sel.published.map((k) => k.dnskeyRdata);
     const v = judgeParent(z.origin, answers, published, rollover);
     this.remember(name, answers, now);
+    if (v.dsTtl > 0) this.dsTtl.set(z.origin.key, v.dsTtl);
+    if (!d.enabled) return this.goingInsecure(z, answers);
     for (const a of answers)
       if (a.error) this.o.logger.warn('parent-ds-unanswered', { zone: name, server: a.server, error: a.error });
 
@@ -199,6 +219,32 @@ export class ParentWatch {
       dsTtl: v.dsTtl,
       retiring: r.plan.retire.map((x) => ({ key: x.key.tag, until: iso(x.inactive) })),
     });
+    return false;
+  }
+
+  /** One check of a zone going insecure; true while it must stay signed. */
+  private goingInsecure(z: Zone, answers: readonly ParentAnswer[]): boolean {
+    const k = z.origin.key;
+    const name = nameToText(z.origin);
+    // A DS at any server: the zone must be (or become again) signed. A server that did not answer changes nothing.
+    if (answers.some((a) => a.error === undefined && a.ds.length > 0)) {
+      this.unsigned.delete(k);
+      if (this.insecureAt.delete(k))
+        this.o.logger.warn('parent-ds-back', { zone: name, note: 'the zone stays signed' });
+      return true;
+    }
+    if (answers.length === 0 || answers.some((a) => a.error !== undefined)) return !this.insecureReady(k);
+    let at = this.insecureAt.get(k);
+    if (at === undefined) {
+      at = this.o.now() + ((this.dsTtl.get(k) ?? 86400) + z.dnssec.margin) * 1000;
+      this.insecureAt.set(k, at);
+      this.o.logger.info('parent-ds-gone', { zone: name, unsignedFrom: iso(new Date(at)) });
+    }
+    if (this.o.now() < at) return true;
+    if (!this.unsigned.has(k)) {
+      this.unsigned.add(k);
+      this.o.onInsecure?.();
+    }
     return false;
   }
 

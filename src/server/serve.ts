@@ -137,8 +137,17 @@ async function startLocked(
   files.loadAll(); // a zone that does not load stops the start before anything runs
 
   const signer = new ZoneSigner(opts.keysDir, opts.stateDir, logger, opts.now);
-  // The parent's DS: checked at start, after key events and periodically; ends rollovers the parent has followed.
-  const parentDs = new ParentWatch({ keysDir: opts.keysDir, stateDir: opts.stateDir, logger, metrics, now });
+  // The parent's DS: checked at start, after key events and periodically; ends rollovers the parent has followed,
+  // and lets a zone going insecure be served unsigned once the parent has dropped the DS.
+  const parentDs = new ParentWatch({
+    keysDir: opts.keysDir,
+    stateDir: opts.stateDir,
+    logger,
+    metrics,
+    now,
+    onInsecure: () => rebuild('keys'),
+  });
+  signer.insecureReady = (k) => parentDs.insecureReady(k);
   shutdown.add(() => parentDs.close());
   // Every new version gets its serial as it is published, recorded (with the signatures) before it is served.
   const assigner = new SerialAssigner(serials, signer, now, (file, origin, write) => {

@@ -9,6 +9,8 @@
  *     key; the rollover ends only after the second parent serves the new DS too.
  *   - A DS for an unknown key planted at the parent: `parent-ds-mismatch` (error), the metric and /healthz 503
  *     within one check.
+ *   - Going insecure (`dnssec: { enabled: false }`): the zone stays signed with the RFC 8078 delete records until
+ *     both parents have dropped the DS and its TTL has passed, then is served unsigned; no answer fails meanwhile.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,7 +73,7 @@ async function publishAt(i: number, ds: readonly string[]): Promise<void> {
   const file = join(k.dir, 'zones', '00-example.zone');
   writeFileSync(file, `$ORIGIN example.\n${parentText(ds, ++serial)}`);
   await run(requireTool('knotc'), ['-c', join(k.dir, 'knot.conf'), 'zone-reload', 'example.']);
-  const want = ds.map((d) => d.split(' ')[0]).sort();
+  const want = ds.map((d) => d.split(' ')[0]!).sort();
   for (let t = 0; t < 50; t++) {
     const a = await query({ host: '127.0.0.1', port: k.port }, CHILD, 'DS', { tcp: true });
     const tags = a.answer
@@ -112,6 +114,22 @@ function registry(
       );
       if (!sets[1]!.answer.some((l) => l.split(/\s+/)[3] === 'CDS')) continue;
       const childFile = join(dir, 'child.records');
+      // RFC 8078 §4: the delete record asks for no DS at all. dnssec-cds 9.18 refuses a CDS delete record ("do not
+      // match any -a digest types") and turns the CDNSKEY one into a DS of its own: the stand-in applies a delete
+      // itself once the CDS RRset carries a signature by a key the current DS points to.
+      const remove = sets[1]!.answer.some((l) => / CDS 0 0 0 00$/.test(l));
+      if (remove) {
+        const tags = current.map((d) => d.split(' ')[0]);
+        const signedBy = sets[1]!.answer.filter((l) => / RRSIG CDS /.test(l)).map((l) => l.split(/\s+/)[10]);
+        if (current.length === 0 || !signedBy.some((t) => tags.includes(t))) continue;
+        current = [];
+        await publishAt(0, []);
+        updates.push({ at: Date.now(), ds: [] });
+        await delay(lateMs);
+        await publishAt(1, []);
+        updates.push({ at: Date.now(), ds: [] });
+        continue;
+      }
       writeFileSync(childFile, sets.flatMap((a) => a.answer).join('\n') + '\n');
       const dsset = join(dir, `dsset-${CHILD}`);
       writeFileSync(dsset, current.map((d) => `${CHILD} 2 IN DS ${d}`).join('\n') + '\n');
@@ -331,5 +349,54 @@ describe('CDS/CDNSKEY and the parent DS check', () => {
       await delay(200);
     expect((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status).toBe(200);
     expect(await metric()).toBe(`dane_ns_parent_ds_mismatch{zone="${CHILD}"} 0`);
+  }, 60_000);
+
+  it('going insecure: delete records while signed, unsigned only after both parents dropped the DS and its TTL', async () => {
+    const zoneFile = join(dir, 'zones', `${CHILD}yaml`);
+    const reg = registry((await danesDs()).map(rdataOf), 3000);
+    writeFileSync(zoneFile, readFileSync(zoneFile, 'utf8').replace('dnssec:\n', 'dnssec:\n  enabled: false\n'));
+    const child: Server = { host: '127.0.0.1', port: dane.port };
+    const problems: string[] = [];
+    const order: string[] = [];
+    const deadline = Date.now() + 40_000;
+    while (Date.now() < deadline) {
+      const cds = await query(child, CHILD, 'CDS', { dnssec: true });
+      const signed = (await query(child, CHILD, 'DNSKEY', { dnssec: true })).answer.length > 0;
+      const deleting = cds.answer.some((l) => / CDS 0 0 0 00$/.test(l));
+      const phase = signed ? (deleting ? 'signed, delete records' : 'signed') : 'unsigned';
+      if (order.at(-1) !== phase) order.push(phase);
+      // Secure while the DS is there, insecure after: never a failure.
+      for (const [name, type, rcode] of [
+        [CHILD, 'MX', 'NOERROR'],
+        [`nope.${CHILD}`, 'A', 'NXDOMAIN'],
+      ] as const) {
+        const a = await query(resolver, name, type, { dnssec: true, rd: true });
+        if (a.rcode !== rcode) problems.push(`${name}/${type}: ${a.rcode}`);
+      }
+      if (phase === 'unsigned') break;
+      await delay(200);
+    }
+    reg.stop();
+    expect(problems, dane.logs().slice(-3000)).toEqual([]);
+    expect(
+      order.filter((p) => p !== 'signed'),
+      JSON.stringify(reg.updates) +
+        dane
+          .logs()
+          .split('\n')
+          .filter((l) => /parent-ds|insecure|unsigned/.test(l))
+          .join('\n'),
+    ).toEqual(['signed, delete records', 'unsigned']);
+    const logs = dane.logs();
+    expect(logs).toContain('"event":"zone-going-insecure"');
+    const gone = logs
+      .split('\n')
+      .filter((l) => l.includes('"event":"parent-ds-gone"'))
+      .map((l) => JSON.parse(l) as { time: string });
+    expect(gone).toHaveLength(1);
+    // The second parent dropped the DS 3 s after the first: the zone stayed signed until then, and a TTL after.
+    expect(Date.parse(gone[0]!.time)).toBeGreaterThanOrEqual(reg.updates.at(-1)!.at - 1000);
+    expect(logs).toContain('"event":"zone-unsigned"');
+    expect((await query(resolver, CHILD, 'MX', { dnssec: true, rd: true })).flags).not.toContain('ad');
   }, 60_000);
 });
