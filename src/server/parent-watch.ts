@@ -8,13 +8,12 @@
  * TTL they report plus `dnssec.margin` (dnssec/keyroll.ts, as `keys rollover --ds-published`). What was seen
  * is kept in the state directory (`parent-ds.json`, written atomically).
  */
-import { join } from 'node:path';
 import { nameToText } from '../wire/name.js';
 import { T } from '../wire/types.js';
 import { rdataToText } from '../wire/rdata.js';
 import type { Logger } from '../log.js';
 import type { Zone } from '../zone/zone.js';
-import { writeFileAtomic } from '../state/atomic.js';
+import { saveParentDs, type ParentDsSeen } from '../state/parentds.js';
 import { parentKeys } from '../dnssec/cds.js';
 import { loadZoneKeys } from '../dnssec/keyfile.js';
 import { dsPublished } from '../dnssec/keyroll.js';
@@ -44,16 +43,10 @@ interface Watched {
   keys: string;
 }
 
-/** What was seen at the parent, per zone (the state file's content). */
-interface Seen {
-  checked: string;
-  servers: { server: string; ds: string[]; ttl: number; error?: string }[];
-}
-
 export class ParentWatch {
   private readonly zones = new Map<string, Watched>();
   private readonly mismatched = new Map<string, string>();
-  private readonly seen: Record<string, Seen> = {};
+  private readonly seen: Record<string, ParentDsSeen> = {};
   /** Zones going insecure whose parent has dropped the DS: from when they may be served unsigned (ms). */
   private readonly insecureAt = new Map<string, number>();
   /** Zones whose unsigned rebuild was asked for. */
@@ -259,10 +252,7 @@ export class ParentWatch {
       })),
     };
     try {
-      writeFileAtomic(
-        join(this.o.stateDir, 'parent-ds.json'),
-        JSON.stringify({ version: 1, zones: this.seen }, null, 2) + '\n',
-      );
+      saveParentDs(this.o.stateDir, this.seen);
     } catch (e) {
       this.o.logger.warn('parent-ds-not-saved', { zone: name, error: (e as Error).message });
     }

@@ -235,7 +235,7 @@ export class ZoneSigner {
         // key's DS may go up.
         const parent = parentKeys(keys.dnskeySigners, z.dnssec.cds, z.soa.ttl, z.dnssec.margin, new Date(nowMs));
         const lastParent = (last?.keys.atParent ?? []).map((k) => k.tag).join(' ');
-        if (lastParent !== parent.keys.map((k) => k.tag).join(' '))
+        if (z.dnssec.enabled && lastParent !== parent.keys.map((k) => k.tag).join(' '))
           this.logger.info('zone-cds', {
             zone: name,
             cds: parent.keys.map((k) => k.tag),
