@@ -219,9 +219,11 @@ the user may not read is reported with its owner, mode and the chown that fixes 
                                one; prints its DS and from when to give it to the registrar.
               --ds-published   ends a KSK or CSK rollover once the parent publishes the new DS instead of the
                                old: the old key keeps signing until resolvers have let the old DS go (--ds-ttl,
-                               the parent's DS TTL, default 86400 s, + margin), then leaves.
-            --margin adds a safety interval to every wait (default 3600 s). Refuses, changing nothing, while a
-            rollover of the same key is under way or when a key file does not load.`,
+                               the parent's DS TTL, default 86400 s, + margin), then leaves. A running
+                               server does this by itself once every parent server serves only the new DS.
+            --margin adds a safety interval to every wait (default: the zone file's dnssec.margin, 3600 s).
+            Refuses, changing nothing, while a rollover of the same key is under way or when a key file does
+            not load.`,
   tlsa: `Prints the DANE-EE TLSA record (3 1 1: SHA-256 of the SubjectPublicKeyInfo) for FILE: a certificate or chain
 (PEM or DER; the first certificate is the server's), a public key, or a private key (PEM/DER; PKCS#8, SEC1 or
 PKCS#1; RSA or EC). The owner is _PORT._tcp.HOST; HOST defaults to the certificate's first DNS name (without

@@ -104,6 +104,15 @@ export class Metrics {
     this.notPropagated.set(host, (this.notPropagated.get(host) ?? 0) + 1);
   }
 
+  /** Per signed zone: 1 while the parent has a DS that matches no published KSK (parent-watch.ts). */
+  private readonly parentDsMismatch = new Map<string, number>();
+
+  /** Sets (or, with undefined, removes) `zone`'s parent DS mismatch gauge. */
+  setParentDsMismatch(zone: string, v: 0 | 1 | undefined): void {
+    if (v === undefined) this.parentDsMismatch.delete(zone);
+    else this.parentDsMismatch.set(zone, v);
+  }
+
   /** The current key of TLSA host `host` changed to one whose record was not ready (a cold rollover). */
   countColdRollover(host: string): void {
     this.coldRollovers.set(host, (this.coldRollovers.get(host) ?? 0) + 1);
@@ -306,6 +315,12 @@ export class Metrics {
             `dane_ns_secondary_lag_seconds{zone="${esc(z.zone)}",server="${esc(w.server)}"} ${Math.floor(w.lagMs / 1000)}`,
           );
     }
+    head(
+      'dane_ns_parent_ds_mismatch',
+      'gauge',
+      '1 when the parent has a DS that matches no published KSK of the zone.',
+    );
+    for (const [zone, v] of this.parentDsMismatch) out.push(`dane_ns_parent_ds_mismatch{zone="${esc(zone)}"} ${v}`);
     head('dane_ns_start_time_seconds', 'gauge', 'Process start time (Unix seconds).');
     out.push(`dane_ns_start_time_seconds ${Math.floor(this.started / 1000)}`);
     return out.join('\n') + '\n';

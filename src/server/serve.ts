@@ -23,6 +23,7 @@ import { nodeTimers } from './clock.js';
 import { watchDirectory } from './dir-watch.js';
 import { CookieSecrets } from './cookie-secret.js';
 import { withGuard, type GuardOptions } from './guard.js';
+import { ParentWatch } from './parent-watch.js';
 import { createHandler } from './handler.js';
 import { listenDns, listenOperator } from './listeners.js';
 import { Metrics } from './metrics.js';
@@ -217,6 +218,18 @@ async function startZones(
     throw new Error(`no zone to serve: ${opts.zonesDir} has no zone files (<zone>.yaml or <zone>.yml)`);
 
   const signer = new ZoneSigner(opts.keysDir, opts.stateDir, logger, opts.now);
+  // The parent's DS: checked at start, after key events and periodically; ends rollovers the parent has followed,
+  // and lets a zone going insecure be served unsigned once the parent has dropped the DS.
+  const parentDs = new ParentWatch({
+    keysDir: opts.keysDir,
+    stateDir: opts.stateDir,
+    logger,
+    metrics,
+    now,
+    onInsecure: () => rebuild('keys'),
+  });
+  signer.insecureReady = (k) => parentDs.insecureReady(k);
+  shutdown.add(() => parentDs.close());
   // Every new version gets its serial as it is published, recorded (with the signatures) before it is served.
   const assigner = new SerialAssigner(serials, signer, now, (file, origin, write) => {
     if (file === 'serials') faults.attempt('serials', serials.file, write, () => serials.flush());
@@ -289,6 +302,7 @@ async function startZones(
   const publish = (secured: Secured, reason: PublishReason): void => {
     publisher.publish(secured, reason);
     refresh.schedule(Math.min(secured.nextDue, publisher.nextDue()));
+    parentDs.update(secured.zones);
   };
   /** Signs what changed or is due (synchronously: only the first signing is a big one) and publishes it. */
   const rebuild = (reason: PublishReason): void => {
@@ -406,6 +420,7 @@ async function startZones(
     state: faults,
     secondaries: (zone: string) => watch.status(zone, now()),
     secondaryLag,
+    parentDs,
   };
   const routes = { health: () => health(status), metrics: () => scrape(status) };
   gate.openWith(handler, stream, routes);

@@ -32,6 +32,8 @@ export interface StatusSources {
   readonly secondaries?: (zone: string) => readonly WatchedStatus[];
   /** Seconds a watched server may stay behind before /healthz fails. */
   readonly secondaryLag?: number;
+  /** The parent's DS checks (parent-watch.ts); absent: not watched. */
+  readonly parentDs?: { problems(): string[] };
 }
 
 /** /healthz: ok, or one reason per problem. */
@@ -59,6 +61,8 @@ export function health(s: StatusSources): { ok: boolean; reasons: string[] } {
         reasons.push(
           `zone ${v.origin}: secondary ${w.server} is behind for ${Math.round(w.lagMs / 1000)} s (serial ${w.serial ?? 'unknown'}, serving ${v.serial})${w.error ? `: ${w.error}` : ''}`,
         );
+  // A DS at the parent that matches no published KSK: validators fail the zone (RFC 4035 §5.2).
+  reasons.push(...(s.parentDs?.problems() ?? []));
   const nowSec = Math.floor(s.now() / 1000);
   for (const lf of s.files.loaded.values()) {
     const z = lf.plain;

@@ -123,6 +123,28 @@ const accepted: readonly Accepted[] = [
   ['dnssec.keys: csk', 'dnssec:\n  keys: csk\n', (z) => expect(z.dnssec.keys).toBe('csk')],
   ['dnssec.keys: ksk-zsk', 'dnssec:\n  keys: ksk-zsk\n', (z) => expect(z.dnssec.keys).toBe('ksk-zsk')],
   ['dnssec.denial: nsec', 'dnssec:\n  denial: nsec\n', (z) => expect(z.dnssec.denial).toBe('nsec')],
+  ['dnssec.cds: always', 'dnssec:\n  cds: always\n', (z) => expect(z.dnssec.cds).toBe('always')],
+  ['dnssec.cds: never', 'dnssec:\n  cds: never\n', (z) => expect(z.dnssec.cds).toBe('never')],
+  ['dnssec.cds: rollover (the default)', 'dnssec:\n', (z) => expect(z.dnssec.cds).toBe('rollover')],
+  [
+    'dnssec.parent: addresses with and without a port',
+    'dnssec:\n  parent: [192.0.2.1, "2001:db8::1@5300"]\n',
+    (z) =>
+      expect(z.dnssec.parent).toEqual([
+        { address: '192.0.2.1', port: 53 },
+        { address: '2001:db8::1', port: 5300 },
+      ]),
+  ],
+  [
+    'dnssec.parent: one address',
+    'dnssec:\n  parent: 127.0.0.1@5353\n',
+    (z) => expect(z.dnssec.parent).toEqual([{ address: '127.0.0.1', port: 5353 }]),
+  ],
+  [
+    'dnssec.parent-check, dnssec.margin',
+    'dnssec:\n  parent-check: 5m\n  margin: 30s\n',
+    (z) => expect([z.dnssec.parentCheck, z.dnssec.margin]).toEqual([300, 30]),
+  ],
   [
     'dnssec.signature-validity, dnssec.refresh-before, dnssec.inception-offset',
     'dnssec:\n  signature-validity: 30d\n  refresh-before: 10d\n  inception-offset: 2h\n',
@@ -334,11 +356,35 @@ const refused: readonly Refused[] = [
     'dnssec:\n  inception-offset: 2147000000\n',
     ['z.yaml:1: dnssec.inception-offset + dnssec.signature-validity must be less than 68 years'],
   ],
+  ['dnssec.cds', 'dnssec:\n  cds: yes\n', ['z.yaml:2: dnssec.cds: expected rollover or always or never, not "yes"']],
+  [
+    'dnssec.parent: not an address',
+    'dnssec:\n  parent:\n    - ns1.example.net\n',
+    ['z.yaml:3: dnssec.parent: "ns1.example.net": not an IPv4 or IPv6 address (ADDRESS or ADDRESS@PORT)'],
+  ],
+  [
+    'dnssec.parent: port out of range, listed twice',
+    'dnssec:\n  parent: [192.0.2.1@70000, 192.0.2.2, 192.0.2.2@53]\n',
+    [
+      'z.yaml:2: dnssec.parent: "192.0.2.1@70000": the port is not 1..65535',
+      'z.yaml:2: dnssec.parent: "192.0.2.2@53" is listed twice',
+    ],
+  ],
+  [
+    'dnssec.parent-check: zero',
+    'dnssec:\n  parent-check: 0\n',
+    ['z.yaml:2: dnssec.parent-check: must be at least 1 second'],
+  ],
+  [
+    'dnssec.margin',
+    'dnssec:\n  margin: soon\n',
+    ['z.yaml:2: dnssec.margin: "soon" is not a number of seconds or a duration like 1h, 14d'],
+  ],
   [
     'dnssec: unknown field',
     'dnssec:\n  algorithm: 13\n',
     [
-      'z.yaml:2: dnssec: unknown field "algorithm" (expected one of: enabled, denial, keys, signature-validity, refresh-before, inception-offset)',
+      'z.yaml:2: dnssec: unknown field "algorithm" (expected one of: enabled, denial, keys, signature-validity, refresh-before, inception-offset, cds, parent, parent-check, margin)',
     ],
   ],
   [
