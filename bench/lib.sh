@@ -6,6 +6,8 @@
 # ENTRYPOINT, the shebang of src/cli.ts; test/meta/launch.test.ts checks they agree). DANE_NS_NODE_FLAGS
 # overrides them for an experiment.
 read -r -a SERVE_NODE_FLAGS <<<"${DANE_NS_NODE_FLAGS---max-semi-space-size=4}"
+# The servers a bench starts look up no parent name servers through the machine's resolver (serve --resolver).
+export DANE_NS_RESOLVER=none
 
 die() { echo "${BENCH_NAME:-bench}: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || die "missing tool '$1' (Debian package $2)"; }

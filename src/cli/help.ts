@@ -19,7 +19,7 @@ export const COMMANDS: readonly Command[] = [
     topic: 'serve',
     name: 'serve',
     options:
-      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--tcp-per-source N] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN] [--secondary-lag SECONDS]',
+      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--tcp-per-source N] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN] [--secondary-lag SECONDS] [--resolver ADDR[:PORT]|none]',
     summary: 'serve the zones directory over UDP and TCP',
   },
   {
@@ -187,6 +187,9 @@ const DETAILS = {
                        0: no limit. Beyond it its new connections are closed at once
   --secondary-lag S    /healthz fails when a watched server (transfer.notify or transfer.check) stays behind
                        the served serial longer than S seconds; default 300
+  --resolver ADDR[:PORT]  the recursive resolver that finds a zone's parent name servers for the DS check
+                       when dnssec.parent is not set; default the first nameserver of /etc/resolv.conf;
+                       none: ask no resolver (such zones' parent DS is not checked)  (env DANE_NS_RESOLVER)
 
 Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
 also reloads the zones; SIGTERM/SIGINT stop.

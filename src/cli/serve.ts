@@ -7,7 +7,7 @@ import { createLogger } from '../log.js';
 import { startServer } from '../server/serve.js';
 import { count, hostPort, noPositionals, parseOptions, seconds } from './args.js';
 import { guardOptions } from './serve-guard.js';
-import { directory, udpEngine } from './env.js';
+import { directory, resolverSetting, udpEngine } from './env.js';
 import type { Io } from './io.js';
 import { printHelp } from './help.js';
 import { packageVersion } from './version.js';
@@ -33,6 +33,7 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
       'rrl-ipv4-prefix',
       'rrl-ipv6-prefix',
       'secondary-lag',
+      'resolver',
     ],
     ['log-queries'],
   );
@@ -53,6 +54,16 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
   const tcpPerSource = perSourceFlag !== undefined ? count('--tcp-per-source', perSourceFlag, 65535) : undefined;
   const lagFlag = a.value('secondary-lag');
   const secondaryLag = lagFlag !== undefined ? seconds('--secondary-lag', lagFlag) : undefined;
+  const resolverFlag = a.value('resolver');
+  const resolverText = resolverFlag ?? d.resolver();
+  const resolverFlagged =
+    resolverText === undefined
+      ? undefined
+      : resolverSetting(resolverFlag !== undefined ? '--resolver' : 'DANE_NS_RESOLVER', resolverText);
+  const resolver =
+    resolverFlagged === undefined || resolverFlagged === 'none'
+      ? resolverFlagged
+      : { address: resolverFlagged.host, port: resolverFlagged.port };
   const zonesDir = directory(a, d, 'zones');
   const keysDir = directory(a, d, 'keys');
   const stateDir = directory(a, d, 'state');
@@ -89,6 +100,7 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
     ...guard,
     ...(tcpPerSource !== undefined ? { tcpPerSource } : {}),
     ...(secondaryLag !== undefined ? { secondaryLag } : {}),
+    ...(resolver !== undefined ? { resolver } : {}),
     version: packageVersion(),
   });
   process.on('SIGHUP', () => {

@@ -22,6 +22,7 @@ import { rolloverTtls } from '../dnssec/zonesign.js';
 import type { Clock } from './clock.js';
 import type { Metrics } from './metrics.js';
 import { askParent, findParentServers, systemResolver, type ParentAnswer } from './parent-query.js';
+import type { ParentServer } from '../zone/settings.js';
 import { dsLabel, judgeParent } from './parent-ds.js';
 
 export interface ParentWatchOptions {
@@ -32,6 +33,11 @@ export interface ParentWatchOptions {
   readonly now: Clock;
   /** A zone going insecure may now be served unsigned (the caller rebuilds; the signer asks insecureReady). */
   readonly onInsecure?: () => void;
+  /**
+   * The recursive resolver that finds the parent's name servers of a zone without `dnssec.parent`: `none` asks
+   * none (such a zone's parent is then not checked); default: the first nameserver of /etc/resolv.conf.
+   */
+  readonly resolver?: ParentServer | 'none';
 }
 
 interface Watched {
@@ -45,6 +51,8 @@ interface Watched {
 
 export class ParentWatch {
   private readonly zones = new Map<string, Watched>();
+  /** Zones whose parent is not asked (no dnssec.parent, resolver none): logged once. */
+  private readonly notChecked = new Set<string>();
   private readonly mismatched = new Map<string, string>();
   private readonly seen: Record<string, ParentDsSeen> = {};
   /** Zones going insecure whose parent has dropped the DS: from when they may be served unsigned (ms). */
@@ -148,7 +156,16 @@ export class ParentWatch {
     const d = z.dnssec;
     let servers = d.parent;
     if (servers.length === 0) {
-      const resolver = systemResolver();
+      if (this.o.resolver === 'none') {
+        if (!this.notChecked.has(name))
+          this.o.logger.info('parent-ds-not-checked', {
+            zone: name,
+            reason: 'no dnssec.parent and --resolver none: the parent is not asked for the DS',
+          });
+        this.notChecked.add(name);
+        return false;
+      }
+      const resolver = this.o.resolver ?? systemResolver();
       if (typeof resolver === 'string') throw new Error(`the parent's name servers not found: ${resolver}`);
       servers = await findParentServers(z.origin, resolver);
     }

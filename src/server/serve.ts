@@ -24,6 +24,7 @@ import { watchDirectory } from './dir-watch.js';
 import { CookieSecrets } from './cookie-secret.js';
 import { withGuard, type GuardOptions } from './guard.js';
 import { ParentWatch } from './parent-watch.js';
+import type { ParentServer } from '../zone/settings.js';
 import { createHandler } from './handler.js';
 import { listenDns, listenOperator } from './listeners.js';
 import { Metrics } from './metrics.js';
@@ -86,6 +87,8 @@ export interface ServeOptions {
   readonly rrl?: GuardOptions['rrl'];
   /** Seconds a watched server may stay behind before /healthz fails (watch.ts; default 300). */
   readonly secondaryLag?: number;
+  /** The recursive resolver that finds a zone's parent name servers (parent-watch.ts); default resolv.conf's. */
+  readonly resolver?: ParentServer | 'none';
   /** Milliseconds between questions to a watched server that is behind (watch-poll.ts WATCH_FAST_MS by default). */
   readonly watchFastMs?: number;
 }
@@ -227,6 +230,7 @@ async function startZones(
     metrics,
     now,
     onInsecure: () => rebuild('keys'),
+    ...(opts.resolver !== undefined ? { resolver: opts.resolver } : {}),
   });
   signer.insecureReady = (k) => parentDs.insecureReady(k);
   shutdown.add(() => parentDs.close());
