@@ -34,7 +34,7 @@ for i in $(seq 1 "$RUNS"); do
   mkdir "$WORK/keys" "$WORK/state"
   chown 65532:65532 "$WORK/keys" "$WORK/state"
   t=$(now_ms)
-  timeout 60 "${PODMAN[@]}" run -d --name "$CTR" --network host -e "DANE_NS_LISTEN=127.0.0.1:$PORT" \
+  timeout 60 "${PODMAN[@]}" run -d --name "$CTR" --network host -e "DANE_NS_LISTEN=127.0.0.1:$PORT" -e DANE_NS_RESOLVER=none \
     -v "$WORK/zones:/zones:ro" -v "$WORK/keys:/keys" -v "$WORK/state:/state" -v "$WORK/certs:/certs:ro" \
     "$IMAGE" >/dev/null 2>&1
   ok=

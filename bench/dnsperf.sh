@@ -170,9 +170,8 @@ measure() { # name start-function port
   [ "$WARMUP" -eq 0 ] || run_dnsperf "$port" "$WARMUP" "$TMP/warmup-$name.txt"
   run_dnsperf "$port" "$DURATION" "$out"
   stop_pid "$SERVER_PID"
-  qps=$(awk '/Queries per second:/ { print $4 }' "$out")
-  lost=$(awk '/Queries lost:/ { print $3, $4 }' "$out")
-  codes=$(sed -n 's/^ *Response codes: *//p' "$out")
+  dnsperf_result "$out"
+  qps=$DNSPERF_QPS lost=$DNSPERF_LOST codes=$DNSPERF_CODES
   [ -n "$qps" ] || { echo "bench: no rate in dnsperf output for $name:" >&2; cat "$out" >&2; exit 1; }
   printf '  %-8s port %-5s lost %-14s codes %s\n' "$name" "$port" "$lost" "$codes" >&2
   if [ "$name" = knot ]; then QPS_knot=$qps; else QPS_dane=$qps; fi

@@ -103,76 +103,7 @@ process.stdout.write(out.join('\n') + '\n');
 EOF
 
 # --- servers ----------------------------------------------------------------------------------------------------
-# Ready once the apex SOA comes back with its RRSIG (the zone is signed and served).
-wait_signed() { # name port pid log
-  local name=$1 port=$2 pid=$3 log=$4
-  for _ in $(seq 1 300); do
-    kill -0 "$pid" 2>/dev/null || { echo "dnssec-bench: $name exited during start:" >&2; cat "$log" >&2; exit 1; }
-    if kdig +dnssec +norec +timeout=1 +retry=0 @127.0.0.1 -p "$port" "$ZONE." SOA 2>/dev/null | grep -q RRSIG; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "dnssec-bench: $name did not answer a signed SOA $ZONE. on port $port within 30 s:" >&2
-  cat "$log" >&2
-  exit 1
-}
-
-start_knot() {
-  local port=$1 dir="$TMP/knot"
-  mkdir -p "$dir/run" "$dir/db" "$dir/zones" "$dir/keys"
-  { echo "\$ORIGIN $ZONE."; cat "$TMP/zone.txt"; } >"$dir/zones/zone.txt"
-  # The integration tests' oracle policy (test/integration/helpers/knot.ts): ECDSA P-256, NSEC, no CDS/CDNSKEY.
-  cat >"$dir/knot.conf" <<EOF
-server:
-    rundir: "$dir/run"
-    pidfile: "$dir/run/knot.pid"
-    udp-workers: $KNOT_UDP_WORKERS
-    tcp-workers: 1
-    background-workers: 1
-    listen: 127.0.0.1@$port
-database:
-    storage: "$dir/db"
-log:
-  - target: stderr
-    any: info
-keystore:
-  - id: local-keys
-    backend: pem
-    config: "$dir/keys"
-policy:
-  - id: bench
-    keystore: local-keys
-    algorithm: ecdsap256sha256
-    nsec3: off
-    cds-cdnskey-publish: none
-template:
-  - id: default
-    storage: "$dir/zones"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-    dnssec-signing: on
-    dnssec-policy: bench
-zone:
-  - domain: "$ZONE."
-    file: "$dir/zones/zone.txt"
-EOF
-  "${SERVER_PIN[@]}" "$(tool knotd)" -c "$dir/knot.conf" >"$dir/log" 2>&1 &
-  SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
-  wait_signed knot "$port" "$SERVER_PID" "$dir/log"
-}
-
-start_dane() {
-  local port=$1 dir="$TMP/dane-ns"
-  mkdir -p "$dir/state" "$dir/keys"
-  "${SERVER_PIN[@]}" node "${SERVE_NODE_FLAGS[@]}" "$BENCH_CLI" serve --zones "$ZONES_DIR" --state "$dir/state" --keys "$dir/keys" \
-    --listen "127.0.0.1:$port" >"$dir/log" 2>&1 &
-  SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
-  wait_signed dane-ns "$port" "$SERVER_PID" "$dir/log"
-}
+# The servers, each signing the zone (ECDSA P-256, NSEC): start_knot_signed, start_dane_signed (bench/lib.sh).
 
 # dnsperf -D for SECONDS against PORT with QUERIES; output to FILE. Bounded by `timeout`; run in the background
 # and waited for, so a signal stops it at once (the EXIT trap kills it by PID).
@@ -202,9 +133,8 @@ measure() { # name start-function port
     out="$TMP/dnsperf-$name-$w.txt"
     [ "$WARMUP" -eq 0 ] || run_dnsperf "$port" "$WARMUP" "$TMP/q-$w.txt" "$TMP/warmup-$name-$w.txt"
     run_dnsperf "$port" "$DURATION" "$TMP/q-$w.txt" "$out"
-    qps=$(awk '/Queries per second:/ { print $4 }' "$out")
-    lost=$(awk '/Queries lost:/ { print $3, $4 }' "$out")
-    codes=$(sed -n 's/^ *Response codes: *//p' "$out")
+    dnsperf_result "$out"
+    qps=$DNSPERF_QPS lost=$DNSPERF_LOST codes=$DNSPERF_CODES
     [ -n "$qps" ] || { echo "dnssec-bench: no rate in dnsperf output for $name/$w:" >&2; cat "$out" >&2; exit 1; }
     printf '  %-8s %-6s %9.0f q/s  lost %-14s codes %s\n' "$name" "$w" "$qps" "$lost" "$codes" >&2
     QPS[$name/$w]=$qps
@@ -217,8 +147,8 @@ echo "dnssec-bench: zone $ZONE., DO=1 (dnsperf -D), workloads: $WORKLOADS ($(gre
   "dnsperf -c $CLIENTS -q $OUTSTANDING, knot udp-workers $KNOT_UDP_WORKERS (ECDSA P-256, NSEC)," \
   "pinning: ${SERVER_PIN[*]:-none} / ${CLIENT_PIN[*]:-none}" >&2
 
-[ "$ONLY" = dane-ns ] || measure knot start_knot "$(free_port)"
-[ "$ONLY" = knot ] || measure dane-ns start_dane "$(free_port)"
+[ "$ONLY" = dane-ns ] || measure knot start_knot_signed "$(free_port)"
+[ "$ONLY" = knot ] || measure dane-ns start_dane_signed "$(free_port)"
 
 for w in $WORKLOADS; do
   k=${QPS[knot/$w]:-}

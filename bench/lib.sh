@@ -6,6 +6,8 @@
 # ENTRYPOINT, the shebang of src/cli.ts; test/meta/launch.test.ts checks they agree). DANE_NS_NODE_FLAGS
 # overrides them for an experiment.
 read -r -a SERVE_NODE_FLAGS <<<"${DANE_NS_NODE_FLAGS---max-semi-space-size=4}"
+# The servers a bench starts look up no parent name servers through the machine's resolver (serve --resolver).
+export DANE_NS_RESOLVER=none
 
 die() { echo "${BENCH_NAME:-bench}: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || die "missing tool '$1' (Debian package $2)"; }
@@ -71,6 +73,14 @@ pin_cpus() {
   fi
 }
 
+# The figures of one dnsperf output file: DNSPERF_QPS (empty when dnsperf printed no rate), DNSPERF_LOST
+# ("N (P%)") and DNSPERF_CODES (the "Response codes:" line).
+dnsperf_result() { # file
+  DNSPERF_QPS=$(awk '/Queries per second:/ { print $4 }' "$1")
+  DNSPERF_LOST=$(awk '/Queries lost:/ { print $3, $4 }' "$1")
+  DNSPERF_CODES=$(sed -n 's/^ *Response codes: *//p' "$1")
+}
+
 # The "hit" workload of a zone in RFC 1035 syntax with absolute owner names (as `zone export` and
 # bench/gen-zone.mjs write it): every owner name and type present, one dnsperf line each, wildcard owners
 # instantiated; RRSIG, NSEC and NSEC3 types left out (the workload asks for data).
@@ -86,4 +96,78 @@ hit_queries() { # zone-file
       key = owner " " type
       if (!(key in seen)) { seen[key] = 1; print key }
     }' "$1"
+}
+
+# Signed servers for the DO=1 benches (bench/dnssec-dnsperf.sh, bench/adversarial.sh): they use $TMP/zone.txt
+# (Knot), $ZONES_DIR (dane-ns), $ZONE, $KNOT_UDP_WORKERS, $BENCH_CLI and the pinning of pin_cpus; each sets
+# SERVER_PID and returns once the server answers a signed SOA.
+# Ready once the apex SOA comes back with its RRSIG (the zone is signed and served).
+wait_signed() { # name port pid log
+  local name=$1 port=$2 pid=$3 log=$4
+  for _ in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || { echo "${BENCH_NAME:-bench}: $name exited during start:" >&2; cat "$log" >&2; exit 1; }
+    if kdig +dnssec +norec +timeout=1 +retry=0 @127.0.0.1 -p "$port" "$ZONE." SOA 2>/dev/null | grep -q RRSIG; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "${BENCH_NAME:-bench}: $name did not answer a signed SOA $ZONE. on port $port within 30 s:" >&2
+  cat "$log" >&2
+  exit 1
+}
+
+start_knot_signed() { # port: Knot DNS signing $TMP/zone.txt as $ZONE
+  local port=$1 dir="$TMP/knot"
+  mkdir -p "$dir/run" "$dir/db" "$dir/zones" "$dir/keys"
+  { echo "\$ORIGIN $ZONE."; cat "$TMP/zone.txt"; } >"$dir/zones/zone.txt"
+  # The integration tests' oracle policy (test/integration/helpers/knot.ts): ECDSA P-256, NSEC, no CDS/CDNSKEY.
+  cat >"$dir/knot.conf" <<EOF
+server:
+    rundir: "$dir/run"
+    pidfile: "$dir/run/knot.pid"
+    udp-workers: $KNOT_UDP_WORKERS
+    tcp-workers: 1
+    background-workers: 1
+    listen: 127.0.0.1@$port
+database:
+    storage: "$dir/db"
+log:
+  - target: stderr
+    any: info
+keystore:
+  - id: local-keys
+    backend: pem
+    config: "$dir/keys"
+policy:
+  - id: bench
+    keystore: local-keys
+    algorithm: ecdsap256sha256
+    nsec3: off
+    cds-cdnskey-publish: none
+template:
+  - id: default
+    storage: "$dir/zones"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+    dnssec-signing: on
+    dnssec-policy: bench
+zone:
+  - domain: "$ZONE."
+    file: "$dir/zones/zone.txt"
+EOF
+  "${SERVER_PIN[@]}" "$(tool knotd)" -c "$dir/knot.conf" >"$dir/log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  wait_signed knot "$port" "$SERVER_PID" "$dir/log"
+}
+
+start_dane_signed() { # port: dane-ns serving $ZONES_DIR with its own keys
+  local port=$1 dir="$TMP/dane-ns"
+  mkdir -p "$dir/state" "$dir/keys"
+  "${SERVER_PIN[@]}" node "${SERVE_NODE_FLAGS[@]}" "$BENCH_CLI" serve --zones "$ZONES_DIR" --state "$dir/state" --keys "$dir/keys" \
+    --listen "127.0.0.1:$port" >"$dir/log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  wait_signed dane-ns "$port" "$SERVER_PID" "$dir/log"
 }

@@ -150,7 +150,7 @@ TLSA1=$(tlsa_of "$WORK/certs/mail/fullchain.pem")
 PORT=$(free_port)
 KDIG=(kdig @127.0.0.1 -p "$PORT" +norec +timeout=1 +retry=0)
 t=$(now_ms)
-timeout -k 10 60 "${PODMAN[@]}" run -d --name "$CTR" --network host -e "DANE_NS_LISTEN=127.0.0.1:$PORT" \
+timeout -k 10 60 "${PODMAN[@]}" run -d --name "$CTR" --network host -e "DANE_NS_LISTEN=127.0.0.1:$PORT" -e DANE_NS_RESOLVER=none \
   -v "$WORK/zones:/zones:ro" -v "$WORK/keys:/keys" -v "$WORK/state:/state" -v "$WORK/certs:/certs:ro" \
   "$IMAGE" >/dev/null 2>"$WORK/run.err" || { cat "$WORK/run.err"; fail "podman run"; }
 started=

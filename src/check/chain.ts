@@ -15,7 +15,7 @@ import { RCODE, T } from '../wire/types.js';
 import { bytesEqual, keyTag } from '../dnssec/keys.js';
 import { loadZoneKeys } from '../dnssec/keyfile.js';
 import { keyState } from '../dnssec/lifecycle.js';
-import { dsRdata } from '../dnssec/ds.js';
+import { dsRdata, dsText } from '../dnssec/ds.js';
 import type { Finding } from './audit.js';
 import { udpExchange, type DnsServer } from './dns.js';
 
@@ -104,13 +104,17 @@ export async function dsFindings(
   if (rcode !== RCODE.NOERROR && rcode !== RCODE.NXDOMAIN)
     return { level: 'warn', what, detail: `resolver ${at} answered rcode ${rcodeName(rcode)}: the DS is unknown` };
   const ds = answer.answer.filter((r) => r.type === T.DS && r.name.key === zone.key).map((r) => r.rdata);
+  const ksks = served.filter((k) => (k[1]! & SEP) === SEP);
+  // What to hand to the registrar: the DS of every served KSK, as `dane-ns ds` prints it.
+  const toGive = ksks.map((k) => dsText(zone, k)).join(' | ');
   if (ds.length === 0)
     return {
       level: 'warn',
       what,
-      detail: `no DS at the parent (resolver ${at}): an insecure delegation, DANE is not in effect; give the parent \`dane-ns ds\``,
+      detail: `no DS at the parent (resolver ${at}): an insecure delegation, DANE is not in effect; give the parent \`dane-ns ds\`: ${toGive}`,
     };
-  const ksks = served.filter((k) => (k[1]! & SEP) === SEP);
+  // The parent's DS next to the served keys.
+  const beside = `; the parent's DS: ${ds.map((d) => `${(d[0]! << 8) | d[1]!} ${d[2]!} ${d[3]!}`).join(', ')}; served KSKs: ${ksks.map(keyTag).join(', ')}`;
   for (const d of ds) {
     const digestType = d[3]!;
     if (digestType !== DIGEST_SHA256 && digestType !== DIGEST_SHA384) continue;
@@ -119,7 +123,7 @@ export async function dsFindings(
       return {
         level: 'ok',
         what,
-        detail: `DS ${keyTag(k)} 13 ${digestType} at the parent (resolver ${at}) matches the served KSK`,
+        detail: `DS ${keyTag(k)} 13 ${digestType} at the parent (resolver ${at}) matches the served KSK${beside}`,
       };
   }
   const tags = ds.map((d) => `${(d[0]! << 8) | d[1]!}/${d[3]!}`).join(', ');

@@ -3,7 +3,9 @@
  * RFC 5936 §6), and for each `transfer.notify` target (RFC 1996 §3.3) the SOA serial it serves, asked over UDP
  * with a short timeout and TSIG-signed with the target's key when it has one (RFC 8945 §5.1; the answer's TSIG
  * must verify, §5.3), beside the serial the running server serves: the same (current), older (behind), newer,
- * no answer, or the rcode of an error answer. A target
+ * no answer, or the rcode of an error answer. The `transfer.check` servers (public name servers that are not
+ * notified) are asked the same way; with the running server's view of them (its control socket status), a
+ * server that is behind also shows how long it has been. A target
  * that is not current is a warning: a secondary catching up is not an outage.
  */
 import { randomInt } from 'node:crypto';
@@ -35,6 +37,8 @@ export interface TransferCheckOptions {
   readonly timeoutMs?: number;
   /** Milliseconds since the epoch. */
   readonly now: number;
+  /** Seconds each watched server (`ADDRESS#PORT`) is behind, as the running server sees it; absent: unknown. */
+  readonly lagSeconds?: ReadonlyMap<string, number>;
 }
 
 /** `key NAME from PREFIX`, `key NAME` or `from PREFIX`: one `transfer.allow` entry as the lines print it. */
@@ -53,13 +57,14 @@ function targetText(t: NotifyTarget): string {
 export async function transferFindings(o: TransferCheckOptions): Promise<Finding[]> {
   const { allow, notify } = o.zone.transfer;
   const out: Finding[] = allow.map((a) => ({ level: 'ok', what: 'transfer allow', detail: allowText(a) }));
-  out.push(...(await Promise.all(notify.map((t) => targetFinding(o, t)))));
+  out.push(...(await Promise.all(notify.map((t) => targetFinding(o, t, 'notify')))));
+  out.push(...(await Promise.all((o.zone.transfer.check ?? []).map((t) => targetFinding(o, t, 'check')))));
   return out;
 }
 
 /** What one notify target serves, against the served serial. */
-async function targetFinding(o: TransferCheckOptions, t: NotifyTarget): Promise<Finding> {
-  const what = `notify ${targetText(t)}${t.key !== undefined ? ` key ${t.key}` : ''}`;
+async function targetFinding(o: TransferCheckOptions, t: NotifyTarget, kind: 'notify' | 'check'): Promise<Finding> {
+  const what = `${kind} ${targetText(t)}${t.key !== undefined ? ` key ${t.key}` : ''}`;
   const warn = (detail: string): Finding => ({ level: 'warn', what, detail });
   const origin = o.zone.origin;
   let query = encodeQuery(origin, T.SOA, { id: randomInt(0x10000) });
@@ -97,5 +102,6 @@ async function targetFinding(o: TransferCheckOptions, t: NotifyTarget): Promise<
   const d = serialDiff(serial, o.served);
   if (d === 0) return { level: 'ok', what, detail: `serial ${serial} (current)` };
   if (d > 0) return warn(`serial ${serial} (newer than the served ${o.served})`);
-  return warn(`serial ${serial} (behind the served ${o.served})`);
+  const lag = o.lagSeconds?.get(`${t.address}#${t.port}`);
+  return warn(`serial ${serial} (behind the served ${o.served}${lag ? `; ${lag} s behind` : ''})`);
 }

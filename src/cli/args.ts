@@ -91,6 +91,13 @@ export function seconds(source: string, text: string): number {
   return Number(text);
 }
 
+/** A count: a whole number 0..`max`. */
+export function count(source: string, text: string, max: number): number {
+  const n = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(n <= max)) throw new UsageError(`${source}: expected a whole number 0..${max} (got "${text}")`);
+  return n;
+}
+
 /** `ADDR:PORT` or `[IPV6]:PORT` (serve.ts parseListen); `min` as for port(). */
 export function hostPort(source: string, text: string, min: 0 | 1): { host: string; port: number } {
   let r: { host: string; port: number };

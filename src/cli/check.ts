@@ -13,6 +13,7 @@ import { RolloverStore } from '../state/rollover.js';
 import type { HostRollover } from '../tlsa/rollover.js';
 import type { KeyLookup } from '../dnssec/tsig.js';
 import { healthCheck } from '../check/health.js';
+import { nameToText } from '../wire/name.js';
 import { transferFindings } from '../check/transfer.js';
 import { readKeyring } from '../dnssec/tsigkey.js';
 import {
@@ -26,6 +27,7 @@ import {
   requires,
   type Args,
 } from './args.js';
+import { ask } from './control.js';
 import { directory } from './env.js';
 import { asWritten, findZone } from './findzone.js';
 import { printHelp } from './help.js';
@@ -45,7 +47,7 @@ function runningServer(a: Args, io: Io): { host: string; port: number } {
 }
 
 export async function checkCmd(args: string[], io: Io): Promise<number> {
-  const a = parseOptions(args, ['zones', 'keys', 'server', 'resolver', 'connect', 'smtp-port'], ['live']);
+  const a = parseOptions(args, ['zones', 'keys', 'server', 'resolver', 'connect', 'smtp-port'], ['live', 'json']);
   if (a.has('help')) return printHelp(io, 'check');
   const zone = onePositional(a, 'check', 'ZONE');
   requires(a, 'connect', 'live');
@@ -76,7 +78,8 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
     ...(rollover ? { rollover } : {}),
   });
   const findings = [...report.findings];
-  if (z.transfer.allow.length > 0 || z.transfer.notify.length > 0) {
+  if (z.transfer.allow.length > 0 || z.transfer.notify.length > 0 || (z.transfer.check ?? []).length > 0) {
+    const lagSeconds = await watchedLag(io.defaults.state(), nameToText(z.origin));
     findings.push(
       ...(await transferFindings({
         zone: z,
@@ -84,13 +87,29 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
         lookup: tsigLookup(keysDir, findings),
         keysDir,
         now: Date.now(),
+        ...(lagSeconds ? { lagSeconds } : {}),
       })),
     );
+  }
+  const failed = findings.some((x) => x.level === 'fail');
+  if (a.has('json')) {
+    // The stable shape of docs/control.md ("dane-ns check --json"): fields are only ever added.
+    const served = report.servedSerial;
+    const object = {
+      zone: nameToText(want),
+      server: server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`,
+      ...(served !== undefined ? { servedSerial: served } : {}),
+      failed,
+      findings: findings.map((x) => ({ level: x.level, what: x.what, detail: x.detail })),
+      results: report.verdicts.map((v) => ({ owner: v.owner, verdict: v.verdict })),
+    };
+    io.out(JSON.stringify(object, null, 2) + '\n');
+    return failed ? 1 : 0;
   }
   const label = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' } as const;
   for (const x of findings) io.out(`${label[x.level]}  ${x.what}: ${x.detail}\n`);
   for (const v of report.verdicts) io.out(`result  ${v.owner} ${v.verdict}\n`);
-  return findings.some((x) => x.level === 'fail') ? 1 : 0;
+  return failed ? 1 : 0;
 }
 
 /** --resolver ADDR[:PORT]: an address alone means port 53. */
@@ -126,5 +145,19 @@ function tsigLookup(keysDir: string, findings: Finding[]): KeyLookup {
   } catch (e) {
     findings.push({ level: 'warn', what: 'tsig keys', detail: (e as Error).message });
     return () => undefined;
+  }
+}
+
+/**
+ * How long each watched server of `zone` has been behind, as the running server with state directory `stateDir`
+ * sees it (its control socket status); undefined when no server answers there.
+ */
+async function watchedLag(stateDir: string, zone: string): Promise<Map<string, number> | undefined> {
+  try {
+    const a = await ask(stateDir, { command: 'status', zone });
+    const z = (a.zones as { secondaries?: { server: string; lagSeconds: number }[] }[] | undefined)?.[0];
+    return new Map((z?.secondaries ?? []).map((s) => [s.server, s.lagSeconds]));
+  } catch {
+    return undefined;
   }
 }

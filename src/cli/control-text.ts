@@ -13,6 +13,7 @@ interface ZoneJson {
   signaturesExpire?: string;
   nextKeyEvent?: string;
   tlsa?: { host: string; records: { rdata: string; role: string; until?: string }[] }[];
+  secondaries?: { server: string; serial?: number; lagSeconds: number; error?: string }[];
 }
 
 const zonesOf = (a: Record<string, unknown>): ZoneJson[] => (Array.isArray(a.zones) ? (a.zones as ZoneJson[]) : []);
@@ -71,6 +72,11 @@ export function renderStatus(a: Record<string, unknown>, now: number): string {
           `    ${r.rdata}  ${r.role}${r.until ? ` until ${r.until} (${inWords(r.until, now)})` : ''}`.trimEnd(),
         );
     }
+    // The watched servers (transfer.notify and transfer.check): what resolvers asking them are given.
+    for (const w of z.secondaries ?? [])
+      lines.push(
+        `  secondary ${w.server}: serial ${w.serial ?? 'unknown'}, ${w.lagSeconds > 0 ? `${w.lagSeconds} s behind` : 'current'}${w.error ? ` (last question: ${w.error})` : ''}`,
+      );
   }
   return lines.join('\n') + '\n';
 }

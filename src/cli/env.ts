@@ -4,6 +4,7 @@
  * is then not read at all. A variable set to the empty string counts as unset; any other value that is not valid
  * is a usage error that names the variable, as a bad flag value names the flag.
  */
+import { isIP } from 'node:net';
 import { hostPort, UsageError, type Args } from './args.js';
 
 export const UDP_ENGINES = ['auto', 'batch', 'dgram'] as const;
@@ -25,6 +26,8 @@ export interface Defaults {
   udpEngine(): UdpEngine;
   /** DANE_NS_LOG_QUERIES=1 on, 0 off; else off */
   logQueries(): boolean;
+  /** DANE_NS_RESOLVER (ADDR[:PORT] or none), else undefined: the first nameserver of /etc/resolv.conf */
+  resolver(): string | undefined;
 }
 
 /** The defaults `env` (the process's environment unless given) gives. */
@@ -57,6 +60,11 @@ export function environmentDefaults(env: Readonly<Record<string, string | undefi
       if (text === '1') return true;
       throw new UsageError(`DANE_NS_LOG_QUERIES: expected 1 or 0 (got "${text}")`);
     },
+    resolver: () => {
+      const text = get('DANE_NS_RESOLVER');
+      if (text !== undefined) resolverSetting('DANE_NS_RESOLVER', text);
+      return text;
+    },
   };
 }
 
@@ -72,4 +80,13 @@ export function directory(a: Args, d: Defaults, name: 'zones' | 'keys' | 'state'
   const given = a.value(name);
   if (given === '') throw new UsageError(`--${name}: expected a directory, not an empty value`);
   return given ?? d[name]();
+}
+
+/**
+ * A recursive resolver given as ADDR or ADDR:PORT (`[v6]:PORT`; port 53 by default), or `none`: the server then
+ * asks no resolver (the parents' name servers only where `dnssec.parent` lists them).
+ */
+export function resolverSetting(source: string, text: string): { host: string; port: number } | 'none' {
+  if (text === 'none') return 'none';
+  return isIP(text) !== 0 ? { host: text, port: 53 } : hostPort(source, text, 1);
 }

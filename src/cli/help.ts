@@ -19,7 +19,7 @@ export const COMMANDS: readonly Command[] = [
     topic: 'serve',
     name: 'serve',
     options:
-      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--log-queries]',
+      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--tcp-per-source N] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN] [--secondary-lag SECONDS] [--resolver ADDR[:PORT]|none]',
     summary: 'serve the zones directory over UDP and TCP',
   },
   {
@@ -67,7 +67,7 @@ export const COMMANDS: readonly Command[] = [
   {
     topic: 'keys',
     name: 'keys list ZONE',
-    options: '[--keys DIR]',
+    options: '[--keys DIR] [--json]',
     summary: "list the zone's DNSSEC keys: tag, role, algorithm, dates",
   },
   {
@@ -101,10 +101,16 @@ export const COMMANDS: readonly Command[] = [
     summary: 'print the TLSA 3 1 1 record for a certificate or key file',
   },
   {
+    topic: 'tlsa',
+    name: 'tlsa wait ZONE HOST',
+    options: '[--file FILE] [--timeout SECONDS] [--server ADDR:PORT] [--zones DIR] [--keys DIR] [--state DIR]',
+    summary: 'wait until every name server of ZONE serves the TLSA of a certificate, and a TTL has passed',
+  },
+  {
     topic: 'check',
     name: 'check ZONE',
     options:
-      '[--zones DIR] [--keys DIR] [--server ADDR:PORT] [--resolver ADDR[:PORT]] [--live [--connect ADDR] [--smtp-port N]]',
+      '[--zones DIR] [--keys DIR] [--server ADDR:PORT] [--resolver ADDR[:PORT]] [--live [--connect ADDR] [--smtp-port N]] [--json]',
     summary: 'audit a running server: keys and DS, signatures, certificates, TLSA vs files, live TLS, secondaries',
   },
   {
@@ -166,21 +172,42 @@ const DETAILS = {
                        (Prometheus text); off by default  (env DANE_NS_HTTP; an empty --http= turns it off)
   --log-queries        one log line per query (client, qname, qtype, rcode, size); off by default
                        (env DANE_NS_LOG_QUERIES=1)
+  --allow-query PREFIX answer only these sources (198.51.100.0/24, 2001:db8::/48, an address); repeatable;
+                       REFUSED to the rest; transfers keep their own ACL (transfer.allow). Default: everyone
+  --rrl RATE           UDP response rate limit: identical responses a second per client network
+                       (answer per name and type, NODATA per name, NXDOMAIN per zone, referral per
+                       delegation, errors per network); 0 turns it off; default 200 (NSD's). Never TCP
+  --rrl-slip N         send every Nth limited response truncated (TC: real clients retry over TCP), drop
+                       the others; 0 drops all, 1 truncates all; default 2
+  --rrl-exempt PREFIX  never limited; repeatable; default 127.0.0.0/8 and ::1 (loopback); giving the flag
+                       replaces the default, 'none' exempts nobody. A valid DNS cookie exempts a client too
+  --rrl-ipv4-prefix LEN, --rrl-ipv6-prefix LEN
+                       the client network of the limit: default /24 and /56
+  --tcp-per-source N   TCP connections one client address may hold (secondaries exempt); default 64,
+                       0: no limit. Beyond it its new connections are closed at once
+  --secondary-lag S    /healthz fails when a watched server (transfer.notify or transfer.check) stays behind
+                       the served serial longer than S seconds; default 300
+  --resolver ADDR[:PORT]  the recursive resolver that finds a zone's parent name servers for the DS check
+                       when dnssec.parent is not set; default the first nameserver of /etc/resolv.conf;
+                       none: ask no resolver (such zones' parent DS is not checked)  (env DANE_NS_RESOLVER)
 
 Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
 also reloads the zones; SIGTERM/SIGINT stop.
 A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.
 The server listens on <state>/control.sock (mode 0600) for dane-ns status, reload and zone list; a second server
-with the same state directory exits 1 naming the first one's pid (docs/control.md).`,
+with the same state directory exits 1 naming the first one's pid (docs/control.md).
+DNS cookies (RFC 7873, RFC 9018) are always answered; the secret is <state>/cookie-secret.json, rotated daily.`,
   ds: `Prints the DS record (digest type 2, SHA-256) of each current key-signing key of ZONE in zone-file syntax
 (during a KSK rollover the old and the new one; pending and retired keys not): give these to your registrar or
 parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the server creates them on its first
 start. An interrupted key change (a first start or a keys rollover killed while writing keys) is undone first;
 while the set is incomplete (a key file that does not load, a change still being written) nothing is printed
-and the error names the files.`,
+and the error names the files. Only the public .key files are read (not the .private ones). A file or directory
+the user may not read is reported with its owner, mode and the chown that fixes it.`,
   keys: `  list      the DNSSEC keys of ZONE found in DIR (default ./keys, env DANE_NS_KEYS): tag, role, algorithm,
             created, publish, activate, inactive and delete times, and the key's state now (pending,
-            published, active, retired, removed); unusable key files are reported
+            published, active, retired, removed); unusable key files are reported; --json prints one
+            object (docs/control.md)
   generate  creates ZONE's keys now (a KSK and a ZSK, or one CSK with --csk), as the server does on its first
             start, so the DS can go to the registrar before the zone is served; prints the DS. Does nothing
             when the zone has keys, and refuses when the state directory (default ./state) remembers keys
@@ -195,14 +222,25 @@ and the error names the files.`,
                                one; prints its DS and from when to give it to the registrar.
               --ds-published   ends a KSK or CSK rollover once the parent publishes the new DS instead of the
                                old: the old key keeps signing until resolvers have let the old DS go (--ds-ttl,
-                               the parent's DS TTL, default 86400 s, + margin), then leaves.
-            --margin adds a safety interval to every wait (default 3600 s). Refuses, changing nothing, while a
-            rollover of the same key is under way or when a key file does not load.`,
+                               the parent's DS TTL, default 86400 s, + margin), then leaves. A running
+                               server does this by itself once every parent server serves only the new DS.
+            --margin adds a safety interval to every wait (default: the zone file's dnssec.margin, 3600 s).
+            Refuses, changing nothing, while a rollover of the same key is under way or when a key file does
+            not load.`,
   tlsa: `Prints the DANE-EE TLSA record (3 1 1: SHA-256 of the SubjectPublicKeyInfo) for FILE: a certificate or chain
 (PEM or DER; the first certificate is the server's), a public key, or a private key (PEM/DER; PKCS#8, SEC1 or
 PKCS#1; RSA or EC). The owner is _PORT._tcp.HOST; HOST defaults to the certificate's first DNS name (without
 one and without --host only the record data is printed). --issuer also prints the 2 1 1 record of the issuing
-CA (FILE must hold the chain). A comment line shows the certificate's subject and validity.`,
+CA (FILE must hold the chain). A comment line shows the certificate's subject and validity.
+
+wait asks dane-ns (--server, else the first listen address the running server's control socket in --state
+reports, else DANE_NS_LISTEN) and every transfer.notify and transfer.check server of ZONE's zone file (--zones;
+TSIG-signed with an entry's key from --keys) every second for the 3 1 1 record of FILE (default: the cert: of
+HOST's tlsa: entry; a certificate, public or private key) at every _PORT._tcp.HOST of the entry. It exits 0 once
+all of them serve it and one TTL of the set has passed since the last of them started (as this command saw it:
+a record served from the start counts from the start) and, when the running server's control socket in --state
+answers, that server counts it ready (a next: record: 2 x TTL since it published it), 1 after --timeout
+(default 900 s) naming the servers that lack it.`,
   tsig: `  generate  creates the TSIG key NAME (RFC 8945) in DIR/tsig/NAME.key (DIR default ./keys, env DANE_NS_KEYS),
             mode 0600, in the format tsig-keygen writes, and prints it for the secondary's configuration;
             --algorithm hmac-sha256 (default), hmac-sha224, hmac-sha384, hmac-sha512, hmac-sha1. Refuses to
@@ -245,8 +283,11 @@ A zone with a transfer: section also gets one line per transfer.allow entry (\`t
 TSIG-signed with the target's key from DIR/tsig/, --keys, default ./keys, env DANE_NS_KEYS; its answer must
 verify), beside the served serial: \`ok notify 192.0.2.2:53: serial 2026120201 (current)\`, else a warn line:
 (behind the served SERIAL), (newer than the served SERIAL), (no answer within 2000 ms), or the rcode (REFUSED).
+Each transfer.check server gets the same line, \`check 203.0.113.53:53: ...\`; a server that is behind also
+shows how long it has been, as the running server (its control socket in DANE_NS_STATE) sees it: \`; 40 s behind\`.
 Each line is ok, warn or FAIL with what and why; the exit code is 0 without FAIL lines, else 1 (a warn line, such
-as a secondary that is behind or silent, leaves it 0).`,
+as a secondary that is behind or silent, leaves it 0). --json prints the same as one object (docs/control.md),
+with the same exit code.`,
   healthcheck: `For every zone file in DIR (default ./zones, env DANE_NS_ZONES) asks the running server (--server, default the
 first DANE_NS_LISTEN address or 127.0.0.1:5353; 0.0.0.0 and [::] mean the loopback address) for the zone's
 DNSKEY and SOA with DO=1, and verifies that a current RRSIG over the SOA verifies with a published DNSKEY.
@@ -273,8 +314,9 @@ expires, the next key event of a rollover, and each automatic TLSA host with its
 --json prints the server's JSON object (docs/control.md). Without a running server: exit 1.`,
   reload: `Makes the running server (through <DIR>/control.sock; --state DIR, default ./state, env DANE_NS_STATE) re-read
 its zones directory now, as SIGHUP does, and prints per zone the serial it publishes or the error of its file.
-With ZONE only that zone is printed; every file is re-read all the same (an unchanged one is not parsed again),
-and a note says so. Exit 1 when a zone file fails to load (its last good version keeps serving) or no server
+With ZONE only that zone's file is re-read and printed (the other files are not read, so one being edited is
+neither loaded nor reported); a zone that no file serves yet (a new file) has the whole directory read, and a note
+says so. Exit 1 when a zone file fails to load (its last good version keeps serving) or no server
 runs; --json prints the server's JSON object.`,
 } as const;
 

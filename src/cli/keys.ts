@@ -7,6 +7,7 @@ import { nameToText, type Name } from '../wire/name.js';
 import { loadZoneKeys, type StoredZoneKey } from '../dnssec/keyfile.js';
 import { dsText } from '../dnssec/ds.js';
 import { ensureZoneKeys } from '../dnssec/keystore.js';
+import { loadPublicZoneKeys } from '../dnssec/publickeys.js';
 import { recoverKeyChange } from '../dnssec/keyjournal.js';
 import { iso, keyState } from '../dnssec/lifecycle.js';
 import { domainName, onePositional, parseOptions, UsageError } from './args.js';
@@ -33,25 +34,50 @@ function zoneKeys(
   args: string[],
   command: string,
   io: Io,
-): { zone: Name; keys: StoredZoneKey[]; problems: string[] } | null {
-  const a = parseOptions(args, ['keys'], []);
+): { zone: Name; keys: StoredZoneKey[]; problems: string[]; json: boolean } | null {
+  const r = keysDirectory(args, command, io);
+  if (!r) return null;
+  const { zone, dir, json } = r;
+  const { keys, problems, denied } = loadZoneKeys(dir, zone);
+  if (denied) throw unreadable(zone, dir, problems);
+  if (keys.length === 0)
+    throw new Error(
+      `no DNSSEC keys for ${nameToText(zone)} in ${dir}${problems.length ? ` (${problems.join('; ')})` : ''}`,
+    );
+  return { zone, keys, problems, json };
+}
+
+/** ZONE and --keys of `command`, after an interrupted key change was undone; null for --help. */
+function keysDirectory(args: string[], command: string, io: Io): { zone: Name; dir: string; json: boolean } | null {
+  const a = parseOptions(args, ['keys'], command === 'keys list' ? ['json'] : []);
   if (a.has('help')) return null;
   const zone = domainName('ZONE', onePositional(a, command, 'ZONE'));
   const dir = directory(a, io.defaults, 'keys');
   const recovery = recoverKeyChange(dir, zone, new Date());
   if (!recovery.ok) throw new Error(recovery.error);
   if (recovery.undone) io.err(`warning: ${recovery.undone}\n`);
-  const { keys, problems } = loadZoneKeys(dir, zone);
-  if (keys.length === 0)
-    throw new Error(
-      `no DNSSEC keys for ${nameToText(zone)} in ${dir}${problems.length ? ` (${problems.join('; ')})` : ''}`,
-    );
-  return { zone, keys, problems };
+  return { zone, dir, json: a.has('json') };
+}
+
+/** Key files this process may not read: an ownership problem (each file's fix), never lost keys. */
+function unreadable(zone: Name, dir: string, problems: readonly string[]): Error {
+  return new Error(
+    `${nameToText(zone)}: the key files in ${dir} cannot be read by this process (${problems.join('; ')}); the keys are there: fix their ownership`,
+  );
 }
 
 export function dsCmd(args: string[], io: Io): number {
-  const r = zoneKeys(args, 'ds', io);
-  if (!r) return printHelp(io, 'ds');
+  const d = keysDirectory(args, 'ds', io);
+  if (!d) return printHelp(io, 'ds');
+  // The public .key files only (publickeys.ts): the DS needs no private key, so a user who may not read the
+  // .private files (or a copy of the public files alone) gets it too.
+  const { keys, problems, denied } = loadPublicZoneKeys(d.dir, d.zone);
+  if (denied) throw unreadable(d.zone, d.dir, problems);
+  if (keys.length === 0)
+    throw new Error(
+      `no DNSSEC keys for ${nameToText(d.zone)} in ${d.dir}${problems.length ? ` (${problems.join('; ')})` : ''}`,
+    );
+  const r = { zone: d.zone, keys, problems };
   // A key file that does not load (a .private without its .key, say) means the set on disk is not whole, e.g.
   // left by a crash without a journal: no DS goes to the parent for a KSK of such a set.
   if (r.problems.length > 0)
@@ -71,6 +97,26 @@ function keysList(args: string[], io: Io): number {
   if (!r) return printHelp(io, 'keys');
   const day = (d: Date | undefined): string => (d ? iso(d) : '-'.padEnd(20));
   const now = new Date();
+  if (r.json) {
+    // The stable shape of docs/control.md ("dane-ns keys list --json"): fields are only ever added. The times
+    // a key does not have (inactive, delete) are absent; a key file that does not load is one of `problems`.
+    const keys = r.keys.map((k) => ({
+      tag: k.tag,
+      role: k.role,
+      flags: k.flags,
+      algorithm: k.algorithm,
+      algorithmName: 'ECDSAP256SHA256',
+      created: iso(k.created),
+      publish: iso(k.publish),
+      activate: iso(k.activate),
+      ...(k.inactive ? { inactive: iso(k.inactive) } : {}),
+      ...(k.delete ? { delete: iso(k.delete) } : {}),
+      state: keyState(k, now),
+    }));
+    io.out(JSON.stringify({ zone: nameToText(r.zone), keys, problems: r.problems }, null, 2) + '\n');
+    for (const p of r.problems) io.err(`warning: ${p}\n`);
+    return 0;
+  }
   io.out(
     'tag    role  algorithm            created               publish               activate              inactive              delete                state\n',
   );

@@ -24,7 +24,7 @@ export function keysRollover(args: string[], io: Io): number {
   requires(a, 'ds-ttl', 'ds-published');
   const marginText = a.value('margin');
   const dsTtlText = a.value('ds-ttl');
-  const margin = marginText === undefined ? 3600 : seconds('--margin', marginText);
+  const marginArg = marginText === undefined ? undefined : seconds('--margin', marginText);
   const dsTtl = dsTtlText === undefined ? 86400 : seconds('--ds-ttl', dsTtlText);
   const want = domainName('ZONE', zoneArg);
   const stateDir = directory(a, io.defaults, 'state');
@@ -32,6 +32,8 @@ export function keysRollover(args: string[], io: Io): number {
   const z = findZone(directory(a, io.defaults, 'zones'), zoneArg, want, asServed(stateDir));
   if (!z.dnssec.enabled)
     throw new Error(`${nameToText(z.origin)} is not signed (dnssec: enabled: false in its zone file)`);
+  // The zone file's dnssec.margin unless --margin says otherwise.
+  const margin = marginArg ?? z.dnssec.margin;
   const ttls = rolloverTtls(z);
   const timing = { ...ttls, margin, dsTtl };
   const opts = { zone: z.origin, keysDir, stateDir, mode: z.dnssec.keys, timing, now: new Date() };
@@ -76,6 +78,9 @@ export function keysRollover(args: string[], io: Io): number {
     `; from ${iso(r.plan.dsFrom!)} on (when every cached DNSKEY RRset carries its signature), replace the ${role}'s DS at the parent with:`,
   );
   out(dsText(z.origin, fresh.dnskeyRdata));
+  out(
+    `; a running server publishes it as CDS and CDNSKEY then, and ends the rollover by itself once every parent server serves it`,
+  );
   out(`; once the parent publishes it, run: dane-ns keys rollover ${name} --ds-published`);
   return 0;
 }

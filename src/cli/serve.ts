@@ -5,8 +5,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { createLogger } from '../log.js';
 import { startServer } from '../server/serve.js';
-import { hostPort, noPositionals, parseOptions } from './args.js';
-import { directory, udpEngine } from './env.js';
+import { count, hostPort, noPositionals, parseOptions, seconds } from './args.js';
+import { guardOptions } from './serve-guard.js';
+import { directory, resolverSetting, udpEngine } from './env.js';
 import type { Io } from './io.js';
 import { printHelp } from './help.js';
 import { packageVersion } from './version.js';
@@ -15,7 +16,27 @@ import { packageVersion } from './version.js';
 export const STOP_DEADLINE_MS = 500;
 
 export async function serveCmd(args: string[], io: Io): Promise<number> {
-  const a = parseOptions(args, ['zones', 'keys', 'state', 'listen', 'udp-engine', 'http'], ['log-queries']);
+  const a = parseOptions(
+    args,
+    [
+      'zones',
+      'keys',
+      'state',
+      'listen',
+      'udp-engine',
+      'http',
+      'tcp-per-source',
+      'allow-query',
+      'rrl',
+      'rrl-slip',
+      'rrl-exempt',
+      'rrl-ipv4-prefix',
+      'rrl-ipv6-prefix',
+      'secondary-lag',
+      'resolver',
+    ],
+    ['log-queries'],
+  );
   if (a.has('help')) return printHelp(io, 'serve');
   noPositionals(a);
   const d = io.defaults;
@@ -28,6 +49,21 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
   if (httpFlag) hostPort('--http', httpFlag, 0);
   const http = httpFlag !== undefined ? httpFlag || undefined : d.http();
   const logQueries = a.has('log-queries') || d.logQueries();
+  const guard = guardOptions(a);
+  const perSourceFlag = a.value('tcp-per-source');
+  const tcpPerSource = perSourceFlag !== undefined ? count('--tcp-per-source', perSourceFlag, 65535) : undefined;
+  const lagFlag = a.value('secondary-lag');
+  const secondaryLag = lagFlag !== undefined ? seconds('--secondary-lag', lagFlag) : undefined;
+  const resolverFlag = a.value('resolver');
+  const resolverText = resolverFlag ?? d.resolver();
+  const resolverFlagged =
+    resolverText === undefined
+      ? undefined
+      : resolverSetting(resolverFlag !== undefined ? '--resolver' : 'DANE_NS_RESOLVER', resolverText);
+  const resolver =
+    resolverFlagged === undefined || resolverFlagged === 'none'
+      ? resolverFlagged
+      : { address: resolverFlagged.host, port: resolverFlagged.port };
   const zonesDir = directory(a, d, 'zones');
   const keysDir = directory(a, d, 'keys');
   const stateDir = directory(a, d, 'state');
@@ -61,6 +97,10 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
     logger,
     ...(http !== undefined ? { http } : {}),
     logQueries,
+    ...guard,
+    ...(tcpPerSource !== undefined ? { tcpPerSource } : {}),
+    ...(secondaryLag !== undefined ? { secondaryLag } : {}),
+    ...(resolver !== undefined ? { resolver } : {}),
     version: packageVersion(),
   });
   process.on('SIGHUP', () => {

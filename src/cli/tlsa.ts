@@ -8,8 +8,11 @@ import { readTlsaSource, tlsa211, tlsa311, TlsaSourceError, type TlsaSource } fr
 import { domainName, onePositional, parseOptions, port } from './args.js';
 import { printHelp } from './help.js';
 import type { Io } from './io.js';
+import { tlsaWaitCmd } from './tlsa-wait.js';
 
-export function tlsaCmd(args: string[], io: Io): number {
+export function tlsaCmd(args: string[], io: Io): number | Promise<number> {
+  // `tlsa wait ZONE HOST` (tlsa-wait.ts); any other first word is the FILE of `tlsa FILE`.
+  if (args[0] === 'wait') return tlsaWaitCmd(args.slice(1), io);
   const a = parseOptions(args, ['port', 'host'], ['issuer']);
   if (a.has('help')) return printHelp(io, 'tlsa');
   const file = onePositional(a, 'tlsa', 'FILE');

@@ -24,6 +24,7 @@ import type { KeyObject } from 'node:crypto';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
+import { isPermissionCode, permissionProblem } from '../state/access.js';
 import { FileReadError, KEY_FILE_MAX, readRegularFile } from '../state/readfile.js';
 import { labels, nameToText, parseName, type Name } from '../wire/name.js';
 import { WireError } from '../wire/errors.js';
@@ -410,9 +411,12 @@ interface LoadedKeys {
   keys: StoredZoneKey[];
   /** One line per file that could not be used: "<path>: <reason>". Never contains private key material. */
   problems: string[];
+  /** Some of the problems are files (or the directory) the process may not read: the keys exist. */
+  denied?: boolean;
 }
 
-const KEY_FILE_RE = /^K(.+)\+(\d{3})\+(\d{5})\.(key|private)$/i;
+/** `K<zone>+<alg>+<tag>.key` or `.private` (the zone as zoneFileName writes it). */
+export const KEY_FILE_RE = /^K(.+)\+(\d{3})\+(\d{5})\.(key|private)$/i;
 
 function errCode(e: unknown): string {
   return (e as NodeJS.ErrnoException | null)?.code ?? 'error';
@@ -426,6 +430,9 @@ function readKeyText(path: string): string {
   try {
     return readRegularFile(path, KEY_FILE_MAX).toString('utf8');
   } catch (e) {
+    // Not a lost key: a file the process may not read (path, uid, owner, mode and the fix; no new keys).
+    if (isPermissionCode(errCode(e)))
+      throw new KeyError('E_KEY_ACCESS', permissionProblem(path).replace(`${path}: `, ''));
     throw new KeyError('E_KEY_FILE', refusal(e) ?? `cannot read (${errCode(e)})`);
   }
 }
@@ -463,6 +470,8 @@ export function loadZoneKeys(dir: string, zone: Name): LoadedKeys {
     entries = readdirSync(dir);
   } catch (e) {
     if (errCode(e) === 'ENOENT') return { keys: [], problems };
+    if (isPermissionCode(errCode(e)))
+      return { keys: [], problems: [permissionProblem(dir, 'directory')], denied: true };
     return { keys: [], problems: [`${dir}: cannot read the keys directory (${errCode(e)})`] };
   }
   const want = zoneFileName(zone).toLowerCase(); // %XX hex may be in either case
@@ -481,6 +490,7 @@ export function loadZoneKeys(dir: string, zone: Name): LoadedKeys {
   }
 
   const keys: StoredZoneKey[] = [];
+  let denied = false;
   for (const p of pairs.values()) {
     const where = join(dir, p.key[0] ?? p.priv[0] ?? p.base);
     if (p.algorithm !== ALG_ECDSAP256SHA256) {
@@ -532,6 +542,7 @@ export function loadZoneKeys(dir: string, zone: Name): LoadedKeys {
       if (tag !== p.tag)
         throw new KeyError('E_KEY_FORMAT', `the DNSKEY has key tag ${tag}, the file name says ${p.tag}`);
     } catch (e) {
+      if (e instanceof KeyError && e.code === 'E_KEY_ACCESS') denied = true;
       problems.push(`${keyPath}: ${reason(e)}`);
       continue;
     }
@@ -542,6 +553,7 @@ export function loadZoneKeys(dir: string, zone: Name): LoadedKeys {
       if (!bytesEqual(publicKeyFromPrivate(priv.privateKey), pub.publicKey))
         throw new KeyError('E_KEY_INVALID', `the private key does not belong to the public key in ${keyName}`);
     } catch (e) {
+      if (e instanceof KeyError && e.code === 'E_KEY_ACCESS') denied = true;
       problems.push(`${privPath}: ${reason(e)}`);
       continue;
     }
@@ -566,5 +578,5 @@ export function loadZoneKeys(dir: string, zone: Name): LoadedKeys {
     );
   }
   keys.sort((a, b) => b.flags - a.flags || a.tag - b.tag);
-  return { keys, problems };
+  return denied ? { keys, problems, denied } : { keys, problems };
 }

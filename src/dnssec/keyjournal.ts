@@ -25,6 +25,7 @@
 import { lstatSync, openSync, fsyncSync, closeSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
+import { isPermissionCode, permissionProblem } from '../state/access.js';
 import { FileReadError, readRegularFile, STATE_FILE_MAX } from '../state/readfile.js';
 import { nameToText, type Name } from '../wire/name.js';
 import { zoneFileName } from './keyfile.js';
@@ -180,6 +181,9 @@ export function recoverKeyChange(keysDir: string, zone: Name, now: Date): Recove
     text = readRegularFile(path, STATE_FILE_MAX).toString('utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true };
+    // The keys directory (or the journal) may not be read by this process: an ownership problem, said as one.
+    if (isPermissionCode((e as NodeJS.ErrnoException).code))
+      return { ok: false, error: `${z}: ${permissionProblem(path)}` };
     const why = e instanceof FileReadError ? e.reason : ((e as NodeJS.ErrnoException).code ?? 'error');
     return { ok: false, error: `${z}: the key change journal ${path} cannot be read (${why}); fix or remove it` };
   }

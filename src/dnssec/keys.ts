@@ -54,6 +54,7 @@ type KeyErrorCode =
   | 'E_KEY_INVALID' // a key that is not a valid P-256 key (wrong curve, scalar out of range, wrong length)
   | 'E_KEY_ALGORITHM' // an algorithm or digest type dane-ns does not implement
   | 'E_KEY_FILE' // a key file that cannot be written (exists with other content, I/O error)
+  | 'E_KEY_ACCESS' // a key file or the keys directory the process may not read (ownership, not a lost key)
   | 'E_KEY_FORMAT'; // a key file that does not parse
 
 /** Typed key errors with stable codes (callers branch on the code). Messages never contain private key material. */

@@ -62,7 +62,7 @@ export type KeySetResult =
       /** One line each; never private key material. */
       warnings: string[];
     }
-  | { ok: false; error: string };
+  | { ok: false; error: string; /** key files the process may not read (not lost keys) */ denied?: true };
 
 /** The state file, relative to the state directory. */
 const KEYS_STATE_FILE = 'keys.json';
@@ -214,6 +214,13 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
 
   if (missing.length > 0 || !ksk) {
     const why = [...missing, ...loaded.problems].join('; ');
+    // Key files the process may not read are not lost keys: the fix is their ownership, never new keys or a DS.
+    if (loaded.denied)
+      return {
+        ok: false,
+        denied: true,
+        error: `${zoneKey}: the key files in ${keysDir} cannot be read by this process (${loaded.problems.join('; ')}); not generating new keys: the keys exist, fix their ownership`,
+      };
     if (remembered) {
       const present = new Set(loaded.keys.map((k) => k.tag));
       const lost = remembered.tags.filter((t) => !present.has(t));

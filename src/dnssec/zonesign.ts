@@ -13,6 +13,7 @@ import { T } from '../wire/types.js';
 import type { ZoneSecurity } from '../query/security.js';
 import type { RRset, Zone, ZoneNode } from '../zone/zone.js';
 import type { ZoneKey } from './keys.js';
+import { cdsRRsets } from './cds.js';
 import {
   buildNsecChain,
   buildNsecChainSteps,
@@ -35,6 +36,10 @@ export interface ZoneKeys {
   readonly dnskeySigners?: readonly ZoneKey[];
   /** The DNSKEY RRset's keys, with keys published before or after their use (default: ksk and zsk). */
   readonly published?: readonly ZoneKey[];
+  /** The keys whose DS the parent should hold: published as CDS and CDNSKEY (RFC 7344; cds.ts). Default: none. */
+  readonly atParent?: readonly ZoneKey[];
+  /** Publish the RFC 8078 §4 delete records instead (the zone is going insecure). */
+  readonly parentDelete?: boolean;
 }
 
 /** The keys that sign the DNSKEY RRset. */
@@ -48,6 +53,8 @@ export interface SignedZone extends ZoneSecurity {
   readonly zone: Zone;
   readonly keys: ZoneKeys;
   readonly dnskey: RRset;
+  /** The CDS and CDNSKEY RRsets at the apex (RFC 7344), or none. */
+  readonly cds: readonly RRset[];
   readonly chain: NsecChain;
   /** Earliest expiration (seconds since the epoch) of any signature in this snapshot. */
   readonly earliestExpiration: number;
@@ -78,17 +85,31 @@ function signable(node: ZoneNode): RRset[] {
   return [...node.rrsets.values()];
 }
 
-/** Every RRset the zone signs, in a fixed order: the DNSKEY RRset, the authoritative RRsets in canonical order, the NSEC chain. */
-function* signedRRsets(zone: Zone, dnskey: RRset, chain: NsecChain): Generator<RRset> {
+/**
+ * Every RRset the zone signs, in a fixed order: the DNSKEY RRset, the CDS and CDNSKEY RRsets, the authoritative
+ * RRsets in canonical order, the NSEC chain.
+ */
+function* signedRRsets(zone: Zone, dnskey: RRset, cds: readonly RRset[], chain: NsecChain): Generator<RRset> {
   yield dnskey;
+  yield* cds;
   for (const node of zone.ordered) yield* signable(node);
   for (const e of chain.entries) yield e.rrset;
 }
 
-/** Every signature the zone gets, as (RRset, key): the DNSKEY RRset by each of its signers, the rest by the ZSK. */
-function* signingJobs(zone: Zone, keys: ZoneKeys, dnskey: RRset, chain: NsecChain): Generator<[RRset, ZoneKey]> {
-  for (const key of dnskeySigners(keys)) yield [dnskey, key];
-  for (const rs of signedRRsets(zone, dnskey, chain)) if (rs !== dnskey) yield [rs, keys.zsk];
+/**
+ * Every signature the zone gets, as (RRset, key): the DNSKEY, CDS and CDNSKEY RRsets by each of the DNSKEY
+ * RRset's signers (RFC 7344 §4.1: signed by a key the parent's DS points to, as the DNSKEY RRset is), the rest by
+ * the ZSK.
+ */
+function* signingJobs(
+  zone: Zone,
+  keys: ZoneKeys,
+  dnskey: RRset,
+  cds: readonly RRset[],
+  chain: NsecChain,
+): Generator<[RRset, ZoneKey]> {
+  for (const rs of [dnskey, ...cds]) for (const key of dnskeySigners(keys)) yield [rs, key];
+  for (const rs of signedRRsets(zone, dnskey, cds, chain)) if (rs !== dnskey && !cds.includes(rs)) yield [rs, keys.zsk];
 }
 
 /**
@@ -101,9 +122,19 @@ export function rolloverTtls(zone: Zone): { dnskeyTtl: number; maxTtl: number } 
   return { dnskeyTtl: zone.soa.ttl, maxTtl };
 }
 
-/** The DNSKEY RRset and the NSEC chain: what the signer adds before signing. */
-function additions(zone: Zone, keys: ZoneKeys): { dnskey: RRset; chain: NsecChain } {
-  return { dnskey: dnskeyRRset(zone, keys), chain: buildNsecChain(zone, nsecOptions(zone)) };
+/**
+ * The DNSKEY RRset, the CDS and CDNSKEY RRsets, and the NSEC chain: what the signer adds before signing. A zone
+ * file that writes its own CDS or CDNSKEY at the apex keeps them, and the signer adds none.
+ */
+function additions(zone: Zone, keys: ZoneKeys): { dnskey: RRset; cds: RRset[]; chain: NsecChain } {
+  const cds = cdsOf(zone, keys);
+  return { dnskey: dnskeyRRset(zone, keys), cds, chain: buildNsecChain(zone, nsecOptions(zone, cds)) };
+}
+
+/** The CDS and CDNSKEY RRsets the signer adds (none when the zone file has its own). */
+function cdsOf(zone: Zone, keys: ZoneKeys): RRset[] {
+  const own = zone.apex.rrsets.has(T.CDS) || zone.apex.rrsets.has(T.CDNSKEY);
+  return own ? [] : cdsRRsets(zone.origin, keys.atParent ?? [], zone.soa.ttl, keys.parentDelete);
 }
 
 function dnskeyRRset(zone: Zone, keys: ZoneKeys): RRset {
@@ -117,9 +148,9 @@ function dnskeyRRset(zone: Zone, keys: ZoneKeys): RRset {
 }
 
 /** RFC 9077: NSEC TTL = min(SOA MINIMUM, SOA TTL), which is the zone's negative TTL. */
-const nsecOptions = (zone: Zone): { ttl: number; apexExtraTypes: number[] } => ({
+const nsecOptions = (zone: Zone, cds: readonly RRset[]): { ttl: number; apexExtraTypes: number[] } => ({
   ttl: zone.negativeTtl,
-  apexExtraTypes: [T.DNSKEY],
+  apexExtraTypes: [T.DNSKEY, ...cds.map((r) => r.type)],
 });
 
 /**
@@ -149,16 +180,17 @@ export function* signZoneSteps(
 ): Generator<void, SignedZone, undefined> {
   const policy = policyOf(zone);
   const dnskey = dnskeyRRset(zone, keys);
-  const chain = yield* buildNsecChainSteps(zone, nsecOptions(zone));
+  const cds = cdsOf(zone, keys);
+  const chain = yield* buildNsecChainSteps(zone, nsecOptions(zone, cds));
   const table = new RrsigTable();
   let n = 0;
-  for (const [rs, key] of signingJobs(zone, keys, dnskey, chain)) {
+  for (const [rs, key] of signingJobs(zone, keys, dnskey, cds, chain)) {
     const s = cache.get(rs, key, now, policy);
     table.setSignature(table.addJob(rs.owner.key, rs.type), s.rrsig, s.expiration);
     if (++n % JOBS_PER_STEP === 0) yield;
   }
   table.seal();
-  return assemble(zone, keys, dnskey, chain, tableLookup(table), table.earliestExpiration);
+  return assemble(zone, keys, { dnskey, cds, chain }, tableLookup(table), table.earliestExpiration);
 }
 
 /**
@@ -174,9 +206,9 @@ export async function signZoneAsync(
   concurrency = 64,
 ): Promise<SignedZone> {
   const policy = policyOf(zone);
-  const { dnskey, chain } = additions(zone, keys);
+  const { dnskey, cds, chain } = additions(zone, keys);
   const table = new RrsigTable();
-  const jobs = signingJobs(zone, keys, dnskey, chain);
+  const jobs = signingJobs(zone, keys, dnskey, cds, chain);
   const worker = async (): Promise<void> => {
     for (let r = jobs.next(); !r.done; r = jobs.next()) {
       const [rs, key] = r.value;
@@ -187,7 +219,7 @@ export async function signZoneAsync(
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
   table.seal();
-  return assemble(zone, keys, dnskey, chain, tableLookup(table), table.earliestExpiration);
+  return assemble(zone, keys, { dnskey, cds, chain }, tableLookup(table), table.earliestExpiration);
 }
 
 /**
@@ -204,7 +236,7 @@ export function signedWithSerial(signed: SignedZone, zone: Zone, now: number, ca
   const lookup = (rs: RRset): readonly Uint8Array[] | undefined =>
     rs.type === T.SOA && rs.owner.key === apexKey ? soaSigs : signed.signatures(rs, rs.ttl)?.rdatas;
   const earliest = Math.min(signed.earliestExpiration, sig.expiration);
-  return assemble(zone, signed.keys, signed.dnskey, signed.chain, lookup, earliest);
+  return assemble(zone, signed.keys, signed, lookup, earliest);
 }
 
 /** The signatures of an RRset in a table of signing jobs, by owner and covered type. */
@@ -227,8 +259,7 @@ const rrsigRRset = (covered: RRset, ttl: number, rrsigs: readonly Uint8Array[]):
 function assemble(
   zone: Zone,
   keys: ZoneKeys,
-  dnskey: RRset,
-  chain: NsecChain,
+  { dnskey, cds, chain }: { dnskey: RRset; cds: readonly RRset[]; chain: NsecChain },
   lookup: (rs: RRset) => readonly Uint8Array[] | undefined,
   earliest: number,
 ): SignedZone {
@@ -237,6 +268,7 @@ function assemble(
     zone,
     keys,
     dnskey,
+    cds,
     chain,
     earliestExpiration: earliest,
     signatures(rrset: RRset, ttl: number): RRset | undefined {
@@ -247,6 +279,7 @@ function assemble(
     },
     extra(node: ZoneNode, type: number): RRset | undefined {
       if (type === T.DNSKEY && node.isApex) return dnskey;
+      if ((type === T.CDS || type === T.CDNSKEY) && node.isApex) return cds.find((r) => r.type === type);
       if (type === T.NSEC) return chain.nsecFor(node.name)?.rrset;
       return undefined;
     },
@@ -256,7 +289,7 @@ function assemble(
         const rd = rs && lookup(rs);
         if (rd) out.push(rrsigRRset(rs, rs.ttl, rd));
       };
-      if (node.isApex) add(dnskey);
+      if (node.isApex) for (const rs of [dnskey, ...cds]) add(rs);
       for (const rs of signable(node)) add(rs);
       add(chain.nsecFor(node.name)?.rrset);
       return out;
@@ -267,12 +300,14 @@ function assemble(
     wildcardAnswer: (qname: Name, wildcard: Name) => sets(wildcardAnswerProof(chain, qname, wildcard)),
     wildcardNodata: (qname: Name, wildcard: Name) => sets(wildcardNodataProof(chain, qname, wildcard)),
     addedAt(node: ZoneNode): RRset[] {
-      // The order addedRRsets() lists them in, restricted to this owner: DNSKEY, the NSEC, then the RRSIGs of
-      // the DNSKEY RRset, of the node's signed RRsets and of the NSEC (the AXFR order, pinned by a test).
+      // The order addedRRsets() lists them in, restricted to this owner: DNSKEY, CDS, CDNSKEY, the NSEC, then
+      // the RRSIGs of those at the apex, of the node's signed RRsets and of the NSEC (the AXFR order, pinned by a
+      // test).
       const nsec = chain.nsecFor(node.name)?.rrset;
-      const out: RRset[] = node.isApex ? [dnskey] : [];
+      const apexSets = node.isApex ? [dnskey, ...cds] : [];
+      const out: RRset[] = [...apexSets];
       if (nsec) out.push(nsec);
-      if (node.isApex) out.push(rrsigRRset(dnskey, dnskey.ttl, lookup(dnskey)!));
+      for (const rs of apexSets) out.push(rrsigRRset(rs, rs.ttl, lookup(rs)!));
       for (const rs of signable(node)) out.push(rrsigRRset(rs, rs.ttl, lookup(rs)!));
       if (nsec) out.push(rrsigRRset(nsec, nsec.ttl, lookup(nsec)!));
       return out;
@@ -280,8 +315,9 @@ function assemble(
     // One at a time: the RRSIG RRsets of a large zone are made as they are read, never all held at once.
     *addedRRsets(): Generator<RRset> {
       yield dnskey;
+      yield* cds;
       for (const e of chain.entries) yield e.rrset;
-      for (const rs of signedRRsets(zone, dnskey, chain)) yield rrsigRRset(rs, rs.ttl, lookup(rs)!);
+      for (const rs of signedRRsets(zone, dnskey, cds, chain)) yield rrsigRRset(rs, rs.ttl, lookup(rs)!);
     },
   };
 }

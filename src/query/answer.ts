@@ -206,6 +206,58 @@ export function nxdomainEncloser(zone: Zone, qname: Name): ZoneNode | null {
   return e;
 }
 
+/**
+ * When `a`, the answer to `qname`, is NODATA at qname's own node (no alias followed, no cut, no wildcard), the
+ * test of the QTYPEs that get the very same answer but for the question: every type absent at the node whose
+ * zone and stages do not depend on the type (not ANY, RRSIG or DS, RFC 4035 §3.1.4.1: DS can select the parent
+ * zone). The authority section (negative SOA, and the node's NSEC proof of RFC 4035 §3.1.3.1) names no QTYPE.
+ * Null for every other answer. The server keeps one such answer per name for all of them.
+ */
+export function absentTypes(
+  a: Answer,
+  qname: Name,
+  sec: ZoneSecurity | undefined,
+): ((qtype: number) => boolean) | null {
+  const o = a.outcome;
+  if (o.kind !== 'nodata' || a.answer.length > 0 || o.node.name.key !== qname.key) return null;
+  const node = o.node;
+  if (node.isDelegation || node.cut || node.rrsets.has(T.CNAME)) return null;
+  return (qtype) =>
+    qtype !== T.ANY &&
+    qtype !== T.RRSIG &&
+    qtype !== T.DS &&
+    !node.rrsets.has(qtype) &&
+    (sec === undefined || sec.extra(node, qtype) === undefined);
+}
+
+/**
+ * The zone cut above `qname` when `answerInZone` answers it with a referral at its first hop and no node exists
+ * at the name (RFC 1034 §4.3.2 step 3b): the answer is the cut's, whatever the name below it. Null otherwise.
+ */
+export function referralSource(zone: Zone, qname: Name): ZoneNode | null {
+  const loc = locate(zone, qname);
+  if (loc.exact) return null;
+  const e = loc.encloser;
+  return e.isDelegation ? e : e.cut;
+}
+
+/**
+ * The wildcard node that `answerInZone` expands for `qname` at its first hop (RFC 4592 §3.3.1: no node at the
+ * name, no cut above it, no DNAME at the closest encloser, which has a wildcard child), when that answer depends
+ * on the qname only as the owner of what it expands: null otherwise, and for a wildcard owning a CNAME or NS (an
+ * alias chain could come back to the qname itself). The server keeps such answers per wildcard (wildcard.ts);
+ * test/server/wildcard.test.ts checks them against full answers byte for byte.
+ */
+export function wildcardSource(zone: Zone, qname: Name): ZoneNode | null {
+  const loc = locate(zone, qname);
+  if (loc.exact) return null;
+  const e = loc.encloser;
+  if (e.isDelegation || e.cut || e.rrsets.has(T.DNAME)) return null;
+  const wc = e.wildcardChild;
+  if (!wc || wc.isDelegation || wc.rrsets.has(T.CNAME) || wc.rrsets.has(T.NS)) return null;
+  return wc;
+}
+
 function place(owner: Name, rrset: RRset, wildcard: ZoneNode | undefined): Placed {
   return wildcard ? { owner, rrset, wildcard } : { owner, rrset };
 }

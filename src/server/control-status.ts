@@ -14,6 +14,7 @@ import type { ControlCommands } from './control.js';
 import type { ZoneVersion } from './publisher.js';
 import type { ZoneSigner } from './signer.js';
 import type { ZoneFiles } from './zone-files.js';
+import type { WatchedStatus } from './watch.js';
 
 export interface ControlSources {
   readonly files: Pick<ZoneFiles, 'loaded' | 'failing'>;
@@ -22,8 +23,15 @@ export interface ControlSources {
   readonly certificates: () => readonly CertHealth[];
   /** The TLSA history of a host (tlsa/manager.ts state). */
   readonly tlsaState: (zone: string, host: string) => HostRollover | undefined;
-  /** Re-reads the zones directory and publishes what changed, as SIGHUP does. */
-  readonly reload: () => void;
+  /** When a record of a host first published at `since` is ready (tlsa/manager.ts readyAt; seconds, or Infinity). */
+  readonly tlsaReadyAt?: (zone: string, host: string, since: number) => number;
+  /** The watched servers of a zone (watch.ts); absent: none are watched. */
+  readonly secondaries?: (zone: string) => readonly WatchedStatus[];
+  /**
+   * Re-reads the zones directory and publishes what changed, as SIGHUP does; given a file (a path as in
+   * `files.loaded`), re-reads that file only.
+   */
+  readonly reload: (file?: string) => void;
   readonly now: Clock;
   readonly startedAt: number;
   readonly version: string;
@@ -41,6 +49,16 @@ export interface TlsaRecordStatus {
   readonly until?: string;
 }
 
+/** A next record's readiness (RFC 7671 §8.1): published long enough, on every watched server, to be used. */
+export interface NextRecordStatus {
+  readonly host: string;
+  readonly rdata: string;
+  /** Whether it may go into use now. */
+  readonly ready: boolean;
+  /** When it is (or was) ready (ISO 8601); absent while a watched server lacks it. */
+  readonly readyAt?: string;
+}
+
 export interface ZoneStatus {
   readonly zone: string;
   readonly file: string;
@@ -53,6 +71,21 @@ export interface ZoneStatus {
   /** When the key set changes next (a rollover step; ISO 8601). */
   readonly nextKeyEvent?: string;
   readonly tlsa: readonly { host: string; records: readonly TlsaRecordStatus[] }[];
+  /** Every watched server (transfer.notify and transfer.check): its serial and seconds behind; absent: none. */
+  readonly secondaries?: readonly SecondaryStatus[];
+  /** Every next record of the zone's TLSA hosts with its readiness; absent when there is none. */
+  readonly tlsaNext?: readonly NextRecordStatus[];
+}
+
+export interface SecondaryStatus {
+  /** `ADDRESS#PORT`. */
+  readonly server: string;
+  /** The serial of its last answer; absent when it never answered. */
+  readonly serial?: number;
+  /** Seconds it is behind the newest served serial (0: it serves it). */
+  readonly lagSeconds: number;
+  /** Why its last question got no serial. */
+  readonly error?: string;
 }
 
 const iso = (sec: number): string => new Date(sec * 1000).toISOString();
@@ -60,6 +93,11 @@ const iso = (sec: number): string => new Date(sec * 1000).toISOString();
 /** A zone's name as the socket's requests give it, compared as the server does (case-insensitive, absolute). */
 function zoneKey(text: string): string {
   return parseName(text.endsWith('.') ? text : `${text}.`).key;
+}
+
+/** The path of a known zone file from its name in the zones directory. */
+function fileByName(s: ControlSources, name: string): string | undefined {
+  return [...s.files.loaded.keys(), ...s.files.failing.keys()].find((f) => basename(f) === name);
 }
 
 /** The state of every zone file (those that load and those that fail), sorted by zone. */
@@ -83,6 +121,13 @@ export function zoneStatuses(s: ControlSources): ZoneStatus[] {
     const version = served.get(key);
     const signed = s.signer.signed(key);
     const keyEvent = s.signer.nextKeyEvent(key);
+    const next = nextRecords(s, zone, nowSec);
+    const secondaries = (s.secondaries?.(zone) ?? []).map((w) => ({
+      server: w.server,
+      ...(w.serial !== undefined ? { serial: w.serial } : {}),
+      lagSeconds: Math.floor(w.lagMs / 1000),
+      ...(w.error !== undefined ? { error: w.error } : {}),
+    }));
     out.push({
       zone,
       file: basename(file),
@@ -92,6 +137,8 @@ export function zoneStatuses(s: ControlSources): ZoneStatus[] {
       ...(version?.signed && signed ? { signaturesExpire: iso(signed.earliestExpiration) } : {}),
       ...(keyEvent !== undefined ? { nextKeyEvent: iso(keyEvent) } : {}),
       tlsa: tlsaHosts(s, zone, nowSec),
+      ...(secondaries.length > 0 ? { secondaries } : {}),
+      ...(next.length > 0 ? { tlsaNext: next } : {}),
     });
   }
   return out.sort((a, b) => (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
@@ -110,6 +157,23 @@ function tlsaHosts(s: ControlSources, zone: string, nowSec: number): ZoneStatus[
           : { rdata: r.rdata, role: 'retiring', ...(r.until !== undefined ? { until: iso(r.until) } : {}) },
       ),
   }));
+}
+
+/** The next records of a zone's TLSA hosts with their readiness (tlsa/manager.ts readyAt). */
+function nextRecords(s: ControlSources, zone: string, nowSec: number): NextRecordStatus[] {
+  const readyAt = s.tlsaReadyAt;
+  if (!readyAt) return [];
+  const hosts = [...new Set(s.certificates().flatMap((h) => (h.zone === zone ? [h.host] : [])))].sort();
+  return hosts.flatMap((host) =>
+    (s.tlsaState(zone, host)?.records ?? [])
+      .filter((r) => r.roles.includes('next'))
+      .map((r) => {
+        const at = readyAt(zone, host, r.since);
+        return at === Infinity
+          ? { host, rdata: r.rdata, ready: false }
+          : { host, rdata: r.rdata, ready: at <= nowSec, readyAt: iso(at) };
+      }),
+  );
 }
 
 /** The commands of the control socket over the server's parts. */
@@ -134,7 +198,12 @@ export function controlCommands(s: ControlSources): ControlCommands {
       zones: pick(zone),
     }),
     reload: (zone) => {
-      s.reload();
+      // With ZONE only its file is read (the others may be mid-edit): the file that serves it, or that failed
+      // to load under its name. A zone no file is known for yet (a new file) needs the whole directory.
+      const key = zone === undefined ? undefined : zoneKey(zone);
+      const file = key === undefined ? undefined : zoneStatuses(s).find((z) => zoneKey(z.zone) === key)?.file;
+      const path = file === undefined ? undefined : fileByName(s, file);
+      s.reload(path);
       const zones = pick(zone).map(({ zone: z, file, state, error, serial }) => ({
         zone: z,
         file,
@@ -142,8 +211,8 @@ export function controlCommands(s: ControlSources): ControlCommands {
         ...(error ? { error } : {}),
         ...(serial !== undefined ? { serial } : {}),
       }));
-      // Every file is looked at (an unchanged one is not parsed again): one zone's file cannot be re-read alone.
-      return zone === undefined ? { zones } : { zones, note: 'all zone files were re-read, not only this one' };
+      if (zone === undefined) return { zones };
+      return path === undefined ? { zones, note: 'no file served this zone: the whole directory was read' } : { zones };
     },
     zones: () => ({
       zones: zoneStatuses(s).map(({ zone, file, serial, state }) => ({

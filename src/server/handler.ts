@@ -4,7 +4,8 @@
  *     that is how reflection loops start); opcode other than QUERY -> NOTIMP;
  *  2. strict decode; anything malformed -> FORMERR (the header was readable);
  *  3. question and EDNS checks: exactly one question, class IN, EDNS version 0 (else BADVERS, RFC 6891 §6.1.3);
- *  4. the response cache, then pre-encoded NXDOMAIN responses (negative.ts), then query/ and the encoder.
+ *  4. the response cache (response-cache.ts), then pre-encoded NXDOMAIN responses (negative.ts) and wildcard
+ *     answers (wildcard.ts), then query/ and the encoder.
  * A TSIG-signed query reaches it through tsig-query.ts with its TSIG removed and `reserve` octets to leave for
  * the TSIG of the answer: such a query bypasses both caches (an answer to be signed is never cached and never
  * replayed). AXFR over TCP and IXFR are taken before it (transfer.ts); here AXFR over UDP is NOTIMP (RFC 5936
@@ -14,7 +15,7 @@
 import { decodeMessage, type Message } from '../wire/message.js';
 import { WireError } from '../wire/errors.js';
 import { CLASS_IN, OPCODE, RCODE, T } from '../wire/types.js';
-import { answerQuery } from '../query/answer.js';
+import { absentTypes, answerQuery } from '../query/answer.js';
 import type { ZoneSet } from '../zone/set.js';
 import type { Zone } from '../zone/zone.js';
 import type { ZoneSecurity } from '../query/security.js';
@@ -23,40 +24,11 @@ import { FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD } from '../wire/header.js';
 import { peekSimpleQuery } from './fastpath.js';
 import { NegativeCache, respondNxdomain } from './negative.js';
 import type { Remote, Transport } from './transport.js';
+import type { TsigKey } from '../dnssec/tsigalg.js';
+import { ResponseCache } from './response-cache.js';
+import { replayable, respondWildcard, WildcardCache } from './wildcard.js';
 
-/**
- * Whole responses by lower-case qname, then by variant (qtype, DO, EDNS, size limit: `cacheVariant`); bounded.
- * Keyed by the name alone so that the string hashed here is the one the zone lookups hash next (V8 keeps a
- * string's hash): a miss, such as a random nonexistent name, costs no key of its own.
- */
-export class ResponseCache {
-  private readonly map = new Map<string, CachedResponse[]>();
-  private count = 0;
-  constructor(private readonly max = 50_000) {}
-  get(nameKey: string, variant: number): Uint8Array | undefined {
-    const list = this.map.get(nameKey);
-    if (list) for (const c of list) if (c.variant === variant) return c.bytes;
-    return undefined;
-  }
-  set(nameKey: string, variant: number, bytes: Uint8Array): void {
-    // Bounded: once full, nothing new is added until the next snapshot (reloads and the hourly refresh tick
-    // bring a fresh cache). Clearing instead would throw the popular answers away under a random-name flood.
-    if (this.count >= this.max) return;
-    const list = this.map.get(nameKey);
-    if (!list) this.map.set(nameKey, [{ variant, bytes }]);
-    else if (list.some((c) => c.variant === variant)) return;
-    else list.push({ variant, bytes });
-    this.count++;
-  }
-  get size(): number {
-    return this.count;
-  }
-}
-
-interface CachedResponse {
-  readonly variant: number;
-  readonly bytes: Uint8Array;
-}
+export { ResponseCache } from './response-cache.js';
 
 /** What the server answers from: swapped as one reference. */
 export interface Snapshot {
@@ -66,11 +38,15 @@ export interface Snapshot {
   readonly security: ReadonlyMap<Zone, ZoneSecurity>;
   /** Pre-encoded NXDOMAIN sections (negative.ts). */
   readonly negative: NegativeCache;
+  /** Pre-encoded wildcard answers (wildcard.ts). */
+  readonly wildcards: WildcardCache;
 }
 
 export interface SnapshotOptions {
   /** Replay NXDOMAIN responses from pre-encoded sections (default true; tests compare with false). */
   readonly negativeFragments?: boolean;
+  /** Replay wildcard answers from pre-encoded sections (default true; tests compare with false). */
+  readonly wildcardFragments?: boolean;
 }
 
 export function makeSnapshot(
@@ -83,7 +59,9 @@ export function makeSnapshot(
   let nodes = 0;
   for (const z of zones.zones()) nodes += z.nodes.size;
   const negative = new NegativeCache(opts.negativeFragments === false ? 0 : 1024 + 2 * nodes);
-  return { zones, cache: new ResponseCache(), security, negative };
+  // Per wildcard: one fragment per covering NSEC and variant (DO, EDNS, size, type) asked.
+  const wildcards = new WildcardCache(opts.wildcardFragments === false ? 0 : 4096 + 4 * nodes);
+  return { zones, cache: new ResponseCache(), security, negative, wildcards };
 }
 
 const OPCODE_SHIFT = 11;
@@ -168,20 +146,19 @@ export function createHandler(current: () => Snapshot): Responder {
     // Fast path: the common shape, straight to the response cache.
     const snap = current();
     const simple = peekSimpleQuery(query);
-    if (
-      reserve === 0 &&
-      simple &&
-      simple.qclass === CLASS_IN &&
-      simple.ednsVersion === 0 &&
-      isPlainQtype(simple.qtype)
-    ) {
+    const fast =
+      reserve === 0 && simple && simple.qclass === CLASS_IN && simple.ednsVersion === 0 && isPlainQtype(simple.qtype);
+    if (fast) {
       const limit = sizeLimit(transport, simple.hasEdns, simple.udpSize);
-      const cached = snap.cache.get(simple.key, cacheVariant(simple.qtype, simple.dnssecOk, simple.hasEdns, limit));
+      const variant = cacheVariant(simple.qtype, simple.dnssecOk, simple.hasEdns, limit);
+      const cached = snap.cache.get(simple.key, variant);
       if (cached) {
         return fromCache(cached, query, simple.questionEnd);
       }
       const nx = respondNxdomain(snap, query, simple, limit);
       if (nx) return nx;
+      const wild = respondWildcard(snap, query, simple, limit, variant);
+      if (wild) return wild;
     }
 
     let msg: Message;
@@ -216,13 +193,16 @@ export function createHandler(current: () => Snapshot): Responder {
     const dnssecOk = edns ? edns.dnssecOk : false;
     const limit = sizeLimit(transport, edns !== null, edns ? edns.udpSize : 512) - reserve;
     const variant = cacheVariant(q.type, dnssecOk, edns !== null, limit);
-    const cached = reserve === 0 ? snap.cache.get(q.name.key, variant) : undefined;
+    // (A query the fast path took has missed the cache already.)
+    const cached = reserve === 0 && !fast ? snap.cache.get(q.name.key, variant) : undefined;
     if (cached) return fromCache(cached, query, qEnd);
     const rdcd = flags & (FLAG_RD | FLAG_CD);
 
     const a = answerQuery(snap.zones, { qname: q.name, qtype: q.type, dnssecOk }, (z) => snap.security.get(z));
     const nxdomain = a.outcome.kind === 'nxdomain';
-    if (nxdomain) pointers.length = 0;
+    // Random names under a wildcard or a cut are answered from fragments too (wildcard.ts): pointers are kept.
+    const wild = !nxdomain && reserve === 0 && a.zone !== null && replayable(a.zone, q.name);
+    if (nxdomain || wild) pointers.length = 0;
     const { bytes, truncated } = encodeResponse({
       id: msg.id,
       flags: FLAG_QR | rdcd | (a.aa ? FLAG_AA : 0),
@@ -235,29 +215,35 @@ export function createHandler(current: () => Snapshot): Responder {
       additional: a.additional,
       edns: edns ? { dnssecOk, extRcode: 0 } : null,
       limit,
-      pointers: nxdomain ? pointers : undefined,
+      pointers: nxdomain || wild ? pointers : undefined,
     });
     // Names that do not exist are not cached: random-name floods would only churn the cache (and its GC). Their
     // authority section is kept instead, for every other name with the same proof.
     if (reserve > 0) return bytes;
-    if (!nxdomain) snap.cache.set(q.name.key, variant, bytes);
-    else if (!truncated) {
-      const sec = dnssecOk && a.zone ? snap.security.get(a.zone) : undefined;
-      snap.negative.learn(a, q.name, sec, bytes, edns !== null, pointers);
-    }
+    const sec = a.zone ? snap.security.get(a.zone) : undefined;
+    if (wild && snap.wildcards.learn(a, q.name, dnssecOk ? sec : undefined, bytes, edns !== null, pointers, variant))
+      return bytes;
+    if (!nxdomain) {
+      // NODATA at an existing name is kept once for every type absent there (random QTYPEs share one entry).
+      const absent = absentTypes(a, q.name, sec);
+      if (absent) snap.cache.set(q.name.key, variant - q.type, bytes, absent);
+      else snap.cache.set(q.name.key, variant, bytes);
+    } else if (!truncated) snap.negative.learn(a, q.name, dnssecOk ? sec : undefined, bytes, edns !== null, pointers);
     return bytes;
   };
 }
 
 /**
  * A Handler that can leave `reserve` octets free at the end of the answer (for a TSIG RR, RFC 8945 §5.3: the
- * answer is truncated to fit with it) and then neither reads nor fills the caches.
+ * answer is truncated to fit with it) and then neither reads nor fills the caches. `key` is the TSIG key the
+ * request was signed with (dynamic update, update.ts, asks who is asking).
  */
 export type Responder = (
   query: Uint8Array,
   transport: Transport,
   remote: Remote,
   reserve?: number,
+  key?: TsigKey,
 ) => Uint8Array | null;
 
 function respondBare(msg: Message, query: Uint8Array, rcode: number, edns: ResponseEdns | null): Uint8Array {

@@ -2,7 +2,7 @@
  * The sockets: for every `--listen` address one UDP socket (the batched recvmmsg/sendmmsg engine or node:dgram)
  * and one TCP server on the port UDP got (RFC 7766 §5: TCP is served wherever UDP is), and the operator's HTTP
  * endpoint. Each socket is registered with the shutdown as soon as it is open, so a bind failure half way
- * closes the ones opened before it.
+ * closes the ones opened before it. A bind failure names the address, the transport and what fixes it.
  */
 import type { Logger } from '../log.js';
 import { listenHttp, type HttpRoutes } from './http.js';
@@ -28,6 +28,8 @@ export interface DnsListenOptions {
   readonly stream?: StreamHandler;
   /** Whether an address is a secondary's: it may use the TCP reserve beyond the connection cap (tcp-admission.ts). */
   readonly secondary?: (address: string) => boolean;
+  /** TCP connections one client address may hold (tcp-admission.ts); the listener's default when absent. */
+  readonly tcpPerSource?: number;
   readonly logger: Logger;
   readonly shutdown: Shutdown;
 }
@@ -45,19 +47,28 @@ export async function listenDns(o: DnsListenOptions): Promise<{ host: string; po
   const addresses: { host: string; port: number }[] = [];
   for (const spec of o.listen) {
     const { host, port } = parseListen(spec);
-    const udp = useBatch
-      ? await listenUdpBatch({ host, port, handler, onError })
-      : await listenUdp({ host, port, handler, onError });
+    const udp = await explained(
+      useBatch ? listenUdpBatch({ host, port, handler, onError }) : listenUdp({ host, port, handler, onError }),
+      'udp',
+      host,
+      port,
+    );
     register(o.shutdown, udp);
     // TCP on the port UDP got (port 0 picks one for both).
-    const tcp = await listenTcp({
+    const tcp = await explained(
+      listenTcp({
+        host,
+        port: udp.address.port,
+        handler,
+        onError,
+        ...(o.stream ? { stream: o.stream } : {}),
+        ...(o.secondary ? { secondary: o.secondary } : {}),
+        ...(o.tcpPerSource !== undefined ? { maxPerSource: o.tcpPerSource } : {}),
+      }),
+      'tcp',
       host,
-      port: udp.address.port,
-      handler,
-      onError,
-      ...(o.stream ? { stream: o.stream } : {}),
-      ...(o.secondary ? { secondary: o.secondary } : {}),
-    });
+      udp.address.port,
+    );
     register(o.shutdown, tcp);
     addresses.push(udp.address);
     logger.info('listening', {
@@ -78,10 +89,39 @@ export async function listenOperator(
   shutdown: Shutdown,
 ): Promise<{ host: string; port: number }> {
   const { host, port } = parseListen(spec);
-  const http = await listenHttp(host, port, routes, handlerError(logger));
+  const http = await explained(listenHttp(host, port, routes, handlerError(logger)), 'tcp', host, port);
   register(shutdown, http);
   logger.info('listening', { host, port: http.address.port, transports: ['http'], paths: ['/healthz', '/metrics'] });
   return http.address;
+}
+
+/** The first port an unprivileged process may bind by default (net.ipv4.ip_unprivileged_port_start). */
+const FIRST_UNPRIVILEGED_PORT = 1024;
+
+/**
+ * A bind error as the system gave it (`bind EADDRINUSE 127.0.0.1:53`), followed by the address, the transport
+ * and the fix: EACCES on a privileged port and EADDRINUSE are the two an operator meets.
+ */
+async function explained<T>(binding: Promise<T>, transport: 'udp' | 'tcp', host: string, port: number): Promise<T> {
+  try {
+    return await binding;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const fix =
+      code === 'EACCES' && port > 0 && port < FIRST_UNPRIVILEGED_PORT
+        ? `port ${port} is privileged: run as root, give the binary CAP_NET_BIND_SERVICE, or lower net.ipv4.ip_unprivileged_port_start`
+        : code === 'EADDRINUSE'
+          ? `another process listens on ${address} (ss -lunp / ss -ltnp)`
+          : code === 'EADDRNOTAVAIL'
+            ? `${host} is not an address of this machine`
+            : undefined;
+    if (fix === undefined || !(e instanceof Error)) throw e;
+    const where = e.message.includes(address) ? transport : `${transport} ${address}`;
+    const error = new Error(`${e.message} (${where}): ${fix}`) as NodeJS.ErrnoException;
+    error.code = code;
+    throw error;
+  }
 }
 
 function register(shutdown: Shutdown, l: Listener): void {

@@ -11,6 +11,7 @@
 import { rcodeToText, T, typeToText } from '../wire/types.js';
 import type { TransferKind, TransferResult } from './transfer.js';
 import type { Handler, StreamHandler, Transport } from './transport.js';
+import { GuardCounters } from './guard.js';
 
 export interface ZoneGauge {
   readonly zone: string;
@@ -20,6 +21,8 @@ export interface ZoneGauge {
   readonly signMs?: number;
   /** The IXFR journal (journal.ts), for a zone that keeps one: differences held, and their octets. */
   readonly journal?: { readonly versions: number; readonly bytes: number };
+  /** The watched servers (watch.ts): the serial each last answered with, and how far behind it is. */
+  readonly secondaries?: readonly { server: string; serial?: number; lagMs: number }[];
 }
 
 export interface CertGauge {
@@ -74,6 +77,8 @@ export class Metrics {
   private readonly dropped = [0, 0];
   reloadFailures = 0;
   certReadFailures = 0;
+  /** The query ACL, cookies and rate limiting (guard.ts). */
+  readonly guard = new GuardCounters();
   readonly started = Date.now();
   /** SOA serial served, per zone (origin text), in publication order. */
   private readonly serials = new Map<string, number>();
@@ -90,6 +95,23 @@ export class Metrics {
    * is only ever a `tlsa:` host of a zone file (a fixed set the operator wrote).
    */
   private readonly coldRollovers = new Map<string, number>();
+
+  /** Renewals to a key whose TLSA record a watched server did not serve yet, per TLSA host. */
+  private readonly notPropagated = new Map<string, number>();
+
+  /** The current key of TLSA host `host` changed to one whose record a watched server did not serve yet. */
+  countNotPropagated(host: string): void {
+    this.notPropagated.set(host, (this.notPropagated.get(host) ?? 0) + 1);
+  }
+
+  /** Per signed zone: 1 while the parent has a DS that matches no published KSK (parent-watch.ts). */
+  private readonly parentDsMismatch = new Map<string, number>();
+
+  /** Sets (or, with undefined, removes) `zone`'s parent DS mismatch gauge. */
+  setParentDsMismatch(zone: string, v: 0 | 1 | undefined): void {
+    if (v === undefined) this.parentDsMismatch.delete(zone);
+    else this.parentDsMismatch.set(zone, v);
+  }
 
   /** The current key of TLSA host `host` changed to one whose record was not ready (a cold rollover). */
   countColdRollover(host: string): void {
@@ -192,7 +214,7 @@ export class Metrics {
     head(
       'dane_ns_queries_dropped_total',
       'counter',
-      'Requests answered with silence (not a DNS query, or unparseable).',
+      'Requests answered with silence (not a DNS query, unparseable, or dropped by rate limiting).',
     );
     out.push(
       `dane_ns_queries_dropped_total{transport="udp"} ${this.dropped[0]}`,
@@ -235,6 +257,15 @@ export class Metrics {
       'Certificate renewals to a key whose TLSA was not published for 2 x TTL before: senders may fail (4.7.323).',
     );
     for (const [host, n] of this.coldRollovers) out.push(`dane_ns_tlsa_cold_rollovers_total{host="${esc(host)}"} ${n}`);
+    // Listed from the first such renewal on: the metrics of a server without watched servers stay as they were.
+    if (this.notPropagated.size > 0)
+      head(
+        'dane_ns_tlsa_unpropagated_in_use_total',
+        'counter',
+        'Certificate renewals to a key whose TLSA a watched server (secondary) did not serve yet.',
+      );
+    for (const [host, n] of this.notPropagated)
+      out.push(`dane_ns_tlsa_unpropagated_in_use_total{host="${esc(host)}"} ${n}`);
     head('dane_ns_reload_failures_total', 'counter', 'Zone files that failed to load on reload.');
     out.push(`dane_ns_reload_failures_total ${this.reloadFailures}`);
     head(
@@ -270,6 +301,26 @@ export class Metrics {
       if (z.journal) out.push(`dane_ns_journal_versions{zone="${esc(z.zone)}"} ${z.journal.versions}`);
     head('dane_ns_journal_bytes', 'gauge', 'Octets of the records held in the IXFR journal.');
     for (const z of zones) if (z.journal) out.push(`dane_ns_journal_bytes{zone="${esc(z.zone)}"} ${z.journal.bytes}`);
+    out.push(...this.guard.render());
+    if (zones.some((z) => z.secondaries)) {
+      head('dane_ns_secondary_serial', 'gauge', 'SOA serial each watched server (notify and check) last answered.');
+      for (const z of zones)
+        for (const w of z.secondaries ?? [])
+          if (w.serial !== undefined)
+            out.push(`dane_ns_secondary_serial{zone="${esc(z.zone)}",server="${esc(w.server)}"} ${w.serial}`);
+      head('dane_ns_secondary_lag_seconds', 'gauge', 'Seconds a watched server is behind the newest served serial.');
+      for (const z of zones)
+        for (const w of z.secondaries ?? [])
+          out.push(
+            `dane_ns_secondary_lag_seconds{zone="${esc(z.zone)}",server="${esc(w.server)}"} ${Math.floor(w.lagMs / 1000)}`,
+          );
+    }
+    head(
+      'dane_ns_parent_ds_mismatch',
+      'gauge',
+      '1 when the parent has a DS that matches no published KSK of the zone.',
+    );
+    for (const [zone, v] of this.parentDsMismatch) out.push(`dane_ns_parent_ds_mismatch{zone="${esc(zone)}"} ${v}`);
     head('dane_ns_start_time_seconds', 'gauge', 'Process start time (Unix seconds).');
     out.push(`dane_ns_start_time_seconds ${Math.floor(this.started / 1000)}`);
     return out.join('\n') + '\n';

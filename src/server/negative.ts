@@ -22,40 +22,18 @@
  * (E, covering NSEC), or by E alone without DNSSEC, and bounded in number. A response that would not fit the
  * client's size limit whole is left to the full path, which decides truncation (respond.ts).
  */
-import { isSubdomain, stripLabels, type Name } from '../wire/name.js';
-import { rdataNames } from '../wire/rdata.js';
-import { FLAG_CD, FLAG_RD, FLAG_TC } from '../wire/header.js';
+import type { Name } from '../wire/name.js';
 import { nxdomainEncloser, type Answer } from '../query/answer.js';
 import type { ZoneSecurity } from '../query/security.js';
 import type { ZoneSet } from '../zone/set.js';
 import type { RRset, Zone, ZoneNode } from '../zone/zone.js';
-import { OPT_SIZE, writeOpt, type ResponseEdns } from './respond.js';
 import type { SimpleQuery } from './fastpath.js';
-
-/** The encoded sections of an NXDOMAIN response after its question, ready to be replayed for another qname. */
-interface NegativeFragment {
-  /** Header flags and rcode of the response, without RD and CD (those are copied from each query). */
-  readonly flags: number;
-  readonly nscount: number;
-  /** Additional records, the OPT RR not counted (it is written per query). */
-  readonly arcount: number;
-  /** The authority and additional records as encoded right after the question. */
-  readonly bytes: Uint8Array;
-  /** Offset in `bytes` of every compression pointer ... */
-  readonly pointerAt: Uint16Array;
-  /** ... and its target, relative to the start of `bytes` (negative: into the question's copy of E). */
-  readonly pointerRel: Int16Array;
-  /** Keys of names strictly below E, in no zone node, that names of the fragment end in (see the file comment). */
-  readonly avoid: readonly string[];
-}
+import { buildFragment, labelOffsets, QuestionName, replayFragment, type Fragment } from './fragment.js';
 
 interface Slot {
-  plain: NegativeFragment | undefined;
-  readonly signed: Map<RRset, NegativeFragment>;
+  plain: Fragment | undefined;
+  readonly signed: Map<RRset, Fragment>;
 }
-
-/** Fragments larger than this are not kept: every pointer must stay below 0x4000 after rebasing. */
-const MAX_FRAGMENT = 0x3000;
 
 /** Most octets of fragments one snapshot keeps (a random-name flood over a large zone stops learning there). */
 const MAX_BYTES = 64 * 1024 * 1024;
@@ -75,7 +53,7 @@ export class NegativeCache {
   }
 
   /** The fragment for closest encloser `encloser` and covering NSEC `cover` (null: an answer without DNSSEC). */
-  get(encloser: ZoneNode, cover: RRset | null): NegativeFragment | undefined {
+  get(encloser: ZoneNode, cover: RRset | null): Fragment | undefined {
     const slot = this.byEncloser.get(encloser);
     if (!slot) return undefined;
     return cover ? slot.signed.get(cover) : slot.plain;
@@ -107,59 +85,17 @@ export class NegativeCache {
       return;
     const encloser = o.encloser;
     if (nxdomainEncloser(zone, qname) !== encloser) return;
-    const flags = (bytes[2]! << 8) | bytes[3]!;
-    if (flags & FLAG_TC) return;
-    const qEnd = 12 + qname.wire.length + 4;
-    const end = bytes.length - (hasEdns ? OPT_SIZE : 0);
-    if (end - qEnd > MAX_FRAGMENT) return;
-    // The question's copy of E starts here: pointers may go there or into the fragment, nowhere else.
-    const encloserAt = qEnd - 4 - encloser.name.wire.length;
-    const pointerAt = new Uint16Array(pointers.length);
-    const pointerRel = new Int16Array(pointers.length);
-    for (let i = 0; i < pointers.length; i++) {
-      const p = pointers[i]!;
-      const target = ((bytes[p]! & 0x3f) << 8) | bytes[p + 1]!;
-      if (p < qEnd || target < encloserAt) return;
-      pointerAt[i] = p - qEnd;
-      pointerRel[i] = target - qEnd;
-    }
     const cover = sec ? sec.covering(qname) : null;
     let slot = this.byEncloser.get(encloser);
+    if ((cover ? slot?.signed.get(cover) : slot?.plain) !== undefined) return;
+    const fragment = buildFragment(zone, encloser, qname, a, bytes, hasEdns, pointers, false);
+    if (!fragment) return;
     if (!slot) this.byEncloser.set(encloser, (slot = { plain: undefined, signed: new Map() }));
-    if ((cover ? slot.signed.get(cover) : slot.plain) !== undefined) return;
-    const fragment: NegativeFragment = Object.freeze({
-      flags: flags & ~(FLAG_RD | FLAG_CD),
-      nscount: (bytes[8]! << 8) | bytes[9]!,
-      arcount: ((bytes[10]! << 8) | bytes[11]!) - (hasEdns ? 1 : 0),
-      bytes: bytes.slice(qEnd, end),
-      pointerAt,
-      pointerRel,
-      avoid: Object.freeze(
-        avoidList(
-          zone,
-          encloser,
-          [...a.authority, ...a.additional].map((p) => p.rrset),
-        ),
-      ),
-    });
     if (cover) slot.signed.set(cover, fragment);
     else slot.plain = fragment;
     this.count++;
     this.bytes += fragment.bytes.length;
   }
-}
-
-/** Names in rdata of `rrsets` (and their suffixes) strictly below `encloser` that are no node of the zone. */
-function avoidList(zone: Zone, encloser: ZoneNode, rrsets: readonly RRset[]): string[] {
-  const out = new Set<string>();
-  for (const rs of rrsets)
-    for (const rd of rs.rdatas)
-      for (const n of rdataNames(rs.type, rd))
-        for (let i = 0; i < n.offsets.length; i++) {
-          const s = stripLabels(n, i);
-          if (s.key !== encloser.name.key && isSubdomain(s, encloser.name) && !zone.nodes.has(s.key)) out.add(s.key);
-        }
-  return [...out];
 }
 
 /** What the fast path reads from a snapshot (handler.ts's Snapshot). */
@@ -168,26 +104,6 @@ interface NegativeSources {
   readonly security: ReadonlyMap<Zone, ZoneSecurity>;
   readonly negative: NegativeCache;
 }
-
-/**
- * The question name as a Name without copying it: the lookups read only `key` and `offsets`, so the view of the
- * wire form is made only if something asks for it (a view per query costs more than the rest of the lookup).
- * Valid while `query` is (the handler call).
- */
-class QuestionName implements Name {
-  constructor(
-    private readonly query: Uint8Array,
-    private readonly end: number,
-    readonly key: string,
-    readonly offsets: readonly number[],
-  ) {}
-  get wire(): Uint8Array {
-    return this.query.subarray(12, this.end);
-  }
-}
-
-const OPT_DO: ResponseEdns = Object.freeze({ dnssecOk: true, extRcode: 0 });
-const OPT_NO_DO: ResponseEdns = Object.freeze({ dnssecOk: false, extRcode: 0 });
 
 /**
  * The NXDOMAIN response to a query of the common shape (fastpath.ts accepted it; class IN, EDNS version 0, a
@@ -201,8 +117,7 @@ export function respondNxdomain(
   limit: number,
 ): Uint8Array | null {
   const qEnd = q.questionEnd;
-  const offsets: number[] = [];
-  for (let p = 12; query[p] !== 0; p += query[p]! + 1) offsets.push(p - 12);
+  const offsets = labelOffsets(query);
   const key = q.key;
   const qname = new QuestionName(query, qEnd - 4, key, offsets);
   const zone = src.zones.find(qname, q.qtype);
@@ -212,40 +127,5 @@ export function respondNxdomain(
   const sec = src.security.get(zone);
   const frag = src.negative.get(encloser, q.dnssecOk && sec ? sec.covering(qname) : null);
   if (!frag) return null;
-  const avoid = frag.avoid;
-  for (let i = 0; i < avoid.length; i++) {
-    const k = avoid[i]!;
-    if (key.endsWith(k) && offsets.includes(key.length - k.length)) return null;
-  }
-  const body = frag.bytes;
-  const size = qEnd + body.length + (q.hasEdns ? OPT_SIZE : 0);
-  if (size > limit) return null;
-
-  const out = Buffer.allocUnsafe(size);
-  out[0] = query[0]!;
-  out[1] = query[1]!;
-  const flags = frag.flags | (((query[2]! << 8) | query[3]!) & (FLAG_RD | FLAG_CD));
-  out[2] = flags >>> 8;
-  out[3] = flags & 0xff;
-  out[4] = 0;
-  out[5] = 1;
-  out[6] = 0;
-  out[7] = 0;
-  out[8] = frag.nscount >>> 8;
-  out[9] = frag.nscount & 0xff;
-  const ar = frag.arcount + (q.hasEdns ? 1 : 0);
-  out[10] = ar >>> 8;
-  out[11] = ar & 0xff;
-  for (let i = 12; i < qEnd; i++) out[i] = query[i]!; // a short loop beats a subarray view for ~30 octets
-  out.set(body, qEnd);
-  const at = frag.pointerAt;
-  const rel = frag.pointerRel;
-  for (let i = 0; i < at.length; i++) {
-    const p = qEnd + at[i]!;
-    const target = qEnd + rel[i]!;
-    out[p] = 0xc0 | (target >>> 8);
-    out[p + 1] = target & 0xff;
-  }
-  if (q.hasEdns) writeOpt(out, qEnd + body.length, q.dnssecOk ? OPT_DO : OPT_NO_DO);
-  return out;
+  return replayFragment(frag, query, q, key, offsets, limit);
 }

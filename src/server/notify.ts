@@ -73,6 +73,8 @@ function sameAddress(a: string, b: string): boolean {
 
 export class NotifySender implements PublishListener {
   private readonly pending = new Map<string, Pending>();
+  /** When each target's last NOTIFY was acknowledged or given up (ms), for the watch poller (watch-poll.ts). */
+  private readonly settledAt = new Map<string, number>();
   private closed = false;
   private readonly retryMs: readonly number[];
 
@@ -99,6 +101,15 @@ export class NotifySender implements PublishListener {
       const q = p;
       p.cancel = this.o.timers.after(this.o.holdMs ?? 0, () => this.send(key, q));
     }
+  }
+
+  /**
+   * Whether `origin`'s NOTIFY to ADDRESS#PORT is still outstanding (undefined), else when it was last settled
+   * (acknowledged or given up; 0: never sent).
+   */
+  settled(origin: string, address: string, port: number): number | undefined {
+    const key = `${origin}|${address}|${port}`;
+    return this.pending.has(key) ? undefined : (this.settledAt.get(key) ?? 0);
   }
 
   /** A zone served no more: nothing left to tell about it. */
@@ -130,6 +141,7 @@ export class NotifySender implements PublishListener {
       }
       p.cancel();
       this.pending.delete(key);
+      this.settledAt.set(key, this.o.now());
       const rcode = flags & 0xf;
       if (rcode === 0) {
         this.o.logger.debug('notify-acknowledged', { zone, target, serial: p.version.serial });
@@ -173,6 +185,7 @@ export class NotifySender implements PublishListener {
       if (this.pending.get(key) !== p) return;
       if (p.tries < this.retryMs.length) return this.send(key, p);
       this.pending.delete(key);
+      this.settledAt.set(key, this.o.now());
       this.fail(p, `no answer after ${p.tries} tries`);
     });
   }

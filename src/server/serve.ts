@@ -9,6 +9,7 @@
  * secondaries' addresses (secondaries.ts) may use a reserve of TCP connections beyond the cap (tcp-admission.ts).
  * The control socket in the state directory (control.ts, control-lock.ts, control-status.ts) is taken first: it
  * keeps a second server off the same state directory and answers `dane-ns status`, `reload` and `zone list`.
+ * The listen addresses are bound next, before anything is written (starting.ts answers until the zones serve).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,10 @@ import { RolloverStore } from '../state/rollover.js';
 import { TlsaManager } from '../tlsa/manager.js';
 import { nodeTimers } from './clock.js';
 import { watchDirectory } from './dir-watch.js';
+import { CookieSecrets } from './cookie-secret.js';
+import { withGuard, type GuardOptions } from './guard.js';
+import { ParentWatch } from './parent-watch.js';
+import type { ParentServer } from '../zone/settings.js';
 import { createHandler } from './handler.js';
 import { listenDns, listenOperator } from './listeners.js';
 import { Metrics } from './metrics.js';
@@ -37,6 +42,7 @@ import { SIGNATURES_DIR, signaturesFile } from '../dnssec/sigstore.js';
 import { nameToText, parseName } from '../wire/name.js';
 import { StateFaults } from './state-faults.js';
 import { ServedZones } from './served-zones.js';
+import { held, StartingGate } from './starting.js';
 import { Shutdown } from './shutdown.js';
 import { ZoneSigner, type Secured } from './signer.js';
 import { health, scrape } from './status.js';
@@ -48,6 +54,11 @@ import { createTransfers, withUdpIxfr } from './transfer.js';
 import { ServerKeyring } from './tsig-keyring.js';
 import { withTsig } from './tsig-query.js';
 import { ZoneFiles } from './zone-files.js';
+import { DYNAMIC_DIR, DynamicStore } from '../state/dynamic.js';
+import { DynamicZones } from './dynamic-zones.js';
+import { createUpdater, withUpdates } from './update.js';
+import { SecondaryWatch } from './watch.js';
+import { WatchPoller } from './watch-poll.js';
 
 export { parseListen } from './listeners.js';
 
@@ -67,9 +78,24 @@ export interface ServeOptions {
   readonly notifyRetryMs?: readonly number[];
   /** Log one line per answered query (off by default: it costs a message decode per query). */
   readonly logQueries?: boolean;
+  /** TCP connections one client address may hold (0: no limit; default in tcp-admission.ts). */
+  readonly tcpPerSource?: number;
   /** The version `dane-ns status` reports (package.json's, given by the command line). */
   readonly version?: string;
+  /** Only these sources are answered, REFUSED to the rest (guard.ts); absent: everyone. */
+  readonly allowQuery?: GuardOptions['allowQuery'];
+  /** Response rate limiting over UDP (rrl.ts) and its exempt sources; absent: off. */
+  readonly rrl?: GuardOptions['rrl'];
+  /** Seconds a watched server may stay behind before /healthz fails (watch.ts; default 300). */
+  readonly secondaryLag?: number;
+  /** The recursive resolver that finds a zone's parent name servers (parent-watch.ts); default resolv.conf's. */
+  readonly resolver?: ParentServer | 'none';
+  /** Milliseconds between questions to a watched server that is behind (watch-poll.ts WATCH_FAST_MS by default). */
+  readonly watchFastMs?: number;
 }
+
+/** /healthz fails when a watched server stays behind longer than this (`serve --secondary-lag`). */
+export const SECONDARY_LAG_DEFAULT = 300;
 
 export interface RunningServer {
   readonly addresses: readonly { host: string; port: number }[];
@@ -81,7 +107,8 @@ export interface RunningServer {
 
 /**
  * Starts the server once it holds its state directory (control-lock.ts; throws, writing nothing, when another
- * server does). The control socket answers `starting` until the zones are served and the listeners bound.
+ * server does) and its sockets (throws, writing nothing, when an address cannot be bound). The control socket
+ * answers `starting`, and the DNS sockets SERVFAIL (starting.ts), until the zones are served.
  */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   mkdirSync(opts.stateDir, { recursive: true });
@@ -112,13 +139,68 @@ async function startLocked(
   const { logger } = opts;
   const now = opts.now ?? Date.now;
   const startedAt = now();
+  const shutdown = new Shutdown();
+  shutdown.add(releaseLock); // closed last: the state directory is held until everything else has stopped
+  // The sockets first (starting.ts): a port that cannot be had stops the start before anything is written to
+  // the state or keys directory; until the zones are served they answer SERVFAIL and /healthz `starting`.
+  const gate = new StartingGate();
+  // The secondaries' addresses, which may use the TCP listeners' reserve of connections: those of the zone
+  // files loaded, taken again on every rebuild (so a reload that adds or removes one is followed).
+  const secondaries = new SecondaryAddresses();
+  const socketLog = held(logger);
+  try {
+    const addresses = await listenDns({
+      listen: opts.listen,
+      udpEngine: opts.udpEngine ?? 'auto',
+      handler: gate.handle,
+      stream: gate.stream,
+      secondary: (address) => secondaries.has(address),
+      logger: socketLog.logger,
+      shutdown,
+      ...(opts.tcpPerSource !== undefined ? { tcpPerSource: opts.tcpPerSource } : {}),
+    });
+    const httpAddress = opts.http ? await listenOperator(opts.http, gate.http, socketLog.logger, shutdown) : undefined;
+    const bound = { shutdown, gate, secondaries, addresses, httpAddress, startedAt, release: socketLog.release };
+    return await startZones(opts, bound, ready);
+  } catch (e) {
+    // Release everything started so far (a watcher or timer would keep the process alive after the error).
+    await shutdown.close();
+    throw e;
+  }
+}
+
+/** What startLocked holds before the zones are read: the sockets and the shutdown that closes them. */
+interface Bound {
+  readonly shutdown: Shutdown;
+  readonly gate: StartingGate;
+  readonly secondaries: SecondaryAddresses;
+  readonly addresses: readonly { host: string; port: number }[];
+  readonly httpAddress: { host: string; port: number } | undefined;
+  readonly startedAt: number;
+  /** Lets the sockets' `listening` log lines out. */
+  readonly release: () => void;
+}
+
+/** Loads, keys and signs the zones behind the bound sockets, then opens the gate. */
+async function startZones(
+  opts: ServeOptions,
+  bound: Bound,
+  ready: (commands: ControlCommands) => void,
+): Promise<RunningServer> {
+  const { logger } = opts;
+  const now = opts.now ?? Date.now;
+  const { shutdown, gate, secondaries, addresses, httpAddress, startedAt, release } = bound;
   clearInterruptedWrites(
-    [opts.keysDir, join(opts.keysDir, TSIG_DIR), opts.stateDir, join(opts.stateDir, SIGNATURES_DIR)],
+    [
+      opts.keysDir,
+      join(opts.keysDir, TSIG_DIR),
+      opts.stateDir,
+      join(opts.stateDir, SIGNATURES_DIR),
+      join(opts.stateDir, DYNAMIC_DIR),
+    ],
     logger,
   );
   const serials = new SerialStore(opts.stateDir);
-  const shutdown = new Shutdown();
-  shutdown.add(releaseLock); // closed last: the state directory is held until everything else has stopped
   // The state directory's failures: loud (log, /healthz, /metrics) and retried, never a change of what is served.
   const faults = new StateFaults(logger, nodeTimers);
   shutdown.add(() => faults.close());
@@ -135,8 +217,24 @@ async function startLocked(
     check: (zone) => keyring.missingKeys(zone),
   });
   files.loadAll(); // a zone that does not load stops the start before anything runs
+  // Nothing to serve is an operator's mistake (a wrong --zones, an empty volume): said, not served silently.
+  if (files.loaded.size === 0)
+    throw new Error(`no zone to serve: ${opts.zonesDir} has no zone files (<zone>.yaml or <zone>.yml)`);
 
   const signer = new ZoneSigner(opts.keysDir, opts.stateDir, logger, opts.now);
+  // The parent's DS: checked at start, after key events and periodically; ends rollovers the parent has followed,
+  // and lets a zone going insecure be served unsigned once the parent has dropped the DS.
+  const parentDs = new ParentWatch({
+    keysDir: opts.keysDir,
+    stateDir: opts.stateDir,
+    logger,
+    metrics,
+    now,
+    onInsecure: () => rebuild('keys'),
+    ...(opts.resolver !== undefined ? { resolver: opts.resolver } : {}),
+  });
+  signer.insecureReady = (k) => parentDs.insecureReady(k);
+  shutdown.add(() => parentDs.close());
   // Every new version gets its serial as it is published, recorded (with the signatures) before it is served.
   const assigner = new SerialAssigner(serials, signer, now, (file, origin, write) => {
     if (file === 'serials') faults.attempt('serials', serials.file, write, () => serials.flush());
@@ -181,7 +279,9 @@ async function startLocked(
   shutdown.add(() => refresh.close());
   // Certificates: watched, polled, and re-read; a changed published TLSA set makes a new snapshot.
   const rollover = new RolloverStore(opts.stateDir);
-  const tlsaManager = new TlsaManager(rollover, opts.now);
+  // The watched servers (transfer.notify and transfer.check): TLSA timing counts from the last of them.
+  const watch = new SecondaryWatch();
+  const tlsaManager = new TlsaManager(rollover, opts.now, watch);
   const tlsa = new TlsaLoop({
     sources: tlsaManager,
     onSaved: (error) =>
@@ -196,18 +296,20 @@ async function startLocked(
     onChanged: () => rebuild('tlsa'),
     onSourceError: () => metrics.certReadFailures++,
     onColdRollover: (host) => metrics.countColdRollover(host),
+    onNotPropagated: (host) => metrics.countNotPropagated(host),
   });
   shutdown.add(() => tlsa.close());
-  const served = new ServedZones({ logger, setsFor: (zone) => tlsa.setsFor(zone), autoSerial });
-  // The secondaries' addresses, which may use the TCP listeners' reserve of connections: those of the zone
-  // files loaded now, taken again on every rebuild (so a reload that adds or removes one is followed).
-  const secondaries = new SecondaryAddresses();
+  // RFC 2136 dynamic update: its records live in the state directory and are merged into the zones served.
+  const dynamicStore = new DynamicStore(opts.stateDir);
+  const dynamic = new DynamicZones(dynamicStore, logger, autoSerial);
+  const served = new ServedZones({ logger, setsFor: (zone) => tlsa.setsFor(zone), autoSerial, dynamic });
   const takeSecondaries = (): void => secondaries.update([...files.loaded.values()].map((f) => f.plain));
 
   /** Every new snapshot comes this way: published, then the refresh timer armed for its first due signature. */
   const publish = (secured: Secured, reason: PublishReason): void => {
     publisher.publish(secured, reason);
     refresh.schedule(Math.min(secured.nextDue, publisher.nextDue()));
+    parentDs.update(secured.zones);
   };
   // Reloads, refreshes and key changes run one after the other, in slices (slices.ts): signing, the serial's
   // digests and the journal yield to the event loop every few milliseconds, so queries are answered meanwhile,
@@ -237,114 +339,150 @@ async function startLocked(
   }
   const rebuild = (reason: PublishReason): void => rebuilds.add(rebuildSteps(reason));
   /** Re-reads the zones directory, then the certificates of the hosts it now names, then publishes. */
-  function* reloadSteps(reason: string): Generator<void, void, undefined> {
-    if (shutdown.closed || !(yield* files.reloadSteps())) return;
+  function* reloadSteps(reason: string, only?: string): Generator<void, void, undefined> {
+    if (shutdown.closed || !(yield* files.reloadSteps(only))) return;
     tlsa.configure(files.loaded);
     tlsa.refresh('reload');
     yield* rebuildSteps('reload');
+    // The last zone gone (its file removed or renamed): the server keeps running, for the file to come back,
+    // and says so on every reload until then (and /healthz is 503, status.ts).
+    if (publisher.served().size === 0)
+      logger.error('no-zone-served', {
+        dir: opts.zonesDir,
+        note: 'every query is refused until a zone file loads again; the server keeps running',
+      });
     logger.debug('zones-reloaded', { reason });
   }
-  const reloadZones = (reason: string): void => rebuilds.add(reloadSteps(reason));
+  const reloadZones = (reason: string, only?: string): void => rebuilds.add(reloadSteps(reason, only));
 
-  try {
-    tlsa.configure(files.loaded);
-    tlsa.refresh('start');
-    takeSecondaries();
-    // The first signing signs everything: on the thread pool, several signatures at a time. Nothing is served
-    // before it is done, so nothing else runs meanwhile.
-    publish(await signer.secureAsync(served.zones(files.loaded)), 'start');
-    const current = (): ReturnType<typeof publisher.current> => publisher.current();
-    const onCount = opts.http ? metrics.countTransfer.bind(metrics) : undefined;
-    const xfr = { current, lookup: keyring.lookup, logger, now, journal, ...(onCount ? { onCount } : {}) };
-    const answer = withUdpIxfr(withTsig(createHandler(current), keyring.lookup, now), xfr);
-    const transfers = createTransfers(xfr);
-    const stream = opts.http ? metrics.wrapStream(transfers) : transfers;
-    // Counting costs a header scan per response: only when someone can read the counters.
-    const counted = opts.http ? metrics.wrap(answer) : answer;
-    const handler = opts.logQueries ? logEachQuery(counted, logger) : counted;
-    const udpEngine = opts.udpEngine ?? 'auto';
-    const secondary = (address: string): boolean => secondaries.has(address);
-    const addresses = await listenDns({ listen: opts.listen, udpEngine, handler, stream, secondary, logger, shutdown });
-    // The secondaries are told once the versions are answered over the sockets too: from now on, on every
-    // publish, and now of what the start published.
-    publisher.onPublished(notify);
-    for (const v of publisher.served().values()) notify.published(v);
+  tlsa.configure(files.loaded);
+  tlsa.refresh('start');
+  takeSecondaries();
+  // The first signing signs everything: on the thread pool, several signatures at a time. Nothing is served
+  // before it is done, so nothing else runs meanwhile.
+  publish(await signer.secureAsync(served.zones(files.loaded)), 'start');
+  const current = (): ReturnType<typeof publisher.current> => publisher.current();
+  const onCount = opts.http ? metrics.countTransfer.bind(metrics) : undefined;
+  const xfr = { current, lookup: keyring.lookup, logger, now, journal, ...(onCount ? { onCount } : {}) };
+  const updater = createUpdater({
+    current,
+    records: (zone) => dynamicStore.records(nameToText(zone.origin)),
+    commit: (zone, records) => dynamic.commit(files.loaded, zone, records, () => rebuild('update')),
+    logger,
+    now,
+  });
+  // The query ACL, cookies and rate limiting (guard.ts) stand before the answering code; IXFR over UDP keeps
+  // its own ACL (transfer.allow), as AXFR over TCP does.
+  const cookies = new CookieSecrets(opts.stateDir, Math.floor(now() / 1000), (what, error) =>
+    logger.warn('cookie-secret-failed', { what, error, note: 'server cookies change at the next start' }),
+  );
+  const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard };
+  const guarded = withGuard(withTsig(withUpdates(createHandler(current), updater), keyring.lookup, now), guard);
+  const answer = withUdpIxfr(guarded, xfr);
+  const transfers = createTransfers(xfr);
+  const stream = opts.http ? metrics.wrapStream(transfers) : transfers;
+  // Counting costs a header scan per response: only when someone can read the counters.
+  const counted = opts.http ? metrics.wrap(answer) : answer;
+  const handler = opts.logQueries ? logEachQuery(counted, logger) : counted;
+  // The secondaries are told once the versions are answered over the sockets too: from now on, on every
+  // publish, and now of what the start published.
+  publisher.onPublished(notify);
+  for (const v of publisher.served().values()) notify.published(v);
+  // Then they are watched: asked for their serial after every new version and every minute. A server that
+  // catches up may make a TLSA record ready or end a retention (tlsa/manager.ts): the TLSA state is re-read.
+  const poller = new WatchPoller({
+    watch,
+    lookup: keyring.lookup,
+    logger,
+    now,
+    timers: nodeTimers,
+    ...(opts.watchFastMs !== undefined ? { fastMs: opts.watchFastMs } : {}),
+    notifySettled: (zone, address, port) => notify.settled(zone, address, port),
+    onCaughtUp: () => {
+      if (tlsa.refresh('secondary')) rebuild('tlsa');
+    },
+  });
+  shutdown.add(() => poller.close());
+  publisher.onPublished(poller);
+  for (const v of publisher.served().values()) poller.published(v);
+  const secondaryLag = opts.secondaryLag ?? SECONDARY_LAG_DEFAULT;
 
-    const ctx = { logger, shutdown };
-    watchDirectory(opts.zonesDir, reloadZones, ctx, 'zones-watch-failed', 'zone files are reloaded on SIGHUP only');
-    // Key files: a rollover (`dane-ns keys rollover`) or a restored key is picked up without a restart.
-    // The TSIG keys live one level down (<keys>/tsig), which the keys directory's watch does not see into: that
-    // directory gets a watch of its own as soon as it exists.
-    let tsigWatched = false;
-    const watchTsig = (): void => {
-      if (tsigWatched || !existsSync(join(opts.keysDir, TSIG_DIR))) return;
-      tsigWatched = true;
-      watchDirectory(join(opts.keysDir, TSIG_DIR), keysChanged, ctx, 'keys-watch-failed', keysNote);
-    };
-    const keysChanged = (reason: string): void =>
-      rebuilds.add(
-        (function* () {
-          watchTsig();
-          signer.keysChanged();
-          keyring.reload(reason);
-          // A zone that failed for want of a TSIG key file loads once the file is there.
-          if (files.failing.size > 0) files.reload();
-          yield* rebuildSteps('keys');
-          logger.debug('keys-reread', { reason });
-        })(),
-      );
-    const keysNote = 'key files are re-read on SIGHUP and when a zone changes';
-    watchDirectory(opts.keysDir, keysChanged, ctx, 'keys-watch-failed', keysNote);
-    watchTsig();
+  const ctx = { logger, shutdown };
+  watchDirectory(opts.zonesDir, reloadZones, ctx, 'zones-watch-failed', 'zone files are reloaded on SIGHUP only');
+  // Key files: a rollover (`dane-ns keys rollover`) or a restored key is picked up without a restart.
+  // The TSIG keys live one level down (<keys>/tsig), which the keys directory's watch does not see into: that
+  // directory gets a watch of its own as soon as it exists.
+  let tsigWatched = false;
+  const watchTsig = (): void => {
+    if (tsigWatched || !existsSync(join(opts.keysDir, TSIG_DIR))) return;
+    tsigWatched = true;
+    watchDirectory(join(opts.keysDir, TSIG_DIR), keysChanged, ctx, 'keys-watch-failed', keysNote);
+  };
+  const keysChanged = (reason: string): void =>
+    rebuilds.add(
+      (function* () {
+        watchTsig();
+        signer.keysChanged();
+        keyring.reload(reason);
+        // A zone that failed for want of a TSIG key file loads once the file is there.
+        if (files.failing.size > 0) files.reload();
+        yield* rebuildSteps('keys');
+        logger.debug('keys-reread', { reason });
+      })(),
+    );
+  const keysNote = 'key files are re-read on SIGHUP and when a zone changes';
+  watchDirectory(opts.keysDir, keysChanged, ctx, 'keys-watch-failed', keysNote);
+  watchTsig();
 
-    const status = {
+  const status = {
+    files,
+    signer,
+    metrics,
+    now,
+    journal,
+    served: () => publisher.served(),
+    certificates: () => tlsa.health(),
+    state: faults,
+    secondaries: (zone: string) => watch.status(zone, now()),
+    secondaryLag,
+    parentDs,
+  };
+  const routes = { health: () => health(status), metrics: () => scrape(status) };
+  gate.openWith(handler, stream, routes);
+  release(); // the sockets' `listening` lines: the zones are answered from now on
+  const reload = (only?: string): void =>
+    rebuilds.add(
+      (function* () {
+        signer.keysChanged();
+        keyring.reload('reload');
+        yield* reloadSteps('reload', only);
+      })(),
+    );
+  const hostText = (a: { host: string; port: number }): string =>
+    a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  ready(
+    controlCommands({
       files,
       signer,
-      metrics,
-      now,
-      journal,
       served: () => publisher.served(),
       certificates: () => tlsa.health(),
-      state: faults,
-    };
-    const routes = { health: () => health(status), metrics: () => scrape(status) };
-    const httpAddress = opts.http ? await listenOperator(opts.http, routes, logger, shutdown) : undefined;
-    const reload = (): void =>
-      rebuilds.add(
-        (function* () {
-          signer.keysChanged();
-          keyring.reload('reload');
-          yield* reloadSteps('reload');
-        })(),
-      );
-    const hostText = (a: { host: string; port: number }): string =>
-      a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-    ready(
-      controlCommands({
-        files,
-        signer,
-        served: () => publisher.served(),
-        certificates: () => tlsa.health(),
-        tlsaState: (zone, host) => tlsaManager.state(zone, host),
-        reload,
-        now,
-        startedAt,
-        version: opts.version ?? 'unknown',
-        listen: addresses.map(hostText),
-        ...(httpAddress ? { http: hostText(httpAddress) } : {}),
-      }),
-    );
-    return {
-      ...(httpAddress ? { httpAddress } : {}),
-      addresses,
+      tlsaState: (zone, host) => tlsaManager.state(zone, host),
+      secondaries: (zone) => watch.status(zone, now()),
+      tlsaReadyAt: (zone, host, since) => tlsaManager.readyAt(zone, host, since),
       reload,
-      close: () => shutdown.close(),
-    };
-  } catch (e) {
-    // Release everything started so far (a watcher or timer would keep the process alive after the error).
-    await shutdown.close();
-    throw e;
-  }
+      now,
+      startedAt,
+      version: opts.version ?? 'unknown',
+      listen: addresses.map(hostText),
+      ...(httpAddress ? { http: hostText(httpAddress) } : {}),
+    }),
+  );
+  return {
+    ...(httpAddress ? { httpAddress } : {}),
+    addresses,
+    reload,
+    close: () => shutdown.close(),
+  };
 }
 
 /**

@@ -13,12 +13,15 @@ import type { Zone } from '../zone/zone.js';
 import type { AutoTlsa } from '../tlsa/augment.js';
 import { zoneWithTlsa } from '../tlsa/zone.js';
 import type { LoadedFile } from './zone-files.js';
+import type { DynamicZones } from './dynamic-zones.js';
 
 export interface ServedZonesOptions {
   readonly logger: Logger;
   /** The TLSA sets to publish in a zone (lower-case origin text), from the TLSA loop. */
   readonly setsFor: (zone: string) => readonly AutoTlsa[];
   readonly autoSerial: (origin: string, hash: string) => number;
+  /** The records of dynamic update, merged into each zone first (dynamic-zones.ts). */
+  readonly dynamic?: DynamicZones;
 }
 
 export class ServedZones {
@@ -34,7 +37,8 @@ export class ServedZones {
     return zones;
   }
 
-  private zoneOf(file: string, lf: LoadedFile): Zone {
+  private zoneOf(file: string, loaded: LoadedFile): Zone {
+    const lf = this.opts.dynamic?.merged(file, loaded) ?? loaded;
     if (lf.source.src.tlsa.length === 0) return lf.plain;
     const { logger } = this.opts;
     const sets = this.opts.setsFor(nameToText(lf.plain.origin).toLowerCase());

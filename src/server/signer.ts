@@ -25,6 +25,8 @@ import {
   type ZoneKeys,
 } from '../dnssec/zonesign.js';
 import type { ZoneKey } from '../dnssec/keys.js';
+import { parentKeys } from '../dnssec/cds.js';
+import { loadZoneKeys } from '../dnssec/keyfile.js';
 
 export interface Secured {
   /** The zones to serve (a zone whose keys are missing may be an older, signed version, or left out). */
@@ -61,6 +63,15 @@ export class ZoneSigner {
     private readonly logger: Logger,
     private readonly now: () => number = () => Date.now(),
   ) {}
+
+  /**
+   * Whether a zone turned `dnssec.enabled: false` may be served unsigned now. Until then a zone that has keys
+   * stays signed and publishes the RFC 8078 §4 delete records, so that the parent drops its DS before the
+   * signatures go (parent-watch.ts decides: every parent server without a DS, and its TTL passed). Default: at once.
+   */
+  insecureReady: (originKey: string) => boolean = () => true;
+  /** Zones that publish the delete records now (logged once each time one starts). */
+  private readonly goingInsecure = new Set<string>();
 
   /** The latest signed version of a zone, by origin key (for `zone export --signed` and health). */
   signed(originKey: string): SignedZone | undefined {
@@ -175,10 +186,24 @@ export class ZoneSigner {
     this.status.clear(); // zones that are gone lose their status
     for (const z of zones) {
       if (!z.dnssec.enabled) {
-        this.status.set(z.origin.key, { state: 'unsigned' });
-        out.push(z);
-        continue;
-      }
+        const going = !this.insecureReady(z.origin.key) && loadZoneKeys(this.keysDir, z.origin).keys.length > 0;
+        if (!going) {
+          if (this.goingInsecure.delete(z.origin.key))
+            this.logger.info('zone-unsigned', { zone: nameToText(z.origin) });
+          this.status.set(z.origin.key, { state: 'unsigned' });
+          out.push(z);
+          continue;
+        }
+        if (!this.goingInsecure.has(z.origin.key)) {
+          this.goingInsecure.add(z.origin.key);
+          this.logger.warn('zone-going-insecure', {
+            zone: nameToText(z.origin),
+            note:
+              'dnssec.enabled is false: the zone stays signed and publishes CDS 0 0 0 00 and CDNSKEY 0 3 0 AA== (RFC 8078); ' +
+              'have the parent remove the DS (or let it follow the CDS); the zone is served unsigned once every parent server has dropped the DS and its TTL has passed',
+          });
+        }
+      } else this.goingInsecure.delete(z.origin.key);
       const last = this.lastSigned.get(z.origin.key);
       const keyEvent = this.keyEvent.get(z.origin.key) ?? Infinity;
       if (
@@ -206,7 +231,8 @@ export class ZoneSigner {
       let signed: SignedZone | undefined;
       if (!keys.ok) {
         signed = this.lastSigned.get(z.origin.key);
-        this.logger.error('zone-keys-missing', {
+        // Unreadable key files are an ownership problem (the error says the fix), not missing keys.
+        this.logger.error(keys.denied ? 'zone-keys-unreadable' : 'zone-keys-missing', {
           zone: name,
           error: keys.error,
           serving: signed ? 'the last signed version' : 'nothing (zone left out until its keys are restored)',
@@ -227,12 +253,30 @@ export class ZoneSigner {
         const tags = keyTags(keys);
         if (last && JSON.stringify(keyTags(last.keys)) !== JSON.stringify(tags))
           this.logger.info('zone-keys-changed', { zone: name, ...tags });
-        const event = keys.nextEvent ? Math.ceil(keys.nextEvent.getTime() / 1000) : Infinity;
+        // RFC 7344: CDS/CDNSKEY for the keys the parent should hold; they change by time alone when a new
+        // key's DS may go up.
+        const parent = parentKeys(keys.dnskeySigners, z.dnssec.cds, z.soa.ttl, z.dnssec.margin, new Date(nowMs));
+        const lastParent = (last?.keys.atParent ?? []).map((k) => k.tag).join(' ');
+        if (z.dnssec.enabled && lastParent !== parent.keys.map((k) => k.tag).join(' '))
+          this.logger.info('zone-cds', {
+            zone: name,
+            cds: parent.keys.map((k) => k.tag),
+            note: parent.keys.length > 0 ? 'CDS and CDNSKEY published for these keys' : 'no CDS or CDNSKEY',
+          });
+        const changes = [keys.nextEvent, parent.changesAt].filter((d) => d !== undefined).map((d) => d.getTime());
+        const event = changes.length > 0 ? Math.ceil(Math.min(...changes) / 1000) : Infinity;
         this.keyEvent.set(z.origin.key, event);
         if (event < nextDue) nextDue = event;
         const request: SignRequest = {
           zone: z,
-          keys: { ksk: keys.ksk, zsk: keys.zsk, dnskeySigners: keys.dnskeySigners, published: keys.published },
+          keys: {
+            ksk: keys.ksk,
+            zsk: keys.zsk,
+            dnskeySigners: keys.dnskeySigners,
+            published: keys.published,
+            atParent: z.dnssec.enabled ? parent.keys : [],
+            parentDelete: !z.dnssec.enabled,
+          },
           now: nowSec,
           signed: undefined,
         };

@@ -14,6 +14,7 @@ import type { StateFaults } from './state-faults.js';
 import type { ZoneVersion } from './publisher.js';
 import type { ZoneSigner } from './signer.js';
 import type { ZoneFiles } from './zone-files.js';
+import type { WatchedStatus } from './watch.js';
 
 export interface StatusSources {
   readonly files: Pick<ZoneFiles, 'loaded' | 'failing'>;
@@ -27,11 +28,19 @@ export interface StatusSources {
   readonly journal?: Pick<Journal, 'size'>;
   /** Failures of the state directory's files; absent: none are tracked. */
   readonly state?: Pick<StateFaults, 'faults' | 'counts'>;
+  /** The watched servers of a zone (watch.ts); absent: none are watched. */
+  readonly secondaries?: (zone: string) => readonly WatchedStatus[];
+  /** Seconds a watched server may stay behind before /healthz fails. */
+  readonly secondaryLag?: number;
+  /** The parent's DS checks (parent-watch.ts); absent: not watched. */
+  readonly parentDs?: { problems(): string[] };
 }
 
 /** /healthz: ok, or one reason per problem. */
 export function health(s: StatusSources): { ok: boolean; reasons: string[] } {
   const reasons: string[] = [];
+  // The last zone gone while running (serve.ts logs no-zone-served): up, but of no use to anyone.
+  if (s.served().size === 0) reasons.push('no zone is served: the zones directory has no zone that loads');
   for (const [file, problems] of s.files.failing)
     reasons.push(
       `zone file ${basename(file)} does not load (serving ${s.files.loaded.has(file) ? 'its last good version' : 'nothing'}): ${problems[0]}`,
@@ -45,6 +54,15 @@ export function health(s: StatusSources): { ok: boolean; reasons: string[] } {
       reasons.push(
         `certificate ${c.path} of TLSA host ${c.host} is ${c.status}${c.reason ? `: ${c.reason}` : c.notAfter !== undefined ? ` (not after ${new Date(c.notAfter).toISOString()})` : ''}`,
       );
+  // A watched server behind for too long: resolvers that ask it get an old version (a TLSA record missing).
+  for (const v of s.served().values())
+    for (const w of s.secondaries?.(v.origin) ?? [])
+      if (w.behind && w.lagMs > (s.secondaryLag ?? 300) * 1000)
+        reasons.push(
+          `zone ${v.origin}: secondary ${w.server} is behind for ${Math.round(w.lagMs / 1000)} s (serial ${w.serial ?? 'unknown'}, serving ${v.serial})${w.error ? `: ${w.error}` : ''}`,
+        );
+  // A DS at the parent that matches no published KSK: validators fail the zone (RFC 4035 §5.2).
+  reasons.push(...(s.parentDs?.problems() ?? []));
   const nowSec = Math.floor(s.now() / 1000);
   for (const lf of s.files.loaded.values()) {
     const z = lf.plain;
@@ -71,8 +89,10 @@ export function scrape(s: StatusSources): string {
     const st = s.signer.status.get(z.origin.key);
     const zone = nameToText(z.origin);
     const journal = s.journal?.size(zone);
+    const secondaries = s.secondaries?.(zone) ?? [];
     return {
       zone,
+      ...(secondaries.length > 0 ? { secondaries } : {}),
       ...(journal ? { journal } : {}),
       ...(signed && st?.state === 'signed' ? { earliestExpiration: signed.earliestExpiration } : {}),
       ...(st?.signMs !== undefined ? { signMs: st.signMs } : {}),

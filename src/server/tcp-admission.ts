@@ -15,6 +15,11 @@
  *   takes its place. Never one that is busy: a transfer being written, answers not yet flushed, a query being
  *   received (part of a message read), or one already closing. When every connection is busy, the newcomer is
  *   closed at once, as before.
+ * - Per source: one address may hold at most `perSource` connections (`--tcp-per-source`, default 64, an eighth
+ *   of the cap); beyond it its new connections are closed at once, so that one source cannot take every slot
+ *   (nor, by eviction, keep closing everyone else's). RFC 7766 §6.2.2 asks clients for few concurrent
+ *   connections per server, one for regular queries. Knot DNS and NSD have no such limit (only the global
+ *   `tcp-max-clients` / `tcp-count`). Secondaries' addresses are exempt: they may transfer many zones at once.
  */
 
 /** A connection as admission sees it. */
@@ -22,6 +27,9 @@ export interface Slot {
   /** When it last did anything (performance.now() milliseconds), or null while it is busy. */
   idleSince(): number | null;
 }
+
+/** Connections one source address may hold when `--tcp-per-source` is not given. */
+export const DEFAULT_PER_SOURCE = 64;
 
 /** Connections that addresses of secondaries may open beyond the cap: 10% of it, at least 4 (0 for a cap of 0). */
 export function reserveSize(cap: number): number {
@@ -36,9 +44,13 @@ export function admit<S extends Slot>(
   open: Iterable<S>,
   count: number,
   cap: number,
-  /** Whether the newcomer's address is a secondary's; asked only once the cap is reached. */
+  /** Whether the newcomer's address is a secondary's; asked only once the cap or its source's limit is reached. */
   secondary: () => boolean,
+  /** Connections the newcomer's address holds already, and how many one address may hold (0: no limit). */
+  fromSource = 0,
+  perSource = 0,
 ): 'accept' | 'refuse' | S {
+  if (perSource > 0 && fromSource >= perSource && !secondary()) return 'refuse';
   if (count < cap || (count < cap + reserveSize(cap) && secondary())) return 'accept';
   if (cap <= 0) return 'refuse';
   let victim: S | null = null;

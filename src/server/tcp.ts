@@ -15,11 +15,13 @@
  * never a transfer that is moving.
  *
  * A full listener still lets a secondary in and closes the longest-idle connection for a newcomer rather than
- * refusing it (tcp-admission.ts says why and how).
+ * refusing it; one client address holds at most `maxPerSource` connections (tcp-admission.ts says why and how).
+ * A message must arrive whole within `messageTimeoutMs` of its first octet (Knot DNS's `tcp-io-timeout`): a
+ * slow trickle would otherwise keep a connection busy, and so safe from eviction, for the whole idle timeout.
  */
 import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { admit, type Slot } from './tcp-admission.js';
+import { admit, DEFAULT_PER_SOURCE, type Slot } from './tcp-admission.js';
 import {
   safeReporter,
   stripBrackets,
@@ -33,6 +35,8 @@ import {
 const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_CONNECTIONS = 512;
 const DEFAULT_MAX_PIPELINED = 64;
+/** Knot DNS's `tcp-io-timeout` default: a query of a few hundred octets arrives in one round trip. */
+const DEFAULT_MESSAGE_TIMEOUT_MS = 500;
 
 /** Peer behaviour, not our bug: not worth an onError report. */
 const QUIET_SOCKET_ERRORS = new Set([
@@ -54,7 +58,10 @@ interface Shared {
   readonly report: (err: unknown) => void;
   readonly idleTimeoutMs: number;
   readonly maxPipelined: number;
+  readonly messageTimeoutMs: number;
   readonly connections: Set<Connection>;
+  /** Open connections by client address (for the per-source limit, tcp-admission.ts). */
+  readonly sources: Map<string, number>;
 }
 
 /** One client connection: reassembly, dispatch, ordered framed writes, flow control, lifetime. */
@@ -79,6 +86,10 @@ class Connection implements Slot {
   private lastActive = performance.now();
   /** The stream's next write, queued for the next turn of the event loop (onDrain). */
   private pumpQueued: NodeJS.Immediate | null = null;
+  /** Runs while a message is partly received: it must be whole within messageTimeoutMs. */
+  private messageTimer: NodeJS.Timeout | null = null;
+  /** Still counted in `shared.connections` and `shared.sources`. */
+  private counted = true;
 
   constructor(
     private readonly socket: Socket,
@@ -98,6 +109,16 @@ class Connection implements Slot {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /** Leaves the listener's counts (once): when closed, or at once when evicted for a newcomer. */
+  leave(): void {
+    if (!this.counted) return;
+    this.counted = false;
+    this.shared.connections.delete(this);
+    const n = (this.shared.sources.get(this.remote.address) ?? 1) - 1;
+    if (n > 0) this.shared.sources.set(this.remote.address, n);
+    else this.shared.sources.delete(this.remote.address);
   }
 
   /** Null while busy: a message half received, answers or a transfer not yet written out, closing. */
@@ -134,6 +155,20 @@ class Connection implements Slot {
     } finally {
       this.socket.uncork();
     }
+    // A message begun in this read (and not finished) starts its clock; the clock does not restart per read.
+    if (!this.closed && (this.partial !== null || this.lengthHigh >= 0)) this.messageTimer ??= this.startMessageTimer();
+  }
+
+  private startMessageTimer(): NodeJS.Timeout {
+    const t = setTimeout(this.onIdle, this.shared.messageTimeoutMs);
+    t.unref();
+    return t;
+  }
+
+  private stopMessageTimer(): void {
+    if (this.messageTimer === null) return;
+    clearTimeout(this.messageTimer);
+    this.messageTimer = null;
   }
 
   /** The framing state machine. Returns when `buf` is used up or writes are blocked (then keeps the rest). */
@@ -186,6 +221,7 @@ class Connection implements Slot {
   }
 
   private dispatch(message: Buffer): void {
+    this.stopMessageTimer();
     this.touch();
     let out: Uint8Array | null;
     try {
@@ -299,6 +335,7 @@ class Connection implements Slot {
     // A message cut off by the FIN can never complete.
     this.partial = null;
     this.lengthHigh = -1;
+    this.stopMessageTimer();
     if (this.backlog === null && this.streaming === null) this.finish();
   };
 
@@ -320,6 +357,7 @@ class Connection implements Slot {
   private readonly onClose = (): void => {
     this.closed = true;
     clearTimeout(this.timer);
+    this.stopMessageTimer();
     if (this.pumpQueued !== null) clearImmediate(this.pumpQueued);
     // A transfer cut off by the close: its producer hears of it (and counts it as an error).
     const unfinished = this.streaming;
@@ -331,7 +369,7 @@ class Connection implements Slot {
     }
     this.partial = null;
     this.backlog = null;
-    this.shared.connections.delete(this);
+    this.leave();
   };
 }
 
@@ -358,8 +396,11 @@ export function listenTcp(opts: TcpOptions): Promise<Listener> {
     report,
     idleTimeoutMs: Math.max(1, opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS),
     maxPipelined: Math.max(1, opts.maxPipelined ?? DEFAULT_MAX_PIPELINED),
+    messageTimeoutMs: Math.max(1, opts.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS),
     connections: new Set(),
+    sources: new Map(),
   };
+  const perSource = Math.max(0, opts.maxPerSource ?? DEFAULT_PER_SOURCE);
   let closing = false;
 
   // allowHalfOpen: a client's FIN after its last query must not stop us from answering it.
@@ -370,7 +411,14 @@ export function listenTcp(opts: TcpOptions): Promise<Listener> {
     const room =
       closing || address === undefined || port === undefined
         ? 'refuse'
-        : admit(shared.connections, shared.connections.size, maxConnections, () => secondary(address));
+        : admit(
+            shared.connections,
+            shared.connections.size,
+            maxConnections,
+            () => secondary(address),
+            shared.sources.get(address) ?? 0,
+            perSource,
+          );
     if (room === 'refuse' || address === undefined || port === undefined) {
       socket.on('error', () => {});
       socket.destroy();
@@ -378,11 +426,12 @@ export function listenTcp(opts: TcpOptions): Promise<Listener> {
     }
     if (room !== 'accept') {
       // The longest-idle connection makes room; it leaves the count now, not when its 'close' comes.
-      shared.connections.delete(room);
+      room.leave();
       room.destroy();
     }
     const family = socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4';
     shared.connections.add(new Connection(socket, { address, port, family }, shared));
+    shared.sources.set(address, (shared.sources.get(address) ?? 0) + 1);
   });
 
   return new Promise<Listener>((resolve, reject) => {

@@ -53,6 +53,8 @@ export interface TlsaLoopOptions {
   readonly onSourceError?: () => void;
   /** A TLSA host's certificate changed to a key that was not pre-published long enough (the counter). */
   readonly onColdRollover?: (host: string) => void;
+  /** A TLSA host's certificate changed to a key whose record a watched server does not serve yet (the counter). */
+  readonly onNotPropagated?: (host: string) => void;
   /** The watcher of the certificate directories (default: chokidar, debounced). */
   readonly watcher?: (onChange: (reason: string) => void) => PathWatcher;
 }
@@ -106,6 +108,7 @@ export class TlsaLoop {
       for (const e of r.events) {
         if (e.event === 'tlsa-source-error') this.opts.onSourceError?.();
         if (e.event === 'tlsa-cold-rollover') this.opts.onColdRollover?.(String(e.fields.host));
+        if (e.event === 'tlsa-not-propagated') this.opts.onNotPropagated?.(String(e.fields.host));
         logger.log(e.level, e.event, e.fields);
       }
       this.opts.onSaved?.(r.saveError);

@@ -52,6 +52,16 @@ export interface TcpOptions extends ListenOptions {
    * each new connection once the cap is reached, so it follows reloads.
    */
   secondary?: (address: string) => boolean;
+  /**
+   * Connections one client address may hold (secondaries exempt); 0: no limit. Default 64 (tcp-admission.ts).
+   */
+  maxPerSource?: number;
+  /**
+   * Time in ms to receive one message once its first octet has arrived (Knot DNS's `tcp-io-timeout`); default
+   * 500. A connection that trickles a message in slower is closed: a partly received message makes a connection
+   * busy, and busy connections are never evicted for newcomers.
+   */
+  messageTimeoutMs?: number;
   /** Responses in flight (written but not yet flushed) per connection before reads pause. Default 64. */
   maxPipelined?: number;
   /** Multi-message answers (AXFR), asked before the handler for every message. */

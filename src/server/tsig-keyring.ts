@@ -64,6 +64,8 @@ export class ServerKeyring {
     };
     zone.transfer.allow.forEach((a, i) => check(a.key, a.line, `transfer.allow[${i}]`));
     zone.transfer.notify.forEach((n, i) => check(n.key, n.line, `transfer.notify[${i}]`));
+    zone.update.forEach((u, i) => check(u.key, u.line, `update[${i}]`));
+    zone.transfer.check?.forEach((n, i) => check(n.key, n.line, `transfer.check[${i}]`));
     return out;
   }
 }

@@ -92,7 +92,7 @@ export function withTsig(responder: Responder, lookup: () => KeyLookup, nowMs: (
     const c = checkTsig(query, lookup(), now);
     if (c.kind === 'unsigned') return responder(query, transport, remote);
     if (c.kind === 'failed') return c.answer;
-    const out = responder(c.signed.query, transport, remote, tsigReserve(c.signed.key));
+    const out = responder(c.signed.query, transport, remote, tsigReserve(c.signed.key), c.signed.key);
     return out === null ? null : signAnswer(out, c.signed, now);
   };
 }

@@ -97,11 +97,12 @@ export class ZoneFiles {
   }
 
   /**
-   * Re-reads the directory: new, changed and removed files. Returns false when the directory itself cannot be
-   * read (every zone is kept as it was, and there is nothing to rebuild).
+   * Re-reads the directory: new, changed and removed files; with `only` (a path), that file alone, the others
+   * untouched (not read, not reported). Returns false when the directory itself cannot be read (every zone is
+   * kept as it was, and there is nothing to rebuild).
    */
-  reload(): boolean {
-    const steps = this.reloadSteps();
+  reload(only?: string): boolean {
+    const steps = this.reloadSteps(only);
     for (;;) {
       const r = steps.next();
       if (r.done) return r.value;
@@ -109,7 +110,7 @@ export class ZoneFiles {
   }
 
   /** reload() in steps: a changed file is built in steps that yield (server/slices.ts). */
-  *reloadSteps(): Generator<void, boolean, undefined> {
+  *reloadSteps(only?: string): Generator<void, boolean, undefined> {
     const { logger } = this.opts;
     let files: string[];
     try {
@@ -123,6 +124,7 @@ export class ZoneFiles {
       return false;
     }
     const seen = new Set(files);
+    if (only !== undefined) files = files.filter((f) => f === only);
     for (const file of files) {
       const have = this.byFile.get(file);
       const stamp = fileStamp(file);
@@ -155,12 +157,12 @@ export class ZoneFiles {
       }
     }
     for (const file of [...this.failures.keys()])
-      if (!seen.has(file)) {
+      if (!seen.has(file) && (only === undefined || file === only)) {
         this.failures.delete(file);
         this.failedStamps.delete(file);
       }
     for (const file of [...this.byFile.keys()])
-      if (!seen.has(file)) {
+      if (!seen.has(file) && (only === undefined || file === only)) {
         logger.info('zone-removed', { file: basename(file) });
         this.byFile.delete(file);
       }
@@ -178,8 +180,8 @@ export class ZoneFiles {
     return files;
   }
 
-  private loadOne(file: string): LoadedFile {
-    const steps = this.loadOneSteps(file, fileStamp(file));
+  private loadOne(file: string, stamp = fileStamp(file)): LoadedFile {
+    const steps = this.loadOneSteps(file, stamp);
     for (;;) {
       const r = steps.next();
       if (r.done) return r.value;
@@ -188,9 +190,10 @@ export class ZoneFiles {
 
   private *loadOneSteps(file: string, stamp: string): Generator<void, LoadedFile, undefined> {
     const { source, plain } = yield* loadZoneForServingSteps(file, this.opts.autoSerial, this.opts.check);
-    if (source.src.tlsa.length > 0) return { source, plain, stamp };
-    // Only a zone with automatic TLSA is built again from its source (served-zones.ts); for the others the
-    // parsed records (about 20 MB for a 100k-name zone) are dropped once the zone is built.
+    if (source.src.tlsa.length > 0 || source.src.update.length > 0) return { source, plain, stamp };
+    // Only a zone with automatic TLSA or dynamic update is built again from its source (served-zones.ts,
+    // dynamic-zones.ts); for the others the parsed records (about 20 MB for a 100k-name zone) are dropped once
+    // the zone is built.
     return { source: { ...source, src: { ...source.src, records: [] } }, plain, stamp };
   }
 

@@ -5,6 +5,7 @@
  * serial only moves forward, also across restarts (RFC 1982 serial arithmetic); the publish path decides it
  * (nextSerial) and records it here before the version is served, so a crash never reuses a serial.
  */
+import { isPermissionCode, permissionProblem } from './access.js';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { serialAdd, serialGreater } from '../wire/serial.js';
@@ -83,6 +84,8 @@ export class SerialStore {
       text = readRegularFile(this.file, STATE_FILE_MAX).toString('utf8');
     } catch (e) {
       if (e instanceof FileReadError && e.missing) this.unreadable = undefined;
+      else if (e instanceof FileReadError && isPermissionCode(e.code))
+        this.unreadable = permissionProblem(this.file).slice(this.file.length + 2);
       else this.unreadable = e instanceof FileReadError ? e.reason : String(e);
       return;
     }

@@ -12,6 +12,10 @@
  * "Long enough" is the same margin a retired record is kept for (rollover.ts `retention`, 2 x TTL): one TTL for
  * the caches plus as much again for resolvers that fetched the set late or clamp TTLs upward. Times are whole
  * seconds since the epoch, as in the state.
+ *
+ * With watched servers (secondaries that answer the public, server/watch.ts) a record is in every resolver's view
+ * only once every one of them serves it: `everywhere` says when the last of them first served a version
+ * published at or after a time, and a record is then ready one TTL after that (never before the 2 x TTL above).
  */
 import { retention, type HostRollover } from './rollover.js';
 
@@ -39,13 +43,30 @@ export function shortKey(rdata: string): string {
   return (rdata.split(' ')[3] ?? rdata).slice(0, 16).toLowerCase();
 }
 
-/** When a record first published at `since` has been in every cache's view long enough to be used. */
-export function readyAt(since: number, ttl: number): number {
-  return since + retention(ttl, ttl);
+/**
+ * When the last watched server first served a version published at or after a time (seconds), or undefined while
+ * one does not yet. Absent: there are no watched servers, and this server alone is what resolvers ask.
+ */
+export type Everywhere = (since: number) => number | undefined;
+
+/**
+ * When a record first published at `since` has been in every cache's view long enough to be used; Infinity
+ * while a watched server does not serve it yet.
+ */
+export function readyAt(since: number, ttl: number, everywhere?: Everywhere): number {
+  const own = since + retention(ttl, ttl);
+  if (!everywhere) return own;
+  const t = everywhere(since);
+  return t === undefined ? Infinity : Math.max(own, t + ttl);
 }
 
 /** One label per published record, in the order given. */
-export function labelRecords(published: readonly string[], h: HostRollover | undefined, now: number): RecordLabel[] {
+export function labelRecords(
+  published: readonly string[],
+  h: HostRollover | undefined,
+  now: number,
+  everywhere?: Everywhere,
+): RecordLabel[] {
   const byRdata = new Map((h?.records ?? []).map((r) => [r.rdata, r]));
   return published.map((rdata) => {
     const r = byRdata.get(rdata);
@@ -54,8 +75,9 @@ export function labelRecords(published: readonly string[], h: HostRollover | und
     if (r.roles.includes('current')) parts.push('current');
     if (r.roles.includes('issuer')) parts.push('issuer');
     if (r.roles.includes('next')) {
-      const at = readyAt(r.since, h.ttl);
-      parts.push(`next (ready at ${iso(at)}${at <= now ? ': safe to deploy' : ''})`);
+      const at = readyAt(r.since, h.ttl, everywhere);
+      if (at === Infinity) parts.push('next (not ready: not yet served by every watched server)');
+      else parts.push(`next (ready at ${iso(at)}${at <= now ? ': safe to deploy' : ''})`);
     }
     if (parts.length === 0)
       parts.push(r.until !== undefined && r.until > now ? `retiring until ${iso(r.until)}` : 'withdrawn');
@@ -68,11 +90,11 @@ export function labelRecords(published: readonly string[], h: HostRollover | und
  * the record of the key used before it is still published as retiring (the set senders may have cached); a
  * host's first publication is none (no set was cached before it).
  */
-export function rotationWarnings(h: HostRollover | undefined, now: number): RotationWarning[] {
+export function rotationWarnings(h: HostRollover | undefined, now: number, everywhere?: Everywhere): RotationWarning[] {
   const out: RotationWarning[] = [];
   for (const r of h?.records ?? []) {
     if (!r.roles.includes('current')) continue;
-    const until = readyAt(r.since, h!.ttl);
+    const until = readyAt(r.since, h!.ttl, everywhere);
     // A record that is neither current nor next is a retiring one: the key in use before this one, which senders
     // may have cached (compared by role, not by time: a renewal can come in the second of the first publication).
     if (until > now && h!.records.some((o) => o.rdata !== r.rdata && o.roles.length === 0))
@@ -82,7 +104,7 @@ export function rotationWarnings(h: HostRollover | undefined, now: number): Rota
         until,
         message:
           `key ${shortKey(r.rdata)} went into use before its TLSA record was published for 2 x TTL: ` +
-          `senders that cached the previous TLSA set may fail (4.7.323 tlsa-invalid) until ${iso(until)}; ` +
+          `senders that cached the previous TLSA set may fail (4.7.323 tlsa-invalid) until ${until === Infinity ? 'one TTL after every watched server serves it' : iso(until)}; ` +
           'renew with certbot --reuse-key, or pre-publish the new key with next: and renew with --key-path',
       });
     if (r.roles.includes('next'))
@@ -103,10 +125,31 @@ export function coldRolloverAt(
   prev: HostRollover | undefined,
   next: HostRollover,
   now: number,
+  everywhere?: Everywhere,
 ): RotationWarning | undefined {
   const wasCurrent = new Set((prev?.records ?? []).filter((r) => r.roles.includes('current')).map((r) => r.rdata));
   if (wasCurrent.size === 0) return undefined;
   const fresh = next.records.find((r) => r.roles.includes('current') && !wasCurrent.has(r.rdata));
   if (!fresh) return undefined;
-  return rotationWarnings(next, now).find((w) => w.event === 'tlsa-cold-rollover' && w.rdata === fresh.rdata);
+  return rotationWarnings(next, now, everywhere).find(
+    (w) => w.event === 'tlsa-cold-rollover' && w.rdata === fresh.rdata,
+  );
+}
+
+/**
+ * The retired records of `h` with their retention counted from when every watched server serves the version
+ * that retired them (RFC 7671 §8.1: a resolver asking a lagging secondary still gets the old set): 2 x TTL from
+ * that moment (never shorter than counted from this server alone), and held from `now` while one does not serve
+ * it yet.
+ */
+export function holdRetired(h: HostRollover, now: number, everywhere: Everywhere): HostRollover {
+  return {
+    ttl: h.ttl,
+    records: h.records.map((r) => {
+      if (r.retiredAt === undefined || r.until === undefined) return r;
+      const from = everywhere(r.retiredAt) ?? now;
+      const until = Math.max(r.until, from + retention(h.ttl, h.ttl));
+      return until === r.until ? r : { ...r, until };
+    }),
+  };
 }

@@ -7,11 +7,24 @@
  * A file that cannot be read or parsed never changes what is published: the last good reading of that file
  * (this process) or, after a restart, the records the state file says it had, stay wanted. A `next:` file that
  * does not exist is normal: nothing is wanted for it, and a record it had retires with the usual retention.
+ *
+ * When a zone has watched servers (secondaries that answer the public; `propagation`, server/watch.ts), a record
+ * is ready one TTL after every one of them serves it, and a retired record's retention counts from when every one
+ * serves the version without it (labels.ts). A renewal to a key that a watched server does not serve yet is an
+ * error naming those servers.
  */
 import type { TlsaEntry } from '../zone/settings.js';
 import type { RolloverStore } from '../state/rollover.js';
 import type { AutoTlsa } from './augment.js';
-import { coldRolloverAt, labelRecords, readyAt, rotationWarnings, shortKey } from './labels.js';
+import {
+  coldRolloverAt,
+  holdRetired,
+  labelRecords,
+  readyAt,
+  rotationWarnings,
+  shortKey,
+  type Everywhere,
+} from './labels.js';
 import { advance, nextWithdrawal, published, type HostRollover, type TlsaRole, type Wanted } from './rollover.js';
 import { readTlsaSource, TlsaSourceError, tlsa211, tlsa311, type TlsaSource } from './source.js';
 
@@ -57,6 +70,16 @@ export function certStatus(s: TlsaSource, now: number): CertStatus {
 
 const hostKey = (r: TlsaEntryRef): string => `${r.zone}|${r.host}`;
 
+/** What the manager needs of the watched servers (server/watch.ts); times in milliseconds since the epoch. */
+export interface Propagation {
+  /** Whether the zone has watched servers. */
+  watched(zone: string): boolean;
+  /** When the last watched server first served a version published at or after `since`; undefined: not yet. */
+  servedEverywhereAt(zone: string, since: number): number | undefined;
+  /** The watched servers that do not serve a version published at or after `since` yet. */
+  lacking(zone: string, since: number): string[];
+}
+
 export class TlsaManager {
   private entries: TlsaEntryRef[] = [];
   private hosts: Record<string, HostRollover>;
@@ -71,6 +94,7 @@ export class TlsaManager {
   constructor(
     private readonly store: RolloverStore,
     private readonly now: () => number = Date.now,
+    private readonly propagation?: Propagation,
   ) {
     const { hosts, problem } = store.load(now());
     this.hosts = hosts as Record<string, HostRollover>;
@@ -191,11 +215,36 @@ export class TlsaManager {
       read(ref.entry.cert, 'current');
       if (ref.entry.next) read(ref.entry.next, 'next');
 
-      const next = advance(prev, wanted, ref.ttl, nowSec);
+      const everywhere = this.everywhere(ref.zone);
+      // Retired records are held while a watched server does not serve the version without them yet.
+      const held = prev && everywhere ? holdRetired(prev, nowSec, everywhere) : prev;
+      const advanced = advance(held, wanted, ref.ttl, nowSec);
+      const next = everywhere ? holdRetired(advanced, nowSec, everywhere) : advanced;
       hosts[key] = next;
       // A renewal with a key that was not pre-published long enough (labels.ts): reported once, at the change.
-      const cold = coldRolloverAt(prev, next, nowSec);
-      if (cold)
+      const cold = coldRolloverAt(prev, next, nowSec, everywhere);
+      const since = next.records.find((r) => r.rdata === cold?.rdata)?.since;
+      const lacking = cold && since !== undefined ? (this.propagation?.lacking(ref.zone, since * 1000) ?? []) : [];
+      if (cold && lacking.length > 0)
+        // Resolvers asking these servers get no record for the key in use: senders that ask them fail until they
+        // serve it and the TTL of the set they cached has passed.
+        events.push({
+          level: 'error',
+          event: 'tlsa-not-propagated',
+          fields: {
+            zone: ref.zone,
+            host: ref.host,
+            key: shortKey(cold.rdata),
+            servers: lacking,
+            until: `${next.ttl} s after every one of them serves it`,
+            message:
+              `key ${shortKey(cold.rdata)} went into use before ${lacking.join(', ')} served its TLSA record: senders ` +
+              `whose resolvers ask ${lacking.length > 1 ? 'them' : 'it'} may fail (4.7.323 tlsa-invalid) until ` +
+              `${next.ttl} s after ${lacking.length > 1 ? 'they serve' : 'it serves'} it; check the path and the ` +
+              'transfers to those servers',
+          },
+        });
+      else if (cold)
         events.push({
           level: 'warn',
           event: 'tlsa-cold-rollover',
@@ -203,11 +252,11 @@ export class TlsaManager {
             zone: ref.zone,
             host: ref.host,
             key: shortKey(cold.rdata),
-            until: new Date(cold.until! * 1000).toISOString(),
+            until: cold.until === Infinity ? 'unknown' : new Date(cold.until! * 1000).toISOString(),
             message: cold.message,
           },
         });
-      const inUse = rotationWarnings(next, nowSec).find((w) => w.event === 'tlsa-next-in-use');
+      const inUse = rotationWarnings(next, nowSec, everywhere).find((w) => w.event === 'tlsa-next-in-use');
       if (inUse)
         report(`${key}|next-in-use`, inUse.rdata, {
           level: 'warn',
@@ -217,7 +266,11 @@ export class TlsaManager {
       else this.reported.delete(`${key}|next-in-use`);
       // A next key that has been published for 2 x TTL is safe to deploy: said once (the poll notices it).
       for (const r of next.records)
-        if (r.roles.includes('next') && !r.roles.includes('current') && readyAt(r.since, next.ttl) <= nowSec)
+        if (
+          r.roles.includes('next') &&
+          !r.roles.includes('current') &&
+          readyAt(r.since, next.ttl, everywhere) <= nowSec
+        )
           report(`${key}|next-ready`, r.rdata, {
             level: 'info',
             event: 'tlsa-next-ready',
@@ -225,7 +278,7 @@ export class TlsaManager {
               zone: ref.zone,
               host: ref.host,
               key: shortKey(r.rdata),
-              readyAt: new Date(readyAt(r.since, next.ttl) * 1000).toISOString(),
+              readyAt: new Date(readyAt(r.since, next.ttl, everywhere) * 1000).toISOString(),
               note: 'safe to deploy: renew with this key (certbot --key-path)',
             },
           });
@@ -243,7 +296,9 @@ export class TlsaManager {
             host: ref.host,
             ttl: next.ttl,
             // Each published record in words (labels.ts): `current`, `next (ready at ...)`, `retiring until ...`.
-            labels: labelRecords(published(next, nowSec), next, nowSec).map((l) => `${l.label}: ${l.rdata}`),
+            labels: labelRecords(published(next, nowSec), next, nowSec, everywhere).map(
+              (l) => `${l.label}: ${l.rdata}`,
+            ),
             records: next.records.map((r) => ({
               rdata: r.rdata,
               roles: r.roles,
@@ -270,6 +325,22 @@ export class TlsaManager {
       saveError = e;
     }
     return { changed, events, ...(saveError !== undefined ? { saveError } : {}) };
+  }
+
+  /** The zone's propagation in seconds (labels.ts Everywhere), or undefined when it has no watched servers. */
+  private everywhere(zone: string): Everywhere | undefined {
+    const p = this.propagation;
+    if (!p?.watched(zone)) return undefined;
+    return (since) => {
+      const t = p.servedEverywhereAt(zone, since * 1000);
+      return t === undefined ? undefined : Math.ceil(t / 1000);
+    };
+  }
+
+  /** When a record of the host first published at `since` (seconds) is ready (labels.ts readyAt). */
+  readyAt(zone: string, host: string, since: number): number {
+    const h = this.hosts[`${zone}|${host}`];
+    return readyAt(since, h?.ttl ?? 0, this.everywhere(zone));
   }
 
   /** Saves the history as it is now (a retry after a failed save); throws when that fails. */

@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { nameToText } from '../wire/name.js';
 import { ZoneError, type ZoneProblem } from '../zone/errors.js';
 import { buildZoneSource, readZoneSource, type ZoneFileSource } from '../zone/files.js';
+import { withStoredDynamicRecords } from '../zone/dynamic.js';
 import { RolloverStore } from '../state/rollover.js';
 import { SerialStore } from '../state/serials.js';
 import type { Zone } from '../zone/zone.js';
@@ -70,7 +71,8 @@ export function zoneWithTlsa(
 export function loadZoneAsServed(file: string, stateDir: string): { zone: Zone; tlsaErrors: string[] } {
   const serials = new SerialStore(stateDir, undefined, true);
   const auto = (origin: string, hash: string): number => serials.serialFor(origin, hash);
-  const source = readZoneSource(file);
+  // The records of dynamic update are served with the file's (RFC 2136; zone/dynamic.ts).
+  const source = withStoredDynamicRecords(readZoneSource(file), stateDir);
   if (source.src.tlsa.length === 0) return { zone: buildZoneSource(source, auto), tlsaErrors: [] };
   const plain = buildZoneSource(source);
   const problems = tlsaEntryProblems(source, plain);

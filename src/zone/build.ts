@@ -22,6 +22,7 @@ import { slabCopy } from '../wire/slab.js';
 import { T, typeFromText, typeToText } from '../wire/types.js';
 import { ZoneError, type ZoneProblem } from './errors.js';
 import { didYouMean } from './typo.js';
+import { grantOf, resolveUpdateRules } from './updatepolicy.js';
 import type { RecordInput, ZoneSource } from './yaml.js';
 import type { SoaInput } from './yamlsettings.js';
 import { OneRRset, RRsetsByType, type RRset, type Zone, type ZoneNode } from './zone.js';
@@ -251,6 +252,20 @@ export function* buildZoneSteps(
     if (problems.length > before) rejected.add(r);
     if (++step % PER_STEP === 0) yield;
   }
+  // RFC 2136 §3.3: what `update:` allows is the update's alone; the same owner and type in `records:` would have
+  // two sources, and an update could not tell which one it changes.
+  const update = resolveUpdateRules(src.update, origin, src.tlsa, problem);
+  if (update.length > 0)
+    for (const r of src.records) {
+      if (r.dynamic || rejected.has(r)) continue;
+      const grant = grantOf(update, parseName(r.owner, origin), typeFromText(r.type));
+      if (grant)
+        problem(
+          r.line,
+          `${r.owner} ${r.type.toUpperCase()}: also allowed to dynamic update by update: (line ${grant.line}); ` +
+            'write it in one place only',
+        );
+    }
 
   // ---- SOA ---------------------------------------------------------------------------------------------------
   const soaIn: SoaInput | undefined = src.soa;
@@ -441,6 +456,7 @@ export function* buildZoneSteps(
     dnssec: src.dnssec,
     tlsa: src.tlsa,
     transfer: src.transfer,
+    update,
     contentHash,
     serialSetting: soaIn!.serial,
   });

@@ -1,12 +1,14 @@
 /**
  * Zone -> RFC 1035 master file text: one RR per line, absolute owner names, `owner TTL IN TYPE RDATA`,
  * SOA first, then every RRset in canonical order (RFC 4034 §6.1). Used by `dane-ns zone export`, by the
- * oracle tests (Knot loads exactly this), by operators migrating out, and (the same RRsets) by AXFR.
+ * oracle tests (Knot loads exactly this), by operators migrating out, and (the same RRsets) by AXFR. RRsets
+ * written by dynamic update (RFC 2136) are preceded by a comment line saying so.
  */
 import { nameToText } from '../wire/name.js';
 import { rdataToText } from '../wire/rdata.js';
 import { T, typeToText } from '../wire/types.js';
 import type { RRset, Zone, ZoneNode } from './zone.js';
+import { grantOf } from './updatepolicy.js';
 
 /**
  * RRsets to put beside the zone's own: a list (grouped by owner before the first RRset is given), or the
@@ -54,6 +56,11 @@ function byOwner(rrsets: Iterable<RRset>): (node: ZoneNode) => readonly RRset[] 
 /** The zone as master file text (see exportRRsets for the order and `extra`). */
 export function exportZone(zone: Zone, extra: Extra = []): string {
   const out: string[] = [`; zone ${nameToText(zone.origin)} exported by dane-ns`, `$ORIGIN ${nameToText(zone.origin)}`];
-  for (const rs of exportRRsets(zone, extra)) out.push(...lines(rs));
+  for (const rs of exportRRsets(zone, extra)) {
+    // Records the `update:` policy opens are written by dynamic update (RFC 2136) and kept in the state
+    // directory, not in the zone file: said, so that nobody copies them into the file (a load error there).
+    if (grantOf(zone.update, rs.owner, rs.type)) out.push('; dynamic update (RFC 2136), kept in the state directory:');
+    out.push(...lines(rs));
+  }
   return out.join('\n') + '\n';
 }

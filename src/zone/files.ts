@@ -8,6 +8,7 @@ import { ZoneError, type ZoneProblem } from './errors.js';
 import { buildZoneSteps } from './build.js';
 import { parseZoneYamlSteps, type ZoneSource } from './yaml.js';
 import type { Zone } from './zone.js';
+import { isPermissionCode, permissionProblem } from '../state/access.js';
 import { FileReadError, readRegularFile, ZONE_FILE_MAX } from '../state/readfile.js';
 
 /**
@@ -77,7 +78,13 @@ export function* readZoneSourceSteps(path: string): Generator<void, ZoneFileSour
     // Only a regular file up to ZONE_FILE_MAX: a FIFO or a link to /dev/zero must not stall the server.
     text = readRegularFile(path, ZONE_FILE_MAX).toString('utf8');
   } catch (e) {
-    const reason = e instanceof FileReadError ? e.reason : (e as Error).message;
+    const code = (e as NodeJS.ErrnoException).code;
+    // A file the server's user may not read: whose it is, its mode and the chown (state/access.ts).
+    const reason = isPermissionCode(code)
+      ? permissionProblem(path).slice(path.length + 2)
+      : e instanceof FileReadError
+        ? e.reason
+        : (e as Error).message;
     const problems = [{ file: path, line: 0, reason: `cannot read: ${reason}` }];
     const refused = e instanceof FileReadError && e.code === undefined;
     throw refused ? new ZoneError(problems) : new ZoneReadError(problems);

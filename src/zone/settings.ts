@@ -23,6 +23,24 @@ export interface DnssecSettings {
   readonly inceptionOffset: number;
   /** A KSK and a ZSK, or one combined signing key (RFC 6781 §3.1). */
   readonly keys: 'ksk-zsk' | 'csk';
+  /**
+   * When CDS and CDNSKEY (RFC 7344, RFC 8078) are published at the apex: during a KSK or CSK rollover, from the
+   * moment the new key's DS may go to the parent until the parent shows it (`rollover`); for the current key
+   * too (`always`); not at all (`never`).
+   */
+  readonly cds: 'rollover' | 'always' | 'never';
+  /** The parent's name servers to ask for the zone's DS; empty: found through the parent zone's NS. */
+  readonly parent: readonly ParentServer[];
+  /** Seconds between two checks of the parent's DS (more often while a rollover waits for it). */
+  readonly parentCheck: number;
+  /** Seconds of safety added to every rollover wait (BIND's publish-safety and retire-safety). */
+  readonly margin: number;
+}
+
+/** One `dnssec.parent` entry: a parent name server's address and port (53 unless written `ADDRESS@PORT`). */
+export interface ParentServer {
+  readonly address: string;
+  readonly port: number;
 }
 
 export const DNSSEC_DEFAULTS: DnssecSettings = Object.freeze({
@@ -32,6 +50,10 @@ export const DNSSEC_DEFAULTS: DnssecSettings = Object.freeze({
   refreshBefore: 7 * 86400,
   inceptionOffset: 3600,
   keys: 'ksk-zsk',
+  cds: 'rollover',
+  parent: Object.freeze([]),
+  parentCheck: 3600,
+  margin: 3600,
 });
 
 /** One `tlsa:` entry: TLSA records (RFC 6698, RFC 7672) kept in step with a certificate or key file. */
@@ -92,9 +114,34 @@ export interface NotifyTarget {
 export interface TransferSettings {
   readonly allow: readonly TransferAllow[];
   readonly notify: readonly NotifyTarget[];
+  /**
+   * Public name servers that are not notified (a hosted service's anycast addresses) but are watched like the
+   * notify targets: asked which serial they serve (absent: none).
+   */
+  readonly check?: readonly NotifyTarget[];
+}
+
+/** Every watched server of a zone: its notify targets, then its `check` servers. */
+export function watchedServers(t: TransferSettings): readonly NotifyTarget[] {
+  return t.check && t.check.length > 0 ? [...t.notify, ...t.check] : t.notify;
 }
 
 export const TRANSFER_DEFAULTS: TransferSettings = Object.freeze({
   allow: Object.freeze([]),
   notify: Object.freeze([]),
 });
+
+/**
+ * One `update:` entry: which names and types a TSIG key may change by RFC 2136 dynamic update (an ACME client
+ * writing `_acme-challenge` TXT records for DNS-01, RFC 8555 §8.4).
+ */
+export interface UpdateRule {
+  /** The TSIG key's name, lower case and absolute. */
+  readonly key: string;
+  /** Exact owner names as written, relative to the origin unless they end in `.`. */
+  readonly names: readonly string[];
+  /** Type codes; [TXT] when the entry lists none. */
+  readonly types: readonly number[];
+  /** Line of the entry in the zone file, for messages. */
+  readonly line: number;
+}

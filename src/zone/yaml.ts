@@ -24,6 +24,7 @@ import {
   type DnssecSettings,
   type TlsaEntry,
   type TransferSettings,
+  type UpdateRule,
 } from './settings.js';
 import {
   duration,
@@ -38,6 +39,7 @@ import {
 import { readPiece, type PieceOwner } from './yamlpiece.js';
 import { syntaxProblem } from './yamlerrors.js';
 import { readTransfer } from './yamltransfer.js';
+import { readUpdate } from './yamlupdate.js';
 
 export interface RecordInput {
   /** Owner as written ("@", relative or absolute). */
@@ -49,6 +51,8 @@ export interface RecordInput {
   /** One value in presentation format (or a TXT text, see docs/zone-format.md). */
   readonly value: string;
   readonly line: number;
+  /** Written by dynamic update (RFC 2136), kept in the state directory: not in the file, line 0. */
+  readonly dynamic?: boolean;
 }
 
 export interface ZoneSource {
@@ -63,9 +67,11 @@ export interface ZoneSource {
   readonly tlsa: readonly TlsaEntry[];
   /** Who may transfer the zone (RFC 5936 §6). */
   readonly transfer: TransferSettings;
+  /** Who may change which names by dynamic update (RFC 2136); empty: nobody. */
+  readonly update: readonly UpdateRule[];
 }
 
-const TOP_KEYS = new Set(['origin', 'ttl', 'soa', 'dnssec', 'records', 'tlsa', 'transfer']);
+const TOP_KEYS = new Set(['origin', 'ttl', 'soa', 'dnssec', 'records', 'tlsa', 'transfer', 'update']);
 
 /** Owner entries per separately parsed piece of a large `records:` mapping (see splitRecords). */
 const OWNERS_PER_PIECE = 300;
@@ -301,6 +307,7 @@ function* readZoneYaml(
     records: [],
     tlsa: [],
     transfer: TRANSFER_DEFAULTS,
+    update: [],
   };
   if (doc.errors.length > 0) return empty;
   const root = doc.contents;
@@ -323,6 +330,7 @@ function* readZoneYaml(
   const records: RecordInput[] = [];
   const tlsa: TlsaEntry[] = [];
   let transfer = TRANSFER_DEFAULTS;
+  let update: UpdateRule[] = [];
 
   const topSeen = new Map<string, number>();
   for (const pair of (root as YAMLMap).items) {
@@ -378,9 +386,12 @@ function* readZoneYaml(
       case 'transfer':
         transfer = readTransfer(reader, v, line);
         break;
+      case 'update':
+        update = readUpdate(reader, v, line);
+        break;
     }
   }
-  return { file, origin, originLine, ttl, soa, dnssec, records, tlsa, transfer };
+  return { file, origin, originLine, ttl, soa, dnssec, records, tlsa, transfer, update };
 
   function mapEntries(
     v: unknown,

@@ -6,7 +6,8 @@
  */
 import { isScalar, isSeq, type Scalar } from 'yaml';
 import { MAX_SECONDS, parseDuration } from './duration.js';
-import { DNSSEC_DEFAULTS, type DnssecSettings, type TlsaEntry } from './settings.js';
+import { DNSSEC_DEFAULTS, type DnssecSettings, type ParentServer, type TlsaEntry } from './settings.js';
+import { parseParentServer } from './yamlparent.js';
 
 /** The `soa:` section: the SOA RDATA fields (RFC 1035 §3.3.13) and the SOA RRset's TTL. */
 export interface SoaInput {
@@ -150,7 +151,18 @@ export function readSoa(r: NodeReader, v: unknown, line: number): SoaInput | und
   };
 }
 
-const DNSSEC_KEYS = ['enabled', 'denial', 'keys', 'signature-validity', 'refresh-before', 'inception-offset'] as const;
+const DNSSEC_KEYS = [
+  'enabled',
+  'denial',
+  'keys',
+  'signature-validity',
+  'refresh-before',
+  'inception-offset',
+  'cds',
+  'parent',
+  'parent-check',
+  'margin',
+] as const;
 
 /** The `dnssec:` section over the defaults. */
 export function readDnssec(r: NodeReader, v: unknown, line: number): DnssecSettings {
@@ -170,6 +182,11 @@ export function readDnssec(r: NodeReader, v: unknown, line: number): DnssecSetti
   out.signatureValidity = seconds('signature-validity') ?? out.signatureValidity;
   out.refreshBefore = seconds('refresh-before') ?? out.refreshBefore;
   out.inceptionOffset = seconds('inception-offset') ?? out.inceptionOffset;
+  out.cds = get('cds', (e, w) => choice(r, e, w, ['rollover', 'always', 'never'] as const)) ?? out.cds;
+  out.parent = get('parent', (e, w) => parentServers(r, e, w)) ?? out.parent;
+  out.parentCheck = seconds('parent-check') ?? out.parentCheck;
+  out.margin = seconds('margin') ?? out.margin;
+  if (out.parentCheck === 0) r.problem(f.get('parent-check')!.line, 'dnssec.parent-check: must be at least 1 second');
   if (out.refreshBefore >= out.signatureValidity)
     r.problem(line, 'dnssec.refresh-before must be shorter than dnssec.signature-validity');
   // RFC 4034 §3.1.5: inception and expiration are compared in serial number arithmetic, so they must be less
@@ -177,6 +194,22 @@ export function readDnssec(r: NodeReader, v: unknown, line: number): DnssecSetti
   if (out.inceptionOffset + out.signatureValidity > MAX_SECONDS)
     r.problem(line, 'dnssec.inception-offset + dnssec.signature-validity must be less than 68 years');
   return out;
+}
+
+/** `dnssec.parent`: one address or a list of them, each listed once; undefined when one is not usable. */
+function parentServers(r: NodeReader, e: Entry, what: string): ParentServer[] | undefined {
+  const items = isSeq(e.value) ? e.value.items : [e.value];
+  const out: ParentServer[] = [];
+  for (const it of items) {
+    const l = isSeq(e.value) && isScalar(it) ? r.lineOf(it) : e.line;
+    const s = scalar(r, it, l, what);
+    const p = s === undefined ? undefined : parseParentServer(s);
+    if (typeof p === 'string') r.problem(l, `${what}: "${s}": ${p}`);
+    else if (p && out.some((o) => o.address === p.address && o.port === p.port))
+      r.problem(l, `${what}: "${s}" is listed twice`);
+    else if (p) out.push(p);
+  }
+  return out.length === items.length ? out : undefined;
 }
 
 const TLSA_KEYS = ['host', 'cert', 'next', 'ports', 'ttl', 'issuer'] as const;

@@ -2,10 +2,12 @@
  * The `transfer:` section of a YAML zone file (docs/zone-format.md): who may transfer the zone by AXFR (RFC
  * 5936 §6) and which secondaries are sent a NOTIFY when a new serial is served (RFC 1996 §3). Each `allow`
  * entry names a TSIG key (RFC 8945), a source address or prefix, or both; each `notify` entry an address, a
- * port (53 by default) and optionally the TSIG key to sign with. Whether a named key exists is the server's
+ * port (53 by default) and optionally the TSIG key to sign with. Each `check` entry (a public name server that
+ * is not notified directly, such as a hosted service's anycast address) has the shape of a `notify` entry, or is
+ * a bare address: the server asks it, like the notify targets, which serial it serves (server/watch.ts). Whether a named key exists is the server's
  * question (it holds the keyring); this reader checks the values only.
  */
-import { isSeq, type YAMLSeq } from 'yaml';
+import { isScalar, isSeq, type YAMLSeq } from 'yaml';
 import { parseName, nameToText, ROOT } from '../wire/name.js';
 import { addressBytes, parsePrefix } from './prefix.js';
 import {
@@ -17,7 +19,7 @@ import {
 } from './settings.js';
 import { fields, isEmpty, scalar, text, type Entry, type NodeReader } from './yamlsettings.js';
 
-const TRANSFER_KEYS = ['allow', 'notify'] as const;
+const TRANSFER_KEYS = ['allow', 'notify', 'check'] as const;
 const ALLOW_KEYS = ['key', 'address'] as const;
 const NOTIFY_KEYS = ['address', 'port', 'key'] as const;
 /** RFC 1996 §3.3: NOTIFY goes to the secondaries' port 53 unless configured otherwise. */
@@ -27,8 +29,12 @@ const DNS_PORT = 53;
 export function readTransfer(r: NodeReader, v: unknown, line: number): TransferSettings {
   const f = fields(r, v, line, 'transfer', TRANSFER_KEYS);
   const allow = list(r, f.get('allow'), 'transfer.allow')?.items.flatMap((item, i) => readAllow(r, item, i)) ?? [];
-  const notify = list(r, f.get('notify'), 'transfer.notify')?.items.flatMap((item, i) => readNotify(r, item, i)) ?? [];
-  return allow.length === 0 && notify.length === 0 ? TRANSFER_DEFAULTS : { allow, notify };
+  const notify =
+    list(r, f.get('notify'), 'transfer.notify')?.items.flatMap((item, i) => readTarget(r, item, i, 'notify')) ?? [];
+  const check =
+    list(r, f.get('check'), 'transfer.check')?.items.flatMap((item, i) => readTarget(r, item, i, 'check')) ?? [];
+  if (allow.length === 0 && notify.length === 0 && check.length === 0) return TRANSFER_DEFAULTS;
+  return check.length === 0 ? { allow, notify } : { allow, notify, check };
 }
 
 /** The entry's list, or undefined when it is absent, empty or not a list (a problem then). */
@@ -76,17 +82,21 @@ function readAllow(r: NodeReader, item: unknown, i: number): TransferAllow[] {
   return ok ? [{ key, address, line: l }] : [];
 }
 
-function readNotify(r: NodeReader, item: unknown, i: number): NotifyTarget[] {
+/** A `notify` or `check` entry; a `check` entry may also be a bare address (`check: [203.0.113.53]`). */
+function readTarget(r: NodeReader, item: unknown, i: number, section: 'notify' | 'check'): NotifyTarget[] {
   const l = r.lineOf(item);
-  const what = `transfer.notify[${i}]`;
-  const g = fields(r, item, l, what, NOTIFY_KEYS);
+  const what = `transfer.${section}[${i}]`;
+  const bare = section === 'check' && isScalar(item);
+  const g = bare
+    ? new Map<string, Entry>([['address', { key: 'address', value: item, line: l }]])
+    : fields(r, item, l, what, NOTIFY_KEYS);
   const ae = g.get('address');
   const pe = g.get('port');
   const ke = g.get('key');
   if (!ae) return (void r.problem(l, `${what}: expected an address`), []);
   let ok = true;
   const address = text(r, ae.value, ae.line, `${what}.address`);
-  // One address, not a prefix: a NOTIFY goes to one host.
+  // One address, not a prefix: a NOTIFY (or an SOA query) goes to one host.
   if (address !== undefined && !addressBytes(address)) {
     r.problem(ae.line, `${what}.address: "${address}" is not an IPv4 or IPv6 address`);
     ok = false;

@@ -6,6 +6,7 @@
 import type { Name } from '../wire/name.js';
 import type { RRset } from '../wire/rrset.js';
 import type { DnssecSettings, TlsaEntry, TransferSettings } from './settings.js';
+import type { UpdateGrant } from './updatepolicy.js';
 
 // The RRset type is defined in wire/rrset.ts (wire/ cannot import zone/) and re-exported with the zone model.
 export type { RRset };
@@ -137,6 +138,8 @@ export interface Zone {
   readonly tlsa: readonly TlsaEntry[];
   /** Who may transfer the zone; not part of the content hash (who may read the zone is not zone content). */
   readonly transfer: TransferSettings;
+  /** Who may change which names and types by dynamic update (RFC 2136); not part of the content hash. */
+  readonly update: readonly UpdateGrant[];
   /** Digest of the zone content (excluding the SOA serial), used to decide whether the serial must rise. */
   readonly contentHash: string;
   /**

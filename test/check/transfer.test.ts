@@ -125,6 +125,27 @@ describe('dane-ns check: transfer lines', () => {
     ]);
   });
 
+  it('check servers are asked like the notify targets; a lag the running server reports is shown', async () => {
+    const behind = await target({ serial: SERVED - 1 });
+    const current = await target({ serial: SERVED });
+    const z = zone(
+      `transfer:\n  check:\n    - { address: 127.0.0.1, port: ${behind} }\n    - { address: 127.0.0.1, port: ${current} }\n`,
+    );
+    const f = await transferFindings({
+      zone: z,
+      served: SERVED,
+      lookup: RING.lookup,
+      keysDir: 'keys',
+      timeoutMs: 300,
+      now: NOW_MS,
+      lagSeconds: new Map([[`127.0.0.1#${behind}`, 42]]),
+    });
+    expect(f.map((x) => `${x.level} ${x.what}: ${x.detail}`)).toEqual([
+      `warn check 127.0.0.1:${behind}: serial ${SERVED - 1} (behind the served ${SERVED}; 42 s behind)`,
+      `ok check 127.0.0.1:${current}: serial ${SERVED} (current)`,
+    ]);
+  });
+
   it('a target with a key: asked signed, its signed answer verified; a wrong signature or a missing key is a warning', async () => {
     const good = await target({ serial: SERVED, key: KEY });
     const bad = await target({ serial: SERVED, key: WRONG });

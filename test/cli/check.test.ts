@@ -99,6 +99,39 @@ describe('dane-ns check', () => {
     expect(r.stdout).toMatch(/^result {2}_25\._tcp\.mx\.check\.example\. starttls-not-supported$/m);
   });
 
+  it('--json: one object with the findings and results of the text output, and the same exit code', async () => {
+    const base = ['check', 'check.example', '--zones', dir];
+    const text = await run([...base, '--server', `127.0.0.1:${port}`]);
+    const r = await run([...base, '--server', `127.0.0.1:${port}`, '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const o = JSON.parse(r.stdout) as {
+      zone: string;
+      server: string;
+      servedSerial: number;
+      failed: boolean;
+      findings: { level: string; what: string; detail: string }[];
+      results: unknown[];
+    };
+    expect(o).toMatchObject({ zone: 'check.example.', server: `127.0.0.1:${port}`, failed: false, results: [] });
+    expect(o.servedSerial).toBeGreaterThan(0);
+    // The same findings, in the same order, as the text lines.
+    const lines = text.stdout.trim().split('\n');
+    expect(o.findings.map((f) => `${f.level.padEnd(4)}  ${f.what}: ${f.detail}`)).toEqual(
+      lines.map((l) => l.replace(/^(ok {2}|warn|FAIL)/, (x) => x.trim().toLowerCase().padEnd(4))),
+    );
+    expect(o.findings).toContainEqual(
+      expect.objectContaining({ level: 'ok', what: '_25._tcp.mx.check.example. TLSA' }),
+    );
+    // A failing check: exit 1 and `failed`, the findings still one JSON object on stdout.
+    const other = await freePort();
+    const f = await run([...base, '--server', `127.0.0.1:${other}`, '--json']);
+    expect(f.code).toBe(1);
+    const fo = JSON.parse(f.stdout) as { failed: boolean; findings: { level: string; detail: string }[] };
+    expect(fo.failed).toBe(true);
+    expect(fo.findings).toContainEqual(expect.objectContaining({ level: 'fail' }));
+    expect(fo).not.toHaveProperty('servedSerial');
+  });
+
   it.each([
     [['--connect', '127.0.0.1'], /^dane-ns: --connect only applies with --live /],
     [['--smtp-port', '2525'], /^dane-ns: --smtp-port only applies with --live /],
@@ -111,6 +144,7 @@ describe('dane-ns check', () => {
     [['--resolver', '127.0.0.1:0'], /^dane-ns: --resolver: expected a port number 1\.\.65535 \(got "0"\) /],
     [['--state', 'x'], /^dane-ns: unknown option --state /],
     [['--live=1'], /^dane-ns: --live takes no value/],
+    [['--json=1'], /^dane-ns: --json takes no value/],
   ])('%j is a usage error naming the flag', async (flags, message) => {
     expect(usageLine(await run(['check', 'check.example', '--zones', dir, ...flags]))).toMatch(message);
   });

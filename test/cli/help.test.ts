@@ -10,7 +10,7 @@ import { run } from './run.js';
 
 /** The `--flag` names in a usage text. */
 const flagsOf = (text: string): string[] =>
-  [...new Set([...text.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]!))].sort();
+  [...new Set([...text.matchAll(/--([a-z][a-z0-9-]*)/g)].map((m) => m[1]!))].sort();
 
 /** The words that select the command (`keys rollover` of `keys rollover ZONE`). */
 const words = (name: string): string[] => name.split(' ').filter((w) => !/^[A-Z]/.test(w));

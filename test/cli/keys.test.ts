@@ -175,10 +175,57 @@ describe('dane-ns keys rollover', () => {
   });
 });
 
+describe('dane-ns keys list --json', () => {
+  it('one object: zone, each key with tag, role, flags, algorithm, times and state; what the table shows', async () => {
+    const { keys } = await setup();
+    const r = await run(['keys', 'list', 'roll.example', '--keys', keys, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const o = JSON.parse(r.stdout) as {
+      zone: string;
+      keys: { tag: number; role: string; flags: number; algorithm: number; state: string; created: string }[];
+      problems: string[];
+    };
+    expect(o.zone).toBe('roll.example.');
+    expect(o.problems).toEqual([]);
+    expect(o.keys.map((k) => [k.role, k.flags, k.algorithm, k.state]).sort()).toEqual([
+      ['ksk', 257, 13, 'active'],
+      ['zsk', 256, 13, 'active'],
+    ]);
+    for (const k of o.keys) {
+      expect(k.created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect(k).not.toHaveProperty('inactive');
+    }
+    expect(o.keys.map((k) => [k.role, k.state]).sort()).toEqual(await listed(keys));
+    // The tags are those of the table.
+    const table = await run(['keys', 'list', 'roll.example', '--keys', keys]);
+    expect(o.keys.map((k) => String(k.tag)).sort()).toEqual(
+      table.stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(/\s+/)[0])
+        .sort(),
+    );
+  });
+
+  it('a key file that does not load is one of `problems` (and a warning on stderr)', async () => {
+    const { keys } = await setup();
+    writeFileSync(join(keys, 'Kroll.example.+013+00001.key'), 'not a key\n');
+    const r = await run(['keys', 'list', 'roll.example', '--keys', keys, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const o = JSON.parse(r.stdout) as { keys: unknown[]; problems: string[] };
+    expect(o.keys).toHaveLength(2);
+    expect(o.problems).toHaveLength(1);
+    expect(o.problems[0]).toContain('Kroll.example.+013+00001');
+    expect(r.stderr).toContain('warning: ');
+  });
+});
+
 describe('usage errors of ds, keys list and keys generate', () => {
   it.each([
     [['ds'], /^dane-ns: ds needs exactly one ZONE /],
     [['ds', 'a.example', '--state', 's'], /^dane-ns: unknown option --state /],
+    [['ds', 'a.example', '--json'], /^dane-ns: unknown option --json /],
     [['keys', 'list', 'a.example', '--keys'], /^dane-ns: --keys needs a value /],
     [['keys', 'generate', 'a.example', '--csk=1'], /^dane-ns: --csk takes no value/],
     [['keys', 'generate', 'a.example', '--keys='], /^dane-ns: --keys: expected a directory, not an empty value /],

@@ -185,6 +185,12 @@ describe('serve usage errors (nothing is started)', () => {
     [[], { DANE_NS_UDP_ENGINE: 'fast' }, /^dane-ns: DANE_NS_UDP_ENGINE: expected auto, batch or dgram \(got "fast"\) /],
     [[], { DANE_NS_LOG_QUERIES: 'yes' }, /^dane-ns: DANE_NS_LOG_QUERIES: expected 1 or 0 \(got "yes"\) /],
     [['--log-queries=yes'], {}, /^dane-ns: --log-queries takes no value \(got "yes"\) /],
+    [['--tcp-per-source=x'], {}, /^dane-ns: --tcp-per-source: expected a whole number 0\.\.65535 \(got "x"\) /],
+    [
+      ['--tcp-per-source', '70000'],
+      {},
+      /^dane-ns: --tcp-per-source: expected a whole number 0\.\.65535 \(got "70000"\) /,
+    ],
     [
       ['--listen', '127.0.0.1:65536'],
       {},

@@ -120,6 +120,10 @@ describe('dane-ns check: the chain', () => {
     expect(r.stdout).toContain(
       `ok    good.example. DS: DS ${tag} 13 2 at the parent (resolver 127.0.0.1:${parent!.port})`,
     );
+    // The parent's DS next to the served KSKs.
+    expect(r.stdout).toMatch(
+      new RegExp(`matches the served KSK; the parent's DS: ${tag} 13 2; served KSKs: ${tag}$`, 'm'),
+    );
   });
 
   it('--keys with other keys: every served key fails by its tag, the unserved key files warn', async () => {
@@ -150,6 +154,9 @@ describe('dane-ns check: the chain', () => {
     expect(r.stdout).toMatch(
       /^warn {2}nods\.example\. DS: no DS at the parent \(resolver 127\.0\.0\.1:\d+\): an insecure delegation, DANE is not in effect/m,
     );
+    // The line to hand to the registrar is the one `dane-ns ds` prints.
+    const line = (await run(['ds', 'nods.example', '--keys', keysDir])).stdout.trim();
+    expect(r.stdout).toContain(`give the parent \`dane-ns ds\`: ${line}`);
   });
 
   it('a resolver that does not answer, and one that refuses: warnings that say which, exit 0', async () => {

@@ -2,7 +2,9 @@
  * The TCP connection cap of the running server (src/server/tcp-admission.ts) against real clients: the cap
  * (512) filled with idle connections from 127.0.0.2, a secondary allowed by `transfer.allow` (address 127.0.0.5
  * and a TSIG key) still gets its AXFR from kdig (`-b 127.0.0.5`) through the reserve, without closing anyone;
- * a client that is no secondary gets in by closing the connection idle the longest. kdig is required.
+ * a client that is no secondary gets in by closing the connection idle the longest. One address opening 5,000
+ * connections gets 64 (`--tcp-per-source` default) and another address is still answered over TCP, also with a
+ * smaller `--tcp-per-source`. kdig is required.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -74,7 +76,8 @@ describe('TCP connection cap', () => {
   it('full of idle connections: a secondary still gets its AXFR, and anyone gets in by closing the longest idle', async () => {
     const fillers: Idle[] = [];
     try {
-      for (let i = 0; i < CAP; i++) fillers.push(await openIdle('127.0.0.2'));
+      // From 16 addresses: one address may hold only 64 connections (--tcp-per-source).
+      for (let i = 0; i < CAP; i++) fillers.push(await openIdle(`127.0.2.${1 + (i % 16)}`));
       await delay(300);
       // All taken by the server (a refused one would be closed at once); the idle timeout (10 s) is far off.
       expect(fillers.filter((c) => c.closed)).toHaveLength(0);
@@ -121,6 +124,77 @@ describe('TCP connection cap', () => {
       expect(fillers.slice(1).filter((c) => c.closed)).toHaveLength(0);
     } finally {
       for (const c of fillers) c.socket.destroy();
+    }
+  }, 60_000);
+});
+
+/** Opens `n` connections from `local`, at most 200 at a time; resolves with those the server kept open. */
+async function flood(port: number, local: string, n: number, sockets: Socket[]): Promise<void> {
+  for (let i = 0; i < n; i += 200) {
+    const batch = Array.from({ length: Math.min(200, n - i) }, () => {
+      const s = connect({ host: '127.0.0.1', port, localAddress: local });
+      s.on('error', () => {});
+      sockets.push(s);
+      return new Promise<void>((done) => {
+        s.once('connect', () => done());
+        s.once('close', () => done());
+      });
+    });
+    await Promise.all(batch);
+  }
+}
+
+async function tcpSoa(port: number, local: string): Promise<string> {
+  const q = await runTool('kdig', [
+    '@127.0.0.1',
+    '-p',
+    String(port),
+    '-b',
+    local,
+    '+tcp',
+    '+time=5',
+    '+retry=0',
+    ZONE,
+    'SOA',
+  ]);
+  return q.stdout;
+}
+
+describe('TCP connections per source', () => {
+  it('one source opening 5,000 connections keeps 64; another source is still answered over TCP', async () => {
+    const sockets: Socket[] = [];
+    try {
+      await flood(server.port, '127.0.0.2', 5000, sockets);
+      await delay(300);
+      const open = sockets.filter((s) => !s.destroyed && s.readyState === 'open');
+      expect(open).toHaveLength(64);
+      expect(await tcpSoa(server.port, '127.0.0.3')).toMatch(/status: NOERROR/);
+      // The flood's own connections were not what made room: they are still the 64 it got.
+      expect(sockets.filter((s) => !s.destroyed && s.readyState === 'open')).toHaveLength(64);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+  }, 120_000);
+
+  it('--tcp-per-source takes effect', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'dane-ns-tcp-per-source-'));
+    const small = await startDaneNs({
+      zonesDir: zones,
+      keysDir: keys,
+      stateDir: join(own, 'state'),
+      port: await freePort(),
+      extraArgs: ['--tcp-per-source', '3'],
+    });
+    const sockets: Socket[] = [];
+    try {
+      await flood(small.port, '127.0.0.2', 10, sockets);
+      await delay(300);
+      expect(sockets.filter((s) => !s.destroyed && s.readyState === 'open')).toHaveLength(3);
+      expect(await tcpSoa(small.port, '127.0.0.3')).toMatch(/status: NOERROR/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await small.stop();
+      rmSync(own, { recursive: true, force: true });
     }
   }, 60_000);
 });

@@ -15,6 +15,7 @@ import type { ZoneVersion } from '../../src/server/publisher.js';
 import { ZoneFiles } from '../../src/server/zone-files.js';
 import type { HostRollover } from '../../src/tlsa/rollover.js';
 import { parseName } from '../../src/wire/name.js';
+import { soaSerial } from '../../src/zone/build.js';
 import { zoneText } from './zone-text.js';
 
 const NOW = Date.parse('2026-12-01T00:00:00Z');
@@ -74,9 +75,9 @@ describe('control-status', () => {
         { zone: 'a.example.', host: 'mail.a.example.', role: 'next', path: '/n', status: 'ok' },
       ],
       tlsaState: (zone, host) => (zone === 'a.example.' && host === 'mail.a.example.' ? rollover : undefined),
-      reload: () => {
+      reload: (only) => {
         reloads++;
-        files.reload();
+        files.reload(only);
       },
       now: () => NOW,
       startedAt: NOW - 90_000,
@@ -108,6 +109,31 @@ describe('control-status', () => {
       },
       { zone: 'b.example.', file: 'b.example.yaml', state: 'serving', serial: 9, tlsa: [] },
     ]);
+  });
+
+  it('watched servers with serial and lag; a next record ready or not as the TLSA timing says', () => {
+    const watched = {
+      ...sources,
+      secondaries: (zone: string) =>
+        zone === 'a.example.'
+          ? [
+              { server: '192.0.2.53#53', serial: 2026120101, lagMs: 0, behind: false },
+              { server: '192.0.2.54#53', lagMs: 12_500, behind: true, error: 'no answer within 2000 ms' },
+            ]
+          : [],
+    };
+    const ready = zoneStatuses({ ...watched, tlsaReadyAt: () => sec('2026-11-30T00:00:00Z') })[0]!;
+    expect(ready.secondaries).toEqual([
+      { server: '192.0.2.53#53', serial: 2026120101, lagSeconds: 0 },
+      { server: '192.0.2.54#53', lagSeconds: 12, error: 'no answer within 2000 ms' },
+    ]);
+    expect(ready.tlsaNext).toEqual([
+      { host: 'mail.a.example.', rdata: '3 1 1 BB', readyAt: '2026-11-30T00:00:00.000Z', ready: true },
+    ]);
+    expect(ready.tlsa[0]!.records[1]).toEqual({ rdata: '3 1 1 BB', role: 'next+issuer' });
+    const lacking = zoneStatuses({ ...watched, tlsaReadyAt: () => Infinity })[0]!;
+    expect(lacking.tlsaNext).toEqual([{ host: 'mail.a.example.', rdata: '3 1 1 BB', ready: false }]);
+    expect(zoneStatuses(watched)[1]!.secondaries).toBeUndefined();
   });
 
   it('a file that fails: serving last good version with the error; one that never loaded: not served', () => {
@@ -142,7 +168,7 @@ describe('control-status', () => {
     });
   });
 
-  it('reload reloads, then reports each zone (with a note when one zone was named)', () => {
+  it('reload reloads, then reports each zone; with one zone named, only its file is read', () => {
     const c = controlCommands(sources);
     writeFileSync(join(dir, 'b.example.yaml'), 'origin: [oops\n');
     const all = c.reload(undefined);
@@ -155,6 +181,32 @@ describe('control-status', () => {
     const one = c.reload('b.example.');
     expect(reloads).toBe(2);
     expect(one.zones).toHaveLength(1);
-    expect(one.note).toBe('all zone files were re-read, not only this one');
+    expect(one.note).toBeUndefined();
+  });
+
+  it("reload ZONE re-reads that zone's file only: another broken file is neither read nor reported", () => {
+    const c = controlCommands(sources);
+    writeFileSync(join(dir, 'a.example.yaml'), zoneText('a.example.', 4, '192.0.2.4'));
+    writeFileSync(join(dir, 'b.example.yaml'), 'origin: [oops\n');
+    const one = c.reload('A.Example');
+    expect(one).toEqual({
+      zones: [expect.objectContaining({ zone: 'a.example.', file: 'a.example.yaml', state: 'serving' })],
+    });
+    expect(soaSerial(files.loaded.get(join(dir, 'a.example.yaml'))!.plain.soa.rdatas[0]!)).toBe(4);
+    // b.example.yaml was not read: not failing, its zone as loaded at start.
+    expect(files.failing.size).toBe(0);
+    expect(zoneStatuses(sources).find((z) => z.zone === 'b.example.')?.state).toBe('serving');
+    const b = c.reload('b.example.');
+    expect(b.zones).toEqual([expect.objectContaining({ zone: 'b.example.', state: 'serving last good version' })]);
+    expect(files.failing.size).toBe(1);
+  });
+
+  it('reload of a zone no file is known for yet reads the whole directory, and says so', () => {
+    const c = controlCommands(sources);
+    writeFileSync(join(dir, 'c.example.yaml'), zoneText('c.example.', 7));
+    const r = c.reload('c.example.');
+    expect(r.zones).toEqual([expect.objectContaining({ zone: 'c.example.', file: 'c.example.yaml' })]);
+    expect(r.note).toBe('no file served this zone: the whole directory was read');
+    expect(() => c.reload('nope.example.')).toThrow('no zone nope.example. in the zones directory');
   });
 });

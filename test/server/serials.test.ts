@@ -19,6 +19,7 @@ import { SerialStore } from '../../src/state/serials.js';
 import { parseName } from '../../src/wire/name.js';
 import { T } from '../../src/wire/types.js';
 import { buildZone, soaSerial } from '../../src/zone/build.js';
+import { serialGreater } from '../../src/wire/serial.js';
 import type { ZoneProblem } from '../../src/zone/errors.js';
 import { parseZoneYaml } from '../../src/zone/yaml.js';
 import type { Zone } from '../../src/zone/zone.js';
@@ -142,6 +143,26 @@ describe('SerialAssigner', () => {
     expect(s.publish(zone('auto', '192.0.2.2')).serial).toBe(unix + 1); // same second: previous + 1
     clock.ms += 60_000;
     expect(s.publish(zone('auto', '192.0.2.3')).serial).toBe(unix + 60);
+  });
+
+  it('serial: auto after a fixed serial ahead of the clock never goes below it (RFC 1982), also after a restart', () => {
+    const clock = { ms: Date.UTC(2026, 0, 1) };
+    const dir = tmp();
+    const unix = clock.ms / 1000;
+    const fixed = unix + 1_000_000;
+    expect(server(dir, clock).publish(zone(fixed)).serial).toBe(fixed);
+    // A restart with the file switched to auto, content unchanged: the served serial stays.
+    const s = server(dir, clock);
+    expect(s.publish(zone('auto')).serial).toBe(fixed);
+    // Changed content: above the fixed serial, not back to the clock's.
+    expect(s.publish(zone('auto', '192.0.2.9')).serial).toBe(fixed + 1);
+    // A fixed serial so far ahead that the clock is "greater" in RFC 1982 terms (more than 2^31 behind, modulo
+    // 2^32): auto takes the clock, which secondaries see as a rise.
+    const wrapDir = tmp();
+    const far = (unix + 0x8000_0000 + 10) >>> 0;
+    expect(server(wrapDir, clock).publish(zone(far)).serial).toBe(far);
+    const w = server(wrapDir, clock).publish(zone('auto', '192.0.2.10')).serial;
+    expect(serialGreater(w, far)).toBe(true);
   });
 
   it('unsigned zones: the serial changes with the content only', () => {

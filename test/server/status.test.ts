@@ -50,6 +50,26 @@ describe('status: /healthz and /metrics', () => {
     expect(health(sources)).toEqual({ ok: true, reasons: [] });
   });
 
+  it('a watched server behind longer than --secondary-lag fails /healthz naming it; its serial and lag are metrics', () => {
+    const lagging = [
+      { server: '192.0.2.53#53', serial: 2, lagMs: 301_000, behind: true, error: 'no answer within 2000 ms' },
+    ];
+    const current = [{ server: '192.0.2.54#53', serial: 3, lagMs: 0, behind: false }];
+    const watched = { ...sources, secondaries: () => [...lagging, ...current], secondaryLag: 300 };
+    expect(health(watched)).toEqual({
+      ok: false,
+      reasons: [
+        'zone a.example.: secondary 192.0.2.53#53 is behind for 301 s (serial 2, serving 3): no answer within 2000 ms',
+      ],
+    });
+    expect(health({ ...watched, secondaryLag: 302 }).ok).toBe(true);
+    const text = scrape(watched);
+    expect(text).toContain('dane_ns_secondary_serial{zone="a.example.",server="192.0.2.53#53"} 2\n');
+    expect(text).toContain('dane_ns_secondary_lag_seconds{zone="a.example.",server="192.0.2.53#53"} 301\n');
+    expect(text).toContain('dane_ns_secondary_lag_seconds{zone="a.example.",server="192.0.2.54#53"} 0\n');
+    expect(scrape(sources)).not.toContain('dane_ns_secondary_');
+  });
+
   it('a failing state file is a reason and a metric until it clears; the series are one per kind', () => {
     const faults = new StateFaults(createLogger({ write: () => {} }), time);
     const withState = { ...sources, state: faults };

@@ -1,6 +1,6 @@
 /**
  * src/server/tcp.ts over real loopback sockets (127.0.0.1 and ::1, port 0): RFC 7766 framing, reassembly,
- * pipelining, idle timeout, connection cap, half-close, backpressure and shutdown. The handler is a stand-in
+ * pipelining, idle and per-message timeouts, connection cap, per-source limit, half-close, backpressure and shutdown. The handler is a stand-in
  * that echoes the query with QR set, so these tests depend on no DNS code.
  */
 import { connect, type Socket } from 'node:net';
@@ -424,6 +424,75 @@ describe('listenTcp: a full listener (tcp-admission.ts)', () => {
     await settle(d, 6);
     await b.waitClosed(1000);
     expect(c.closed).toBe(false);
+  });
+
+  it('one address holds at most maxPerSource connections; others and secondaries still get in', async () => {
+    const l = await server(echo, { maxPerSource: 3, secondary: (a) => a === '127.0.0.9' });
+    const mine: Client[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await from(l.address.port, '127.0.0.2');
+      await settle(c, i);
+      mine.push(c);
+    }
+    const fourth = await from(l.address.port, '127.0.0.2');
+    await fourth.waitClosed(1000);
+    expect(fourth.messages).toHaveLength(0);
+    // Another source, and a secondary past the limit, are answered; no connection of 127.0.0.2 was closed.
+    const other = await from(l.address.port, '127.0.0.3');
+    await settle(other, 10);
+    expect(other.ids()).toEqual([10]);
+    for (let i = 0; i < 4; i++) {
+      const c = await from(l.address.port, '127.0.0.9');
+      await settle(c, 20 + i);
+      expect(c.ids()).toEqual([20 + i]);
+    }
+    expect(mine.some((c) => c.closed)).toBe(false);
+    // A closed connection gives its address a slot back.
+    mine[0]!.socket.destroy();
+    await mine[0]!.waitClosed();
+    await delay(50);
+    const again = await from(l.address.port, '127.0.0.2');
+    await settle(again, 30);
+    expect(again.ids()).toEqual([30]);
+  });
+
+  it('maxPerSource 0 is no limit', async () => {
+    const l = await server(echo, { maxPerSource: 0 });
+    const cs: Client[] = [];
+    for (let i = 0; i < 80; i++) cs.push(await from(l.address.port, '127.0.0.2'));
+    for (const [i, c] of cs.entries()) await settle(c, i);
+    expect(cs.filter((c) => c.closed)).toHaveLength(0);
+  });
+
+  it('the default per-source limit is 64', async () => {
+    const l = await server(echo);
+    const cs: Client[] = [];
+    for (let i = 0; i < 65; i++) cs.push(await from(l.address.port, '127.0.0.2'));
+    await cs[64]!.waitClosed(1000);
+    for (const [i, c] of cs.slice(0, 64).entries()) await settle(c, i);
+    expect(cs.slice(0, 64).filter((c) => c.closed)).toHaveLength(0);
+  });
+
+  it('a message must arrive whole within messageTimeoutMs of its first octet; gaps between messages are idle time', async () => {
+    const l = await server(echo, { idleTimeoutMs: 5000, messageTimeoutMs: 150 });
+    const slow = await Client.open(l.address.port);
+    const steady = await Client.open(l.address.port);
+    const started = Date.now();
+    slow.socket.write(framed(query(1, 40)).subarray(0, 10));
+    for (let i = 0; i < 3; i++) {
+      steady.socket.write(framed(query(i)));
+      await delay(120);
+    }
+    await slow.waitClosed(1000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(slow.messages).toHaveLength(0);
+    // Whole messages 120 ms apart, in pieces delivered within the limit: never closed.
+    const bytes = framed(query(7, 40));
+    steady.socket.write(bytes.subarray(0, 3));
+    await delay(60);
+    steady.socket.write(bytes.subarray(3));
+    await steady.waitMessages(4);
+    expect(steady.closed).toBe(false);
   });
 
   it('never closes a connection mid-transfer to make room', async () => {

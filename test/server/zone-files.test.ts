@@ -72,6 +72,26 @@ describe('ZoneFiles', () => {
     expect(serialOf(zf, 'a.yaml')).toBe(5);
   });
 
+  it('reload(only) reads that file alone: a broken or removed other file is not read, logged or dropped', () => {
+    write('a.yaml', zoneText('a.example.', 1));
+    write('b.yaml', zoneText('b.example.', 2));
+    const zf = files();
+    zf.loadAll();
+    write('a.yaml', zoneText('a.example.', 3, '192.0.2.3'));
+    write('b.yaml', 'origin: b.example.\nrecords: [not a map\n');
+    lines = [];
+    expect(zf.reload(join(dir, 'a.yaml'))).toBe(true);
+    expect(serialOf(zf, 'a.yaml')).toBe(3);
+    expect(zf.failing.size).toBe(0);
+    expect(serialOf(zf, 'b.yaml')).toBe(2);
+    expect(events()).toEqual(['zone-loaded']);
+    unlinkSync(join(dir, 'b.yaml'));
+    zf.reload(join(dir, 'a.yaml'));
+    expect(zf.loaded.has(join(dir, 'b.yaml'))).toBe(true);
+    zf.reload();
+    expect(zf.loaded.has(join(dir, 'b.yaml'))).toBe(false);
+  });
+
   it('an unchanged file is not parsed again: the zone stays the same object and is not logged again', () => {
     write('a.yaml', zoneText('a.example.', 1));
     write('b.yaml', zoneText('b.example.', 1));

@@ -3,8 +3,15 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RolloverStore } from '../../src/state/rollover.js';
-import { EXPIRY_WARNING_MS, TlsaManager, type TlsaEntryRef, type TlsaEvent } from '../../src/tlsa/manager.js';
+import {
+  EXPIRY_WARNING_MS,
+  TlsaManager,
+  type Propagation,
+  type TlsaEntryRef,
+  type TlsaEvent,
+} from '../../src/tlsa/manager.js';
 import type { TlsaEntry } from '../../src/zone/settings.js';
+import { rotationWarnings } from '../../src/tlsa/labels.js';
 import { makeMaterial, type Material } from './material.js';
 
 let m: Material;
@@ -589,6 +596,26 @@ describe('TlsaManager: rotation hazards (labels.ts) in the events', () => {
     expect(names(mgr.refresh().events)).not.toContain('tlsa-cold-rollover');
   });
 
+  it('a cold rollover is not reported again after a restart, while the state still shows it until its time', () => {
+    const cert = put('cert.pem', 'leaf-ec.crt');
+    const first = manager();
+    first.configure([ref({ cert })]);
+    first.refresh();
+    clock += 3600_000;
+    copyFileSync(m.path('leaf-rsa.crt'), cert);
+    expect(names(first.refresh().events)).toContain('tlsa-cold-rollover');
+    first.persist();
+    // The restart, 10 s later, the same certificate: nothing new happened, so nothing is said again.
+    clock += 10_000;
+    const again = manager();
+    again.configure([ref({ cert })]);
+    expect(names(again.refresh().events)).not.toContain('tlsa-cold-rollover');
+    // What check reads (the state) still shows the hazard until 2 x TTL after the change.
+    const state = again.state('example.com.', 'mail.example.com.')!;
+    expect(rotationWarnings(state, sec(clock)).map((w) => w.event)).toContain('tlsa-cold-rollover');
+    expect(rotationWarnings(state, sec(clock) + 600).map((w) => w.event)).not.toContain('tlsa-cold-rollover');
+  });
+
   it('next ready after 2 x TTL (said once); renewal with it: no cold rollover, one tlsa-next-in-use while next == cert', () => {
     const mgr = manager();
     const cert = put('cert.pem', 'leaf-ec.crt');
@@ -621,5 +648,70 @@ describe('TlsaManager: rotation hazards (labels.ts) in the events', () => {
     expect(names(mgr.refresh().events)).not.toContain('tlsa-next-in-use'); // reported once
     copyFileSync(m.path('ec.p8'), next); // a new next key
     expect(names(mgr.refresh().events)).not.toContain('tlsa-next-in-use');
+  });
+});
+
+describe('TlsaManager: timing counted from the last watched server', () => {
+  /** A secondary's view: versions published (ms) and when it first served each; one server named ns2. */
+  const secondary = (): Propagation & { publish(at: number): void; serve(upTo: number, at: number): void } => {
+    const versions: { at: number; served?: number }[] = [];
+    const find = (since: number) => versions.find((v) => v.at >= since);
+    return {
+      publish: (at) => void versions.push({ at }),
+      serve: (upTo, at) => versions.forEach((v) => (v.at <= upTo && v.served === undefined ? (v.served = at) : 0)),
+      watched: () => true,
+      servedEverywhereAt: (_z, since) => find(since)?.served,
+      lacking: (_z, since) => (find(since)?.served === undefined ? ['192.0.2.53#53'] : []),
+    };
+  };
+
+  it('a next record is ready one TTL after the secondary serves it, not 2 x TTL after dane-ns did', () => {
+    const ns2 = secondary();
+    const mgr = new TlsaManager(new RolloverStore(stateDir), () => clock, ns2);
+    mgr.configure([ref({ cert: put('cert.pem', 'leaf-ec.crt'), next: put('next.pem', 'next.key') })]);
+    const first = mgr.refresh().events.find((e) => e.event === 'tlsa-published')!;
+    expect(first.fields.labels).toContain(`next (not ready: not yet served by every watched server): ${rec.next}`);
+    ns2.publish(clock);
+    clock += 3600_000; // far past 2 x TTL, but the secondary still lacks it
+    expect(names(mgr.refresh().events)).not.toContain('tlsa-next-ready');
+    ns2.serve(clock, clock);
+    const servedAt = sec(clock);
+    clock += 299_000;
+    expect(names(mgr.refresh().events)).not.toContain('tlsa-next-ready');
+    clock += 1000;
+    const ready = mgr.refresh().events.filter((e) => e.event === 'tlsa-next-ready');
+    expect(ready[0]!.fields.readyAt).toBe(new Date((servedAt + 300) * 1000).toISOString());
+  });
+
+  it('a renewal to a key the secondary lacks is an error naming it; the retired record stays until it serves the change', () => {
+    const ns2 = secondary();
+    const mgr = new TlsaManager(new RolloverStore(stateDir), () => clock, ns2);
+    const cert = put('cert.pem', 'leaf-ec.crt');
+    mgr.configure([ref({ cert })]);
+    mgr.refresh();
+    ns2.publish(clock);
+    ns2.serve(clock, clock);
+    clock += 3600_000;
+    copyFileSync(m.path('leaf-rsa.crt'), cert);
+    const r = mgr.refresh();
+    const err = r.events.filter((e) => e.event === 'tlsa-not-propagated');
+    expect(err).toHaveLength(1);
+    expect(err[0]!.level).toBe('error');
+    expect(err[0]!.fields.servers).toEqual(['192.0.2.53#53']);
+    expect(names(r.events)).not.toContain('tlsa-cold-rollover');
+    ns2.publish(clock);
+    clock += 3600_000; // long past the 2 x TTL retention: still held, the secondary never served the change
+    mgr.refresh();
+    expect(rdatas(mgr)[0]!.sort()).toEqual([rec.ec, rec.rsa].sort());
+    ns2.serve(clock, clock);
+    const servedAt = sec(clock);
+    clock += 599_000;
+    mgr.refresh();
+    expect(rdatas(mgr)[0]!.sort()).toEqual([rec.ec, rec.rsa].sort());
+    clock += 1000;
+    mgr.refresh();
+    expect(mgr.nextWithdrawal()).toBeUndefined();
+    expect(rdatas(mgr)).toEqual([[rec.rsa]]);
+    expect(servedAt + 600).toBe(sec(clock));
   });
 });

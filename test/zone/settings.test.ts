@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { policyOf } from '../../src/dnssec/zonesign.js';
 import { tlsaEntryProblems, tlsaEntryRefs, zoneWithTlsa } from '../../src/tlsa/zone.js';
-import { nameToText } from '../../src/wire/name.js';
+import { nameToText, parseName } from '../../src/wire/name.js';
 import { rdataToText } from '../../src/wire/rdata.js';
 import { T } from '../../src/wire/types.js';
 import { buildZone, soaSerial } from '../../src/zone/build.js';
@@ -123,6 +123,28 @@ const accepted: readonly Accepted[] = [
   ['dnssec.keys: csk', 'dnssec:\n  keys: csk\n', (z) => expect(z.dnssec.keys).toBe('csk')],
   ['dnssec.keys: ksk-zsk', 'dnssec:\n  keys: ksk-zsk\n', (z) => expect(z.dnssec.keys).toBe('ksk-zsk')],
   ['dnssec.denial: nsec', 'dnssec:\n  denial: nsec\n', (z) => expect(z.dnssec.denial).toBe('nsec')],
+  ['dnssec.cds: always', 'dnssec:\n  cds: always\n', (z) => expect(z.dnssec.cds).toBe('always')],
+  ['dnssec.cds: never', 'dnssec:\n  cds: never\n', (z) => expect(z.dnssec.cds).toBe('never')],
+  ['dnssec.cds: rollover (the default)', 'dnssec:\n', (z) => expect(z.dnssec.cds).toBe('rollover')],
+  [
+    'dnssec.parent: addresses with and without a port',
+    'dnssec:\n  parent: [192.0.2.1, "2001:db8::1@5300"]\n',
+    (z) =>
+      expect(z.dnssec.parent).toEqual([
+        { address: '192.0.2.1', port: 53 },
+        { address: '2001:db8::1', port: 5300 },
+      ]),
+  ],
+  [
+    'dnssec.parent: one address',
+    'dnssec:\n  parent: 127.0.0.1@5353\n',
+    (z) => expect(z.dnssec.parent).toEqual([{ address: '127.0.0.1', port: 5353 }]),
+  ],
+  [
+    'dnssec.parent-check, dnssec.margin',
+    'dnssec:\n  parent-check: 5m\n  margin: 30s\n',
+    (z) => expect([z.dnssec.parentCheck, z.dnssec.margin]).toEqual([300, 30]),
+  ],
   [
     'dnssec.signature-validity, dnssec.refresh-before, dnssec.inception-offset',
     'dnssec:\n  signature-validity: 30d\n  refresh-before: 10d\n  inception-offset: 2h\n',
@@ -197,13 +219,47 @@ const accepted: readonly Accepted[] = [
       ]),
   ],
   ['transfer.notify: none', 'transfer:\n  allow: []\n', (z) => expect(z.transfer.notify).toEqual([])],
+  [
+    'update: key and names, types default to TXT',
+    'update:\n  - key: ACME\n    names: [_acme-challenge, _acme-challenge.mail]\n',
+    (z) =>
+      expect(z.update.map((g) => [g.key, [...g.owners], g.types, g.line])).toEqual([
+        [
+          'acme.',
+          [parseName('_acme-challenge.example.com.').key, parseName('_acme-challenge.mail.example.com.').key],
+          [T.TXT],
+          2,
+        ],
+      ]),
+  ],
+  [
+    'update: types listed, one name as a single value',
+    'update:\n  - { key: acme, names: _acme-challenge, types: [TXT, CNAME] }\n',
+    (z) => expect(z.update.map((g) => g.types)).toEqual([[T.TXT, T.CNAME]]),
+  ],
+  ['update: none (nobody may update)', '', (z) => expect(z.update).toEqual([])],
+  [
+    'transfer.check: bare addresses and a mapping with port and key',
+    'transfer:\n  check: [203.0.113.53, 2001:db8::53]\n  notify:\n    - address: 192.0.2.9\n',
+    (z) =>
+      expect(z.transfer.check).toEqual([
+        { address: '203.0.113.53', port: 53, key: undefined, line: 2 },
+        { address: '2001:db8::53', port: 53, key: undefined, line: 2 },
+      ]),
+  ],
+  [
+    'transfer.check: a mapping entry',
+    'transfer:\n  check:\n    - { address: 198.51.100.7, port: 5353, key: watch }\n',
+    (z) => expect(z.transfer.check).toEqual([{ address: '198.51.100.7', port: 5353, key: 'watch.', line: 3 }]),
+  ],
+  ['transfer.check: none', 'transfer:\n  allow: []\n', (z) => expect(z.transfer.check ?? []).toEqual([])],
 ];
 
 const refused: readonly Refused[] = [
   [
     'unknown top-level key',
     'recrods: {}\n',
-    ['z.yaml:1: unknown key "recrods" (expected one of: origin, ttl, soa, dnssec, records, tlsa, transfer)'],
+    ['z.yaml:1: unknown key "recrods" (expected one of: origin, ttl, soa, dnssec, records, tlsa, transfer, update)'],
   ],
   ['origin: empty', 'origin: ""\n', ['z.yaml:1: origin: expected a value, not ""']],
   ['origin: a list', 'origin: [a, b]\n', ['z.yaml:1: origin: expected a single value']],
@@ -300,11 +356,35 @@ const refused: readonly Refused[] = [
     'dnssec:\n  inception-offset: 2147000000\n',
     ['z.yaml:1: dnssec.inception-offset + dnssec.signature-validity must be less than 68 years'],
   ],
+  ['dnssec.cds', 'dnssec:\n  cds: yes\n', ['z.yaml:2: dnssec.cds: expected rollover or always or never, not "yes"']],
+  [
+    'dnssec.parent: not an address',
+    'dnssec:\n  parent:\n    - ns1.example.net\n',
+    ['z.yaml:3: dnssec.parent: "ns1.example.net": not an IPv4 or IPv6 address (ADDRESS or ADDRESS@PORT)'],
+  ],
+  [
+    'dnssec.parent: port out of range, listed twice',
+    'dnssec:\n  parent: [192.0.2.1@70000, 192.0.2.2, 192.0.2.2@53]\n',
+    [
+      'z.yaml:2: dnssec.parent: "192.0.2.1@70000": the port is not 1..65535',
+      'z.yaml:2: dnssec.parent: "192.0.2.2@53" is listed twice',
+    ],
+  ],
+  [
+    'dnssec.parent-check: zero',
+    'dnssec:\n  parent-check: 0\n',
+    ['z.yaml:2: dnssec.parent-check: must be at least 1 second'],
+  ],
+  [
+    'dnssec.margin',
+    'dnssec:\n  margin: soon\n',
+    ['z.yaml:2: dnssec.margin: "soon" is not a number of seconds or a duration like 1h, 14d'],
+  ],
   [
     'dnssec: unknown field',
     'dnssec:\n  algorithm: 13\n',
     [
-      'z.yaml:2: dnssec: unknown field "algorithm" (expected one of: enabled, denial, keys, signature-validity, refresh-before, inception-offset)',
+      'z.yaml:2: dnssec: unknown field "algorithm" (expected one of: enabled, denial, keys, signature-validity, refresh-before, inception-offset, cds, parent, parent-check, margin)',
     ],
   ],
   [
@@ -430,7 +510,7 @@ const refused: readonly Refused[] = [
   [
     'transfer: unknown field',
     'transfer:\n  also-notify: [192.0.2.1]\n',
-    ['z.yaml:2: transfer: unknown field "also-notify" (expected one of: allow, notify)'],
+    ['z.yaml:2: transfer: unknown field "also-notify" (expected one of: allow, notify, check)'],
   ],
   [
     'transfer.notify: not a list',
@@ -467,7 +547,64 @@ const refused: readonly Refused[] = [
     'transfer:\n  notify:\n    - { address: 192.0.2.1, tsig: xfr }\n',
     ['z.yaml:3: transfer.notify[0]: unknown field "tsig" (expected one of: address, port, key)'],
   ],
+  [
+    'transfer.check[]: not an address',
+    'transfer:\n  check: [ns1.example.net]\n',
+    ['z.yaml:2: transfer.check[0].address: "ns1.example.net" is not an IPv4 or IPv6 address'],
+  ],
+  [
+    'transfer.check[]: unknown field',
+    'transfer:\n  check:\n    - { address: 192.0.2.1, notify: yes }\n',
+    ['z.yaml:3: transfer.check[0]: unknown field "notify" (expected one of: address, port, key)'],
+  ],
   ['transfer.allow: not a list', 'transfer:\n  allow: any\n', ['z.yaml:2: transfer.allow: expected a list of entries']],
+  ['update: not a list', 'update: acme\n', ['z.yaml:1: update: expected a list of entries']],
+  ['update[]: no key', 'update:\n  - names: [x]\n', ['z.yaml:2: update[0].key is required']],
+  ['update[]: no names', 'update:\n  - key: acme\n', ['z.yaml:2: update[0].names is required']],
+  [
+    'update[]: unknown field',
+    'update:\n  - { key: acme, names: x, name: y }\n',
+    ['z.yaml:2: update[0]: unknown field "name" (expected one of: key, names, types)'],
+  ],
+  [
+    'update[].types: unknown type',
+    'update:\n  - { key: acme, names: x, types: [TXTT] }\n',
+    ['z.yaml:2: update[0].types: unknown type "TXTT"'],
+  ],
+  [
+    'update[].types: SOA is never updatable',
+    'update:\n  - { key: acme, names: "@", types: [SOA] }\n',
+    ['z.yaml:2: update[0]: SOA is never updatable'],
+  ],
+  [
+    'update[].types: DNSKEY, CDS and CDNSKEY are never updatable',
+    'update:\n  - { key: acme, names: x, types: [DNSKEY, CDS, CDNSKEY] }\n',
+    [
+      'z.yaml:2: update[0]: DNSKEY is never updatable',
+      'z.yaml:2: update[0]: CDS is never updatable',
+      'z.yaml:2: update[0]: CDNSKEY is never updatable',
+    ],
+  ],
+  [
+    'update[].types: NS at the apex is never updatable',
+    'update:\n  - { key: acme, names: "@", types: [NS] }\n',
+    ['z.yaml:2: update[0]: NS at the apex is never updatable'],
+  ],
+  [
+    'update[].types: TLSA at an automatic owner of tlsa: is never updatable',
+    'tlsa:\n  - { host: mail, cert: c.pem }\nupdate:\n  - { key: acme, names: _25._tcp.mail, types: [TLSA] }\n',
+    ['z.yaml:4: update[0]: TLSA at _25._tcp.mail.example.com. is the automatic TLSA of tlsa:, never updatable'],
+  ],
+  [
+    'update[].names: outside the zone',
+    'update:\n  - { key: acme, names: _acme-challenge.example.net. }\n',
+    ['z.yaml:2: update[0].names: _acme-challenge.example.net. is outside the zone example.com.'],
+  ],
+  [
+    'update: an owner and type it allows also in records: (both lines named)',
+    'update:\n  - { key: acme, names: _acme-challenge }\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.53 }\n  _acme-challenge: { TXT: old }\n',
+    ['z.yaml:6: _acme-challenge TXT: also allowed to dynamic update by update: (line 2); write it in one place only'],
+  ],
   [
     'transfer.allow[]: neither key nor address',
     'transfer:\n  allow:\n    - {}\n',

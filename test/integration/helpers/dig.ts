@@ -55,6 +55,10 @@ const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   postconf: 'postfix',
   'posttls-finger': 'postfix',
   openssl: 'openssl',
+  nsupdate: 'bind9-dnsutils',
+  knsupdate: 'knot-dnsutils',
+  pebble: 'pebble',
+  certbot: 'certbot',
 };
 
 export interface RunOptions {

@@ -97,6 +97,8 @@ export async function startDaneNs(opts: DaneNsOptions): Promise<DaneNsInstance> 
   // Command-line flags win over the environment, but drop DANE_NS_* anyway so a developer's shell cannot leak in.
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('DANE_NS_')) env[k] = v;
+  // Tests talk to loopback only: no parent DS lookup through the machine's resolver unless a test asks for one.
+  env.DANE_NS_RESOLVER = 'none';
   Object.assign(env, opts.env ?? {});
 
   let stdout = '';

@@ -1,0 +1,230 @@
+/**
+ * Facing the internet, with the real server and real clients on distinct loopback networks (127.X.Y.0/24: the
+ * whole of 127.0.0.0/8 is local on Linux, so a client socket bound to 127.X.Y.Z is a client of its own /24):
+ * response rate limiting of a UDP flood (answered, slipped, dropped; TCP after a slip), DNS cookies with
+ * `dig +cookie` and `kdig +cookie` (and the rate limiting they exempt from), and `--allow-query`.
+ */
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeMessage, encodeQuery } from '../../src/wire/message.js';
+import { FLAG_TC } from '../../src/wire/header.js';
+import { parseName, ROOT } from '../../src/wire/name.js';
+import { T } from '../../src/wire/types.js';
+import { dig, kdig, requireTool } from './helpers/dig.js';
+import { freePort } from './helpers/ports.js';
+import { startDaneNs, type DaneNsInstance } from './helpers/server.js';
+
+const ZONE = `origin: rrl.example.
+soa: { mname: ns1, rname: hostmaster }
+records:
+  "@": { NS: ns1 }
+  ns1: { A: 192.0.2.53 }
+  www: { A: 192.0.2.80 }
+`;
+
+/** A random loopback /24 other than 127.0.0.0/24, as `127.X.Y.` (each test draws its own). */
+function loopbackNet(): string {
+  return `127.${10 + Math.floor(Math.random() * 240)}.${Math.floor(Math.random() * 256)}.`;
+}
+
+const WWW = (id: number): Uint8Array => encodeQuery(parseName('www.rrl.example.', ROOT), T.A, { id, edns: {} });
+
+interface Tally {
+  sent: number;
+  full: number;
+  truncated: number;
+}
+
+/**
+ * Sends `rate` queries a second for `ms` from `source` (at most one burst every 10 ms) and waits 300 ms for the last
+ * answers: how many were sent, answered in full, and answered truncated.
+ */
+async function flood(port: number, source: string, rate: number, ms: number): Promise<Tally> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((resolve) => sock.bind({ address: source, port: 0 }, resolve));
+  const t: Tally = { sent: 0, full: 0, truncated: 0 };
+  sock.on('message', (m) => {
+    if (decodeMessage(m).flags & FLAG_TC) t.truncated++;
+    else t.full++;
+  });
+  // Every 10 ms a burst, or below 100 q/s one query every 1000/rate ms.
+  const tick = Math.max(10, 1000 / rate);
+  const perTick = Math.max(1, Math.round((rate * tick) / 1000));
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    for (let i = 0; i < perTick; i++) sock.send(WWW(t.sent++ & 0xffff), port, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, tick));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  sock.close();
+  return t;
+}
+
+/** One query over TCP from `source`; the answer's flags and answer count. */
+function tcpQuery(port: number, source: string): Promise<{ flags: number; answers: number }> {
+  return new Promise((resolve, reject) => {
+    const q = WWW(4242);
+    const s = connect({ host: '127.0.0.1', port, localAddress: source });
+    let buf = Buffer.alloc(0);
+    s.setTimeout(3000, () => s.destroy(new Error('TCP query timed out')));
+    s.on('connect', () => s.write(Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), q])));
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const m = decodeMessage(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+        s.end();
+        resolve({ flags: m.flags, answers: m.answer.length });
+      }
+    });
+    s.on('error', reject);
+  });
+}
+
+async function metric(httpPort: number, line: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const found = text.split('\n').find((l) => l.startsWith(line + ' '));
+  if (found === undefined) throw new Error(`no ${line} in /metrics`);
+  return Number(found.slice(line.length + 1));
+}
+
+describe('facing the internet', () => {
+  const servers: DaneNsInstance[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'dane-ns-guard-'));
+  writeFileSync(join(dir, 'rrl.example.yaml'), ZONE);
+  afterAll(async () => {
+    for (const s of servers) await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(args: string[]): Promise<{ port: number; httpPort: number }> {
+    const port = await freePort();
+    const httpPort = await freePort();
+    servers.push(await startDaneNs({ zonesDir: dir, port, extraArgs: ['--http', `127.0.0.1:${httpPort}`, ...args] }));
+    return { port, httpPort };
+  }
+
+  it.each([['batch'], ['dgram']])(
+    '%s engine: a UDP flood from one /24 is limited to the rate with every 2nd limited answer slipped; another /24 is answered; TCP after a slip answers',
+    async (engine) => {
+      const { port, httpPort } = await start([
+        '--udp-engine',
+        engine!,
+        '--rrl',
+        '50',
+        '--rrl-slip',
+        '2',
+        '--rrl-exempt',
+        'none',
+      ]);
+      const flooder = loopbackNet() + '10';
+      let other = loopbackNet() + '20';
+      while (other.split('.').slice(0, 3).join('.') === flooder.split('.').slice(0, 3).join('.'))
+        other = loopbackNet() + '20';
+      // 2 s at 2000 q/s from the flooder; meanwhile 20 q/s from another /24 (below the rate: all answered in full).
+      const [f, o] = await Promise.all([flood(port, flooder, 2000, 2000), flood(port, other, 20, 2000)]);
+      expect(f.sent).toBeGreaterThan(500);
+      // One second's worth at once, then 50 a second: 150 in 2 s (timer slack on a busy machine: 100..220).
+      expect(f.full).toBeGreaterThanOrEqual(100);
+      expect(f.full).toBeLessThanOrEqual(220);
+      const limited = f.sent - f.full;
+      // Every 2nd limited answer is slipped (TC, no records), the others dropped.
+      expect(Math.abs(f.truncated - limited / 2)).toBeLessThanOrEqual(limited * 0.05 + 5);
+      expect(o.full).toBe(o.sent);
+      expect(o.truncated).toBe(0);
+      const dropped = await metric(httpPort, 'dane_ns_rrl_total{action="dropped"}');
+      const slipped = await metric(httpPort, 'dane_ns_rrl_total{action="slipped"}');
+      expect(slipped).toBe(f.truncated);
+      expect(dropped).toBe(f.sent - f.full - f.truncated);
+      // A client told to retry over TCP gets the whole answer from the same address: TCP is never limited.
+      const tcp = await tcpQuery(port, flooder);
+      expect(tcp.flags & FLAG_TC).toBe(0);
+      expect(tcp.answers).toBe(1);
+    },
+    30_000,
+  );
+
+  it('--rrl-ipv4-prefix 32 makes each address a client network of its own', async () => {
+    const { port } = await start(['--rrl', '5', '--rrl-exempt', 'none', '--rrl-ipv4-prefix', '32']);
+    const net = loopbackNet();
+    const flooded = await flood(port, net + '10', 4000, 10);
+    expect(flooded.full).toBeLessThan(flooded.sent);
+    // The neighbour in the same /24 has a bucket of its own: 5 at once are all answered in full.
+    const neighbour = await flood(port, net + '11', 500, 10);
+    expect(neighbour.sent).toBe(5);
+    expect(neighbour.full).toBe(5);
+  });
+
+  it('dig +cookie and kdig +cookie get a server cookie that verifies on the next query', async () => {
+    const { port, httpPort } = await start([]);
+    const valid = (): Promise<number> => metric(httpPort, 'dane_ns_cookies_total{result="valid"}');
+    // dig: `; COOKIE: <client><server> (good)`; the second query sends both back.
+    const out = await dig(['+cookie', '-p', String(port), '@127.0.0.1', 'www.rrl.example.', 'A']);
+    const cookie = /^; COOKIE: ([0-9a-f]{48}) \(good\)$/m.exec(out)?.[1];
+    expect(cookie, out).toBeDefined();
+    expect(cookie!.slice(16, 18)).toBe('01'); // RFC 9018 version 1
+    const again = await dig([`+cookie=${cookie}`, '-p', String(port), '@127.0.0.1', 'www.rrl.example.', 'A']);
+    expect(again).toMatch(/status: NOERROR/);
+    expect(again).toContain(`; COOKIE: ${cookie} (good)`); // fresh: echoed as sent (RFC 9018 §4.3)
+    expect(await valid()).toBe(1);
+    // kdig: `;; COOKIE: <CLIENT><SERVER>`
+    const k = await kdig(['+cookie', '-p', String(port), '@127.0.0.1', 'www.rrl.example.', 'A']);
+    const kc = /^;; COOKIE: ([0-9A-F]{48})/m.exec(k)?.[1];
+    expect(kc, k).toBeDefined();
+    const k2 = await kdig([`+cookie=${kc}`, '-p', String(port), '@127.0.0.1', 'www.rrl.example.', 'A']);
+    expect(k2).toContain(`;; COOKIE: ${kc}`);
+    expect(await valid()).toBe(2);
+  });
+
+  it('rate limiting spares a client whose server cookie verifies, and loopback by default', async () => {
+    requireTool('kdig');
+    const { port } = await start(['--rrl', '3', '--rrl-exempt', 'none']);
+    const source = loopbackNet() + '30';
+    const ask = (cookie: string): Promise<string> =>
+      kdig([
+        '-b',
+        source,
+        '+retry=0',
+        '+time=1',
+        '+notcp',
+        `+cookie=${cookie}`,
+        '-p',
+        String(port),
+        '@127.0.0.1',
+        'www.rrl.example.',
+        'A',
+      ]).catch((e: Error) => e.message);
+    const first = await ask('0102030405060708');
+    const cookie = /^;; COOKIE: ([0-9A-F]{48})/m.exec(first)?.[1];
+    expect(cookie, first).toBeDefined();
+    // 12 queries at once: well over 3 a second, every one answered in full with the cookie.
+    const withCookie = await Promise.all(Array.from({ length: 12 }, () => ask(cookie!)));
+    for (const r of withCookie) expect(r).toMatch(/Flags: qr aa rd;/);
+    // The same with a client cookie only: limited (slipped TC answers or none).
+    const without = await Promise.all(Array.from({ length: 12 }, () => ask('0102030405060709')));
+    expect(without.filter((r) => /Flags: qr aa rd;/.test(r)).length).toBeLessThan(12);
+    // Without --rrl-exempt, loopback is exempt: 100 queries at once from 127.X.Y.Z at --rrl 3, all answered in full.
+    const dflt = await start(['--rrl', '3']);
+    const burst = await flood(dflt.port, loopbackNet() + '40', 10_000, 10);
+    expect(burst.sent).toBe(100);
+    expect(burst.full).toBe(burst.sent);
+  }, 30_000);
+
+  it('--allow-query answers the listed networks and refuses the rest; TCP too', async () => {
+    const net = loopbackNet();
+    let outside = loopbackNet();
+    while (outside === net) outside = loopbackNet();
+    const { port, httpPort } = await start(['--allow-query', `${net}0/24`]);
+    const ask = (source: string, tcp = false): Promise<string> =>
+      kdig(['-b', source, tcp ? '+tcp' : '+notcp', '-p', String(port), '@127.0.0.1', 'www.rrl.example.', 'A']);
+    expect(await ask(net + '5')).toMatch(/status: NOERROR/);
+    expect(await ask(net + '6', true)).toMatch(/status: NOERROR/);
+    expect(await ask(outside + '5')).toMatch(/status: REFUSED/);
+    expect(await ask(outside + '5', true)).toMatch(/status: REFUSED/);
+    expect(await ask('127.0.0.1')).toMatch(/status: REFUSED/);
+    expect(await metric(httpPort, 'dane_ns_query_acl_refused_total')).toBe(3);
+  });
+});
