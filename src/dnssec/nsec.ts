@@ -127,6 +127,18 @@ class StoredNsec implements NsecEntry, RRset {
 
 /** Builds the NSEC chain of `zone` (see the file comment for which names and which bitmaps). */
 export function buildNsecChain(zone: Zone, opts: NsecOptions): NsecChain {
+  const steps = buildNsecChainSteps(zone, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Owners between two yields of buildNsecChainSteps. */
+const OWNERS_PER_STEP = 256;
+
+/** buildNsecChain as a generator that yields every few hundred owners (for a caller that runs it in slices). */
+export function* buildNsecChainSteps(zone: Zone, opts: NsecOptions): Generator<void, NsecChain, undefined> {
   if (!Number.isInteger(opts.ttl) || opts.ttl < 0 || opts.ttl > 0x7fffffff)
     throw new RangeError(`NSEC TTL ${opts.ttl} out of range`);
   const apexExtra = opts.apexExtraTypes ?? [T.DNSKEY];
@@ -136,7 +148,9 @@ export function buildNsecChain(zone: Zone, opts: NsecOptions): NsecChain {
   const entries: NsecEntry[] = [];
   const byKey = new Map<string, NsecEntry>();
   const typeLists = new Map<string, readonly number[]>();
-  owners.forEach((node, index) => {
+  for (let index = 0; index < owners.length; index++) {
+    const node = owners[index]!;
+    if (index % OWNERS_PER_STEP === OWNERS_PER_STEP - 1) yield;
     const types = new Set<number>([T.RRSIG, T.NSEC]);
     if (node.isDelegation) {
       types.add(T.NS);
@@ -160,13 +174,17 @@ export function buildNsecChain(zone: Zone, opts: NsecOptions): NsecChain {
     const entry: NsecEntry = new StoredNsec(node.name, next, sortedTypes, opts.ttl, rdata, index);
     entries.push(entry);
     byKey.set(node.name.key, entry);
-  });
+  }
   Object.freeze(entries);
 
   const origin = zone.origin;
   // Owners as canonicalKey strings below the origin (the apex is ''): the covering search compares natively.
   const skip = labelCount(origin);
-  const sortKeys = entries.map((e) => canonicalKey(e.owner, skip));
+  const sortKeys: string[] = [];
+  for (const e of entries) {
+    sortKeys.push(canonicalKey(e.owner, skip));
+    if (sortKeys.length % OWNERS_PER_STEP === 0) yield;
+  }
   const covering = (name: Name): NsecEntry => {
     if (!isSubdomain(name, origin) || labelCount(name) === skip) {
       throw new RangeError('NSEC covering: the name is not below the zone origin');

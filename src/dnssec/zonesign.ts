@@ -16,6 +16,7 @@ import type { ZoneKey } from './keys.js';
 import { cdsRRsets } from './cds.js';
 import {
   buildNsecChain,
+  buildNsecChainSteps,
   nodataProof,
   nxdomainProof,
   wildcardAnswerProof,
@@ -126,31 +127,67 @@ export function rolloverTtls(zone: Zone): { dnskeyTtl: number; maxTtl: number } 
  * file that writes its own CDS or CDNSKEY at the apex keeps them, and the signer adds none.
  */
 function additions(zone: Zone, keys: ZoneKeys): { dnskey: RRset; cds: RRset[]; chain: NsecChain } {
+  const cds = cdsOf(zone, keys);
+  return { dnskey: dnskeyRRset(zone, keys), cds, chain: buildNsecChain(zone, nsecOptions(zone, cds)) };
+}
+
+/** The CDS and CDNSKEY RRsets the signer adds (none when the zone file has its own). */
+function cdsOf(zone: Zone, keys: ZoneKeys): RRset[] {
+  const own = zone.apex.rrsets.has(T.CDS) || zone.apex.rrsets.has(T.CDNSKEY);
+  return own ? [] : cdsRRsets(zone.origin, keys.atParent ?? [], zone.soa.ttl, keys.parentDelete);
+}
+
+function dnskeyRRset(zone: Zone, keys: ZoneKeys): RRset {
   const dnskeyRdatas = publishedKeys(keys).map((k) => k.dnskeyRdata);
-  const dnskey: RRset = Object.freeze({
+  return Object.freeze({
     owner: zone.origin,
     type: T.DNSKEY,
     ttl: zone.soa.ttl,
     rdatas: Object.freeze(dnskeyRdatas),
   });
-  const own = zone.apex.rrsets.has(T.CDS) || zone.apex.rrsets.has(T.CDNSKEY);
-  const cds = own ? [] : cdsRRsets(zone.origin, keys.atParent ?? [], zone.soa.ttl, keys.parentDelete);
-  // RFC 9077: NSEC TTL = min(SOA MINIMUM, SOA TTL), which is the zone's negative TTL.
-  const chain = buildNsecChain(zone, { ttl: zone.negativeTtl, apexExtraTypes: [T.DNSKEY, ...cds.map((r) => r.type)] });
-  return { dnskey, cds, chain };
 }
+
+/** RFC 9077: NSEC TTL = min(SOA MINIMUM, SOA TTL), which is the zone's negative TTL. */
+const nsecOptions = (zone: Zone, cds: readonly RRset[]): { ttl: number; apexExtraTypes: number[] } => ({
+  ttl: zone.negativeTtl,
+  apexExtraTypes: [T.DNSKEY, ...cds.map((r) => r.type)],
+});
 
 /**
  * Signs a zone at time `now` (seconds since the epoch). Throws SignError/WireError on a key or data problem; the
  * caller keeps the previous snapshot then.
  */
 export function signZone(zone: Zone, keys: ZoneKeys, now: number, cache: SignatureCache): SignedZone {
+  const steps = signZoneSteps(zone, keys, now, cache);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Signing jobs between two yields of signZoneSteps. */
+const JOBS_PER_STEP = 32;
+
+/**
+ * signZone as a generator that yields every few dozen RRsets, for a caller that runs it in slices and answers
+ * queries between them (server/slices.ts): a reload signs on the main thread without stopping the answers.
+ */
+export function* signZoneSteps(
+  zone: Zone,
+  keys: ZoneKeys,
+  now: number,
+  cache: SignatureCache,
+): Generator<void, SignedZone, undefined> {
   const policy = policyOf(zone);
-  const { dnskey, cds, chain } = additions(zone, keys);
+  const dnskey = dnskeyRRset(zone, keys);
+  const cds = cdsOf(zone, keys);
+  const chain = yield* buildNsecChainSteps(zone, nsecOptions(zone, cds));
   const table = new RrsigTable();
+  let n = 0;
   for (const [rs, key] of signingJobs(zone, keys, dnskey, cds, chain)) {
     const s = cache.get(rs, key, now, policy);
     table.setSignature(table.addJob(rs.owner.key, rs.type), s.rrsig, s.expiration);
+    if (++n % JOBS_PER_STEP === 0) yield;
   }
   table.seal();
   return assemble(zone, keys, { dnskey, cds, chain }, tableLookup(table), table.earliestExpiration);

@@ -5,24 +5,20 @@
  * the publisher, so it sees every served version in order. Bounded: the last MAX_VERSIONS differences and at
  * most about the zone's own size in total (MIN_BUDGET for a small zone; the oldest dropped first); a client older than that gets the zone.
  * Kept in memory, and in the state directory when given a store (journal-store.ts).
+ * A difference is computed owner by owner (journal-diff.ts) in slices (slices.ts) after the version is served:
+ * until it is there, the journal does not answer for the zone (since() gives null: the client gets the zone).
  */
 import { serialGreater } from '../wire/serial.js';
-import { CLASS_IN, T } from '../wire/types.js';
-import { writeRdata } from '../wire/rdata.js';
-import { Writer } from '../wire/writer.js';
-import { exportRRsets } from '../zone/export.js';
-import type { RRset } from '../zone/zone.js';
+import { changeOf, contentOf, type Change, type Content, type WireRR } from './journal-diff.js';
 import type { JournalStore } from './journal-store.js';
 import type { PublishListener, ZoneVersion } from './publisher.js';
+import { SliceQueue } from './slices.js';
 
 /** How many differences a zone keeps. */
 export const MAX_VERSIONS = 20;
 
 /** The octets a zone's journal may always keep (about one transfer message), however small the zone. */
 export const MIN_BUDGET = 16 * 1024;
-
-/** One RR in uncompressed wire form (owner, type, class, TTL, RDLENGTH, rdata), held as a latin1 string key. */
-type WireRR = string;
 
 /** The difference from one version to the next (RFC 1995 §4: old SOA, deletions, new SOA, additions). */
 export interface Difference {
@@ -36,56 +32,9 @@ export interface Difference {
   readonly size: number;
 }
 
-/** What a version holds: its SOA apart, every other RR. */
-interface Content {
-  readonly serial: number;
-  readonly soa: WireRR;
-  readonly records: ReadonlySet<WireRR>;
-  readonly size: number;
-}
-
-function wireRR(rs: RRset, rd: Uint8Array): WireRR {
-  const w = new Writer(Infinity, rs.owner.wire.length + 10 + rd.length);
-  w.bytes(rs.owner.wire);
-  w.u16(rs.type);
-  w.u16(CLASS_IN);
-  w.u32(rs.ttl);
-  const lenAt = w.pos;
-  w.u16(0);
-  writeRdata(w, rs.type, rd, false);
-  w.patchU16(lenAt, w.pos - lenAt - 2);
-  return Buffer.from(w.view()).toString('latin1');
-}
-
 /** The wire bytes of a journal record. */
 export function recordBytes(r: WireRR): Uint8Array {
   return new Uint8Array(Buffer.from(r, 'latin1'));
-}
-
-/** Every RR of a served version (the signed zone as AXFR sends it). */
-function contentOf(v: ZoneVersion): Content {
-  const records = new Set<WireRR>();
-  let soa = '';
-  let size = 0;
-  const signed = v.signed;
-  // Node by node (addedAt), as AXFR sends it: no map of every added RRset beside the set being filled.
-  for (const rs of exportRRsets(v.zone, signed ? (node) => signed.addedAt(node) : [])) {
-    for (const rd of rs.rdatas) {
-      const r = wireRR(rs, rd);
-      size += r.length;
-      if (rs.type === T.SOA && rs === v.zone.soa) soa = r;
-      else records.add(r);
-    }
-  }
-  return { serial: v.serial, soa, records, size };
-}
-
-/** The difference between two consecutive versions. */
-export function diff(a: Content, b: Content): Difference {
-  const deleted = [...a.records].filter((r) => !b.records.has(r));
-  const added = [...b.records].filter((r) => !a.records.has(r));
-  const size = [...deleted, ...added].reduce((n, r) => n + r.length, a.soa.length + b.soa.length);
-  return { from: a.serial, to: b.serial, fromSoa: a.soa, toSoa: b.soa, deleted, added, size };
 }
 
 /**
@@ -114,13 +63,34 @@ export function condense(chain: readonly Difference[], serial: number): Differen
   };
 }
 
+export interface JournalOptions {
+  /** Told when computing a difference failed (the zone's journal starts over). */
+  readonly onError?: (origin: string, error: unknown) => void;
+  /**
+   * Milliseconds of work between two turns of the event loop (slices.ts); by default there are none: each
+   * version is taken in before published() returns. The server gives SLICE_MS.
+   */
+  readonly sliceMs?: number;
+}
+
 /** The journal of every served zone, by origin text. */
 export class Journal implements PublishListener {
   private readonly latest = new Map<string, Content>();
   private readonly chains = new Map<string, Difference[]>();
+  /** Versions and withdrawals, taken in the order they were served. */
+  private readonly work: SliceQueue;
 
   /** With a store, each zone's journal is kept there (journal-store.ts) and taken up again after a restart. */
-  constructor(private readonly store?: JournalStore) {}
+  constructor(
+    private readonly store?: JournalStore,
+    opts: JournalOptions = {},
+  ) {
+    this.work = new SliceQueue((e) => {
+      const origin = e instanceof VersionError ? e.origin : undefined;
+      if (origin !== undefined) this.forget(origin);
+      opts.onError?.(origin ?? '', e instanceof VersionError ? e.cause : e);
+    }, opts.sliceMs ?? Infinity);
+  }
 
   published(v: ZoneVersion): void {
     // Only a zone that someone may transfer keeps a journal: it holds every record of the zone once more, which
@@ -129,29 +99,109 @@ export class Journal implements PublishListener {
       this.withdrawn(v.origin);
       return;
     }
-    const next = contentOf(v);
-    const before = this.latest.get(v.origin);
-    this.latest.set(v.origin, next);
-    let chain = this.chains.get(v.origin) ?? [];
-    if (!before) {
-      // First version since start: the stored journal goes on when it led to this very serial (the serial
-      // store gives one serial to one content, so the content is the one the differences lead to).
-      const stored = this.store?.load(v.origin);
-      chain = stored && stored.serial === next.serial ? [...stored.chain] : [];
-    } else if (!serialGreater(next.serial, before.serial)) {
-      // A version whose serial is not greater than the last one's (RFC 1982) cannot be chained to it.
-      chain = [];
-    } else chain = [...chain, diff(before, next)];
-    let total = chain.reduce((n, d) => n + d.size, 0);
-    const budget = Math.max(next.size, MIN_BUDGET);
-    while (chain.length > MAX_VERSIONS || (chain.length > 0 && total > budget)) total -= chain.shift()!.size;
-    this.chains.set(v.origin, chain);
-    this.store?.save(v.origin, { serial: next.serial, chain });
+    // Dropped at once: until the new difference is there, since() must not answer from the old version.
+    this.latest.delete(v.origin);
+    this.work.add(this.take(v));
   }
 
   withdrawn(origin: string): void {
     this.latest.delete(origin);
+    this.work.add(this.drop(origin));
+  }
+
+  /** Resolves once every version published so far is in the journal (for tests and the bench). */
+  settled(): Promise<void> {
+    return this.work.settled();
+  }
+
+  private *drop(origin: string): Generator<void, void, undefined> {
+    this.forget(origin);
+  }
+
+  private forget(origin: string): void {
+    this.latest.delete(origin);
+    this.before.delete(origin);
     this.chains.delete(origin);
+  }
+
+  /** The last version taken in per zone (latest holds it only while it is the served one and complete). */
+  private readonly before = new Map<string, Content>();
+
+  /** Differences computed ahead by prepareSteps(), by origin, for the version they were computed for. */
+  private readonly prepared = new Map<string, { version: ZoneVersion; before: Content | undefined; ahead: Ahead }>();
+
+  /**
+   * Computes ahead, in steps, what taking in `v` will need (its difference from the version before, or its
+   * content when it is the first), so that published() of that very version (the same zone and signed view)
+   * takes it in at once and the journal answers as soon as the version is served. The server calls it just
+   * before it publishes.
+   */
+  *prepareSteps(v: ZoneVersion): Generator<void, void, undefined> {
+    if (v.zone.transfer.allow.length === 0) return;
+    const before = this.before.get(v.origin);
+    const ahead: Ahead =
+      before && serialGreater(v.serial, before.serial)
+        ? { change: yield* changeOf(before, v) }
+        : { content: yield* contentOf(v) };
+    this.prepared.set(v.origin, { version: v, before, ahead });
+  }
+
+  /** Drops what prepareSteps() computed and no version took. */
+  dropPrepared(): void {
+    this.prepared.clear();
+  }
+
+  /** What was computed ahead for `v`, when it was for this very version and from the version taken in last. */
+  private ahead(v: ZoneVersion, before: Content | undefined): Ahead | undefined {
+    const p = this.prepared.get(v.origin);
+    this.prepared.delete(v.origin);
+    if (!p || p.before !== before) return undefined;
+    const same = p.version.zone === v.zone && p.version.signed === v.signed && p.version.serial === v.serial;
+    return same ? p.ahead : undefined;
+  }
+
+  private *take(v: ZoneVersion): Generator<void, void, undefined> {
+    try {
+      const before = this.before.get(v.origin);
+      const ahead = this.ahead(v, before);
+      let next: Content;
+      let chain = this.chains.get(v.origin) ?? [];
+      if (!before) {
+        next = ahead?.content ?? (yield* contentOf(v));
+        // First version since start: the stored journal goes on when it led to this very serial (the serial
+        // store gives one serial to one content, so the content is the one the differences lead to).
+        const stored = this.store?.load(v.origin);
+        chain = stored && stored.serial === next.serial ? [...stored.chain] : [];
+      } else if (!serialGreater(v.serial, before.serial)) {
+        // A version whose serial is not greater than the last one's (RFC 1982) cannot be chained to it.
+        next = ahead?.content ?? (yield* contentOf(v));
+        chain = [];
+      } else {
+        const change = ahead?.change ?? (yield* changeOf(before, v));
+        next = change.next;
+        const { deleted, added } = change;
+        const size = [...deleted, ...added].reduce((n, r) => n + r.length, before.soa.length + next.soa.length);
+        const d: Difference = {
+          from: before.serial,
+          to: next.serial,
+          fromSoa: before.soa,
+          toSoa: next.soa,
+          deleted,
+          added,
+          size,
+        };
+        chain = [...chain, d];
+      }
+      let total = chain.reduce((n, d) => n + d.size, 0);
+      const budget = Math.max(next.size, MIN_BUDGET);
+      while (chain.length > MAX_VERSIONS || (chain.length > 0 && total > budget)) total -= chain.shift()!.size;
+      this.before.set(v.origin, next);
+      this.latest.set(v.origin, next);
+      this.chains.set(v.origin, chain);
+      this.store?.save(v.origin, { serial: next.serial, chain });
+    } catch (e) {
+      throw new VersionError(v.origin, e);
+    }
   }
 
   /**
@@ -169,7 +219,7 @@ export class Journal implements PublishListener {
 
   /** What `origin`'s journal holds (for /metrics), or undefined when the zone keeps none (no transfer.allow). */
   size(origin: string): { versions: number; bytes: number } | undefined {
-    if (!this.latest.has(origin)) return undefined;
+    if (!this.before.has(origin)) return undefined;
     const chain = this.differences(origin);
     return { versions: chain.length, bytes: chain.reduce((n, d) => n + d.size, 0) };
   }
@@ -177,5 +227,21 @@ export class Journal implements PublishListener {
   /** The differences kept for `origin` (oldest first): for tests and status. */
   differences(origin: string): readonly Difference[] {
     return this.chains.get(origin) ?? [];
+  }
+}
+
+/** Computed ahead for a version: its difference from the one before, or its content (a first version). */
+interface Ahead {
+  readonly change?: Change;
+  readonly content?: Content;
+}
+
+/** A failure while taking in a version of `origin`. */
+class VersionError extends Error {
+  constructor(
+    readonly origin: string,
+    override readonly cause: unknown,
+  ) {
+    super(`journal of ${origin}: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
 }

@@ -95,6 +95,19 @@ export class Publisher {
     };
   }
 
+  /** The zones of `secured` that publish() would give a serial (assignSerial) if it ran now. */
+  toAssign(secured: Secured): [Zone, ZoneSecurity | undefined][] {
+    const nowSec = Math.floor(this.now() / 1000);
+    const out: [Zone, ZoneSecurity | undefined][] = [];
+    for (const zone of secured.zones) {
+      const signed = secured.security.get(zone);
+      const before = this.sources.get(zone.origin.key);
+      if (!(before && before.from === zone && before.fromSigned === signed && nowSec < before.due))
+        out.push([zone, signed]);
+    }
+    return out;
+  }
+
   /**
    * Serves `secured` from now on. Synchronous: the swap happens before this returns, and a query that read the
    * previous snapshot finishes with it (snapshots are immutable apart from their caches).

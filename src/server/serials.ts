@@ -55,8 +55,46 @@ export class SerialAssigner {
     private readonly persist: Persist = throwing,
   ) {}
 
+  /** Versions under a serial made ahead by prepareSteps(), for the next assign() of the same zone and view. */
+  private readonly prepared = new Map<Zone, { signed: ZoneSecurity | undefined; under: Map<number, Candidate> }>();
+
+  /**
+   * The work of assign() that costs a walk of the whole zone (the version under the serial served last, and
+   * under the next one, with their digests), done ahead in steps that yield (server/slices.ts), so that the
+   * assign() of the publish that follows only looks them up. Nothing is recorded here.
+   */
+  *prepareSteps(zone: Zone, signed: ZoneSecurity | undefined): Generator<void, Prepared, undefined> {
+    const under = new Map<number, Candidate>();
+    this.prepared.set(zone, { signed, under });
+    const prev = this.store.previous(nameToText(zone.origin).toLowerCase());
+    let changed = true;
+    if (prev) {
+      const c = yield* this.underSteps(zone, signed, prev.serial);
+      under.set(prev.serial, c);
+      changed =
+        prev.signed !== undefined ? c.digest !== prev.signed : signed !== undefined || prev.hash !== zone.contentHash;
+    }
+    const serial = nextSerial({ previous: prev?.serial, changed, file: zone.serialSetting, nowMs: this.now() });
+    if (!under.has(serial)) under.set(serial, yield* this.underSteps(zone, signed, serial));
+    const c = under.get(serial)!;
+    return { serial, zone: c.zone, signed: c.signed };
+  }
+
   /** The serial of the version (`zone`, `signed`) and the version served under it. */
   assign(zone: Zone, signed: ZoneSecurity | undefined): Assigned {
+    try {
+      return this.assignNow(zone, signed);
+    } finally {
+      this.prepared.delete(zone);
+    }
+  }
+
+  /** Drops what prepareSteps() made and no assign() took (a zone the publish found unchanged). */
+  dropPrepared(): void {
+    this.prepared.clear();
+  }
+
+  private assignNow(zone: Zone, signed: ZoneSecurity | undefined): Assigned {
     const key = nameToText(zone.origin).toLowerCase();
     const prev = this.store.previous(key);
     const nowMs = this.now();
@@ -83,16 +121,46 @@ export class SerialAssigner {
     return { serial, zone: final.zone, signed: final.signed, due, unchanged };
   }
 
-  private under(
+  private under(zone: Zone, signed: ZoneSecurity | undefined, serial: number): Candidate {
+    const p = this.prepared.get(zone);
+    const ready = p && p.signed === signed ? p.under.get(serial) : undefined;
+    return ready ?? drain(this.underSteps(zone, signed, serial));
+  }
+
+  private *underSteps(
     zone: Zone,
     signed: ZoneSecurity | undefined,
     serial: number,
-  ): { zone: Zone; signed: ZoneSecurity | undefined; digest: string } {
+  ): Generator<void, Candidate, undefined> {
     const z = soaSerial(zone.soa.rdatas[0]!) === serial ? zone : zoneWithSerial(zone, serial);
     const s = isSigned(signed) ? this.signer.withSerial(signed, z) : signed;
-    return { zone: z, signed: s, digest: versionDigest(z, isSigned(s) ? s : undefined) };
+    return { zone: z, signed: s, digest: yield* versionDigestSteps(z, isSigned(s) ? s : undefined) };
   }
 }
+
+/** The version assign() will most likely serve (unless the clock moves on before it runs). */
+export interface Prepared {
+  readonly serial: number;
+  readonly zone: Zone;
+  readonly signed: ZoneSecurity | undefined;
+}
+
+/** A version under a given serial, and its digest. */
+interface Candidate {
+  readonly zone: Zone;
+  readonly signed: ZoneSecurity | undefined;
+  readonly digest: string;
+}
+
+function drain<T>(steps: Generator<void, T, undefined>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** RRsets hashed between two yields of versionDigestSteps. */
+const RRSETS_PER_STEP = 256;
 
 /**
  * SHA-256 over every RRset of a version: the zone's (glue included), then the signer's (DNSKEY, NSEC, RRSIG).
@@ -101,6 +169,11 @@ export class SerialAssigner {
  * would cost its size in memory).
  */
 export function versionDigest(zone: Zone, signed: SignedZone | undefined): string {
+  return drain(versionDigestSteps(zone, signed));
+}
+
+/** versionDigest as a generator that yields every few hundred RRsets (for the server's slices). */
+export function* versionDigestSteps(zone: Zone, signed: SignedZone | undefined): Generator<void, string, undefined> {
   const sha = createHash('sha256');
   const b = Buffer.alloc(256 * 1024);
   let at = 0;
@@ -132,8 +205,17 @@ export function versionDigest(zone: Zone, signed: SignedZone | undefined): strin
       bytes(rd);
     }
   };
-  for (const node of zone.ordered) for (const rs of [...node.rrsets.values()].sort((x, y) => x.type - y.type)) add(rs);
-  if (signed) for (const rs of signed.addedRRsets()) add(rs);
+  let n = 0;
+  for (const node of zone.ordered)
+    for (const rs of [...node.rrsets.values()].sort((x, y) => x.type - y.type)) {
+      add(rs);
+      if (++n % RRSETS_PER_STEP === 0) yield;
+    }
+  if (signed)
+    for (const rs of signed.addedRRsets()) {
+      add(rs);
+      if (++n % RRSETS_PER_STEP === 0) yield;
+    }
   sha.update(b.subarray(0, at));
   return sha.digest('base64');
 }

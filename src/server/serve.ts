@@ -37,6 +37,7 @@ import { logEachQuery } from './query-log.js';
 import { RefreshTimer } from './refresh-timer.js';
 import { SecondaryAddresses } from './secondaries.js';
 import { SerialAssigner } from './serials.js';
+import { SliceQueue, SLICE_MS } from './slices.js';
 import { SIGNATURES_DIR, signaturesFile } from '../dnssec/sigstore.js';
 import { nameToText, parseName } from '../wire/name.js';
 import { StateFaults } from './state-faults.js';
@@ -267,8 +268,10 @@ async function startZones(
   shutdown.add(() => notifySocket.close());
   shutdown.add(() => notify.close());
   // RFC 1995 §4: the differences between served versions, for IXFR.
+  // Computed in slices after each publish (journal-diff.ts): queries are answered meanwhile.
   const journal = new Journal(
     fileJournalStore(opts.stateDir, logger, (path, write) => faults.attempt('journal', path, write)),
+    { sliceMs: SLICE_MS, onError: (zone, e) => logger.error('ixfr-journal-failed', { zone, error: String(e) }) },
   );
   publisher.onPublished(journal);
   // Signatures are refreshed by a timer, well before they expire; each refresh publishes what it re-signed.
@@ -308,25 +311,39 @@ async function startZones(
     refresh.schedule(Math.min(secured.nextDue, publisher.nextDue()));
     parentDs.update(secured.zones);
   };
-  /** Signs what changed or is due (synchronously: only the first signing is a big one) and publishes it. */
-  const rebuild = (reason: PublishReason): void => {
+  // Reloads, refreshes and key changes run one after the other, in slices (slices.ts): signing, the serial's
+  // digests and the journal yield to the event loop every few milliseconds, so queries are answered meanwhile,
+  // and only the finished version is published. A small zone's rebuild ends before the call that asked for it.
+  const rebuilds = new SliceQueue((e) => logger.error('rebuild-failed', { error: String(e) }), SLICE_MS);
+  /** Signs what changed or is due and publishes it. */
+  function* rebuildSteps(reason: PublishReason): Generator<void, void, undefined> {
     if (shutdown.closed) return;
     takeSecondaries();
-    const secured = signer.secure(served.zones(files.loaded));
+    const secured = yield* signer.secureSteps(served.zones(files.loaded));
+    for (const [zone, signed] of publisher.toAssign(secured)) {
+      const ahead = yield* assigner.prepareSteps(zone, signed);
+      // The journal's difference too, so that IXFR answers from the moment the version is served.
+      yield* journal.prepareSteps({ origin: nameToText(zone.origin), ...ahead, at: 0 });
+    }
+    if (shutdown.closed) return;
     try {
       publish(secured, reason);
     } catch (e) {
       // The serial or the signatures could not be recorded: the last snapshot keeps serving; retried by the timer.
       logger.error('publish-failed', { reason, error: String(e), serving: 'the last published version' });
       refresh.schedule(Math.floor(now() / 1000) + 60);
+    } finally {
+      assigner.dropPrepared();
+      journal.dropPrepared();
     }
-  };
+  }
+  const rebuild = (reason: PublishReason): void => rebuilds.add(rebuildSteps(reason));
   /** Re-reads the zones directory, then the certificates of the hosts it now names, then publishes. */
-  const reloadZones = (reason: string, only?: string): void => {
-    if (shutdown.closed || !files.reload(only)) return;
+  function* reloadSteps(reason: string, only?: string): Generator<void, void, undefined> {
+    if (shutdown.closed || !(yield* files.reloadSteps(only))) return;
     tlsa.configure(files.loaded);
     tlsa.refresh('reload');
-    rebuild('reload');
+    yield* rebuildSteps('reload');
     // The last zone gone (its file removed or renamed): the server keeps running, for the file to come back,
     // and says so on every reload until then (and /healthz is 503, status.ts).
     if (publisher.served().size === 0)
@@ -335,7 +352,8 @@ async function startZones(
         note: 'every query is refused until a zone file loads again; the server keeps running',
       });
     logger.debug('zones-reloaded', { reason });
-  };
+  }
+  const reloadZones = (reason: string, only?: string): void => rebuilds.add(reloadSteps(reason, only));
 
   tlsa.configure(files.loaded);
   tlsa.refresh('start');
@@ -400,15 +418,18 @@ async function startZones(
     tsigWatched = true;
     watchDirectory(join(opts.keysDir, TSIG_DIR), keysChanged, ctx, 'keys-watch-failed', keysNote);
   };
-  const keysChanged = (reason: string): void => {
-    watchTsig();
-    signer.keysChanged();
-    keyring.reload(reason);
-    // A zone that failed for want of a TSIG key file loads once the file is there.
-    if (files.failing.size > 0) files.reload();
-    rebuild('keys');
-    logger.debug('keys-reread', { reason });
-  };
+  const keysChanged = (reason: string): void =>
+    rebuilds.add(
+      (function* () {
+        watchTsig();
+        signer.keysChanged();
+        keyring.reload(reason);
+        // A zone that failed for want of a TSIG key file loads once the file is there.
+        if (files.failing.size > 0) files.reload();
+        yield* rebuildSteps('keys');
+        logger.debug('keys-reread', { reason });
+      })(),
+    );
   const keysNote = 'key files are re-read on SIGHUP and when a zone changes';
   watchDirectory(opts.keysDir, keysChanged, ctx, 'keys-watch-failed', keysNote);
   watchTsig();
@@ -429,11 +450,14 @@ async function startZones(
   const routes = { health: () => health(status), metrics: () => scrape(status) };
   gate.openWith(handler, stream, routes);
   release(); // the sockets' `listening` lines: the zones are answered from now on
-  const reload = (only?: string): void => {
-    signer.keysChanged();
-    keyring.reload('reload');
-    reloadZones('reload', only);
-  };
+  const reload = (only?: string): void =>
+    rebuilds.add(
+      (function* () {
+        signer.keysChanged();
+        keyring.reload('reload');
+        yield* reloadSteps('reload', only);
+      })(),
+    );
   const hostText = (a: { host: string; port: number }): string =>
     a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
   ready(

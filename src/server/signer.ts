@@ -20,6 +20,7 @@ import {
   signedWithSerial,
   signZone,
   signZoneAsync,
+  signZoneSteps,
   type SignedZone,
   type ZoneKeys,
 } from '../dnssec/zonesign.js';
@@ -123,6 +124,26 @@ export class ZoneSigner {
       let failure: { error: unknown } | undefined;
       try {
         req.signed = signZone(req.zone, req.keys, req.now, this.cache);
+      } catch (error) {
+        failure = { error };
+      }
+      r = failure ? step.throw(failure.error) : step.next();
+    }
+    return r.value;
+  }
+
+  /**
+   * secure() as a generator that yields every few dozen RRsets signed (signZoneSteps), for the server's slices
+   * (slices.ts): reloads, refreshes and key changes sign on the main thread between queries.
+   */
+  *secureSteps(zones: Iterable<Zone>): Generator<void, Secured, undefined> {
+    const step = this.#steps(zones);
+    let r = step.next();
+    while (!r.done) {
+      const req = r.value;
+      let failure: { error: unknown } | undefined;
+      try {
+        req.signed = yield* signZoneSteps(req.zone, req.keys, req.now, this.cache);
       } catch (error) {
         failure = { error };
       }

@@ -14,9 +14,9 @@ import type { Logger } from '../log.js';
 import { nameToText } from '../wire/name.js';
 import { ZoneError, clip, listProblems, type ZoneProblem } from '../zone/errors.js';
 import {
-  buildZoneSource,
+  buildZoneSourceSteps,
   listZoneDirectory,
-  readZoneSource,
+  readZoneSourceSteps,
   ZoneReadError,
   type ZoneFileSource,
 } from '../zone/files.js';
@@ -102,6 +102,15 @@ export class ZoneFiles {
    * kept as it was, and there is nothing to rebuild).
    */
   reload(only?: string): boolean {
+    const steps = this.reloadSteps(only);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /** reload() in steps: a changed file is built in steps that yield (server/slices.ts). */
+  *reloadSteps(only?: string): Generator<void, boolean, undefined> {
     const { logger } = this.opts;
     let files: string[];
     try {
@@ -124,7 +133,7 @@ export class ZoneFiles {
       this.failedStamps.delete(file);
       let loaded = false;
       try {
-        const lf = this.loadOne(file, stamp);
+        const lf = yield* this.loadOneSteps(file, stamp);
         loaded = true;
         const clash = sameOrigin(this.byFile, file, lf.plain);
         if (clash) throw new ZoneError([clash]);
@@ -172,7 +181,15 @@ export class ZoneFiles {
   }
 
   private loadOne(file: string, stamp = fileStamp(file)): LoadedFile {
-    const { source, plain } = loadZoneForServing(file, this.opts.autoSerial, this.opts.check);
+    const steps = this.loadOneSteps(file, stamp);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  private *loadOneSteps(file: string, stamp: string): Generator<void, LoadedFile, undefined> {
+    const { source, plain } = yield* loadZoneForServingSteps(file, this.opts.autoSerial, this.opts.check);
     if (source.src.tlsa.length > 0 || source.src.update.length > 0) return { source, plain, stamp };
     // Only a zone with automatic TLSA or dynamic update is built again from its source (served-zones.ts,
     // dynamic-zones.ts); for the others the parsed records (about 20 MB for a 100k-name zone) are dropped once
@@ -206,9 +223,22 @@ export function loadZoneForServing(
   /** The server's own checks of a built zone (a `transfer.allow` key that has no key file). */
   check?: (zone: Zone) => readonly ZoneProblem[],
 ): { source: ZoneFileSource; plain: Zone } {
-  const source = readZoneSource(file);
+  const steps = loadZoneForServingSteps(file, autoSerial, check);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** loadZoneForServing in steps: the build yields every few hundred records (zone/build.ts buildZoneSteps). */
+function* loadZoneForServingSteps(
+  file: string,
+  autoSerial?: (origin: string, hash: string) => number,
+  check?: (zone: Zone) => readonly ZoneProblem[],
+): Generator<void, { source: ZoneFileSource; plain: Zone }, undefined> {
+  const source = yield* readZoneSourceSteps(file);
   const auto = source.src.tlsa.length > 0;
-  const plain = buildZoneSource(source, auto ? undefined : autoSerial);
+  const plain = yield* buildZoneSourceSteps(source, auto ? undefined : autoSerial);
   const checked = check?.(plain) ?? [];
   if (checked.length > 0) throw new ZoneCheckError([...checked]);
   if (auto) {

@@ -134,6 +134,26 @@ function errMsg(e: unknown): string {
 
 /** Builds a Zone or throws ZoneError listing every problem with its file and line. */
 export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProblem[] = []): Zone {
+  const steps = buildZoneSteps(src, opts, earlier);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Records or owners handled between two yields of buildZoneSteps. */
+const PER_STEP = 256;
+
+/**
+ * buildZone as a generator that yields every few hundred records or owners, for a server that builds a
+ * changed zone in slices and answers queries between them (server/slices.ts).
+ */
+export function* buildZoneSteps(
+  src: ZoneSource,
+  opts: BuildOptions,
+  earlier: ZoneProblem[] = [],
+): Generator<void, Zone, undefined> {
+  let step = 0;
   const problems: ZoneProblem[] = [...earlier];
   const file = src.file;
   const problem = (line: number, reason: string): void => {
@@ -230,6 +250,7 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
     const before = problems.length;
     add(r);
     if (problems.length > before) rejected.add(r);
+    if (++step % PER_STEP === 0) yield;
   }
   // RFC 2136 §3.3: what `update:` allows is the update's alone; the same owner and type in `records:` would have
   // two sources, and an update could not tell which one it changes.
@@ -299,6 +320,7 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
     // Most RRsets hold one record: stored compactly (wire/rrset.ts).
     for (const p of list) node.addRRset(storedRRset(node.name, p.type, p.ttl, p.rdatas));
     pending.delete(key);
+    if (++step % PER_STEP === 0) yield;
   }
   let soaRRset: RRset | undefined;
   if (soaIn && soaRdata) {
@@ -354,6 +376,7 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
         );
     }
     if (!n.isApex && !n.belowCut && n.rrsets.has(T.NS)) n.isDelegation = true;
+    if (++step % PER_STEP === 0) yield;
 
     const types = [...n.rrsets.keys()];
     if (n.rrsets.has(T.CNAME)) {
@@ -409,6 +432,7 @@ export function buildZone(src: ZoneSource, opts: BuildOptions, earlier: ZoneProb
         h.update(String(d.length)).update(d);
       }
     }
+    if (++step % PER_STEP === 0) yield;
   }
   h.update(JSON.stringify(src.dnssec)).update(JSON.stringify(src.tlsa));
   const contentHash = h.digest('hex');

@@ -32,11 +32,14 @@ function lines(rs: RRset): string[] {
 export function* exportRRsets(zone: Zone, extra: Extra = []): Generator<RRset> {
   const at = typeof extra === 'function' ? extra : byOwner(extra);
   yield zone.soa;
-  for (const node of zone.ordered) {
-    const types = [...node.rrsets.keys()].filter((t) => !(node.isApex && t === T.SOA)).sort((a, b) => a - b);
-    for (const t of types) yield node.rrsets.get(t)!;
-    yield* at(node);
-  }
+  for (const node of zone.ordered) yield* nodeRRsets(node, at);
+}
+
+/** The RRsets exportRRsets gives at one owner: its own (the apex SOA apart) in type order, then `at`'s. */
+export function* nodeRRsets(node: ZoneNode, at: (node: ZoneNode) => Iterable<RRset>): Generator<RRset> {
+  const types = [...node.rrsets.keys()].filter((t) => !(node.isApex && t === T.SOA)).sort((a, b) => a - b);
+  for (const t of types) yield node.rrsets.get(t)!;
+  yield* at(node);
 }
 
 /** A list of RRsets grouped by owner, in their order within each owner (RRsets owned by no node are left out). */

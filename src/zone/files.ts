@@ -5,8 +5,8 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ZoneError, type ZoneProblem } from './errors.js';
-import { buildZone } from './build.js';
-import { parseZoneYaml, type ZoneSource } from './yaml.js';
+import { buildZoneSteps } from './build.js';
+import { parseZoneYamlSteps, type ZoneSource } from './yaml.js';
 import type { Zone } from './zone.js';
 import { isPermissionCode, permissionProblem } from '../state/access.js';
 import { FileReadError, readRegularFile, ZONE_FILE_MAX } from '../state/readfile.js';
@@ -64,6 +64,15 @@ export class ZoneReadError extends ZoneError {}
 
 /** Reads and parses one zone file; throws ZoneError on unreadable files and YAML syntax errors. */
 export function readZoneSource(path: string): ZoneFileSource {
+  const steps = readZoneSourceSteps(path);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** readZoneSource in steps (yaml.ts parseZoneYamlSteps). */
+export function* readZoneSourceSteps(path: string): Generator<void, ZoneFileSource, undefined> {
   let text: string;
   try {
     // Only a regular file up to ZONE_FILE_MAX: a FIFO or a link to /dev/zero must not stall the server.
@@ -81,7 +90,7 @@ export function readZoneSource(path: string): ZoneFileSource {
     throw refused ? new ZoneError(problems) : new ZoneReadError(problems);
   }
   const problems: ZoneProblem[] = [];
-  const src = parseZoneYaml(path, text, problems);
+  const src = yield* parseZoneYamlSteps(path, text, problems);
   if (problems.some((p) => p.reason.startsWith('YAML:'))) throw new ZoneError(problems);
   return { src, problems, defaultOrigin: basename(path).replace(/\.ya?ml$/, '') };
 }
@@ -95,7 +104,20 @@ export function buildZoneSource(
   autoSerial?: (origin: string, hash: string) => number,
   src: ZoneSource = f.src,
 ): Zone {
-  return buildZone(
+  const steps = buildZoneSourceSteps(f, autoSerial, src);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** buildZoneSource in steps (zone/build.ts buildZoneSteps). */
+export function buildZoneSourceSteps(
+  f: ZoneFileSource,
+  autoSerial?: (origin: string, hash: string) => number,
+  src: ZoneSource = f.src,
+): Generator<void, Zone, undefined> {
+  return buildZoneSteps(
     src,
     {
       defaultOrigin: f.defaultOrigin,

@@ -251,26 +251,39 @@ function parsePiece(piece: SplitRecords['pieces'][number]): Parsed & { doc: { co
  * messages are the reference.
  */
 export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[]): ZoneSource {
+  const steps = parseZoneYamlSteps(file, text, problems);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** parseZoneYaml as a generator that yields after each piece of a large `records:` mapping (server/slices.ts). */
+export function* parseZoneYamlSteps(
+  file: string,
+  text: string,
+  problems: ZoneProblem[],
+): Generator<void, ZoneSource, undefined> {
   const split = parseSplit(text);
   if (split) {
     const mark = problems.length;
     try {
-      return readZoneYaml(file, split.outer, split.pieces, problems);
+      return yield* readZoneYaml(file, split.outer, split.pieces, problems);
     } catch (e) {
       if (!(e instanceof SplitFallback)) throw e;
       problems.length = mark;
     }
   }
-  return readZoneYaml(file, parseYaml(text), undefined, problems);
+  return yield* readZoneYaml(file, parseYaml(text), undefined, problems);
 }
 
 /** Reads a parsed zone file: `pieces` are the split `records:` entries (parsed here one at a time), if split. */
-function readZoneYaml(
+function* readZoneYaml(
   file: string,
   main: Parsed,
   pieces: SplitRecords['pieces'] | undefined,
   problems: ZoneProblem[],
-): ZoneSource {
+): Generator<void, ZoneSource, undefined> {
   const { doc, lineAt } = main;
   /** Line numbers of the document being read (the outer one, or the piece of `records:` being read). */
   let lineOf = main.lineOf;
@@ -354,6 +367,7 @@ function readZoneYaml(
           const outerLineOf = lineOf;
           const seen = new Map<string, number>();
           for (const text of pieces) {
+            yield;
             const plain = readPiece(text.text, text.line);
             if (plain) {
               readPlainOwners(plain, seen);
