@@ -18,9 +18,12 @@
  * string's hash): a miss, such as a random nonexistent name, costs no key of its own.
  */
 
-interface CachedResponse {
+/** A kept response, as `lookup` returns it. */
+export interface CachedResponse {
   readonly variant: number;
   readonly bytes: Uint8Array;
+  /** The wire form of the wildcard owner that answered the name, if one did (rate limiting counts by it). */
+  readonly wildcard: Uint8Array | null;
   /** For an any-type entry (variant with QTYPE 0): whether it answers this QTYPE. */
   readonly answers: ((qtype: number) => boolean) | undefined;
   /** Hit since the clock hand last passed (second chance). */
@@ -60,6 +63,11 @@ export class ResponseCache {
 
   /** The response for this variant, or an any-type entry that answers its QTYPE. */
   get(nameKey: string, variant: number): Uint8Array | undefined {
+    return this.lookup(nameKey, variant)?.bytes;
+  }
+
+  /** As `get`, with what is kept beside the response. */
+  lookup(nameKey: string, variant: number): CachedResponse | undefined {
     const list = this.map.get(nameKey);
     if (list) {
       const anyType = variant - (variant & QTYPE_MASK);
@@ -70,7 +78,7 @@ export class ResponseCache {
         ) {
           c.ref = true;
           this.stats.hits++;
-          return c.bytes;
+          return c;
         }
       }
     }
@@ -80,15 +88,22 @@ export class ResponseCache {
 
   /**
    * Keeps a response (admission permitting). `answers`: the variant has QTYPE 0 and the entry answers every
-   * QTYPE for which it returns true.
+   * QTYPE for which it returns true. `wildcard`: the owner of the wildcard that answered the name.
    */
-  set(nameKey: string, variant: number, bytes: Uint8Array, answers?: (qtype: number) => boolean): void {
+  set(
+    nameKey: string,
+    variant: number,
+    bytes: Uint8Array,
+    answers?: (qtype: number) => boolean,
+    wildcard: Uint8Array | null = null,
+  ): void {
     const list = this.map.get(nameKey);
     if (list?.some((c) => c.variant === variant)) return;
     const entry: CachedResponse = {
       variant,
       bytes,
       answers,
+      wildcard,
       ref: false,
     };
     if (list && list.length >= MAX_VARIANTS) {

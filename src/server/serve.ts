@@ -25,7 +25,7 @@ import { CookieSecrets } from './cookie-secret.js';
 import { withGuard, type GuardOptions } from './guard.js';
 import { ParentWatch } from './parent-watch.js';
 import type { ParentServer } from '../zone/settings.js';
-import { createHandler } from './handler.js';
+import { createHandler, type ResponseNote } from './handler.js';
 import { listenDns, listenOperator } from './listeners.js';
 import { Metrics } from './metrics.js';
 import { NotifySender } from './notify.js';
@@ -376,8 +376,9 @@ async function startZones(
   const cookies = new CookieSecrets(opts.stateDir, Math.floor(now() / 1000), (what, error) =>
     logger.warn('cookie-secret-failed', { what, error, note: 'server cookies change at the next start' }),
   );
-  const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard };
-  const guarded = withGuard(withTsig(withUpdates(createHandler(current), updater), keyring.lookup, now), guard);
+  const note: ResponseNote = { wildcard: null };
+  const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard, note };
+  const guarded = withGuard(withTsig(withUpdates(createHandler(current, note), updater), keyring.lookup, now), guard);
   const answer = withUdpIxfr(guarded, xfr);
   const transfers = createTransfers(xfr);
   const stream = opts.http ? metrics.wrapStream(transfers) : transfers;
