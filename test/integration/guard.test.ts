@@ -24,6 +24,7 @@ records:
   "@": { NS: ns1 }
   ns1: { A: 192.0.2.53 }
   www: { A: 192.0.2.80 }
+  "*.w": { A: 192.0.2.81 }
 `;
 
 /** A random loopback /24 other than 127.0.0.0/24, as `127.X.Y.` (each test draws its own). */
@@ -41,9 +42,17 @@ interface Tally {
 
 /**
  * Sends `rate` queries a second for `ms` from `source` (at most one burst every 10 ms), never more than `max` in all,
- * and waits 300 ms for the last answers: how many were sent, answered in full, and answered truncated.
+ * and waits 300 ms for the last answers: how many were sent, answered in full, and answered truncated. `query(n)`
+ * is the n-th query sent (default: www A).
  */
-async function flood(port: number, source: string, rate: number, ms: number, max = Infinity): Promise<Tally> {
+async function flood(
+  port: number,
+  source: string,
+  rate: number,
+  ms: number,
+  max = Infinity,
+  query: (n: number) => Uint8Array = WWW,
+): Promise<Tally> {
   const sock = createSocket('udp4');
   await new Promise<void>((resolve) => sock.bind({ address: source, port: 0 }, resolve));
   const t: Tally = { sent: 0, full: 0, truncated: 0 };
@@ -56,7 +65,7 @@ async function flood(port: number, source: string, rate: number, ms: number, max
   const perTick = Math.max(1, Math.round((rate * tick) / 1000));
   const end = Date.now() + ms;
   while (Date.now() < end && t.sent < max) {
-    for (let i = 0; i < perTick && t.sent < max; i++) sock.send(WWW(t.sent++ & 0xffff), port, '127.0.0.1');
+    for (let i = 0; i < perTick && t.sent < max; i++) sock.send(query(t.sent++ & 0xffff), port, '127.0.0.1');
     await new Promise((r) => setTimeout(r, tick));
   }
   await new Promise((r) => setTimeout(r, 300));
@@ -157,6 +166,33 @@ describe('facing the internet', () => {
     const neighbour = await flood(port, net + '11', 500, 1000, 5);
     expect(neighbour.sent).toBe(5);
     expect(neighbour.full).toBe(5);
+  });
+
+  it('random names under a wildcard share the bucket of the wildcard (answers and NODATA); exact names keep their own', async () => {
+    const { port, httpPort } = await start(['--rrl', '20', '--rrl-slip', '2', '--rrl-exempt', 'none']);
+    const net = loopbackNet();
+    const tag = Math.random().toString(36).slice(2, 8);
+    const random = (qtype: number) => (n: number) =>
+      encodeQuery(parseName(`r${n}-${tag}.w.rrl.example.`, ROOT), qtype, { id: n, edns: {} });
+    const name = (owner: string) => () => encodeQuery(parseName(owner, ROOT), T.A, { id: 7, edns: {} });
+    // 100 distinct names at once from one /24, for A (wildcard answers) and AAAA (wildcard NODATA): each a bucket
+    // of 20 (the rate), and every 2nd limited answer slipped.
+    for (const qtype of [T.A, T.AAAA]) {
+      const f = await flood(port, net + '10', 10_000, 10, 100, random(qtype));
+      expect(f.sent).toBe(100);
+      expect(f.full).toBeGreaterThanOrEqual(20);
+      expect(f.full).toBeLessThanOrEqual(24);
+      expect(Math.abs(f.truncated - (f.sent - f.full) / 2)).toBeLessThanOrEqual(1);
+    }
+    // Exact names from the same /24 right after: a bucket each, 15 at once all answered in full.
+    for (const owner of ['www.rrl.example.', 'ns1.rrl.example.']) {
+      const e = await flood(port, net + '11', 10_000, 10, 15, name(owner));
+      expect(e.full).toBe(15);
+    }
+    // Without the wildcard's bucket 200 distinct names would have been answered in full: all limited ones counted.
+    const slipped = await metric(httpPort, 'dane_ns_rrl_total{action="slipped"}');
+    const dropped = await metric(httpPort, 'dane_ns_rrl_total{action="dropped"}');
+    expect(slipped + dropped).toBeGreaterThanOrEqual(2 * 76);
   });
 
   it('dig +cookie and kdig +cookie get a server cookie that verifies on the next query', async () => {
