@@ -25,7 +25,7 @@ import { peekSimpleQuery } from './fastpath.js';
 import { NegativeCache, respondNxdomain } from './negative.js';
 import type { Remote, Transport } from './transport.js';
 import type { TsigKey } from '../dnssec/tsigalg.js';
-import { ResponseCache } from './response-cache.js';
+import { ResponseCache, type ResponseCacheStats } from './response-cache.js';
 import { replayable, respondWildcard, WildcardCache } from './wildcard.js';
 
 export { ResponseCache } from './response-cache.js';
@@ -47,6 +47,8 @@ export interface SnapshotOptions {
   readonly negativeFragments?: boolean;
   /** Replay wildcard answers from pre-encoded sections (default true; tests compare with false). */
   readonly wildcardFragments?: boolean;
+  /** The counters the response cache adds to (shared by a server's snapshots for /metrics); default its own. */
+  readonly cacheStats?: ResponseCacheStats;
 }
 
 export function makeSnapshot(
@@ -61,7 +63,7 @@ export function makeSnapshot(
   const negative = new NegativeCache(opts.negativeFragments === false ? 0 : 1024 + 2 * nodes);
   // Per wildcard: one fragment per covering NSEC and variant (DO, EDNS, size, type) asked.
   const wildcards = new WildcardCache(opts.wildcardFragments === false ? 0 : 4096 + 4 * nodes);
-  return { zones, cache: new ResponseCache(), security, negative, wildcards };
+  return { zones, cache: new ResponseCache(undefined, opts.cacheStats), security, negative, wildcards };
 }
 
 const OPCODE_SHIFT = 11;

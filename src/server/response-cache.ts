@@ -30,7 +30,10 @@ export interface CachedResponse {
   ref: boolean;
 }
 
-/** Counters since the cache was made (one per snapshot): what /metrics or a test can read. */
+/**
+ * Counters of the cache, or of every cache of a server when the snapshots share one (publisher.ts): what /metrics
+ * and tests read. A cache dropped with its snapshot counts nothing as evicted.
+ */
 export interface ResponseCacheStats {
   hits: number;
   misses: number;
@@ -57,9 +60,10 @@ export class ResponseCache {
   private count = 0;
   private readonly doorkeeper = new Uint32Array(DOORKEEPER_BITS / 32);
   private doorkeeperAdds = 0;
-  readonly stats: ResponseCacheStats = { hits: 0, misses: 0, admitted: 0, refused: 0, evicted: 0 };
-
-  constructor(private readonly max = 50_000) {}
+  constructor(
+    private readonly max = 50_000,
+    readonly stats: ResponseCacheStats = { hits: 0, misses: 0, admitted: 0, refused: 0, evicted: 0 },
+  ) {}
 
   /** The response for this variant, or an any-type entry that answers its QTYPE. */
   get(nameKey: string, variant: number): Uint8Array | undefined {

@@ -245,6 +245,7 @@ async function startZones(
     (e) => logger.error('publish-listener-failed', { error: String(e) }),
     (zone, signed) => assigner.assign(zone, signed),
   );
+  metrics.responseCache = () => ({ ...publisher.cacheStats, entries: publisher.current().cache.size });
   publisher.onPublished({
     published(v, reason) {
       logger.info('zone-published', { zone: v.origin, serial: v.serial, reason });
