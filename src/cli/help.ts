@@ -184,7 +184,8 @@ const DETAILS = {
   --rrl-ipv4-prefix LEN, --rrl-ipv6-prefix LEN
                        the client network of the limit: default /24 and /56
   --tcp-per-source N   TCP connections one client address may hold (secondaries exempt); default 64,
-                       0: no limit. Beyond it its new connections are closed at once
+                       0: no limit. Beyond it its new connections are closed at once. An IPv6 /64 counts
+                       as one address (one site holds all of it)
   --secondary-lag S    /healthz fails when a watched server (transfer.notify or transfer.check) stays behind
                        the served serial longer than S seconds; default 300
   --resolver ADDR[:PORT]  the recursive resolver that finds a zone's parent name servers for the DS check
