@@ -78,6 +78,8 @@ export interface ServeOptions {
   readonly notifyRetryMs?: readonly number[];
   /** Log one line per answered query (off by default: it costs a message decode per query). */
   readonly logQueries?: boolean;
+  /** The server cookie secret shared with other servers (16 octets, cookie-secret.ts); absent: our own. */
+  readonly cookieSecret?: Uint8Array;
   /** TCP connections one client address may hold (0: no limit; default in tcp-admission.ts). */
   readonly tcpPerSource?: number;
   /** The version `dane-ns status` reports (package.json's, given by the command line). */
@@ -374,8 +376,12 @@ async function startZones(
   });
   // The query ACL, cookies and rate limiting (guard.ts) stand before the answering code; IXFR over UDP keeps
   // its own ACL (transfer.allow), as AXFR over TCP does.
-  const cookies = new CookieSecrets(opts.stateDir, Math.floor(now() / 1000), (what, error) =>
-    logger.warn('cookie-secret-failed', { what, error, note: 'server cookies change at the next start' }),
+  const cookies = new CookieSecrets(
+    opts.stateDir,
+    Math.floor(now() / 1000),
+    (what, error) =>
+      logger.warn('cookie-secret-failed', { what, error, note: 'server cookies change at the next start' }),
+    opts.cookieSecret,
   );
   const note: ResponseNote = { wildcard: null };
   const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard, note };
