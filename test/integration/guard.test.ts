@@ -5,7 +5,8 @@
  * `dig +cookie` and `kdig +cookie` (and the rate limiting they exempt from), and `--allow-query`.
  */
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,11 +110,15 @@ describe('facing the internet', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(args: string[]): Promise<{ port: number; httpPort: number }> {
+  async function start(
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ port: number; httpPort: number; stateDir: string }> {
     const port = await freePort();
     const httpPort = await freePort();
-    servers.push(await startDaneNs({ zonesDir: dir, port, extraArgs: ['--http', `127.0.0.1:${httpPort}`, ...args] }));
-    return { port, httpPort };
+    const s = await startDaneNs({ zonesDir: dir, port, env, extraArgs: ['--http', `127.0.0.1:${httpPort}`, ...args] });
+    servers.push(s);
+    return { port, httpPort, stateDir: s.stateDir };
   }
 
   it.each([['batch'], ['dgram']])(
@@ -214,6 +219,36 @@ describe('facing the internet', () => {
     const k2 = await kdig([`+cookie=${kc}`, '-p', String(port), '@127.0.0.1', 'www.rrl.example.', 'A']);
     expect(k2).toContain(`;; COOKIE: ${kc}`);
     expect(await valid()).toBe(2);
+  });
+
+  it('servers given one --cookie-secret (flag, or a file in the environment) accept the server cookies of each other', async () => {
+    const secret = randomBytes(16).toString('hex');
+    const file = join(dir, 'cookie.secret');
+    writeFileSync(file, secret + '\n', { mode: 0o600 });
+    const a = await start(['--cookie-secret', secret]);
+    const b = await start([], { DANE_NS_COOKIE_SECRET_FILE: file });
+    const own = await start([]);
+    const ask = (port: number, cookie: string): Promise<string> =>
+      dig([`+cookie=${cookie}`, '-p', String(port), '@127.0.0.1', 'www.rrl.example.', 'A']);
+    const first = await ask(a.port, '0102030405060708');
+    const cookie = /^; COOKIE: ([0-9a-f]{48}) \(good\)$/m.exec(first)?.[1];
+    expect(cookie, first).toBeDefined();
+    // The second server verifies the first one's cookie: echoed as sent (fresh) and counted valid.
+    const other = await ask(b.port, cookie!);
+    expect(other).toContain(`; COOKIE: ${cookie} (good)`);
+    expect(await metric(b.httpPort, 'dane_ns_cookies_total{result="valid"}')).toBe(1);
+    // A server with its own secret does not: a new server cookie, counted invalid.
+    const foreign = await ask(own.port, cookie!);
+    const renewed = /^; COOKIE: ([0-9a-f]{48}) \(good\)$/m.exec(foreign)?.[1];
+    expect(renewed, foreign).toBeDefined();
+    expect(renewed).not.toBe(cookie);
+    expect(renewed!.slice(0, 16)).toBe(cookie!.slice(0, 16)); // the client cookie, with a server cookie of its own
+    expect(await metric(own.httpPort, 'dane_ns_cookies_total{result="invalid"}')).toBe(1);
+    expect(await metric(own.httpPort, 'dane_ns_cookies_total{result="valid"}')).toBe(0);
+    // With the shared secret the state file is not made; without it, it is.
+    expect(existsSync(join(a.stateDir, 'cookie-secret.json'))).toBe(false);
+    expect(existsSync(join(b.stateDir, 'cookie-secret.json'))).toBe(false);
+    expect(existsSync(join(own.stateDir, 'cookie-secret.json'))).toBe(true);
   });
 
   it('rate limiting spares a client whose server cookie verifies, and loopback by default', async () => {
