@@ -406,6 +406,7 @@ async function startZones(
     timers: nodeTimers,
     ...(opts.watchFastMs !== undefined ? { fastMs: opts.watchFastMs } : {}),
     notifySettled: (zone, address, port) => notify.settled(zone, address, port),
+    renotify: (zone, address, port, served) => notify.again(zone, address, port, served),
     onCaughtUp: () => {
       if (tlsa.refresh('secondary')) rebuild('tlsa');
     },
