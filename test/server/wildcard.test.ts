@@ -156,7 +156,7 @@ describe('wildcard answers from pre-encoded sections', () => {
     const extra = '  "*.alias": { CNAME: www }\n';
     const zone = buildZone(
       parseZoneYaml('c.yaml', zoneText('c.example.', 1, '192.0.2.1', extra), problems),
-      {},
+      { defaultOrigin: 'c.example' },
       problems,
     );
     expect(problems).toEqual([]);
