@@ -14,6 +14,7 @@ interface ZoneJson {
   nextKeyEvent?: string;
   tlsa?: { host: string; records: { rdata: string; role: string; until?: string }[] }[];
   secondaries?: { server: string; serial?: number; lagSeconds: number; error?: string }[];
+  keyStepWaits?: { key: number; role: string; step: string; at: string; servers: string[] }[];
 }
 
 const zonesOf = (a: Record<string, unknown>): ZoneJson[] => (Array.isArray(a.zones) ? (a.zones as ZoneJson[]) : []);
@@ -76,6 +77,11 @@ export function renderStatus(a: Record<string, unknown>, now: number): string {
     for (const w of z.secondaries ?? [])
       lines.push(
         `  secondary ${w.server}: serial ${w.serial ?? 'unknown'}, ${w.lagSeconds > 0 ? `${w.lagSeconds} s behind` : 'current'}${w.error ? ` (last question: ${w.error})` : ''}`,
+      );
+    // Rollover steps postponed for them (the wait counts from the last watched server).
+    for (const w of z.keyStepWaits ?? [])
+      lines.push(
+        `  ${w.role} ${w.key} ${w.step === 'sign' ? 'starts signing' : 'leaves the DNSKEY RRset'} at ${w.at} (${w.servers.length > 0 ? `waits for ${w.servers.join(', ')}` : 'counted from the last watched server'})`,
       );
   }
   return lines.join('\n') + '\n';

@@ -15,6 +15,7 @@ import { watchedServers } from '../zone/settings.js';
 import { keyFileBase, loadZoneKeys, rewriteKeyTiming } from '../dnssec/keyfile.js';
 import { beginKeyChange, endKeyChange, recoverKeyChange } from '../dnssec/keyjournal.js';
 import { iso } from '../dnssec/lifecycle.js';
+import { FLAGS_KSK } from '../dnssec/keys.js';
 import { publishedKeys, rolloverTtls, type SignedZone } from '../dnssec/zonesign.js';
 import type { Clock } from './clock.js';
 import type { PublishListener, ZoneVersion } from './publisher.js';
@@ -28,6 +29,8 @@ const HISTORY = 256;
 /** A rollover step that waits for the watched servers (`dane-ns status`, docs/control.md). */
 export interface KeyStepWait {
   readonly key: number;
+  /** `ZSK`, or `CSK` with `keys: csk`. */
+  readonly role: 'ZSK' | 'CSK';
   /** `sign`: the key starts signing; `remove`: it leaves the DNSKEY RRset. */
   readonly step: 'sign' | 'remove';
   /** When it happens now (ISO 8601), unless postponed again. */
@@ -151,7 +154,8 @@ export class RolloverHold implements PublishListener {
             ? 'these watched servers do not serve the version the step counts from yet'
             : 'every watched server serves it; the wait counts from the last of them',
       });
-      const wait = { key: p.key.tag, step: p.step, at: iso(p.at), servers: p.lagging };
+      const role = p.key.flags === FLAGS_KSK ? 'CSK' : 'ZSK';
+      const wait = { key: p.key.tag, role, step: p.step, at: iso(p.at), servers: p.lagging } as const;
       const i = waits.findIndex((w) => w.key === wait.key && w.step === wait.step);
       if (i >= 0) waits[i] = wait;
       else waits.push(wait);

@@ -479,6 +479,7 @@ async function startZones(
       certificates: () => tlsa.health(),
       tlsaState: (zone, host) => tlsaManager.state(zone, host),
       secondaries: (zone) => watch.status(zone, now()),
+      keyStepWaits: (zone) => hold.waits(zone),
       tlsaReadyAt: (zone, host, since) => tlsaManager.readyAt(zone, host, since),
       reload,
       now,
