@@ -250,6 +250,15 @@ describe('a ZSK rollover waits for the last watched server', () => {
         new RegExp(`ZSK ${newZsk} starts signing at \\S+ \\(waits for ${WATCHED.replace('.', '\\.')}`),
       );
 
+      // `check ZONE` says so too (the running server's status, over its control socket).
+      const chk = await p!.exec(process.execPath, [CLI, 'check', ZONE, '--zones', zones, '--keys', keys], {
+        timeoutMs: 60_000,
+        env: { ...process.env, DANE_NS_STATE: state },
+      });
+      expect(chk.stdout + chk.stderr).toMatch(
+        new RegExp(`key rollover.*ZSK ${newZsk} starts signing at \\S+ \\(waits for ${WATCHED.replace('.', '\\.')}`),
+      );
+
       // The link back: NSD catches up; the new ZSK signs only once NSD has served its DNSKEY for 3 s.
       link.setUp('b', true);
       let nsdHasKey = 0;
