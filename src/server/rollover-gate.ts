@@ -11,7 +11,11 @@
  *     (RFC 7583 §3.3.1: Ipub = Dprp + TTLkey, the propagation delay Dprp counted from the last server);
  *   - an old key leaves the DNSKEY RRset (its Delete) no earlier than the moment every watched server serves a
  *     version without its signatures + the zone's largest TTL + margin (RFC 7583 §3.3.1: Iret = Dsgn + Dprp +
- *     TTLsig), so that every cached signature it made can still be validated.
+ *     TTLsig), so that every cached signature it made can still be validated;
+ *   - in a KSK or CSK rollover, the new key's DS may go to the parent (CDS/CDNSKEY published, cds.ts) no earlier
+ *     than the moment every watched server serves a version whose DNSKEY RRset it signs + DNSKEY TTL + margin
+ *     (RFC 7583 §3.3.2: the DS waits for the new key's signed DNSKEY RRset in every cache); it is held by the
+ *     key's SyncPublish time (BIND's field for the CDS publication).
  * A step that is due (its time at most AHEAD_MS away) while that is not yet so is postponed: the new key's
  * Activate (and with it the old key's Inactive, which the rollover set to the same moment, and its Delete one
  * largest TTL + margin later), or the old key's Delete. Without the moment (a server lags, or this process has
@@ -19,12 +23,11 @@
  * then: the safe direction. Steps whose time passed before this process started (`since`) are taken as the key
  * files say: they were either taken before, or came due while no server ran to watch the secondaries.
  *
- * With `keys: csk` the zone-signing keys are the 257 keys; with a KSK and ZSK, the 256 keys (a KSK's own step,
- * its DS at the parent, is not gated here).
+ * With `keys: csk` the zone-signing keys are the 257 keys; with a KSK and ZSK, the 256 keys.
  */
 import { FLAGS_KSK, FLAGS_ZSK } from '../dnssec/keys.js';
 import type { StoredZoneKey } from '../dnssec/keyfile.js';
-import { keyState, type KeyMode } from '../dnssec/lifecycle.js';
+import { keyState, selectKeys, type KeyMode } from '../dnssec/lifecycle.js';
 
 /** A step this far ahead counts as due: the signer reads the keys a moment after the gate. */
 export const AHEAD_MS = 1000;
@@ -36,6 +39,8 @@ export interface GateVersion {
   readonly dnskey: readonly number[];
   /** Tag of the key that signs its zone data. */
   readonly zoneSigner: number;
+  /** Tags of the keys that sign its DNSKEY RRset. */
+  readonly dnskeySigners: readonly number[];
   /** When each watched server first served it (or a later version); a server absent from the map does not yet. */
   readonly servedAt: ReadonlyMap<string, number>;
 }
@@ -59,8 +64,9 @@ export interface Postponement {
   readonly activate?: Date;
   readonly inactive?: Date;
   readonly delete?: Date;
-  /** The step that waits: the key starts signing, or leaves the DNSKEY RRset. */
-  readonly step: 'sign' | 'remove';
+  readonly syncPublish?: Date;
+  /** The step that waits: the key starts signing, leaves the DNSKEY RRset, or its DS may go to the parent. */
+  readonly step: 'sign' | 'remove' | 'ds';
   /** When it may happen now. */
   readonly at: Date;
   /** The watched servers that do not serve the version the step counts from (empty: they do, the wait runs). */
@@ -161,5 +167,31 @@ export function gateRollover(input: GateInput): Postponement[] {
       ...(from.at !== undefined ? { servedEverywhereAt: new Date(from.at) } : {}),
     });
   }
+  const ds = dsStep(input, publishWait, due);
+  if (ds) out.set(ds.key.tag, { ...out.get(ds.key.tag), ...ds });
   return [...out.values()];
+}
+
+/** A KSK or CSK rollover's DS step (cds.ts parentKeys: the new key while older signers have no end time yet). */
+function dsStep(input: GateInput, publishWait: number, due: (t: Date) => boolean): Postponement | undefined {
+  const { keys, mode, servers, versions, now } = input;
+  const [fresh, ...older] = selectKeys(keys, mode, new Date(now)).dnskeySigners;
+  if (!fresh || !older.some((k) => k.inactive === undefined)) return undefined;
+  const dsFrom = new Date(Math.max(fresh.activate.getTime() + publishWait, fresh.syncPublish?.getTime() ?? 0));
+  if (!due(dsFrom)) return undefined;
+  const from = countFrom(
+    versions.find((v) => v.dnskeySigners.includes(fresh.tag)),
+    servers,
+  );
+  const need = from.at !== undefined ? from.at + publishWait : now + publishWait;
+  if (from.at !== undefined && need <= Math.max(dsFrom.getTime(), now)) return undefined;
+  const syncPublish = ceilSecond(need);
+  return {
+    key: fresh,
+    syncPublish,
+    step: 'ds',
+    at: syncPublish,
+    lagging: from.lagging,
+    ...(from.at !== undefined ? { servedEverywhereAt: new Date(from.at) } : {}),
+  };
 }

@@ -16,7 +16,7 @@ import { keyFileBase, loadZoneKeys, rewriteKeyTiming } from '../dnssec/keyfile.j
 import { beginKeyChange, endKeyChange, recoverKeyChange } from '../dnssec/keyjournal.js';
 import { iso } from '../dnssec/lifecycle.js';
 import { FLAGS_KSK } from '../dnssec/keys.js';
-import { publishedKeys, rolloverTtls, type SignedZone } from '../dnssec/zonesign.js';
+import { dnskeySigners, publishedKeys, rolloverTtls, type SignedZone } from '../dnssec/zonesign.js';
 import type { Clock } from './clock.js';
 import type { PublishListener, ZoneVersion } from './publisher.js';
 import { gateRollover, type Postponement } from './rollover-gate.js';
@@ -29,10 +29,10 @@ const HISTORY = 256;
 /** A rollover step that waits for the watched servers (`dane-ns status`, docs/control.md). */
 export interface KeyStepWait {
   readonly key: number;
-  /** `ZSK`, or `CSK` with `keys: csk`. */
-  readonly role: 'ZSK' | 'CSK';
-  /** `sign`: the key starts signing; `remove`: it leaves the DNSKEY RRset. */
-  readonly step: 'sign' | 'remove';
+  /** `ZSK` or `KSK`, or `CSK` with `keys: csk`. */
+  readonly role: 'ZSK' | 'KSK' | 'CSK';
+  /** `sign`: the key starts signing; `remove`: it leaves the DNSKEY RRset; `ds`: its DS may go to the parent. */
+  readonly step: 'sign' | 'remove' | 'ds';
   /** When it happens now (ISO 8601), unless postponed again. */
   readonly at: string;
   /** The servers that lacked the version it counts from when it was last postponed (empty: the wait runs). */
@@ -43,6 +43,7 @@ interface Seen {
   readonly serial: number;
   readonly dnskey: readonly number[];
   readonly zoneSigner: number;
+  readonly dnskeySigners: readonly number[];
 }
 
 export interface RolloverHoldOptions {
@@ -73,6 +74,7 @@ export class RolloverHold implements PublishListener {
       serial: v.serial,
       dnskey: publishedKeys(signed.keys).map((k) => k.tag),
       zoneSigner: signed.keys.zsk.tag,
+      dnskeySigners: dnskeySigners(signed.keys).map((k) => k.tag),
     });
     if (list.length > HISTORY) list.splice(0, list.length - HISTORY);
     this.seen.set(v.origin, list);
@@ -130,12 +132,12 @@ export class RolloverHold implements PublishListener {
       });
       return false;
     }
-    this.report(zone, held, now);
+    this.report(zone, z.dnssec.keys === 'csk', held, now);
     return true;
   }
 
   /** The log line of each postponed step, and the waits `status` shows. */
-  private report(zone: string, held: readonly Postponement[], now: number): void {
+  private report(zone: string, csk: boolean, held: readonly Postponement[], now: number): void {
     const lag = new Map(this.o.watch.status(zone, now).map((s) => [s.server, s.lagMs]));
     const waits = (this.waiting.get(zone) ?? []).filter((w) => Date.parse(w.at) > now);
     for (const p of held) {
@@ -145,7 +147,7 @@ export class RolloverHold implements PublishListener {
       this.o.logger.log(level, 'rollover-step-postponed', {
         zone,
         key: p.key.tag,
-        step: p.step === 'sign' ? 'starts signing' : 'leaves the DNSKEY RRset',
+        step: STEP_TEXT[p.step],
         until: iso(p.at),
         servers: p.lagging,
         ...(p.servedEverywhereAt ? { servedEverywhereAt: iso(p.servedEverywhereAt) } : {}),
@@ -154,7 +156,7 @@ export class RolloverHold implements PublishListener {
             ? 'these watched servers do not serve the version the step counts from yet'
             : 'every watched server serves it; the wait counts from the last of them',
       });
-      const role = p.key.flags === FLAGS_KSK ? 'CSK' : 'ZSK';
+      const role = p.key.flags !== FLAGS_KSK ? 'ZSK' : csk ? 'CSK' : 'KSK';
       const wait = { key: p.key.tag, role, step: p.step, at: iso(p.at), servers: p.lagging } as const;
       const i = waits.findIndex((w) => w.key === wait.key && w.step === wait.step);
       if (i >= 0) waits[i] = wait;
@@ -164,9 +166,17 @@ export class RolloverHold implements PublishListener {
   }
 }
 
+/** How the log names each step. */
+const STEP_TEXT = {
+  sign: 'starts signing',
+  remove: 'leaves the DNSKEY RRset',
+  ds: 'may go to the parent (CDS/CDNSKEY)',
+} as const;
+
 /** The times a postponement sets (the others stay as the key has them). */
-function times(p: Postponement): { activate?: Date; inactive?: Date; delete?: Date } {
+function times(p: Postponement): { activate?: Date; inactive?: Date; delete?: Date; syncPublish?: Date } {
   return {
+    ...(p.syncPublish ? { syncPublish: p.syncPublish } : {}),
     ...(p.activate ? { activate: p.activate } : {}),
     ...(p.inactive ? { inactive: p.inactive } : {}),
     ...(p.delete ? { delete: p.delete } : {}),

@@ -1,5 +1,6 @@
 /**
- * Tests for src/server/rollover-gate.ts: the steps of a ZSK (and CSK) rollover wait for the last watched server,
+ * Tests for src/server/rollover-gate.ts: the steps of a ZSK (and CSK) rollover and the DS step of a KSK rollover
+ * wait for the last watched server,
  * a due step is postponed (the old key's times with it), an empty history postpones, and zones without watched
  * servers, steps from before the start and a zone's first keys are left alone.
  */
@@ -17,7 +18,10 @@ const at = (sec: number): Date => new Date(T0 + sec * S);
 const TIMING = { dnskeyTtl: 60, maxTtl: 300, margin: 10 };
 const SERVERS = ['192.0.2.1#53', '192.0.2.2#53'];
 
-function key(role: 'zsk' | 'csk', times: { publish: number; activate: number; inactive?: number; delete?: number }) {
+function key(
+  role: 'zsk' | 'ksk' | 'csk',
+  times: { publish: number; activate: number; inactive?: number; delete?: number; syncPublish?: number },
+) {
   const k = generateKey(ZONE, role, at(-1000));
   return Object.freeze({
     ...k,
@@ -25,6 +29,7 @@ function key(role: 'zsk' | 'csk', times: { publish: number; activate: number; in
     activate: at(times.activate),
     ...(times.inactive !== undefined ? { inactive: at(times.inactive) } : {}),
     ...(times.delete !== undefined ? { delete: at(times.delete) } : {}),
+    ...(times.syncPublish !== undefined ? { syncPublish: at(times.syncPublish) } : {}),
   }) as StoredZoneKey;
 }
 
@@ -32,11 +37,18 @@ function key(role: 'zsk' | 'csk', times: { publish: number; activate: number; in
 const OLD = key('zsk', { publish: -1000, activate: -1000, inactive: 70, delete: 380 });
 const NEW = key('zsk', { publish: 0, activate: 70 });
 
-function version(serial: number, dnskey: StoredZoneKey[], signer: StoredZoneKey, served: [string, number][]) {
+function version(
+  serial: number,
+  dnskey: StoredZoneKey[],
+  signer: StoredZoneKey,
+  served: [string, number][],
+  dnskeySigners: StoredZoneKey[] = [],
+) {
   return {
     serial,
     dnskey: dnskey.map((k) => k.tag),
     zoneSigner: signer.tag,
+    dnskeySigners: dnskeySigners.map((k) => k.tag),
     servedAt: new Map(served.map(([s, t]) => [s, T0 + t * S])),
   } satisfies GateVersion;
 }
@@ -153,5 +165,47 @@ describe('gateRollover: the old key leaves', () => {
     ]);
     const [p] = gateRollover(input({ versions: [signedByOld, again, after], now }));
     expect(p).toMatchObject({ key: OLD, delete: at(510) });
+  });
+});
+
+describe('gateRollover: a KSK rollover DS step', () => {
+  // A KSK rollover started at 0: the new KSK signs the DNSKEY RRset at once, its DS may go up from 70.
+  const oldKsk = key('ksk', { publish: -1000, activate: -1000 });
+  const newKsk = key('ksk', { publish: 0, activate: 0 });
+  const zsk = key('zsk', { publish: -1000, activate: -1000 });
+  const ksk = (over: Partial<GateInput>): GateInput => input({ keys: [oldKsk, newKsk, zsk], ...over });
+  const signedBy = (a: number, b: number) =>
+    version(
+      2,
+      [oldKsk, newKsk, zsk],
+      zsk,
+      [
+        [SERVERS[0]!, a],
+        [SERVERS[1]!, b],
+      ],
+      [newKsk, oldKsk],
+    );
+
+  it('goes ahead when every server served the DNSKEY RRset it signs one DNSKEY TTL + margin before', () => {
+    expect(gateRollover(ksk({ versions: [signedBy(0, 0)] }))).toEqual([]);
+  });
+
+  it('waits for the last server by the key SyncPublish (the old KSK and its times untouched)', () => {
+    expect(gateRollover(ksk({ versions: [signedBy(1, 25)] }))).toEqual([
+      expect.objectContaining({ key: newKsk, step: 'ds', syncPublish: at(95), lagging: [] }),
+    ]);
+    const [p] = gateRollover(ksk({ versions: [] }));
+    expect(p).toMatchObject({ key: newKsk, step: 'ds', syncPublish: at(140), lagging: SERVERS });
+    expect(p!.activate).toBeUndefined();
+    // A SyncPublish already there is the step's time: not due before it, and then judged again.
+    const held = Object.freeze({ ...newKsk, syncPublish: at(95) });
+    const keys = [oldKsk, held, zsk];
+    expect(gateRollover(ksk({ keys, versions: [signedBy(1, 25)] }))).toEqual([]);
+    expect(gateRollover(ksk({ keys, versions: [signedBy(1, 25)], now: T0 + 95 * S }))).toEqual([]);
+  });
+
+  it('once the rollover ended (the old KSK has its end times) there is no DS step', () => {
+    const ending = key('ksk', { publish: -1000, activate: -1000, inactive: 500, delete: 500 });
+    expect(gateRollover(ksk({ keys: [ending, newKsk, zsk] }))).toEqual([]);
   });
 });
