@@ -20,8 +20,10 @@
  * Activate (and with it the old key's Inactive, which the rollover set to the same moment, and its Delete one
  * largest TTL + margin later), or the old key's Delete. Without the moment (a server lags, or this process has
  * not seen it: after a restart nothing is known) the step moves one full wait past now, and is looked at again
- * then: the safe direction. Steps whose time passed before this process started (`since`) are taken as the key
- * files say: they were either taken before, or came due while no server ran to watch the secondaries.
+ * then: the safe direction. A step is judged once, when it first comes due: steps at or before `since` (the
+ * end of the caller's last judgement, or this process's start) are taken as the key files say. Those were let go
+ * before (judging them again could undo them once the versions they counted from are no longer remembered), or
+ * came due while no server ran to watch the secondaries.
  *
  * With `keys: csk` the zone-signing keys are the 257 keys; with a KSK and ZSK, the 256 keys.
  */
@@ -53,7 +55,7 @@ export interface GateInput {
   /** The watched servers of the zone (`ADDRESS#PORT`). */
   readonly servers: readonly string[];
   readonly versions: readonly GateVersion[];
-  /** When this process started (ms): earlier steps are not gated. */
+  /** Steps at or before this (ms) were judged before, or passed before this process started: not judged. */
   readonly since: number;
   readonly now: number;
 }
@@ -103,7 +105,7 @@ export function gateRollover(input: GateInput): Postponement[] {
   const flags = mode === 'csk' ? FLAGS_KSK : FLAGS_ZSK;
   const zoneKeys = keys.filter((k) => k.flags === flags);
   const due = (t: Date | undefined): t is Date =>
-    t !== undefined && t.getTime() >= since && t.getTime() <= now + AHEAD_MS;
+    t !== undefined && t.getTime() > since && t.getTime() <= now + AHEAD_MS;
   const out = new Map<number, Postponement>();
   const publishWait = (timing.dnskeyTtl + timing.margin) * 1000;
   const retireWait = (timing.maxTtl + timing.margin) * 1000;
@@ -118,7 +120,7 @@ export function gateRollover(input: GateInput): Postponement[] {
         o.activate.getTime() < k.activate.getTime() &&
         o.activate.getTime() <= now &&
         keyState(o, new Date(now)) !== 'removed' &&
-        (!o.inactive || o.inactive.getTime() >= since),
+        (!o.inactive || o.inactive.getTime() > since),
     );
     if (!fallback) continue;
     const from = countFrom(
@@ -139,7 +141,7 @@ export function gateRollover(input: GateInput): Postponement[] {
     // The keys it replaces keep signing until then, and stay one largest TTL + margin after.
     for (const o of zoneKeys) {
       if (o === k || o.activate.getTime() >= k.activate.getTime() || !o.inactive) continue;
-      if (o.inactive.getTime() < since || o.inactive.getTime() > activate.getTime()) continue;
+      if (o.inactive.getTime() <= since || o.inactive.getTime() > activate.getTime()) continue;
       const leave = activate.getTime() + retireWait;
       const del = o.delete && o.delete.getTime() > leave ? o.delete : ceilSecond(leave);
       out.set(o.tag, { key: o, inactive: activate, delete: del, step: 'sign', at: activate, lagging: from.lagging });

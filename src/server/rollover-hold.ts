@@ -19,7 +19,8 @@ import { FLAGS_KSK } from '../dnssec/keys.js';
 import { dnskeySigners, publishedKeys, rolloverTtls, type SignedZone } from '../dnssec/zonesign.js';
 import type { Clock } from './clock.js';
 import type { PublishListener, ZoneVersion } from './publisher.js';
-import { gateRollover, type Postponement } from './rollover-gate.js';
+import { AHEAD_MS, gateRollover, type Postponement } from './rollover-gate.js';
+import type { StoredZoneKey } from '../dnssec/keyfile.js';
 import { serverName } from './watch-poll.js';
 import type { SecondaryWatch } from './watch.js';
 
@@ -60,6 +61,13 @@ export class RolloverHold implements PublishListener {
   private readonly waiting = new Map<string, KeyStepWait[]>();
   /** Steps whose time passed before this process started are not held (rollover-gate.ts). */
   private readonly since: number;
+  /** Per zone: steps up to this time (ms) were judged; each is judged once (rollover-gate.ts). */
+  private readonly judged = new Map<string, number>();
+  /**
+   * Per zone: when its next step may come due (ms), and what that was computed from (the TTL, margin, mode and
+   * servers): the keys are read again only then, after a key change (keysChanged) or when those change.
+   */
+  private readonly nextCheck = new Map<string, { at: number; from: string }>();
 
   constructor(private readonly o: RolloverHoldOptions) {
     this.since = o.now();
@@ -91,6 +99,11 @@ export class RolloverHold implements PublishListener {
     return (this.waiting.get(zone) ?? []).filter((w) => Date.parse(w.at) > now);
   }
 
+  /** The key files changed (the keys directory was written, a SIGHUP): every zone's keys are read again. */
+  keysChanged(): void {
+    this.nextCheck.clear();
+  }
+
   /** Before the zones are signed: postpones their due steps. Whether a key file was rewritten. */
   hold(zones: Iterable<Zone>): boolean {
     let rewritten = false;
@@ -103,6 +116,9 @@ export class RolloverHold implements PublishListener {
     const servers = watchedServers(z.transfer).map(serverName);
     if (servers.length === 0) return false;
     const now = this.o.now();
+    const from = `${z.soa.ttl}|${z.dnssec.margin}|${z.dnssec.keys}|${servers.join(' ')}`;
+    const next = this.nextCheck.get(zone);
+    if (next && next.from === from && now + AHEAD_MS < next.at) return false;
     // A rollover command still writing is left to finish; an interrupted one is undone first (as the signer does).
     const recovery = recoverKeyChange(this.o.keysDir, z.origin, new Date(now));
     if (!recovery.ok) return false;
@@ -113,8 +129,19 @@ export class RolloverHold implements PublishListener {
       servedAt: this.o.watch.servedAt(zone, s.serial),
     }));
     const timing = { ...rolloverTtls(z), margin: z.dnssec.margin };
-    const held = gateRollover({ keys, mode: z.dnssec.keys, timing, servers, versions, since: this.since, now });
-    if (held.length === 0) return false;
+    const since = this.judged.get(zone) ?? this.since;
+    const held = gateRollover({ keys, mode: z.dnssec.keys, timing, servers, versions, since, now });
+    const judged = Math.min(now + AHEAD_MS, ...held.map((p) => p.at.getTime() - 1));
+    const after = keys.map((k) => {
+      const p = held.find((x) => x.key === k);
+      return p ? { ...k, ...times(p) } : k;
+    });
+    const check = { at: nextStep(after, (timing.dnskeyTtl + timing.margin) * 1000, judged), from };
+    if (held.length === 0) {
+      this.judged.set(zone, judged);
+      this.nextCheck.set(zone, check);
+      return false;
+    }
     const files = held.flatMap((p) => {
       const base = keyFileBase(p.key.zone, p.key.tag);
       return [`${base}.private`, `${base}.key`];
@@ -132,6 +159,8 @@ export class RolloverHold implements PublishListener {
       });
       return false;
     }
+    this.judged.set(zone, judged);
+    this.nextCheck.set(zone, check);
     this.report(zone, z.dnssec.keys === 'csk', held, now);
     return true;
   }
@@ -164,6 +193,25 @@ export class RolloverHold implements PublishListener {
     }
     this.waiting.set(zone, waits);
   }
+}
+
+/**
+ * The first time after `after` (ms) at which a step of these keys may come due: any of their times, or a DS's
+ * (Activate + DNSKEY TTL + margin); Infinity when none.
+ */
+function nextStep(keys: readonly StoredZoneKey[], publishWait: number, after: number): number {
+  let next = Infinity;
+  for (const k of keys)
+    for (const t of [
+      k.publish,
+      k.activate,
+      k.inactive,
+      k.delete,
+      k.syncPublish,
+      new Date(k.activate.getTime() + publishWait),
+    ])
+      if (t && t.getTime() > after && t.getTime() < next) next = t.getTime();
+  return next;
 }
 
 /** How the log names each step. */

@@ -434,6 +434,7 @@ async function startZones(
       (function* () {
         watchTsig();
         signer.keysChanged();
+        hold.keysChanged();
         keyring.reload(reason);
         // A zone that failed for want of a TSIG key file loads once the file is there.
         if (files.failing.size > 0) files.reload();
@@ -465,6 +466,7 @@ async function startZones(
     rebuilds.add(
       (function* () {
         signer.keysChanged();
+        hold.keysChanged();
         keyring.reload('reload');
         yield* reloadSteps('reload', only);
       })(),

@@ -109,7 +109,7 @@ describe('gateRollover: the new key starts signing', () => {
     expect(gateRollover(input({ now: T0 + 69.5 * S })).length).toBeGreaterThan(0);
   });
 
-  it('leaves alone: zones without watched servers, steps before the start, a zone first keys', () => {
+  it('leaves alone: zones without watched servers, steps judged before (or before the start), a zone first keys', () => {
     expect(gateRollover(input({ servers: [] }))).toEqual([]);
     expect(gateRollover(input({ since: T0 + 71 * S, now: T0 + 100 * S }))).toEqual([]);
     const first = key('zsk', { publish: 60, activate: 60 });

@@ -2,7 +2,7 @@
  * Tests for src/server/rollover-hold.ts: a due ZSK step whose watched server lags is written back into the key
  * files (the new key's Activate, the old key's Inactive and Delete; no journal left), logged naming the server
  * (warn past --secondary-lag, info while the wait counted from the last server runs) and listed for `status`; it
- * goes ahead once the wait has run; a zone without watched servers is never touched.
+ * goes ahead once the wait has run, and is not judged again; a zone without watched servers is never touched.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,6 +102,12 @@ describe('RolloverHold', () => {
     expect(timesOf(keysDir, z, fresh.tag).activate).toEqual(at(710));
     now = T0 + 711_000;
     expect(hold.waits(ORIGIN)).toEqual([]);
+    // A step let go is not judged again, even once what it counted from is forgotten and the keys are re-read.
+    watch.remove(ORIGIN);
+    hold.keysChanged();
+    now = T0 + 715_000;
+    expect(hold.hold([z])).toBe(false);
+    expect(timesOf(keysDir, z, fresh.tag).activate).toEqual(at(710));
   });
 
   it('leaves a zone without watched servers alone', () => {
