@@ -155,7 +155,7 @@ export class RolloverHold implements PublishListener {
       this.o.logger.error('rollover-postpone-failed', {
         zone,
         error: String(e),
-        note: undo.ok ? 'the key files are as they were' : undo.error,
+        note: undo.ok ? 'the key files are as they were: the step is taken as they say' : undo.error,
       });
       return false;
     }
