@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateKey, type ZoneKey } from '../../src/dnssec/keys.js';
-import { loadZoneKeys, writeKeyFiles, type StoredZoneKey } from '../../src/dnssec/keyfile.js';
+import { keyFileBase, loadZoneKeys, writeKeyFiles, type StoredZoneKey } from '../../src/dnssec/keyfile.js';
 import { createLogger } from '../../src/log.js';
 import { RolloverHold } from '../../src/server/rollover-hold.js';
 import type { ZoneVersion } from '../../src/server/publisher.js';
@@ -108,6 +108,42 @@ describe('RolloverHold', () => {
     now = T0 + 715_000;
     expect(hold.hold([z])).toBe(false);
     expect(timesOf(keysDir, z, fresh.tag).activate).toEqual(at(710));
+  });
+
+  it('a KSK rollover: the DS step waits in the new KSK SyncPublish, shown as a KSK step', () => {
+    const keysDir = join(dir, 'ksk');
+    const z = zone(true);
+    const { ksk, old, fresh: newZsk } = keysIn(keysDir, z);
+    // Instead of the ZSK rollover, a KSK one started at T0: the new KSK signs the DNSKEY RRset at once.
+    const fresh = { ...generateKey(z.origin, 'ksk', at(0)), publish: at(0), activate: at(0) };
+    writeKeyFiles(keysDir, fresh);
+    for (const k of [old, newZsk])
+      for (const ext of ['key', 'private']) rmSync(join(keysDir, `${keyFileBase(z.origin, k.tag)}.${ext}`));
+    writeKeyFiles(keysDir, { ...old, inactive: undefined, delete: undefined });
+    let now = T0 - 10_000;
+    const lines: { level: string; event: string; [k: string]: unknown }[] = [];
+    const watch = new SecondaryWatch();
+    const hold = new RolloverHold({
+      keysDir,
+      logger: createLogger({ write: (l) => lines.push(JSON.parse(l)) }),
+      now: () => now,
+      watch,
+      secondaryLag: 3,
+    });
+    watch.setServers(ORIGIN, [SERVER]);
+    watch.published(ORIGIN, 2, T0);
+    const signed = { keys: { ksk: fresh, zsk: old, published: [ksk, fresh, old], dnskeySigners: [fresh, ksk] } };
+    hold.published({ origin: ORIGIN, serial: 2, zone: z, signed, at: T0 } as unknown as ZoneVersion);
+    watch.observed(ORIGIN, SERVER, 2, T0 + 100_000);
+    now = T0 + 310_000; // Activate + DNSKEY TTL + margin: the DS would be due
+    expect(hold.hold([z])).toBe(true);
+    const held = loadZoneKeys(keysDir, z.origin).keys.find((k) => k.tag === fresh.tag)!;
+    expect(held.syncPublish).toEqual(at(410));
+    expect(held.activate).toEqual(at(0));
+    expect(lines.at(-1)).toMatchObject({ level: 'info', step: 'may go to the parent (CDS/CDNSKEY)', servers: [] });
+    expect(hold.waits(ORIGIN)).toEqual([
+      { key: fresh.tag, role: 'KSK', step: 'ds', at: '2026-11-23T12:06:50Z', servers: [] },
+    ]);
   });
 
   it('leaves a zone without watched servers alone', () => {
