@@ -28,6 +28,7 @@ import {
   type Args,
 } from './args.js';
 import { ask } from './control.js';
+import { keyStepText, type KeyStepWaitJson } from './control-text.js';
 import { directory } from './env.js';
 import { asWritten, findZone } from './findzone.js';
 import { printHelp } from './help.js';
@@ -80,6 +81,9 @@ export async function checkCmd(args: string[], io: Io): Promise<number> {
   const findings = [...report.findings];
   if (z.transfer.allow.length > 0 || z.transfer.notify.length > 0 || (z.transfer.check ?? []).length > 0) {
     const lagSeconds = await watchedLag(io.defaults.state(), nameToText(z.origin));
+    // Rollover steps the running server postponed for lagging watched servers (server/rollover-hold.ts).
+    for (const w of await keyStepWaits(io.defaults.state(), nameToText(z.origin)))
+      findings.push({ level: w.servers.length > 0 ? 'warn' : 'ok', what: 'key rollover', detail: keyStepText(w) });
     findings.push(
       ...(await transferFindings({
         zone: z,
@@ -145,6 +149,16 @@ function tsigLookup(keysDir: string, findings: Finding[]): KeyLookup {
   } catch (e) {
     findings.push({ level: 'warn', what: 'tsig keys', detail: (e as Error).message });
     return () => undefined;
+  }
+}
+
+/** The zone's key rollover steps that wait for its watched servers, as the running server reports them. */
+async function keyStepWaits(stateDir: string, zone: string): Promise<KeyStepWaitJson[]> {
+  try {
+    const a = await ask(stateDir, { command: 'status', zone });
+    return (a.zones as { keyStepWaits?: KeyStepWaitJson[] }[] | undefined)?.[0]?.keyStepWaits ?? [];
+  } catch {
+    return [];
   }
 }
 

@@ -14,6 +14,23 @@ interface ZoneJson {
   nextKeyEvent?: string;
   tlsa?: { host: string; records: { rdata: string; role: string; until?: string }[] }[];
   secondaries?: { server: string; serial?: number; lagSeconds: number; error?: string }[];
+  keyStepWaits?: KeyStepWaitJson[];
+}
+
+/** A key rollover step that waits for the watched servers (docs/control.md `keyStepWaits`). */
+export interface KeyStepWaitJson {
+  key: number;
+  role: string;
+  step: string;
+  at: string;
+  servers: string[];
+}
+
+/** `ZSK 1234 starts signing at T (waits for 192.0.2.7#53)`: a step of `status` and `check ZONE`. */
+export function keyStepText(w: KeyStepWaitJson): string {
+  const step = w.step === 'sign' ? 'starts signing' : 'leaves the DNSKEY RRset';
+  const why = w.servers.length > 0 ? `waits for ${w.servers.join(', ')}` : 'counted from the last watched server';
+  return `${w.role} ${w.key} ${step} at ${w.at} (${why})`;
 }
 
 const zonesOf = (a: Record<string, unknown>): ZoneJson[] => (Array.isArray(a.zones) ? (a.zones as ZoneJson[]) : []);
@@ -77,6 +94,8 @@ export function renderStatus(a: Record<string, unknown>, now: number): string {
       lines.push(
         `  secondary ${w.server}: serial ${w.serial ?? 'unknown'}, ${w.lagSeconds > 0 ? `${w.lagSeconds} s behind` : 'current'}${w.error ? ` (last question: ${w.error})` : ''}`,
       );
+    // Rollover steps postponed for them (the wait counts from the last watched server).
+    for (const w of z.keyStepWaits ?? []) lines.push(`  ${keyStepText(w)}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -111,6 +111,8 @@ function keysList(args: string[], io: Io): number {
       activate: iso(k.activate),
       ...(k.inactive ? { inactive: iso(k.inactive) } : {}),
       ...(k.delete ? { delete: iso(k.delete) } : {}),
+      // A KSK or CSK DS step the running server postponed for lagging secondaries (server/rollover-hold.ts).
+      ...(k.syncPublish ? { syncPublish: iso(k.syncPublish) } : {}),
       state: keyState(k, now),
     }));
     io.out(JSON.stringify({ zone: nameToText(r.zone), keys, problems: r.problems }, null, 2) + '\n');

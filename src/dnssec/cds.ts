@@ -5,7 +5,8 @@
  * RFC 7344 §4.1: the CDS/CDNSKEY RRsets say what the DS RRset at the parent should be, so they name the keys
  * whose DS may be there now. During a KSK or CSK rollover (lifecycle.ts: two 257 keys sign the DNSKEY RRset and
  * the older one has no end time yet) that is the new key alone, from the moment every cached DNSKEY RRset carries
- * its signature (its Activate + DNSKEY TTL + margin) until the rollover's end gives the old key its end times
+ * its signature (its Activate + DNSKEY TTL + margin, or its SyncPublish when later: the running server sets that when
+ * the watched secondaries lag) until the rollover's end gives the old key its end times
  * (the parent showed the new DS). With `cds: always`, the current key's records are published outside that
  * window too (the old key's while the new one may not go up yet). A CDS uses SHA-256 (digest type 2, RFC 8624
  * §3.3: MUST for DS), the digest `dane-ns ds` prints.
@@ -19,7 +20,7 @@ import type { ZoneKey } from './keys.js';
 export type CdsPolicy = 'rollover' | 'always' | 'never';
 
 /** A key that signs the DNSKEY RRset, with its end time when a rollover's end has set one. */
-export type SigningKey = ZoneKey & { readonly inactive?: Date | undefined };
+export type SigningKey = ZoneKey & { readonly inactive?: Date | undefined; readonly syncPublish?: Date | undefined };
 
 export interface ParentKeys {
   /** The keys whose DS the parent should publish now (empty: no CDS/CDNSKEY). */
@@ -45,7 +46,9 @@ export function parentKeys(
   if (!newest) return { keys: [] };
   const waiting = older.filter((k) => k.inactive === undefined);
   if (waiting.length > 0) {
-    const dsFrom = new Date(newest.activate.getTime() + (dnskeyTtl + margin) * 1000);
+    // Never before its SyncPublish: the running server sets it when the watched servers lag (server/rollover-hold.ts).
+    const signedEverywhere = newest.activate.getTime() + (dnskeyTtl + margin) * 1000;
+    const dsFrom = new Date(Math.max(signedEverywhere, newest.syncPublish?.getTime() ?? 0));
     const rollover = { newKey: newest, old: waiting, dsFrom };
     if (policy === 'never') return { keys: [], rollover };
     if (now.getTime() >= dsFrom.getTime()) return { keys: [newest], rollover };

@@ -113,6 +113,8 @@ interface Timing {
   activate: Date;
   inactive?: Date | undefined;
   delete?: Date | undefined;
+  /** BIND's SyncPublish: from when CDS/CDNSKEY for the key may be published (a DS step that waited, cds.ts). */
+  syncPublish?: Date | undefined;
 }
 
 function timingFields(key: Timing): [string, Date][] {
@@ -123,11 +125,12 @@ function timingFields(key: Timing): [string, Date][] {
   ];
   if (key.inactive) out.push(['Inactive', key.inactive]);
   if (key.delete) out.push(['Delete', key.delete]);
+  if (key.syncPublish) out.push(['SyncPublish', key.syncPublish]);
   return out;
 }
 
 /** The .key file: BIND's comment header, then `<zone> IN DNSKEY <flags> 3 13 <base64>`. */
-export function formatKeyFile(key: ZoneKey & Partial<Pick<Timing, 'inactive' | 'delete'>>): string {
+export function formatKeyFile(key: ZoneKey & Partial<Pick<Timing, 'inactive' | 'delete' | 'syncPublish'>>): string {
   const kind = key.flags === FLAGS_KSK ? 'key-signing' : 'zone-signing';
   let s = `; This is a ${kind} key, keyid ${key.tag}, for ${nameToText(key.zone)}\n`;
   for (const [field, t] of timingFields(key)) s += `; ${field}: ${formatKeyTime(t)} (${ctimeText(t)})\n`;
@@ -136,7 +139,7 @@ export function formatKeyFile(key: ZoneKey & Partial<Pick<Timing, 'inactive' | '
 }
 
 /** The .private file (Private-key-format v1.3). The returned text holds the private key: never log it. */
-export function formatPrivateFile(key: ZoneKey & Partial<Pick<Timing, 'inactive' | 'delete'>>): string {
+export function formatPrivateFile(key: ZoneKey & Partial<Pick<Timing, 'inactive' | 'delete' | 'syncPublish'>>): string {
   const d = privateScalar(key.privateKey);
   let s = 'Private-key-format: v1.3\n';
   s += `Algorithm: ${ALG_ECDSAP256SHA256} (ECDSAP256SHA256)\n`;
@@ -249,6 +252,7 @@ interface ParsedPrivateFile {
   activate?: Date;
   inactive?: Date;
   delete?: Date;
+  syncPublish?: Date;
 }
 
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -258,6 +262,7 @@ const TIME_FIELDS = {
   activate: 'activate',
   inactive: 'inactive',
   delete: 'delete',
+  syncpublish: 'syncPublish',
 } as const;
 
 /**
@@ -324,7 +329,12 @@ export function parsePrivateFile(text: string): ParsedPrivateFile {
 // ---- writing ----------------------------------------------------------------------------------------------
 
 /** A ZoneKey, with the BIND timing fields that end its use (lifecycle.ts acts on them). */
-export type StoredZoneKey = ZoneKey & { readonly inactive?: Date | undefined; readonly delete?: Date | undefined };
+export type StoredZoneKey = ZoneKey & {
+  readonly inactive?: Date | undefined;
+  readonly delete?: Date | undefined;
+  /** SyncPublish: the DS step of a KSK or CSK rollover that waited for the watched servers (cds.ts). */
+  readonly syncPublish?: Date | undefined;
+};
 
 function readExisting(path: string): string | null {
   try {
@@ -376,7 +386,7 @@ export function writeKeyFiles(dir: string, key: StoredZoneKey): { keyFile: strin
  * Rewrites the timing of a key already in `dir` (a rollover sets an old key's Inactive and Delete): both files,
  * each atomically, .private first. Refuses (KeyError E_KEY_FILE) unless the .private file there holds this very
  * key, so a rewrite never replaces another key's material. Fields of a BIND .private that dane-ns does not know
- * (e.g. SyncPublish) are not kept.
+ * (e.g. SyncDelete) are not kept.
  */
 export function rewriteKeyTiming(dir: string, key: StoredZoneKey): { keyFile: string; privateFile: string } {
   const base = join(dir, keyFileBase(key.zone, key.tag));
@@ -574,7 +584,14 @@ export function loadZoneKeys(dir: string, zone: Name): LoadedKeys {
       activate: priv.activate ?? EPOCH,
     });
     keys.push(
-      priv.inactive || priv.delete ? Object.freeze({ ...key, inactive: priv.inactive, delete: priv.delete }) : key,
+      priv.inactive || priv.delete || priv.syncPublish
+        ? Object.freeze({
+            ...key,
+            inactive: priv.inactive,
+            delete: priv.delete,
+            ...(priv.syncPublish ? { syncPublish: priv.syncPublish } : {}),
+          })
+        : key,
     );
   }
   keys.sort((a, b) => b.flags - a.flags || a.tag - b.tag);

@@ -31,7 +31,8 @@ import { nameToText, type Name } from '../wire/name.js';
 import { zoneFileName } from './keyfile.js';
 
 /** What the journal is for; named in messages. */
-export type KeyChange = 'generate' | 'rollover' | 'ds-published';
+/** (`postpone`: the running server moves a rollover step that waits for the watched servers, server/rollover-hold.ts.) */
+export type KeyChange = 'generate' | 'rollover' | 'ds-published' | 'postpone';
 
 /** A key change takes milliseconds: an older journal is from a dead writer even if its pid was reused. */
 const STALE_MS = 5 * 60 * 1000;

@@ -263,7 +263,9 @@ export function planDsPublished(
   }
   const current = sel.ksk!;
   // Every cached DNSKEY RRset must carry the new key's signature before resolvers see only its DS.
-  const ready = addSeconds(current.activate, timing.dnskeyTtl + timing.margin);
+  let ready = addSeconds(current.activate, timing.dnskeyTtl + timing.margin);
+  // A DS step the running server postponed for lagging watched servers (SyncPublish, server/rollover-hold.ts).
+  if (current.syncPublish && current.syncPublish.getTime() > ready.getTime()) ready = current.syncPublish;
   let leave = addSeconds(t, timing.dsTtl + timing.margin);
   if (mode === 'csk') {
     const lastSigs = addSeconds(current.activate, timing.maxTtl + timing.margin);

@@ -15,6 +15,7 @@ import type { ZoneVersion } from './publisher.js';
 import type { ZoneSigner } from './signer.js';
 import type { ZoneFiles } from './zone-files.js';
 import type { WatchedStatus } from './watch.js';
+import type { KeyStepWait } from './rollover-hold.js';
 
 export interface ControlSources {
   readonly files: Pick<ZoneFiles, 'loaded' | 'failing'>;
@@ -27,6 +28,8 @@ export interface ControlSources {
   readonly tlsaReadyAt?: (zone: string, host: string, since: number) => number;
   /** The watched servers of a zone (watch.ts); absent: none are watched. */
   readonly secondaries?: (zone: string) => readonly WatchedStatus[];
+  /** The key rollover steps of a zone that wait for its watched servers (rollover-hold.ts). */
+  readonly keyStepWaits?: (zone: string) => readonly KeyStepWait[];
   /**
    * Re-reads the zones directory and publishes what changed, as SIGHUP does; given a file (a path as in
    * `files.loaded`), re-reads that file only.
@@ -73,6 +76,8 @@ export interface ZoneStatus {
   readonly tlsa: readonly { host: string; records: readonly TlsaRecordStatus[] }[];
   /** Every watched server (transfer.notify and transfer.check): its serial and seconds behind; absent: none. */
   readonly secondaries?: readonly SecondaryStatus[];
+  /** Rollover steps postponed until every watched server has had what they count from; absent: none. */
+  readonly keyStepWaits?: readonly KeyStepWait[];
   /** Every next record of the zone's TLSA hosts with its readiness; absent when there is none. */
   readonly tlsaNext?: readonly NextRecordStatus[];
 }
@@ -122,6 +127,7 @@ export function zoneStatuses(s: ControlSources): ZoneStatus[] {
     const signed = s.signer.signed(key);
     const keyEvent = s.signer.nextKeyEvent(key);
     const next = nextRecords(s, zone, nowSec);
+    const waits = s.keyStepWaits?.(zone) ?? [];
     const secondaries = (s.secondaries?.(zone) ?? []).map((w) => ({
       server: w.server,
       ...(w.serial !== undefined ? { serial: w.serial } : {}),
@@ -138,6 +144,7 @@ export function zoneStatuses(s: ControlSources): ZoneStatus[] {
       ...(keyEvent !== undefined ? { nextKeyEvent: iso(keyEvent) } : {}),
       tlsa: tlsaHosts(s, zone, nowSec),
       ...(secondaries.length > 0 ? { secondaries } : {}),
+      ...(waits.length > 0 ? { keyStepWaits: waits } : {}),
       ...(next.length > 0 ? { tlsaNext: next } : {}),
     });
   }

@@ -58,6 +58,8 @@ import { DYNAMIC_DIR, DynamicStore } from '../state/dynamic.js';
 import { DynamicZones } from './dynamic-zones.js';
 import { createUpdater, withUpdates } from './update.js';
 import { SecondaryWatch } from './watch.js';
+import { RolloverHold } from './rollover-hold.js';
+import type { Zone } from '../zone/zone.js';
 import { WatchPoller } from './watch-poll.js';
 
 export { parseListen } from './listeners.js';
@@ -284,6 +286,16 @@ async function startZones(
   const rollover = new RolloverStore(opts.stateDir);
   // The watched servers (transfer.notify and transfer.check): TLSA timing counts from the last of them.
   const watch = new SecondaryWatch();
+  // Key rollover steps wait for the last watched server too: postponed in the key files before signing.
+  const secondaryLag = opts.secondaryLag ?? SECONDARY_LAG_DEFAULT;
+  const hold = new RolloverHold({ keysDir: opts.keysDir, logger, now, watch, secondaryLag });
+  publisher.onPublished(hold);
+  /** The zones to sign, after the rollover steps that wait for the watched servers are postponed. */
+  const held = (): Zone[] => {
+    const zones = [...served.zones(files.loaded)];
+    if (hold.hold(zones)) signer.keysChanged();
+    return zones;
+  };
   const tlsaManager = new TlsaManager(rollover, opts.now, watch);
   const tlsa = new TlsaLoop({
     sources: tlsaManager,
@@ -322,7 +334,7 @@ async function startZones(
   function* rebuildSteps(reason: PublishReason): Generator<void, void, undefined> {
     if (shutdown.closed) return;
     takeSecondaries();
-    const secured = yield* signer.secureSteps(served.zones(files.loaded));
+    const secured = yield* signer.secureSteps(held());
     for (const [zone, signed] of publisher.toAssign(secured)) {
       const ahead = yield* assigner.prepareSteps(zone, signed);
       // The journal's difference too, so that IXFR answers from the moment the version is served.
@@ -363,7 +375,7 @@ async function startZones(
   takeSecondaries();
   // The first signing signs everything: on the thread pool, several signatures at a time. Nothing is served
   // before it is done, so nothing else runs meanwhile.
-  publish(await signer.secureAsync(served.zones(files.loaded)), 'start');
+  publish(await signer.secureAsync(held()), 'start');
   const current = (): ReturnType<typeof publisher.current> => publisher.current();
   const onCount = opts.http ? metrics.countTransfer.bind(metrics) : undefined;
   const xfr = { current, lookup: keyring.lookup, logger, now, journal, ...(onCount ? { onCount } : {}) };
@@ -414,7 +426,6 @@ async function startZones(
   shutdown.add(() => poller.close());
   publisher.onPublished(poller);
   for (const v of publisher.served().values()) poller.published(v);
-  const secondaryLag = opts.secondaryLag ?? SECONDARY_LAG_DEFAULT;
 
   const ctx = { logger, shutdown };
   watchDirectory(opts.zonesDir, reloadZones, ctx, 'zones-watch-failed', 'zone files are reloaded on SIGHUP only');
@@ -432,6 +443,7 @@ async function startZones(
       (function* () {
         watchTsig();
         signer.keysChanged();
+        hold.keysChanged();
         keyring.reload(reason);
         // A zone that failed for want of a TSIG key file loads once the file is there.
         if (files.failing.size > 0) files.reload();
@@ -463,6 +475,7 @@ async function startZones(
     rebuilds.add(
       (function* () {
         signer.keysChanged();
+        hold.keysChanged();
         keyring.reload('reload');
         yield* reloadSteps('reload', only);
       })(),
@@ -477,6 +490,7 @@ async function startZones(
       certificates: () => tlsa.health(),
       tlsaState: (zone, host) => tlsaManager.state(zone, host),
       secondaries: (zone) => watch.status(zone, now()),
+      keyStepWaits: (zone) => hold.waits(zone),
       tlsaReadyAt: (zone, host, since) => tlsaManager.readyAt(zone, host, since),
       reload,
       now,

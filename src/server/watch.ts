@@ -140,6 +140,16 @@ export class SecondaryWatch {
     return last;
   }
 
+  /** When each watched server first served `serial` (or a later one); a server that does not yet is absent. */
+  servedAt(zone: string, serial: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [server, s] of this.zones.get(zone)?.servers ?? []) {
+      const t = s.firstServed.get(serial);
+      if (t !== undefined) out.set(server, t);
+    }
+    return out;
+  }
+
   /** The servers that do not serve yet a version published at or after `since`. */
   lacking(zone: string, since: number): string[] {
     const z = this.zones.get(zone);

@@ -5,7 +5,7 @@
  * DS TTL plus a margin).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -206,6 +206,21 @@ describe('dane-ns keys list --json', () => {
         .map((l) => l.split(/\s+/)[0])
         .sort(),
     );
+  });
+
+  it('a SyncPublish time (a DS step that waited for the watched servers) is listed as syncPublish', async () => {
+    const { keys } = await setup();
+    const ksk = readdirSync(keys).find(
+      (f) => f.endsWith('.key') && readFileSync(join(keys, f), 'utf8').includes(' 257 '),
+    )!;
+    const priv = join(keys, ksk.replace(/\.key$/, '.private'));
+    writeFileSync(priv, readFileSync(priv, 'utf8') + 'SyncPublish: 20300101000000\n');
+    const r = await run(['keys', 'list', 'roll.example', '--keys', keys, '--json']);
+    const o = JSON.parse(r.stdout) as { keys: { flags: number; syncPublish?: string }[] };
+    expect(o.keys.map((k) => [k.flags, k.syncPublish]).sort()).toEqual([
+      [256, undefined],
+      [257, '2030-01-01T00:00:00Z'],
+    ]);
   });
 
   it('a key file that does not load is one of `problems` (and a warning on stderr)', async () => {

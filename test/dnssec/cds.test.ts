@@ -54,6 +54,17 @@ describe('parentKeys', () => {
     expect(never.rollover?.newKey).toBe(newKsk);
   });
 
+  it('a SyncPublish later than Activate + DNSKEY TTL + margin holds the DS until then', () => {
+    const held: SigningKey = { ...newKsk, syncPublish: at(TTL + MARGIN + 300) };
+    const before = parentKeys([held, oldKsk], 'rollover', TTL, MARGIN, at(TTL + MARGIN + 299));
+    expect(before.keys).toEqual([]);
+    expect(before.changesAt).toEqual(at(TTL + MARGIN + 300));
+    expect(parentKeys([held, oldKsk], 'rollover', TTL, MARGIN, at(TTL + MARGIN + 300)).keys).toEqual([held]);
+    // An earlier one changes nothing.
+    const early: SigningKey = { ...newKsk, syncPublish: at(5) };
+    expect(parentKeys([early, oldKsk], 'rollover', TTL, MARGIN, at(TTL + MARGIN)).keys).toEqual([early]);
+  });
+
   it('once the old key has an end time (the parent showed the new DS): no rollover, no CDS with rollover', () => {
     const retiring: SigningKey = { ...oldKsk, inactive: at(86400) };
     const r = parentKeys([newKsk, retiring], 'rollover', TTL, MARGIN, at(2 * TTL));

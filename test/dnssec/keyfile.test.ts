@@ -233,6 +233,19 @@ describe('write and load', () => {
     expect(formatKeyFile(keys[0]!)).toContain('; Inactive: 20270101000000 (Fri Jan  1 00:00:00 2027)\n');
   });
 
+  it('reads SyncPublish (a DS step that waited for the watched servers) and keeps it in both files', () => {
+    const dir = tempDir();
+    const k = generateKey(exampleCom, 'ksk', T0);
+    writeKeyFiles(dir, { ...k, syncPublish: new Date('2026-06-01T12:00:00Z') });
+    const [read] = loadZoneKeys(dir, exampleCom).keys;
+    expect(read!.syncPublish?.toISOString()).toBe('2026-06-01T12:00:00.000Z');
+    expect(formatPrivateFile(read!)).toContain('SyncPublish: 20260601120000\n');
+    expect(formatKeyFile(read!)).toContain('; SyncPublish: 20260601120000 (');
+    expect(loadZoneKeys(dir, exampleCom).keys.map((x) => x.syncPublish)).toEqual([read!.syncPublish]);
+    writeKeyFiles(tempDir(), k);
+    expect(formatPrivateFile(k)).not.toContain('SyncPublish');
+  });
+
   it('treats a missing directory as no keys, and an unreadable one as a problem', () => {
     const dir = tempDir();
     expect(loadZoneKeys(join(dir, 'nope'), exampleCom)).toEqual({ keys: [], problems: [] });

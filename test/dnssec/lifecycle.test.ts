@@ -181,6 +181,12 @@ describe('planDsPublished', () => {
     expect(r.ok && r.plan.warning).toContain('went to the parent before 2026-11-23T13:00:00Z');
   });
 
+  it('warns too before a SyncPublish the running server set for lagging watched servers', () => {
+    const fresh = { ...key('ksk', { created: -3, publish: -3, activate: -3 }), syncPublish: at(1) };
+    const r = planDsPublished([key('ksk', { activate: -100 }), fresh], 'ksk-zsk', TIMING, NOW);
+    expect(r.ok && r.plan.warning).toContain('went to the parent before 2026-11-23T13:00:00Z');
+  });
+
   it('CSK: the old key also stays until its last zone signatures expired from caches', () => {
     const old = key('csk', { activate: -100 });
     const fresh = key('csk', { created: -5, publish: -5, activate: -3 });

@@ -136,6 +136,20 @@ describe('control-status', () => {
     expect(zoneStatuses(watched)[1]!.secondaries).toBeUndefined();
   });
 
+  it('rollover steps that wait for watched servers, for the zone that has them only', () => {
+    const wait = {
+      key: 4242,
+      role: 'ZSK',
+      step: 'sign',
+      at: '2026-12-01T00:10:00Z',
+      servers: ['192.0.2.54#53'],
+    } as const;
+    const st = zoneStatuses({ ...sources, keyStepWaits: (zone) => (zone === 'a.example.' ? [wait] : []) });
+    expect(st[0]!.keyStepWaits).toEqual([wait]);
+    expect(st[1]!.keyStepWaits).toBeUndefined();
+    expect(zoneStatuses(sources)[0]!.keyStepWaits).toBeUndefined();
+  });
+
   it('a file that fails: serving last good version with the error; one that never loaded: not served', () => {
     writeFileSync(join(dir, 'b.example.yaml'), 'origin: [oops\n');
     writeFileSync(join(dir, 'c.example.yaml'), 'soa: {\n');
