@@ -310,8 +310,9 @@ HEALTHCHECK runs it.`,
   status: `Asks the running server (through <DIR>/control.sock; --state DIR, default ./state, env DANE_NS_STATE) how
 it serves each zone, or only ZONE: the zone file, its state (serving; serving last good version, with the error
 of the file that fails to load; not served, with the error), the served serial, when the earliest signature
-expires, the next key event (a rollover step, or a key lifetime ending), and each automatic TLSA host with its
-records and their roles (current, next, issuer, retiring until TIME); then the listen addresses, the uptime and the version.
+expires, the next key event of a rollover (or of a key lifetime ending), and each automatic TLSA host with its
+records and their roles (current, next, issuer, retiring until TIME); then the listen addresses, the uptime and
+the version.
 --json prints the server's JSON object (docs/control.md). Without a running server: exit 1.`,
   reload: `Makes the running server (through <DIR>/control.sock; --state DIR, default ./state, env DANE_NS_STATE) re-read
 its zones directory now, as SIGHUP does, and prints per zone the serial it publishes or the error of its file.
