@@ -1,8 +1,9 @@
 /**
  * Rollovers by key lifetime (`dnssec.zsk-lifetime`, `dnssec.ksk-lifetime`) with real peers on loopback: the parent
  * zone `example.` on two Knot instances with BIND's `dnssec-cds` as the registry stand-in (helpers/parents.ts),
- * and a validating Unbound anchored at the parent's keys asking through the parent that follows the registry
- * late. TTLs of 2 s and a margin of 1 s make a rollover take seconds; nothing but the lifetime starts one.
+ * above them a fake root (helpers/fakeroot.ts) holding the parents' DS, and a validating Unbound anchored at the
+ * fake root's key (so every link from the root down is checked) asking through the parent that follows the
+ * registry late. TTLs of 2 s and a margin of 1 s make a rollover take seconds; nothing but the lifetime starts one.
  *   - A ZSK rollover by zsk-lifetime: MX, TLSA and an NXDOMAIN asked several times a second are secure
  *     throughout, and the old ZSK leaves the DNSKEY RRset with no manual step; one rollover, no KSK rollover.
  *   - A CSK rollover by ksk-lifetime (`keys: csk`): automatic to the end through the registry (CDS, both parents
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query, requireTool, type Answer, type Server } from './helpers/dig.js';
+import { dsRdatas, startFakeRoot, type FakeRoot } from './helpers/fakeroot.js';
 import { startParents, type Parents, type Registry } from './helpers/parents.js';
 import { freePort } from './helpers/ports.js';
 import { CLI, startDaneNs, type DaneNsInstance } from './helpers/server.js';
@@ -51,6 +53,7 @@ const zoneText = (origin: string, dnssec: readonly string[], parents: readonly n
 let dir: string;
 let dane: DaneNsInstance;
 let parents: Parents;
+let root: FakeRoot;
 let unbound: UnboundInstance;
 let resolver: Server;
 let registry: Registry;
@@ -137,6 +140,7 @@ beforeAll(async () => {
       .map((l) => l.split(/\s+/).slice(4).join(' '));
   }
   parents = await startParents(dir, ds);
+  root = await startFakeRoot(dir, { 'example.': dsRdatas(await parents.anchors()) });
   writeFileSync(join(zones, `${ZSK_ZONE}yaml`), zoneText(ZSK_ZONE, [`zsk-lifetime: ${ZSK_LIFETIME}s`], parents.ports));
   writeFileSync(
     join(zones, `${CSK_ZONE}yaml`),
@@ -149,11 +153,12 @@ beforeAll(async () => {
   unbound = await startUnbound({
     port,
     stubs: [
+      root.stub,
       { zone: 'example.', addr: `127.0.0.1@${parents.ports[1]}` },
       { zone: ZSK_ZONE, addr: `127.0.0.1@${dane.port}` },
       { zone: CSK_ZONE, addr: `127.0.0.1@${dane.port}` },
     ],
-    trustAnchors: await parents.anchors(),
+    trustAnchors: await root.anchors(),
   });
   resolver = { host: '127.0.0.1', port };
   registry = parents.registry(CSK_ZONE, child, ds[CSK_ZONE]!, 3000, dir);
@@ -164,6 +169,7 @@ afterAll(async () => {
   await unbound?.stop();
   await dane?.stop();
   await parents?.stop();
+  await root?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
