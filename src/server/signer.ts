@@ -236,7 +236,12 @@ export class ZoneSigner {
       const lifetime = keys.ok
         ? rollByLifetime(z, { keysDir: this.keysDir, stateDir: this.stateDir, logger: this.logger }, new Date(nowMs))
         : { started: false, next: undefined };
-      if (lifetime.started) keys = ensure();
+      if (lifetime.started) {
+        const again = ensure();
+        // What the first read said (an interrupted change undone) is still worth logging.
+        if (again.ok && keys.ok) again.warnings.unshift(...keys.warnings);
+        keys = again;
+      }
       let signed: SignedZone | undefined;
       if (!keys.ok) {
         signed = this.lastSigned.get(z.origin.key);

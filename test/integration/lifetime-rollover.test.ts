@@ -101,12 +101,21 @@ async function zoneSigner(zone: string): Promise<number> {
 }
 
 /** The `key-rollover-started` events of `zone` so far. */
-function started(zone: string): { time: string; role: string; reason: string; old: number; key: number }[] {
+interface Started {
+  time: string;
+  role: string;
+  reason: string;
+  old: number;
+  key: number;
+  lifetimeEnded: string;
+}
+
+function started(zone: string): Started[] {
   return dane
     .logs()
     .split('\n')
     .filter((l) => l.includes('"event":"key-rollover-started"') && l.includes(`"zone":"${zone}"`))
-    .map((l) => JSON.parse(l) as { time: string; role: string; reason: string; old: number; key: number });
+    .map((l) => JSON.parse(l) as Started);
 }
 
 beforeAll(async () => {
@@ -180,6 +189,11 @@ describe('rollovers by key lifetime', () => {
     expect(before.zsk).toHaveLength(1);
     const oldZsk = before.zsk[0]!;
     expect(await zoneSigner(ZSK_ZONE)).toBe(oldZsk);
+    // `status` shows when the lifetime ends, as the zone's next key event.
+    const status = JSON.parse(
+      (await run(process.execPath, [CLI, 'status', ZSK_ZONE, '--state', dane.stateDir, '--json'])).stdout,
+    ) as { zones: { nextKeyEvent?: string }[] };
+    const lifetimeEnd = status.zones[0]!.nextKeyEvent;
     const problems: string[] = [];
     let asked = 0;
     let end: { ksk: number[]; zsk: number[] } | undefined;
@@ -201,6 +215,9 @@ describe('rollovers by key lifetime', () => {
     const rolls = started(ZSK_ZONE);
     expect(rolls.map((r) => [r.role, r.reason, r.old, r.key])).toEqual([['zsk', 'lifetime', oldZsk, newZsk]]);
     expect(Date.parse(rolls[0]!.time)).toBeGreaterThan(t0);
+    // Started when `status` said, within the refresh timer's second.
+    expect(Date.parse(rolls[0]!.lifetimeEnded)).toBe(Date.parse(lifetimeEnd!));
+    expect(Date.parse(rolls[0]!.time) - Date.parse(lifetimeEnd!)).toBeLessThan(2000);
     expect(asked).toBeGreaterThan(20);
     expect(await zoneSigner(ZSK_ZONE)).toBe(newZsk);
     // ksk-lifetime is 0 (the default): the KSK stays.
