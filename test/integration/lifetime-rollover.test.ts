@@ -8,6 +8,7 @@
  *     throughout, and the old ZSK leaves the DNSKEY RRset with no manual step; one rollover, no KSK rollover.
  *   - A CSK rollover by ksk-lifetime (`keys: csk`): automatic to the end through the registry (CDS, both parents
  *     serve the new DS, `parent-ds-published`, the old CSK leaves), every answer secure throughout.
+ *   - The control for the anchor: a wrong DS for `example.` at the fake root makes the children bogus.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -263,4 +264,18 @@ describe('rollovers by key lifetime', () => {
     expect(await zoneSigner(CSK_ZONE)).toBe(newCsk);
     expect(await ask(CSK_ZONE)).toEqual([]);
   }, 150_000);
+
+  it('the chain starts at the fake root: a wrong DS for example. there makes the children bogus', async () => {
+    const good = dsRdatas(await parents.anchors());
+    try {
+      await root.setDs('example.', ['4711 13 2 ' + 'AB'.repeat(32)]);
+      await unbound.flush();
+      const a = await query(resolver, ZSK_ZONE, 'MX', { dnssec: true, rd: true });
+      expect(a.rcode).toBe('SERVFAIL');
+    } finally {
+      await root.setDs('example.', good);
+      await unbound.flush();
+    }
+    expect(await ask(ZSK_ZONE)).toEqual([]);
+  }, 60_000);
 });

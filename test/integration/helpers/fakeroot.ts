@@ -6,11 +6,13 @@
  * carry a port), so the delegation's NS names only need to exist.
  */
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { requireTool } from './dig.js';
+import { query, requireTool } from './dig.js';
 import { startKnot, type KnotInstance } from './knot.js';
 import { freePort } from './ports.js';
+import { delay } from '../../support/time.js';
 
 const run = promisify(execFile);
 
@@ -19,6 +21,8 @@ export interface FakeRoot {
   readonly port: number;
   /** The DS lines of the root's KSK, Unbound's trust anchor (`. 3600 IN DS ...`). */
   anchors(): Promise<string[]>;
+  /** Serves `ds` (DS rdata texts) as the DS of `tld`, the others as they are; resolves once reloaded. */
+  setDs(tld: string, ds: readonly string[]): Promise<void>;
   /** The stub entry for Unbound: the root at this Knot. */
   readonly stub: { zone: string; addr: string };
   stop(): Promise<void>;
@@ -35,18 +39,21 @@ export function dsRdatas(lines: readonly string[]): string[] {
  */
 export async function startFakeRoot(dir: string, tlds: Record<string, readonly string[]>): Promise<FakeRoot> {
   const port = await freePort();
-  const text = [
-    '$TTL 2',
-    '@ SOA a.root-servers.test. hostmaster.root-servers.test. 1 60 60 600 2',
-    '@ NS a.root-servers.test.',
-    ...Object.entries(tlds).flatMap(([tld, ds]) => [
-      `${tld} NS ns.${tld}`,
-      `ns.${tld} A 127.0.0.1`,
-      ...ds.map((d) => `${tld} DS ${d}`),
-    ]),
-    '',
-  ].join('\n');
-  const knot = await startKnot({ port, dnssec: true, dir: join(dir, 'root'), zones: [{ origin: '.', text }] });
+  const current: Record<string, readonly string[]> = { ...tlds };
+  let serial = 1;
+  const text = (): string =>
+    [
+      '$TTL 2',
+      `@ SOA a.root-servers.test. hostmaster.root-servers.test. ${serial} 60 60 600 2`,
+      '@ NS a.root-servers.test.',
+      ...Object.entries(current).flatMap(([tld, ds]) => [
+        `${tld} NS ns.${tld}`,
+        `ns.${tld} A 127.0.0.1`,
+        ...ds.map((d) => `${tld} DS ${d}`),
+      ]),
+      '',
+    ].join('\n');
+  const knot = await startKnot({ port, dnssec: true, dir: join(dir, 'root'), zones: [{ origin: '.', text: text() }] });
   return {
     knot,
     port,
@@ -57,6 +64,23 @@ export async function startFakeRoot(dir: string, tlds: Record<string, readonly s
         .trim()
         .split('\n')
         .filter((l) => / DS \d+ 13 2 /.test(l));
+    },
+    setDs: async (tld, ds) => {
+      current[tld] = [...ds];
+      serial++;
+      writeFileSync(join(knot.dir, 'zones', '00-root.zone'), `$ORIGIN .\n${text()}`);
+      await run(requireTool('knotc'), ['-c', join(knot.dir, 'knot.conf'), 'zone-reload', '.']);
+      const want = ds.map((d) => d.split(' ')[0]!).sort();
+      for (let t = 0; t < 50; t++) {
+        const a = await query({ host: '127.0.0.1', port }, tld, 'DS', { tcp: true });
+        const tags = a.answer
+          .map((l) => l.split(/\s+/))
+          .filter((f) => f[3] === 'DS')
+          .map((f) => f[4]!);
+        if (JSON.stringify(tags.sort()) === JSON.stringify(want)) return;
+        await delay(100);
+      }
+      throw new Error(`the fake root does not serve ${ds.join(', ')} for ${tld}\n${knot.logs().slice(-2000)}`);
     },
     stop: () => knot.stop(),
   };
