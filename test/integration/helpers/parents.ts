@@ -1,8 +1,9 @@
 /**
  * A signed parent zone `example.` on two Knot instances (two parent name servers) above dane-ns children, and a
- * registry stand-in that follows each child's CDS/CDNSKEY (RFC 7344 §4) with BIND's `dnssec-cds`: it serves the
- * new DS set at the first parent at once and at the second `lateMs` later, so that the second serves the old DS
- * longer. For rollover tests that need the parent's DS to move by itself (KSK and CSK rollovers).
+ * registry stand-in that follows each child's CDS/CDNSKEY (RFC 7344 §4) with BIND's `dnssec-cds`, and the RFC 8078
+ * delete records itself: it serves the new DS set at the first parent at once and at the second `lateMs` later,
+ * so that the second serves the old DS longer. For tests that need the parent's DS to move by itself (KSK and
+ * CSK rollovers, going insecure).
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -105,6 +106,21 @@ export async function startParents(dir: string, children: Record<string, readonl
         ['DNSKEY', 'CDS', 'CDNSKEY'].map((t) => query(server, child, t, { dnssec: true, tcp: true })),
       );
       if (!sets[1]!.answer.some((l) => l.split(/\s+/)[3] === 'CDS')) return;
+      // RFC 8078 §4: the delete record asks for no DS at all. dnssec-cds 9.18 refuses a CDS delete record ("do not
+      // match any -a digest types") and turns the CDNSKEY one into a DS of its own: the stand-in applies a delete
+      // itself once the CDS RRset carries a signature by a key the current DS points to.
+      if (sets[1]!.answer.some((l) => / CDS 0 0 0 00$/.test(l))) {
+        const tags = current.map((d) => d.split(' ')[0]);
+        const signedBy = sets[1]!.answer.filter((l) => / RRSIG CDS /.test(l)).map((l) => l.split(/\s+/)[10]);
+        if (current.length === 0 || !signedBy.some((t) => tags.includes(t))) return;
+        current = [];
+        await publish(0, child, []);
+        updates.push({ at: Date.now(), ds: [] });
+        await delay(lateMs);
+        await publish(1, child, []);
+        updates.push({ at: Date.now(), ds: [] });
+        return;
+      }
       const childFile = join(work, `${child}records`);
       writeFileSync(childFile, sets.flatMap((a) => a.answer).join('\n') + '\n');
       const dsset = join(work, `dsset-${child}`);
