@@ -15,6 +15,9 @@ import { iso } from '../dnssec/lifecycle.js';
 import { lifetimeRollovers } from '../dnssec/lifetime.js';
 import { rolloverTtls } from '../dnssec/zonesign.js';
 
+/** Seconds until a rollover that could not start is tried again (a key event like the others). */
+const RETRY_S = 3600;
+
 /** The parent's DS TTL a rollover start assumes (only the end of a KSK/CSK rollover uses it; the parent check reports the real one). */
 const DS_TTL = 86400;
 
@@ -26,8 +29,8 @@ export interface LifetimeOptions {
 
 /**
  * Starts the rollovers of `zone` whose key lifetime is over at `now` (logged `key-rollover-started`, reason
- * `lifetime`), and returns whether it started one (the key files changed) and when the next lifetime ends
- * (undefined: none planned). A zone without lifetimes, or
+ * `lifetime`), and returns whether it started one (the key files changed) and when the next lifetime ends, or a
+ * rollover that could not start is tried again (undefined: none planned). A zone without lifetimes, or
  * whose key files do not all load, is left alone: a rollover over a key set only partly understood could remove
  * the key the DS points to (keyroll.ts refuses it too).
  */
@@ -46,6 +49,7 @@ export function rollByLifetime(
   const name = nameToText(zone.origin);
   const timing = { ...rolloverTtls(zone), margin: d.margin, dsTtl: DS_TTL };
   let started = false;
+  let next = decision.next;
   for (const roll of decision.start) {
     const r = startRollover({
       zone: zone.origin,
@@ -57,8 +61,15 @@ export function rollByLifetime(
       kind: roll.kind,
     });
     if (!r.ok) {
-      // Not retried before the next rebuild (a key event, a reload, or the hourly refresh check).
-      o.logger.warn('key-rollover-not-started', { zone: name, role: roll.kind, reason: 'lifetime', error: r.error });
+      const retry = new Date(now.getTime() + RETRY_S * 1000);
+      o.logger.warn('key-rollover-not-started', {
+        zone: name,
+        role: roll.kind,
+        reason: 'lifetime',
+        error: r.error,
+        retry: iso(retry),
+      });
+      if (!next || retry < next) next = retry;
       continue;
     }
     started = true;
@@ -75,5 +86,5 @@ export function rollByLifetime(
       retiring: r.plan.retire.map((x) => ({ key: x.key.tag, inactive: iso(x.inactive), delete: iso(x.delete) })),
     });
   }
-  return { started, next: decision.next };
+  return { started, next };
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ZoneSigner } from '../../src/server/signer.js';
 import { rollByLifetime } from '../../src/server/key-lifetime.js';
-import { loadZoneKeys } from '../../src/dnssec/keyfile.js';
+import { loadZoneKeys, rewriteKeyTiming } from '../../src/dnssec/keyfile.js';
 import { keyState } from '../../src/dnssec/lifecycle.js';
 import { createLogger } from '../../src/log.js';
 import { loadZoneFile } from '../../src/zone/files.js';
@@ -119,6 +119,30 @@ describe('rollovers by lifetime in the signer', () => {
     signer.keysChanged();
     signer.secure([s.zone]);
     expect(startedEvents(events)).toHaveLength(1);
+  });
+
+  it('a rollover that cannot start (an Inactive time set by hand) is logged and tried again an hour later', () => {
+    const s = setup('refused', '  zsk-lifetime: 30d');
+    const clock = { ms: T0 };
+    const events: string[] = [];
+    const signer = signerAt(s, clock, events);
+    signer.secure([s.zone]);
+    const zsk = loadZoneKeys(s.keysDir, s.zone.origin).keys.find((k) => k.role === 'zsk')!;
+    const due = new Date(T0 + 30 * D * 1000);
+    // The ZSK stops signing a minute after its lifetime ends: before a new ZSK could start (TTL + margin).
+    rewriteKeyTiming(s.keysDir, {
+      ...zsk,
+      inactive: new Date(due.getTime() + 60_000),
+      delete: new Date(due.getTime() + 86400_000),
+    });
+    const logger = createLogger({ write: (l) => events.push(l) });
+    const r = rollByLifetime(s.zone, { keysDir: s.keysDir, stateDir: s.stateDir, logger }, due);
+    expect(r).toEqual({ started: false, next: new Date(due.getTime() + 3600_000) });
+    const refused = events.filter((l) => l.includes('"event":"key-rollover-not-started"')).map((l) => JSON.parse(l));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ level: 'warn', role: 'zsk', reason: 'lifetime', retry: '2026-12-23T13:00:00Z' });
+    expect(refused[0].error).toContain(`ZSK ${zsk.tag} stops signing at`);
+    expect(startedEvents(events)).toEqual([]);
   });
 
   it('a zone without lifetimes (the default) is never rolled and plans no lifetime event', () => {
