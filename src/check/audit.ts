@@ -18,7 +18,7 @@ import { tlsaHost } from '../tlsa/augment.js';
 import { certStatus } from '../tlsa/manager.js';
 import { readTlsaSource, TlsaSourceError, tlsa311 } from '../tlsa/source.js';
 import { dnsQuery, type DnsServer } from './dns.js';
-import { dsFindings, keyFileFindings } from './chain.js';
+import { dsFindings, keyFileFindings, lifetimeFindings } from './chain.js';
 import { liveFindings, type Verdict } from './live.js';
 import { verifiedRRset as rrsetOf } from './rrsig.js';
 import { hazardFindings, hostRollover, recordFindings, type RolloverView } from './rotation.js';
@@ -99,6 +99,7 @@ export async function checkZone(o: CheckOptions): Promise<CheckReport> {
     }
     if (keys.length > 0) {
       findings.push(...keyFileFindings(origin, keys, o.keysDir, o.now));
+      findings.push(...lifetimeFindings(origin, o.zone.dnssec, o.keysDir, o.now));
       findings.push(await dsFindings(origin, keys, o.resolver));
     }
     const soa = await dnsQuery(o.server, origin, T.SOA);

@@ -14,7 +14,9 @@ import { decodeMessage, encodeQuery, fullRcode } from '../wire/message.js';
 import { RCODE, T } from '../wire/types.js';
 import { bytesEqual, keyTag } from '../dnssec/keys.js';
 import { loadZoneKeys } from '../dnssec/keyfile.js';
-import { keyState } from '../dnssec/lifecycle.js';
+import { iso, keyState } from '../dnssec/lifecycle.js';
+import { lifetimeRollovers } from '../dnssec/lifetime.js';
+import type { DnssecSettings } from '../zone/settings.js';
 import { dsRdata, dsText } from '../dnssec/ds.js';
 import type { Finding } from './audit.js';
 import { udpExchange, type DnsServer } from './dns.js';
@@ -56,6 +58,29 @@ export function keyFileFindings(zone: Name, served: readonly Uint8Array[], keysD
   }
   if (!out.some((f) => f.what === what))
     out.push({ level: 'ok', what, detail: `the ${served.length} served keys are those of ${keysDir}` });
+  return out;
+}
+
+/**
+ * The zone's rollovers by key lifetime (`dnssec.zsk-lifetime`, `dnssec.ksk-lifetime`; RFC 6781 §4.1): when the
+ * next one starts (the server's next key event), a lifetime already over as a warning (a running server would
+ * have started its rollover), or that none is planned while a rollover is under way. None for a zone without
+ * lifetimes.
+ */
+export function lifetimeFindings(zone: Name, d: DnssecSettings, keysDir: string, now: number): Finding[] {
+  if (!d.enabled || (!d.zskLifetime && !d.kskLifetime)) return [];
+  const { keys } = loadZoneKeys(keysDir, zone);
+  if (keys.length === 0) return [];
+  const what = `${nameToText(zone)} key lifetime`;
+  const r = lifetimeRollovers(keys, d.keys, { zsk: d.zskLifetime ?? 0, ksk: d.kskLifetime ?? 0 }, new Date(now));
+  const out: Finding[] = r.start.map((x) => ({
+    level: 'warn',
+    what,
+    detail: `the lifetime of ${x.kind.toUpperCase()} ${x.key.tag} ended at ${iso(x.due)}: is the server running? It starts the rollover then`,
+  }));
+  if (r.next) out.push({ level: 'ok', what, detail: `next rollover by lifetime at ${iso(r.next)} (a key event)` });
+  else if (out.length === 0)
+    out.push({ level: 'ok', what, detail: 'a rollover is under way: the next by lifetime is planned once it ends' });
   return out;
 }
 

@@ -270,7 +270,8 @@ TIME. A warn line says while a renewal to a key that was not published for 2 x T
 fail senders that cached the previous TLSA set (4.7.323), and when next: holds the key now in use.
 The chain: every served DNSKEY must be a key file of the zone in --keys DIR (default ./keys, env DANE_NS_KEYS),
 else \`FAIL ZONE DNSKEY: served key tag N is not in DIR\`; a key file due in the RRset by its timing but not served
-is a warning, and so is a directory without key files of the zone. The parent's DS is asked of --resolver
+is a warning, and so is a directory without key files of the zone. With dnssec.zsk-lifetime or ksk-lifetime, a
+line gives the next rollover by lifetime (warn: a lifetime already over). The parent's DS is asked of --resolver
 ADDR[:PORT] (port 53 by default; else the first nameserver of /etc/resolv.conf), with RD set, one try, 2 s: ok
 when a DS (digest type 2 or 4) matches a served KSK, FAIL when DS records exist and none matches (senders report
 4.7.324 dnssec-invalid), warn when there is no DS (an insecure delegation: DANE is not in effect) or the resolver
@@ -316,8 +317,9 @@ HEALTHCHECK runs it.`,
   status: `Asks the running server (through <DIR>/control.sock; --state DIR, default ./state, env DANE_NS_STATE) how
 it serves each zone, or only ZONE: the zone file, its state (serving; serving last good version, with the error
 of the file that fails to load; not served, with the error), the served serial, when the earliest signature
-expires, the next key event of a rollover, and each automatic TLSA host with its records and their roles
-(current, next, issuer, retiring until TIME); then the listen addresses, the uptime and the version.
+expires, the next key event of a rollover (or of a key lifetime ending), and each automatic TLSA host with its
+records and their roles (current, next, issuer, retiring until TIME); then the listen addresses, the uptime and
+the version.
 --json prints the server's JSON object (docs/control.md). Without a running server: exit 1.`,
   reload: `Makes the running server (through <DIR>/control.sock; --state DIR, default ./state, env DANE_NS_STATE) re-read
 its zones directory now, as SIGHUP does, and prints per zone the serial it publishes or the error of its file.

@@ -27,6 +27,7 @@ import {
 import type { ZoneKey } from '../dnssec/keys.js';
 import { parentKeys } from '../dnssec/cds.js';
 import { loadZoneKeys } from '../dnssec/keyfile.js';
+import { rollByLifetime } from './key-lifetime.js';
 
 export interface Secured {
   /** The zones to serve (a zone whose keys are missing may be an older, signed version, or left out). */
@@ -78,7 +79,7 @@ export class ZoneSigner {
     return this.lastSigned.get(originKey);
   }
 
-  /** When (seconds since the epoch) the zone's key set changes next (a rollover step), or undefined (`dane-ns status`). */
+  /** When (seconds since the epoch) the zone's key set changes next (a rollover step, or a key lifetime ending), or undefined (`dane-ns status`). */
   nextKeyEvent(originKey: string): number | undefined {
     const t = this.keyEvent.get(originKey);
     return t === undefined || t === Infinity ? undefined : t;
@@ -221,13 +222,26 @@ export class ZoneSigner {
         continue;
       }
       const name = nameToText(z.origin);
-      const keys = ensureZoneKeys({
-        zone: z.origin,
-        keysDir: this.keysDir,
-        stateDir: this.stateDir,
-        mode: z.dnssec.keys,
-        now: new Date(nowMs),
-      });
+      const ensure = (): ReturnType<typeof ensureZoneKeys> =>
+        ensureZoneKeys({
+          zone: z.origin,
+          keysDir: this.keysDir,
+          stateDir: this.stateDir,
+          mode: z.dnssec.keys,
+          now: new Date(nowMs),
+        });
+      let keys = ensure();
+      // A key whose lifetime is over is rolled now (the key files change: read again); the end of the next
+      // lifetime is a key event like the rollover steps.
+      const lifetime = keys.ok
+        ? rollByLifetime(z, { keysDir: this.keysDir, stateDir: this.stateDir, logger: this.logger }, new Date(nowMs))
+        : { started: false, next: undefined };
+      if (lifetime.started) {
+        const again = ensure();
+        // What the first read said (an interrupted change undone) is still worth logging.
+        if (again.ok && keys.ok) again.warnings.unshift(...keys.warnings);
+        keys = again;
+      }
       let signed: SignedZone | undefined;
       if (!keys.ok) {
         signed = this.lastSigned.get(z.origin.key);
@@ -263,7 +277,9 @@ export class ZoneSigner {
             cds: parent.keys.map((k) => k.tag),
             note: parent.keys.length > 0 ? 'CDS and CDNSKEY published for these keys' : 'no CDS or CDNSKEY',
           });
-        const changes = [keys.nextEvent, parent.changesAt].filter((d) => d !== undefined).map((d) => d.getTime());
+        const changes = [keys.nextEvent, parent.changesAt, lifetime.next]
+          .filter((d) => d !== undefined)
+          .map((d) => d.getTime());
         const event = changes.length > 0 ? Math.ceil(Math.min(...changes) / 1000) : Infinity;
         this.keyEvent.set(z.origin.key, event);
         if (event < nextDue) nextDue = event;

@@ -35,6 +35,13 @@ export interface DnssecSettings {
   readonly parentCheck: number;
   /** Seconds of safety added to every rollover wait (BIND's publish-safety and retire-safety). */
   readonly margin: number;
+  /**
+   * Seconds a ZSK signs (from its Activate) before the running server rolls it; absent or 0: only by hand
+   * (`keys rollover`). Left out of the object when 0, so that a zone file without it hashes as before.
+   */
+  readonly zskLifetime?: number;
+  /** The same for the KSK, or with `keys: csk` the CSK (RFC 6781 §4.1; Knot's single-type signing does so). */
+  readonly kskLifetime?: number;
 }
 
 /** One `dnssec.parent` entry: a parent name server's address and port (53 unless written `ADDRESS@PORT`). */

@@ -27,6 +27,7 @@ import {
   type UpdateRule,
 } from './settings.js';
 import {
+  checkLifetimes,
   duration,
   isEmpty,
   readDnssec,
@@ -327,6 +328,7 @@ function* readZoneYaml(
   let ttl = 3600;
   let soa: SoaInput | undefined;
   let dnssec = DNSSEC_DEFAULTS;
+  const lifetimeLines = new Map<string, number>();
   const records: RecordInput[] = [];
   const tlsa: TlsaEntry[] = [];
   let transfer = TRANSFER_DEFAULTS;
@@ -359,7 +361,7 @@ function* readZoneYaml(
         soa = readSoa(reader, v, line);
         break;
       case 'dnssec':
-        dnssec = readDnssec(reader, v, line);
+        dnssec = readDnssec(reader, v, line, lifetimeLines);
         break;
       case 'records':
         if (pieces) {
@@ -391,6 +393,8 @@ function* readZoneYaml(
         break;
     }
   }
+  // The DNSKEY RRset has the SOA's TTL: known once every section is read.
+  if (lifetimeLines.size > 0) checkLifetimes(reader, dnssec, lifetimeLines, soa?.ttl ?? ttl);
   return { file, origin, originLine, ttl, soa, dnssec, records, tlsa, transfer, update };
 
   function mapEntries(

@@ -162,10 +162,20 @@ const DNSSEC_KEYS = [
   'parent',
   'parent-check',
   'margin',
+  'zsk-lifetime',
+  'ksk-lifetime',
 ] as const;
 
-/** The `dnssec:` section over the defaults. */
-export function readDnssec(r: NodeReader, v: unknown, line: number): DnssecSettings {
+/**
+ * The `dnssec:` section over the defaults. `lifetimeLines` gets the line of each key lifetime written, for
+ * checkLifetimes once the DNSKEY TTL (the SOA's) is known.
+ */
+export function readDnssec(
+  r: NodeReader,
+  v: unknown,
+  line: number,
+  lifetimeLines?: Map<string, number>,
+): DnssecSettings {
   const out = { ...DNSSEC_DEFAULTS } as { -readonly [K in keyof DnssecSettings]: DnssecSettings[K] };
   const f = fields(r, v, line, 'dnssec', DNSSEC_KEYS);
   const get = <T>(k: string, read: (e: Entry, what: string) => T | undefined): T | undefined => {
@@ -186,6 +196,22 @@ export function readDnssec(r: NodeReader, v: unknown, line: number): DnssecSetti
   out.parent = get('parent', (e, w) => parentServers(r, e, w)) ?? out.parent;
   out.parentCheck = seconds('parent-check') ?? out.parentCheck;
   out.margin = seconds('margin') ?? out.margin;
+  for (const [k, field] of [
+    ['zsk-lifetime', 'zskLifetime'],
+    ['ksk-lifetime', 'kskLifetime'],
+  ] as const) {
+    const life = seconds(k);
+    if (!life) continue;
+    out[field] = life;
+    lifetimeLines?.set(k, f.get(k)!.line);
+  }
+  // A CSK zone has one key, which follows ksk-lifetime (as Knot's single-type signing): a ZSK lifetime there
+  // would roll a key that does not exist.
+  if (out.keys === 'csk' && out.zskLifetime !== undefined)
+    r.problem(
+      f.get('zsk-lifetime')!.line,
+      'dnssec.zsk-lifetime: the zone has one key (keys: csk), which follows dnssec.ksk-lifetime',
+    );
   if (out.parentCheck === 0) r.problem(f.get('parent-check')!.line, 'dnssec.parent-check: must be at least 1 second');
   if (out.refreshBefore >= out.signatureValidity)
     r.problem(line, 'dnssec.refresh-before must be shorter than dnssec.signature-validity');
@@ -194,6 +220,29 @@ export function readDnssec(r: NodeReader, v: unknown, line: number): DnssecSetti
   if (out.inceptionOffset + out.signatureValidity > MAX_SECONDS)
     r.problem(line, 'dnssec.inception-offset + dnssec.signature-validity must be less than 68 years');
   return out;
+}
+
+/**
+ * A key lifetime shorter than the rollover it starts is refused: the new key's DNSKEY must be in every cache
+ * before it signs (DNSKEY TTL + margin, RFC 7583 §3.2), and its signatures or DS in every cache before the old
+ * key goes (another DNSKEY TTL + margin at least), so the minimum is 2 x (DNSKEY TTL + margin).
+ */
+export function checkLifetimes(
+  r: NodeReader,
+  d: DnssecSettings,
+  lifetimeLines: ReadonlyMap<string, number>,
+  dnskeyTtl: number,
+): void {
+  const min = 2 * (dnskeyTtl + d.margin);
+  for (const [k, life] of [
+    ['zsk-lifetime', d.zskLifetime],
+    ['ksk-lifetime', d.kskLifetime],
+  ] as const)
+    if (life !== undefined && life < min)
+      r.problem(
+        lifetimeLines.get(k)!,
+        `dnssec.${k}: ${life} s is shorter than a rollover takes; at least ${min} s (2 x (DNSKEY TTL ${dnskeyTtl} s + margin ${d.margin} s)), or 0 for rollovers by hand only`,
+      );
 }
 
 /** `dnssec.parent`: one address or a list of them, each listed once; undefined when one is not usable. */

@@ -2,8 +2,8 @@
  * CDS/CDNSKEY and the parent's DS, with real peers on loopback: the parent zone `example.` is served and signed by
  * two Knot instances (two parent name servers), a registry stand-in applies the child's CDS/CDNSKEY to the parent
  * zone with BIND's `dnssec-cds` and reloads each Knot (the second one seconds later, so it serves the old DS
- * longer), and a validating Unbound anchored at the parent's keys asks through the slower parent. TTLs of 2 s and
- * a margin of 1 s keep a whole KSK rollover under a minute.
+ * longer; both in helpers/parents.ts), and a validating Unbound anchored at the parent's keys asks through the
+ * slower parent. TTLs of 2 s and a margin of 1 s keep a whole KSK rollover under a minute.
  *   - An automatic KSK rollover from `keys rollover --ksk` to the old key's removal with no further step: every
  *     answer (MX, TLSA, NXDOMAIN) secure throughout; the CDS served equals what `dane-ns ds` prints for the new
  *     key; the rollover ends only after the second parent serves the new DS too.
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query, requireTool, type Answer, type Server } from './helpers/dig.js';
-import { startKnot, type KnotInstance } from './helpers/knot.js';
+import { startParents, type Parents, type Registry } from './helpers/parents.js';
 import { freePort } from './helpers/ports.js';
 import { CLI, startDaneNs, type DaneNsInstance } from './helpers/server.js';
 import { startUnbound, type UnboundInstance } from './helpers/unbound.js';
@@ -46,45 +46,12 @@ const childZone = (parentPort: number, parentPort2: number): string =>
     '',
   ].join('\n');
 
-/** The parent zone with the child's delegation and `ds` (DS rdata texts), serial `serial`. */
-const parentText = (ds: readonly string[], serial: number): string =>
-  [
-    '$TTL 2',
-    `@ SOA ns.example. hostmaster.example. ${serial} 60 60 600 2`,
-    '@ NS ns',
-    'ns A 127.0.0.1',
-    'cds NS ns1.cds',
-    'ns1.cds A 127.0.0.1',
-    ...ds.map((d) => `cds 2 DS ${d}`),
-    '',
-  ].join('\n');
-
 let dir: string;
 let dane: DaneNsInstance;
 let httpPort: number;
-const knots: KnotInstance[] = [];
+let parents: Parents;
 let unbound: UnboundInstance;
 let resolver: Server;
-let serial = Math.floor(Date.now() / 1000);
-
-/** Serves `ds` at parent server `i`: the zone file rewritten with a higher serial, then reloaded. */
-async function publishAt(i: number, ds: readonly string[]): Promise<void> {
-  const k = knots[i]!;
-  const file = join(k.dir, 'zones', '00-example.zone');
-  writeFileSync(file, `$ORIGIN example.\n${parentText(ds, ++serial)}`);
-  await run(requireTool('knotc'), ['-c', join(k.dir, 'knot.conf'), 'zone-reload', 'example.']);
-  const want = ds.map((d) => d.split(' ')[0]!).sort();
-  for (let t = 0; t < 50; t++) {
-    const a = await query({ host: '127.0.0.1', port: k.port }, CHILD, 'DS', { tcp: true });
-    const tags = a.answer
-      .map((l) => l.split(/\s+/))
-      .filter((f) => f[3] === 'DS')
-      .map((f) => f[4]);
-    if (JSON.stringify(tags.sort()) === JSON.stringify(want)) return;
-    await delay(100);
-  }
-  throw new Error(`parent ${i} does not serve ${ds.join(', ')}\n${k.logs().slice(-2000)}`);
-}
 
 /** `dane-ns ds CHILD`: the DS lines of the current KSKs. */
 async function danesDs(): Promise<string[]> {
@@ -93,74 +60,9 @@ async function danesDs(): Promise<string[]> {
 }
 const rdataOf = (dsLine: string): string => dsLine.split(/\s+/).slice(4).join(' ');
 
-/**
- * The registry: reads the child's DNSKEY, CDS and CDNSKEY RRsets with their signatures, lets `dnssec-cds` compute
- * the DS set they ask for (it checks the CDS is signed by a key the current DS points to), and, when that set
- * differs from the current one, serves it at parent 0 at once and at parent 1 `lateMs` later.
- */
-function registry(
-  initial: readonly string[],
-  lateMs: number,
-): { stop(): void; updates: { at: number; ds: string[] }[] } {
-  let current = [...initial];
-  let stopped = false;
-  const updates: { at: number; ds: string[] }[] = [];
-  const child: Server = { host: '127.0.0.1', port: dane.port };
-  void (async () => {
-    while (!stopped) {
-      await delay(500);
-      const sets = await Promise.all(
-        ['DNSKEY', 'CDS', 'CDNSKEY'].map((t) => query(child, CHILD, t, { dnssec: true, tcp: true })),
-      );
-      if (!sets[1]!.answer.some((l) => l.split(/\s+/)[3] === 'CDS')) continue;
-      const childFile = join(dir, 'child.records');
-      // RFC 8078 §4: the delete record asks for no DS at all. dnssec-cds 9.18 refuses a CDS delete record ("do not
-      // match any -a digest types") and turns the CDNSKEY one into a DS of its own: the stand-in applies a delete
-      // itself once the CDS RRset carries a signature by a key the current DS points to.
-      const remove = sets[1]!.answer.some((l) => / CDS 0 0 0 00$/.test(l));
-      if (remove) {
-        const tags = current.map((d) => d.split(' ')[0]);
-        const signedBy = sets[1]!.answer.filter((l) => / RRSIG CDS /.test(l)).map((l) => l.split(/\s+/)[10]);
-        if (current.length === 0 || !signedBy.some((t) => tags.includes(t))) continue;
-        current = [];
-        await publishAt(0, []);
-        updates.push({ at: Date.now(), ds: [] });
-        await delay(lateMs);
-        await publishAt(1, []);
-        updates.push({ at: Date.now(), ds: [] });
-        continue;
-      }
-      writeFileSync(childFile, sets.flatMap((a) => a.answer).join('\n') + '\n');
-      const dsset = join(dir, `dsset-${CHILD}`);
-      writeFileSync(dsset, current.map((d) => `${CHILD} 2 IN DS ${d}`).join('\n') + '\n');
-      const start = new Date(Date.now() - 86400_000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
-      let out: string;
-      try {
-        out = (await run(requireTool('dnssec-cds'), ['-s', start, '-f', childFile, '-d', dsset, CHILD])).stdout;
-      } catch (e) {
-        updates.push({ at: Date.now(), ds: [`dnssec-cds failed: ${(e as { stderr?: string }).stderr ?? e}`] });
-        continue;
-      }
-      const next = out
-        .split('\n')
-        .filter((l) => / DS /.test(l))
-        .map((l) => l.split(/\s+/).slice(-4).join(' ').toUpperCase());
-      const norm = (xs: readonly string[]): string =>
-        [...xs]
-          .map((x) => x.toUpperCase())
-          .sort()
-          .join('|');
-      if (next.length === 0 || norm(next) === norm(current)) continue;
-      current = next;
-      await publishAt(0, next);
-      updates.push({ at: Date.now(), ds: next });
-      await delay(lateMs);
-      await publishAt(1, next);
-      updates.push({ at: Date.now(), ds: next });
-    }
-  })();
-  return { stop: () => void (stopped = true), updates };
-}
+/** The registry stand-in (helpers/parents.ts) following the child's CDS, the second parent `lateMs` late. */
+const registry = (initial: readonly string[], lateMs: number): Registry =>
+  parents.registry(CHILD, { host: '127.0.0.1', port: dane.port }, initial, lateMs, dir);
 
 const secure = (a: Answer): boolean => a.flags.includes('ad');
 
@@ -193,20 +95,12 @@ beforeAll(async () => {
   mkdirSync(zones);
   const keysDir = join(dir, 'keys');
   const stateDir = join(dir, 'state');
-  const ports = [await freePort(), await freePort()];
-  writeFileSync(join(zones, `${CHILD}yaml`), childZone(ports[0]!, ports[1]!));
   // The child's keys first, so that the parent can hold their DS before the child is served.
   await run(process.execPath, [CLI, 'keys', 'generate', CHILD, '--keys', keysDir, '--state', stateDir]);
   const initial = (await run(process.execPath, [CLI, 'ds', CHILD, '--keys', keysDir])).stdout.trim().split('\n');
-  for (const [i, port] of ports.entries())
-    knots.push(
-      await startKnot({
-        port,
-        dnssec: true,
-        dir: join(dir, `knot${i}`),
-        zones: [{ origin: 'example.', text: parentText(initial.map(rdataOf), serial) }],
-      }),
-    );
+  parents = await startParents(dir, { [CHILD]: initial.map(rdataOf) });
+  const ports = parents.ports;
+  writeFileSync(join(zones, `${CHILD}yaml`), childZone(ports[0]!, ports[1]!));
   httpPort = await freePort();
   dane = await startDaneNs({
     zonesDir: zones,
@@ -215,16 +109,7 @@ beforeAll(async () => {
     stateDir,
     extraArgs: ['--http', `127.0.0.1:${httpPort}`],
   });
-  const anchors: string[] = [];
-  for (const k of knots) {
-    const { stdout } = await run(requireTool('keymgr'), ['-c', join(k.dir, 'knot.conf'), 'example.', 'ds']);
-    anchors.push(
-      ...stdout
-        .trim()
-        .split('\n')
-        .filter((l) => / DS \d+ 13 2 /.test(l)),
-    );
-  }
+  const anchors = await parents.anchors();
   const port = await freePort();
   // Asked through the parent that follows the registry late: it serves the old DS longest.
   unbound = await startUnbound({
@@ -241,7 +126,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await unbound?.stop();
   await dane?.stop();
-  for (const k of knots) await k.stop();
+  await parents?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -287,7 +172,7 @@ describe('CDS/CDNSKEY and the parent DS check', () => {
       if ((await dnskeyTags()).join() === String(newTag)) break;
       await delay(200);
     }
-    reg.stop();
+    await reg.stop();
     expect(problems, dane.logs().slice(-3000)).toEqual([]);
     expect(asked).toBeGreaterThan(20);
     // What the registry got is what `dane-ns ds` printed for the new key.
@@ -329,7 +214,7 @@ describe('CDS/CDNSKEY and the parent DS check', () => {
         .split('\n')
         .filter((l) => l.includes('"event":"parent-ds-mismatch"'));
     expect(mismatches()).toEqual([]);
-    await publishAt(0, [...good, planted]);
+    await parents.publish(0, CHILD, [...good, planted]);
     const t0 = Date.now();
     // parent-check is 2 s: one check later (plus its answer), the error is out.
     while (Date.now() < t0 + 4000 && mismatches().length === 0) await delay(100);
@@ -337,13 +222,13 @@ describe('CDS/CDNSKEY and the parent DS check', () => {
     expect(line, dane.logs().slice(-2000)).toBeDefined();
     const ev = JSON.parse(line!) as { level: string; zone: string; ds: string[] };
     expect(ev).toMatchObject({ level: 'error', zone: CHILD });
-    expect(ev.ds).toEqual([`127.0.0.1@${knots[0]!.port}: DS 4711 13 2`]);
+    expect(ev.ds).toEqual([`127.0.0.1@${parents.knots[0]!.port}: DS 4711 13 2`]);
     expect(await metric()).toBe(`dane_ns_parent_ds_mismatch{zone="${CHILD}"} 1`);
     const h = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
     expect(h.status).toBe(503);
     expect(await h.text()).toContain('DS 4711 13 2 matches no published KSK');
     // Taken away again: healthy once more.
-    await publishAt(0, good);
+    await parents.publish(0, CHILD, good);
     const t1 = Date.now();
     while (Date.now() < t1 + 4000 && (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status !== 200)
       await delay(200);
@@ -376,7 +261,7 @@ describe('CDS/CDNSKEY and the parent DS check', () => {
       if (phase === 'unsigned') break;
       await delay(200);
     }
-    reg.stop();
+    await reg.stop();
     expect(problems, dane.logs().slice(-3000)).toEqual([]);
     expect(
       order.filter((p) => p !== 'signed'),

@@ -146,6 +146,29 @@ const accepted: readonly Accepted[] = [
     (z) => expect([z.dnssec.parentCheck, z.dnssec.margin]).toEqual([300, 30]),
   ],
   [
+    'dnssec.zsk-lifetime, dnssec.ksk-lifetime',
+    'dnssec:\n  zsk-lifetime: 90d\n  ksk-lifetime: 1w\n',
+    (z) => expect([z.dnssec.zskLifetime, z.dnssec.kskLifetime]).toEqual([90 * 86400, 7 * 86400]),
+  ],
+  [
+    'dnssec.zsk-lifetime: 0 is by hand only, as when left out (the zone hashes as before)',
+    'dnssec:\n  zsk-lifetime: 0\n  ksk-lifetime: 0\n',
+    (z) => {
+      expect('zskLifetime' in z.dnssec || 'kskLifetime' in z.dnssec).toBe(false);
+      expect(z.contentHash).toBe(load('dnssec:\n  enabled: true\n').contentHash);
+    },
+  ],
+  [
+    'dnssec.ksk-lifetime with keys: csk (the CSK follows it); seconds, down to 2 x (DNSKEY TTL + margin)',
+    'ttl: 60\ndnssec:\n  keys: csk\n  margin: 5s\n  ksk-lifetime: 130\n',
+    (z) => expect([z.dnssec.keys, z.dnssec.kskLifetime, z.dnssec.zskLifetime]).toEqual(['csk', 130, undefined]),
+  ],
+  [
+    'dnssec.zsk-lifetime: the DNSKEY TTL is the SOA TTL',
+    'soa: { mname: ns1, rname: hostmaster, ttl: 10 }\ndnssec:\n  margin: 0\n  zsk-lifetime: 20s\n',
+    (z) => expect(z.dnssec.zskLifetime).toBe(20),
+  ],
+  [
     'dnssec.signature-validity, dnssec.refresh-before, dnssec.inception-offset',
     'dnssec:\n  signature-validity: 30d\n  refresh-before: 10d\n  inception-offset: 2h\n',
     (z) => {
@@ -381,10 +404,34 @@ const refused: readonly Refused[] = [
     ['z.yaml:2: dnssec.margin: "soon" is not a number of seconds or a duration like 1h, 14d'],
   ],
   [
+    'dnssec.zsk-lifetime: not a duration',
+    'dnssec:\n  zsk-lifetime: quarterly\n',
+    ['z.yaml:2: dnssec.zsk-lifetime: "quarterly" is not a number of seconds or a duration like 1h, 14d'],
+  ],
+  [
+    'dnssec.zsk-lifetime with keys: csk',
+    'dnssec:\n  keys: csk\n  zsk-lifetime: 90d\n',
+    ['z.yaml:3: dnssec.zsk-lifetime: the zone has one key (keys: csk), which follows dnssec.ksk-lifetime'],
+  ],
+  [
+    'dnssec.zsk-lifetime: shorter than a rollover (the defaults: TTL 1h, margin 1h)',
+    'dnssec:\n  zsk-lifetime: 1h\n',
+    [
+      'z.yaml:2: dnssec.zsk-lifetime: 3600 s is shorter than a rollover takes; at least 14400 s (2 x (DNSKEY TTL 3600 s + margin 3600 s)), or 0 for rollovers by hand only',
+    ],
+  ],
+  [
+    'dnssec.ksk-lifetime: shorter than a rollover by one second',
+    'ttl: 60\ndnssec:\n  margin: 5s\n  ksk-lifetime: 129\n',
+    [
+      'z.yaml:4: dnssec.ksk-lifetime: 129 s is shorter than a rollover takes; at least 130 s (2 x (DNSKEY TTL 60 s + margin 5 s)), or 0 for rollovers by hand only',
+    ],
+  ],
+  [
     'dnssec: unknown field',
     'dnssec:\n  algorithm: 13\n',
     [
-      'z.yaml:2: dnssec: unknown field "algorithm" (expected one of: enabled, denial, keys, signature-validity, refresh-before, inception-offset, cds, parent, parent-check, margin)',
+      'z.yaml:2: dnssec: unknown field "algorithm" (expected one of: enabled, denial, keys, signature-validity, refresh-before, inception-offset, cds, parent, parent-check, margin, zsk-lifetime, ksk-lifetime)',
     ],
   ],
   [
