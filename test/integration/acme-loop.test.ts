@@ -157,6 +157,9 @@ function sanOf(file: string): string[] {
     .sort();
 }
 
+/** Authorizations pebble has set valid by a completed (DNS-01) challenge so far. */
+const validations = (): number => pebbleLog.match(/set VALID by completed challenge/g)?.length ?? 0;
+
 const context = (r: PosttlsResult): string =>
   `${r.command}\n${r.raw}\n--- unbound ---\n${unbound?.logs().slice(-3000) ?? ''}\n--- NSD ---\n${nsdLog}`;
 
@@ -280,6 +283,7 @@ describe('ACME DNS-01 through dane-ns, validated at its secondary, TLSA to the s
       .replace('<the secret of keys/tsig/acme.key>', acmeSecret);
     expect(ini).toContain(`dns_rfc2136_secret = ${acmeSecret}\n`);
     writeFileSync(creds, ini, { mode: 0o600 });
+    const before = validations();
     const deploy = hook('certbot-deploy-hook.sh', '"$RENEWED_LINEAGE/fullchain.pem"', '"$RENEWED_LINEAGE/privkey.pem"');
     const r = await ns!.exec(
       requireTool('certbot'),
@@ -295,6 +299,8 @@ describe('ACME DNS-01 through dane-ns, validated at its secondary, TLSA to the s
     const out = `${r.stdout}\n${r.stderr}\n--- pebble ---\n${pebbleLog.slice(-3000)}\n--- dane-ns ---\n${dane!.logs().slice(-3000)}`;
     expect(r.code, out).toBe(0);
     expect(out).toContain('Successfully received certificate');
+    // pebble validated both names (mail and the wildcard's _acme-challenge at the apex), asking NSD.
+    expect(validations() - before, out).toBe(2);
     expect(sanOf(certbotLive)).toEqual(['*.example.com', 'mail.example.com']);
     await verifiedThroughSecondary(certbotLive, out);
   }, 150_000);
@@ -303,6 +309,7 @@ describe('ACME DNS-01 through dane-ns, validated at its secondary, TLSA to the s
     // The next key is lego's now: the zone file points next: at lego's certificate.
     writeFileSync(join(zones, 'example.com.yaml'), zoneYaml(legoCert));
     await delay(1000);
+    const before = validations();
     const runHook = hook('lego-run-hook.sh', '"$LEGO_CERT_PATH"', '"$LEGO_CERT_KEY_PATH"');
     const command = readmeBlock('- lego (`apt install lego`)')
       .replace('RFC2136_NAMESERVER=192.0.2.53', `RFC2136_NAMESERVER=127.0.0.1:${DANE_PORT}`)
@@ -317,6 +324,7 @@ describe('ACME DNS-01 through dane-ns, validated at its secondary, TLSA to the s
     });
     const out = `${command}\n${r.stdout}\n${r.stderr}\n--- pebble ---\n${pebbleLog.slice(-3000)}\n--- dane-ns ---\n${dane!.logs().slice(-3000)}`;
     expect(r.code, out).toBe(0);
+    expect(validations() - before, out).toBe(2);
     expect(sanOf(legoCert)).toEqual(['*.example.com', 'mail.example.com']);
     expect(tlsa311(legoCert)).not.toBe(tlsa311(certbotLive));
     await verifiedThroughSecondary(legoCert, out);
