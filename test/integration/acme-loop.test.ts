@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCert, tlsa311, type CertPair } from './helpers/certs.js';
 import { requireTool } from './helpers/dig.js';
 import { createNetns, type Netns } from './helpers/netns.js';
+import { startPebble, type PebbleInstance } from './helpers/pebble.js';
 import { startPostfix, type PostfixInstance } from './helpers/postfix.js';
 import { posttlsFinger, type PosttlsResult } from './helpers/posttls.js';
 import { stopProcess } from './helpers/secondaries.js';
@@ -50,15 +51,13 @@ const legoDir = join(base, 'lego');
 const nsdDir = join(base, 'nsd');
 const certbotLive = join(le, 'config', 'live', 'mail.example.com', 'fullchain.pem');
 const legoCert = join(legoDir, 'certificates', 'mail.example.com.crt');
-const pebbleCert = join(base, 'pebble-cert.pem');
 const README = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 
 let ns: Netns | undefined;
 let dane: DaneNsInstance | undefined;
 let nsd: ChildProcess | undefined;
 let nsdLog = '';
-let pebble: ChildProcess | undefined;
-let pebbleLog = '';
+let pebble: PebbleInstance | undefined;
 let unbound: UnboundInstance | undefined;
 let postfix: PostfixInstance | undefined;
 let initial: CertPair;
@@ -157,9 +156,6 @@ function sanOf(file: string): string[] {
     .sort();
 }
 
-/** Authorizations pebble has set valid by a completed (DNS-01) challenge so far. */
-const validations = (): number => pebbleLog.match(/set VALID by completed challenge/g)?.length ?? 0;
-
 const context = (r: PosttlsResult): string =>
   `${r.command}\n${r.raw}\n--- unbound ---\n${unbound?.logs().slice(-3000) ?? ''}\n--- NSD ---\n${nsdLog}`;
 
@@ -214,36 +210,12 @@ beforeAll(async () => {
     myhostname: 'mail.example.com',
   });
 
-  // pebble, its TLS certificate trusted by certbot and lego, validating at the secondary.
-  const pebbleKey = join(base, 'pebble-key.pem');
-  await exec(requireTool('openssl'), [
-    ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'],
-    ...['-keyout', pebbleKey, '-out', pebbleCert, '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'],
-  ]);
-  const config = {
-    pebble: {
-      listenAddress: `127.0.0.1:${ACME_PORT}`,
-      managementListenAddress: `127.0.0.1:${ACME_PORT + 1}`,
-      certificate: pebbleCert,
-      privateKey: pebbleKey,
-      httpPort: 5002,
-      tlsPort: 5001,
-      ocspResponderURL: '',
-      externalAccountBindingRequired: false,
-    },
-  };
-  writeFileSync(join(base, 'pebble.json'), JSON.stringify(config));
-  // No authorization reuse: each client's order is validated afresh, at the secondary.
-  const env = { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' };
-  const args = ['-config', join(base, 'pebble.json'), '-dnsserver', `${SECONDARY}:53`];
-  pebble = ns.spawn(requireTool('pebble'), args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  pebble.stdout!.on('data', (b: Buffer) => (pebbleLog += b.toString()));
-  pebble.stderr!.on('data', (b: Buffer) => (pebbleLog += b.toString()));
-  await ns.waitTcp('127.0.0.1', ACME_PORT, 15_000);
+  // pebble, validating at the secondary only.
+  pebble = await startPebble(ns, base, ACME_PORT, `${SECONDARY}:53`);
 }, 120_000);
 
 afterAll(async () => {
-  if (pebble) await stopProcess(pebble);
+  await pebble?.stop();
   await postfix?.stop();
   await unbound?.stop();
   if (nsd) await stopProcess(nsd);
@@ -283,24 +255,24 @@ describe('ACME DNS-01 through dane-ns, validated at its secondary, TLSA to the s
       .replace('<the secret of keys/tsig/acme.key>', acmeSecret);
     expect(ini).toContain(`dns_rfc2136_secret = ${acmeSecret}\n`);
     writeFileSync(creds, ini, { mode: 0o600 });
-    const before = validations();
+    const before = pebble!.validations();
     const deploy = hook('certbot-deploy-hook.sh', '"$RENEWED_LINEAGE/fullchain.pem"', '"$RENEWED_LINEAGE/privkey.pem"');
     const r = await ns!.exec(
       requireTool('certbot'),
       [
         ...['certonly', '--non-interactive', '--agree-tos', '--register-unsafely-without-email'],
-        ...['--server', `https://127.0.0.1:${ACME_PORT}/dir`],
+        ...['--server', pebble!.directory],
         ...['--dns-rfc2136', '--dns-rfc2136-credentials', creds, '--dns-rfc2136-propagation-seconds', '3'],
         ...['-d', 'mail.example.com', '-d', '*.example.com', '--deploy-hook', deploy],
         ...['--config-dir', join(le, 'config'), '--work-dir', join(le, 'work'), '--logs-dir', join(le, 'logs')],
       ],
-      { env: { ...hookEnv(), REQUESTS_CA_BUNDLE: pebbleCert }, timeoutMs: 120_000 },
+      { env: { ...hookEnv(), REQUESTS_CA_BUNDLE: pebble!.cert }, timeoutMs: 120_000 },
     );
-    const out = `${r.stdout}\n${r.stderr}\n--- pebble ---\n${pebbleLog.slice(-3000)}\n--- dane-ns ---\n${dane!.logs().slice(-3000)}`;
+    const out = `${r.stdout}\n${r.stderr}\n--- pebble ---\n${pebble!.logs().slice(-3000)}\n--- dane-ns ---\n${dane!.logs().slice(-3000)}`;
     expect(r.code, out).toBe(0);
     expect(out).toContain('Successfully received certificate');
     // pebble validated both names (mail and the wildcard's _acme-challenge at the apex), asking NSD.
-    expect(validations() - before, out).toBe(2);
+    expect(pebble!.validations() - before, out).toBe(2);
     expect(sanOf(certbotLive)).toEqual(['*.example.com', 'mail.example.com']);
     await verifiedThroughSecondary(certbotLive, out);
   }, 150_000);
@@ -309,22 +281,22 @@ describe('ACME DNS-01 through dane-ns, validated at its secondary, TLSA to the s
     // The next key is lego's now: the zone file points next: at lego's certificate.
     writeFileSync(join(zones, 'example.com.yaml'), zoneYaml(legoCert));
     await delay(1000);
-    const before = validations();
+    const before = pebble!.validations();
     const runHook = hook('lego-run-hook.sh', '"$LEGO_CERT_PATH"', '"$LEGO_CERT_KEY_PATH"');
     const command = readmeBlock('- lego (`apt install lego`)')
       .replace('RFC2136_NAMESERVER=192.0.2.53', `RFC2136_NAMESERVER=127.0.0.1:${DANE_PORT}`)
       .replace('<the secret of keys/tsig/acme.key>', acmeSecret)
-      .replace('lego --accept-tos', `lego --server https://127.0.0.1:${ACME_PORT}/dir --path ${legoDir} --accept-tos`)
+      .replace('lego --accept-tos', `lego --server ${pebble!.directory} --path ${legoDir} --accept-tos`)
       .replace(/ run\n$/, ` run --run-hook ${runHook}\n`);
     expect(command).toContain(`--run-hook ${runHook}`);
     const r = await ns!.exec('/bin/sh', ['-c', command], {
       // lego solves one challenge after the other, a minute apart unless told (RFC2136_SEQUENCE_INTERVAL).
-      env: { ...hookEnv(), LEGO_CA_CERTIFICATES: pebbleCert, RFC2136_SEQUENCE_INTERVAL: '1' },
+      env: { ...hookEnv(), LEGO_CA_CERTIFICATES: pebble!.cert, RFC2136_SEQUENCE_INTERVAL: '1' },
       timeoutMs: 120_000,
     });
-    const out = `${command}\n${r.stdout}\n${r.stderr}\n--- pebble ---\n${pebbleLog.slice(-3000)}\n--- dane-ns ---\n${dane!.logs().slice(-3000)}`;
+    const out = `${command}\n${r.stdout}\n${r.stderr}\n--- pebble ---\n${pebble!.logs().slice(-3000)}\n--- dane-ns ---\n${dane!.logs().slice(-3000)}`;
     expect(r.code, out).toBe(0);
-    expect(validations() - before, out).toBe(2);
+    expect(pebble!.validations() - before, out).toBe(2);
     expect(sanOf(legoCert)).toEqual(['*.example.com', 'mail.example.com']);
     expect(tlsa311(legoCert)).not.toBe(tlsa311(certbotLive));
     await verifiedThroughSecondary(legoCert, out);
