@@ -31,7 +31,8 @@ import { applyUpdates, oversized, prescan, refusal, type WorkRecord } from './up
  * change the zone's `update:` does not allow, over a limit, or a zone that would not build), `ratelimited` (the
  * key's rate), `notauth` (a zone not served here), `notimp` (a zone without `update:`), `prereq-failed`
  * (§3.2), `notzone` (an owner outside the zone), `formerr` (an unreadable message or zone section, a malformed
- * update section) and `servfail` (the state directory failed).
+ * update section), `badvers` (an EDNS version above 0, RFC 6891 §6.1.3) and `servfail` (the state directory
+ * failed).
  */
 export const UPDATE_RESULTS = [
   'applied',
@@ -43,6 +44,7 @@ export const UPDATE_RESULTS = [
   'prereq-failed',
   'notzone',
   'formerr',
+  'badvers',
   'servfail',
 ] as const;
 export type UpdateResult = (typeof UPDATE_RESULTS)[number];
@@ -95,15 +97,20 @@ export function createUpdater(o: UpdaterOptions): Updater {
     }
     // RFC 6891 §7: a request with an OPT RR gets ours back (DO copied, RFC 3225 §3).
     const edns = msg.edns;
-    const answer = (rcode: number): Uint8Array => {
+    const answer = (rcode: number, extRcode = 0): Uint8Array => {
       const bare = bareResponse(query, rcode, firstQuestionEnd(query));
       if (!edns) return bare;
       const out = new Uint8Array(bare.length + OPT_SIZE);
       out.set(bare, 0);
       out[11] = 1; // ARCOUNT: the OPT RR
-      writeOpt(out, bare.length, { dnssecOk: edns.dnssecOk, extRcode: 0 });
+      writeOpt(out, bare.length, { dnssecOk: edns.dnssecOk, extRcode });
       return out;
     };
+    // RFC 6891 §6.1.3: an EDNS version we do not speak is BADVERS (extended rcode 1, header rcode 0), no change.
+    if (edns && edns.version > 0) {
+      report(undefined, 'badvers');
+      return answer(RCODE.NOERROR, 1);
+    }
     const zq = msg.questions[0];
     // §3.1.1: one zone, of type SOA, in the zone section.
     if (msg.questions.length !== 1 || !zq || zq.type !== T.SOA || zq.class !== CLASS_IN) {

@@ -203,6 +203,16 @@ describe('createUpdater: results reported, OPT answered', () => {
     expect([refused.flags & 0xf, refused.edns === null]).toEqual([RCODE.REFUSED, false]);
     expect(decodeMessage(s.update(message([add('_acme-challenge', 'b')]), ACME)).edns).toBeNull();
   });
+
+  it('EDNS version 1 is BADVERS (RFC 6891 §6.1.3): our OPT with extended rcode 1, nothing changed', () => {
+    const seen: string[] = [];
+    const s = setup({ onResult: (zone, result) => seen.push(`${zone} ${result}`) });
+    const v1 = message([add('_acme-challenge', 'v1')], [], 'example.com.', T.SOA, makeEdns({ version: 1 }));
+    const m = decodeMessage(s.update(v1, ACME));
+    expect([m.flags & 0xf, m.edns?.extRcode, m.edns?.version]).toEqual([0, 1, 0]);
+    expect(s.commits).toEqual([]);
+    expect(seen).toEqual(['undefined badvers']);
+  });
 });
 
 describe('withUpdates', () => {
