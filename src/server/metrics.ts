@@ -6,10 +6,12 @@
  * certificate not-after) are read from the current state when scraped. The qtype label comes from a fixed set
  * (the types wire/types.ts knows, then `other`): a client choosing the qtype must not choose how many series a
  * scrape has (65536 types x transports x rcodes) or how much memory the counters take. Likewise the zone label
- * is only ever a zone we serve, and a transfer's kind and result come from the fixed sets of transfer.ts.
+ * is only ever a zone we serve, and a transfer's kind and result come from the fixed sets of transfer.ts, an
+ * update's result from UPDATE_RESULTS of update.ts.
  */
 import { rcodeToText, T, typeToText } from '../wire/types.js';
 import type { TransferKind, TransferResult } from './transfer.js';
+import type { UpdateResult } from './update.js';
 import type { Handler, StreamHandler, Transport } from './transport.js';
 import { GuardCounters } from './guard.js';
 import type { ResponseCacheStats } from './response-cache.js';
@@ -92,6 +94,15 @@ export class Metrics {
   private readonly notifyAcked = new Map<string, number>();
   /** Transfer requests per zone, kind and result (transfer.ts), keyed `zone kind result` (none has a space). */
   private readonly transfers = new Map<string, number>();
+
+  /** Dynamic updates per zone and result (update.ts), keyed `zone result`; zone "" when none served was named. */
+  private readonly updates = new Map<string, number>();
+
+  /** An UPDATE for `zone` (one we serve, or undefined) got `result` (RFC 2136). */
+  countUpdate(zone: string | undefined, result: UpdateResult): void {
+    const key = `${zone ?? ''} ${result}`;
+    this.updates.set(key, (this.updates.get(key) ?? 0) + 1);
+  }
 
   /**
    * Renewals whose new key was not published long enough before (tlsa/labels.ts), per TLSA host. The host label
@@ -298,6 +309,11 @@ export class Metrics {
     for (const [key, n] of this.transfers) {
       const [zone, kind, result] = key.split(' ');
       out.push(`dane_ns_transfers_total{zone="${esc(zone!)}",kind="${kind}",result="${result}"} ${n}`);
+    }
+    head('dane_ns_updates_total', 'counter', 'Dynamic updates (RFC 2136) per zone and result.');
+    for (const [k, n] of this.updates) {
+      const [zone, result] = k.split(' ');
+      out.push(`dane_ns_updates_total{zone="${esc(zone!)}",result="${result}"} ${n}`);
     }
     head('dane_ns_journal_versions', 'gauge', 'Differences held in the IXFR journal (serials IXFR answers from).');
     for (const z of zones)

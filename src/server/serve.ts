@@ -385,6 +385,7 @@ async function startZones(
     commit: (zone, records) => dynamic.commit(files.loaded, zone, records, () => rebuild('update')),
     logger,
     now,
+    ...(opts.http ? { onResult: metrics.countUpdate.bind(metrics) } : {}),
   });
   // The query ACL, cookies and rate limiting (guard.ts) stand before the answering code; IXFR over UDP keeps
   // its own ACL (transfer.allow), as AXFR over TCP does.

@@ -8,6 +8,9 @@
  * written atomically to the state directory (§3.5: before the answer), and published as one new signed version
  * through the one publish path.
  * It all runs in one synchronous call, so no query and no other update sees half of an update.
+ * An update that carried an OPT RR is answered with ours (RFC 6891 §7); withTsig signs the answer afterwards, so
+ * the TSIG RR stays last, after the OPT (RFC 8945 §5.1). Each answer's outcome is reported (`onResult`) from
+ * the fixed set UPDATE_RESULTS, for the counters of /metrics.
  */
 import type { Logger } from '../log.js';
 import type { TsigKey } from '../dnssec/tsigalg.js';
@@ -18,8 +21,33 @@ import { rdataFromText, rdataToText } from '../wire/rdata.js';
 import { CLASS_IN, OPCODE, RCODE, T, rcodeToText, typeFromText, typeToText } from '../wire/types.js';
 import type { Zone } from '../zone/zone.js';
 import { bareResponse, firstQuestionEnd, type Responder, type Snapshot } from './handler.js';
+import { OPT_SIZE, writeOpt } from './respond.js';
 import { checkPrerequisites } from './update-prereq.js';
 import { applyUpdates, oversized, prescan, refusal, type WorkRecord } from './update-apply.js';
+
+/**
+ * What became of an update, from a fixed set (a sender must not choose how many series /metrics has):
+ * `applied` (NOERROR, a new version), `unchanged` (NOERROR, nothing to change), `refused` (unsigned, a key or
+ * change the zone's `update:` does not allow, over a limit, or a zone that would not build), `ratelimited` (the
+ * key's rate), `notauth` (a zone not served here), `notimp` (a zone without `update:`), `prereq-failed`
+ * (§3.2), `notzone` (an owner outside the zone), `formerr` (an unreadable message or zone section, a malformed
+ * update section), `badvers` (an EDNS version above 0, RFC 6891 §6.1.3) and `servfail` (the state directory
+ * failed).
+ */
+export const UPDATE_RESULTS = [
+  'applied',
+  'unchanged',
+  'refused',
+  'ratelimited',
+  'notauth',
+  'notimp',
+  'prereq-failed',
+  'notzone',
+  'formerr',
+  'badvers',
+  'servfail',
+] as const;
+export type UpdateResult = (typeof UPDATE_RESULTS)[number];
 
 /** The update was understood and allowed but the zone would not build with it (a CNAME beside other data). */
 export class UpdateRejected extends Error {}
@@ -37,6 +65,8 @@ export interface UpdaterOptions {
   readonly now: () => number;
   /** Updates per key: a burst, then so many per second (default 60, then 1 a second). */
   readonly rate?: { readonly burst: number; readonly perSecond: number };
+  /** Told every answer's outcome: `zone` is the origin of a served zone, or undefined when none was named. */
+  readonly onResult?: (zone: string | undefined, result: UpdateResult) => void;
 }
 
 /** Answers one UPDATE message (TSIG already verified and removed: `key` is its key, or undefined). */
@@ -56,20 +86,41 @@ export function createUpdater(o: UpdaterOptions): Updater {
     b.tokens -= 1;
     return true;
   };
+  const report = o.onResult ?? ((): void => {});
   return (query, key) => {
-    const answer = (rcode: number): Uint8Array => bareResponse(query, rcode, firstQuestionEnd(query));
     let msg: Message;
     try {
       msg = decodeMessage(query);
     } catch {
+      report(undefined, 'formerr');
       return bareResponse(query, RCODE.FORMERR, 12);
+    }
+    // RFC 6891 §7: a request with an OPT RR gets ours back (DO copied, RFC 3225 §3).
+    const edns = msg.edns;
+    const answer = (rcode: number, extRcode = 0): Uint8Array => {
+      const bare = bareResponse(query, rcode, firstQuestionEnd(query));
+      if (!edns) return bare;
+      const out = new Uint8Array(bare.length + OPT_SIZE);
+      out.set(bare, 0);
+      out[11] = 1; // ARCOUNT: the OPT RR
+      writeOpt(out, bare.length, { dnssecOk: edns.dnssecOk, extRcode });
+      return out;
+    };
+    // RFC 6891 §6.1.3: an EDNS version we do not speak is BADVERS (extended rcode 1, header rcode 0), no change.
+    if (edns && edns.version > 0) {
+      report(undefined, 'badvers');
+      return answer(RCODE.NOERROR, 1);
     }
     const zq = msg.questions[0];
     // §3.1.1: one zone, of type SOA, in the zone section.
-    if (msg.questions.length !== 1 || !zq || zq.type !== T.SOA || zq.class !== CLASS_IN) return answer(RCODE.FORMERR);
+    if (msg.questions.length !== 1 || !zq || zq.type !== T.SOA || zq.class !== CLASS_IN) {
+      report(undefined, 'formerr');
+      return answer(RCODE.FORMERR);
+    }
     const zone = o.current().zones.get(zq.name);
+    const zoneText = zone ? nameToText(zone.origin) : undefined;
     const keyName = key ? nameToText(key.name).toLowerCase() : undefined;
-    const said = (rcode: number, reason: string): Uint8Array => {
+    const said = (rcode: number, reason: string, result: UpdateResult): Uint8Array => {
       // Anyone can send an unsigned UPDATE: those are logged at debug level, so they cannot flood the log.
       o.logger[keyName ? 'info' : 'debug']('update-refused', {
         zone: nameToText(zq.name),
@@ -77,38 +128,48 @@ export function createUpdater(o: UpdaterOptions): Updater {
         rcode: rcodeToText(rcode),
         reason,
       });
+      report(zoneText, result);
       return answer(rcode);
     };
     // §3.1.2: a zone this server is not authoritative for.
-    if (!zone) return said(RCODE.NOTAUTH, 'zone not served here');
+    if (!zone) return said(RCODE.NOTAUTH, 'zone not served here', 'notauth');
     // A zone without `update:` does not take updates at all: NOTIMP, as for a server without UPDATE (§3.8).
-    if (zone.update.length === 0) return said(RCODE.NOTIMP, 'the zone has no update:');
-    if (!keyName) return said(RCODE.REFUSED, 'not signed with a TSIG key');
-    if (!zone.update.some((g) => g.key === keyName)) return said(RCODE.REFUSED, "key not in the zone's update:");
-    if (!take(keyName)) return said(RCODE.REFUSED, 'rate limit of the key');
+    if (zone.update.length === 0) return said(RCODE.NOTIMP, 'the zone has no update:', 'notimp');
+    if (!keyName) return said(RCODE.REFUSED, 'not signed with a TSIG key', 'refused');
+    if (!zone.update.some((g) => g.key === keyName))
+      return said(RCODE.REFUSED, "key not in the zone's update:", 'refused');
+    if (!take(keyName)) return said(RCODE.REFUSED, 'rate limit of the key', 'ratelimited');
     const pre = checkPrerequisites(zone, msg.answer);
-    if (pre !== RCODE.NOERROR) return said(pre, 'prerequisite');
+    if (pre !== RCODE.NOERROR) {
+      const result = pre === RCODE.FORMERR ? 'formerr' : pre === RCODE.NOTZONE ? 'notzone' : 'prereq-failed';
+      return said(pre, 'prerequisite', result);
+    }
     const scan = prescan(zone, msg.authority);
-    if (scan !== RCODE.NOERROR) return said(scan, 'update section');
+    if (scan !== RCODE.NOERROR) return said(scan, 'update section', scan === RCODE.NOTZONE ? 'notzone' : 'formerr');
     const refused = refusal(zone, keyName, msg.authority);
-    if (refused) return said(RCODE.REFUSED, refused);
+    if (refused) return said(RCODE.REFUSED, refused, 'refused');
     let before: WorkRecord[];
     try {
       before = o.records(zone).map(toWork);
     } catch (e) {
-      return said(RCODE.SERVFAIL, `dynamic records unreadable: ${String(e)}`);
+      return said(RCODE.SERVFAIL, `dynamic records unreadable: ${String(e)}`, 'servfail');
     }
     const after = applyUpdates(zone, keyName, before, msg.authority);
     const big = oversized(after);
-    if (big) return said(RCODE.REFUSED, big);
+    if (big) return said(RCODE.REFUSED, big, 'refused');
     const records = after.map(fromWork);
-    if (JSON.stringify(records) === JSON.stringify(before.map(fromWork))) return answer(RCODE.NOERROR);
+    if (JSON.stringify(records) === JSON.stringify(before.map(fromWork))) {
+      report(zoneText, 'unchanged');
+      return answer(RCODE.NOERROR);
+    }
     try {
       o.commit(zone, records);
     } catch (e) {
-      return said(e instanceof UpdateRejected ? RCODE.REFUSED : RCODE.SERVFAIL, (e as Error).message);
+      const rejected = e instanceof UpdateRejected;
+      return said(rejected ? RCODE.REFUSED : RCODE.SERVFAIL, (e as Error).message, rejected ? 'refused' : 'servfail');
     }
-    o.logger.info('update-applied', { zone: nameToText(zone.origin), key: keyName, changes: msg.authority.length });
+    o.logger.info('update-applied', { zone: zoneText, key: keyName, changes: msg.authority.length });
+    report(zoneText, 'applied');
     return answer(RCODE.NOERROR);
   };
 }

@@ -194,6 +194,10 @@ export class WatchPoller implements PublishListener {
       const st = watch.status(origin, this.o.now()).find((s) => s.server === server);
       logger.info('secondary-caught-up', { zone: origin, server, serial: st?.serial });
       this.o.onCaughtUp?.(origin, server);
+      // What catching up let go ahead (a next: TLSA record that waited for this server) may have published a new
+      // serial from inside onCaughtUp: `published` armed the first question for it; asked as soon as that.
+      if (this.closed || this.polls.get(key) !== p) return;
+      if (watch.behind(origin, server)) p.again = true;
     }
     const again = p.again;
     p.again = false;

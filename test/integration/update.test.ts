@@ -3,7 +3,8 @@
  * UDP and TCP add and delete `_acme-challenge` TXT records signed with TSIG; the answers validate through
  * Unbound and the exported signed zone passes ldns-verify-zone. Every refusal leaves the serial as it was; each
  * prerequisite kind answers its rcode; a server killed (SIGKILL) as soon as NOERROR arrives has the record after a
- * restart, and its zone file is untouched; updates while the zone file is edited lose neither.
+ * restart, and its zone file is untouched; updates while the zone file is edited lose neither. An update with
+ * OPT is answered with OPT (RFC 6891 §7), before the TSIG; /metrics counts updates by zone and result.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -13,6 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signMessage, verify } from '../../src/dnssec/tsig.js';
+import type { TsigKey } from '../../src/dnssec/tsigalg.js';
+import { makeEdns, type Edns } from '../../src/wire/edns.js';
 import { encodeMessage, decodeMessage } from '../../src/wire/message.js';
 import { parseName } from '../../src/wire/name.js';
 import { CLASS_IN, OPCODE, RCODE, T } from '../../src/wire/types.js';
@@ -219,13 +223,16 @@ describe('nsupdate and knsupdate, validated by Unbound, verified by ldns-verify-
   });
 });
 
-describe('refusals, prerequisites, NOTZONE, FORMERR', () => {
+describe('refusals, prerequisites, NOTZONE, FORMERR; OPT in answers; counted on /metrics', () => {
   let dane: DaneNsInstance | undefined;
   let port = 0;
+  let httpPort = 0;
 
   beforeAll(async () => {
     setupDirs();
-    dane = await startDaneNs({ zonesDir: zones, port: await freePort(), keysDir: keys, stateDir: state });
+    httpPort = await freePort();
+    const extraArgs = ['--http', `127.0.0.1:${httpPort}`];
+    dane = await startDaneNs({ zonesDir: zones, port: await freePort(), keysDir: keys, stateDir: state, extraArgs });
     port = dane.port;
     const seeded = await nsupdate(port, ['update add _acme-challenge.example.com. 60 TXT "seed"']);
     expect(seeded, seeded.out).toMatchObject({ code: 0 });
@@ -314,31 +321,60 @@ describe('refusals, prerequisites, NOTZONE, FORMERR', () => {
     expect(await txt(port, '_acme-challenge.example.com.')).toEqual(['"second"', '"seed"']);
   });
 
+  /** One UPDATE message over UDP (unsigned, or signed with `key`, with OPT when `edns`); the answer's bytes. */
+  async function rawUpdateAnswer(
+    questions: { name: string; type: number }[],
+    owner = '_acme-challenge.example.com.',
+    o: { edns?: Edns; key?: TsigKey; text?: string } = {},
+  ): Promise<{ answer: Uint8Array; mac?: Uint8Array }> {
+    const value = new TextEncoder().encode(o.text ?? 'x');
+    let bytes = encodeMessage({
+      id: 4242,
+      flags: OPCODE.UPDATE << 11,
+      questions: questions.map((q) => ({ name: parseName(q.name), type: q.type, class: CLASS_IN })),
+      answer: [],
+      authority: [
+        {
+          name: parseName(owner),
+          type: T.TXT,
+          class: CLASS_IN,
+          ttl: 60,
+          rdata: new Uint8Array([value.length, ...value]),
+        },
+      ],
+      additional: [],
+      edns: o.edns ?? null,
+    }).bytes;
+    let mac: Uint8Array | undefined;
+    if (o.key) ({ bytes, mac } = signMessage(bytes, o.key));
+    const sock = createSocket('udp4');
+    try {
+      const answer = new Promise<Uint8Array>((resolve, reject) => {
+        sock.once('message', (m) => resolve(new Uint8Array(m)));
+        setTimeout(() => reject(new Error('no answer in 3 s')), 3000);
+      });
+      sock.send(bytes, port, '127.0.0.1');
+      return { answer: await answer, ...(mac ? { mac } : {}) };
+    } finally {
+      sock.close();
+    }
+  }
+
   /** One unsigned UPDATE message over UDP; the rcode of the answer. */
   async function rawUpdate(
     questions: { name: string; type: number }[],
     owner = '_acme-challenge.example.com.',
   ): Promise<number> {
-    const bytes = encodeMessage({
-      id: 4242,
-      flags: OPCODE.UPDATE << 11,
-      questions: questions.map((q) => ({ name: parseName(q.name), type: q.type, class: CLASS_IN })),
-      answer: [],
-      authority: [{ name: parseName(owner), type: T.TXT, class: CLASS_IN, ttl: 60, rdata: new Uint8Array([1, 0x78]) }],
-      additional: [],
-      edns: null,
-    }).bytes;
-    const sock = createSocket('udp4');
-    try {
-      const answer = new Promise<Uint8Array>((resolve, reject) => {
-        sock.once('message', (m) => resolve(m));
-        setTimeout(() => reject(new Error('no answer in 3 s')), 3000);
-      });
-      sock.send(bytes, port, '127.0.0.1');
-      return decodeMessage(await answer).flags & 0xf;
-    } finally {
-      sock.close();
-    }
+    return decodeMessage((await rawUpdateAnswer(questions, owner)).answer).flags & 0xf;
+  }
+
+  /** The dane_ns_updates_total series of /metrics, by `zone result`. */
+  async function updateCounters(): Promise<Map<string, number>> {
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const out = new Map<string, number>();
+    for (const m of text.matchAll(/^dane_ns_updates_total\{zone="([^"]*)",result="([^"]+)"\} (\d+)$/gm))
+      out.set(`${m[1]} ${m[2]}`, Number(m[3]));
+    return out;
   }
 
   it('FORMERR for a bad zone section (two zones, a zone of type A), NOTAUTH for a zone not served', async () => {
@@ -351,6 +387,55 @@ describe('refusals, prerequisites, NOTZONE, FORMERR', () => {
     expect(await rawUpdate([{ name: 'example.com.', type: T.A }])).toBe(RCODE.FORMERR);
     expect(await rawUpdate([{ name: 'example.org.', type: T.SOA }])).toBe(RCODE.NOTAUTH);
     expect(await serial(port)).toBe(before);
+  });
+
+  it('an update with OPT is answered with OPT (RFC 6891 §7); signed, the OPT comes before the TSIG, which is last', async () => {
+    const soa = [{ name: 'example.com.', type: T.SOA }];
+    const edns = makeEdns({ udpSize: 1232, dnssecOk: true });
+    const unsigned = decodeMessage((await rawUpdateAnswer(soa, undefined, { edns })).answer);
+    expect([unsigned.flags & 0xf, unsigned.edns?.version, unsigned.edns?.dnssecOk]).toEqual([RCODE.REFUSED, 0, true]);
+    const acme: TsigKey = { name: parseName('acme.'), algorithm: 'hmac-sha256', secret: Buffer.from(SECRET, 'base64') };
+    const o = { edns, key: acme, text: 'with-opt' };
+    const { answer, mac } = await rawUpdateAnswer(soa, undefined, o);
+    const m = decodeMessage(answer);
+    expect([m.flags & 0xf, m.edns?.version]).toEqual([RCODE.NOERROR, 0]);
+    // ARCOUNT 2: the OPT and the TSIG; verify() finds the TSIG only as the last record (RFC 8945 §5.1).
+    expect((answer[10]! << 8) | answer[11]!).toBe(2);
+    const checked = verify(answer, () => acme, Math.floor(Date.now() / 1000), { chain: { mac: mac! } });
+    expect(checked.ok).toBe(true);
+    expect(await txt(port, '_acme-challenge.example.com.')).toContain('"with-opt"');
+    // Without OPT, no OPT: the signed answer's additional section is the TSIG alone.
+    const plain = await rawUpdateAnswer(soa, undefined, { key: acme, text: 'with-opt' });
+    expect([decodeMessage(plain.answer).edns, (plain.answer[10]! << 8) | plain.answer[11]!]).toEqual([null, 1]);
+    const cleanup = await nsupdate(port, ['update delete _acme-challenge.example.com. TXT "with-opt"']);
+    expect(cleanup, cleanup.out).toMatchObject({ code: 0 });
+  });
+
+  it('/metrics counts each update by zone and result (dane_ns_updates_total)', async () => {
+    const before = await updateCounters();
+    const steps: [string[], Parameters<typeof nsupdate>[2]][] = [
+      [['update add _acme-challenge.example.com. 60 TXT "counted"'], {}],
+      [['update add _acme-challenge.example.com. 60 TXT "counted"'], {}],
+      [['prereq nxdomain mail.example.com.', 'update add _acme-challenge.example.com. 60 TXT "y"'], {}],
+      [['update add _acme-challenge.example.com. 60 TXT "y"'], { key: null }],
+      [['update add www.example.com. 60 TXT "y"'], {}],
+    ];
+    for (const [lines, opts] of steps) await nsupdate(port, lines, opts);
+    expect(await rawUpdate([{ name: 'example.org.', type: T.SOA }])).toBe(RCODE.NOTAUTH);
+    expect(await rawUpdate([{ name: 'example.com.', type: T.A }])).toBe(RCODE.FORMERR);
+    const after = await updateCounters();
+    const delta = (k: string): number => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+    const keys = [...new Set([...before.keys(), ...after.keys()])].filter((k) => delta(k) !== 0).sort();
+    expect(Object.fromEntries(keys.map((k) => [k, delta(k)]))).toEqual({
+      ' formerr': 1,
+      ' notauth': 1,
+      'example.com. applied': 1,
+      'example.com. prereq-failed': 1,
+      'example.com. refused': 2,
+      'example.com. unchanged': 1,
+    });
+    const cleanup = await nsupdate(port, ['update delete _acme-challenge.example.com. TXT "counted"']);
+    expect(cleanup, cleanup.out).toMatchObject({ code: 0 });
   });
 
   it('NOTZONE for an owner outside the zone', async () => {

@@ -91,6 +91,26 @@ describe('Metrics: transfer counters, NOTIFY acknowledgements, journal gauges', 
   });
 });
 
+describe('Metrics: update counters', () => {
+  it('one series per zone and result, with HELP and TYPE even before the first; no zone named is zone=""', () => {
+    const m = new Metrics();
+    expect(m.render([], [], 0)).toContain('# TYPE dane_ns_updates_total counter\n');
+    m.countUpdate('example.com.', 'applied');
+    m.countUpdate('example.com.', 'applied');
+    m.countUpdate('example.com.', 'prereq-failed');
+    m.countUpdate(undefined, 'notauth');
+    const lines = m
+      .render([], [], 0)
+      .split('\n')
+      .filter((l) => l.startsWith('dane_ns_updates_total'));
+    expect(lines).toEqual([
+      'dane_ns_updates_total{zone="example.com.",result="applied"} 2',
+      'dane_ns_updates_total{zone="example.com.",result="prereq-failed"} 1',
+      'dane_ns_updates_total{zone="",result="notauth"} 1',
+    ]);
+  });
+});
+
 describe('Metrics: TLSA cold rollovers', () => {
   it('counted per host, with HELP and TYPE even before the first', () => {
     const m = new Metrics();

@@ -3,6 +3,7 @@ import { makeSnapshot } from '../../src/server/handler.js';
 import { createUpdater, UpdateRejected, withUpdates, type UpdaterOptions } from '../../src/server/update.js';
 import type { DynamicRecord } from '../../src/state/dynamic.js';
 import type { TsigKey } from '../../src/dnssec/tsigalg.js';
+import { makeEdns, type Edns } from '../../src/wire/edns.js';
 import { decodeMessage, encodeMessage, type RR } from '../../src/wire/message.js';
 import { parseName } from '../../src/wire/name.js';
 import { CLASS_ANY, CLASS_IN, OPCODE, RCODE, T } from '../../src/wire/types.js';
@@ -38,7 +39,13 @@ function setup(opts: Partial<UpdaterOptions> = {}) {
   return { update, commits, records: () => records, tick: (ms: number) => (clock += ms) };
 }
 
-function message(updates: RR[], prereqs: RR[] = [], zone = 'example.com.', ztype: number = T.SOA): Uint8Array {
+function message(
+  updates: RR[],
+  prereqs: RR[] = [],
+  zone = 'example.com.',
+  ztype: number = T.SOA,
+  edns: Edns | null = null,
+): Uint8Array {
   return encodeMessage({
     id: 7,
     flags: OPCODE.UPDATE << 11,
@@ -46,7 +53,7 @@ function message(updates: RR[], prereqs: RR[] = [], zone = 'example.com.', ztype
     answer: prereqs,
     authority: updates,
     additional: [],
-    edns: null,
+    edns,
   }).bytes;
 }
 
@@ -146,6 +153,65 @@ describe('createUpdater', () => {
     expect([ask('a'), ask('b'), ask('c')]).toEqual([RCODE.NOERROR, RCODE.NOERROR, RCODE.REFUSED]);
     s.tick(1000);
     expect(ask('d')).toBe(RCODE.NOERROR);
+  });
+});
+
+describe('createUpdater: results reported, OPT answered', () => {
+  it('reports each outcome from the fixed set, with the zone when a served one was named', () => {
+    const seen: string[] = [];
+    const s = setup({ rate: { burst: 4, perSecond: 0 }, onResult: (zone, result) => seen.push(`${zone} ${result}`) });
+    s.update(message([add('_acme-challenge', 'new')]), ACME);
+    s.update(message([add('_acme-challenge', 'new')]), ACME);
+    s.update(message([add('www', 'x')]), ACME);
+    s.update(message([add('_acme-challenge', 'x')], [rr('_acme-challenge.mail', 'TXT', CLASS_ANY)]), ACME);
+    s.update(message([add('_acme-challenge', 'x')]), ACME);
+    s.update(message([], [], 'example.org.'), ACME);
+    s.update(message([], [], 'example.com.', T.A), ACME);
+    s.update(message([add('_acme-challenge', 'x')]), undefined);
+    expect(seen).toEqual([
+      'example.com. applied',
+      'example.com. unchanged',
+      'example.com. refused',
+      'example.com. prereq-failed',
+      'example.com. ratelimited',
+      'undefined notauth',
+      'undefined formerr',
+      'example.com. refused',
+    ]);
+  });
+
+  it('NOTZONE and a failed write are told apart', () => {
+    const seen: string[] = [];
+    const s = setup({
+      onResult: (_zone, result) => seen.push(result),
+      commit: () => {
+        throw new Error('EIO');
+      },
+    });
+    s.update(message([add('x.example.net.', 'x')]), ACME);
+    s.update(message([add('_acme-challenge', 'x')]), ACME);
+    expect(seen).toEqual(['notzone', 'servfail']);
+  });
+
+  it('an update with OPT is answered with our OPT, DO copied (RFC 6891 §7); one without, without', () => {
+    const s = setup();
+    const opt = makeEdns({ udpSize: 4096, dnssecOk: true });
+    const withOpt = message([add('_acme-challenge', 'a')], [], 'example.com.', T.SOA, opt);
+    const answered = decodeMessage(s.update(withOpt, ACME));
+    expect([answered.flags & 0xf, answered.edns?.version, answered.edns?.dnssecOk]).toEqual([RCODE.NOERROR, 0, true]);
+    const refused = decodeMessage(s.update(withOpt, undefined));
+    expect([refused.flags & 0xf, refused.edns === null]).toEqual([RCODE.REFUSED, false]);
+    expect(decodeMessage(s.update(message([add('_acme-challenge', 'b')]), ACME)).edns).toBeNull();
+  });
+
+  it('EDNS version 1 is BADVERS (RFC 6891 §6.1.3): our OPT with extended rcode 1, nothing changed', () => {
+    const seen: string[] = [];
+    const s = setup({ onResult: (zone, result) => seen.push(`${zone} ${result}`) });
+    const v1 = message([add('_acme-challenge', 'v1')], [], 'example.com.', T.SOA, makeEdns({ version: 1 }));
+    const m = decodeMessage(s.update(v1, ACME));
+    expect([m.flags & 0xf, m.edns?.extRcode, m.edns?.version]).toEqual([0, 1, 0]);
+    expect(s.commits).toEqual([]);
+    expect(seen).toEqual(['undefined badvers']);
   });
 });
 

@@ -70,6 +70,40 @@ describe('WatchPoller', () => {
     expect(time.size).toBe(0);
   });
 
+  it('a new serial published from inside onCaughtUp is asked about within a second, not after 60 s', async () => {
+    const time = new FakeTime();
+    const watch = new SecondaryWatch();
+    let serving = 1;
+    const asked: number[] = [];
+    let poller: WatchPoller | undefined = undefined;
+    poller = new WatchPoller({
+      watch,
+      lookup: () => () => undefined,
+      logger: createLogger({ write: () => {} }),
+      now: time.now,
+      timers: time,
+      ask: (t) => (t.address === '192.0.2.1' && asked.push(time.now()), Promise.resolve(serving)),
+      // As the TLSA manager does: a record that waited for the servers is published at once, a new serial.
+      onCaughtUp: (_z, server) => {
+        if (server === '192.0.2.1#53' && serving === 2) poller!.published(version(3, time.now()));
+      },
+    });
+    const settle = async (ms: number): Promise<void> => {
+      time.advance(ms);
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    };
+    poller.published(version(2, time.now()));
+    serving = 2;
+    await settle(1000);
+    expect(watch.behind('example.com.', '192.0.2.1#53')).toBe(true); // serial 3 is newer
+    asked.length = 0;
+    serving = 3;
+    await settle(1000);
+    expect(asked).toHaveLength(1);
+    expect(watch.behind('example.com.', '192.0.2.1#53')).toBe(false);
+    poller.close();
+  });
+
   it('a notify target is asked 2 s after its NOTIFY settled, a check server at once', async () => {
     const time = new FakeTime();
     const asked: [string, number][] = [];

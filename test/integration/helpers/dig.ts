@@ -59,6 +59,7 @@ const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   knsupdate: 'knot-dnsutils',
   pebble: 'pebble',
   certbot: 'certbot',
+  lego: 'lego',
 };
 
 export interface RunOptions {
