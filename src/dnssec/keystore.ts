@@ -57,6 +57,11 @@ export type KeySetResult =
       published: readonly ZoneKey[];
       /** When the key set changes next (a key is published, starts or stops signing, or is removed). */
       nextEvent: Date | undefined;
+      /**
+       * Why keys.json could not be read or written in this call (also in `warnings`), for the server's state
+       * faults; absent when it was read and, if needed, written.
+       */
+      keysFileProblem?: string;
       /** True when this call created the keys (first start): the operator must now publish the DS. */
       generated: boolean;
       /** One line each; never private key material. */
@@ -65,7 +70,7 @@ export type KeySetResult =
   | { ok: false; error: string; /** key files the process may not read (not lost keys) */ denied?: true };
 
 /** The state file, relative to the state directory. */
-const KEYS_STATE_FILE = 'keys.json';
+export const KEYS_STATE_FILE = 'keys.json';
 
 interface ZoneRecord {
   tags: number[];
@@ -260,7 +265,9 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
           `validation of the zone fails. If they were retired on purpose, remove their tags from keys.json.`,
       );
   }
+  let keysFileProblem: string | undefined;
   if (!state.ok) {
+    keysFileProblem = `read: ${state.reason}`;
     warnings.push(
       `${zoneKey}: ${stateFile} ${state.reason}; the zone's key tags are not recorded, so a later loss of the key files cannot be detected`,
     );
@@ -271,10 +278,15 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
       loaded.keys.map((k) => k.tag),
       now,
     );
-    if (w) warnings.push(w);
+    if (w) warnings.push((keysFileProblem = w));
   }
 
-  const timing = { nextEvent: sel.nextEvent, generated: false, warnings };
+  const timing = {
+    nextEvent: sel.nextEvent,
+    generated: false,
+    warnings,
+    ...(keysFileProblem !== undefined ? { keysFileProblem } : {}),
+  };
   if (mode === 'csk') {
     // One object per key (csk mode publishes only 257 keys), with the role the zone gives it.
     const asCsk = new Map(sel.published.map((k) => [k, Object.freeze({ ...k, role: 'csk' as const })]));
@@ -335,5 +347,15 @@ function generate(
     now,
   );
   if (w) warnings.push(w);
-  return { ok: true, ksk, zsk, dnskeySigners: [ksk], published: keys, nextEvent: undefined, generated: true, warnings };
+  return {
+    ok: true,
+    ksk,
+    zsk,
+    dnskeySigners: [ksk],
+    published: keys,
+    nextEvent: undefined,
+    generated: true,
+    warnings,
+    ...(w ? { keysFileProblem: w } : {}),
+  };
 }

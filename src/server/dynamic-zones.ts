@@ -25,6 +25,8 @@ export class DynamicZones {
     private readonly store: DynamicStore,
     private readonly logger: Logger,
     private readonly autoSerial: (origin: string, hash: string) => number,
+    /** A zone's records file could not be read (`problem`), or was read (undefined): the server's state faults. */
+    private readonly stateFile: (origin: string, problem: string | undefined) => void = () => {},
   ) {}
 
   /** The file as loaded, with the zone's dynamic records merged into its source and its zone. */
@@ -33,8 +35,10 @@ export class DynamicZones {
     let records: readonly DynamicRecord[];
     try {
       records = this.kept(lf.plain, this.store.records(origin));
+      this.stateFile(origin, undefined);
     } catch (e) {
       this.logger.error('dynamic-records-unreadable', { zone: origin, error: String(e), serving: 'the file alone' });
+      this.stateFile(origin, `read: ${e instanceof Error ? e.message : String(e)}`);
       return lf;
     }
     if (records.length === 0) return lf;

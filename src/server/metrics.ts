@@ -277,7 +277,7 @@ export class Metrics {
     head(
       'dane_ns_state_write_failures_total',
       'counter',
-      'Failed reads and writes of state directory files (serials, tlsa, signed, journal), retries included.',
+      'Failed reads and writes of state directory files (serials, tlsa, signed, journal, dynamic, parent-ds, cookies, keys), retries included.',
     );
     for (const f of state) out.push(`dane_ns_state_write_failures_total{file="${f.file}"} ${f.failures}`);
     head('dane_ns_state_ok', 'gauge', '1 when every state directory file of the kind was last read or written.');

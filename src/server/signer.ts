@@ -11,9 +11,10 @@ import { nameToText } from '../wire/name.js';
 import type { Logger } from '../log.js';
 import type { ZoneSecurity } from '../query/security.js';
 import type { Zone } from '../zone/zone.js';
-import { ensureZoneKeys } from '../dnssec/keystore.js';
+import { ensureZoneKeys, KEYS_STATE_FILE, recordKeyTags } from '../dnssec/keystore.js';
+import { join } from 'node:path';
 import { SignatureCache } from '../dnssec/sigcache.js';
-import { loadSignatures, saveSignatures } from '../dnssec/sigstore.js';
+import { loadSignatures, saveSignatures, signaturesFile } from '../dnssec/sigstore.js';
 import {
   dnskeySigners,
   publishedKeys,
@@ -70,6 +71,12 @@ export class ZoneSigner {
    * signatures go (parent-watch.ts decides: every parent server without a DS, and its TTL passed). Default: at once.
    */
   insecureReady: (originKey: string) => boolean = () => true;
+  /**
+   * Told of a state file the signer reads or writes (a zone's kept signatures, keys.json): why it could not be
+   * read or written, or undefined when it was (the server's state faults, state-faults.ts).
+   */
+  stateFile: (kind: 'signed' | 'keys', file: string, problem: string | undefined, retry?: () => void) => void =
+    () => {};
   /** Zones that publish the delete records now (logged once each time one starts). */
   private readonly goingInsecure = new Set<string>();
 
@@ -102,8 +109,11 @@ export class ZoneSigner {
     const r = loadSignatures(this.stateDir, z.origin, signersOf(keys), this.cache);
     const zone = nameToText(z.origin);
     if (r.ok) this.logger.info('zone-signatures-restored', { zone, signatures: r.restored });
-    else if (!r.missing)
+    else if (!r.missing) {
       this.logger.warn('zone-signatures-ignored', { zone, reason: r.reason, note: 'the zone is signed anew' });
+      // Written anew with the version's signatures, which clears it (a file that cannot be written stays failing).
+      this.stateFile('signed', signaturesFile(this.stateDir, z.origin), `read: ${r.reason}`);
+    }
   }
 
   /**
@@ -241,6 +251,12 @@ export class ZoneSigner {
         this.status.set(z.origin.key, { state: 'keys-missing', reason: keys.error });
       } else {
         for (const w of keys.warnings) this.logger.warn('zone-keys', { zone: name, warning: w });
+        // Retried by recording the tags again (which reads keys.json first): throws while it still fails.
+        const tagsNow = keys.published.map((k) => k.tag);
+        this.stateFile('keys', join(this.stateDir, KEYS_STATE_FILE), keys.keysFileProblem, () => {
+          const w = recordKeyTags(this.stateDir, z.origin, tagsNow, new Date(this.now()));
+          if (w !== null) throw new Error(w);
+        });
         if (keys.generated)
           this.logger.info('zone-keys-generated', {
             zone: name,
