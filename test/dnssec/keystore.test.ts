@@ -389,3 +389,22 @@ describe('ensureZoneKeys: operator-provided keys and key timing', () => {
     expect(listing(keysDir)).toHaveLength(4);
   });
 });
+
+describe('ensureZoneKeys: keys.json that cannot be read or written', () => {
+  it('says why in keysFileProblem (and a warning), and never writes over a keys.json it cannot read', () => {
+    const { keysDir, stateDir } = dirs();
+    const first = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: NOW }));
+    expect(first.keysFileProblem).toBeUndefined();
+    const file = join(stateDir, 'keys.json');
+    rmSync(file);
+    mkdirSync(file); // not a regular file
+    const unreadable = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: NOW }));
+    expect(unreadable.keysFileProblem).toBe('read: cannot be read (not a regular file (directory))');
+    expect(unreadable.warnings.join('\n')).toContain(`${file} cannot be read`);
+    expect(statSync(file).isDirectory()).toBe(true);
+    rmSync(file, { recursive: true });
+    const back = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: NOW }));
+    expect(back.keysFileProblem).toBeUndefined();
+    expect(keysJson(stateDir)['example.com.']!.tags).toEqual([first.ksk.tag, first.zsk.tag].sort((a, b) => a - b));
+  });
+});

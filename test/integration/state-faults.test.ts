@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import {
   closeSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -284,4 +285,130 @@ describe('a state directory that cannot be written changes nothing served and is
       execFileSync('mount', ['-o', 'remount,rw', stateDir]);
     }
   }, 60_000);
+});
+
+describe('state files that cannot be read at start are loud and never written over', () => {
+  let dir: string;
+  let stateDir: string;
+  let keysDir: string;
+  let zonesDir: string;
+  let certs: string;
+  let a: CertPair;
+  let b: CertPair;
+  let dnsPort: number;
+  let httpPort: number;
+  let server: DaneNsInstance | undefined;
+  const http = (path: string): Promise<Response> => fetch(`http://127.0.0.1:${httpPort}${path}`);
+  const start = (): Promise<DaneNsInstance> =>
+    startDaneNs({ zonesDir, keysDir, stateDir, port: dnsPort, extraArgs: ['--http', `127.0.0.1:${httpPort}`] });
+  const tlsa = async (): Promise<string[]> => {
+    const r = await query({ host: '127.0.0.1', port: dnsPort }, MAIL, 'TLSA', { dnssec: true });
+    expect(r.answer.some((rr) => / RRSIG TLSA /.test(rr))).toBe(true);
+    return r.answer
+      .filter((rr) => / TLSA /.test(rr) && !/ RRSIG /.test(rr))
+      .map((rr) => rr.split(/\s+/).slice(-1)[0]!.toLowerCase())
+      .sort();
+  };
+  const soaSerial = async (): Promise<number> => {
+    const r = await query({ host: '127.0.0.1', port: dnsPort }, ZONE, 'SOA');
+    return Number(r.answer.find((rr) => / SOA /.test(rr))!.split(/\s+/)[6]);
+  };
+  /** A FIFO in place of `path`: the server refuses to read it (not a regular file) even as root. */
+  const fifo = (path: string): void => {
+    rmSync(path, { force: true });
+    mkdirSync(join(path, '..'), { recursive: true });
+    execFileSync('mkfifo', [path]);
+  };
+  const isFifo = (path: string): boolean => lstatSync(path).isFIFO();
+
+  beforeAll(async () => {
+    requireTool('kdig');
+    requireTool('mkfifo');
+    dir = mkdtempSync(join(tmpdir(), 'dane-ns-state-reads-'));
+    stateDir = join(dir, 'state');
+    keysDir = join(dir, 'keys');
+    zonesDir = join(dir, 'zones');
+    certs = join(dir, 'certs');
+    for (const d of [stateDir, zonesDir, certs]) mkdirSync(d, { recursive: true });
+    a = await makeCert(join(dir, 'a'), { name: 'a' });
+    b = await makeCert(join(dir, 'b'), { name: 'b' });
+    writeFileSync(join(certs, 'mail.pem'), a.certPem);
+    writeFileSync(join(zonesDir, 'state.example.yaml'), zoneYaml(join(certs, 'mail.pem')));
+    [dnsPort, httpPort] = (await freePorts(2)) as [number, number];
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('unreadable tlsa.json, IXFR journal, keys.json, dynamic records, signatures and cookie secret', async () => {
+    server = await start();
+    expect(await tlsa()).toEqual([a.tlsa311]);
+    const served = await soaSerial();
+    await server.stop();
+    server = undefined;
+    const history = readFileSync(join(stateDir, 'tlsa.json'));
+    const files = {
+      tlsa: join(stateDir, 'tlsa.json'),
+      journal: join(stateDir, 'ixfr', 'state.example.json'),
+      keys: join(stateDir, 'keys.json'),
+      dynamic: join(stateDir, 'dynamic', 'state.example.json'),
+      signed: join(stateDir, 'signed', 'state.example.bin'),
+      cookies: join(stateDir, 'cookie-secret.json'),
+    };
+    for (const f of Object.values(files)) fifo(f);
+    // The certificate changes while the history cannot be read: only the new one is known at start.
+    writeFileSync(join(certs, 'mail.pem'), b.certPem);
+
+    server = await start();
+    expect(await tlsa()).toEqual([b.tlsa311]);
+    expect(await soaSerial()).toBeGreaterThan(served);
+    const health = await http('/healthz');
+    expect(health.status).toBe(503);
+    const reasons = await health.text();
+    for (const kind of ['tlsa', 'journal', 'keys', 'dynamic'] as const) {
+      expect(reasons).toMatch(
+        new RegExp(`state file ${files[kind]} \\(${kind}\\) fails: .*not a regular file \\(FIFO\\)`),
+      );
+    }
+    const metrics = await (await http('/metrics')).text();
+    for (const kind of ['tlsa', 'journal', 'keys', 'dynamic'])
+      expect(metrics).toMatch(new RegExp(`^dane_ns_state_ok\\{file="${kind}"\\} 0$`, 'm'));
+    // The signatures and the cookie secret are written anew at start (over the FIFO): failed once, then clear.
+    for (const kind of ['signed', 'cookies']) {
+      expect(metrics).toMatch(new RegExp(`^dane_ns_state_write_failures_total\\{file="${kind}"\\} [1-9]`, 'm'));
+      expect(metrics).toMatch(new RegExp(`^dane_ns_state_ok\\{file="${kind}"\\} 1$`, 'm'));
+    }
+    const failed = logLines(server).filter((l) => l.event === 'state-file-failed');
+    for (const [kind, path] of Object.entries(files))
+      expect(
+        failed.find((l) => l.file === path),
+        path,
+      ).toMatchObject({ level: 'error', kind });
+    // Not written over: the history and the journal are still the FIFOs after the first saves.
+    expect(isFifo(files.tlsa)).toBe(true);
+    expect(isFifo(files.journal)).toBe(true);
+    expect(isFifo(files.keys)).toBe(true);
+
+    // The history readable again (the file put back as it was), the other files removed: the retry (10 s) takes
+    // the history up (the old certificate's record published again, now retiring) and /healthz is 200.
+    rmSync(files.tlsa);
+    writeFileSync(files.tlsa, history);
+    for (const f of [files.journal, files.keys, files.dynamic]) rmSync(f);
+    await until('healthz 200', async () => ((await http('/healthz')).status === 200 ? true : undefined), 15_000);
+    expect(await tlsa()).toEqual([a.tlsa311, b.tlsa311].sort());
+    const kept = JSON.parse(readFileSync(files.tlsa, 'utf8')) as {
+      hosts: Record<string, { records: { rdata: string; until?: number }[] }>;
+    };
+    const records = kept.hosts[`${ZONE}|mail.${ZONE}`]!.records;
+    expect(records.map((r) => r.rdata.split(' ')[3]!.toLowerCase()).sort()).toEqual([a.tlsa311, b.tlsa311].sort());
+    expect(records.find((r) => r.rdata.toLowerCase().endsWith(a.tlsa311))!.until).toBeGreaterThan(Date.now() / 1000);
+    expect(Object.keys(JSON.parse(readFileSync(files.keys, 'utf8')) as object)).toEqual([ZONE]);
+    expect(isFifo(files.journal)).toBe(false);
+    const recovered = logLines(server)
+      .filter((l) => l.event === 'state-file-recovered')
+      .map((l) => l.file);
+    for (const f of [files.tlsa, files.journal, files.keys, files.dynamic]) expect(recovered).toContain(f);
+  }, 90_000);
 });
