@@ -313,10 +313,10 @@ async function startZones(
   const dynamic = new DynamicZones(dynamicStore, logger, autoSerial, (origin, problem) => {
     const file = dynamicFile(opts.stateDir, origin);
     if (problem === undefined) faults.clear(file);
-    // Retried by reading it again; once it reads, the zone is built with its records.
+    // Retried by reading it and writing it again; once that works, the zone is built with its records.
     else
       faults.fail('dynamic', file, problem, () => {
-        dynamicStore.records(origin);
+        dynamicStore.save(origin, dynamicStore.records(origin));
         rebuild('update');
       });
   });
