@@ -19,6 +19,8 @@ export interface ZoneGauge {
   readonly earliestExpiration?: number;
   /** Milliseconds the last signing of the zone took. */
   readonly signMs?: number;
+  /** How often the zone was signed since the start (signer.ts). */
+  readonly signings?: number;
   /** The IXFR journal (journal.ts), for a zone that keeps one: differences held, and their octets. */
   readonly journal?: { readonly versions: number; readonly bytes: number };
   /** The watched servers (watch.ts): the serial each last answered with, and how far behind it is. */
@@ -232,6 +234,13 @@ export class Metrics {
     for (const z of zones)
       if (z.signMs !== undefined)
         out.push(`dane_ns_signing_seconds{zone="${esc(z.zone)}"} ${(z.signMs / 1000).toFixed(3)}`);
+    head(
+      'dane_ns_zone_signings_total',
+      'counter',
+      'Times the zone was signed (signatures new or kept) since the start.',
+    );
+    for (const z of zones)
+      if (z.signings !== undefined) out.push(`dane_ns_zone_signings_total{zone="${esc(z.zone)}"} ${z.signings}`);
     head(
       'dane_ns_certificate_not_after_seconds',
       'gauge',
