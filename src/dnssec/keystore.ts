@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
 import { FileReadError, readRegularFile, STATE_FILE_MAX } from '../state/readfile.js';
 import { nameToText, toLower, type Name } from '../wire/name.js';
-import { FLAGS_ZSK, generateKey, KeyError, type ZoneKey } from './keys.js';
+import { FLAGS_KSK, FLAGS_ZSK, generateKey, KeyError, type ZoneKey } from './keys.js';
 import { keyFileBase, loadZoneKeys, writeKeyFiles, type StoredZoneKey } from './keyfile.js';
 import { beginKeyChange, endKeyChange, recoverKeyChange } from './keyjournal.js';
 import { keyState, selectKeys, type KeyMode } from './lifecycle.js';
@@ -216,6 +216,10 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
   const missing: string[] = [];
   if (!ksk) missing.push(mode === 'csk' ? 'no active CSK (flags 257)' : 'no active KSK (flags 257)');
   if (mode === 'ksk-zsk' && !zsk) missing.push('no active ZSK (flags 256)');
+  // A key-signing key alone (a legacy set, or one whose ZSK files were lost) is not a CSK: with keys: ksk-zsk it
+  // would sign the zone with a key the parent's DS was not made for as a combined key, so the set is incomplete.
+  if (mode === 'ksk-zsk' && ksk && !loaded.keys.some((k) => k.flags === FLAGS_ZSK))
+    missing.push(loneKskNote(zone, keysDir, loaded.keys));
 
   if (missing.length > 0 || !ksk) {
     const why = [...missing, ...loaded.problems].join('; ');
@@ -301,6 +305,22 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
     };
   }
   return { ok: true, ksk, zsk: zsk!, dnskeySigners: sel.dnskeySigners, published: sel.published, ...timing };
+}
+
+/**
+ * Why key-signing keys alone are not a usable set for a zone with `keys: ksk-zsk` (server and `ds` alike): the
+ * files, and the two ways out.
+ */
+export function loneKskNote(zone: Name, keysDir: string, keys: readonly { tag: number; flags: number }[]): string {
+  const files = keys
+    .filter((k) => k.flags === FLAGS_KSK)
+    .map((k) => join(keysDir, `${keyFileBase(zone, k.tag)}.key`))
+    .join(', ');
+  return (
+    `only key-signing keys (flags 257) and no zone-signing key (flags 256) in ${keysDir} (${files}); with keys: ksk-zsk ` +
+    `they are not taken for a CSK: restore the ZSK's .key and .private files, or set dnssec: { keys: csk } in the ` +
+    `zone file if the key is a combined signing key`
+  );
 }
 
 /**

@@ -408,3 +408,21 @@ describe('ensureZoneKeys: keys.json that cannot be read or written', () => {
     expect(keysJson(stateDir)['example.com.']!.tags).toEqual([first.ksk.tag, first.zsk.tag].sort((a, b) => a - b));
   });
 });
+
+describe('ensureZoneKeys: a key-signing key alone with keys: ksk-zsk', () => {
+  it('is not taken for a CSK: an error naming the file and the two ways out; with keys: csk it is the CSK', () => {
+    const { keysDir, stateDir } = dirs();
+    const ksk = generateKey(ZONE, 'ksk', NOW);
+    writeKeyFiles(keysDir, ksk);
+    const r = ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: NOW });
+    expect(r.ok).toBe(false);
+    const err = (r as { error: string }).error;
+    expect(err).toContain(join(keysDir, `${keyFileBase(ZONE, ksk.tag)}.key`));
+    expect(err).toContain('with keys: ksk-zsk they are not taken for a CSK');
+    expect(err).toContain('set dnssec: { keys: csk }');
+    expect(listing(keysDir)).toHaveLength(2); // nothing generated
+    const csk = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'csk', now: NOW }));
+    expect(csk.ksk.tag).toBe(ksk.tag);
+    expect(csk.zsk).toBe(csk.ksk);
+  });
+});
