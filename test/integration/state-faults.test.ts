@@ -214,6 +214,8 @@ describe('a state directory that cannot be written changes nothing served and is
     for (const file of ['tlsa.json', 'serials.json', 'signed/state.example.bin'])
       expect(reasons).toContain(`state file ${join(stateDir, file)}`);
     expect(reasons).toContain(`state file ${join(stateDir, 'ixfr')}`);
+    // keys.json: the tags of the keys made at this first start could not be recorded.
+    expect(reasons).toMatch(new RegExp(`state file ${join(stateDir, 'keys.json')} \\(keys\\) fails: .*ENOSPC`));
     expect(reasons).toContain('ENOSPC');
     const metrics = await (await http('/metrics')).text();
     expect(metrics).toMatch(/^dane_ns_state_ok\{file="tlsa"\} 0$/m);
@@ -253,6 +255,7 @@ describe('a state directory that cannot be written changes nothing served and is
     expect(kept.hosts[`${ZONE}|mail.${ZONE}`]!.records.map((r) => r.rdata.split(' ')[3]!.toLowerCase()).sort()).toEqual(
       [a.tlsa311, b.tlsa311].sort(),
     );
+    expect(Object.keys(JSON.parse(readFileSync(join(stateDir, 'keys.json'), 'utf8')) as object)).toEqual([ZONE]);
     const serials = JSON.parse(readFileSync(join(stateDir, 'serials.json'), 'utf8')) as Record<
       string,
       { serial: number }
