@@ -290,7 +290,7 @@ describe('a state directory that cannot be written changes nothing served and is
   }, 60_000);
 });
 
-describe('state files that cannot be read at start are loud and never written over', () => {
+describe('state files that cannot be read at start, or written, are loud; unreadable ones are not written over', () => {
   let dir: string;
   let stateDir: string;
   let keysDir: string;
@@ -414,4 +414,32 @@ describe('state files that cannot be read at start are loud and never written ov
       .map((l) => l.file);
     for (const f of [files.tlsa, files.journal, files.keys, files.dynamic]) expect(recovered).toContain(f);
   }, 90_000);
+
+  it('parent-ds.json that cannot be written: loud until the retry writes it', async () => {
+    await server?.stop();
+    server = undefined;
+    const closed = (await freePorts(1))[0]!; // nothing listens: each check ends at once with an error answer
+    writeFileSync(
+      join(zonesDir, 'state.example.yaml'),
+      zoneYaml(join(certs, 'mail.pem'), `dnssec: { parent: ["127.0.0.1@${closed}"] }\n`),
+    );
+    const file = join(stateDir, 'parent-ds.json');
+    mkdirSync(join(file, 'in-the-way'), { recursive: true }); // a directory: the rename over it fails
+    server = await start();
+    const reasons = await until(
+      'parent-ds.json failing on /healthz',
+      async () => {
+        const t = await (await http('/healthz')).text();
+        return t.includes(`state file ${file} (parent-ds) fails`) ? t : undefined;
+      },
+      10_000,
+    );
+    expect(reasons).toMatch(/\(parent-ds\) fails: .*(EISDIR|ENOTEMPTY|EEXIST)/);
+    expect(await (await http('/metrics')).text()).toMatch(/^dane_ns_state_ok\{file="parent-ds"\} 0$/m);
+    expect(await tlsa()).toContain(b.tlsa311);
+    rmSync(file, { recursive: true });
+    await until('healthz 200', async () => ((await http('/healthz')).status === 200 ? true : undefined), 15_000);
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { zones: Record<string, unknown> };
+    expect(Object.keys(saved.zones)).toEqual([ZONE]);
+  }, 60_000);
 });
