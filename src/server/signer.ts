@@ -117,6 +117,16 @@ export class ZoneSigner {
     });
   }
 
+  /** keys.json as the last read of the zone's keys found it (stateFile); retried by recording the tags again. */
+  #keysFile(z: Zone, keys: KeySetResult & { ok: true }): void {
+    const tags = keys.published.map((k) => k.tag);
+    this.stateFile('keys', join(this.stateDir, KEYS_STATE_FILE), keys.keysFileProblem, () => {
+      // Reads keys.json first, and never writes over one it cannot read: throws while it still fails.
+      const w = recordKeyTags(this.stateDir, z.origin, tags, new Date(this.now()));
+      if (w !== null) throw new Error(w);
+    });
+  }
+
   /** Puts a zone's kept signatures into the cache, before its first signing in this process. */
   #restore(z: Zone, keys: ZoneKeys): void {
     if (this.restored.has(z.origin.key)) return;
@@ -247,6 +257,7 @@ export class ZoneSigner {
         !(checkKeys && keysDiffer((read = this.#readKeys(z, nowMs)), last, z, keyEvent, nowMs))
       ) {
         // Same zone object (its file did not change), nothing due: the signed view is reused as it is.
+        if (read?.ok) this.#keysFile(z, read);
         this.status.set(z.origin.key, previous.get(z.origin.key) ?? { state: 'signed' });
         out.push(last.zone);
         security.set(last.zone, last);
@@ -269,12 +280,7 @@ export class ZoneSigner {
         this.status.set(z.origin.key, { state: 'keys-missing', reason: keys.error });
       } else {
         for (const w of keys.warnings) this.logger.warn('zone-keys', { zone: name, warning: w });
-        // Retried by recording the tags again (which reads keys.json first): throws while it still fails.
-        const tagsNow = keys.published.map((k) => k.tag);
-        this.stateFile('keys', join(this.stateDir, KEYS_STATE_FILE), keys.keysFileProblem, () => {
-          const w = recordKeyTags(this.stateDir, z.origin, tagsNow, new Date(this.now()));
-          if (w !== null) throw new Error(w);
-        });
+        this.#keysFile(z, keys);
         if (keys.generated)
           this.logger.info('zone-keys-generated', {
             zone: name,

@@ -5,7 +5,11 @@
  * (signed) all along (RFC 7671 §8.1: no downgrade), the SOA serial never goes below one served before (RFC 1982),
  * queries over UDP and TCP are answered every 50 ms meanwhile, and the failure is loud: an error log line naming
  * the file, /healthz 503 with the reason, `dane_ns_state_ok` 0, until space is freed (the retry clears it).
- * Mounting needs root (the tests run as root).
+ * Mounting needs root (the tests run as root). Then every other state file: each made unreadable at start by a
+ * FIFO in its place (refused as not a regular file, even for root), and parent-ds.json made unwritable by a
+ * directory in its place: each is an error line, a metric and a /healthz reason until it clears, and a file that
+ * could not be read (tlsa.json, the IXFR journal, keys.json) is not written over; the TLSA history, readable
+ * again, is taken up (its retired record published again).
  */
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
