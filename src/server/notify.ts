@@ -6,7 +6,10 @@
  * request's MAC when signed, §4.3.2), and given up after the last try (§3.6); each retry and a give-up are logged,
  * and every datagram and give-up counted.
  * A newer version replaces one not yet acknowledged, so each target has at most one NOTIFY outstanding; a burst
- * of versions within the hold becomes one NOTIFY of the last. The socket, clock and timers are injected.
+ * of versions within the hold becomes one NOTIFY of the last. A target that acknowledged but is still seen behind
+ * by the watch poller (watch-poll.ts) is told again (`again`): a secondary busy loading the previous version may
+ * drop a NOTIFY it acknowledged (RFC 1996 §4.7 only asks it to note the serial), and would otherwise wait for its
+ * SOA refresh. The socket, clock and timers are injected.
  */
 import { randomInt } from 'node:crypto';
 import type { Logger } from '../log.js';
@@ -75,6 +78,8 @@ export class NotifySender implements PublishListener {
   private readonly pending = new Map<string, Pending>();
   /** When each target's last NOTIFY was acknowledged or given up (ms), for the watch poller (watch-poll.ts). */
   private readonly settledAt = new Map<string, number>();
+  /** The newest version of each zone, for a NOTIFY sent again (`again`). */
+  private readonly latest = new Map<string, ZoneVersion>();
   private closed = false;
   private readonly retryMs: readonly number[];
 
@@ -85,6 +90,7 @@ export class NotifySender implements PublishListener {
   /** The publisher served a new version: it is answered already, so the secondaries may be told. */
   published(version: ZoneVersion): void {
     if (this.closed) return;
+    this.latest.set(version.origin, version);
     // A target no longer listed is not told of versions it will not get notified of anyway.
     const listed = new Set(version.zone.transfer.notify.map((t) => targetKey(version.origin, t)));
     for (const [key, p] of this.pending)
@@ -92,15 +98,36 @@ export class NotifySender implements PublishListener {
         p.cancel();
         this.pending.delete(key);
       }
-    for (const target of version.zone.transfer.notify) {
-      const key = targetKey(version.origin, target);
-      let p = this.pending.get(key);
-      if (p) p.cancel();
-      else this.pending.set(key, (p = { target, version, sent: null, tries: 0, cancel: () => {} }));
-      Object.assign(p, { version, sent: null, tries: 0 });
-      const q = p;
-      p.cancel = this.o.timers.after(this.o.holdMs ?? 0, () => this.send(key, q));
-    }
+    for (const target of version.zone.transfer.notify) this.start(version, target, this.o.holdMs ?? 0);
+  }
+
+  /**
+   * Sends `origin`'s newest version to the notify target ADDRESS#PORT again, with the usual retries, unless a
+   * NOTIFY to it is outstanding: the watch poller saw it behind after it acknowledged. Whether it did anything.
+   */
+  again(origin: string, address: string, port: number, served: number): boolean {
+    const version = this.latest.get(origin);
+    if (this.closed || !version || this.pending.has(`${origin}|${address}|${port}`)) return false;
+    const target = version.zone.transfer.notify.find((t) => t.port === port && sameAddress(t.address, address));
+    if (!target) return false;
+    this.o.logger.info('notify-again', {
+      zone: origin,
+      target: `${target.address}#${target.port}`,
+      serial: version.serial,
+      served,
+    });
+    this.start(version, target, 0);
+    return true;
+  }
+
+  private start(version: ZoneVersion, target: NotifyTarget, holdMs: number): void {
+    const key = targetKey(version.origin, target);
+    let p = this.pending.get(key);
+    if (p) p.cancel();
+    else this.pending.set(key, (p = { target, version, sent: null, tries: 0, cancel: () => {} }));
+    Object.assign(p, { version, sent: null, tries: 0 });
+    const q = p;
+    p.cancel = this.o.timers.after(holdMs, () => this.send(key, q));
   }
 
   /**
@@ -114,6 +141,7 @@ export class NotifySender implements PublishListener {
 
   /** A zone served no more: nothing left to tell about it. */
   withdrawn(origin: string): void {
+    this.latest.delete(origin);
     for (const [key, p] of this.pending)
       if (p.version.origin === origin) {
         p.cancel();
@@ -156,6 +184,7 @@ export class NotifySender implements PublishListener {
     this.closed = true;
     for (const p of this.pending.values()) p.cancel();
     this.pending.clear();
+    this.latest.clear();
   }
 
   private send(key: string, p: Pending): void {

@@ -25,7 +25,7 @@ import { COOKIE_SECRET_FILE, CookieSecrets } from './cookie-secret.js';
 import { withGuard, type GuardOptions } from './guard.js';
 import { ParentWatch } from './parent-watch.js';
 import type { ParentServer } from '../zone/settings.js';
-import { createHandler } from './handler.js';
+import { createHandler, type ResponseNote } from './handler.js';
 import { listenDns, listenOperator } from './listeners.js';
 import { Metrics } from './metrics.js';
 import { NotifySender } from './notify.js';
@@ -78,6 +78,8 @@ export interface ServeOptions {
   readonly notifyRetryMs?: readonly number[];
   /** Log one line per answered query (off by default: it costs a message decode per query). */
   readonly logQueries?: boolean;
+  /** The server cookie secret shared with other servers (16 octets, cookie-secret.ts); absent: our own. */
+  readonly cookieSecret?: Uint8Array;
   /** TCP connections one client address may hold (0: no limit; default in tcp-admission.ts). */
   readonly tcpPerSource?: number;
   /** The version `dane-ns status` reports (package.json's, given by the command line). */
@@ -248,6 +250,7 @@ async function startZones(
     (e) => logger.error('publish-listener-failed', { error: String(e) }),
     (zone, signed) => assigner.assign(zone, signed),
   );
+  metrics.responseCache = () => ({ ...publisher.cacheStats, entries: publisher.current().cache.size });
   publisher.onPublished({
     published(v, reason) {
       logger.info('zone-published', { zone: v.origin, serial: v.serial, reason });
@@ -399,10 +402,12 @@ async function startZones(
       logger.warn('cookie-secret-failed', { what, error, note: 'server cookies change at the next start' });
       faults.fail('cookies', cookieFile, `${what}: ${error}`, what === 'write' ? () => cookies.persist() : undefined);
     },
+    opts.cookieSecret,
     () => faults.clear(cookieFile),
   );
-  const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard };
-  const guarded = withGuard(withTsig(withUpdates(createHandler(current), updater), keyring.lookup, now), guard);
+  const note: ResponseNote = { wildcard: null };
+  const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard, note };
+  const guarded = withGuard(withTsig(withUpdates(createHandler(current, note), updater), keyring.lookup, now), guard);
   const answer = withUdpIxfr(guarded, xfr);
   const transfers = createTransfers(xfr);
   const stream = opts.http ? metrics.wrapStream(transfers) : transfers;
@@ -423,6 +428,7 @@ async function startZones(
     timers: nodeTimers,
     ...(opts.watchFastMs !== undefined ? { fastMs: opts.watchFastMs } : {}),
     notifySettled: (zone, address, port) => notify.settled(zone, address, port),
+    renotify: (zone, address, port, served) => notify.again(zone, address, port, served),
     onCaughtUp: () => {
       if (tlsa.refresh('secondary')) rebuild('tlsa');
     },

@@ -5,6 +5,8 @@
  * asked again every 2 s (a secondary transfers within seconds of the NOTIFY, RFC 1996 §3), one that serves it
  * every 60 s (a hosted service may also be changed or rolled back behind our back). A server that catches up is
  * logged and reported (`onCaughtUp`), so that the TLSA timing that waits for it (tlsa/manager.ts) moves on.
+ * A notify target still behind a while after it acknowledged its NOTIFY is sent the NOTIFY again (`renotify`),
+ * after 4 s, then at doubling intervals up to a minute, until it catches up or a newer serial starts over.
  */
 import type { Logger } from '../log.js';
 import type { KeyLookup } from '../dnssec/tsig.js';
@@ -27,6 +29,9 @@ const WATCH_FIRST_MS = 1_000;
  */
 const WATCH_AFTER_NOTIFY_MS = 2_000;
 const WATCH_NOTIFY_CAP_MS = 10_000;
+/** A notify target behind this long after its NOTIFY settled is told again; the wait doubles up to the cap. */
+const RENOTIFY_FIRST_MS = 4_000;
+const RENOTIFY_CAP_MS = 60_000;
 /** How long one question may take (over UDP, then TCP). */
 const WATCH_TIMEOUT_MS = 2_000;
 
@@ -45,6 +50,11 @@ export interface WatchPollOptions {
   readonly ask?: (target: NotifyTarget, zone: Name, nowMs: number) => Promise<number>;
   /** Whether the NOTIFY of `zone` to a target is outstanding (undefined), else when it settled (notify.ts). */
   readonly notifySettled?: (zone: string, address: string, port: number) => number | undefined;
+  /**
+   * Sends the NOTIFY of `zone` to a notify target again (notify.ts `again`): it acknowledged but still serves
+   * `served`. Whether a NOTIFY went out.
+   */
+  readonly renotify?: (zone: string, address: string, port: number, served: number) => boolean;
   /** A server of `zone` serves the newest serial now, after being behind. */
   readonly onCaughtUp?: (zone: string, server: string) => void;
   readonly fastMs?: number;
@@ -60,6 +70,12 @@ interface Poll {
   at: number;
   /** A new serial came while a question was out: ask again soon after it returns. */
   again: boolean;
+  /** Whether it is a notify target (not only a `check` server): only those are sent a NOTIFY again. */
+  notified: boolean;
+  /** How long after its NOTIFY settled it is told again while behind (doubles after each time). */
+  renotifyMs: number;
+  /** When it was last told again (0: not since the newest serial). */
+  renotifiedAt: number;
 }
 
 export class WatchPoller implements PublishListener {
@@ -80,14 +96,31 @@ export class WatchPoller implements PublishListener {
         p.cancel();
         this.polls.delete(key);
       }
+    const notified = new Set(v.zone.transfer.notify.map(serverName));
     for (const target of targets) {
       const key = `${v.origin}|${serverName(target)}`;
       let p = this.polls.get(key);
       if (!p)
-        this.polls.set(key, (p = { target, zone: v.zone.origin, cancel: () => {}, busy: false, again: false, at: 0 }));
+        this.polls.set(
+          key,
+          (p = {
+            target,
+            zone: v.zone.origin,
+            cancel: () => {},
+            busy: false,
+            again: false,
+            at: 0,
+            notified: false,
+            renotifyMs: RENOTIFY_FIRST_MS,
+            renotifiedAt: 0,
+          }),
+        );
       p.target = target;
       p.zone = v.zone.origin;
       p.at = v.at;
+      p.notified = notified.has(serverName(target));
+      p.renotifyMs = RENOTIFY_FIRST_MS;
+      p.renotifiedAt = 0;
       if (p.busy) p.again = true;
       else this.arm(v.origin, key, p, WATCH_FIRST_MS);
     }
@@ -145,6 +178,18 @@ export class WatchPoller implements PublishListener {
     }
     if (this.closed || this.polls.get(key) !== p) return;
     const behind = watch.behind(origin, server);
+    if (behind && p.notified && this.o.renotify && !p.again) {
+      // Acknowledged (or given up) a while ago and still behind: the NOTIFY may have been dropped.
+      const done = this.o.notifySettled?.(origin, p.target.address, p.target.port);
+      const served = watch.status(origin, this.o.now()).find((s) => s.server === server)?.serial;
+      const now = this.o.now();
+      if (done !== undefined && now - Math.max(done, p.renotifiedAt) >= p.renotifyMs && served !== undefined) {
+        if (this.o.renotify(origin, p.target.address, p.target.port, served)) {
+          p.renotifiedAt = now;
+          p.renotifyMs = Math.min(p.renotifyMs * 2, RENOTIFY_CAP_MS);
+        }
+      }
+    }
     if (wasBehind && !behind) {
       const st = watch.status(origin, this.o.now()).find((s) => s.server === server);
       logger.info('secondary-caught-up', { zone: origin, server, serial: st?.serial });

@@ -162,7 +162,10 @@ const dnskeys = async (): Promise<number> =>
  */
 async function compareAll(label: string, verify: boolean): Promise<void> {
   let last = '';
-  for (let attempt = 0; attempt < 30; attempt++) {
+  // Up to 15 s: a version published after the step's (a refresh) may still be on its way, and a secondary that
+  // dropped its NOTIFY is told again by dane-ns 4 s after it acknowledged.
+  const until = Date.now() + 15_000;
+  while (Date.now() < until) {
     const ours = transferRecords(await ourAxfr());
     const theirs = await Promise.all(
       secondaries.map(async (s) => transferRecords((await kdig(s.port, ['+time=5', ZONE, 'AXFR'])).stdout)),
@@ -183,8 +186,16 @@ async function compareAll(label: string, verify: boolean): Promise<void> {
     last = serials.join(' ');
     await delay(100);
   }
+  const notifies = server
+    .logs()
+    .split('\n')
+    .filter((l) => /"event":"(notify|secondary)-/.test(l))
+    .slice(-20)
+    .join('\n');
+  const tails = secondaries.map((s) => `--- ${s.kind}\n${s.daemon!.log().slice(-1500)}`).join('\n');
   throw new Error(
-    `${label}: the serials never agreed (dane-ns, ${secondaries.map((s) => s.kind).join(', ')}): ${last}`,
+    `${label}: the serials never agreed (dane-ns, ${secondaries.map((s) => s.kind).join(', ')}): ${last}\n` +
+      `${notifies}\n${tails}`,
   );
 }
 
@@ -465,10 +476,11 @@ describe('NSD, Knot and BIND follow 50 changes by NOTIFY and IXFR, and a restart
         .filter((l) => /AXFR|IXFR|fail|error/i.test(l))
         .join('\n')
         .slice(-4000)}`;
-      expect(
-        t.filter((x) => x.qtype === undefined),
-        why,
-      ).toHaveLength(1);
+      // NSD 4.6 may take a reload that raced the next transfer for a failed update and fetch the zone again by
+      // AXFR ("update failed, restarting transfer" in its log, xfrd_check_failed_updates): one more AXFR each.
+      const restarts = own.filter((l) => /update failed, restarting transfer/.test(l)).length;
+      expect(t.filter((x) => x.qtype === undefined).length, why).toBeLessThanOrEqual(1 + restarts);
+      expect(t.filter((x) => x.qtype === undefined).length, why).toBeGreaterThanOrEqual(1);
       expect(answered('ixfr'), s.kind).toBeGreaterThanOrEqual(changes - 5);
       expect(answered('axfr'), s.kind).toBeLessThanOrEqual(2);
     }

@@ -225,4 +225,25 @@ describe('NOTIFY sender (RFC 1996)', () => {
     expect(t.sent).toHaveLength(2);
     expect(t.time.size).toBe(0);
   });
+
+  it('again: the newest version once more to an acknowledged target (new ID, retried), not while one is out', () => {
+    const t = setup();
+    t.sender.published(version(7, ONE));
+    t.time.advance(0);
+    expect(t.sender.again('example.com.', '198.51.100.2', 5300, 6)).toBe(false); // still outstanding
+    t.sender.receive(answer(t.sent[0]!.bytes), '198.51.100.2', 5300);
+    expect(t.sender.again('example.com.', '192.0.2.99', 53, 6)).toBe(false); // not a target
+    expect(t.sender.again('example.org.', '198.51.100.2', 5300, 6)).toBe(false); // not a zone
+    expect(t.sender.again('example.com.', '198.51.100.2', 5300, 6)).toBe(true);
+    t.time.advance(0);
+    expect(t.sent).toHaveLength(2);
+    const [first, second] = t.sent.map((s) => decodeMessage(s.bytes));
+    expect(second!.id).not.toBe(first!.id);
+    expect(soaSerial(second!.answer[0]!.rdata)).toBe(7);
+    expect(t.lines.some((l) => l.includes('"event":"notify-again"') && l.includes('"served":6'))).toBe(true);
+    t.time.advance(2000); // not acknowledged: retried as any NOTIFY
+    expect(t.sent).toHaveLength(3);
+    t.sender.withdrawn('example.com.');
+    expect(t.sender.again('example.com.', '198.51.100.2', 5300, 6)).toBe(false);
+  });
 });

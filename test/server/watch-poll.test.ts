@@ -94,4 +94,39 @@ describe('WatchPoller', () => {
     expect(asked.filter(([a]) => a === '192.0.2.1')).toEqual([['192.0.2.1', 4500]]);
     poller.close();
   });
+
+  it('a notify target still behind 4 s after it settled is sent the NOTIFY again, then 8 s later; a check server never', async () => {
+    const time = new FakeTime();
+    const again: [string, number, number][] = [];
+    let serving = 1;
+    const t0 = time.now();
+    const poller = new WatchPoller({
+      watch: new SecondaryWatch(),
+      lookup: () => () => undefined,
+      logger: createLogger({ write: () => {} }),
+      now: time.now,
+      timers: time,
+      ask: () => Promise.resolve(serving),
+      notifySettled: () => t0 + 500, // acknowledged at once
+      renotify: (_z, address, _p, served) => (again.push([address, time.now() - t0, served]), true),
+    });
+    const settle = async (ms: number): Promise<void> => {
+      for (let i = 0; i < ms / 500; i++) {
+        time.advance(500);
+        for (let j = 0; j < 5; j++) await Promise.resolve();
+      }
+    };
+    poller.published(version(2, t0));
+    await settle(20_000);
+    // Polled every 2 s from 2.5 s; told again at the first poll 4 s after 0.5 s, then 8 s and 16 s later.
+    expect(again.map(([a, at]) => [a, at])).toEqual([
+      ['192.0.2.1', 4500],
+      ['192.0.2.1', 12_500],
+    ]);
+    expect(again.every(([, , served]) => served === 1)).toBe(true);
+    serving = 2;
+    await settle(60_000);
+    expect(again).toHaveLength(2);
+    poller.close();
+  });
 });
