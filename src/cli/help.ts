@@ -61,7 +61,7 @@ export const COMMANDS: readonly Command[] = [
   {
     topic: 'ds',
     name: 'ds ZONE',
-    options: '[--keys DIR]',
+    options: '[--keys DIR] [--zones DIR]',
     summary: "print the DS records (SHA-256) of the zone's KSK/CSK, for the parent zone",
   },
   {
@@ -210,7 +210,9 @@ parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the serv
 start. An interrupted key change (a first start or a keys rollover killed while writing keys) is undone first;
 while the set is incomplete (a key file that does not load, a change still being written) nothing is printed
 and the error names the files. Only the public .key files are read (not the .private ones). A file or directory
-the user may not read is reported with its owner, mode and the chown that fixes it.`,
+the user may not read is reported with its owner, mode and the chown that fixes it. Key-signing keys without an
+active zone-signing key are a whole set only for a zone with dnssec: { keys: csk }: then ZONE's zone file is read
+from --zones DIR (default ./zones, env DANE_NS_ZONES), and without it, or with keys: ksk-zsk, nothing is printed.`,
   keys: `  list      the DNSSEC keys of ZONE found in DIR (default ./keys, env DANE_NS_KEYS): tag, role, algorithm,
             created, publish, activate, inactive and delete times, and the key's state now (pending,
             published, active, retired, removed); unusable key files are reported; --json prints one

@@ -15,6 +15,7 @@ import { directory } from './env.js';
 import { printHelp } from './help.js';
 import type { Io } from './io.js';
 import { keysRollover } from './rollover.js';
+import { loneKskProblem } from './dskeyset.js';
 
 export function keysCmd(args: string[], io: Io): number {
   const sub = args[0];
@@ -47,16 +48,28 @@ function zoneKeys(
   return { zone, keys, problems, json };
 }
 
-/** ZONE and --keys of `command`, after an interrupted key change was undone; null for --help. */
-function keysDirectory(args: string[], command: string, io: Io): { zone: Name; dir: string; json: boolean } | null {
-  const a = parseOptions(args, ['keys'], command === 'keys list' ? ['json'] : []);
+/**
+ * ZONE and --keys of `command` (and --zones for `ds`), after an interrupted key change was undone; null for
+ * --help.
+ */
+function keysDirectory(
+  args: string[],
+  command: string,
+  io: Io,
+): { zone: Name; zoneArg: string; dir: string; zonesDir: string; json: boolean } | null {
+  const a = parseOptions(
+    args,
+    command === 'ds' ? ['keys', 'zones'] : ['keys'],
+    command === 'keys list' ? ['json'] : [],
+  );
   if (a.has('help')) return null;
-  const zone = domainName('ZONE', onePositional(a, command, 'ZONE'));
+  const zoneArg = onePositional(a, command, 'ZONE');
+  const zone = domainName('ZONE', zoneArg);
   const dir = directory(a, io.defaults, 'keys');
   const recovery = recoverKeyChange(dir, zone, new Date());
   if (!recovery.ok) throw new Error(recovery.error);
   if (recovery.undone) io.err(`warning: ${recovery.undone}\n`);
-  return { zone, dir, json: a.has('json') };
+  return { zone, zoneArg, dir, zonesDir: directory(a, io.defaults, 'zones'), json: a.has('json') };
 }
 
 /** Key files this process may not read: an ownership problem (each file's fix), never lost keys. */
@@ -84,8 +97,13 @@ export function dsCmd(args: string[], io: Io): number {
     throw new Error(
       `${nameToText(r.zone)}: key files that do not load (${r.problems.join('; ')}); the key set is incomplete, so no DS is printed. Fix or remove them`,
     );
-  // Keys in the DNSKEY RRset that are not on their way out: during a KSK rollover, the old and the new one.
+  // Key-signing keys without an active zone-signing key are a CSK set only for a zone with `keys: csk` (a legacy
+  // KSK whose ZSK is gone is an incomplete set): the zone file says which (dskeyset.ts).
   const now = new Date();
+  const incomplete = loneKskProblem(d, r.keys, now);
+  if (incomplete)
+    throw new Error(`${nameToText(r.zone)}: ${incomplete}; the key set is incomplete, so no DS is printed`);
+  // Keys in the DNSKEY RRset that are not on their way out: during a KSK rollover, the old and the new one.
   const ksks = r.keys.filter((k) => k.flags === 257 && ['published', 'active'].includes(keyState(k, now)));
   if (ksks.length === 0) throw new Error(`no current key-signing key (flags 257) for ${nameToText(r.zone)}`);
   for (const k of ksks) io.out(dsText(r.zone, k.dnskeyRdata) + '\n');

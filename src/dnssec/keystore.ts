@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
 import { FileReadError, readRegularFile, STATE_FILE_MAX } from '../state/readfile.js';
 import { nameToText, toLower, type Name } from '../wire/name.js';
-import { FLAGS_ZSK, generateKey, KeyError, type ZoneKey } from './keys.js';
+import { FLAGS_KSK, FLAGS_ZSK, generateKey, KeyError, type ZoneKey } from './keys.js';
 import { keyFileBase, loadZoneKeys, writeKeyFiles, type StoredZoneKey } from './keyfile.js';
 import { beginKeyChange, endKeyChange, recoverKeyChange } from './keyjournal.js';
 import { keyState, selectKeys, type KeyMode } from './lifecycle.js';
@@ -57,6 +57,11 @@ export type KeySetResult =
       published: readonly ZoneKey[];
       /** When the key set changes next (a key is published, starts or stops signing, or is removed). */
       nextEvent: Date | undefined;
+      /**
+       * Why keys.json could not be read or written in this call (also in `warnings`), for the server's state
+       * faults; absent when it was read and, if needed, written.
+       */
+      keysFileProblem?: string;
       /** True when this call created the keys (first start): the operator must now publish the DS. */
       generated: boolean;
       /** One line each; never private key material. */
@@ -65,7 +70,7 @@ export type KeySetResult =
   | { ok: false; error: string; /** key files the process may not read (not lost keys) */ denied?: true };
 
 /** The state file, relative to the state directory. */
-const KEYS_STATE_FILE = 'keys.json';
+export const KEYS_STATE_FILE = 'keys.json';
 
 interface ZoneRecord {
   tags: number[];
@@ -211,6 +216,10 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
   const missing: string[] = [];
   if (!ksk) missing.push(mode === 'csk' ? 'no active CSK (flags 257)' : 'no active KSK (flags 257)');
   if (mode === 'ksk-zsk' && !zsk) missing.push('no active ZSK (flags 256)');
+  // A key-signing key alone (a legacy set, or one whose ZSK files were lost) is not a CSK: with keys: ksk-zsk it
+  // would sign the zone with a key the parent's DS was not made for as a combined key, so the set is incomplete.
+  if (mode === 'ksk-zsk' && ksk && !loaded.keys.some((k) => k.flags === FLAGS_ZSK))
+    missing.push(loneKskNote(zone, keysDir, loaded.keys));
 
   if (missing.length > 0 || !ksk) {
     const why = [...missing, ...loaded.problems].join('; ');
@@ -260,7 +269,9 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
           `validation of the zone fails. If they were retired on purpose, remove their tags from keys.json.`,
       );
   }
+  let keysFileProblem: string | undefined;
   if (!state.ok) {
+    keysFileProblem = `read: ${state.reason}`;
     warnings.push(
       `${zoneKey}: ${stateFile} ${state.reason}; the zone's key tags are not recorded, so a later loss of the key files cannot be detected`,
     );
@@ -271,10 +282,15 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
       loaded.keys.map((k) => k.tag),
       now,
     );
-    if (w) warnings.push(w);
+    if (w) warnings.push((keysFileProblem = w));
   }
 
-  const timing = { nextEvent: sel.nextEvent, generated: false, warnings };
+  const timing = {
+    nextEvent: sel.nextEvent,
+    generated: false,
+    warnings,
+    ...(keysFileProblem !== undefined ? { keysFileProblem } : {}),
+  };
   if (mode === 'csk') {
     // One object per key (csk mode publishes only 257 keys), with the role the zone gives it.
     const asCsk = new Map(sel.published.map((k) => [k, Object.freeze({ ...k, role: 'csk' as const })]));
@@ -289,6 +305,22 @@ export function ensureZoneKeys(opts: EnsureZoneKeysOptions): KeySetResult {
     };
   }
   return { ok: true, ksk, zsk: zsk!, dnskeySigners: sel.dnskeySigners, published: sel.published, ...timing };
+}
+
+/**
+ * Why key-signing keys alone are not a usable set for a zone with `keys: ksk-zsk` (server and `ds` alike): the
+ * files, and the two ways out.
+ */
+export function loneKskNote(zone: Name, keysDir: string, keys: readonly { tag: number; flags: number }[]): string {
+  const files = keys
+    .filter((k) => k.flags === FLAGS_KSK)
+    .map((k) => join(keysDir, `${keyFileBase(zone, k.tag)}.key`))
+    .join(', ');
+  return (
+    `only key-signing keys (flags 257) and no zone-signing key (flags 256) in ${keysDir} (${files}); with keys: ksk-zsk ` +
+    `they are not taken for a CSK: restore the ZSK's .key and .private files, or set dnssec: { keys: csk } in the ` +
+    `zone file if the key is a combined signing key`
+  );
 }
 
 /**
@@ -335,5 +367,15 @@ function generate(
     now,
   );
   if (w) warnings.push(w);
-  return { ok: true, ksk, zsk, dnskeySigners: [ksk], published: keys, nextEvent: undefined, generated: true, warnings };
+  return {
+    ok: true,
+    ksk,
+    zsk,
+    dnskeySigners: [ksk],
+    published: keys,
+    nextEvent: undefined,
+    generated: true,
+    warnings,
+    ...(w ? { keysFileProblem: w } : {}),
+  };
 }

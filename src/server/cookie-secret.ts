@@ -30,7 +30,7 @@ export class CookieSecrets {
   /** Current first, then the previous one while it is accepted. */
   private list: Uint8Array[] = [];
   private since = 0;
-  private readonly file: string;
+  readonly file: string;
 
   constructor(
     stateDir: string,
@@ -38,6 +38,8 @@ export class CookieSecrets {
     private readonly onError: (what: string, error: string) => void = () => {},
     /** A secret shared with other servers (16 octets): used alone, never rotated, no state file. */
     private readonly shared?: Uint8Array,
+    /** The file was written (after a failure: it works again). */
+    private readonly onWritten: () => void = () => {},
   ) {
     this.file = join(stateDir, COOKIE_SECRET_FILE);
     if (shared) {
@@ -73,16 +75,22 @@ export class CookieSecrets {
     const fresh = randomBytes(16);
     this.list = this.list.length > 0 ? [fresh, this.list[0]!] : [fresh];
     this.since = now;
-    const stored: Stored = {
-      current: fresh.toString('hex'),
-      previous: this.list[1] ? Buffer.from(this.list[1]).toString('hex') : null,
-      since: now,
-    };
     try {
-      writeFileAtomic(this.file, JSON.stringify(stored) + '\n', 0o600);
+      this.persist();
     } catch (e) {
       this.onError('write', e instanceof Error ? e.message : String(e));
     }
+  }
+
+  /** Writes the secrets as they are now (a retry after a failed write); throws when that fails. */
+  persist(): void {
+    const stored: Stored = {
+      current: Buffer.from(this.list[0]!).toString('hex'),
+      previous: this.list[1] ? Buffer.from(this.list[1]).toString('hex') : null,
+      since: this.since,
+    };
+    writeFileAtomic(this.file, JSON.stringify(stored) + '\n', 0o600);
+    this.onWritten();
   }
 
   private read(): Stored | null {

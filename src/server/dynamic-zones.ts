@@ -25,6 +25,11 @@ export class DynamicZones {
     private readonly store: DynamicStore,
     private readonly logger: Logger,
     private readonly autoSerial: (origin: string, hash: string) => number,
+    /**
+     * A zone's records file could not be read or written (`problem`), or was (undefined): the server's state
+     * faults (state-faults.ts).
+     */
+    private readonly stateFile: (origin: string, problem: string | undefined) => void = () => {},
   ) {}
 
   /** The file as loaded, with the zone's dynamic records merged into its source and its zone. */
@@ -33,8 +38,10 @@ export class DynamicZones {
     let records: readonly DynamicRecord[];
     try {
       records = this.kept(lf.plain, this.store.records(origin));
+      this.stateFile(origin, undefined);
     } catch (e) {
       this.logger.error('dynamic-records-unreadable', { zone: origin, error: String(e), serving: 'the file alone' });
+      this.stateFile(origin, `read: ${e instanceof Error ? e.message : String(e)}`);
       return lf;
     }
     if (records.length === 0) return lf;
@@ -78,7 +85,15 @@ export class DynamicZones {
       if (e instanceof ZoneError) throw new UpdateRejected(listProblems(e.problems).join('; '));
       throw e;
     }
-    this.store.save(nameToText(zone.origin), records);
+    const origin = nameToText(zone.origin).toLowerCase();
+    try {
+      this.store.save(origin, records);
+    } catch (e) {
+      // The update is answered SERVFAIL (update.ts); the file is a state fault until it can be written.
+      this.stateFile(origin, `write: ${e instanceof Error ? e.message : String(e)}`);
+      throw e;
+    }
+    this.stateFile(origin, undefined);
     publish();
   }
 

@@ -3,13 +3,15 @@
  * holds and the serial of the version they lead to, rewritten atomically (state/atomic.ts) whenever a version
  * is published, so that a restart serving the same serial goes on answering IXFR from the serials before it.
  * A file that cannot be read or is damaged is ignored with one log line: the journal starts over, and clients
- * get the whole zone until it has differences again.
+ * get the whole zone until it has differences again. It is reported to `unreadable` too (the server makes it a
+ * state fault: /healthz, /metrics); a damaged file is written over by the next version, a file that could not
+ * be read at all (permissions, I/O error, not a regular file) is not, until it reads again.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { writeFileAtomic } from '../state/atomic.js';
-import { readRegularFile, STATE_FILE_MAX } from '../state/readfile.js';
+import { FileReadError, readRegularFile, STATE_FILE_MAX } from '../state/readfile.js';
 import type { Difference } from './journal.js';
 
 /** The directory under the state directory. */
@@ -53,15 +55,32 @@ function decodeDifference(x: unknown): Difference {
  */
 export type JournalPersist = (path: string, write: () => void) => void;
 
-/** The journal files of `stateDir`; problems go to `logger`, write failures to `persist` when given. */
-export function fileJournalStore(stateDir: string, logger: Logger, persist?: JournalPersist): JournalStore {
+/**
+ * The journal files of `stateDir`; problems go to `logger`, write failures to `persist` and files that could not
+ * be read or were damaged to `unreadable` when given.
+ */
+export function fileJournalStore(
+  stateDir: string,
+  logger: Logger,
+  persist?: JournalPersist,
+  unreadable?: (path: string, reason: string) => void,
+): JournalStore {
   const path = (origin: string): string => join(stateDir, JOURNAL_DIR, `${encodeURIComponent(origin)}json`);
+  /** Files that could not be read: why. Not written over while they still cannot be read. */
+  const blocked = new Map<string, string>();
   return {
     load(origin) {
       const p = path(origin);
       if (!existsSync(p)) return null;
       try {
-        const j = JSON.parse(readRegularFile(p, STATE_FILE_MAX).toString('utf8')) as Record<string, unknown>;
+        let text: string;
+        try {
+          text = readRegularFile(p, STATE_FILE_MAX).toString('utf8');
+        } catch (e) {
+          if (e instanceof FileReadError && !e.missing) blocked.set(p, e.reason);
+          throw e;
+        }
+        const j = JSON.parse(text) as Record<string, unknown>;
         if (j.origin !== origin || !Array.isArray(j.chain)) throw new Error('not a journal of this zone');
         const chain = j.chain.map(decodeDifference);
         // The differences must follow one another up to the stored serial.
@@ -71,11 +90,9 @@ export function fileJournalStore(stateDir: string, logger: Logger, persist?: Jou
         });
         return { serial, chain };
       } catch (e) {
-        logger.warn('ixfr-journal-ignored', {
-          zone: origin,
-          file: p,
-          reason: e instanceof Error ? e.message : String(e),
-        });
+        const reason = e instanceof FileReadError ? e.reason : e instanceof Error ? e.message : String(e);
+        logger.warn('ixfr-journal-ignored', { zone: origin, file: p, reason });
+        unreadable?.(p, `read: ${reason}`);
         return null;
       }
     },
@@ -89,7 +106,19 @@ export function fileJournalStore(stateDir: string, logger: Logger, persist?: Jou
         added: d.added.map(b64),
       }));
       const p = path(origin);
-      const write = (): void => writeFileAtomic(p, JSON.stringify({ origin, serial: journal.serial, chain }));
+      const write = (): void => {
+        const why = blocked.get(p);
+        if (why !== undefined) {
+          try {
+            readRegularFile(p, STATE_FILE_MAX);
+          } catch (e) {
+            if (!(e instanceof FileReadError && e.missing))
+              throw new Error(`cannot read: ${why}; not written over until it can be read`);
+          }
+          blocked.delete(p);
+        }
+        writeFileAtomic(p, JSON.stringify({ origin, serial: journal.serial, chain }));
+      };
       if (persist) return persist(p, write);
       try {
         write();

@@ -22,6 +22,8 @@ export interface ZoneGauge {
   readonly earliestExpiration?: number;
   /** Milliseconds the last signing of the zone took. */
   readonly signMs?: number;
+  /** How often the zone was signed since the start (signer.ts). */
+  readonly signings?: number;
   /** The IXFR journal (journal.ts), for a zone that keeps one: differences held, and their octets. */
   readonly journal?: { readonly versions: number; readonly bytes: number };
   /** The watched servers (watch.ts): the serial each last answered with, and how far behind it is. */
@@ -247,6 +249,13 @@ export class Metrics {
       if (z.signMs !== undefined)
         out.push(`dane_ns_signing_seconds{zone="${esc(z.zone)}"} ${(z.signMs / 1000).toFixed(3)}`);
     head(
+      'dane_ns_zone_signings_total',
+      'counter',
+      'Times the zone was signed (signatures new or kept) since the start.',
+    );
+    for (const z of zones)
+      if (z.signings !== undefined) out.push(`dane_ns_zone_signings_total{zone="${esc(z.zone)}"} ${z.signings}`);
+    head(
       'dane_ns_certificate_not_after_seconds',
       'gauge',
       'Not-after time (Unix seconds) of the certificate of each TLSA host.',
@@ -291,7 +300,7 @@ export class Metrics {
     head(
       'dane_ns_state_write_failures_total',
       'counter',
-      'Failed reads and writes of state directory files (serials, tlsa, signed, journal), retries included.',
+      'Failed reads and writes of state directory files (serials, tlsa, signed, journal, dynamic, parent-ds, cookies, keys), retries included.',
     );
     for (const f of state) out.push(`dane_ns_state_write_failures_total{file="${f.file}"} ${f.failures}`);
     head('dane_ns_state_ok', 'gauge', '1 when every state directory file of the kind was last read or written.');

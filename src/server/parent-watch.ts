@@ -10,10 +10,11 @@
  */
 import { nameToText } from '../wire/name.js';
 import { T } from '../wire/types.js';
+import { join } from 'node:path';
 import { rdataToText } from '../wire/rdata.js';
 import type { Logger } from '../log.js';
 import type { Zone } from '../zone/zone.js';
-import { saveParentDs, type ParentDsSeen } from '../state/parentds.js';
+import { PARENT_DS_FILE, saveParentDs, type ParentDsSeen } from '../state/parentds.js';
 import { parentKeys } from '../dnssec/cds.js';
 import { loadZoneKeys } from '../dnssec/keyfile.js';
 import { dsPublished } from '../dnssec/keyroll.js';
@@ -38,6 +39,11 @@ export interface ParentWatchOptions {
    * none (such a zone's parent is then not checked); default: the first nameserver of /etc/resolv.conf.
    */
   readonly resolver?: ParentServer | 'none';
+  /**
+   * Writes of parent-ds.json: `write` is run by the caller (the server's state faults, state-faults.ts: a
+   * failure is logged, counted, on /healthz and retried); default: run it, a failure one warning line.
+   */
+  readonly persist?: (path: string, write: () => void) => void;
 }
 
 interface Watched {
@@ -268,8 +274,10 @@ export class ParentWatch {
         ...(a.error ? { error: a.error } : {}),
       })),
     };
+    const write = (): void => saveParentDs(this.o.stateDir, this.seen);
+    if (this.o.persist) return this.o.persist(join(this.o.stateDir, PARENT_DS_FILE), write);
     try {
-      saveParentDs(this.o.stateDir, this.seen);
+      write();
     } catch (e) {
       this.o.logger.warn('parent-ds-not-saved', { zone: name, error: (e as Error).message });
     }

@@ -21,7 +21,7 @@ import { RolloverStore } from '../state/rollover.js';
 import { TlsaManager } from '../tlsa/manager.js';
 import { nodeTimers } from './clock.js';
 import { watchDirectory } from './dir-watch.js';
-import { CookieSecrets } from './cookie-secret.js';
+import { COOKIE_SECRET_FILE, CookieSecrets } from './cookie-secret.js';
 import { withGuard, type GuardOptions } from './guard.js';
 import { ParentWatch } from './parent-watch.js';
 import type { ParentServer } from '../zone/settings.js';
@@ -54,7 +54,7 @@ import { createTransfers, withUdpIxfr } from './transfer.js';
 import { ServerKeyring } from './tsig-keyring.js';
 import { withTsig } from './tsig-query.js';
 import { ZoneFiles } from './zone-files.js';
-import { DYNAMIC_DIR, DynamicStore } from '../state/dynamic.js';
+import { DYNAMIC_DIR, dynamicFile, DynamicStore } from '../state/dynamic.js';
 import { DynamicZones } from './dynamic-zones.js';
 import { createUpdater, withUpdates } from './update.js';
 import { SecondaryWatch } from './watch.js';
@@ -235,9 +235,12 @@ async function startZones(
     metrics,
     now,
     onInsecure: () => rebuild('keys'),
+    persist: (path, write) => faults.attempt('parent-ds', path, write),
     ...(opts.resolver !== undefined ? { resolver: opts.resolver } : {}),
   });
   signer.insecureReady = (k) => parentDs.insecureReady(k);
+  signer.stateFile = (kind, file, problem, retry) =>
+    problem === undefined ? faults.clear(file) : faults.fail(kind, file, problem, retry);
   shutdown.add(() => parentDs.close());
   // Every new version gets its serial as it is published, recorded (with the signatures) before it is served.
   const assigner = new SerialAssigner(serials, signer, now, (file, origin, write) => {
@@ -275,7 +278,12 @@ async function startZones(
   // RFC 1995 §4: the differences between served versions, for IXFR.
   // Computed in slices after each publish (journal-diff.ts): queries are answered meanwhile.
   const journal = new Journal(
-    fileJournalStore(opts.stateDir, logger, (path, write) => faults.attempt('journal', path, write)),
+    fileJournalStore(
+      opts.stateDir,
+      logger,
+      (path, write) => faults.attempt('journal', path, write),
+      (path, reason) => faults.fail('journal', path, reason),
+    ),
     { sliceMs: SLICE_MS, onError: (zone, e) => logger.error('ixfr-journal-failed', { zone, error: String(e) }) },
   );
   publisher.onPublished(journal);
@@ -297,14 +305,15 @@ async function startZones(
     return zones;
   };
   const tlsaManager = new TlsaManager(rollover, opts.now, watch);
+  if (tlsaManager.problem) faults.fail('tlsa', rollover.file, `read: ${tlsaManager.problem}`);
   const tlsa = new TlsaLoop({
     sources: tlsaManager,
     onSaved: (error) =>
       error === undefined
         ? faults.clear(rollover.file)
-        : faults.fail('tlsa', rollover.file, error instanceof Error ? error.message : String(error), () =>
-            tlsaManager.persist(),
-          ),
+        : faults.fail('tlsa', rollover.file, error instanceof Error ? error.message : String(error), () => {
+            if (tlsaManager.persist()) rebuild('tlsa'); // a history read again may add retired records
+          }),
     logger,
     now,
     timers: nodeTimers,
@@ -316,7 +325,16 @@ async function startZones(
   shutdown.add(() => tlsa.close());
   // RFC 2136 dynamic update: its records live in the state directory and are merged into the zones served.
   const dynamicStore = new DynamicStore(opts.stateDir);
-  const dynamic = new DynamicZones(dynamicStore, logger, autoSerial);
+  const dynamic = new DynamicZones(dynamicStore, logger, autoSerial, (origin, problem) => {
+    const file = dynamicFile(opts.stateDir, origin);
+    if (problem === undefined) faults.clear(file);
+    // Retried by reading it and writing it again; once that works, the zone is built with its records.
+    else
+      faults.fail('dynamic', file, problem, () => {
+        dynamicStore.save(origin, dynamicStore.records(origin));
+        rebuild('update');
+      });
+  });
   const served = new ServedZones({ logger, setsFor: (zone) => tlsa.setsFor(zone), autoSerial, dynamic });
   const takeSecondaries = (): void => secondaries.update([...files.loaded.values()].map((f) => f.plain));
 
@@ -389,12 +407,16 @@ async function startZones(
   });
   // The query ACL, cookies and rate limiting (guard.ts) stand before the answering code; IXFR over UDP keeps
   // its own ACL (transfer.allow), as AXFR over TCP does.
-  const cookies = new CookieSecrets(
+  const cookieFile = join(opts.stateDir, COOKIE_SECRET_FILE);
+  const cookies: CookieSecrets = new CookieSecrets(
     opts.stateDir,
     Math.floor(now() / 1000),
-    (what, error) =>
-      logger.warn('cookie-secret-failed', { what, error, note: 'server cookies change at the next start' }),
+    (what, error) => {
+      logger.warn('cookie-secret-failed', { what, error, note: 'server cookies change at the next start' });
+      faults.fail('cookies', cookieFile, `${what}: ${error}`, what === 'write' ? () => cookies.persist() : undefined);
+    },
     opts.cookieSecret,
+    () => faults.clear(cookieFile),
   );
   const note: ResponseNote = { wildcard: null };
   const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard, note };

@@ -11,9 +11,10 @@ import { nameToText } from '../wire/name.js';
 import type { Logger } from '../log.js';
 import type { ZoneSecurity } from '../query/security.js';
 import type { Zone } from '../zone/zone.js';
-import { ensureZoneKeys } from '../dnssec/keystore.js';
+import { ensureZoneKeys, KEYS_STATE_FILE, recordKeyTags, type KeySetResult } from '../dnssec/keystore.js';
+import { join } from 'node:path';
 import { SignatureCache } from '../dnssec/sigcache.js';
-import { loadSignatures, saveSignatures } from '../dnssec/sigstore.js';
+import { loadSignatures, saveSignatures, signaturesFile } from '../dnssec/sigstore.js';
 import {
   dnskeySigners,
   publishedKeys,
@@ -43,6 +44,8 @@ export interface ZoneSignStatus {
   readonly reason?: string;
   /** Milliseconds the last signing took. */
   readonly signMs?: number;
+  /** How often the zone was signed (its signed version made anew, signatures from the cache or new) so far. */
+  readonly signings?: number;
 }
 
 export class ZoneSigner {
@@ -55,6 +58,8 @@ export class ZoneSigner {
   private readonly signedFrom = new Map<string, Zone>();
   /** When each zone's key set changes next (seconds since the epoch): the zone is signed again then. */
   private readonly keyEvent = new Map<string, number>();
+  /** How often each zone was signed so far (ZoneSignStatus.signings). */
+  private readonly signings = new Map<string, number>();
   /** Zones whose kept signatures were read from the state directory (once per zone and process). */
   private readonly restored = new Set<string>();
 
@@ -71,6 +76,12 @@ export class ZoneSigner {
    * signatures go (parent-watch.ts decides: every parent server without a DS, and its TTL passed). Default: at once.
    */
   insecureReady: (originKey: string) => boolean = () => true;
+  /**
+   * Told of a state file the signer reads or writes (a zone's kept signatures, keys.json): why it could not be
+   * read or written, or undefined when it was (the server's state faults, state-faults.ts).
+   */
+  stateFile: (kind: 'signed' | 'keys', file: string, problem: string | undefined, retry?: () => void) => void =
+    () => {};
   /** Zones that publish the delete records now (logged once each time one starts). */
   private readonly goingInsecure = new Set<string>();
 
@@ -96,6 +107,27 @@ export class ZoneSigner {
     saveSignatures(this.stateDir, signed.zone.origin, signersOf(signed.keys), this.cache, now);
   }
 
+  /** The zone's key set as the keys directory has it now (generated on a first start). */
+  #readKeys(z: Zone, nowMs: number): KeySetResult {
+    return ensureZoneKeys({
+      zone: z.origin,
+      keysDir: this.keysDir,
+      stateDir: this.stateDir,
+      mode: z.dnssec.keys,
+      now: new Date(nowMs),
+    });
+  }
+
+  /** keys.json as the last read of the zone's keys found it (stateFile); retried by recording the tags again. */
+  #keysFile(z: Zone, keys: KeySetResult & { ok: true }): void {
+    const tags = keys.published.map((k) => k.tag);
+    this.stateFile('keys', join(this.stateDir, KEYS_STATE_FILE), keys.keysFileProblem, () => {
+      // Reads keys.json first, and never writes over one it cannot read: throws while it still fails.
+      const w = recordKeyTags(this.stateDir, z.origin, tags, new Date(this.now()));
+      if (w !== null) throw new Error(w);
+    });
+  }
+
   /** Puts a zone's kept signatures into the cache, before its first signing in this process. */
   #restore(z: Zone, keys: ZoneKeys): void {
     if (this.restored.has(z.origin.key)) return;
@@ -103,18 +135,25 @@ export class ZoneSigner {
     const r = loadSignatures(this.stateDir, z.origin, signersOf(keys), this.cache);
     const zone = nameToText(z.origin);
     if (r.ok) this.logger.info('zone-signatures-restored', { zone, signatures: r.restored });
-    else if (!r.missing)
+    else if (!r.missing) {
       this.logger.warn('zone-signatures-ignored', { zone, reason: r.reason, note: 'the zone is signed anew' });
+      // Written anew with the version's signatures, which clears it (a file that cannot be written stays failing).
+      this.stateFile('signed', signaturesFile(this.stateDir, z.origin), `read: ${r.reason}`);
+    }
   }
 
   /**
    * The key files may have changed (the keys directory was written, e.g. by `dane-ns keys rollover`, or a
-   * SIGHUP): the next secure() reads every zone's keys again instead of reusing an unchanged signed zone.
-   * Unchanged RRsets keep their signatures (the cache is per key).
+   * SIGHUP): the next secure() reads every zone's keys again, and signs again only a zone whose keys differ
+   * from those its signed version was made with (keysDiffer). Touching a key file, rewriting it with the same
+   * content, or another zone's or a TSIG key signs nothing again.
    */
   keysChanged(): void {
-    this.signedFrom.clear();
+    this.keysToCheck = true;
   }
+
+  /** The key files may have changed since the last secure(): each reusable zone's keys are read and compared. */
+  private keysToCheck = false;
 
   /** Signs the zones (synchronously: a reload or refresh signs only what changed or is due). */
   secure(zones: Iterable<Zone>): Secured {
@@ -184,6 +223,8 @@ export class ZoneSigner {
     const nowMs = this.now();
     const nowSec = Math.floor(nowMs / 1000);
     const previous = new Map(this.status);
+    const checkKeys = this.keysToCheck;
+    this.keysToCheck = false;
     this.status.clear(); // zones that are gone lose their status
     for (const z of zones) {
       if (!z.dnssec.enabled) {
@@ -207,13 +248,17 @@ export class ZoneSigner {
       } else this.goingInsecure.delete(z.origin.key);
       const last = this.lastSigned.get(z.origin.key);
       const keyEvent = this.keyEvent.get(z.origin.key) ?? Infinity;
+      // The keys as read now: only when the keys directory changed (or the zone is signed below).
+      let read: KeySetResult | undefined;
       if (
         last &&
         this.signedFrom.get(z.origin.key) === z &&
         nowSec < last.earliestExpiration - z.dnssec.refreshBefore &&
-        nowSec < keyEvent
+        nowSec < keyEvent &&
+        !(checkKeys && keysDiffer((read = this.#readKeys(z, nowMs)), last, z, keyEvent, nowMs))
       ) {
         // Same zone object (its file did not change), nothing due: the signed view is reused as it is.
+        if (read?.ok) this.#keysFile(z, read);
         this.status.set(z.origin.key, previous.get(z.origin.key) ?? { state: 'signed' });
         out.push(last.zone);
         security.set(last.zone, last);
@@ -222,22 +267,14 @@ export class ZoneSigner {
         continue;
       }
       const name = nameToText(z.origin);
-      const ensure = (): ReturnType<typeof ensureZoneKeys> =>
-        ensureZoneKeys({
-          zone: z.origin,
-          keysDir: this.keysDir,
-          stateDir: this.stateDir,
-          mode: z.dnssec.keys,
-          now: new Date(nowMs),
-        });
-      let keys = ensure();
+      let keys = read ?? this.#readKeys(z, nowMs);
       // A key whose lifetime is over is rolled now (the key files change: read again); the end of the next
       // lifetime is a key event like the rollover steps.
       const lifetime = keys.ok
         ? rollByLifetime(z, { keysDir: this.keysDir, stateDir: this.stateDir, logger: this.logger }, new Date(nowMs))
         : { started: false, next: undefined };
       if (lifetime.started) {
-        const again = ensure();
+        const again = this.#readKeys(z, nowMs);
         // What the first read said (an interrupted change undone) is still worth logging.
         if (again.ok && keys.ok) again.warnings.unshift(...keys.warnings);
         keys = again;
@@ -255,6 +292,7 @@ export class ZoneSigner {
         this.status.set(z.origin.key, { state: 'keys-missing', reason: keys.error });
       } else {
         for (const w of keys.warnings) this.logger.warn('zone-keys', { zone: name, warning: w });
+        this.#keysFile(z, keys);
         if (keys.generated)
           this.logger.info('zone-keys-generated', {
             zone: name,
@@ -306,7 +344,9 @@ export class ZoneSigner {
           this.lastSigned.set(z.origin.key, signed);
           this.signedFrom.set(z.origin.key, z);
           const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-          this.status.set(z.origin.key, { state: 'signed', signMs: ms });
+          const signings = (this.signings.get(z.origin.key) ?? 0) + 1;
+          this.signings.set(z.origin.key, signings);
+          this.status.set(z.origin.key, { state: 'signed', signMs: ms, signings });
           if (this.cache.misses !== before)
             this.logger.info('zone-signed', {
               zone: name,
@@ -354,4 +394,32 @@ function keyTags(keys: ZoneKeys): { dnskey: number[]; dnskeySigners: number[]; z
 /** The keys that make signatures: the DNSKEY RRset's signers and the zone signer. */
 function signersOf(keys: ZoneKeys): ZoneKey[] {
   return [...dnskeySigners(keys), keys.zsk];
+}
+
+/**
+ * Whether the keys read now (`keys`) differ from those `last` was signed with in what the signed zone depends on:
+ * each published DNSKEY's rdata, the DNSKEY RRset's signers, the zone signer, the keys the parent should hold
+ * (CDS/CDNSKEY, RFC 7344) and when the set changes next (a key's timing: `keyEvent` as the signing path computes
+ * it, from the key times and the CDS times). Keys that cannot be read differ (the signing path reports them).
+ */
+function keysDiffer(keys: KeySetResult, last: SignedZone, z: Zone, keyEvent: number, nowMs: number): boolean {
+  if (!keys.ok) return true;
+  const parent = parentKeys(keys.dnskeySigners, z.dnssec.cds, z.soa.ttl, z.dnssec.margin, new Date(nowMs));
+  const changes = [keys.nextEvent, parent.changesAt].filter((d) => d !== undefined).map((d) => d.getTime());
+  const event = changes.length > 0 ? Math.ceil(Math.min(...changes) / 1000) : Infinity;
+  const atParent = z.dnssec.enabled ? parent.keys : [];
+  const now = { ...keys, atParent, parentDelete: !z.dnssec.enabled };
+  return event !== keyEvent || keyPrint(now) !== keyPrint(last.keys);
+}
+
+/** What of a key set a signed zone depends on: every DNSKEY's rdata, the DNSKEY signers, the zone signer, CDS keys. */
+function keyPrint(keys: ZoneKeys): string {
+  const rdata = (k: ZoneKey): string => Buffer.from(k.dnskeyRdata).toString('base64');
+  return JSON.stringify([
+    publishedKeys(keys).map(rdata),
+    dnskeySigners(keys).map(rdata),
+    rdata(keys.zsk),
+    (keys.atParent ?? []).map(rdata),
+    keys.parentDelete ?? false,
+  ]);
 }

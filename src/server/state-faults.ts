@@ -1,5 +1,6 @@
 /**
- * Failures of the state directory (serials, TLSA history, kept signatures, IXFR journal): none of them may
+ * Failures of the state directory (serials, TLSA history, kept signatures, IXFR journal, dynamic update records,
+ * the parent's DS record, the cookie secret, the key tags of keys.json): none of them may
  * change what is served (a record computed from a certificate is published even when its history cannot be
  * saved, RFC 7671 §8.1), so none of them may pass silently either. Each write or read of a state file goes
  * through attempt(): a failure is one `error` log line (file and reason) when the file starts failing, one
@@ -10,8 +11,11 @@
 import type { Logger } from '../log.js';
 import type { Timers } from './clock.js';
 
-/** The kinds of state file: a fixed set, so the metric labels are too. */
-export const STATE_FILES = ['serials', 'tlsa', 'signed', 'journal'] as const;
+/**
+ * The kinds of state file: a fixed set, so the metric labels are too. serials.json, tlsa.json,
+ * signed/<zone>.bin, ixfr/<zone>.json, dynamic/<zone>.json, parent-ds.json, cookie-secret.json, keys.json.
+ */
+export const STATE_FILES = ['serials', 'tlsa', 'signed', 'journal', 'dynamic', 'parent-ds', 'cookies', 'keys'] as const;
 export type StateFile = (typeof STATE_FILES)[number];
 
 /** How often failed state operations are tried again. */

@@ -96,6 +96,7 @@ export function scrape(s: StatusSources): string {
       ...(journal ? { journal } : {}),
       ...(signed && st?.state === 'signed' ? { earliestExpiration: signed.earliestExpiration } : {}),
       ...(st?.signMs !== undefined ? { signMs: st.signMs } : {}),
+      ...(st?.signings !== undefined ? { signings: st.signings } : {}),
     };
   });
   const certs = s.certificates().map((h) => ({

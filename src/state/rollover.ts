@@ -38,6 +38,12 @@ function validHost(v: unknown): v is StoredHost {
 export class RolloverStore {
   readonly file: string;
   private written = '';
+  /**
+   * Why the file could not be read (not a missing file, not a malformed one, which is moved aside). While set,
+   * the file is never written over: the retired records it holds may still have to be published. reread()
+   * takes it up again once it reads.
+   */
+  unreadable: string | undefined;
 
   /** @param readOnly never write or move the file (for commands that show what the server would serve) */
   constructor(
@@ -56,10 +62,15 @@ export class RolloverStore {
     try {
       text = readRegularFile(this.file, STATE_FILE_MAX).toString('utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { hosts: {} };
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.unreadable = undefined;
+        return { hosts: {} };
+      }
       const why = e instanceof FileReadError ? e.reason : (e as Error).message;
+      this.unreadable = why;
       return { hosts: {}, problem: `${this.file}: cannot read: ${why}` };
     }
+    this.unreadable = undefined;
     let reason: string | undefined;
     try {
       const doc = JSON.parse(text) as { version?: unknown; hosts?: unknown };
@@ -91,8 +102,23 @@ export class RolloverStore {
     return { hosts: {}, problem: `${this.file}: ${reason}; moved to ${aside}` };
   }
 
-  /** Writes the hosts when they differ from what was last read or written. */
+  /**
+   * After a failed read: reads the file again and returns its hosts (none when it is gone or was malformed and
+   * moved aside); throws while it still cannot be read.
+   */
+  reread(nowMs: number = Date.now()): Record<string, StoredHost> {
+    const { hosts } = this.load(nowMs);
+    if (this.unreadable !== undefined) throw new Error(`cannot read: ${this.unreadable}`);
+    return hosts;
+  }
+
+  /**
+   * Writes the hosts when they differ from what was last read or written. Throws, writing nothing, while the file
+   * could not be read (unreadable).
+   */
   save(hosts: Record<string, StoredHost>): boolean {
+    if (this.unreadable !== undefined && !this.readOnly)
+      throw new Error(`cannot read: ${this.unreadable}; not written over until it can be read (its history is kept)`);
     const sorted = Object.fromEntries(Object.entries(hosts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const text = JSON.stringify({ version: 1, hosts: sorted }, null, 2) + '\n';
     if (text === this.written || this.readOnly) return false;

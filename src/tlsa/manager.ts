@@ -25,7 +25,15 @@ import {
   shortKey,
   type Everywhere,
 } from './labels.js';
-import { advance, nextWithdrawal, published, type HostRollover, type TlsaRole, type Wanted } from './rollover.js';
+import {
+  advance,
+  mergeHistory,
+  nextWithdrawal,
+  published,
+  type HostRollover,
+  type TlsaRole,
+  type Wanted,
+} from './rollover.js';
 import { readTlsaSource, TlsaSourceError, tlsa211, tlsa311, type TlsaSource } from './source.js';
 
 /** Certificates that expire within this are reported as expiring: two weeks to renew before senders fail (4.7.322). */
@@ -91,6 +99,9 @@ export class TlsaManager {
   /** What each host published after the last refresh (TTL and records). */
   private readonly lastPublished = new Map<string, string>();
 
+  /** Why the history file could not be taken up at start (unreadable, or malformed and moved aside), if so. */
+  readonly problem: string | undefined;
+
   constructor(
     private readonly store: RolloverStore,
     private readonly now: () => number = Date.now,
@@ -98,6 +109,7 @@ export class TlsaManager {
   ) {
     const { hosts, problem } = store.load(now());
     this.hosts = hosts as Record<string, HostRollover>;
+    this.problem = problem;
     if (problem)
       this.initial.push({
         level: 'error',
@@ -343,9 +355,26 @@ export class TlsaManager {
     return readyAt(since, h?.ttl ?? 0, this.everywhere(zone));
   }
 
-  /** Saves the history as it is now (a retry after a failed save); throws when that fails. */
-  persist(): void {
+  /**
+   * Saves the history as it is now (a retry after a failed save); throws when that fails. A history file that
+   * could not be read is read first and its records taken up (rollover.ts mergeHistory); returns whether that
+   * changed what is published (the caller publishes).
+   */
+  persist(): boolean {
+    let changed = false;
+    if (this.store.unreadable !== undefined) {
+      const kept = this.store.reread(this.now());
+      const nowSec = Math.floor(this.now() / 1000);
+      for (const [key, h] of Object.entries(kept)) {
+        const before = this.hosts[key];
+        const after = mergeHistory(before, h as HostRollover, nowSec);
+        if (before && published(before, nowSec).join() === published(after, nowSec).join()) continue;
+        this.hosts = { ...this.hosts, [key]: after };
+        changed = true;
+      }
+    }
     this.store.save(this.hosts);
+    return changed;
   }
 
   /** The automatic TLSA sets of one zone (absolute, lower-case origin text), as augment.ts takes them. */

@@ -84,3 +84,22 @@ export function nextWithdrawal(h: HostRollover): number | undefined {
   for (const r of h.records) if (r.until !== undefined && (t === undefined || r.until < t)) t = r.until;
   return t;
 }
+
+/**
+ * A host's state with what a history file that could not be read at start says (read again later): its records
+ * the state does not have are taken up, a record that was wanted then being retired now (it was published and
+ * may be cached: it stays its retention), a retired one kept until its own end. The state's own records win.
+ */
+export function mergeHistory(h: HostRollover | undefined, kept: HostRollover, now: number): HostRollover {
+  if (!h) return { ttl: kept.ttl, records: kept.records.filter((r) => r.until === undefined || r.until > now) };
+  const have = new Set(h.records.map((r) => r.rdata));
+  const out = [...h.records];
+  for (const r of kept.records) {
+    if (have.has(r.rdata)) continue;
+    if (r.until === undefined)
+      out.push({ rdata: r.rdata, roles: [], since: r.since, retiredAt: now, until: now + retention(kept.ttl, h.ttl) });
+    else if (r.until > now) out.push(r);
+  }
+  out.sort((a, b) => (a.rdata < b.rdata ? -1 : a.rdata > b.rdata ? 1 : 0));
+  return { ttl: h.ttl, records: out };
+}

@@ -252,6 +252,49 @@ describe('usage errors of ds, keys list and keys generate', () => {
 });
 
 describe('dane-ns ds and an incomplete key set', () => {
+  it('a key-signing key without its ZSK (keys: ksk-zsk) is not taken for a CSK: no DS, the files and the way out', async () => {
+    const { zones, keys } = await setup();
+    const zsk = (await listed(keys)).findIndex(([role]) => role === 'zsk');
+    expect(zsk).toBe(1);
+    const files = readdirSync(keys).filter((f) => f.endsWith('.key'));
+    const tags = files.map((f) => Number(/\+(\d+)\.key$/.exec(f)![1]));
+    const before = await run(['ds', 'roll.example', '--keys', keys]);
+    expect(before.code, before.stderr).toBe(0);
+    // Drop the ZSK's files: the KSK alone is left.
+    const kskFile = files.find((f) => readFileSync(join(keys, f), 'utf8').includes('DNSKEY 257'))!;
+    for (const f of readdirSync(keys)) if (!f.startsWith(kskFile.replace(/\.key$/, ''))) rmSync(join(keys, f));
+    expect(tags).toHaveLength(2);
+    const r = await run(['ds', 'roll.example', '--keys', keys, '--zones', zones]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(join(keys, kskFile));
+    expect(r.stderr).toContain('with keys: ksk-zsk they are not taken for a CSK');
+    expect(r.stderr).toContain('the key set is incomplete, so no DS is printed');
+    // Without the zone file it cannot tell: refused too, saying what to give.
+    const blind = await run(['ds', 'roll.example', '--keys', keys], { DANE_NS_ZONES: join(keys, 'no-zones') });
+    expect(blind.code).toBe(1);
+    expect(blind.stdout).toBe('');
+    expect(blind.stderr).toMatch(/was not read \(.*no-zones.*\); give its directory with --zones DIR/);
+    // The zone file saying keys: csk makes the same lone key a combined signing key: its DS is printed.
+    writeFileSync(
+      join(zones, 'roll.example.yaml'),
+      readFileSync(join(zones, 'roll.example.yaml'), 'utf8').replace('records:', 'dnssec: { keys: csk }\nrecords:'),
+    );
+    const csk = await run(['ds', 'roll.example', '--keys', keys], { DANE_NS_ZONES: zones });
+    expect(csk.code, csk.stderr).toBe(0);
+    expect(csk.stdout).toBe(before.stdout);
+  });
+
+  it('a CSK set (keys: csk) gives its DS with the zone file; without it, no DS', async () => {
+    const { zones, keys } = await setup(true);
+    const r = await run(['ds', 'roll.example', '--keys', keys, '--zones', zones]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^roll\.example\. 3600 IN DS \d+ 13 2 [0-9A-F]{64}\n$/);
+    const blind = await run(['ds', 'roll.example', '--keys', keys, '--zones', join(zones, 'none')]);
+    expect(blind.code).toBe(1);
+    expect(blind.stdout).toBe('');
+  });
+
   it('a key file that does not load: no DS, an error naming the file', async () => {
     const { keys } = await setup();
     const stray = join(keys, 'Kroll.example.+013+00001.private');

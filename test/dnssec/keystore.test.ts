@@ -389,3 +389,40 @@ describe('ensureZoneKeys: operator-provided keys and key timing', () => {
     expect(listing(keysDir)).toHaveLength(4);
   });
 });
+
+describe('ensureZoneKeys: keys.json that cannot be read or written', () => {
+  it('says why in keysFileProblem (and a warning), and never writes over a keys.json it cannot read', () => {
+    const { keysDir, stateDir } = dirs();
+    const first = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: NOW }));
+    expect(first.keysFileProblem).toBeUndefined();
+    const file = join(stateDir, 'keys.json');
+    rmSync(file);
+    mkdirSync(file); // not a regular file
+    const unreadable = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: NOW }));
+    expect(unreadable.keysFileProblem).toBe('read: cannot be read (not a regular file (directory))');
+    expect(unreadable.warnings.join('\n')).toContain(`${file} cannot be read`);
+    expect(statSync(file).isDirectory()).toBe(true);
+    rmSync(file, { recursive: true });
+    const back = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: NOW }));
+    expect(back.keysFileProblem).toBeUndefined();
+    expect(keysJson(stateDir)['example.com.']!.tags).toEqual([first.ksk.tag, first.zsk.tag].sort((a, b) => a - b));
+  });
+});
+
+describe('ensureZoneKeys: a key-signing key alone with keys: ksk-zsk', () => {
+  it('is not taken for a CSK: an error naming the file and the two ways out; with keys: csk it is the CSK', () => {
+    const { keysDir, stateDir } = dirs();
+    const ksk = generateKey(ZONE, 'ksk', NOW);
+    writeKeyFiles(keysDir, ksk);
+    const r = ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'ksk-zsk', now: NOW });
+    expect(r.ok).toBe(false);
+    const err = (r as { error: string }).error;
+    expect(err).toContain(join(keysDir, `${keyFileBase(ZONE, ksk.tag)}.key`));
+    expect(err).toContain('with keys: ksk-zsk they are not taken for a CSK');
+    expect(err).toContain('set dnssec: { keys: csk }');
+    expect(listing(keysDir)).toHaveLength(2); // nothing generated
+    const csk = expectOk(ensureZoneKeys({ zone: ZONE, keysDir, stateDir, mode: 'csk', now: NOW }));
+    expect(csk.ksk.tag).toBe(ksk.tag);
+    expect(csk.zsk).toBe(csk.ksk);
+  });
+});

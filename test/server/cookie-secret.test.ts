@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -60,5 +60,28 @@ describe('CookieSecrets', () => {
     expect(t.secrets(T0 + ROTATE_SECONDS).map(hex)).toEqual([hex(shared)]);
     expect(t.secrets(T0 + ROTATE_SECONDS)).not.toContain(own);
     expect(readFileSync(join(old, COOKIE_SECRET_FILE), 'utf8')).toBe(before);
+  });
+});
+
+describe('CookieSecrets and a file that cannot be written', () => {
+  it('reports the failed write, and persist() writes the same secrets once it can (said to onWritten)', () => {
+    const d = dir();
+    const file = join(d, COOKIE_SECRET_FILE);
+    mkdirSync(join(file, 'in-the-way'), { recursive: true }); // a non-empty directory: the rename fails
+    const said: string[] = [];
+    const s = new CookieSecrets(
+      d,
+      T0,
+      (what) => said.push(what),
+      undefined,
+      () => said.push('written'),
+    );
+    expect(said).toEqual(['read', 'write']);
+    const secret = hex(s.current(T0));
+    expect(() => s.persist()).toThrow();
+    rmSync(file, { recursive: true });
+    s.persist();
+    expect(said).toEqual(['read', 'write', 'written']);
+    expect(hex(new CookieSecrets(d, T0 + 1).current(T0 + 1))).toBe(secret);
   });
 });

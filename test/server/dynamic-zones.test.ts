@@ -93,4 +93,27 @@ describe('DynamicZones', () => {
     ]);
     expect(readFileSync(dynamicFile(state, 'd.example.'), 'utf8')).not.toContain('drop');
   });
+
+  it('a records file that cannot be read or written is said to stateFile, and cleared once it works', () => {
+    const logger = createLogger({ write: (l) => events.push(JSON.parse(l)) });
+    const files = new ZoneFiles({ dir: join(dir, 'zones'), logger, autoSerial: () => 1 });
+    files.loadAll();
+    const said: [string, string | undefined][] = [];
+    const dynamic = new DynamicZones(
+      new DynamicStore(state),
+      logger,
+      () => 1,
+      (o, p) => said.push([o, p]),
+    );
+    const lf = [...files.loaded.values()][0]!;
+    const path = dynamicFile(state, 'd.example.');
+    mkdirSync(join(path, 'in-the-way'), { recursive: true }); // a directory: neither read nor written over
+    expect(dynamic.merged(file(), lf)).toBe(lf);
+    expect(said).toEqual([['d.example.', `read: ${path}: not a regular file (directory)`]]);
+    expect(() => dynamic.commit(files.loaded, lf.plain, [rec('_acme-challenge', 'TXT', '"t"')], () => {})).toThrow();
+    expect(said[1]![1]).toMatch(/^write: /);
+    rmSync(path, { recursive: true });
+    dynamic.commit(files.loaded, lf.plain, [rec('_acme-challenge', 'TXT', '"t"')], () => {});
+    expect(said[2]).toEqual(['d.example.', undefined]);
+  });
 });

@@ -4,7 +4,7 @@
  * applying the condensed difference (delete, then add) to the client's version gives exactly the newest one.
  * The journal in the state directory (src/server/journal-store.ts): taken up after a restart, damage ignored.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -181,5 +181,40 @@ describe('a zone nobody may transfer', () => {
     j.published(version(3, A));
     j.published(version(4, A2));
     expect(j.differences('example.com.')).toHaveLength(1);
+  });
+});
+
+describe('journal files that cannot be read', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dane-ns-journal-unreadable-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const quiet = createLogger({ write: () => {} });
+
+  it('are reported, and not written over until they read; a damaged one is reported and written over', () => {
+    const file = join(dir, JOURNAL_DIR, 'a.example.json');
+    mkdirSync(file, { recursive: true }); // a directory in its place: not a regular file
+    const reported: string[] = [];
+    const writes: (() => void)[] = [];
+    const store = fileJournalStore(
+      dir,
+      quiet,
+      (_path, write) => writes.push(write),
+      (path, reason) => reported.push(`${path}: ${reason}`),
+    );
+    expect(store.load('a.example.')).toBeNull();
+    expect(reported).toEqual([`${file}: read: not a regular file (directory)`]);
+    store.save('a.example.', { serial: 7, chain: [] });
+    expect(() => writes[0]!()).toThrow(/cannot read: not a regular file \(directory\); not written over/);
+    expect(statSync(file).isDirectory()).toBe(true);
+    rmSync(file, { recursive: true });
+    writes[0]!(); // gone now: written
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ origin: 'a.example.', serial: 7 });
+
+    const damaged = join(dir, JOURNAL_DIR, 'b.example.json');
+    writeFileSync(damaged, '{');
+    expect(store.load('b.example.')).toBeNull();
+    expect(reported[1]).toMatch(/^.*b\.example\.json: read: .*JSON/);
+    store.save('b.example.', { serial: 8, chain: [] });
+    writes[1]!();
+    expect(JSON.parse(readFileSync(damaged, 'utf8'))).toMatchObject({ origin: 'b.example.', serial: 8 });
   });
 });

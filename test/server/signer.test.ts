@@ -3,7 +3,8 @@
  * rebuilt exactly when the server's refresh timer would (at `nextDue`), every RRSIG served at every step is
  * inside its validity window with margin, and verifies.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadZoneKeys, rewriteKeyTiming } from '../../src/dnssec/keyfile.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,5 +68,45 @@ describe('ZoneSigner over 30 simulated days', () => {
     expect(signedEvents.length).toBeGreaterThanOrEqual(4);
     // Keys were generated once and reused.
     expect(events.filter((l) => l.includes('"zone-keys-generated"'))).toHaveLength(1);
+  });
+});
+
+describe('ZoneSigner after a change in the keys directory', () => {
+  it('signs again only when a key changed in content or timing; sees keys that are gone', () => {
+    const zone = loadZoneFile(new URL('../../zones/example.com.yaml', import.meta.url).pathname);
+    const nowMs = Date.UTC(2026, 10, 23, 12, 0, 0);
+    const keysDir = join(dir, 'keys-check');
+    const signer = new ZoneSigner(keysDir, join(dir, 'state-check'), createLogger({ write: () => {} }), () => nowMs);
+    const securityOf = (): SignedZone => [...signer.secure([zone]).security.values()][0] as SignedZone;
+    const first = securityOf();
+    expect(signer.nextKeyEvent(zone.origin.key)).toBeUndefined();
+    // Another file in the directory (a TSIG key, another zone's key): the same keys, the same signed zone.
+    writeFileSync(join(keysDir, 'unrelated.txt'), 'x');
+    signer.keysChanged();
+    expect(securityOf()).toBe(first);
+    // Every key file written again with the same content (a touch, a restore from a backup): the same.
+    for (const f of readdirSync(keysDir))
+      if (/^K.*\.(key|private)$/.test(f)) {
+        const p = join(keysDir, f);
+        writeFileSync(p, readFileSync(p));
+      }
+    signer.keysChanged();
+    expect(securityOf()).toBe(first);
+    expect(signer.status.get(zone.origin.key)?.state).toBe('signed');
+    // A timing change (the ZSK retires in ten days): signed again, and the next key event is that time.
+    const zsk = loadZoneKeys(keysDir, zone.origin).keys.find((k) => k.flags === 256)!;
+    const inactive = new Date(nowMs + 10 * 86400_000);
+    rewriteKeyTiming(keysDir, { ...zsk, inactive });
+    signer.keysChanged();
+    const second = securityOf();
+    expect(second).not.toBe(first);
+    expect(signer.nextKeyEvent(zone.origin.key)).toBe(inactive.getTime() / 1000);
+    // Without keysChanged() (no event), nothing is read: the same signed zone.
+    expect(securityOf()).toBe(second);
+    // The zone's key files removed: read again, so the zone is reported without keys.
+    for (const f of readdirSync(keysDir)) if (f !== 'unrelated.txt') rmSync(join(keysDir, f), { recursive: true });
+    signer.keysChanged();
+    signer.secure([zone]);
+    expect(signer.status.get(zone.origin.key)?.state).toBe('keys-missing');
   });
 });

@@ -80,6 +80,10 @@ describe('StateFaults', () => {
       { file: 'tlsa', failures: 0, ok: true },
       { file: 'signed', failures: 2, ok: false },
       { file: 'journal', failures: 0, ok: true },
+      { file: 'dynamic', failures: 0, ok: true },
+      { file: 'parent-ds', failures: 0, ok: true },
+      { file: 'cookies', failures: 0, ok: true },
+      { file: 'keys', failures: 0, ok: true },
     ]);
     faults.close();
   });

@@ -84,7 +84,7 @@ describe('status: /healthz and /metrics', () => {
     expect(text).toContain('dane_ns_state_write_failures_total{file="tlsa"} 1\n');
     expect(text).toContain('dane_ns_state_ok{file="tlsa"} 0\n');
     expect(text).toContain('dane_ns_state_ok{file="serials"} 1\n');
-    expect(text.match(/^dane_ns_state_ok\{/gm)).toHaveLength(4);
+    expect(text.match(/^dane_ns_state_ok\{/gm)).toHaveLength(8);
     faults.clear('/state/tlsa.json');
     expect(health(withState)).toEqual({ ok: true, reasons: [] });
     expect(scrape(withState)).toContain('dane_ns_state_ok{file="tlsa"} 1\n');

@@ -126,3 +126,23 @@ describe('RolloverStore', () => {
     expect(new RolloverStore(sub).load(0).hosts).toEqual(HOSTS);
   });
 });
+
+describe('a history file that cannot be read', () => {
+  it('is never written over; reread() takes it up once it reads', () => {
+    const file = join(dir, 'tlsa.json');
+    mkdirSync(file); // not a regular file
+    const store = new RolloverStore(dir);
+    const r = store.load();
+    expect(r.problem).toBe(`${file}: cannot read: not a regular file (directory)`);
+    expect(store.unreadable).toBe('not a regular file (directory)');
+    expect(() => store.save(HOSTS)).toThrow(/cannot read: not a regular file \(directory\); not written over/);
+    expect(() => store.reread()).toThrow(/cannot read/);
+    expect(statSync(file).isDirectory()).toBe(true);
+    rmSync(file, { recursive: true });
+    writeFileSync(file, JSON.stringify({ version: 1, hosts: HOSTS }));
+    expect(store.reread()).toEqual(HOSTS);
+    expect(store.unreadable).toBeUndefined();
+    expect(store.save({})).toBe(true);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ version: 1, hosts: {} });
+  });
+});

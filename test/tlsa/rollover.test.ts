@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   advance,
+  mergeHistory,
   nextWithdrawal,
   published,
   retention,
@@ -189,5 +190,34 @@ describe('advance / published', () => {
     const copy = JSON.stringify(h);
     advance(h, [cur(B)], 600, 50);
     expect(JSON.stringify(h)).toBe(copy);
+  });
+});
+
+describe('mergeHistory', () => {
+  const kept: HostRollover = {
+    ttl: 600,
+    records: [
+      { rdata: A, roles: ['current'], since: 10 },
+      { rdata: B, roles: [], since: 5, retiredAt: 50, until: 2000 },
+      { rdata: '3 1 1 CCCC', roles: [], since: 5, retiredAt: 50, until: 900 },
+    ],
+  };
+  const now: HostRollover = { ttl: 300, records: [{ rdata: '3 1 1 DDDD', roles: ['current'], since: 1000 }] };
+
+  it('takes up the records a history read late has: a wanted one retires now, a retired one keeps its end', () => {
+    const m = mergeHistory(now, kept, 1000);
+    expect(m.ttl).toBe(300);
+    expect(m.records).toEqual([
+      { rdata: A, roles: [], since: 10, retiredAt: 1000, until: 1000 + retention(600, 300) },
+      { rdata: B, roles: [], since: 5, retiredAt: 50, until: 2000 },
+      { rdata: '3 1 1 DDDD', roles: ['current'], since: 1000 },
+    ]);
+    expect(published(m, 1000)).toEqual([A, B, '3 1 1 DDDD']);
+  });
+
+  it("the state's own records win; a host the state lacks is taken as it was, its ended records left out", () => {
+    const same = mergeHistory({ ttl: 300, records: [{ rdata: A, roles: ['next'], since: 900 }] }, kept, 1000);
+    expect(same.records.find((r) => r.rdata === A)).toEqual({ rdata: A, roles: ['next'], since: 900 });
+    expect(mergeHistory(undefined, kept, 1000).records.map((r) => r.rdata)).toEqual([A, B]);
   });
 });
