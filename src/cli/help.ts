@@ -19,7 +19,7 @@ export const COMMANDS: readonly Command[] = [
     topic: 'serve',
     name: 'serve',
     options:
-      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--tcp-per-source N] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN] [--secondary-lag SECONDS] [--resolver ADDR[:PORT]|none]',
+      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--tcp-per-source N] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN] [--secondary-lag SECONDS] [--resolver ADDR[:PORT]|none] [--catalog NAME] [--catalog-grace DURATION]',
     summary: 'serve the zones directory over UDP and TCP',
   },
   {
@@ -190,6 +190,11 @@ const DETAILS = {
   --resolver ADDR[:PORT]  the recursive resolver that finds a zone's parent name servers for the DS check
                        when dnssec.parent is not set; default the first nameserver of /etc/resolv.conf;
                        none: ask no resolver (such zones' parent DS is not checked)  (env DANE_NS_RESOLVER)
+  --catalog NAME       serve the catalog zone NAME (RFC 9432 v2) listing every zone with transfer:, for
+                       secondaries that read catalogs (Knot, BIND); only the members' secondaries may query
+                       or transfer it; off by default  (env DANE_NS_CATALOG; docs/catalog.md)
+  --catalog-grace D    a zone whose file goes (or loses transfer:) stays in the catalog this long; default 1h
+                       (env DANE_NS_CATALOG_GRACE)
 
 Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
 also reloads the zones; SIGTERM/SIGINT stop.

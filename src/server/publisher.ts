@@ -19,7 +19,7 @@ import { makeSnapshot, type Snapshot } from './handler.js';
 import type { Secured } from './signer.js';
 
 /** Why a new snapshot was published (a log field; transfers and NOTIFY do not depend on it). */
-export type PublishReason = 'start' | 'reload' | 'tlsa' | 'refresh' | 'keys' | 'update';
+export type PublishReason = 'start' | 'reload' | 'tlsa' | 'refresh' | 'keys' | 'update' | 'catalog';
 
 /** One published version of a zone. */
 export interface ZoneVersion {

@@ -1,0 +1,181 @@
+/**
+ * `serve --catalog NAME`: the catalog zone (RFC 9432, version 2) of the zones this server hands to secondaries,
+ * published through the one publish path beside them (so it has a serial, an IXFR journal and NOTIFY like any
+ * zone). Its members are the zones with a `transfer:` section (allow or notify entries), kept listed for the
+ * grace delay after they go (catalog-members.ts), their state in `<state>/catalog.json` (state/catalog.ts). Who
+ * may transfer it, and whom it NOTIFYs, is the union of its members' `transfer:` (zone/catalog.ts). The catalog
+ * names every zone the server hands out: any query for a name in it, not only a transfer, is REFUSED unless the
+ * client (address, TSIG key) may transfer it (`withCatalogAcl`).
+ */
+import type { Logger } from '../log.js';
+import type { TsigKey } from '../dnssec/tsigalg.js';
+import { isSubdomain, lowerWire, nameToText, parseName, ROOT, type Name } from '../wire/name.js';
+import { decodeMessage } from '../wire/message.js';
+import { RCODE } from '../wire/types.js';
+import { buildCatalog, catalogKey, catalogTransfer } from '../zone/catalog.js';
+import type { TransferSettings } from '../zone/settings.js';
+import type { Zone } from '../zone/zone.js';
+import { readCatalogState, saveCatalogState, type CatalogState } from '../state/catalog.js';
+import type { Clock, Timers } from './clock.js';
+import { updateMembers } from './catalog-members.js';
+import { bareResponse, firstQuestionEnd, type Responder, type Snapshot } from './handler.js';
+import { transferAllowed } from './transfer.js';
+
+/**
+ * `serve --catalog-grace` by default: one hour. Long enough to notice a zone gone from every secondary's
+ * answers (the secondaries keep serving it meanwhile) and to put the file back; short enough that a zone removed
+ * on purpose stops being served by the secondaries the same day.
+ */
+export const CATALOG_GRACE_DEFAULT = 3600;
+
+/** The longest sleep of the expiry timer: a longer grace is checked again after it (setTimeout's range). */
+const EXPIRY_CHECK_MS = 3_600_000;
+
+export interface CatalogOptions {
+  /** The catalog zone's name (absolute). */
+  readonly name: Name;
+  /** Seconds a vanished member stays listed. */
+  readonly graceSeconds: number;
+  readonly stateDir: string;
+  readonly logger: Logger;
+  readonly now: Clock;
+  readonly timers: Timers;
+  /** The serial of the catalog for a content hash (the serial store: serial `auto`). */
+  readonly autoSerial: (origin: string, hash: string) => number;
+  /** A lingering member's grace has ended: the zones are to be built again (a rebuild). */
+  readonly onExpiry: () => void;
+  /** The state file could not be written (retried on every rebuild until it is). */
+  readonly onStateFailed?: (error: unknown) => void;
+}
+
+/** Whether a zone hands itself to secondaries: a `transfer:` with someone allowed or notified. */
+function isMember(z: Zone): boolean {
+  return z.transfer.allow.length > 0 || z.transfer.notify.length > 0;
+}
+
+export class ServerCatalog {
+  readonly origin: string;
+  private state: CatalogState;
+  private written = true;
+  /** The `transfer:` of each member as last loaded, so a lingering one keeps its secondaries' permissions. */
+  private readonly lastTransfer = new Map<string, TransferSettings>();
+  private built: { key: string; zone: Zone } | undefined;
+  private cancelTimer: (() => void) | undefined;
+  private closed = false;
+
+  constructor(private readonly o: CatalogOptions) {
+    this.origin = nameToText(o.name).toLowerCase();
+    const r = readCatalogState(o.stateDir, this.origin);
+    if (r.problem) o.logger.warn('catalog-state-ignored', { problem: r.problem, note: 'the grace starts again' });
+    this.state = r.state;
+  }
+
+  /** The zones to serve: `zones` and the catalog of them (left out, with an error, when a zone has its name). */
+  withCatalog(zones: readonly Zone[]): Zone[] {
+    if (this.closed) return [...zones];
+    if (zones.some((z) => z.origin.key === this.o.name.key)) {
+      this.o.logger.error('catalog-name-taken', { catalog: this.origin, note: 'a zone file serves this name' });
+      return [...zones];
+    }
+    const current = new Set<string>();
+    for (const z of zones)
+      if (isMember(z)) {
+        const m = nameToText(z.origin).toLowerCase();
+        current.add(m);
+        this.lastTransfer.set(m, z.transfer);
+      }
+    const now = this.o.now();
+    const u = updateMembers(this.state, current, this.o.graceSeconds * 1000, now);
+    for (const m of u.listed)
+      if (!current.has(m) && !this.state.removed[m] && this.state.members.includes(m))
+        this.o.logger.warn('catalog-member-lingers', {
+          catalog: this.origin,
+          zone: m,
+          until: new Date(u.state.removed[m]! + this.o.graceSeconds * 1000).toISOString(),
+          note: 'its zone file is gone or has no transfer: section; it stays in the catalog until then',
+        });
+    for (const m of this.state.members)
+      if (!u.listed.includes(m)) this.o.logger.info('catalog-member-removed', { catalog: this.origin, zone: m });
+    for (const m of [...this.lastTransfer.keys()]) if (!u.listed.includes(m)) this.lastTransfer.delete(m);
+    if (u.state !== this.state) this.written = false;
+    this.state = u.state;
+    this.persist();
+    this.arm(u.nextExpiry);
+    const members = u.listed.map((m) => parseName(m, ROOT));
+    const transfer = catalogTransfer(u.listed.flatMap((m) => this.lastTransfer.get(m) ?? []));
+    const key = catalogKey(members, transfer);
+    if (this.built?.key !== key) {
+      const zone = buildCatalog(this.o.name, members, transfer, (hash) => this.o.autoSerial(this.origin, hash));
+      this.built = { key, zone };
+    }
+    return [...zones, this.built.zone];
+  }
+
+  /** Writes the state when it changed (or an earlier write failed). */
+  private persist(): void {
+    if (this.written) return;
+    try {
+      saveCatalogState(this.o.stateDir, this.origin, this.state);
+      this.written = true;
+    } catch (e) {
+      this.o.logger.error('catalog-state-write-failed', { error: String(e), note: 'retried at the next rebuild' });
+      this.o.onStateFailed?.(e);
+    }
+  }
+
+  private arm(at: number | undefined): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    if (at === undefined || this.closed) return;
+    const delay = Math.min(Math.max(at - this.o.now(), 0), EXPIRY_CHECK_MS);
+    this.cancelTimer = this.o.timers.after(delay, () => {
+      this.cancelTimer = undefined;
+      this.o.onExpiry();
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+  }
+}
+
+/** Whether a lower-case wire key lies at or below `origin`'s key, at a label boundary. */
+function keyUnder(key: string, origin: string): boolean {
+  if (!key.endsWith(origin)) return false;
+  for (let p = 0; p <= key.length - origin.length; p += key.charCodeAt(p) + 1)
+    if (key.length - p === origin.length) return true;
+  return false;
+}
+
+/**
+ * The responder with the catalog's ACL in front: a query whose name the catalog zone answers is REFUSED unless
+ * the client may transfer the catalog (its `transfer.allow`, with the TSIG key the query was signed with).
+ * Other queries cost a string comparison. Transfers have the same check in transfer.ts.
+ */
+export function withCatalogAcl(responder: Responder, catalog: Name, current: () => Snapshot): Responder {
+  const origin = catalog.key;
+  return (query, transport, remote, reserve, key?: TsigKey) => {
+    const end = firstQuestionEnd(query);
+    if (end <= 12 || query[2]! & 0x80) return responder(query, transport, remote, reserve, key);
+    // The question name's key (Name.key: lower-case wire octets as latin1; an uncompressed name, as firstQuestionEnd read it).
+    const qkey = String.fromCharCode(...lowerWire(query.subarray(12, end - 4)));
+    if (!keyUnder(qkey, origin)) return responder(query, transport, remote, reserve, key);
+    let qname: Name;
+    try {
+      const q = decodeMessage(query).questions[0];
+      if (!q) return responder(query, transport, remote, reserve, key);
+      qname = q.name;
+    } catch {
+      return responder(query, transport, remote, reserve, key); // FORMERR is the handler's
+    }
+    const zone = current().zones.find(qname, 0);
+    if (!zone || zone.origin.key !== origin || !isSubdomain(qname, zone.origin))
+      return responder(query, transport, remote, reserve, key);
+    const keyName = key ? nameToText(key.name).toLowerCase() : null;
+    if (transferAllowed(zone.transfer, remote.address, keyName))
+      return responder(query, transport, remote, reserve, key);
+    return bareResponse(query, RCODE.REFUSED, end);
+  };
+}
