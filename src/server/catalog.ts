@@ -3,7 +3,8 @@
  * published through the one publish path beside them (so it has a serial, an IXFR journal and NOTIFY like any
  * zone). Its members are the zones with a `transfer:` section (allow or notify entries), kept listed for the
  * grace delay after they go (catalog-members.ts), their state in `<state>/catalog.json` (state/catalog.ts). Who
- * may transfer it, and whom it NOTIFYs, is the union of its members' `transfer:` (zone/catalog.ts). The catalog
+ * may transfer it, and whom it NOTIFYs, is the union of its members' `transfer:` (zone/catalog.ts), and for one
+ * more grace delay that of the members dropped (their secondaries must learn of the drop). The catalog
  * names every zone the server hands out: any query for a name in it, not only a transfer, is REFUSED unless the
  * client (address, TSIG key) may transfer it (`withCatalogAcl`).
  */
@@ -59,6 +60,12 @@ export class ServerCatalog {
   private written = true;
   /** The `transfer:` of each member as last loaded, so a lingering one keeps its secondaries' permissions. */
   private readonly lastTransfer = new Map<string, TransferSettings>();
+  /**
+   * The `transfer:` of members dropped from the catalog, kept for one more grace delay: the secondaries of a
+   * dropped zone must still be told of, and allowed to transfer, the catalog version without it (else they would
+   * never learn that it went, the last member's above all).
+   */
+  private readonly retired = new Map<string, { transfer: TransferSettings; until: number }>();
   private built: { key: string; zone: Zone } | undefined;
   private cancelTimer: (() => void) | undefined;
   private closed = false;
@@ -94,15 +101,25 @@ export class ServerCatalog {
           until: new Date(u.state.removed[m]! + this.o.graceSeconds * 1000).toISOString(),
           note: 'its zone file is gone or has no transfer: section; it stays in the catalog until then',
         });
+    const graceMs = this.o.graceSeconds * 1000;
     for (const m of this.state.members)
       if (!u.listed.includes(m)) this.o.logger.info('catalog-member-removed', { catalog: this.origin, zone: m });
-    for (const m of [...this.lastTransfer.keys()]) if (!u.listed.includes(m)) this.lastTransfer.delete(m);
+    for (const [m, t] of [...this.lastTransfer])
+      if (!u.listed.includes(m)) {
+        this.lastTransfer.delete(m);
+        this.retired.set(m, { transfer: t, until: now + graceMs });
+      }
+    for (const [m, r] of [...this.retired]) if (r.until <= now || u.listed.includes(m)) this.retired.delete(m);
     if (u.state !== this.state) this.written = false;
     this.state = u.state;
     this.persist();
-    this.arm(u.nextExpiry);
+    const retiredUntil = [...this.retired.values()].map((r) => r.until);
+    this.arm(Math.min(u.nextExpiry ?? Infinity, ...retiredUntil));
     const members = u.listed.map((m) => parseName(m, ROOT));
-    const transfer = catalogTransfer(u.listed.flatMap((m) => this.lastTransfer.get(m) ?? []));
+    const transfer = catalogTransfer([
+      ...u.listed.flatMap((m) => this.lastTransfer.get(m) ?? []),
+      ...[...this.retired.values()].map((r) => r.transfer),
+    ]);
     const key = catalogKey(members, transfer);
     if (this.built?.key !== key) {
       const zone = buildCatalog(this.o.name, members, transfer, (hash) => this.o.autoSerial(this.origin, hash));
@@ -123,10 +140,11 @@ export class ServerCatalog {
     }
   }
 
-  private arm(at: number | undefined): void {
+  /** Arms the timer for `at` (ms; Infinity: nothing to wait for). */
+  private arm(at: number): void {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
-    if (at === undefined || this.closed) return;
+    if (!Number.isFinite(at) || this.closed) return;
     const delay = Math.min(Math.max(at - this.o.now(), 0), EXPIRY_CHECK_MS);
     this.cancelTimer = this.o.timers.after(delay, () => {
       this.cancelTimer = undefined;

@@ -426,8 +426,16 @@ async function startZones(
     },
   });
   shutdown.add(() => poller.close());
-  publisher.onPublished(poller);
-  for (const v of publisher.served().values()) poller.published(v);
+  // The catalog is not watched: a secondary that does not read catalogs (NSD before 4.9) never serves it, and
+  // that is no lag of the zones it does serve (its NOTIFY for the catalog is answered with an error, logged once).
+  const watched = (v: { origin: string }): boolean => v.origin.toLowerCase() !== catalog?.origin;
+  publisher.onPublished({
+    published: (v) => {
+      if (watched(v)) poller.published(v);
+    },
+    withdrawn: (origin) => poller.withdrawn(origin),
+  });
+  for (const v of publisher.served().values()) if (watched(v)) poller.published(v);
   const secondaryLag = opts.secondaryLag ?? SECONDARY_LAG_DEFAULT;
 
   const ctx = { logger, shutdown };

@@ -116,6 +116,27 @@ describe('ServerCatalog', () => {
     again.close();
   });
 
+  it("a dropped member's secondaries keep their permission and NOTIFY for one more grace, to learn of the drop", () => {
+    const time = new FakeTime();
+    const expired = { n: 0 };
+    const c = make(time, expired);
+    c.withCatalog([a, b]);
+    c.withCatalog([]); // both files gone: both linger
+    time.advance(60_000);
+    expect(expired.n).toBe(1);
+    const dropped = catalogOf(c.withCatalog([]))!;
+    expect(listed(dropped)).toEqual([]);
+    expect(dropped.transfer.allow.map((x) => x.key ?? x.address?.text)).toEqual(['xfr.', '198.51.100.0/24']);
+    expect(dropped.transfer.notify.map((n) => n.address)).toEqual(['192.0.2.7']);
+    time.advance(60_000);
+    expect(expired.n).toBe(2);
+    const later = catalogOf(c.withCatalog([]))!;
+    expect(later.transfer.allow).toEqual([]);
+    expect(later.transfer.notify).toEqual([]);
+    expect(time.dueTimes()).toEqual([]);
+    c.close();
+  });
+
   it('a member gone while the server was down starts its grace at the next start', () => {
     const time = new FakeTime();
     make(time, { n: 0 }).withCatalog([a, b]);
