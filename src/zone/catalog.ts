@@ -46,8 +46,9 @@ function memberTexts(members: Iterable<Name>): string[] {
 
 /**
  * The catalog's zone source: its records in presentation form, unsigned (a catalog is not for resolution,
- * RFC 9432 §7: only its consumers read it, by transfer, and neither Knot nor BIND asks for signatures on it),
- * serial `auto` (the server's serial rules: it rises on every change of the member list).
+ * RFC 9432 §1, §7: only its consumers read it, by transfer, and its integrity comes from TSIG; BIND does not
+ * validate transfers, Knot only where `dnssec-validation: on` is set for the catalog, docs/catalog.md), serial
+ * `auto` (the server's serial rules: it rises on every change of the member list).
  */
 export function catalogSource(catalog: Name, members: Iterable<Name>, transfer: TransferSettings): ZoneSource {
   const origin = nameToText(catalog);
