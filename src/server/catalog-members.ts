@@ -4,9 +4,12 @@
  * zone as soon as it leaves the catalog (RFC 9432 §5.3), on every secondary at once: the grace keeps a mistyped
  * `mv` or a half-edited file from deleting a production zone everywhere. A zone that comes back within the grace
  * never left the catalog (and keeps its member ID, which depends on its name only). Pure: the caller gives the
- * time and keeps the state (state/catalog.ts) across restarts.
+ * time and keeps the state (state/catalog.ts) across restarts, with the `transfer:` of the zones without a file
+ * in the form it is kept in (keptOf, transferOf).
  */
-import type { CatalogState } from '../state/catalog.js';
+import type { CatalogState, KeptTransfer } from '../state/catalog.js';
+import { addressBytes, parsePrefix } from '../zone/prefix.js';
+import type { NotifyTarget, TransferAllow, TransferSettings } from '../zone/settings.js';
 
 export interface MembersUpdate {
   /** The members to list now, sorted. */
@@ -49,4 +52,28 @@ export function updateMembers(
     state: same ? before : { members, removed },
     nextExpiry: ends.length > 0 ? Math.min(...ends) : undefined,
   };
+}
+
+/** A `transfer:` as catalog.json keeps it for a zone without its file (`until`: dropped, kept until then). */
+export function keptOf(t: TransferSettings, until?: number): KeptTransfer {
+  const allow = t.allow.map((a) => ({ key: a.key ?? null, address: a.address?.text ?? null }));
+  const notify = t.notify.map((n) => ({ address: n.address, port: n.port, key: n.key ?? null }));
+  return until === undefined ? { allow, notify } : { allow, notify, until };
+}
+
+/** The settings of a kept `transfer:`; an entry that no longer reads (an edited file) is left out. */
+export function transferOf(k: KeptTransfer): TransferSettings {
+  const allow: TransferAllow[] = [];
+  for (const a of k.allow) {
+    try {
+      const address = a.address === null ? undefined : parsePrefix(a.address);
+      if (a.key !== null || address) allow.push({ key: a.key ?? undefined, address, line: 0 });
+    } catch {
+      // not a prefix: allows nothing
+    }
+  }
+  const notify: NotifyTarget[] = k.notify
+    .filter((n) => addressBytes(n.address) && Number.isInteger(n.port) && n.port >= 1 && n.port <= 65535)
+    .map((n) => ({ address: n.address, port: n.port, key: n.key ?? undefined, line: 0 }));
+  return { allow, notify };
 }

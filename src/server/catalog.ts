@@ -16,9 +16,9 @@ import { RCODE } from '../wire/types.js';
 import { buildCatalog, catalogKey, catalogTransfer } from '../zone/catalog.js';
 import type { TransferSettings } from '../zone/settings.js';
 import type { Zone } from '../zone/zone.js';
-import { readCatalogState, saveCatalogState, type CatalogState } from '../state/catalog.js';
+import { readCatalogState, saveCatalogState, type CatalogState, type KeptTransfer } from '../state/catalog.js';
 import type { Clock, Timers } from './clock.js';
-import { updateMembers } from './catalog-members.js';
+import { keptOf, transferOf, updateMembers } from './catalog-members.js';
 import { bareResponse, firstQuestionEnd, type Responder, type Snapshot } from './handler.js';
 import { transferAllowed } from './transfer.js';
 
@@ -57,7 +57,8 @@ function isMember(z: Zone): boolean {
 export class ServerCatalog {
   readonly origin: string;
   private state: CatalogState;
-  private written = true;
+  /** What catalog.json holds (as its JSON), so that it is written only when it changes. */
+  private written: string;
   /** The `transfer:` of each member as last loaded, so a lingering one keeps its secondaries' permissions. */
   private readonly lastTransfer = new Map<string, TransferSettings>();
   /**
@@ -75,6 +76,10 @@ export class ServerCatalog {
     const r = readCatalogState(o.stateDir, this.origin);
     if (r.problem) o.logger.warn('catalog-state-ignored', { problem: r.problem, note: 'the grace starts again' });
     this.state = r.state;
+    for (const [m, k] of Object.entries(r.kept ?? {}))
+      if (k.until === undefined) this.lastTransfer.set(m, transferOf(k));
+      else this.retired.set(m, { transfer: transferOf(k), until: k.until });
+    this.written = JSON.stringify([r.state, r.kept ?? {}]);
   }
 
   /** The zones to serve: `zones` and the catalog of them (left out, with an error, when a zone has its name). */
@@ -110,9 +115,8 @@ export class ServerCatalog {
         this.retired.set(m, { transfer: t, until: now + graceMs });
       }
     for (const [m, r] of [...this.retired]) if (r.until <= now || u.listed.includes(m)) this.retired.delete(m);
-    if (u.state !== this.state) this.written = false;
     this.state = u.state;
-    this.persist();
+    this.persist(current);
     const retiredUntil = [...this.retired.values()].map((r) => r.until);
     this.arm(Math.min(u.nextExpiry ?? Infinity, ...retiredUntil));
     const members = u.listed.map((m) => parseName(m, ROOT));
@@ -128,12 +132,16 @@ export class ServerCatalog {
     return [...zones, this.built.zone];
   }
 
-  /** Writes the state when it changed (or an earlier write failed). */
-  private persist(): void {
-    if (this.written) return;
+  /** Writes the state when it changed (or an earlier write failed); `current`: the members with a file. */
+  private persist(current: ReadonlySet<string>): void {
+    const kept: Record<string, KeptTransfer> = {};
+    for (const [m, t] of this.lastTransfer) if (!current.has(m)) kept[m] = keptOf(t);
+    for (const [m, r] of this.retired) kept[m] = keptOf(r.transfer, r.until);
+    const doc = JSON.stringify([this.state, kept]);
+    if (doc === this.written) return;
     try {
-      saveCatalogState(this.o.stateDir, this.origin, this.state);
-      this.written = true;
+      saveCatalogState(this.o.stateDir, this.origin, this.state, kept);
+      this.written = doc;
     } catch (e) {
       this.o.logger.error('catalog-state-write-failed', { error: String(e), note: 'retried at the next rebuild' });
       this.o.onStateFailed?.(e);

@@ -4,7 +4,8 @@
  * the grace), and an unchanged update returns the same state object (nothing to write).
  */
 import { describe, expect, it } from 'vitest';
-import { updateMembers } from '../../src/server/catalog-members.js';
+import { keptOf, transferOf, updateMembers } from '../../src/server/catalog-members.js';
+import { parsePrefix } from '../../src/zone/prefix.js';
 import { EMPTY_CATALOG_STATE } from '../../src/state/catalog.js';
 
 const GRACE = 60_000;
@@ -53,5 +54,47 @@ describe('updateMembers', () => {
   it('grace 0: a vanished member goes at once', () => {
     const s0 = updateMembers(EMPTY_CATALOG_STATE, set('a.example.'), 0, 0).state;
     expect(updateMembers(s0, set(), 0, 1).listed).toEqual([]);
+  });
+});
+
+describe('keptOf and transferOf', () => {
+  it('round-trip a transfer: section (allow by key, address or both; notify with and without key)', () => {
+    const t = {
+      allow: [
+        { key: 'xfr.', address: undefined, line: 3 },
+        { key: undefined, address: parsePrefix('2001:db8::/48'), line: 4 },
+        { key: 'xfr.', address: parsePrefix('192.0.2.0/24'), line: 5 },
+      ],
+      notify: [
+        { address: '192.0.2.7', port: 5300, key: 'xfr.', line: 6 },
+        { address: '::1', port: 53, key: undefined, line: 7 },
+      ],
+    };
+    const k = keptOf(t, 42);
+    expect(k.until).toBe(42);
+    const back = transferOf(JSON.parse(JSON.stringify(k)));
+    expect(back.allow.map((a) => [a.key, a.address?.text, a.address?.length])).toEqual([
+      ['xfr.', undefined, undefined],
+      [undefined, '2001:db8::/48', 48],
+      ['xfr.', '192.0.2.0/24', 24],
+    ]);
+    expect(back.notify.map((n) => [n.address, n.port, n.key])).toEqual([
+      ['192.0.2.7', 5300, 'xfr.'],
+      ['::1', 53, undefined],
+    ]);
+  });
+
+  it('an entry that does not read any more allows or notifies nothing', () => {
+    const back = transferOf({
+      allow: [
+        { key: null, address: 'nowhere' },
+        { key: null, address: null },
+      ],
+      notify: [
+        { address: 'nowhere', port: 53, key: null },
+        { address: '192.0.2.1', port: 0, key: null },
+      ],
+    });
+    expect(back).toEqual({ allow: [], notify: [] });
   });
 });

@@ -90,7 +90,7 @@ describe('ServerCatalog', () => {
     expect(catalogOf(c.withCatalog([a, b, plain]))).toBe(cat);
   });
 
-  it('a vanished member stays for the grace, the timer rebuilds at its end, and a restart keeps the time', () => {
+  it('a vanished member stays for the grace, the timer rebuilds at its end; a restart keeps the time and permissions', () => {
     const time = new FakeTime();
     const expired = { n: 0 };
     const c = make(time, expired);
@@ -112,8 +112,18 @@ describe('ServerCatalog', () => {
     expect(expired.n).toBe(1);
     const after = catalogOf(again.withCatalog([a]))!;
     expect(listed(after)).toEqual(['a.example.']);
-    expect(after.transfer.allow.map((x) => x.key ?? x.address?.text)).toEqual(['xfr.']);
+    // b's secondaries were kept in catalog.json across the restart: they may still read the catalog without b,
+    // for one more grace, and then no more.
+    expect(after.transfer.allow.map((x) => x.key ?? x.address?.text)).toEqual(['xfr.', '198.51.100.0/24']);
+    const third = make(time, expired);
+    expect(catalogOf(third.withCatalog([a]))!.transfer.allow.map((x) => x.key ?? x.address?.text)).toEqual([
+      'xfr.',
+      '198.51.100.0/24',
+    ]);
     again.close();
+    time.advance(60_000);
+    expect(catalogOf(third.withCatalog([a]))!.transfer.allow.map((x) => x.key ?? x.address?.text)).toEqual(['xfr.']);
+    third.close();
   });
 
   it("a dropped member's secondaries keep their permission and NOTIFY for one more grace, to learn of the drop", () => {

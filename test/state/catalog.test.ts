@@ -28,7 +28,22 @@ describe('catalog.json', () => {
     });
     expect(readCatalogState(dir, 'catalog.invalid.')).toEqual({
       state: { members: ['a.example.', 'b.example.'], removed: { 'b.example.': at } },
+      kept: {},
     });
+  });
+
+  it('round-trips the kept transfer settings of zones without a file; malformed parts are left out', () => {
+    const kept = {
+      'b.example.': { allow: [{ key: 'xfr.', address: null }], notify: [{ address: '192.0.2.7', port: 53, key: null }] },
+      'c.example.': { allow: [{ key: null, address: '198.51.100.0/24' }], notify: [], until: 5000 },
+    };
+    saveCatalogState(dir, 'catalog.invalid.', { members: ['b.example.'], removed: { 'b.example.': 1000 } }, kept);
+    expect(readCatalogState(dir, 'catalog.invalid.').kept).toEqual(kept);
+    writeFileSync(
+      join(dir, CATALOG_FILE),
+      JSON.stringify({ version: 1, catalog: 'catalog.invalid.', kept: { 'd.': { allow: 'x', notify: [{ port: 1 }] } } }),
+    );
+    expect(readCatalogState(dir, 'catalog.invalid.').kept).toEqual({ 'd.': { allow: [], notify: [] } });
   });
 
   it("another catalog's file is not used", () => {
