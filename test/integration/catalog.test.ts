@@ -3,7 +3,8 @@
  * `catalog-template`) and BIND (`catalog-zones`, `allow-new-zones yes`), each configured once, with the catalog
  * zone only, as the README shows. A new zone file with `transfer:` is served by both within 5 s with no edit of
  * their configuration; a removed one stays while the (short) grace runs and is dropped by both after it; the
- * catalog itself is REFUSED (SOA, AXFR, a name in it) to a client without the key, and transferred with it.
+ * catalog itself is REFUSED (SOA, AXFR, a name in it) to a client without the key, and transferred with it. A
+ * restart of dane-ns during the grace does not start it again.
  *
  * The tools are required (knotd, named, kdig): a missing one fails.
  */
@@ -148,6 +149,17 @@ async function bothServe(zone: string, want: boolean, withinMs: number): Promise
 const logs = (): string =>
   `--- knot\n${knot?.log().slice(-3000)}\n--- bind\n${bind?.log().slice(-3000)}\n--- dane-ns\n${server?.logs().slice(-3000)}`;
 
+/** dane-ns with the catalog and the short grace, on `port`, with the test's zones, keys and state. */
+const startServer = (port: number): Promise<DaneNsInstance> =>
+  startDaneNs({
+    zonesDir: zones,
+    keysDir: keys,
+    stateDir: join(base, 'state'),
+    port,
+    extraArgs: ['--catalog', CATALOG, '--catalog-grace', `${GRACE_S}s`],
+    startTimeoutMs: 60_000,
+  });
+
 beforeAll(async () => {
   mkdirSync(zones, { recursive: true });
   const printed = await exec(process.execPath, [CLI, 'tsig', 'generate', KEY, '--keys', keys]);
@@ -155,14 +167,7 @@ beforeAll(async () => {
   const [dnsPort, kp, bp] = await freePorts(3);
   [knotPort, bindPort] = [kp!, bp!];
   writeFileSync(join(zones, 'first.example.yaml'), zoneText());
-  server = await startDaneNs({
-    zonesDir: zones,
-    keysDir: keys,
-    stateDir: join(base, 'state'),
-    port: dnsPort!,
-    extraArgs: ['--catalog', CATALOG, '--catalog-grace', `${GRACE_S}s`],
-    startTimeoutMs: 60_000,
-  });
+  server = await startServer(dnsPort!);
   const kdir = join(base, 'knot');
   const bdir = join(base, 'bind');
   mkdirSync(join(kdir, 'db'), { recursive: true });
@@ -195,7 +200,7 @@ describe('the catalog zone with Knot and BIND as its consumers', () => {
     expect(axfr.stdout).toMatch(/^[0-9a-f]{40}\.zones\.catalog\.invalid\.\s+0\s+IN\s+PTR\s+first\.example\.$/m);
   });
 
-  it('a new zone file is served by both within 5 s; a removed one stays during the grace, then goes', async () => {
+  it('a new zone file is served by both within 5 s; a removed one stays during the grace (across a restart), then goes', async () => {
     writeFileSync(join(zones, 'second.example.yaml'), zoneText());
     const took = await bothServe('second.example.', true, 5_000);
     expect(took).toBeLessThan(5_000);
@@ -205,13 +210,24 @@ describe('the catalog zone with Knot and BIND as its consumers', () => {
     // dane-ns stops serving it at once; the secondaries keep it while the grace runs.
     await delay(1_000);
     expect(await soa(server.port, 'second.example.', true)).toBe('REFUSED');
-    while (Date.now() - removedAt < (GRACE_S - 2) * 1000) {
-      expect(await soa(knotPort, 'second.example.'), logs()).toBe('NOERROR aa');
-      expect(await soa(bindPort, 'second.example.'), logs()).toBe('NOERROR aa');
-      await delay(1_000);
-    }
+    const stillServed = async (untilS: number): Promise<void> => {
+      while (Date.now() - removedAt < untilS * 1000) {
+        expect(await soa(knotPort, 'second.example.'), logs()).toBe('NOERROR aa');
+        expect(await soa(bindPort, 'second.example.'), logs()).toBe('NOERROR aa');
+        await delay(1_000);
+      }
+    };
+    await stillServed(GRACE_S / 2);
+    // A restart half way: the removal time is kept (catalog.json), so the grace does not start again.
+    const port = server.port;
+    await server.stop();
+    server = await startServer(port);
+    await stillServed(GRACE_S - 2);
     await bothServe('second.example.', false, 15_000);
-    expect(Date.now() - removedAt).toBeGreaterThanOrEqual(GRACE_S * 1000);
+    const gone = Date.now() - removedAt;
+    expect(gone).toBeGreaterThanOrEqual(GRACE_S * 1000);
+    // A grace started again at the restart would have ended after 1.5 graces.
+    expect(gone).toBeLessThan(GRACE_S * 1000 + 4_000);
     // The other member is untouched.
     expect(await soa(knotPort, 'first.example.')).toBe('NOERROR aa');
     expect(await soa(bindPort, 'first.example.')).toBe('NOERROR aa');
