@@ -1,12 +1,12 @@
 /**
  * `dane-ns serve` and the environment: DANE_NS_ZONES, DANE_NS_KEYS, DANE_NS_STATE, DANE_NS_LISTEN
- * (comma-separated), DANE_NS_HTTP, DANE_NS_UDP_ENGINE, DANE_NS_LOG_QUERIES, DANE_NS_CATALOG and
- * DANE_NS_CATALOG_GRACE each take effect in the built
- * server (its "listening" log lines, the files it writes, its query log), the flags win over them, and without
- * either the directories are ./zones, ./keys and ./state. Bad values of flags and variables are usage errors that
- * name them (exit 2, before anything starts).
+ * (comma-separated), DANE_NS_HTTP, DANE_NS_UDP_ENGINE, DANE_NS_LOG_QUERIES, DANE_NS_CATALOG and DANE_NS_CATALOG_GRACE
+ * each take effect in the built server (its "listening" log lines, the files it writes, its query log), the flags
+ * win over them, and without either the directories are ./zones, ./keys and ./state. Bad values of flags and
+ * variables are usage errors that name them (exit 2, before anything starts); a catalog name that a zone file
+ * serves stops the start (exit 1).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -232,6 +232,22 @@ describe('dane-ns serve and the environment', () => {
     expect(readdirSync(join(w.cwd, 'keys')).some((f) => f.startsWith('Kenv.example.+013+'))).toBe(true);
     expect(existsSync(join(w.cwd, 'state'))).toBe(true);
     await s.stop();
+  });
+});
+
+describe('serve --catalog with the name of a served zone', () => {
+  it('exits 1 with one line: the catalog needs a name of its own', async () => {
+    const w = workdir('catalog-taken');
+    const args = ['--zones', w.zones, '--keys', w.keys, '--state', w.state, '--catalog', 'ENV.example'];
+    const r = spawnSync(process.execPath, [CLI, 'serve', ...args, '--listen', `127.0.0.1:${await freePort()}`], {
+      cwd: w.cwd,
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toBe(
+      'dane-ns: --catalog env.example.: a zone file serves this name; the catalog needs a name of its own\n',
+    );
   });
 });
 
