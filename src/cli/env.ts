@@ -30,6 +30,10 @@ export interface Defaults {
   logQueries(): boolean;
   /** DANE_NS_RESOLVER (ADDR[:PORT] or none), else undefined: the first nameserver of /etc/resolv.conf */
   resolver(): string | undefined;
+  /** DANE_NS_COOKIE_SECRET (32 hex digits), else undefined: the server's own rotated secret */
+  cookieSecret(): Uint8Array | undefined;
+  /** DANE_NS_COOKIE_SECRET_FILE (a file holding the 32 hex digits), else undefined */
+  cookieSecretFile(): string | undefined;
   /** DANE_NS_CATALOG (a domain name), else no catalog zone */
   catalog(): string | undefined;
   /** DANE_NS_CATALOG_GRACE (a duration: 3600, 1h, 1d), else undefined: server/catalog.ts's default */
@@ -71,6 +75,11 @@ export function environmentDefaults(env: Readonly<Record<string, string | undefi
       if (text !== undefined) resolverSetting('DANE_NS_RESOLVER', text);
       return text;
     },
+    cookieSecret: () => {
+      const text = get('DANE_NS_COOKIE_SECRET');
+      return text === undefined ? undefined : cookieSecretHex('DANE_NS_COOKIE_SECRET', text);
+    },
+    cookieSecretFile: () => get('DANE_NS_COOKIE_SECRET_FILE'),
     catalog: () => {
       const text = get('DANE_NS_CATALOG');
       return text === undefined ? undefined : catalogName('DANE_NS_CATALOG', text);
@@ -100,6 +109,17 @@ export function udpEngine(source: string, text: string): UdpEngine {
   if (!(UDP_ENGINES as readonly string[]).includes(text))
     throw new UsageError(`${source}: expected auto, batch or dgram (got "${text}")`);
   return text as UdpEngine;
+}
+
+/**
+ * A server cookie secret shared by several servers: 32 hex digits, 16 octets (RFC 9018 §4.4's SipHash-2-4 key,
+ * Knot's `cookie-secret`); white space around it is ignored. The error never repeats the value (a secret).
+ */
+export function cookieSecretHex(source: string, text: string): Uint8Array {
+  const t = text.trim();
+  if (!/^[0-9a-fA-F]{32}$/.test(t))
+    throw new UsageError(`${source}: expected 32 hex digits (16 octets), got ${t.length} characters`);
+  return Buffer.from(t, 'hex');
 }
 
 /** The directory --zones, --keys or --state names, else its variable's, else the default. */

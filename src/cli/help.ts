@@ -19,7 +19,7 @@ export const COMMANDS: readonly Command[] = [
     topic: 'serve',
     name: 'serve',
     options:
-      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--tcp-per-source N] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN] [--secondary-lag SECONDS] [--resolver ADDR[:PORT]|none] [--catalog NAME] [--catalog-grace DURATION]',
+      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--tcp-per-source N] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN] [--secondary-lag SECONDS] [--resolver ADDR[:PORT]|none] [--cookie-secret HEX | --cookie-secret-file PATH] [--catalog NAME] [--catalog-grace DURATION]',
     summary: 'serve the zones directory over UDP and TCP',
   },
   {
@@ -176,7 +176,8 @@ const DETAILS = {
                        REFUSED to the rest; transfers keep their own ACL (transfer.allow). Default: everyone
   --rrl RATE           UDP response rate limit: identical responses a second per client network
                        (answer per name and type, NODATA per name, NXDOMAIN per zone, referral per
-                       delegation, errors per network); 0 turns it off; default 200 (NSD's). Never TCP
+                       delegation, errors per network; from a wildcard: per wildcard); 0 turns it off;
+                       default 200 (NSD's). Never TCP
   --rrl-slip N         send every Nth limited response truncated (TC: real clients retry over TCP), drop
                        the others; 0 drops all, 1 truncates all; default 2
   --rrl-exempt PREFIX  never limited; repeatable; default 127.0.0.0/8 and ::1 (loopback); giving the flag
@@ -184,12 +185,17 @@ const DETAILS = {
   --rrl-ipv4-prefix LEN, --rrl-ipv6-prefix LEN
                        the client network of the limit: default /24 and /56
   --tcp-per-source N   TCP connections one client address may hold (secondaries exempt); default 64,
-                       0: no limit. Beyond it its new connections are closed at once
+                       0: no limit. Beyond it its new connections are closed at once. An IPv6 /64 counts
+                       as one address (one site holds all of it)
   --secondary-lag S    /healthz fails when a watched server (transfer.notify or transfer.check) stays behind
                        the served serial longer than S seconds; default 300
   --resolver ADDR[:PORT]  the recursive resolver that finds a zone's parent name servers for the DS check
                        when dnssec.parent is not set; default the first nameserver of /etc/resolv.conf;
                        none: ask no resolver (such zones' parent DS is not checked)  (env DANE_NS_RESOLVER)
+  --cookie-secret HEX  the server cookie secret, 32 hex digits (16 octets), shared by servers behind one
+                       anycast address: each accepts the others' cookies. Never rotated; the state file
+                       is not used  (env DANE_NS_COOKIE_SECRET)
+  --cookie-secret-file PATH  the same, read from a file  (env DANE_NS_COOKIE_SECRET_FILE)
   --catalog NAME       serve the catalog zone NAME (RFC 9432 v2) listing every zone with transfer:, for
                        secondaries that read catalogs (Knot, BIND); only the members' secondaries may query
                        or transfer it; off by default  (env DANE_NS_CATALOG; docs/catalog.md)
@@ -201,7 +207,8 @@ also reloads the zones; SIGTERM/SIGINT stop.
 A zone file with an error at start-up is reported as file:line: reason, and the server exits 1.
 The server listens on <state>/control.sock (mode 0600) for dane-ns status, reload and zone list; a second server
 with the same state directory exits 1 naming the first one's pid (docs/control.md).
-DNS cookies (RFC 7873, RFC 9018) are always answered; the secret is <state>/cookie-secret.json, rotated daily.`,
+DNS cookies (RFC 7873, RFC 9018) are always answered; the secret is <state>/cookie-secret.json, rotated daily,
+unless --cookie-secret gives one.`,
   ds: `Prints the DS record (digest type 2, SHA-256) of each current key-signing key of ZONE in zone-file syntax
 (during a KSK rollover the old and the new one; pending and retired keys not): give these to your registrar or
 parent zone. Keys are read from DIR (default ./keys, env DANE_NS_KEYS); the server creates them on its first

@@ -6,7 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { createLogger } from '../log.js';
 import { startServer } from '../server/serve.js';
 import { count, hostPort, noPositionals, parseOptions, seconds } from './args.js';
-import { guardOptions } from './serve-guard.js';
+import { cookieSecret, guardOptions } from './serve-guard.js';
 import { catalogName, directory, graceDuration, resolverSetting, udpEngine } from './env.js';
 import type { Io } from './io.js';
 import { printHelp } from './help.js';
@@ -34,6 +34,8 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
       'rrl-ipv6-prefix',
       'secondary-lag',
       'resolver',
+      'cookie-secret',
+      'cookie-secret-file',
       'catalog',
       'catalog-grace',
     ],
@@ -52,6 +54,7 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
   const http = httpFlag !== undefined ? httpFlag || undefined : d.http();
   const logQueries = a.has('log-queries') || d.logQueries();
   const guard = guardOptions(a);
+  const secret = cookieSecret(a, d);
   const perSourceFlag = a.value('tcp-per-source');
   const tcpPerSource = perSourceFlag !== undefined ? count('--tcp-per-source', perSourceFlag, 65535) : undefined;
   const lagFlag = a.value('secondary-lag');
@@ -105,6 +108,7 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
     ...(http !== undefined ? { http } : {}),
     logQueries,
     ...guard,
+    ...(secret !== undefined ? { cookieSecret: secret } : {}),
     ...(tcpPerSource !== undefined ? { tcpPerSource } : {}),
     ...(secondaryLag !== undefined ? { secondaryLag } : {}),
     ...(resolver !== undefined ? { resolver } : {}),

@@ -242,6 +242,18 @@ export function referralSource(zone: Zone, qname: Name): ZoneNode | null {
 }
 
 /**
+ * The wildcard whose expansion answered `qname` itself (RFC 4592 §3.3.1): the first answer RRset's when it is
+ * owned by the qname, or the node of a wildcard NODATA; null for every other answer (exact names, DNAME,
+ * NXDOMAIN, referrals). Response rate limiting counts such answers per wildcard, not per name asked.
+ */
+export function answeringWildcard(a: Answer, qname: Name): ZoneNode | null {
+  const first = a.answer[0];
+  if (first) return first.owner.key === qname.key ? (first.wildcard ?? null) : null;
+  const o = a.outcome;
+  return o.kind === 'nodata' && o.name.key === qname.key && o.node.name.key !== qname.key ? o.node : null;
+}
+
+/**
  * The wildcard node that `answerInZone` expands for `qname` at its first hop (RFC 4592 §3.3.1: no node at the
  * name, no cut above it, no DNAME at the closest encloser, which has a wildcard child), when that answer depends
  * on the qname only as the owner of what it expands: null otherwise, and for a wildcard owning a CNAME or NS (an

@@ -5,6 +5,9 @@
  * cookie lives (RFC 9018 §4.3), so no client ever sees its cookie refused because of a rotation. A file that
  * cannot be read or written is reported and the secret lives in memory only: cookies still work, they are new
  * after a restart (the cost is one round trip per client: RFC 7873 §5.2.3 answers a stale cookie normally).
+ * Servers behind one anycast address, or several instances a client may reach in turn, are given one secret
+ * instead (`serve --cookie-secret`, as Knot's `cookie-secret`; RFC 9018 §4.4 asks for the same secret on all of
+ * them): then it is the only one, never rotated, and the state file is neither read nor written.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -33,8 +36,14 @@ export class CookieSecrets {
     stateDir: string,
     now: number,
     private readonly onError: (what: string, error: string) => void = () => {},
+    /** A secret shared with other servers (16 octets): used alone, never rotated, no state file. */
+    private readonly shared?: Uint8Array,
   ) {
     this.file = join(stateDir, COOKIE_SECRET_FILE);
+    if (shared) {
+      this.list = [shared];
+      return;
+    }
     const stored = this.read();
     if (stored) {
       this.list = [Buffer.from(stored.current, 'hex')];
@@ -47,7 +56,7 @@ export class CookieSecrets {
 
   /** The secrets a server cookie is checked against, current first (rotated first when due). */
   secrets(now: number): readonly Uint8Array[] {
-    this.rotateIfDue(now);
+    if (!this.shared) this.rotateIfDue(now);
     return this.list;
   }
 

@@ -12,7 +12,7 @@
 import { RCODE } from '../wire/types.js';
 import type { AddressPrefix } from '../zone/settings.js';
 import { addressBytes } from '../zone/prefix.js';
-import { bareResponse, firstQuestionEnd } from './handler.js';
+import { bareResponse, firstQuestionEnd, type ResponseNote } from './handler.js';
 import {
   checkCookie,
   findCookie,
@@ -34,6 +34,8 @@ export interface GuardOptions {
   readonly rrl?: RrlOptions & { readonly exempt: readonly AddressPrefix[] };
   /** The server cookie secrets; absent: COOKIE options are ignored (answered as without one). */
   readonly cookies?: CookieSecrets;
+  /** Filled in by the handler (handler.ts): which wildcard answered, so that RRL counts per wildcard. */
+  readonly note?: ResponseNote;
   /** Milliseconds since the epoch. */
   readonly now: () => number;
   readonly counters: GuardCounters;
@@ -101,6 +103,7 @@ export function withGuard(handler: Handler, opts: GuardOptions): Handler {
   const { allowQuery, cookies, counters, now } = opts;
   const limiter = opts.rrl && opts.rrl.rate > 0 ? new RateLimiter(opts.rrl, now) : null;
   const exempt = opts.rrl?.exempt ?? [];
+  const note: ResponseNote = opts.note ?? { wildcard: null };
   // The same client shows up again and again under load: keep its address octets.
   let lastText = '';
   let lastIp: Uint8Array | null = null;
@@ -122,6 +125,8 @@ export function withGuard(handler: Handler, opts: GuardOptions): Handler {
     if (!ip) return handler(query, transport, remote);
     let out: Uint8Array | null;
     let proven = false;
+    // Cleared first: an answer that does not come from the handler (REFUSED here, an UPDATE) has no wildcard.
+    note.wildcard = null;
     if (allowQuery && !inPrefixes(allowQuery, ip)) {
       counters.aclRefused++;
       out = withOurOpt(bareResponse(query, RCODE.REFUSED, firstQuestionEnd(query)), query);
@@ -148,7 +153,7 @@ export function withGuard(handler: Handler, opts: GuardOptions): Handler {
       } else out = handler(query, transport, remote);
     }
     if (out === null || transport !== 'udp' || !limiter || proven || inPrefixes(exempt, ip)) return out;
-    const action = limiter.decide(ip, out);
+    const action = limiter.decide(ip, out, note.wildcard);
     if (action === 'pass') return out;
     if (action === 'drop') {
       counters.rrlDropped++;

@@ -15,7 +15,7 @@
 import { decodeMessage, type Message } from '../wire/message.js';
 import { WireError } from '../wire/errors.js';
 import { CLASS_IN, OPCODE, RCODE, T } from '../wire/types.js';
-import { absentTypes, answerQuery } from '../query/answer.js';
+import { absentTypes, answeringWildcard, answerQuery } from '../query/answer.js';
 import type { ZoneSet } from '../zone/set.js';
 import type { Zone } from '../zone/zone.js';
 import type { ZoneSecurity } from '../query/security.js';
@@ -25,7 +25,7 @@ import { peekSimpleQuery } from './fastpath.js';
 import { NegativeCache, respondNxdomain } from './negative.js';
 import type { Remote, Transport } from './transport.js';
 import type { TsigKey } from '../dnssec/tsigalg.js';
-import { ResponseCache } from './response-cache.js';
+import { ResponseCache, type ResponseCacheStats } from './response-cache.js';
 import { replayable, respondWildcard, WildcardCache } from './wildcard.js';
 
 export { ResponseCache } from './response-cache.js';
@@ -47,6 +47,8 @@ export interface SnapshotOptions {
   readonly negativeFragments?: boolean;
   /** Replay wildcard answers from pre-encoded sections (default true; tests compare with false). */
   readonly wildcardFragments?: boolean;
+  /** The counters the response cache adds to (shared by a server's snapshots for /metrics); default its own. */
+  readonly cacheStats?: ResponseCacheStats;
 }
 
 export function makeSnapshot(
@@ -61,7 +63,7 @@ export function makeSnapshot(
   const negative = new NegativeCache(opts.negativeFragments === false ? 0 : 1024 + 2 * nodes);
   // Per wildcard: one fragment per covering NSEC and variant (DO, EDNS, size, type) asked.
   const wildcards = new WildcardCache(opts.wildcardFragments === false ? 0 : 4096 + 4 * nodes);
-  return { zones, cache: new ResponseCache(), security, negative, wildcards };
+  return { zones, cache: new ResponseCache(undefined, opts.cacheStats), security, negative, wildcards };
 }
 
 const OPCODE_SHIFT = 11;
@@ -130,13 +132,25 @@ function fromCache(cached: Uint8Array, query: Uint8Array, questionEnd: number): 
 }
 
 /**
+ * What the handler tells the code around it about the response it just returned, read right after the call
+ * (handlers are synchronous): the wire form of the wildcard owner whose expansion answered the question (RFC
+ * 4592), whichever path answered (response cache, wildcard fragment, full answer), or null. Response rate
+ * limiting (rrl.ts) counts such answers per wildcard, as NSD and Knot do.
+ */
+export interface ResponseNote {
+  wildcard: Uint8Array | null;
+}
+
+/**
  * The handler over whatever snapshot `current` returns (read once per query). It reports nothing: the query
  * counters of /metrics wrap it (metrics.ts) only when the HTTP endpoint is on, so counting costs nothing otherwise.
+ * `note` is filled in for every query (ResponseNote).
  */
-export function createHandler(current: () => Snapshot): Responder {
+export function createHandler(current: () => Snapshot, note: ResponseNote = { wildcard: null }): Responder {
   /** Compression pointer offsets of the response being encoded (for NegativeCache.learn). */
   const pointers: number[] = [];
   return (query, transport, _remote, reserve = 0) => {
+    note.wildcard = null;
     if (query.length < 12) return null;
     const flags = (query[2]! << 8) | query[3]!;
     if (flags & FLAG_QR) return null;
@@ -151,13 +165,14 @@ export function createHandler(current: () => Snapshot): Responder {
     if (fast) {
       const limit = sizeLimit(transport, simple.hasEdns, simple.udpSize);
       const variant = cacheVariant(simple.qtype, simple.dnssecOk, simple.hasEdns, limit);
-      const cached = snap.cache.get(simple.key, variant);
+      const cached = snap.cache.lookup(simple.key, variant);
       if (cached) {
-        return fromCache(cached, query, simple.questionEnd);
+        note.wildcard = cached.wildcard;
+        return fromCache(cached.bytes, query, simple.questionEnd);
       }
       const nx = respondNxdomain(snap, query, simple, limit);
       if (nx) return nx;
-      const wild = respondWildcard(snap, query, simple, limit, variant);
+      const wild = respondWildcard(snap, query, simple, limit, variant, note);
       if (wild) return wild;
     }
 
@@ -194,12 +209,17 @@ export function createHandler(current: () => Snapshot): Responder {
     const limit = sizeLimit(transport, edns !== null, edns ? edns.udpSize : 512) - reserve;
     const variant = cacheVariant(q.type, dnssecOk, edns !== null, limit);
     // (A query the fast path took has missed the cache already.)
-    const cached = reserve === 0 && !fast ? snap.cache.get(q.name.key, variant) : undefined;
-    if (cached) return fromCache(cached, query, qEnd);
+    const cached = reserve === 0 && !fast ? snap.cache.lookup(q.name.key, variant) : undefined;
+    if (cached) {
+      note.wildcard = cached.wildcard;
+      return fromCache(cached.bytes, query, qEnd);
+    }
     const rdcd = flags & (FLAG_RD | FLAG_CD);
 
     const a = answerQuery(snap.zones, { qname: q.name, qtype: q.type, dnssecOk }, (z) => snap.security.get(z));
     const nxdomain = a.outcome.kind === 'nxdomain';
+    const source = nxdomain ? null : answeringWildcard(a, q.name);
+    note.wildcard = source ? source.name.wire : null;
     // Random names under a wildcard or a cut are answered from fragments too (wildcard.ts): pointers are kept.
     const wild = !nxdomain && reserve === 0 && a.zone !== null && replayable(a.zone, q.name);
     if (nxdomain || wild) pointers.length = 0;
@@ -227,7 +247,7 @@ export function createHandler(current: () => Snapshot): Responder {
       // NODATA at an existing name is kept once for every type absent there (random QTYPEs share one entry).
       const absent = absentTypes(a, q.name, sec);
       if (absent) snap.cache.set(q.name.key, variant - q.type, bytes, absent);
-      else snap.cache.set(q.name.key, variant, bytes);
+      else snap.cache.set(q.name.key, variant, bytes, undefined, note.wildcard);
     } else if (!truncated) snap.negative.learn(a, q.name, dnssecOk ? sec : undefined, bytes, edns !== null, pointers);
     return bytes;
   };

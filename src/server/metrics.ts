@@ -12,6 +12,7 @@ import { rcodeToText, T, typeToText } from '../wire/types.js';
 import type { TransferKind, TransferResult } from './transfer.js';
 import type { Handler, StreamHandler, Transport } from './transport.js';
 import { GuardCounters } from './guard.js';
+import type { ResponseCacheStats } from './response-cache.js';
 
 export interface ZoneGauge {
   readonly zone: string;
@@ -79,6 +80,8 @@ export class Metrics {
   certReadFailures = 0;
   /** The query ACL, cookies and rate limiting (guard.ts). */
   readonly guard = new GuardCounters();
+  /** The response cache's counters and its entries now (response-cache.ts); absent: not rendered. */
+  responseCache?: () => ResponseCacheStats & { readonly entries: number };
   readonly started = Date.now();
   /** SOA serial served, per zone (origin text), in publication order. */
   private readonly serials = new Map<string, number>();
@@ -302,6 +305,21 @@ export class Metrics {
     head('dane_ns_journal_bytes', 'gauge', 'Octets of the records held in the IXFR journal.');
     for (const z of zones) if (z.journal) out.push(`dane_ns_journal_bytes{zone="${esc(z.zone)}"} ${z.journal.bytes}`);
     out.push(...this.guard.render());
+    const rc = this.responseCache?.();
+    if (rc) {
+      head('dane_ns_response_cache_hits_total', 'counter', 'Queries answered from the response cache.');
+      out.push(`dane_ns_response_cache_hits_total ${rc.hits}`);
+      head('dane_ns_response_cache_misses_total', 'counter', 'Response cache lookups that found no answer.');
+      out.push(`dane_ns_response_cache_misses_total ${rc.misses}`);
+      head('dane_ns_response_cache_admissions_total', 'counter', 'Answers stored in the response cache.');
+      out.push(`dane_ns_response_cache_admissions_total ${rc.admitted}`);
+      head('dane_ns_response_cache_refused_total', 'counter', 'Answers not stored: the cache full, seen once.');
+      out.push(`dane_ns_response_cache_refused_total ${rc.refused}`);
+      head('dane_ns_response_cache_evictions_total', 'counter', 'Answers taken out of the response cache for room.');
+      out.push(`dane_ns_response_cache_evictions_total ${rc.evicted}`);
+      head('dane_ns_response_cache_entries', 'gauge', 'Answers held in the response cache of the served snapshot.');
+      out.push(`dane_ns_response_cache_entries ${rc.entries}`);
+    }
     if (zones.some((z) => z.secondaries)) {
       head('dane_ns_secondary_serial', 'gauge', 'SOA serial each watched server (notify and check) last answered.');
       for (const z of zones)

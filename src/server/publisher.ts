@@ -16,6 +16,7 @@ import type { ZoneSecurity } from '../query/security.js';
 import type { Clock } from './clock.js';
 import type { Assigned } from './serials.js';
 import { makeSnapshot, type Snapshot } from './handler.js';
+import type { ResponseCacheStats } from './response-cache.js';
 import type { Secured } from './signer.js';
 
 /** Why a new snapshot was published (a log field; transfers and NOTIFY do not depend on it). */
@@ -58,6 +59,8 @@ export class Publisher {
   private versions = new Map<string, ZoneVersion>();
   private sources = new Map<string, Served>();
   private readonly listeners: PublishListener[] = [];
+  /** The response cache counters of every snapshot in turn (/metrics: counters never go back at a reload). */
+  readonly cacheStats: ResponseCacheStats = { hits: 0, misses: 0, admitted: 0, refused: 0, evicted: 0 };
 
   constructor(
     private readonly now: Clock,
@@ -66,7 +69,7 @@ export class Publisher {
     /** Without one, a version's serial is its zone's own SOA serial (given when the zone was built). */
     private readonly assignSerial?: AssignSerial,
   ) {
-    this.snapshot = makeSnapshot(new ZoneSet([]));
+    this.snapshot = makeSnapshot(new ZoneSet([]), undefined, { cacheStats: this.cacheStats });
   }
 
   /** The snapshot the query path answers from (read once per query). */
@@ -163,7 +166,8 @@ export class Publisher {
     this.versions = new Map([...next].map(([key, s]) => [key, s.version]));
     const security = new Map<Zone, ZoneSecurity>();
     for (const { version } of next.values()) if (version.signed) security.set(version.zone, version.signed);
-    this.snapshot = makeSnapshot(new ZoneSet([...next.values()].map((s) => s.version.zone)), security);
+    const zones = new ZoneSet([...next.values()].map((s) => s.version.zone));
+    this.snapshot = makeSnapshot(zones, security, { cacheStats: this.cacheStats });
     for (const v of changed) this.tell((l) => l.published?.(v, reason));
     for (const origin of withdrawn) this.tell((l) => l.withdrawn?.(origin, reason));
   }

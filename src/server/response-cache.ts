@@ -18,16 +18,22 @@
  * string's hash): a miss, such as a random nonexistent name, costs no key of its own.
  */
 
-interface CachedResponse {
+/** A kept response, as `lookup` returns it. */
+export interface CachedResponse {
   readonly variant: number;
   readonly bytes: Uint8Array;
+  /** The wire form of the wildcard owner that answered the name, if one did (rate limiting counts by it). */
+  readonly wildcard: Uint8Array | null;
   /** For an any-type entry (variant with QTYPE 0): whether it answers this QTYPE. */
   readonly answers: ((qtype: number) => boolean) | undefined;
   /** Hit since the clock hand last passed (second chance). */
   ref: boolean;
 }
 
-/** Counters since the cache was made (one per snapshot): what /metrics or a test can read. */
+/**
+ * Counters of the cache, or of every cache of a server when the snapshots share one (publisher.ts): what /metrics
+ * and tests read. A cache dropped with its snapshot counts nothing as evicted.
+ */
 export interface ResponseCacheStats {
   hits: number;
   misses: number;
@@ -54,12 +60,18 @@ export class ResponseCache {
   private count = 0;
   private readonly doorkeeper = new Uint32Array(DOORKEEPER_BITS / 32);
   private doorkeeperAdds = 0;
-  readonly stats: ResponseCacheStats = { hits: 0, misses: 0, admitted: 0, refused: 0, evicted: 0 };
-
-  constructor(private readonly max = 50_000) {}
+  constructor(
+    private readonly max = 50_000,
+    readonly stats: ResponseCacheStats = { hits: 0, misses: 0, admitted: 0, refused: 0, evicted: 0 },
+  ) {}
 
   /** The response for this variant, or an any-type entry that answers its QTYPE. */
   get(nameKey: string, variant: number): Uint8Array | undefined {
+    return this.lookup(nameKey, variant)?.bytes;
+  }
+
+  /** As `get`, with what is kept beside the response. */
+  lookup(nameKey: string, variant: number): CachedResponse | undefined {
     const list = this.map.get(nameKey);
     if (list) {
       const anyType = variant - (variant & QTYPE_MASK);
@@ -70,7 +82,7 @@ export class ResponseCache {
         ) {
           c.ref = true;
           this.stats.hits++;
-          return c.bytes;
+          return c;
         }
       }
     }
@@ -80,15 +92,22 @@ export class ResponseCache {
 
   /**
    * Keeps a response (admission permitting). `answers`: the variant has QTYPE 0 and the entry answers every
-   * QTYPE for which it returns true.
+   * QTYPE for which it returns true. `wildcard`: the owner of the wildcard that answered the name.
    */
-  set(nameKey: string, variant: number, bytes: Uint8Array, answers?: (qtype: number) => boolean): void {
+  set(
+    nameKey: string,
+    variant: number,
+    bytes: Uint8Array,
+    answers?: (qtype: number) => boolean,
+    wildcard: Uint8Array | null = null,
+  ): void {
     const list = this.map.get(nameKey);
     if (list?.some((c) => c.variant === variant)) return;
     const entry: CachedResponse = {
       variant,
       bytes,
       answers,
+      wildcard,
       ref: false,
     };
     if (list && list.length >= MAX_VARIANTS) {

@@ -4,6 +4,8 @@
  * to a victim, so identical answers to one client network are limited, not queries. A token bucket per
  * (source prefix, response class, name):
  *   answer    per qname and qtype          NODATA   per qname
+ *   (an answer or NODATA synthesised from a wildcard: per wildcard owner, `*.example.`, as NSD and Knot do,
+ *   so that a flood of random names under a wildcard shares one bucket)
  *   NXDOMAIN  per zone (the SOA's owner)   referral per delegation (the NS owner)
  *   error     per source prefix only (FORMERR, SERVFAIL, NOTIMP, REFUSED...)
  * The bucket holds `rate` tokens (one second's worth) and refills at `rate` per second. A response without a
@@ -58,9 +60,12 @@ export class RateLimiter {
     this.seed = randomBytes(4).readUInt32LE(0);
   }
 
-  /** What to do with `response` to a client at `ip` (4 or 16 octets). */
-  decide(ip: Uint8Array, response: Uint8Array): RrlAction {
-    const h = this.flowHash(ip, response);
+  /**
+   * What to do with `response` to a client at `ip` (4 or 16 octets). `wildcard`: the wire form of the wildcard
+   * owner whose expansion answered the question (handler.ts's ResponseNote), which then names the flow.
+   */
+  decide(ip: Uint8Array, response: Uint8Array, wildcard: Uint8Array | null = null): RrlAction {
+    const h = this.flowHash(ip, response, wildcard);
     if (h === 0) return 'pass';
     const slot = h & this.mask;
     const t = this.now();
@@ -85,9 +90,10 @@ export class RateLimiter {
 
   /**
    * FNV-1a (seeded) over the client's prefix, the response class and its name (lower-cased; the qtype too for
-   * answers); never 0 (0 marks a free slot), or 0 for a message too short to classify.
+   * answers; the wildcard's owner instead of the qname for answers and NODATA from a wildcard); never 0 (0 marks
+   * a free slot), or 0 for a message too short to classify.
    */
-  private flowHash(ip: Uint8Array, r: Uint8Array): number {
+  private flowHash(ip: Uint8Array, r: Uint8Array, wildcard: Uint8Array | null): number {
     if (r.length < 12) return 0;
     let h = (0x811c9dc5 ^ this.seed) >>> 0;
     const bits = ip.length === 4 ? this.opts.ipv4Prefix : this.opts.ipv6Prefix;
@@ -107,7 +113,8 @@ export class RateLimiter {
     if (qEnd > 12 && kind !== Kind.Error) {
       // NXDOMAIN and referrals are told apart by the authority's first owner (ANCOUNT is 0 for both).
       const byOwner = (kind === Kind.Nxdomain || kind === Kind.Referral) && ns > 0 && an === 0 && qEnd < r.length;
-      h = hashName(r, byOwner ? qEnd : 12, h);
+      const byWildcard = wildcard !== null && (kind === Kind.Answer || kind === Kind.Nodata);
+      h = byWildcard ? hashName(wildcard, 0, h) : hashName(r, byOwner ? qEnd : 12, h);
       if (kind === Kind.Answer) h = fnv(fnv(h, r[qEnd - 4]!), r[qEnd - 3]!);
     }
     return h === 0 ? 1 : h;

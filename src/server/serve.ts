@@ -28,7 +28,7 @@ import { withGuard, type GuardOptions } from './guard.js';
 import { ParentWatch } from './parent-watch.js';
 import type { ParentServer } from '../zone/settings.js';
 import type { Zone } from '../zone/zone.js';
-import { createHandler } from './handler.js';
+import { createHandler, type ResponseNote } from './handler.js';
 import { listenDns, listenOperator } from './listeners.js';
 import { Metrics } from './metrics.js';
 import { NotifySender } from './notify.js';
@@ -81,6 +81,8 @@ export interface ServeOptions {
   readonly notifyRetryMs?: readonly number[];
   /** Log one line per answered query (off by default: it costs a message decode per query). */
   readonly logQueries?: boolean;
+  /** The server cookie secret shared with other servers (16 octets, cookie-secret.ts); absent: our own. */
+  readonly cookieSecret?: Uint8Array;
   /** TCP connections one client address may hold (0: no limit; default in tcp-admission.ts). */
   readonly tcpPerSource?: number;
   /** The version `dane-ns status` reports (package.json's, given by the command line). */
@@ -252,6 +254,7 @@ async function startZones(
     (e) => logger.error('publish-listener-failed', { error: String(e) }),
     (zone, signed) => assigner.assign(zone, signed),
   );
+  metrics.responseCache = () => ({ ...publisher.cacheStats, entries: publisher.current().cache.size });
   publisher.onPublished({
     published(v, reason) {
       logger.info('zone-published', { zone: v.origin, serial: v.serial, reason });
@@ -394,11 +397,16 @@ async function startZones(
   });
   // The query ACL, cookies and rate limiting (guard.ts) stand before the answering code; IXFR over UDP keeps
   // its own ACL (transfer.allow), as AXFR over TCP does.
-  const cookies = new CookieSecrets(opts.stateDir, Math.floor(now() / 1000), (what, error) =>
-    logger.warn('cookie-secret-failed', { what, error, note: 'server cookies change at the next start' }),
+  const cookies = new CookieSecrets(
+    opts.stateDir,
+    Math.floor(now() / 1000),
+    (what, error) =>
+      logger.warn('cookie-secret-failed', { what, error, note: 'server cookies change at the next start' }),
+    opts.cookieSecret,
   );
-  const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard };
-  const responder = withUpdates(createHandler(current), updater);
+  const note: ResponseNote = { wildcard: null };
+  const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard, note };
+  const responder = withUpdates(createHandler(current, note), updater);
   const acl = catalog ? withCatalogAcl(responder, parseName(catalog.origin, ROOT), current) : responder;
   const guarded = withGuard(withTsig(acl, keyring.lookup, now), guard);
   const answer = withUdpIxfr(guarded, xfr);

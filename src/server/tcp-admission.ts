@@ -15,12 +15,14 @@
  *   takes its place. Never one that is busy: a transfer being written, answers not yet flushed, a query being
  *   received (part of a message read), or one already closing. When every connection is busy, the newcomer is
  *   closed at once, as before.
- * - Per source: one address may hold at most `perSource` connections (`--tcp-per-source`, default 64, an eighth
- *   of the cap); beyond it its new connections are closed at once, so that one source cannot take every slot
+ * - Per source: one source may hold at most `perSource` connections (`--tcp-per-source`, default 64, an eighth
+ *   of the cap), a source being an IPv4 address or an IPv6 /64 (`sourceKey`); beyond it its new connections are closed at once, so that one source cannot take every slot
  *   (nor, by eviction, keep closing everyone else's). RFC 7766 §6.2.2 asks clients for few concurrent
  *   connections per server, one for regular queries. Knot DNS and NSD have no such limit (only the global
  *   `tcp-max-clients` / `tcp-count`). Secondaries' addresses are exempt: they may transfer many zones at once.
  */
+import { addressBytes } from '../zone/prefix.js';
+import { ipv6Format } from '../wire/text.js';
 
 /** A connection as admission sees it. */
 export interface Slot {
@@ -30,6 +32,23 @@ export interface Slot {
 
 /** Connections one source address may hold when `--tcp-per-source` is not given. */
 export const DEFAULT_PER_SOURCE = 64;
+
+/**
+ * The source a connection counts against for the per-source limit: an IPv4 address itself (an IPv4-mapped IPv6
+ * address, RFC 4291 §2.5.5.2, as the IPv4 address it is); for IPv6 the /64 (`2001:db8:1:2::/64`): a site or a
+ * single host gets a whole /64 (RFC 4291 §2.5.4: interface IDs are 64 bits; RFC 8981 temporary addresses), so
+ * an attacker holds 2^64 addresses and per address the limit would bind nobody. Text that is no address keys as
+ * itself.
+ */
+export function sourceKey(address: string): string {
+  const b = addressBytes(address);
+  if (!b || b.length === 4) return address;
+  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff)
+    return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  const net = new Uint8Array(16);
+  net.set(b.subarray(0, 8));
+  return `${ipv6Format(net)}/64`;
+}
 
 /** Connections that addresses of secondaries may open beyond the cap: 10% of it, at least 4 (0 for a cap of 0). */
 export function reserveSize(cap: number): number {

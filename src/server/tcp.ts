@@ -15,13 +15,14 @@
  * never a transfer that is moving.
  *
  * A full listener still lets a secondary in and closes the longest-idle connection for a newcomer rather than
- * refusing it; one client address holds at most `maxPerSource` connections (tcp-admission.ts says why and how).
+ * refusing it; one client source (an IPv4 address, an IPv6 /64) holds at most `maxPerSource` connections
+ * (tcp-admission.ts says why and how).
  * A message must arrive whole within `messageTimeoutMs` of its first octet (Knot DNS's `tcp-io-timeout`): a
  * slow trickle would otherwise keep a connection busy, and so safe from eviction, for the whole idle timeout.
  */
 import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { admit, DEFAULT_PER_SOURCE, type Slot } from './tcp-admission.js';
+import { admit, DEFAULT_PER_SOURCE, sourceKey, type Slot } from './tcp-admission.js';
 import {
   safeReporter,
   stripBrackets,
@@ -60,7 +61,7 @@ interface Shared {
   readonly maxPipelined: number;
   readonly messageTimeoutMs: number;
   readonly connections: Set<Connection>;
-  /** Open connections by client address (for the per-source limit, tcp-admission.ts). */
+  /** Open connections by client source (IPv4 address or IPv6 /64: tcp-admission.ts's sourceKey). */
   readonly sources: Map<string, number>;
 }
 
@@ -95,6 +96,8 @@ class Connection implements Slot {
     private readonly socket: Socket,
     private readonly remote: Remote,
     private readonly shared: Shared,
+    /** The key it counts under in `shared.sources`. */
+    private readonly source: string,
   ) {
     this.timer = setTimeout(this.onIdle, shared.idleTimeoutMs);
     this.timer.unref();
@@ -116,9 +119,9 @@ class Connection implements Slot {
     if (!this.counted) return;
     this.counted = false;
     this.shared.connections.delete(this);
-    const n = (this.shared.sources.get(this.remote.address) ?? 1) - 1;
-    if (n > 0) this.shared.sources.set(this.remote.address, n);
-    else this.shared.sources.delete(this.remote.address);
+    const n = (this.shared.sources.get(this.source) ?? 1) - 1;
+    if (n > 0) this.shared.sources.set(this.source, n);
+    else this.shared.sources.delete(this.source);
   }
 
   /** Null while busy: a message half received, answers or a transfer not yet written out, closing. */
@@ -408,6 +411,7 @@ export function listenTcp(opts: TcpOptions): Promise<Listener> {
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress;
     const port = socket.remotePort;
+    const source = address === undefined ? '' : sourceKey(address);
     const room =
       closing || address === undefined || port === undefined
         ? 'refuse'
@@ -416,7 +420,7 @@ export function listenTcp(opts: TcpOptions): Promise<Listener> {
             shared.connections.size,
             maxConnections,
             () => secondary(address),
-            shared.sources.get(address) ?? 0,
+            shared.sources.get(source) ?? 0,
             perSource,
           );
     if (room === 'refuse' || address === undefined || port === undefined) {
@@ -430,8 +434,8 @@ export function listenTcp(opts: TcpOptions): Promise<Listener> {
       room.destroy();
     }
     const family = socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4';
-    shared.connections.add(new Connection(socket, { address, port, family }, shared));
-    shared.sources.set(address, (shared.sources.get(address) ?? 0) + 1);
+    shared.connections.add(new Connection(socket, { address, port, family }, shared, source));
+    shared.sources.set(source, (shared.sources.get(source) ?? 0) + 1);
   });
 
   return new Promise<Listener>((resolve, reject) => {

@@ -53,7 +53,8 @@ export interface TcpOptions extends ListenOptions {
    */
   secondary?: (address: string) => boolean;
   /**
-   * Connections one client address may hold (secondaries exempt); 0: no limit. Default 64 (tcp-admission.ts).
+   * Connections one client source (an IPv4 address, an IPv6 /64) may hold (secondaries exempt); 0: no limit.
+   * Default 64 (tcp-admission.ts).
    */
   maxPerSource?: number;
   /**

@@ -24,6 +24,7 @@ import type { ZoneSecurity } from '../query/security.js';
 import type { ZoneSet } from '../zone/set.js';
 import type { RRset, Zone, ZoneNode } from '../zone/zone.js';
 import type { SimpleQuery } from './fastpath.js';
+import type { ResponseNote } from './handler.js';
 import { buildFragment, labelOffsets, QuestionName, replayFragment, type Fragment } from './fragment.js';
 
 /** Most octets of fragments one snapshot keeps. */
@@ -133,7 +134,7 @@ interface WildcardSources {
 /**
  * The response to a query of the common shape (class IN, EDNS version 0, a plain QTYPE) that a wildcard
  * answers, from a learnt fragment; null when no wildcard answers it at once, no fragment is known yet, or the
- * response would not fit `limit` whole (the full path answers then).
+ * response would not fit `limit` whole (the full path answers then). A wildcard answer is told to `note`.
  */
 export function respondWildcard(
   src: WildcardSources,
@@ -141,6 +142,7 @@ export function respondWildcard(
   q: SimpleQuery,
   limit: number,
   variant: number,
+  note?: ResponseNote,
 ): Uint8Array | null {
   const offsets = labelOffsets(query);
   const qname = new QuestionName(query, q.questionEnd - 4, q.key, offsets);
@@ -154,5 +156,7 @@ export function respondWildcard(
   }
   const sec = q.dnssecOk ? src.security.get(zone) : undefined;
   const frag = src.wildcards.get(wc, sec ? sec.covering(nextCloser(qname, wc.parent!)) : null, variant);
-  return frag ? replayFragment(frag, query, q, q.key, offsets, limit) : null;
+  const out = frag ? replayFragment(frag, query, q, q.key, offsets, limit) : null;
+  if (out && note) note.wildcard = wc.name.wire;
+  return out;
 }

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseOptions, UsageError } from '../../src/cli/args.js';
-import { guardOptions, RRL_DEFAULTS } from '../../src/cli/serve-guard.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cookieSecret, guardOptions, RRL_DEFAULTS } from '../../src/cli/serve-guard.js';
+import { environmentDefaults } from '../../src/cli/env.js';
 import { LOOPBACK } from '../../src/server/guard.js';
 import { run } from './run.js';
 
@@ -52,5 +56,61 @@ describe('serve: query ACL and rate limiting flags', () => {
     const r = await run(['serve', '--rrl-slip', 'x']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--rrl-slip: expected a whole number 0..100 (got "x")');
+  });
+});
+
+describe('serve: the shared cookie secret', () => {
+  const SECRET = '00112233445566778899AABBCCDDEEFF';
+  const secret = (args: string[], env: Record<string, string> = {}) =>
+    cookieSecret(parseOptions(args, ['cookie-secret', 'cookie-secret-file'], []), environmentDefaults(env));
+  const file = (text: string): string => {
+    const path = join(mkdtempSync(join(tmpdir(), 'dane-ns-secret-')), 'secret');
+    writeFileSync(path, text, { mode: 0o600 });
+    return path;
+  };
+  const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : b);
+
+  it('absent: none (the server makes its own); given by flag, file or variable: its 16 octets', () => {
+    expect(secret([])).toBeUndefined();
+    expect(hex(secret(['--cookie-secret', SECRET]))).toBe(SECRET.toLowerCase());
+    expect(hex(secret(['--cookie-secret-file', file(SECRET + '\n')]))).toBe(SECRET.toLowerCase());
+    expect(hex(secret([], { DANE_NS_COOKIE_SECRET: SECRET }))).toBe(SECRET.toLowerCase());
+    expect(hex(secret([], { DANE_NS_COOKIE_SECRET_FILE: file(` ${SECRET} `) }))).toBe(SECRET.toLowerCase());
+    // A flag wins, and the variables are then not read (not even a bad one).
+    const other = 'ff'.repeat(16);
+    expect(hex(secret(['--cookie-secret', other], { DANE_NS_COOKIE_SECRET: 'bad' }))).toBe(other);
+  });
+
+  it('refuses a bad value naming the flag or variable, without repeating it', () => {
+    expect(() => secret(['--cookie-secret', 'abc'])).toThrow(
+      /^--cookie-secret: expected 32 hex digits \(16 octets\), got 3 characters$/,
+    );
+    expect(() => secret(['--cookie-secret', SECRET + '00'])).toThrow(/^--cookie-secret: /);
+    expect(() => secret(['--cookie-secret', 'x'.repeat(32)])).toThrow(/^--cookie-secret: /);
+    expect(() => secret(['--cookie-secret-file', file('nothex')])).toThrow(/^--cookie-secret-file .*secret: expected/);
+    expect(() => secret(['--cookie-secret-file', '/nonexistent/secret'])).toThrow(
+      /^--cookie-secret-file: cannot read \/nonexistent\/secret/,
+    );
+    expect(() => secret(['--cookie-secret', SECRET, '--cookie-secret-file', file(SECRET)])).toThrow(
+      '--cookie-secret and --cookie-secret-file: give one of them',
+    );
+    expect(() => secret([], { DANE_NS_COOKIE_SECRET: 'zz' })).toThrow(/^DANE_NS_COOKIE_SECRET: expected 32 hex/);
+    expect(() => secret([], { DANE_NS_COOKIE_SECRET_FILE: file('') })).toThrow(/^DANE_NS_COOKIE_SECRET_FILE /);
+    expect(() => secret([], { DANE_NS_COOKIE_SECRET: SECRET, DANE_NS_COOKIE_SECRET_FILE: file(SECRET) })).toThrow(
+      'DANE_NS_COOKIE_SECRET and DANE_NS_COOKIE_SECRET_FILE: give one of them',
+    );
+    for (const bad of ['abc', SECRET + '0']) {
+      try {
+        secret(['--cookie-secret', bad]);
+      } catch (e) {
+        expect((e as Error).message).not.toContain(bad);
+      }
+    }
+  });
+
+  it('dane-ns serve exits 2 naming the flag before starting anything', async () => {
+    const r = await run(['serve', '--cookie-secret', 'short']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--cookie-secret: expected 32 hex digits (16 octets), got 5 characters');
   });
 });

@@ -5,7 +5,8 @@
  * `dig +cookie` and `kdig +cookie` (and the rate limiting they exempt from), and `--allow-query`.
  */
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ records:
   "@": { NS: ns1 }
   ns1: { A: 192.0.2.53 }
   www: { A: 192.0.2.80 }
+  "*.w": { A: 192.0.2.81 }
 `;
 
 /** A random loopback /24 other than 127.0.0.0/24, as `127.X.Y.` (each test draws its own). */
@@ -41,9 +43,17 @@ interface Tally {
 
 /**
  * Sends `rate` queries a second for `ms` from `source` (at most one burst every 10 ms), never more than `max` in all,
- * and waits 300 ms for the last answers: how many were sent, answered in full, and answered truncated.
+ * and waits 300 ms for the last answers: how many were sent, answered in full, and answered truncated. `query(n)`
+ * is the n-th query sent (default: www A).
  */
-async function flood(port: number, source: string, rate: number, ms: number, max = Infinity): Promise<Tally> {
+async function flood(
+  port: number,
+  source: string,
+  rate: number,
+  ms: number,
+  max = Infinity,
+  query: (n: number) => Uint8Array = WWW,
+): Promise<Tally> {
   const sock = createSocket('udp4');
   await new Promise<void>((resolve) => sock.bind({ address: source, port: 0 }, resolve));
   const t: Tally = { sent: 0, full: 0, truncated: 0 };
@@ -56,7 +66,7 @@ async function flood(port: number, source: string, rate: number, ms: number, max
   const perTick = Math.max(1, Math.round((rate * tick) / 1000));
   const end = Date.now() + ms;
   while (Date.now() < end && t.sent < max) {
-    for (let i = 0; i < perTick && t.sent < max; i++) sock.send(WWW(t.sent++ & 0xffff), port, '127.0.0.1');
+    for (let i = 0; i < perTick && t.sent < max; i++) sock.send(query(t.sent++ & 0xffff), port, '127.0.0.1');
     await new Promise((r) => setTimeout(r, tick));
   }
   await new Promise((r) => setTimeout(r, 300));
@@ -100,11 +110,15 @@ describe('facing the internet', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(args: string[]): Promise<{ port: number; httpPort: number }> {
+  async function start(
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ port: number; httpPort: number; stateDir: string }> {
     const port = await freePort();
     const httpPort = await freePort();
-    servers.push(await startDaneNs({ zonesDir: dir, port, extraArgs: ['--http', `127.0.0.1:${httpPort}`, ...args] }));
-    return { port, httpPort };
+    const s = await startDaneNs({ zonesDir: dir, port, env, extraArgs: ['--http', `127.0.0.1:${httpPort}`, ...args] });
+    servers.push(s);
+    return { port, httpPort, stateDir: s.stateDir };
   }
 
   it.each([['batch'], ['dgram']])(
@@ -159,6 +173,33 @@ describe('facing the internet', () => {
     expect(neighbour.full).toBe(5);
   });
 
+  it('random names under a wildcard share the bucket of the wildcard (answers and NODATA); exact names keep their own', async () => {
+    const { port, httpPort } = await start(['--rrl', '20', '--rrl-slip', '2', '--rrl-exempt', 'none']);
+    const net = loopbackNet();
+    const tag = Math.random().toString(36).slice(2, 8);
+    const random = (qtype: number) => (n: number) =>
+      encodeQuery(parseName(`r${n}-${tag}.w.rrl.example.`, ROOT), qtype, { id: n, edns: {} });
+    const name = (owner: string) => () => encodeQuery(parseName(owner, ROOT), T.A, { id: 7, edns: {} });
+    // 100 distinct names at once from one /24, for A (wildcard answers) and AAAA (wildcard NODATA): each a bucket
+    // of 20 (the rate), and every 2nd limited answer slipped.
+    for (const qtype of [T.A, T.AAAA]) {
+      const f = await flood(port, net + '10', 10_000, 10, 100, random(qtype));
+      expect(f.sent).toBe(100);
+      expect(f.full).toBeGreaterThanOrEqual(20);
+      expect(f.full).toBeLessThanOrEqual(24);
+      expect(Math.abs(f.truncated - (f.sent - f.full) / 2)).toBeLessThanOrEqual(1);
+    }
+    // Exact names from the same /24 right after: a bucket each, 15 at once all answered in full.
+    for (const owner of ['www.rrl.example.', 'ns1.rrl.example.']) {
+      const e = await flood(port, net + '11', 10_000, 10, 15, name(owner));
+      expect(e.full).toBe(15);
+    }
+    // Without the wildcard's bucket 200 distinct names would have been answered in full: all limited ones counted.
+    const slipped = await metric(httpPort, 'dane_ns_rrl_total{action="slipped"}');
+    const dropped = await metric(httpPort, 'dane_ns_rrl_total{action="dropped"}');
+    expect(slipped + dropped).toBeGreaterThanOrEqual(2 * 76);
+  });
+
   it('dig +cookie and kdig +cookie get a server cookie that verifies on the next query', async () => {
     const { port, httpPort } = await start([]);
     const valid = (): Promise<number> => metric(httpPort, 'dane_ns_cookies_total{result="valid"}');
@@ -178,6 +219,36 @@ describe('facing the internet', () => {
     const k2 = await kdig([`+cookie=${kc}`, '-p', String(port), '@127.0.0.1', 'www.rrl.example.', 'A']);
     expect(k2).toContain(`;; COOKIE: ${kc}`);
     expect(await valid()).toBe(2);
+  });
+
+  it('servers given one --cookie-secret (flag, or a file in the environment) accept the server cookies of each other', async () => {
+    const secret = randomBytes(16).toString('hex');
+    const file = join(dir, 'cookie.secret');
+    writeFileSync(file, secret + '\n', { mode: 0o600 });
+    const a = await start(['--cookie-secret', secret]);
+    const b = await start([], { DANE_NS_COOKIE_SECRET_FILE: file });
+    const own = await start([]);
+    const ask = (port: number, cookie: string): Promise<string> =>
+      dig([`+cookie=${cookie}`, '-p', String(port), '@127.0.0.1', 'www.rrl.example.', 'A']);
+    const first = await ask(a.port, '0102030405060708');
+    const cookie = /^; COOKIE: ([0-9a-f]{48}) \(good\)$/m.exec(first)?.[1];
+    expect(cookie, first).toBeDefined();
+    // The second server verifies the first one's cookie: echoed as sent (fresh) and counted valid.
+    const other = await ask(b.port, cookie!);
+    expect(other).toContain(`; COOKIE: ${cookie} (good)`);
+    expect(await metric(b.httpPort, 'dane_ns_cookies_total{result="valid"}')).toBe(1);
+    // A server with its own secret does not: a new server cookie, counted invalid.
+    const foreign = await ask(own.port, cookie!);
+    const renewed = /^; COOKIE: ([0-9a-f]{48}) \(good\)$/m.exec(foreign)?.[1];
+    expect(renewed, foreign).toBeDefined();
+    expect(renewed).not.toBe(cookie);
+    expect(renewed!.slice(0, 16)).toBe(cookie!.slice(0, 16)); // the client cookie, with a server cookie of its own
+    expect(await metric(own.httpPort, 'dane_ns_cookies_total{result="invalid"}')).toBe(1);
+    expect(await metric(own.httpPort, 'dane_ns_cookies_total{result="valid"}')).toBe(0);
+    // With the shared secret the state file is not made; without it, it is.
+    expect(existsSync(join(a.stateDir, 'cookie-secret.json'))).toBe(false);
+    expect(existsSync(join(b.stateDir, 'cookie-secret.json'))).toBe(false);
+    expect(existsSync(join(own.stateDir, 'cookie-secret.json'))).toBe(true);
   });
 
   it('rate limiting spares a client whose server cookie verifies, and loopback by default', async () => {

@@ -193,6 +193,30 @@ describe('HTTP endpoint: /metrics and /healthz', () => {
     expect(await metric('dane_ns_responses_truncated_total', { transport: 'udp' })).toBe(tc0 + 1);
   });
 
+  it('response cache counters: a miss and an admission for a new answer, hits after; entries held now', async () => {
+    const names = ['hits', 'misses', 'admissions', 'refused', 'evictions'] as const;
+    const counters = async (): Promise<Record<string, number>> => {
+      const { samples, types } = parseExposition((await get('/metrics')).body);
+      const out: Record<string, number> = {};
+      for (const n of names) {
+        expect(types.get(`dane_ns_response_cache_${n}_total`), n).toBe('counter');
+        out[n] = samples.find((x) => x.name === `dane_ns_response_cache_${n}_total`)!.value;
+      }
+      expect(types.get('dane_ns_response_cache_entries')).toBe('gauge');
+      out.entries = samples.find((x) => x.name === 'dane_ns_response_cache_entries')!.value;
+      return out;
+    };
+    const before = await counters();
+    for (let i = 0; i < 3; i++) await query({ host: '127.0.0.1', port: dnsPort }, 'ns1.alpha.example.', 'A');
+    const after = await counters();
+    expect(after.misses! - before.misses!).toBe(1);
+    expect(after.admissions! - before.admissions!).toBe(1);
+    expect(after.hits! - before.hits!).toBe(2);
+    expect(after.entries! - before.entries!).toBe(1);
+    expect(after.evictions).toBe(before.evictions);
+    expect(after.refused).toBe(before.refused);
+  });
+
   it('serial, signature expiry and certificate not-after gauges hold the served values', async () => {
     const soa = await query({ host: '127.0.0.1', port: dnsPort }, 'alpha.example.', 'SOA');
     expect(await metric('dane_ns_zone_serial', { zone: 'alpha.example.' })).toBe(Number(soa.answer[0]!.split(' ')[6]));

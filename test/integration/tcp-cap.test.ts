@@ -4,8 +4,10 @@
  * and a TSIG key) still gets its AXFR from kdig (`-b 127.0.0.5`) through the reserve, without closing anyone;
  * a client that is no secondary gets in by closing the connection idle the longest. One address opening 5,000
  * connections gets 64 (`--tcp-per-source` default) and another address is still answered over TCP, also with a
- * smaller `--tcp-per-source`. kdig is required.
+ * smaller `--tcp-per-source`; in a network namespace, two addresses of one IPv6 /64 count as one source. kdig is
+ * required.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,8 @@ import { delay } from '../support/time.js';
 import { freePort } from './helpers/ports.js';
 import { startDaneNs, type DaneNsInstance } from './helpers/server.js';
 import { runTool } from './helpers/tsigpeer.js';
+import { requireTool } from './helpers/dig.js';
+import { createNetns } from './helpers/netns.js';
 
 const SECRET = 'UwSRfnkvxxmuAK4SoxR/4vkc8Y0tHWGwDMV8CpxpmaY=';
 const ZONE = 'example.com';
@@ -194,6 +198,53 @@ describe('TCP connections per source', () => {
     } finally {
       for (const s of sockets) s.destroy();
       await small.stop();
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('an IPv6 /64 is one source: its other addresses are refused once it holds --tcp-per-source, the next /64 is not', async () => {
+    const ns = await createNetns();
+    const own = mkdtempSync(join(tmpdir(), 'dane-ns-tcp-per-64-'));
+    let small: DaneNsInstance | undefined;
+    try {
+      // Addresses on the namespace's own loopback (nodad: usable at once), two in one /64 and one in the next.
+      for (const a of ['2001:db8:1:2::10', '2001:db8:1:2::11', '2001:db8:1:3::10'])
+        execFileSync(requireTool('ip'), ['-n', ns.name, 'addr', 'add', `${a}/64`, 'dev', 'lo', 'nodad']);
+      small = await startDaneNs({
+        zonesDir: zones,
+        keysDir: keys,
+        stateDir: join(own, 'state'),
+        port: await freePort(),
+        ipv6: true,
+        netns: ns.name,
+        extraArgs: ['--tcp-per-source', '3'],
+      });
+      // Inside the namespace: 3 idle connections from ::10, then 3 from ::11 (same /64), then 1 from the next /64;
+      // 300 ms later, how many of each are still open.
+      const script = `
+        const { connect } = require('node:net');
+        const open = (local) => new Promise((resolve) => {
+          const s = connect({ host: '::1', port: ${small.port}, localAddress: local });
+          s.on('error', () => {});
+          s.once('connect', () => resolve(s));
+          s.once('close', () => resolve(s));
+        });
+        (async () => {
+          const groups = {};
+          for (const [local, n] of [['2001:db8:1:2::10', 3], ['2001:db8:1:2::11', 3], ['2001:db8:1:3::10', 1]])
+            for (let i = 0; i < n; i++) (groups[local] ??= []).push(await open(local));
+          await new Promise((r) => setTimeout(r, 300));
+          const out = {};
+          for (const [k, v] of Object.entries(groups)) out[k] = v.filter((s) => !s.destroyed && s.readyState === 'open').length;
+          console.log(JSON.stringify(out));
+          process.exit(0);
+        })();`;
+      const r = await ns.exec(process.execPath, ['-e', script], { timeoutMs: 20_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ '2001:db8:1:2::10': 3, '2001:db8:1:2::11': 0, '2001:db8:1:3::10': 1 });
+    } finally {
+      await small?.stop();
+      await ns.destroy();
       rmSync(own, { recursive: true, force: true });
     }
   }, 60_000);

@@ -43,4 +43,22 @@ describe('CookieSecrets', () => {
     expect(errors[0]).toMatch(/^read: /);
     expect(JSON.parse(readFileSync(join(d, COOKIE_SECRET_FILE), 'utf8')).current).toBe(hex(s.current(T0)));
   });
+
+  it('a shared secret is the only one, never rotated, and the state file is neither read nor written', () => {
+    const shared = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    const fresh = dir();
+    const s = new CookieSecrets(fresh, T0, () => {}, shared);
+    expect(s.secrets(T0).map(hex)).toEqual([hex(shared)]);
+    expect(s.secrets(T0 + 10 * ROTATE_SECONDS).map(hex)).toEqual([hex(shared)]);
+    expect(hex(s.current(T0 - 3600))).toBe(hex(shared));
+    expect(() => statSync(join(fresh, COOKIE_SECRET_FILE))).toThrow();
+    // A state file from before: kept as it is, and its secrets are not accepted.
+    const old = dir();
+    const own = hex(new CookieSecrets(old, T0).current(T0));
+    const before = readFileSync(join(old, COOKIE_SECRET_FILE), 'utf8');
+    const t = new CookieSecrets(old, T0 + ROTATE_SECONDS, () => {}, shared);
+    expect(t.secrets(T0 + ROTATE_SECONDS).map(hex)).toEqual([hex(shared)]);
+    expect(t.secrets(T0 + ROTATE_SECONDS)).not.toContain(own);
+    expect(readFileSync(join(old, COOKIE_SECRET_FILE), 'utf8')).toBe(before);
+  });
 });

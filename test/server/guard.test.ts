@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CookieSecrets } from '../../src/server/cookie-secret.js';
 import { COOKIE_OPTION } from '../../src/server/cookies.js';
 import { GuardCounters, LOOPBACK, withGuard, type GuardOptions } from '../../src/server/guard.js';
+import type { ResponseNote } from '../../src/server/handler.js';
 import type { Handler, Remote, Transport } from '../../src/server/transport.js';
 import { FLAG_AA, FLAG_QR, FLAG_TC } from '../../src/wire/header.js';
 import { decodeMessage, encodeMessage, encodeQuery, type Message } from '../../src/wire/message.js';
@@ -164,6 +165,25 @@ describe('withGuard: rate limiting', () => {
     const results = Array.from({ length: 20 }, () => g.ask('198.51.100.1', query()));
     expect(results.filter((r) => r === null).length).toBeGreaterThan(0);
     expect(g.counters.aclRefused).toBe(20);
+  });
+
+  it('counts answers the handler notes as from one wildcard in one bucket, and clears the note first', () => {
+    const note: ResponseNote = { wildcard: Uint8Array.of(9) };
+    const { handler } = fakeHandler();
+    const star = parseName('*.w.example.', ROOT).wire;
+    const noting: Handler = (q, t, r) => {
+      if (Buffer.from(q).includes('\x01w\x07example', 0, 'latin1')) note.wildcard = star;
+      return handler(q, t, r);
+    };
+    const counters = new GuardCounters();
+    const guarded = withGuard(noting, { counters, now: () => 0, rrl: rrl([]), note });
+    const ask = (name: string) =>
+      guarded(encodeQuery(parseName(name, ROOT), T.A, { id: 1, edns: null }), 'udp', remote('192.0.2.1'));
+    const random = Array.from({ length: 15 }, (_, i) => ask(`r${i}.w.example.`));
+    expect(random.filter((r) => r === null).length).toBe(5);
+    expect(counters.rrlSlipped).toBe(5);
+    // Names the handler does not note keep a bucket each (the note from the last query was cleared).
+    for (let i = 0; i < 15; i++) expect(decodeMessage(ask(`h${i}.example.`)!).flags & FLAG_TC).toBe(0);
   });
 
   it('is off at rate 0', () => {

@@ -108,3 +108,27 @@ describe('Metrics: TLSA cold rollovers', () => {
     ]);
   });
 });
+
+describe('Metrics: response cache', () => {
+  it('renders its counters and entries when given, typed; nothing of it otherwise', () => {
+    const m = new Metrics();
+    const lines = (): string[] =>
+      m
+        .render([], [], 0)
+        .split('\n')
+        .filter((l) => l.includes('dane_ns_response_cache_'));
+    expect(lines()).toEqual([]);
+    m.responseCache = () => ({ hits: 5, misses: 4, admitted: 3, refused: 2, evicted: 1, entries: 7 });
+    const text = lines();
+    expect(text.filter((l) => !l.startsWith('#'))).toEqual([
+      'dane_ns_response_cache_hits_total 5',
+      'dane_ns_response_cache_misses_total 4',
+      'dane_ns_response_cache_admissions_total 3',
+      'dane_ns_response_cache_refused_total 2',
+      'dane_ns_response_cache_evictions_total 1',
+      'dane_ns_response_cache_entries 7',
+    ]);
+    expect(text).toContain('# TYPE dane_ns_response_cache_entries gauge');
+    expect(text).toContain('# TYPE dane_ns_response_cache_hits_total counter');
+  });
+});

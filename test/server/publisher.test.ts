@@ -123,6 +123,18 @@ describe('Publisher', () => {
     expect(seenBySubscriber).toBe(a2);
   });
 
+  it('every snapshot adds to one set of response cache counters: a reload does not set them back', () => {
+    const { pub } = setup();
+    pub.publish(secured([makeZone('a.example.', 1)]), 'start');
+    pub.current().cache.set('k', 1, Uint8Array.of(1));
+    pub.current().cache.get('k', 1);
+    pub.publish(secured([makeZone('a.example.', 2, '192.0.2.2')]), 'reload');
+    expect(pub.current().cache.size).toBe(0);
+    pub.current().cache.get('k', 1);
+    expect(pub.cacheStats).toMatchObject({ hits: 1, misses: 1, admitted: 1 });
+    expect(pub.current().cache.stats).toBe(pub.cacheStats);
+  });
+
   it('a zone no longer published is withdrawn once', () => {
     const { pub, gone } = setup();
     const a = makeZone('a.example.', 1);

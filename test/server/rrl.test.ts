@@ -87,6 +87,25 @@ describe('RateLimiter', () => {
     expect(l.decide(ip('192.0.2.1'), nxdomain('x.example.org.', 'example.org.'))).toBe('pass');
   });
 
+  it('counts answers and NODATA from a wildcard per wildcard owner, whatever the name asked', () => {
+    const { l } = limiter();
+    const star = n('*.w.example.').wire;
+    const c = { pass: 0, drop: 0, slip: 0 };
+    for (let i = 0; i < 30; i++) c[l.decide(ip('192.0.2.1'), answer(`r${i}.w.example.`), star)]++;
+    expect(c).toEqual({ pass: 10, drop: 10, slip: 10 });
+    // The same random names without a wildcard behind them: a bucket each.
+    for (let i = 0; i < 30; i++) expect(l.decide(ip('192.0.2.1'), answer(`r${i}.w.example.`))).toBe('pass');
+    // Another qtype from the same wildcard, another network: buckets of their own.
+    expect(l.decide(ip('192.0.2.1'), answer('x.w.example.', T.TXT), star)).toBe('pass');
+    expect(l.decide(ip('198.51.100.1'), answer('x.w.example.'), star)).toBe('pass');
+    // NODATA from the wildcard: one bucket for all names too (letter case aside).
+    const nodata = (name: string) => response(name, T.AAAA, { authority: [rr('example.', T.SOA)] });
+    for (let i = 0; i < 10; i++) expect(l.decide(ip('192.0.2.1'), nodata(`n${i}.w.example.`), star)).toBe('pass');
+    expect(l.decide(ip('192.0.2.1'), nodata('more.w.example.'), n('*.W.Example.').wire)).not.toBe('pass');
+    // NXDOMAIN and errors keep their own keys even if a wildcard is named.
+    expect(l.decide(ip('192.0.2.1'), nxdomain('gone.example.', 'example.'), star)).toBe('pass');
+  });
+
   it('limits referrals per delegation and errors per network only', () => {
     const { l } = limiter();
     const referral = (name: string) => response(name, T.A, { aa: false, authority: [rr('sub.example.', T.NS)] });

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createHandler, makeSnapshot, type Snapshot } from '../../src/server/handler.js';
+import { createHandler, makeSnapshot, type ResponseNote, type Snapshot } from '../../src/server/handler.js';
 import { ResponseCache } from '../../src/server/response-cache.js';
 import { respondWildcard } from '../../src/server/wildcard.js';
 import { peekSimpleQuery } from '../../src/server/fastpath.js';
@@ -24,6 +24,9 @@ import type { Transport } from '../../src/server/transport.js';
 import { mulberry32 as rng } from '../fixtures/rng.js';
 import { LOOPBACK } from '../support/remote.js';
 import { fixture } from '../support/fixtures.js';
+import { buildZone } from '../../src/zone/build.js';
+import { parseZoneYaml } from '../../src/zone/yaml.js';
+import { zoneText } from './zone-text.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dane-ns-wildcard-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -121,5 +124,50 @@ describe('wildcard answers from pre-encoded sections', () => {
     }
     expect(snap.cache.size).toBe(0);
     expect(snap.wildcards.size).toBeLessThan(50); // one per covering NSEC
+  });
+
+  it('tells the note which wildcard answered (rate limiting counts by it), whichever path answers', () => {
+    const { fast: snap } = snapshots();
+    const note: ResponseNote = { wildcard: null };
+    const h = createHandler(() => snap, note);
+    const ask = (name: string, qtype: number, dnssecOk = true): string => {
+      note.wildcard = Uint8Array.of(9); // stale: every answer sets it
+      h(encodeQuery(parseName(name), qtype, { edns: { udpSize: 1232, dnssecOk } }), 'udp', LOOPBACK);
+      return hex(note.wildcard);
+    };
+    const star = hex(parseName('*.example.').wire);
+    // Full path, then the fragment learnt from it (wildcard answers are not cached by name).
+    expect(ask('a.example.', T.TXT)).toBe(star);
+    expect(snap.wildcards.size).toBeGreaterThan(0);
+    expect(ask('A.example.', T.TXT)).toBe(star);
+    // Wildcard NODATA, full path then fragment.
+    expect(ask('c.example.', T.AAAA)).toBe(star);
+    expect(ask('C.example.', T.AAAA)).toBe(star);
+    // Exact names, NXDOMAIN below an existing name, a referral: no wildcard, from every path.
+    for (let i = 0; i < 2; i++) {
+      expect(ask('host1.example.', T.A)).toBe('null');
+      expect(ask('host1.example.', T.AAAA)).toBe('null');
+      expect(ask('x.host1.example.', T.A)).toBe('null');
+      expect(ask('x.subdel.example.', T.A)).toBe('null');
+    }
+
+    // A wildcard CNAME is not replayed from a fragment but cached by name: the cache keeps its wildcard.
+    const problems: never[] = [];
+    const extra = '  "*.alias": { CNAME: www }\n';
+    const zone = buildZone(
+      parseZoneYaml('c.yaml', zoneText('c.example.', 1, '192.0.2.1', extra), problems),
+      {},
+      problems,
+    );
+    expect(problems).toEqual([]);
+    const plain = makeSnapshot(new ZoneSet([zone]));
+    const h2 = createHandler(() => plain, note);
+    const alias = encodeQuery(parseName('q.alias.c.example.'), T.A, { edns: { udpSize: 1232 } });
+    for (let i = 0; i < 2; i++) {
+      note.wildcard = null;
+      h2(alias, 'udp', LOOPBACK);
+      expect(hex(note.wildcard)).toBe(hex(parseName('*.alias.c.example.').wire));
+    }
+    expect(plain.cache.stats.hits).toBe(1);
   });
 });
