@@ -1,10 +1,10 @@
 /**
  * `dane-ns serve` and the environment: DANE_NS_ZONES, DANE_NS_KEYS, DANE_NS_STATE, DANE_NS_LISTEN
- * (comma-separated), DANE_NS_HTTP, DANE_NS_UDP_ENGINE, DANE_NS_LOG_QUERIES, DANE_NS_CATALOG and DANE_NS_CATALOG_GRACE
- * each take effect in the built server (its "listening" log lines, the files it writes, its query log), the flags
- * win over them, and without either the directories are ./zones, ./keys and ./state. Bad values of flags and
- * variables are usage errors that name them (exit 2, before anything starts); a catalog name that a zone file
- * serves stops the start (exit 1).
+ * (comma-separated), DANE_NS_HTTP, DANE_NS_UDP_ENGINE, DANE_NS_LOG_QUERIES, DANE_NS_CATALOG and
+ * DANE_NS_CATALOG_GRACE each take effect in the built server (its "listening" log lines, the files it writes, its
+ * query log, the catalog it publishes), the flags win over them, and without either the directories are ./zones,
+ * ./keys and ./state. Bad values of flags and variables are usage errors that name them (exit 2, before anything
+ * starts); a catalog name that a zone file serves stops the start (exit 1).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
