@@ -167,27 +167,37 @@ export class ServerCatalog {
   }
 }
 
-/** Whether a lower-case wire key lies at or below `origin`'s key, at a label boundary. */
-function keyUnder(key: string, origin: string): boolean {
-  if (!key.endsWith(origin)) return false;
-  for (let p = 0; p <= key.length - origin.length; p += key.charCodeAt(p) + 1)
-    if (key.length - p === origin.length) return true;
+/**
+ * Whether the uncompressed wire name in `q` from `start` to `stop` (its root octet included) lies at or below the
+ * lower-case wire name `origin`, at a label boundary: compared in place, letter case folded (RFC 4343), without
+ * allocating (it runs for every query).
+ */
+function nameUnder(q: Uint8Array, start: number, stop: number, origin: Uint8Array): boolean {
+  const at = stop - origin.length;
+  if (at < start) return false;
+  for (let i = 0; i < origin.length; i++) {
+    const b = q[at + i]!;
+    if ((b >= 0x41 && b <= 0x5a ? b | 0x20 : b) !== origin[i]) return false;
+  }
+  for (let p = start; p <= at; p += q[p]! + 1) if (p === at) return true;
   return false;
 }
 
 /**
  * The responder with the catalog's ACL in front: a query whose name the catalog zone answers is REFUSED unless
  * the client may transfer the catalog (its `transfer.allow`, with the TSIG key the query was signed with).
- * Other queries cost a string comparison. Transfers have the same check in transfer.ts.
+ * Other queries cost a comparison of the question's last octets. Transfers have the same check in transfer.ts.
  */
 export function withCatalogAcl(responder: Responder, catalog: Name, current: () => Snapshot): Responder {
   const origin = catalog.key;
+  const originWire = lowerWire(catalog.wire);
   return (query, transport, remote, reserve, key?: TsigKey) => {
+    if (query.length < 12 || query[2]! & 0x80) return responder(query, transport, remote, reserve, key);
     const end = firstQuestionEnd(query);
-    if (end <= 12 || query[2]! & 0x80) return responder(query, transport, remote, reserve, key);
-    // The question name's key (Name.key: lower-case wire octets as latin1; an uncompressed name, as firstQuestionEnd read it).
-    const qkey = String.fromCharCode(...lowerWire(query.subarray(12, end - 4)));
-    if (!keyUnder(qkey, origin)) return responder(query, transport, remote, reserve, key);
+    // A question firstQuestionEnd cannot read (a compression pointer, which may point back into the header)
+    // is decoded like a name under the catalog: only the decoded name says where it is.
+    if (end > 12 && !nameUnder(query, 12, end - 4, originWire))
+      return responder(query, transport, remote, reserve, key);
     let qname: Name;
     try {
       const q = decodeMessage(query).questions[0];

@@ -202,4 +202,27 @@ describe('withCatalogAcl', () => {
     for (const qname of ['a.example.', 'www.example.net.', 'xcatalog.invalid.', 'invalid.'])
       expect(ask(qname, T.SOA, '192.0.2.1'), qname).toBe(MARK);
   });
+
+  it('a question name that points back into the header is decoded and refused all the same', () => {
+    // Catalog `c.`: ID 0x0163 and the flags' first octet 0 spell \x01 c \x00 at offset 0; the question is a
+    // compression pointer to it (RFC 1035 §4.1.4 allows any earlier offset), so the name asked is `c.`.
+    const short = parseName('c.', ROOT);
+    zones = new ServerCatalog({
+      name: short,
+      graceSeconds: 60,
+      stateDir: dir,
+      logger: createLogger({ write: () => {} }),
+      now: () => 0,
+      timers: new FakeTime(),
+      autoSerial: () => 1,
+      onExpiry: () => {},
+    }).withCatalog([member]);
+    const query = Uint8Array.of(0x01, 0x63, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x00, 0, T.SOA, 0, 1);
+    expect(decodeMessage(query).questions[0]!.name.key).toBe(short.key);
+    const guarded = withCatalogAcl(inner, short, snap);
+    const out = guarded(query, 'udp', remote('192.0.2.1'), 0, undefined);
+    expect(out).not.toBe(MARK);
+    expect(decodeMessage(out!).flags & 0xf).toBe(RCODE.REFUSED);
+    expect(guarded(query, 'udp', remote('192.0.2.1'), 0, key('xfr.'))).toBe(MARK);
+  });
 });
