@@ -45,8 +45,6 @@ export interface CatalogOptions {
   readonly autoSerial: (origin: string, hash: string) => number;
   /** A lingering member's grace has ended: the zones are to be built again (a rebuild). */
   readonly onExpiry: () => void;
-  /** The state file could not be written (retried on every rebuild until it is). */
-  readonly onStateFailed?: (error: unknown) => void;
 }
 
 /** Whether a zone hands itself to secondaries: a `transfer:` with someone allowed or notified. */
@@ -67,6 +65,8 @@ export class ServerCatalog {
    * never learn that it went, the last member's above all).
    */
   private readonly retired = new Map<string, { transfer: TransferSettings; until: number }>();
+  /** The lingering members already logged (`zone@since`): one warning each, also after a restart. */
+  private readonly announced = new Set<string>();
   private built: { key: string; zone: Zone } | undefined;
   private cancelTimer: (() => void) | undefined;
   private closed = false;
@@ -97,16 +97,18 @@ export class ServerCatalog {
         this.lastTransfer.set(m, z.transfer);
       }
     const now = this.o.now();
-    const u = updateMembers(this.state, current, this.o.graceSeconds * 1000, now);
-    for (const m of u.listed)
-      if (!current.has(m) && !this.state.removed[m] && this.state.members.includes(m))
+    const graceMs = this.o.graceSeconds * 1000;
+    const u = updateMembers(this.state, current, graceMs, now);
+    for (const [m, since] of Object.entries(u.state.removed))
+      if (!this.announced.has(`${m}@${since}`)) {
+        this.announced.add(`${m}@${since}`);
         this.o.logger.warn('catalog-member-lingers', {
           catalog: this.origin,
           zone: m,
-          until: new Date(u.state.removed[m]! + this.o.graceSeconds * 1000).toISOString(),
+          until: new Date(since + graceMs).toISOString(),
           note: 'its zone file is gone or has no transfer: section; it stays in the catalog until then',
         });
-    const graceMs = this.o.graceSeconds * 1000;
+      }
     for (const m of this.state.members)
       if (!u.listed.includes(m)) this.o.logger.info('catalog-member-removed', { catalog: this.origin, zone: m });
     for (const [m, t] of [...this.lastTransfer])
@@ -144,7 +146,6 @@ export class ServerCatalog {
       this.written = doc;
     } catch (e) {
       this.o.logger.error('catalog-state-write-failed', { error: String(e), note: 'retried at the next rebuild' });
-      this.o.onStateFailed?.(e);
     }
   }
 

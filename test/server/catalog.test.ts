@@ -60,12 +60,12 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function make(time: FakeTime, expired: { n: number }, grace = 60): ServerCatalog {
+function make(time: FakeTime, expired: { n: number }, grace = 60, lines: string[] = []): ServerCatalog {
   return new ServerCatalog({
     name: CAT,
     graceSeconds: grace,
     stateDir: dir,
-    logger: createLogger({ write: () => {} }),
+    logger: createLogger({ write: (l) => void lines.push(l) }),
     now: time.now,
     timers: time,
     autoSerial: () => 1,
@@ -145,6 +145,22 @@ describe('ServerCatalog', () => {
     expect(later.transfer.notify).toEqual([]);
     expect(time.dueTimes()).toEqual([]);
     c.close();
+  });
+
+  it('says once that a member lingers, with the end of its grace, and again after a restart', () => {
+    const time = new FakeTime();
+    const lines: string[] = [];
+    const c = make(time, { n: 0 }, 60, lines);
+    c.withCatalog([a, b]);
+    c.withCatalog([a]);
+    c.withCatalog([a]);
+    const lingers = () => lines.map((l) => JSON.parse(l)).filter((l) => l.event === 'catalog-member-lingers');
+    expect(lingers()).toMatchObject([
+      { zone: 'b.example.', until: new Date(time.now() + 60_000).toISOString(), catalog: 'catalog.invalid.' },
+    ]);
+    c.close();
+    make(time, { n: 0 }, 60, lines).withCatalog([a]);
+    expect(lingers()).toHaveLength(2);
   });
 
   it('a member gone while the server was down starts its grace at the next start', () => {
