@@ -204,6 +204,10 @@ describe('the catalog zone with Knot and BIND as its consumers', () => {
     writeFileSync(join(zones, 'second.example.yaml'), zoneText());
     const took = await bothServe('second.example.', true, 5_000);
     expect(took).toBeLessThan(5_000);
+    // From the catalog, and the catalog's change by IXFR from dane-ns's journal (Knot says which).
+    expect(knot.log()).toMatch(/\[catalog\.invalid\.\] IXFR, incoming, remote 127\.0\.0\.1@\d+, finished/);
+    expect(knot.log()).toMatch(/\[catalog\.invalid\.\] catalog reloaded/);
+    expect(bind.log()).toContain("catz: adding zone 'second.example' from catalog 'catalog.invalid' - success");
 
     const removedAt = Date.now();
     unlinkSync(join(zones, 'second.example.yaml'));
