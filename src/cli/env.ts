@@ -5,7 +5,9 @@
  * is a usage error that names the variable, as a bad flag value names the flag.
  */
 import { isIP } from 'node:net';
-import { hostPort, UsageError, type Args } from './args.js';
+import { nameToText } from '../wire/name.js';
+import { parseDuration } from '../zone/duration.js';
+import { domainName, hostPort, UsageError, type Args } from './args.js';
 
 export const UDP_ENGINES = ['auto', 'batch', 'dgram'] as const;
 export type UdpEngine = (typeof UDP_ENGINES)[number];
@@ -32,6 +34,10 @@ export interface Defaults {
   cookieSecret(): Uint8Array | undefined;
   /** DANE_NS_COOKIE_SECRET_FILE (a file holding the 32 hex digits), else undefined */
   cookieSecretFile(): string | undefined;
+  /** DANE_NS_CATALOG (a domain name), else no catalog zone */
+  catalog(): string | undefined;
+  /** DANE_NS_CATALOG_GRACE (a duration: 3600, 1h, 1d), else undefined: server/catalog.ts's default */
+  catalogGrace(): number | undefined;
 }
 
 /** The defaults `env` (the process's environment unless given) gives. */
@@ -74,7 +80,28 @@ export function environmentDefaults(env: Readonly<Record<string, string | undefi
       return text === undefined ? undefined : cookieSecretHex('DANE_NS_COOKIE_SECRET', text);
     },
     cookieSecretFile: () => get('DANE_NS_COOKIE_SECRET_FILE'),
+    catalog: () => {
+      const text = get('DANE_NS_CATALOG');
+      return text === undefined ? undefined : catalogName('DANE_NS_CATALOG', text);
+    },
+    catalogGrace: () => {
+      const text = get('DANE_NS_CATALOG_GRACE');
+      return text === undefined ? undefined : graceDuration('DANE_NS_CATALOG_GRACE', text);
+    },
   };
+}
+
+/** The catalog zone's name (`serve --catalog`, RFC 9432), lower-case absolute text. */
+export function catalogName(source: string, text: string): string {
+  return nameToText(domainName(source, text)).toLowerCase();
+}
+
+/** The catalog's grace delay (`serve --catalog-grace`): seconds or BIND-style units, as zone files write them. */
+export function graceDuration(source: string, text: string): number {
+  const s = parseDuration(text);
+  if (s === undefined)
+    throw new UsageError(`${source}: expected a duration such as 3600, 30m, 1h or 1d (got "${text}")`);
+  return s;
 }
 
 /** One of the UDP engines (server/serve.ts): the native batched one, node:dgram, or the first that works. */

@@ -19,7 +19,7 @@ export const COMMANDS: readonly Command[] = [
     topic: 'serve',
     name: 'serve',
     options:
-      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--tcp-per-source N] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN] [--secondary-lag SECONDS] [--resolver ADDR[:PORT]|none] [--cookie-secret HEX | --cookie-secret-file PATH]',
+      '[--zones DIR] [--keys DIR] [--state DIR] [--listen ADDR:PORT]... [--http ADDR:PORT] [--udp-engine auto|batch|dgram] [--tcp-per-source N] [--log-queries] [--allow-query PREFIX]... [--rrl RATE] [--rrl-slip N] [--rrl-exempt PREFIX|none]... [--rrl-ipv4-prefix LEN] [--rrl-ipv6-prefix LEN] [--secondary-lag SECONDS] [--resolver ADDR[:PORT]|none] [--cookie-secret HEX | --cookie-secret-file PATH] [--catalog NAME] [--catalog-grace DURATION]',
     summary: 'serve the zones directory over UDP and TCP',
   },
   {
@@ -196,6 +196,11 @@ const DETAILS = {
                        anycast address: each accepts the others' cookies. Never rotated; the state file
                        is not used  (env DANE_NS_COOKIE_SECRET)
   --cookie-secret-file PATH  the same, read from a file  (env DANE_NS_COOKIE_SECRET_FILE)
+  --catalog NAME       serve the catalog zone NAME (RFC 9432 v2) listing every zone with transfer:, for
+                       secondaries that read catalogs (Knot, BIND); only the members' secondaries may query
+                       or transfer it; off by default  (env DANE_NS_CATALOG; docs/catalog.md)
+  --catalog-grace D    a zone whose file goes (or loses transfer:) stays in the catalog this long; default 1h
+                       (env DANE_NS_CATALOG_GRACE)
 
 Logs one JSON object per line on stdout. The zones directory and the certificate files are watched; SIGHUP
 also reloads the zones; SIGTERM/SIGINT stop.

@@ -7,7 +7,7 @@ import { createLogger } from '../log.js';
 import { startServer } from '../server/serve.js';
 import { count, hostPort, noPositionals, parseOptions, seconds } from './args.js';
 import { cookieSecret, guardOptions } from './serve-guard.js';
-import { directory, resolverSetting, udpEngine } from './env.js';
+import { catalogName, directory, graceDuration, resolverSetting, udpEngine } from './env.js';
 import type { Io } from './io.js';
 import { printHelp } from './help.js';
 import { packageVersion } from './version.js';
@@ -36,6 +36,8 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
       'resolver',
       'cookie-secret',
       'cookie-secret-file',
+      'catalog',
+      'catalog-grace',
     ],
     ['log-queries'],
   );
@@ -67,6 +69,11 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
     resolverFlagged === undefined || resolverFlagged === 'none'
       ? resolverFlagged
       : { address: resolverFlagged.host, port: resolverFlagged.port };
+  // The catalog zone (RFC 9432) of the zones with transfer:, and how long a vanished zone stays in it.
+  const catalogFlag = a.value('catalog');
+  const catalog = catalogFlag !== undefined ? catalogName('--catalog', catalogFlag) : d.catalog();
+  const graceFlag = a.value('catalog-grace');
+  const catalogGrace = graceFlag !== undefined ? graceDuration('--catalog-grace', graceFlag) : d.catalogGrace();
   const zonesDir = directory(a, d, 'zones');
   const keysDir = directory(a, d, 'keys');
   const stateDir = directory(a, d, 'state');
@@ -105,6 +112,8 @@ export async function serveCmd(args: string[], io: Io): Promise<number> {
     ...(tcpPerSource !== undefined ? { tcpPerSource } : {}),
     ...(secondaryLag !== undefined ? { secondaryLag } : {}),
     ...(resolver !== undefined ? { resolver } : {}),
+    ...(catalog !== undefined ? { catalog } : {}),
+    ...(catalogGrace !== undefined ? { catalogGrace } : {}),
     version: packageVersion(),
   });
   process.on('SIGHUP', () => {

@@ -20,7 +20,7 @@ import type { ResponseCacheStats } from './response-cache.js';
 import type { Secured } from './signer.js';
 
 /** Why a new snapshot was published (a log field; transfers and NOTIFY do not depend on it). */
-export type PublishReason = 'start' | 'reload' | 'tlsa' | 'refresh' | 'keys' | 'update';
+export type PublishReason = 'start' | 'reload' | 'tlsa' | 'refresh' | 'keys' | 'update' | 'catalog';
 
 /** One published version of a zone. */
 export interface ZoneVersion {

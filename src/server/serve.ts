@@ -10,6 +10,7 @@
  * The control socket in the state directory (control.ts, control-lock.ts, control-status.ts) is taken first: it
  * keeps a second server off the same state directory and answers `dane-ns status`, `reload` and `zone list`.
  * The listen addresses are bound next, before anything is written (starting.ts answers until the zones serve).
+ * With `catalog`, the catalog zone of the zones with `transfer:` (RFC 9432, catalog.ts) is served beside them.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,9 +23,11 @@ import { TlsaManager } from '../tlsa/manager.js';
 import { nodeTimers } from './clock.js';
 import { watchDirectory } from './dir-watch.js';
 import { COOKIE_SECRET_FILE, CookieSecrets } from './cookie-secret.js';
+import { CATALOG_GRACE_DEFAULT, ServerCatalog, withCatalogAcl } from './catalog.js';
 import { withGuard, type GuardOptions } from './guard.js';
 import { ParentWatch } from './parent-watch.js';
 import type { ParentServer } from '../zone/settings.js';
+import type { Zone } from '../zone/zone.js';
 import { createHandler, type ResponseNote } from './handler.js';
 import { listenDns, listenOperator } from './listeners.js';
 import { Metrics } from './metrics.js';
@@ -39,7 +42,7 @@ import { SecondaryAddresses } from './secondaries.js';
 import { SerialAssigner } from './serials.js';
 import { SliceQueue, SLICE_MS } from './slices.js';
 import { SIGNATURES_DIR, signaturesFile } from '../dnssec/sigstore.js';
-import { nameToText, parseName } from '../wire/name.js';
+import { nameToText, parseName, ROOT, type Name } from '../wire/name.js';
 import { StateFaults } from './state-faults.js';
 import { ServedZones } from './served-zones.js';
 import { held, StartingGate } from './starting.js';
@@ -59,7 +62,6 @@ import { DynamicZones } from './dynamic-zones.js';
 import { createUpdater, withUpdates } from './update.js';
 import { SecondaryWatch } from './watch.js';
 import { RolloverHold } from './rollover-hold.js';
-import type { Zone } from '../zone/zone.js';
 import { WatchPoller } from './watch-poll.js';
 
 export { parseListen } from './listeners.js';
@@ -96,6 +98,10 @@ export interface ServeOptions {
   readonly resolver?: ParentServer | 'none';
   /** Milliseconds between questions to a watched server that is behind (watch-poll.ts WATCH_FAST_MS by default). */
   readonly watchFastMs?: number;
+  /** The name of the catalog zone (RFC 9432) to serve of the zones with `transfer:` (catalog.ts); absent: none. */
+  readonly catalog?: string;
+  /** Seconds a zone gone from the zones directory stays in the catalog (CATALOG_GRACE_DEFAULT by default). */
+  readonly catalogGrace?: number;
 }
 
 /** /healthz fails when a watched server stays behind longer than this (`serve --secondary-lag`). */
@@ -300,7 +306,7 @@ async function startZones(
   publisher.onPublished(hold);
   /** The zones to sign, after the rollover steps that wait for the watched servers are postponed. */
   const held = (): Zone[] => {
-    const zones = [...served.zones(files.loaded)];
+    const zones = servedNow();
     if (hold.hold(zones)) signer.keysChanged();
     return zones;
   };
@@ -337,6 +343,20 @@ async function startZones(
   });
   const served = new ServedZones({ logger, setsFor: (zone) => tlsa.setsFor(zone), autoSerial, dynamic });
   const takeSecondaries = (): void => secondaries.update([...files.loaded.values()].map((f) => f.plain));
+  // The catalog zone (RFC 9432) of the zones with `transfer:`, built after them from what they are now.
+  const catalog =
+    opts.catalog === undefined
+      ? undefined
+      : startCatalog(opts, parseName(opts.catalog, ROOT), autoSerial, () => rebuild('catalog'));
+  if (catalog) {
+    shutdown.add(() => catalog.close());
+    if ([...files.loaded.values()].some((f) => f.plain.origin.key === parseName(catalog.origin, ROOT).key))
+      throw new Error(`--catalog ${catalog.origin}: a zone file serves this name; the catalog needs a name of its own`);
+  }
+  const servedNow = (): Zone[] => {
+    const zones = served.zones(files.loaded);
+    return catalog ? catalog.withCatalog(zones) : zones;
+  };
 
   /** Every new snapshot comes this way: published, then the refresh timer armed for its first due signature. */
   const publish = (secured: Secured, reason: PublishReason): void => {
@@ -420,7 +440,9 @@ async function startZones(
   );
   const note: ResponseNote = { wildcard: null };
   const guard = { allowQuery: opts.allowQuery, rrl: opts.rrl, cookies, now, counters: metrics.guard, note };
-  const guarded = withGuard(withTsig(withUpdates(createHandler(current, note), updater), keyring.lookup, now), guard);
+  const responder = withUpdates(createHandler(current, note), updater);
+  const acl = catalog ? withCatalogAcl(responder, parseName(catalog.origin, ROOT), current) : responder;
+  const guarded = withGuard(withTsig(acl, keyring.lookup, now), guard);
   const answer = withUdpIxfr(guarded, xfr);
   const transfers = createTransfers(xfr);
   const stream = opts.http ? metrics.wrapStream(transfers) : transfers;
@@ -447,8 +469,16 @@ async function startZones(
     },
   });
   shutdown.add(() => poller.close());
-  publisher.onPublished(poller);
-  for (const v of publisher.served().values()) poller.published(v);
+  // The catalog is not watched: a secondary that does not read catalogs (NSD before 4.9) never serves it, and
+  // that is no lag of the zones it does serve (its NOTIFY for the catalog is answered with an error, logged once).
+  const watched = (v: { origin: string }): boolean => v.origin.toLowerCase() !== catalog?.origin;
+  publisher.onPublished({
+    published: (v) => {
+      if (watched(v)) poller.published(v);
+    },
+    withdrawn: (origin) => poller.withdrawn(origin),
+  });
+  for (const v of publisher.served().values()) if (watched(v)) poller.published(v);
 
   const ctx = { logger, shutdown };
   watchDirectory(opts.zonesDir, reloadZones, ctx, 'zones-watch-failed', 'zone files are reloaded on SIGHUP only');
@@ -529,6 +559,25 @@ async function startZones(
     reload,
     close: () => shutdown.close(),
   };
+}
+
+/** The catalog of `startZones` (its expiry rebuilds through `rebuild`, which exists once the zones are read). */
+function startCatalog(
+  opts: ServeOptions,
+  name: Name,
+  autoSerial: (origin: string, hash: string) => number,
+  onExpiry: () => void,
+): ServerCatalog {
+  return new ServerCatalog({
+    name,
+    graceSeconds: opts.catalogGrace ?? CATALOG_GRACE_DEFAULT,
+    stateDir: opts.stateDir,
+    logger: opts.logger,
+    now: opts.now ?? Date.now,
+    timers: nodeTimers,
+    autoSerial,
+    onExpiry,
+  });
 }
 
 /**

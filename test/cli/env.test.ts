@@ -94,4 +94,17 @@ describe('environmentDefaults', () => {
       '--udp-engine: expected auto, batch or dgram (got "fast")',
     );
   });
+
+  it('DANE_NS_CATALOG and DANE_NS_CATALOG_GRACE: a name made absolute and lower-case, a duration; unset: none', () => {
+    const d = environmentDefaults({ DANE_NS_CATALOG: 'Catalog.Invalid', DANE_NS_CATALOG_GRACE: '1h30m' });
+    expect(d.catalog()).toBe('catalog.invalid.');
+    expect(d.catalogGrace()).toBe(5400);
+    expect(environmentDefaults({ DANE_NS_CATALOG_GRACE: '600' }).catalogGrace()).toBe(600);
+    const none = environmentDefaults({ DANE_NS_CATALOG: '', DANE_NS_CATALOG_GRACE: '' });
+    expect([none.catalog(), none.catalogGrace()]).toEqual([undefined, undefined]);
+    expect(usage(() => environmentDefaults({ DANE_NS_CATALOG_GRACE: 'soon' }).catalogGrace())).toBe(
+      'DANE_NS_CATALOG_GRACE: expected a duration such as 3600, 30m, 1h or 1d (got "soon")',
+    );
+    expect(usage(() => environmentDefaults({ DANE_NS_CATALOG: 'a..b' }).catalog())).toMatch(/^DANE_NS_CATALOG: /);
+  });
 });

@@ -1,11 +1,12 @@
 /**
  * `dane-ns serve` and the environment: DANE_NS_ZONES, DANE_NS_KEYS, DANE_NS_STATE, DANE_NS_LISTEN
- * (comma-separated), DANE_NS_HTTP, DANE_NS_UDP_ENGINE and DANE_NS_LOG_QUERIES each take effect in the built
- * server (its "listening" log lines, the files it writes, its query log), the flags win over them, and without
- * either the directories are ./zones, ./keys and ./state. Bad values of flags and variables are usage errors that
- * name them (exit 2, before anything starts).
+ * (comma-separated), DANE_NS_HTTP, DANE_NS_UDP_ENGINE, DANE_NS_LOG_QUERIES, DANE_NS_CATALOG and
+ * DANE_NS_CATALOG_GRACE each take effect in the built server (its "listening" log lines, the files it writes, its
+ * query log, the catalog it publishes), the flags win over them, and without either the directories are ./zones,
+ * ./keys and ./state. Bad values of flags and variables are usage errors that name them (exit 2, before anything
+ * starts); a catalog name that a zone file serves stops the start (exit 1).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -169,6 +170,67 @@ describe('dane-ns serve and the environment', () => {
     await t.stop();
   });
 
+  it('DANE_NS_CATALOG and DANE_NS_CATALOG_GRACE serve the catalog and set its grace; --catalog wins', async () => {
+    const w = workdir('catalog');
+    // A zone handed to secondaries (an address is enough: no key file needed), listed in the catalog.
+    const member = ZONE.replace('env.example.', 'member.example.') + 'transfer:\n  allow:\n    - address: 127.0.0.1\n';
+    writeFileSync(join(w.zones, 'member.example.yaml'), member);
+    const env = {
+      DANE_NS_CATALOG: 'Catalog.Invalid',
+      DANE_NS_CATALOG_GRACE: '2h',
+      DANE_NS_UDP_ENGINE: 'dgram',
+      DANE_NS_RESOLVER: 'none',
+    };
+    const p = await freePort();
+    const s = await serve(
+      ['--zones', w.zones, '--keys', w.keys, '--state', w.state, '--listen', `127.0.0.1:${p}`],
+      env,
+      w.cwd,
+      1,
+    );
+    const published = (t: Started): unknown[] =>
+      t
+        .logLines()
+        .filter((l) => l.event === 'zone-published')
+        .map((l) => l.zone);
+    expect(published(s)).toContain('catalog.invalid.');
+    // Asked from 127.0.0.1, which member.example.'s transfer.allow admits: the catalog's SOA.
+    expect((await query({ host: '127.0.0.1', port: p }, 'catalog.invalid.', 'SOA')).rcode).toBe('NOERROR');
+    rmSync(join(w.zones, 'member.example.yaml'));
+    let lingers: Record<string, unknown> | undefined;
+    // The zones directory is watched: the removal is seen within milliseconds, or seconds on a loaded machine.
+    for (let i = 0; i < 400 && !lingers; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      lingers = s.logLines().find((l) => l.event === 'catalog-member-lingers');
+    }
+    expect(lingers).toMatchObject({ catalog: 'catalog.invalid.', zone: 'member.example.' });
+    const grace = Date.parse(lingers!.until as string) - Date.parse(lingers!.time as string);
+    expect(Math.abs(grace - 7_200_000)).toBeLessThan(1_000);
+    await s.stop();
+
+    const p2 = await freePort();
+    const t = await serve(
+      [
+        '--zones',
+        w.zones,
+        '--keys',
+        w.keys,
+        '--state',
+        join(w.cwd, 'other-state'),
+        '--listen',
+        `127.0.0.1:${p2}`,
+        '--catalog',
+        'other.invalid',
+      ],
+      env,
+      w.cwd,
+      1,
+    );
+    expect(published(t)).toContain('other.invalid.');
+    expect(published(t)).not.toContain('catalog.invalid.');
+    await t.stop();
+  });
+
   it('without flags or variables: ./zones, ./keys and ./state; --listen port 0 lets the system choose', async () => {
     const w = workdir('defaults');
     const s = await serve(['--listen', '127.0.0.1:0', '--udp-engine=dgram'], {}, w.cwd, 1);
@@ -176,6 +238,22 @@ describe('dane-ns serve and the environment', () => {
     expect(readdirSync(join(w.cwd, 'keys')).some((f) => f.startsWith('Kenv.example.+013+'))).toBe(true);
     expect(existsSync(join(w.cwd, 'state'))).toBe(true);
     await s.stop();
+  });
+});
+
+describe('serve --catalog with the name of a served zone', () => {
+  it('exits 1 with one line: the catalog needs a name of its own', async () => {
+    const w = workdir('catalog-taken');
+    const args = ['--zones', w.zones, '--keys', w.keys, '--state', w.state, '--catalog', 'ENV.example'];
+    const r = spawnSync(process.execPath, [CLI, 'serve', ...args, '--listen', `127.0.0.1:${await freePort()}`], {
+      cwd: w.cwd,
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toBe(
+      'dane-ns: --catalog env.example.: a zone file serves this name; the catalog needs a name of its own\n',
+    );
   });
 });
 
@@ -209,6 +287,13 @@ describe('serve usage errors (nothing is started)', () => {
     [['--state', '--listen', '127.0.0.1:0'], {}, /^dane-ns: --state needs a value \(got the option "--listen"/],
     [['--zone', 'z'], {}, /^dane-ns: unknown option --zone /],
     [['zones'], {}, /^dane-ns: unexpected argument "zones" /],
+    [
+      ['--catalog-grace', 'soon'],
+      {},
+      /^dane-ns: --catalog-grace: expected a duration such as 3600, 30m, 1h or 1d \(got "soon"\) /,
+    ],
+    [[], { DANE_NS_CATALOG_GRACE: '1y' }, /^dane-ns: DANE_NS_CATALOG_GRACE: expected a duration /],
+    [['--catalog='], {}, /^dane-ns: --catalog: expected a domain name, not an empty value /],
   ])('%j %j', async (args, env, message) => {
     expect(usageLine(await run(['serve', ...args], env))).toMatch(message);
   });
