@@ -10,6 +10,7 @@ import { iso } from '../dnssec/lifecycle.js';
 import { dsPublished, startRollover } from '../dnssec/keyroll.js';
 import { domainName, onePositional, parseOptions, requires, seconds, UsageError } from './args.js';
 import { directory } from './env.js';
+import { watchedServers } from '../zone/settings.js';
 import { asServed, findZone } from './findzone.js';
 import { printHelp } from './help.js';
 import type { Io } from './io.js';
@@ -39,6 +40,15 @@ export function keysRollover(args: string[], io: Io): number {
   const opts = { zone: z.origin, keysDir, stateDir, mode: z.dnssec.keys, timing, now: new Date() };
   const name = nameToText(z.origin);
   const out = (line: string): void => io.out(line + '\n');
+  // A server with watched secondaries may move these times later (never earlier): its waits count from the last
+  // secondary that serves each version, with the zone file's margin.
+  const watched = watchedServers(z.transfer).length;
+  const serverMargin = (): void => {
+    if (watched > 0 && margin < z.dnssec.margin)
+      out(
+        `; note: the server takes each step only once its ${watched} watched server(s) serve the version it counts from, plus the TTL and the zone file's margin (${z.dnssec.margin} s), not --margin ${margin}`,
+      );
+  };
 
   if (a.has('ds-published')) {
     const r = dsPublished(opts);
@@ -66,6 +76,7 @@ export function keysRollover(args: string[], io: Io): number {
       out(
         `; ZSK ${x.key.tag} stops signing then and leaves the DNSKEY RRset at ${iso(x.delete)} (largest TTL ${ttls.maxTtl} s + margin ${timing.margin} s)`,
       );
+    serverMargin();
     out(`; a running server follows these times by itself (it watches ${keysDir}); nothing else to do`);
     return 0;
   }
@@ -82,5 +93,6 @@ export function keysRollover(args: string[], io: Io): number {
     `; a running server publishes it as CDS and CDNSKEY then, and ends the rollover by itself once every parent server serves it`,
   );
   out(`; once the parent publishes it, run: dane-ns keys rollover ${name} --ds-published`);
+  serverMargin();
   return 0;
 }

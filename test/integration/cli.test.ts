@@ -685,6 +685,38 @@ describe('dane-ns keys rollover', () => {
     expect(again.stderr).toContain(`a ZSK rollover is under way: ZSK ${m!.groups!.tag} starts signing at`);
   });
 
+  it("with watched secondaries, a --margin below the zone file's is named: the server waits with the zone's", async () => {
+    const dir = tempDir('roll-watched');
+    const zones = join(dir, 'zones');
+    await mkdir(zones);
+    const zone = (transfer: string): string =>
+      'origin: roll.example.\nttl: 600\nsoa: { mname: ns1, rname: h@roll.example, serial: 1, refresh: 7200, retry: 3600, expire: 1209600, minimum: 300 }\n' +
+      `dnssec: { margin: 120s }\n${transfer}records:\n  "@": { NS: ns1.roll.example. }\n  ns1: { A: 192.0.2.1 }\n`;
+    await writeFile(
+      join(zones, 'roll.example.yaml'),
+      zone('transfer: { allow: [{ address: 127.0.0.1 }], notify: [{ address: 127.0.0.1, port: 5353 }] }\n'),
+    );
+    const dirs = ['--zones', zones, '--keys', join(dir, 'keys'), '--state', join(dir, 'state')];
+    expect((await cli(['keys', 'generate', 'roll.example', ...dirs.slice(2)])).code).toBe(0);
+    const r = await cli(['keys', 'rollover', 'roll.example', ...dirs, '--margin', '5']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/DNSKEY TTL 600 s \+ margin 5 s/);
+    expect(r.stdout).toContain(
+      "; note: the server takes each step only once its 1 watched server(s) serve the version it counts from, plus the TTL and the zone file's margin (120 s), not --margin 5",
+    );
+    // Without watched servers the plan is all there is: no note.
+    const dir2 = tempDir('roll-unwatched');
+    const zones2 = join(dir2, 'zones');
+    await mkdir(zones2);
+    await writeFile(join(zones2, 'roll.example.yaml'), zone(''));
+    const dirs2 = ['--zones', zones2, '--keys', join(dir2, 'keys'), '--state', join(dir2, 'state')];
+    expect((await cli(['keys', 'generate', 'roll.example', ...dirs2.slice(2)])).code).toBe(0);
+    const r2 = await cli(['keys', 'rollover', 'roll.example', ...dirs2, '--margin', '5']);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(r2.stdout).toMatch(/DNSKEY TTL 600 s \+ margin 5 s/);
+    expect(r2.stdout).not.toContain('; note:');
+  });
+
   it('KSK: prints the new DS, ds prints both, --ds-published sets the old end; flags are checked', async () => {
     const dir = tempDir('roll-ksk');
     const zones = join(dir, 'zones');

@@ -7,10 +7,11 @@
  *
  * The 50 changes, one after the other: YAML edits of the zone file (records of several types added, changed and
  * removed, a delegation with glue and a DS coming and going), two TLSA rotations (a new certificate for the MX
- * host), the three key events of a ZSK rollover (`dane-ns keys rollover --margin 1` in a zone whose TTLs are
- * 2 s: new key published, new key signs, old key gone) and a signature refresh. The refresh stands for the
- * week that a real zone waits: the zone's signatures are valid for 61 s and refreshed with 30 s left (as in
- * serial.test.ts), so the refresh timer re-signs during the test, the way a 14-day validity does after a week.
+ * host), the three key events of a ZSK rollover (`dane-ns keys rollover` in a zone whose TTLs are 2 s and whose
+ * `dnssec.margin` is 1 s: new key published, new key signs once every secondary serves its DNSKEY, old key gone)
+ * and a signature refresh. The refresh stands for the week that a real zone waits: the zone's signatures are
+ * valid for 61 s and refreshed with 30 s left (as in serial.test.ts), so the refresh timer re-signs during the
+ * test, the way a 14-day validity does after a week.
  * Such refreshes also come between other steps; every check below waits for the version the step made.
  *
  * After every change: each secondary serves dane-ns's new serial within 2 s of dane-ns publishing it (SOA
@@ -84,7 +85,7 @@ function zoneText(): string {
   return (
     `origin: ${ZONE}.\nttl: 2\n` +
     `soa: { mname: ns1, rname: hostmaster, serial: auto, refresh: 3600, retry: 3600, minimum: 2 }\n` +
-    `dnssec: { signature-validity: ${validity}s, refresh-before: 30s }\n` +
+    `dnssec: { signature-validity: ${validity}s, refresh-before: 30s, margin: 1s }\n` +
     `transfer:\n  allow:\n    - key: ${KEY}\n  notify:\n${notify}` +
     `tlsa:\n  - host: mail\n    cert: ${join(certs, 'mail.pem')}\n    ttl: 2\n` +
     `records:\n${recs}`
@@ -299,7 +300,7 @@ const steps: Step[] = [
     reason: 'keys',
     act: async () => {
       oldZsk = (await signers('SOA'))[0]!;
-      const out = await keysCli('rollover', ZONE, '--margin', '1');
+      const out = await keysCli('rollover', ZONE);
       newZsk = Number(/ZSK (\d+) is published now/.exec(out)![1]);
     },
     holds: async () => (await dnskeys()) === 3 && (await signers('SOA'))[0] === oldZsk,
