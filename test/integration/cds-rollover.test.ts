@@ -2,8 +2,8 @@
  * CDS/CDNSKEY and the parent's DS, with real peers on loopback: the parent zone `example.` is served and signed by
  * two Knot instances (two parent name servers), a registry stand-in applies the child's CDS/CDNSKEY to the parent
  * zone with BIND's `dnssec-cds` and reloads each Knot (the second one seconds later, so it serves the old DS
- * longer; both in helpers/parents.ts), and a validating Unbound anchored at the parent's keys asks through the
- * slower parent. TTLs of 2 s and a margin of 1 s keep a whole KSK rollover under a minute.
+ * longer; both in helpers/parents.ts), above them a fake root holding the parent's DS (helpers/fakeroot.ts), and a
+ * validating Unbound anchored at the fake root's key asks through the slower parent. TTLs of 2 s and a margin of 1 s keep a whole KSK rollover under a minute.
  *   - An automatic KSK rollover from `keys rollover --ksk` to the old key's removal with no further step: every
  *     answer (MX, TLSA, NXDOMAIN) secure throughout; the CDS served equals what `dane-ns ds` prints for the new
  *     key; the rollover ends only after the second parent serves the new DS too.
@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query, requireTool, type Answer, type Server } from './helpers/dig.js';
+import { dsRdatas, startFakeRoot, type FakeRoot } from './helpers/fakeroot.js';
 import { startParents, type Parents, type Registry } from './helpers/parents.js';
 import { freePort } from './helpers/ports.js';
 import { CLI, startDaneNs, type DaneNsInstance } from './helpers/server.js';
@@ -50,6 +51,7 @@ let dir: string;
 let dane: DaneNsInstance;
 let httpPort: number;
 let parents: Parents;
+let root: FakeRoot;
 let unbound: UnboundInstance;
 let resolver: Server;
 
@@ -109,16 +111,18 @@ beforeAll(async () => {
     stateDir,
     extraArgs: ['--http', `127.0.0.1:${httpPort}`],
   });
-  const anchors = await parents.anchors();
+  // Above the parents a fake root holding their DS: Unbound is anchored at the root, as a real resolver is.
+  root = await startFakeRoot(dir, { 'example.': dsRdatas(await parents.anchors()) });
   const port = await freePort();
   // Asked through the parent that follows the registry late: it serves the old DS longest.
   unbound = await startUnbound({
     port,
     stubs: [
+      root.stub,
       { zone: 'example.', addr: `127.0.0.1@${ports[1]}` },
       { zone: CHILD, addr: `127.0.0.1@${dane.port}` },
     ],
-    trustAnchors: anchors,
+    trustAnchors: await root.anchors(),
   });
   resolver = { host: '127.0.0.1', port };
 }, 90_000);
@@ -127,6 +131,7 @@ afterAll(async () => {
   await unbound?.stop();
   await dane?.stop();
   await parents?.stop();
+  await root?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
