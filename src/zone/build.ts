@@ -3,6 +3,7 @@
  * zone-file semantic rules of docs/zone-format.md checked (each problem with file and line), and the name tree with
  * empty non-terminals, cuts and wildcard parents computed once.
  */
+import { sortSteps } from './sortsteps.js';
 import { createHash } from 'node:crypto';
 import { WireError } from '../wire/errors.js';
 import {
@@ -359,8 +360,9 @@ export function* buildZoneSteps(
   }
   if (!apex.rrsets.has(T.NS)) problem(soaIn?.line ?? 1, `the apex ${nameToText(origin)} needs NS records`);
 
-  // Ancestors are visited before descendants when walking in canonical order.
-  const ordered = [...nodes.values()].sort((a, b) => compareNames(a.name, b.name));
+  // Ancestors are visited before descendants when walking in canonical order. Sorted in steps: a large zone's
+  // names take longer to sort than a query should wait.
+  const ordered = yield* sortSteps([...nodes.values()], (a, b) => compareNames(a.name, b.name));
   for (const n of ordered) {
     const p = n.parent;
     if (p) {
