@@ -14,7 +14,7 @@ import { createHash, hash, type Hash } from 'node:crypto';
 import { join } from 'node:path';
 import { nameToText, type Name } from '../wire/name.js';
 import { slabCopy } from '../wire/slab.js';
-import { writeFileAtomicWith } from '../state/atomic.js';
+import { openAtomic } from '../state/atomic.js';
 import { FileReadError, readRegularFile } from '../state/readfile.js';
 import type { ZoneKey } from './keys.js';
 import type { PersistedSignature, SignatureCache } from './sigcache.js';
@@ -39,6 +39,34 @@ export function saveSignatures(
   cache: SignatureCache,
   now: number,
 ): number {
+  const steps = saveSignaturesSteps(stateDir, zone, signers, cache, now);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value.commit();
+  }
+}
+
+/** Signatures written to a temporary file, not yet in place: commit() puts them there (and says how many). */
+export interface PendingSignatures {
+  commit(): number;
+  abandon(): void;
+}
+
+/** Entries written between two yields of saveSignaturesSteps. */
+const ENTRIES_PER_STEP = 4096;
+
+/**
+ * saveSignatures in steps that yield (work in slices, server/slices.ts): a large zone's quarter of a million
+ * signatures are written to the temporary file a few thousand at a time, and only the fsync and rename are left
+ * for commit(). The cache must not change until then (the signer that owns it runs in the same task).
+ */
+export function* saveSignaturesSteps(
+  stateDir: string,
+  zone: Name,
+  signers: readonly ZoneKey[],
+  cache: SignatureCache,
+  now: number,
+): Generator<void, PendingSignatures, undefined> {
   signers = [...new Set(signers)]; // a CSK signs both the DNSKEY RRset and the rest
   // Two passes over the cache (the bucket table and the count come before the entries), none of it collected:
   // a large zone has a quarter of a million signatures, written out piece by piece.
@@ -47,10 +75,13 @@ export function saveSignatures(
   for (const k of signers)
     for (const e of cache.entriesOf(k, now)) {
       if (!buckets.has(e.bucket)) buckets.set(e.bucket, buckets.size);
-      count++;
+      if (++count % ENTRIES_PER_STEP === 0) yield;
     }
-  writeFileAtomicWith(signaturesFile(stateDir, zone), (write) => {
-    const out = new Out(write);
+  const file = openAtomic(signaturesFile(stateDir, zone));
+  // Abandoned unless written to the end: also when the caller stops the steps (return) or one throws.
+  let whole = false;
+  try {
+    const out = new Out((chunk) => file.write(chunk));
     out.bytes(MAGIC);
     out.text(nameToText(zone).toLowerCase());
     out.u16(signers.length);
@@ -64,16 +95,28 @@ export function saveSignatures(
     let written = 0;
     for (const k of signers)
       for (const e of cache.entriesOf(k, now)) {
-        if (written++ === count) break; // the cache cannot change in between (one thread), but never write more
+        if (written === count) break; // the cache cannot change in between (one task), but never write more
         out.u16(buckets.get(e.bucket)!);
         out.bytes(e.digest);
         out.f64(e.inception);
         out.f64(e.expiration);
         out.chunk(e.rrsig);
+        if (++written % ENTRIES_PER_STEP === 0) yield;
       }
+    // Fewer than counted (the cache changed after all): the file would be refused on reading; not written.
+    if (written !== count) throw new Error(`signatures changed while written (${written} of ${count})`);
     out.finish();
-  });
-  return count;
+    whole = true;
+  } finally {
+    if (!whole) file.abandon();
+  }
+  return {
+    commit: () => {
+      file.commit();
+      return count;
+    },
+    abandon: () => file.abandon(),
+  };
 }
 
 export type LoadResult =

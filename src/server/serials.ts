@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { nameToText } from '../wire/name.js';
 import type { SignedZone } from '../dnssec/zonesign.js';
+import type { PendingSignatures } from '../dnssec/sigstore.js';
 import type { ZoneSecurity } from '../query/security.js';
 import type { SerialStore } from '../state/serials.js';
 import { nextSerial } from '../state/serials.js';
@@ -34,6 +35,11 @@ export interface Resigner {
   withSerial(signed: SignedZone, zone: Zone): SignedZone;
   /** Writes the zone's signatures to the state directory. */
   keepSignatures(signed: SignedZone): void;
+  /**
+   * keepSignatures in steps that yield, done ahead by prepareSteps(): only the commit (fsync, rename) is left
+   * for the publish. Without it, the publish writes the whole file.
+   */
+  keepSignaturesSteps?(signed: SignedZone): Generator<void, PendingSignatures, undefined>;
 }
 
 const isSigned = (s: ZoneSecurity | undefined): s is SignedZone => s !== undefined && 'addedRRsets' in s;
@@ -47,6 +53,13 @@ export type Persist = (file: 'serials' | 'signed', origin: string, write: () => 
 
 const throwing: Persist = (_file, _origin, write) => write();
 
+/** What prepareSteps() made for a version: its candidates per serial, and its signatures written ahead. */
+interface PreparedVersion {
+  readonly signed: ZoneSecurity | undefined;
+  readonly under: Map<number, Candidate>;
+  kept?: { readonly serial: number; readonly candidate: Candidate; readonly pending: PendingSignatures };
+}
+
 export class SerialAssigner {
   constructor(
     private readonly store: SerialStore,
@@ -56,7 +69,7 @@ export class SerialAssigner {
   ) {}
 
   /** Versions under a serial made ahead by prepareSteps(), for the next assign() of the same zone and view. */
-  private readonly prepared = new Map<Zone, { signed: ZoneSecurity | undefined; under: Map<number, Candidate> }>();
+  private readonly prepared = new Map<Zone, PreparedVersion>();
 
   /**
    * The work of assign() that costs a walk of the whole zone (the version under the serial served last, and
@@ -65,7 +78,9 @@ export class SerialAssigner {
    */
   *prepareSteps(zone: Zone, signed: ZoneSecurity | undefined): Generator<void, Prepared, undefined> {
     const under = new Map<number, Candidate>();
-    this.prepared.set(zone, { signed, under });
+    const entry: PreparedVersion = { signed, under };
+    this.prepared.get(zone)?.kept?.pending.abandon();
+    this.prepared.set(zone, entry);
     const prev = this.store.previous(nameToText(zone.origin).toLowerCase());
     let changed = true;
     if (prev) {
@@ -77,6 +92,16 @@ export class SerialAssigner {
     const serial = nextSerial({ previous: prev?.serial, changed, file: zone.serialSetting, nowMs: this.now() });
     if (!under.has(serial)) under.set(serial, yield* this.underSteps(zone, signed, serial));
     const c = under.get(serial)!;
+    // The signatures the publish will keep, written ahead to a temporary file; assign() commits it.
+    const unchanged = prev !== undefined && prev.serial === serial && prev.signed === c.digest;
+    const keep = c.signed;
+    if (isSigned(keep) && !(unchanged && prev.hash === zone.contentHash) && this.signer.keepSignaturesSteps) {
+      try {
+        entry.kept = { serial, candidate: c, pending: yield* this.signer.keepSignaturesSteps(keep) };
+      } catch {
+        // Written by the publish instead, where a failure is reported (a full or read-only state directory).
+      }
+    }
     return { serial, zone: c.zone, signed: c.signed };
   }
 
@@ -85,12 +110,14 @@ export class SerialAssigner {
     try {
       return this.assignNow(zone, signed);
     } finally {
+      this.prepared.get(zone)?.kept?.pending.abandon(); // nothing once committed
       this.prepared.delete(zone);
     }
   }
 
   /** Drops what prepareSteps() made and no assign() took (a zone the publish found unchanged). */
   dropPrepared(): void {
+    for (const p of this.prepared.values()) p.kept?.pending.abandon();
     this.prepared.clear();
   }
 
@@ -113,8 +140,17 @@ export class SerialAssigner {
     const final = candidate && serial === prev?.serial ? candidate : this.under(zone, signed, serial);
     const unchanged = prev !== undefined && prev.serial === serial && prev.signed === final.digest;
     const keep = final.signed;
-    if (!(unchanged && prev.hash === zone.contentHash) && isSigned(keep))
-      this.persist('signed', key, () => this.signer.keepSignatures(keep));
+    if (!(unchanged && prev.hash === zone.contentHash) && isSigned(keep)) {
+      // Written ahead by prepareSteps for this very version: committed the first time; a retry writes it anew.
+      const kept = this.prepared.get(zone)?.kept;
+      let pending = kept && kept.serial === serial && kept.candidate === final ? kept.pending : undefined;
+      this.persist('signed', key, () => {
+        const p = pending;
+        pending = undefined;
+        if (p) p.commit();
+        else this.signer.keepSignatures(keep);
+      });
+    }
     const entry = { serial, hash: zone.contentHash, signed: final.digest };
     this.persist('serials', key, () => this.store.record(key, entry));
     const due = isSigned(final.signed) ? final.signed.earliestExpiration - zone.dnssec.refreshBefore : Infinity;

@@ -378,7 +378,11 @@ async function startZones(
       // The journal's difference too, so that IXFR answers from the moment the version is served.
       yield* journal.prepareSteps({ origin: nameToText(zone.origin), ...ahead, at: 0 });
     }
-    if (shutdown.closed) return;
+    if (shutdown.closed) {
+      assigner.dropPrepared(); // the signatures written ahead are not put in place
+      journal.dropPrepared();
+      return;
+    }
     try {
       publish(secured, reason);
     } catch (e) {

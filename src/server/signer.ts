@@ -14,7 +14,13 @@ import type { Zone } from '../zone/zone.js';
 import { ensureZoneKeys, KEYS_STATE_FILE, recordKeyTags, type KeySetResult } from '../dnssec/keystore.js';
 import { join } from 'node:path';
 import { SignatureCache } from '../dnssec/sigcache.js';
-import { loadSignatures, saveSignatures, signaturesFile } from '../dnssec/sigstore.js';
+import {
+  loadSignatures,
+  saveSignatures,
+  saveSignaturesSteps,
+  signaturesFile,
+  type PendingSignatures,
+} from '../dnssec/sigstore.js';
 import {
   dnskeySigners,
   publishedKeys,
@@ -105,6 +111,12 @@ export class ZoneSigner {
   keepSignatures(signed: SignedZone): void {
     const now = Math.floor(this.now() / 1000);
     saveSignatures(this.stateDir, signed.zone.origin, signersOf(signed.keys), this.cache, now);
+  }
+
+  /** keepSignatures in steps that yield; the file is in place once the result is committed. */
+  keepSignaturesSteps(signed: SignedZone): Generator<void, PendingSignatures, undefined> {
+    const now = Math.floor(this.now() / 1000);
+    return saveSignaturesSteps(this.stateDir, signed.zone.origin, signersOf(signed.keys), this.cache, now);
   }
 
   /** The zone's key set as the keys directory has it now (generated on a first start). */

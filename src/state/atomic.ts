@@ -26,39 +26,83 @@ export function writeFileAtomicWith(
   produce: (write: (chunk: Uint8Array) => void) => void,
   mode = 0o644,
 ): void {
+  const file = openAtomic(path, mode);
+  try {
+    produce((chunk) => file.write(chunk));
+  } catch (e) {
+    file.abandon();
+    throw e;
+  }
+  file.commit();
+}
+
+/** An atomic write under way: its pieces written to the temporary file, the target untouched until commit(). */
+export interface AtomicWrite {
+  /** Appends a piece to the temporary file. */
+  write(chunk: Uint8Array): void;
+  /** fsync, rename over the target, fsync of the directory. On failure the temporary file is removed. */
+  commit(): void;
+  /** Removes the temporary file; the target stays as it was. Does nothing after commit() or abandon(). */
+  abandon(): void;
+}
+
+/**
+ * Starts an atomic write of `path`, for a writer that produces its content over several turns of the event loop
+ * (work in slices) and decides at the end whether it stands (commit) or not (abandon).
+ */
+export function openAtomic(path: string, mode = 0o644): AtomicWrite {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   // The name TEMP_NAME matches: hidden, so nothing that lists the directory takes it for a key or zone file.
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
-  try {
-    produce((chunk) => {
-      let off = 0;
-      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-    });
-    fsyncSync(fd);
-  } catch (e) {
+  let open = true;
+  const abandon = (): void => {
+    if (!open) return;
+    open = false;
     closeSync(fd);
     try {
       unlinkSync(tmp);
     } catch {
       /* already gone */
     }
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-  try {
-    const dfd = openSync(dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    /* some file systems refuse fsync on directories; the rename is still atomic */
-  }
-  afterAtomicWrite(path);
+  };
+  return {
+    write(chunk) {
+      if (!open) throw new Error(`${path}: write after the atomic write ended`);
+      try {
+        let off = 0;
+        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+      } catch (e) {
+        abandon();
+        throw e;
+      }
+    },
+    commit() {
+      if (!open) throw new Error(`${path}: commit after the atomic write ended`);
+      try {
+        fsyncSync(fd);
+      } catch (e) {
+        abandon();
+        throw e;
+      }
+      open = false;
+      closeSync(fd);
+      renameSync(tmp, path);
+      try {
+        const dfd = openSync(dir, 'r');
+        try {
+          fsyncSync(dfd);
+        } finally {
+          closeSync(dfd);
+        }
+      } catch {
+        /* some file systems refuse fsync on directories; the rename is still atomic */
+      }
+      afterAtomicWrite(path);
+    },
+    abandon,
+  };
 }
 
 /**

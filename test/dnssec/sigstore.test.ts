@@ -3,11 +3,12 @@
  * gives back, octet for octet and without signing; a file for other keys, a damaged file and a missing file
  * restore nothing, each with its reason.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateKey } from '../../src/dnssec/keys.js';
 import { DEFAULT_SIGNATURE_POLICY, SignatureCache } from '../../src/dnssec/sigcache.js';
-import { loadSignatures, saveSignatures, signaturesFile } from '../../src/dnssec/sigstore.js';
+import { loadSignatures, saveSignatures, saveSignaturesSteps, signaturesFile } from '../../src/dnssec/sigstore.js';
 import { parseName } from '../../src/wire/name.js';
 import { rdataFromText } from '../../src/wire/rdata.js';
 import { T } from '../../src/wire/types.js';
@@ -78,6 +79,46 @@ describe('kept signatures', () => {
     expect(saveSignatures(state, zone, [key], cache, NOW)).toBe(800);
     const fresh = new SignatureCache();
     expect(loadSignatures(state, zone, [key], fresh)).toEqual({ ok: true, restored: 800 });
+    expect(sets.map((rs) => hex(fresh.get(rs, key, NOW, DEFAULT_SIGNATURE_POLICY).rrsig))).toEqual(made);
+  });
+
+  it('in steps: yields while writing, nothing in place until commit, abandon leaves the old file and no temporary one', () => {
+    const state = tmp();
+    const cache = new SignatureCache();
+    const sets = Array.from({ length: 9000 }, (_, i) => rrset(`h${i}`, `192.0.2.${i % 250}`));
+    const made = sets.map((rs) => hex(cache.get(rs, key, NOW, DEFAULT_SIGNATURE_POLICY).rrsig));
+    const file = signaturesFile(state, zone);
+
+    const run = (): { pending: { commit(): number; abandon(): void }; yields: number } => {
+      const steps = saveSignaturesSteps(state, zone, [key], cache, NOW);
+      for (let yields = 0; ; yields++) {
+        const r = steps.next();
+        if (r.done) return { pending: r.value, yields };
+      }
+    };
+    const first = run();
+    expect(first.yields).toBeGreaterThanOrEqual(4); // 9,000 entries counted, then written, 4,096 a step
+    expect(existsSync(file)).toBe(false);
+    expect(readdirSync(dirname(file))).toHaveLength(1); // the temporary file
+    expect(first.pending.commit()).toBe(9000);
+    const before = readFileSync(file);
+
+    // Abandoned: the file in place stays as it was, the temporary file is gone.
+    cache.get(rrset('new', '192.0.2.99'), key, NOW, DEFAULT_SIGNATURE_POLICY);
+    const second = run();
+    second.pending.abandon();
+    second.pending.abandon(); // twice is harmless
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(readdirSync(dirname(file))).toEqual([file.split('/').pop()]);
+
+    // Steps stopped half way (the caller gave up): the temporary file is removed too.
+    const steps = saveSignaturesSteps(state, zone, [key], cache, NOW);
+    for (let i = 0; i < 3; i++) steps.next();
+    steps.return(undefined as never);
+    expect(readdirSync(dirname(file))).toEqual([file.split('/').pop()]);
+
+    const fresh = new SignatureCache();
+    expect(loadSignatures(state, zone, [key], fresh)).toEqual({ ok: true, restored: 9000 });
     expect(sets.map((rs) => hex(fresh.get(rs, key, NOW, DEFAULT_SIGNATURE_POLICY).rrsig))).toEqual(made);
   });
 

@@ -4,7 +4,7 @@
  * restart with the kept signatures serves the same octets under the same serial without signing, and a corrupt
  * signatures file is ignored with a log line (the zone is signed anew, under a higher serial).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRrsig } from '../../src/dnssec/canonical.js';
@@ -51,7 +51,20 @@ function server(dir: string, clock: { ms: number }) {
     publisher.publish(signer.secure([z]), 'refresh');
     return publisher.served().get(z.origin.key)!;
   };
-  return { events, publish, heard, publisher };
+  /** As the server does it: the serial's work (and the signatures file) done ahead in steps, then the publish. */
+  const prepare = (z: Zone): (() => ZoneVersion) => {
+    const secured = signer.secure([z]);
+    for (const [zz, s] of publisher.toAssign(secured)) {
+      const steps = assigner.prepareSteps(zz, s);
+      while (!steps.next().done);
+    }
+    return () => {
+      publisher.publish(secured, 'refresh');
+      assigner.dropPrepared();
+      return publisher.served().get(z.origin.key)!;
+    };
+  };
+  return { events, publish, prepare, heard, publisher, assigner };
 }
 
 /** The served SOA serial, and whether the served SOA RRSIG verifies over the served SOA with the ZSK. */
@@ -198,6 +211,36 @@ describe('SerialAssigner', () => {
     expect(after.events.map((e) => e.event)).not.toContain('zone-signed');
     // An edit after the restart raises the serial.
     expect(after.publish(zone('auto', '192.0.2.7')).serial).toBe(served.serial + 3600);
+  });
+
+  it('signatures written ahead by prepareSteps are put in place by the publish only; a dropped prepare leaves nothing', () => {
+    const dir = tmp();
+    const clock = { ms: Date.UTC(2026, 0, 1) };
+    const s = server(dir, clock);
+    const file = signaturesFile(join(dir, 'state'), parseName('s.example.'));
+    const signedDir = join(dir, 'state', 'signed');
+
+    // Prepared, then not published: no signatures file and no temporary file.
+    s.prepare(zone('auto'));
+    s.assigner.dropPrepared();
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(signedDir) ? readdirSync(signedDir) : []).toEqual([]);
+
+    // Prepared: written to a temporary file; the publish renames it into place.
+    const publish = s.prepare(zone('auto'));
+    expect(existsSync(file)).toBe(false);
+    expect(readdirSync(signedDir)).toHaveLength(1);
+    const served = publish();
+    expect(readdirSync(signedDir)).toEqual([file.split('/').pop()]);
+
+    // What was put in place is the served version's: a restart serves the same octets under the same serial.
+    clock.ms += 3600_000;
+    const after = server(dir, clock);
+    const again = after.prepare(zone('auto'))();
+    expect(again.serial).toBe(served.serial);
+    expect(wwwSig(again)).toBe(wwwSig(served));
+    expect(after.events.map((e) => e.event)).toContain('zone-signatures-restored');
+    expect(after.events.map((e) => e.event)).not.toContain('zone-signed');
   });
 
   it('a corrupt signatures file is ignored with a log line; the zone is signed anew under a higher serial', () => {
