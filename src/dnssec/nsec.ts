@@ -19,7 +19,7 @@
  * form, RFC 6840 §5.1 says not to; with a lower-case next name both readings give the same signed bytes, so
  * every validator accepts the signature. Knot lower-cases every name it loads, so its NSEC rdata is byte-equal.
  */
-import type { RRset, Zone } from '../zone/zone.js';
+import type { RRset, Zone, ZoneNode } from '../zone/zone.js';
 import {
   canonicalKey,
   compareNames,
@@ -142,7 +142,12 @@ export function* buildNsecChainSteps(zone: Zone, opts: NsecOptions): Generator<v
   if (!Number.isInteger(opts.ttl) || opts.ttl < 0 || opts.ttl > 0x7fffffff)
     throw new RangeError(`NSEC TTL ${opts.ttl} out of range`);
   const apexExtra = opts.apexExtraTypes ?? [T.DNSKEY];
-  const owners = zone.ordered.filter((n) => n.isApex || (!n.belowCut && n.rrsets.size > 0));
+  const owners: ZoneNode[] = [];
+  for (let i = 0; i < zone.ordered.length; i++) {
+    const n = zone.ordered[i]!;
+    if (n.isApex || (!n.belowCut && n.rrsets.size > 0)) owners.push(n);
+    if (i % (16 * OWNERS_PER_STEP) === 16 * OWNERS_PER_STEP - 1) yield;
+  }
   if (owners[0] !== zone.apex) throw new Error('buildNsecChain: zone.ordered must start with the apex');
 
   const entries: NsecEntry[] = [];
