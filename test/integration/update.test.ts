@@ -8,7 +8,6 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { encodeMessage, decodeMessage } from '../../src/wire/message.js';
 import { parseName } from '../../src/wire/name.js';
 import { CLASS_IN, OPCODE, RCODE, T } from '../../src/wire/types.js';
 import { requireTool } from './helpers/dig.js';
+import { LOOPBACK, startPebble, type PebbleInstance } from './helpers/pebble.js';
 import { freePort } from './helpers/ports.js';
 import { CLI, startDaneNs, type DaneNsInstance } from './helpers/server.js';
 import { startUnbound, type UnboundInstance } from './helpers/unbound.js';
@@ -531,10 +531,10 @@ describe('durability and concurrency', () => {
 
 describe('certbot certonly --dns-rfc2136 against pebble, validating against dane-ns', () => {
   let dane: DaneNsInstance | undefined;
-  let pebble: ReturnType<typeof spawn> | undefined;
+  let pebble: PebbleInstance | undefined;
 
   afterAll(async () => {
-    pebble?.kill('SIGKILL');
+    await pebble?.stop();
     await dane?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -543,41 +543,10 @@ describe('certbot certonly --dns-rfc2136 against pebble, validating against dane
     for (const t of ['certbot', 'pebble', 'openssl']) requireTool(t);
     setupDirs();
     dane = await startDaneNs({ zonesDir: zones, port: await freePort(), keysDir: keys, stateDir: state });
-    // Pebble's own TLS certificate, which certbot is told to trust.
-    const cert = join(dir, 'pebble-cert.pem');
-    const key = join(dir, 'pebble-key.pem');
-    await run(requireTool('openssl'), [
-      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'],
-      ...['-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'],
-    ]);
+    // pebble's validation asks dane-ns itself for _acme-challenge.mail.example.com TXT; certbot trusts its cert.
     const [acmePort, mgmtPort] = [await freePort(), await freePort()];
-    const config = {
-      pebble: {
-        listenAddress: `127.0.0.1:${acmePort}`,
-        managementListenAddress: `127.0.0.1:${mgmtPort}`,
-        certificate: cert,
-        privateKey: key,
-        httpPort: 5002,
-        tlsPort: 5001,
-        ocspResponderURL: '',
-        externalAccountBindingRequired: false,
-      },
-    };
-    writeFileSync(join(dir, 'pebble.json'), JSON.stringify(config));
-    // -dnsserver: pebble's validation asks dane-ns itself for _acme-challenge.mail.example.com TXT.
-    const env = { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' };
-    const args = ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dane.port}`];
-    pebble = spawn(requireTool('pebble'), args, { env, stdio: 'ignore' });
-    // Ready once its ACME port accepts connections (bounded: 10 s).
-    for (let i = 0; i < 50; i++) {
-      const up = await new Promise<boolean>((resolve) => {
-        const c = connect({ host: '127.0.0.1', port: acmePort });
-        c.once('connect', () => (c.destroy(), resolve(true)));
-        c.once('error', () => resolve(false));
-      });
-      if (up) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    pebble = await startPebble(LOOPBACK, dir, acmePort, `127.0.0.1:${dane.port}`, mgmtPort);
+    const cert = pebble.cert;
     const creds = join(dir, 'rfc2136.ini');
     writeFileSync(
       creds,
@@ -597,7 +566,7 @@ describe('certbot certonly --dns-rfc2136 against pebble, validating against dane
       requireTool('certbot'),
       [
         ...['certonly', '--non-interactive', '--agree-tos', '--register-unsafely-without-email'],
-        ...['--server', `https://127.0.0.1:${acmePort}/dir`, '--dns-rfc2136', '--dns-rfc2136-credentials', creds],
+        ...['--server', pebble.directory, '--dns-rfc2136', '--dns-rfc2136-credentials', creds],
         ...['--dns-rfc2136-propagation-seconds', '1', '-d', 'mail.example.com'],
         ...['--config-dir', join(le, 'config'), '--work-dir', join(le, 'work'), '--logs-dir', join(le, 'logs')],
       ],

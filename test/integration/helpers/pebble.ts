@@ -2,15 +2,38 @@
  * pebble, Debian's local ACME CA (RFC 8555), for the ACME tests: its own TLS certificate (which the ACME clients
  * are told to trust: certbot's REQUESTS_CA_BUNDLE, lego's LEGO_CA_CERTIFICATES), validation without the usual
  * random sleep, no authorization reuse (every order is validated afresh), and DNS-01 validation (RFC 8555
- * §8.4) asking the one DNS server given (`-dnsserver`), optionally inside a network namespace (helpers/netns.ts).
+ * §8.4) asking the one DNS server given (`-dnsserver`), inside a network namespace (helpers/netns.ts) or on the
+ * host's loopback (`LOOPBACK`).
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec } from '../../support/exec.js';
 import { requireTool } from './dig.js';
 import type { Netns } from './netns.js';
 import { stopProcess } from './secondaries.js';
+
+/** Where pebble runs: a network namespace (a Netns), or the host's own loopback. */
+export type PebblePlace = Pick<Netns, 'spawn' | 'waitTcp'>;
+
+/** The host itself: pebble on its loopback, ready once its port accepts a connection. */
+export const LOOPBACK: PebblePlace = {
+  spawn: (cmd, args, opts) => spawn(cmd, args, opts ?? {}),
+  waitTcp: async (host, port, timeoutMs = 15_000) => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const up = await new Promise<boolean>((resolve) => {
+        const c = connect({ host, port });
+        c.once('connect', () => (c.destroy(), resolve(true)));
+        c.once('error', () => resolve(false));
+      });
+      if (up) return;
+      if (Date.now() > until) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  },
+};
 
 export interface PebbleInstance {
   /** The ACME directory URL. */
@@ -24,8 +47,17 @@ export interface PebbleInstance {
   stop(): Promise<void>;
 }
 
-/** Starts pebble in `ns` on 127.0.0.1:`port` (management on port + 1), asking `dnsServer` (ADDR:PORT). */
-export async function startPebble(ns: Netns, dir: string, port: number, dnsServer: string): Promise<PebbleInstance> {
+/**
+ * Starts pebble in `ns` on 127.0.0.1:`port` (management on `mgmtPort`, by default port + 1), asking `dnsServer`
+ * (ADDR:PORT).
+ */
+export async function startPebble(
+  ns: PebblePlace,
+  dir: string,
+  port: number,
+  dnsServer: string,
+  mgmtPort = port + 1,
+): Promise<PebbleInstance> {
   const cert = join(dir, 'pebble-cert.pem');
   const key = join(dir, 'pebble-key.pem');
   await exec(requireTool('openssl'), [
@@ -35,7 +67,7 @@ export async function startPebble(ns: Netns, dir: string, port: number, dnsServe
   const config = {
     pebble: {
       listenAddress: `127.0.0.1:${port}`,
-      managementListenAddress: `127.0.0.1:${port + 1}`,
+      managementListenAddress: `127.0.0.1:${mgmtPort}`,
       certificate: cert,
       privateKey: key,
       httpPort: 5002,
