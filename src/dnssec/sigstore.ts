@@ -48,6 +48,8 @@ export function saveSignatures(
 
 /** Signatures written to a temporary file, not yet in place: commit() puts them there (and says how many). */
 export interface PendingSignatures {
+  /** The temporary file made durable on another thread (AtomicWrite.flush), ahead of commit(). */
+  flush(): Promise<void>;
   commit(): number;
   abandon(): void;
 }
@@ -111,6 +113,7 @@ export function* saveSignaturesSteps(
     if (!whole) file.abandon();
   }
   return {
+    flush: () => file.flush(),
     commit: () => {
       file.commit();
       return count;

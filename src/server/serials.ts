@@ -14,9 +14,10 @@ import type { ZoneSecurity } from '../query/security.js';
 import type { SerialStore } from '../state/serials.js';
 import { nextSerial } from '../state/serials.js';
 import { soaSerial } from '../zone/build.js';
-import { zoneWithSerial } from '../zone/reserial.js';
+import { zoneWithSerialSteps } from '../zone/reserial.js';
 import type { RRset, Zone } from '../zone/zone.js';
 import type { Clock } from './clock.js';
+import { awaitSteps, inSlices } from './slices.js';
 
 /** A version with its serial, as the publisher serves it. */
 export interface Assigned {
@@ -97,7 +98,10 @@ export class SerialAssigner {
     const keep = c.signed;
     if (isSigned(keep) && !(unchanged && prev.hash === zone.contentHash) && this.signer.keepSignaturesSteps) {
       try {
-        entry.kept = { serial, candidate: c, pending: yield* this.signer.keepSignaturesSteps(keep) };
+        const pending = yield* this.signer.keepSignaturesSteps(keep);
+        entry.kept = { serial, candidate: c, pending };
+        // Its fsync too (tens of milliseconds for a large zone), on another thread while queries are answered.
+        if (inSlices()) yield* awaitSteps(pending.flush());
       } catch {
         // Written by the publish instead, where a failure is reported (a full or read-only state directory).
       }
@@ -168,7 +172,7 @@ export class SerialAssigner {
     signed: ZoneSecurity | undefined,
     serial: number,
   ): Generator<void, Candidate, undefined> {
-    const z = soaSerial(zone.soa.rdatas[0]!) === serial ? zone : zoneWithSerial(zone, serial);
+    const z = yield* zoneWithSerialSteps(zone, serial);
     const s = isSigned(signed) ? this.signer.withSerial(signed, z) : signed;
     return { zone: z, signed: s, digest: yield* versionDigestSteps(z, isSigned(s) ? s : undefined) };
   }

@@ -13,6 +13,35 @@ export const SLICE_MS = 8;
 /** A task: yields between pieces of work, returns when done. */
 export type SlicedTask = Iterator<unknown, void, undefined>;
 
+/** Steps of a SliceQueue task are running (awaitSteps may pause one). */
+let running = 0;
+/** Set by awaitSteps during a step: the queue resumes after it settles instead of at the next turn. */
+let pausedOn: Promise<unknown> | undefined;
+
+/** Whether the code calling it runs in a step of a SliceQueue task (where awaitSteps may be used). */
+export function inSlices(): boolean {
+  return running > 0;
+}
+
+/**
+ * In a SliceQueue task: waits for `p` without holding the event loop (the queue leaves the task until `p`
+ * settles, queries are answered meanwhile), then returns its value or throws its error. For work done by
+ * another thread, such as an fsync. Outside a queue (a generator run to its end in one go) it throws.
+ */
+export function* awaitSteps<T>(p: Promise<T>): Generator<void, T, undefined> {
+  if (running === 0) throw new Error('awaitSteps outside a SliceQueue task');
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+  const settled = p.then(
+    (value) => void (outcome = { ok: true, value }),
+    (error: unknown) => void (outcome = { ok: false, error }),
+  );
+  pausedOn = settled;
+  yield;
+  if (outcome === undefined) throw new Error('awaitSteps resumed before its promise settled (not run by a SliceQueue)');
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}
+
 export class SliceQueue {
   private readonly tasks: SlicedTask[] = [];
   private scheduled = false;
@@ -49,6 +78,7 @@ export class SliceQueue {
     while (this.tasks.length > 0) {
       const task = this.tasks[0]!;
       this.draining = true;
+      running++;
       try {
         if (task.next().done) this.tasks.shift();
       } catch (e) {
@@ -56,6 +86,15 @@ export class SliceQueue {
         this.onError(e);
       } finally {
         this.draining = false;
+        running--;
+      }
+      const wait = pausedOn;
+      pausedOn = undefined;
+      if (wait && this.tasks[0] === task) {
+        // The task waits for another thread (awaitSteps): the queue goes on once that is done.
+        this.scheduled = true;
+        void wait.then(() => setImmediate(() => this.drain()));
+        return;
       }
       if (this.tasks.length > 0 && performance.now() - start >= this.sliceMs) {
         this.scheduled = true;

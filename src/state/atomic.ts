@@ -4,7 +4,7 @@
  * removeInterruptedWrites clears those at start (in the keys directory they may hold private keys).
  * Each completed write passes the crash-test hook of fault.ts (inert unless DANE_NS_FAULT_AFTER_WRITES is set).
  */
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, writeSync, unlinkSync, mkdirSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, openSync, readdirSync, renameSync, writeSync, unlinkSync, mkdirSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAtomicWrite } from './fault.js';
@@ -40,6 +40,11 @@ export function writeFileAtomicWith(
 export interface AtomicWrite {
   /** Appends a piece to the temporary file. */
   write(chunk: Uint8Array): void;
+  /**
+   * fsync of what was written so far, on another thread (for a caller that must not block the event loop):
+   * the commit() that follows with no write in between skips its own fsync.
+   */
+  flush(): Promise<void>;
   /** fsync, rename over the target, fsync of the directory. On failure the temporary file is removed. */
   commit(): void;
   /** Removes the temporary file; the target stays as it was. Does nothing after commit() or abandon(). */
@@ -57,6 +62,9 @@ export function openAtomic(path: string, mode = 0o644): AtomicWrite {
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
   let open = true;
+  /** Pieces written so far, and how many of them a finished flush() made durable. */
+  let written = 0;
+  let synced = -1;
   const abandon = (): void => {
     if (!open) return;
     open = false;
@@ -73,15 +81,27 @@ export function openAtomic(path: string, mode = 0o644): AtomicWrite {
       try {
         let off = 0;
         while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+        written++;
       } catch (e) {
         abandon();
         throw e;
       }
     },
+    flush() {
+      if (!open) return Promise.reject(new Error(`${path}: flush after the atomic write ended`));
+      const upTo = written;
+      return new Promise((resolve, reject) =>
+        fsync(fd, (e) => {
+          if (e) return reject(e);
+          synced = upTo;
+          resolve();
+        }),
+      );
+    },
     commit() {
       if (!open) throw new Error(`${path}: commit after the atomic write ended`);
       try {
-        fsyncSync(fd);
+        if (synced !== written) fsyncSync(fd);
       } catch (e) {
         abandon();
         throw e;

@@ -1,10 +1,11 @@
 /**
  * Work cut into slices (src/server/slices.ts): a task that fits in a slice ends before add() returns; a longer
  * one gives the event loop a turn between slices (a callback queued meanwhile runs before it ends); tasks run in
- * the order they were added; a task that throws is reported and the next one runs.
+ * the order they were added; a task that throws is reported and the next one runs; a task that waits for a
+ * promise (awaitSteps) leaves the event loop free and holds the tasks after it until the promise settles.
  */
 import { describe, expect, it } from 'vitest';
-import { SliceQueue, slicer } from '../../src/server/slices.js';
+import { awaitSteps, inSlices, SliceQueue, slicer } from '../../src/server/slices.js';
 
 function* counting(out: string[], name: string, steps: number): Generator<void, void, undefined> {
   for (let i = 0; i < steps; i++) {
@@ -57,6 +58,53 @@ describe('SliceQueue', () => {
     await q.settled();
     expect(errors.map((e) => (e as Error).message)).toEqual(['boom']);
     expect(out).toEqual(['b0', 'b1']);
+  });
+});
+
+describe('awaitSteps', () => {
+  it('a task waits for a promise without holding the event loop; the next task waits its turn', async () => {
+    const events: string[] = [];
+    let release!: (v: number) => void;
+    const gate = new Promise<number>((resolve) => (release = resolve));
+    const q = new SliceQueue(() => {}, 1000);
+    q.add(
+      (function* () {
+        events.push(`in slices ${inSlices()}`);
+        const v = yield* awaitSteps(gate);
+        events.push(`got ${v}`);
+      })(),
+    );
+    q.add(counting(events, 'b', 1));
+    // add() returned with the first task waiting: the second has not run, and timers run meanwhile.
+    expect(events).toEqual(['in slices true']);
+    expect(q.idle).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(events).toEqual(['in slices true']);
+    release(7);
+    await q.settled();
+    expect(events).toEqual(['in slices true', 'got 7', 'b0']);
+    expect(inSlices()).toBe(false);
+  });
+
+  it('a rejected promise is thrown in the task, which may catch it', async () => {
+    const events: string[] = [];
+    const q = new SliceQueue((e) => events.push(`reported ${(e as Error).message}`), 1000);
+    q.add(
+      (function* () {
+        try {
+          yield* awaitSteps(Promise.reject(new Error('disk')));
+        } catch (e) {
+          events.push(`caught ${(e as Error).message}`);
+        }
+      })(),
+    );
+    await q.settled();
+    expect(events).toEqual(['caught disk']);
+  });
+
+  it('outside a queue it throws instead of spinning', () => {
+    const steps = awaitSteps(Promise.resolve(1));
+    expect(() => steps.next()).toThrow(/outside a SliceQueue/);
   });
 });
 

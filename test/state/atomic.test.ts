@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { removeInterruptedWrites, TEMP_NAME, writeFileAtomic } from '../../src/state/atomic.js';
+import { openAtomic, removeInterruptedWrites, TEMP_NAME, writeFileAtomic } from '../../src/state/atomic.js';
 import { tempDirs } from '../support/tmp.js';
 
 const tmp = tempDirs('dane-ns-atomic');
@@ -48,5 +48,34 @@ describe('removeInterruptedWrites', () => {
     expect(left[0]).toMatch(TEMP_NAME);
     expect(removeInterruptedWrites(d).removed).toEqual([join(d, left[0]!)]);
     expect(readdirSync(d)).toEqual(['keys.json']);
+  });
+});
+
+describe('openAtomic', () => {
+  it('flush() makes the pieces durable on another thread; the target changes only at commit()', async () => {
+    const d = tmp();
+    const target = join(d, 'signed.bin');
+    writeFileSync(target, 'old');
+    const w = openAtomic(target);
+    w.write(Buffer.from('new '));
+    await w.flush();
+    w.write(Buffer.from('content')); // written after the flush: commit() syncs it itself
+    expect(readFileSync(target, 'utf8')).toBe('old');
+    w.commit();
+    expect(readFileSync(target, 'utf8')).toBe('new content');
+    expect(readdirSync(d)).toEqual(['signed.bin']);
+    await expect(w.flush()).rejects.toThrow(/after the atomic write ended/);
+  });
+
+  it('abandon() after a flush leaves the target and no temporary file', async () => {
+    const d = tmp();
+    const target = join(d, 'signed.bin');
+    writeFileSync(target, 'old');
+    const w = openAtomic(target);
+    w.write(Buffer.from('new'));
+    await w.flush();
+    w.abandon();
+    expect(readFileSync(target, 'utf8')).toBe('old');
+    expect(readdirSync(d)).toEqual(['signed.bin']);
   });
 });
