@@ -398,9 +398,8 @@ async function startZones(
   /** Re-reads the zones directory, then the certificates of the hosts it now names, then publishes. */
   function* reloadSteps(reason: string, only?: string): Generator<void, void, undefined> {
     if (shutdown.closed || !(yield* files.reloadSteps(only))) return;
-    tlsa.configure(files.loaded);
+    yield* tlsa.configureSteps(files.loaded);
     tlsa.refresh('reload');
-    yield; // configure walked every zone for its MX targets: a turn for the queries before signing
     yield* rebuildSteps('reload');
     // The last zone gone (its file removed or renamed): the server keeps running, for the file to come back,
     // and says so on every reload until then (and /healthz is 503, status.ts).

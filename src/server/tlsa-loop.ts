@@ -7,12 +7,13 @@
 import { basename } from 'node:path';
 import type { Logger } from '../log.js';
 import { parseName } from '../wire/name.js';
-import { mxTargets, type AutoTlsa } from '../tlsa/augment.js';
+import { mxTargetsSteps, type AutoTlsa } from '../tlsa/augment.js';
 import type { CertHealth, TlsaEntryRef, TlsaEvent } from '../tlsa/manager.js';
 import { FileWatcher } from '../tlsa/watch.js';
 import { tlsaEntryRefs } from '../tlsa/zone.js';
 import type { Clock, Timers } from './clock.js';
 import type { LoadedFile } from './zone-files.js';
+import type { Zone } from '../zone/zone.js';
 
 /** Certificate files are re-read at least this often, whatever the watcher saw (and expiry is re-checked). */
 export const TLSA_POLL_MS = 60_000;
@@ -63,6 +64,8 @@ export class TlsaLoop {
   private readonly watcher: PathWatcher;
   private cancelPoll: (() => void) | null = null;
   private closed = false;
+  /** The MX targets of each zone loaded (a zone is immutable: they are collected once). */
+  private readonly mxTargets = new WeakMap<Zone, Set<string>>();
 
   constructor(private readonly opts: TlsaLoopOptions) {
     const make = opts.watcher ?? ((onChange) => new FileWatcher(onChange, TLSA_DEBOUNCE_MS));
@@ -80,8 +83,25 @@ export class TlsaLoop {
 
   /** Tells the manager which hosts exist (after every load) and warns about hosts no MX points to. */
   configure(files: ReadonlyMap<string, LoadedFile>): void {
+    const steps = this.configureSteps(files);
+    while (!steps.next().done);
+  }
+
+  /**
+   * configure in steps that yield (server/slices.ts): the MX targets of a zone not seen before are collected a
+   * few thousand names at a time; those of a zone loaded earlier are remembered with it.
+   */
+  *configureSteps(files: ReadonlyMap<string, LoadedFile>): Generator<void, void, undefined> {
     const refs: TlsaEntryRef[] = [];
-    const targets = mxTargets([...files.values()].map((lf) => lf.plain));
+    const targets = new Set<string>();
+    for (const lf of files.values()) {
+      let mine = this.mxTargets.get(lf.plain);
+      if (!mine) {
+        mine = yield* mxTargetsSteps(lf.plain);
+        this.mxTargets.set(lf.plain, mine);
+      }
+      for (const t of mine) targets.add(t);
+    }
     for (const lf of files.values())
       for (const ref of tlsaEntryRefs(lf.source, lf.plain)) {
         refs.push(ref);

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answerQuery } from '../../src/query/answer.js';
-import { mxTargets, tlsaHost, withAutomaticTlsa, type AutoTlsa } from '../../src/tlsa/augment.js';
+import { mxTargetsSteps, tlsaHost, withAutomaticTlsa, type AutoTlsa } from '../../src/tlsa/augment.js';
 import { parseName, ROOT, nameToText } from '../../src/wire/name.js';
 import { typeFromText } from '../../src/wire/types.js';
 import { buildZone } from '../../src/zone/build.js';
@@ -273,7 +273,23 @@ describe('tlsaHost', () => {
     });
 });
 
-describe('mxTargets', () => {
+/** The MX targets of every zone in `zones`, and how often their walks yielded. */
+function mxTargets(zones: readonly Zone[]): Set<string> & { yields: number } {
+  const out = Object.assign(new Set<string>(), { yields: 0 });
+  for (const z of zones) {
+    const steps = mxTargetsSteps(z);
+    for (let r = steps.next(); ; r = steps.next()) {
+      if (r.done) {
+        for (const t of r.value) out.add(t);
+        break;
+      }
+      out.yields++;
+    }
+  }
+  return out;
+}
+
+describe('mxTargetsSteps', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'dane-ns-mx-'));
@@ -302,6 +318,18 @@ describe('mxTargets', () => {
   it('no MX: empty', () => {
     const z = parse(TEXT.replace('    MX: 10 mail\n', '').replace('    MX: 20 mail\n', '')).plain;
     expect(mxTargets([z]).size).toBe(0);
+  });
+
+  it('a large zone is walked in steps that yield, and every target is found', () => {
+    const hosts = Array.from({ length: 10_000 }, (_, i) => `  h${i}:\n    MX: 10 mx${i % 7}\n`).join('');
+    const f = join(dir, 'large.example.yaml');
+    writeFileSync(
+      f,
+      `soa: { mname: ns1, rname: hostmaster }\nrecords:\n  "@":\n    NS: ns1\n  ns1:\n    A: 192.0.2.1\n${hosts}`,
+    );
+    const t = mxTargets([loadZoneFile(f)]);
+    expect(t.size).toBe(7);
+    expect(t.yields).toBeGreaterThanOrEqual(2);
   });
 });
 
