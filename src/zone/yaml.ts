@@ -74,7 +74,7 @@ export interface ZoneSource {
 
 const TOP_KEYS = new Set(['origin', 'ttl', 'soa', 'dnssec', 'records', 'tlsa', 'transfer', 'update']);
 
-/** Owner entries per separately parsed piece of a large `records:` mapping (see splitRecords). */
+/** Owner entries per separately parsed piece of a large `records:` mapping (see splitRecordsSteps). */
 const OWNERS_PER_PIECE = 300;
 
 /**
@@ -94,6 +94,8 @@ interface SplitRecords {
 }
 
 const RECORDS_LINE = /^records:(?:[ \t]+#.*)?[ \t\r]*$/;
+/** Lines scanned by splitRecordsSteps between two yields (a 100k-name file has a few hundred thousand). */
+const LINES_PER_STEP = 16384;
 
 /**
  * Finds a block `records:` mapping at the top level (the `records:` line alone at column 0, entries indented
@@ -108,14 +110,15 @@ const RECORDS_LINE = /^records:(?:[ \t]+#.*)?[ \t\r]*$/;
  * of the file) fails to parse, is not a mapping, or an anchor is missing: parseZoneYaml falls back to parsing the
  * whole file as one document, so messages and results are exactly those of the one-document parse.
  * Returns undefined when there is nothing to split (no such mapping, tabs in its indentation, an entry that
- * does not start like a plain or quoted key).
+ * does not start like a plain or quoted key). Yields every LINES_PER_STEP lines (server/slices.ts).
  */
-function splitRecords(text: string): SplitRecords | undefined {
+function* splitRecordsSteps(text: string): Generator<void, SplitRecords | undefined, undefined> {
   // Line starts.
   let keyOffset = -1;
   let pos = 0;
   let lineNo = 1;
   while (pos < text.length) {
+    if (lineNo % LINES_PER_STEP === 0) yield;
     let end = text.indexOf('\n', pos);
     if (end < 0) end = text.length;
     if (text.charCodeAt(pos) === 0x72 /* r */ && RECORDS_LINE.test(text.slice(pos, end))) {
@@ -136,6 +139,7 @@ function splitRecords(text: string): SplitRecords | undefined {
   const starts: { offset: number; line: number }[] = [];
   let entries = 0;
   while (pos < text.length) {
+    if (newlines % LINES_PER_STEP === LINES_PER_STEP - 1) yield;
     let end = text.indexOf('\n', pos);
     const last = end < 0;
     if (last) end = text.length;
@@ -215,12 +219,14 @@ function parseYaml(text: string, firstLine = 1, gap = { at: Infinity, lines: 0 }
 }
 
 /**
- * The split parse of a large zone (splitRecords): the rest of the file parsed, and the pieces of `records:` as
+ * The split parse of a large zone (splitRecordsSteps): the rest of the file parsed, and the pieces of `records:` as
  * text, each parsed only when it is read (parsePiece) so that one piece's syntax tree is alive at a time.
  * Undefined when the rest of the file does not parse cleanly into what the one-document parse would give.
  */
-function parseSplit(text: string): { outer: Parsed; pieces: SplitRecords['pieces'] } | undefined {
-  const split = splitRecords(text);
+function* parseSplitSteps(
+  text: string,
+): Generator<void, { outer: Parsed; pieces: SplitRecords['pieces'] } | undefined, undefined> {
+  const split = yield* splitRecordsSteps(text);
   if (!split) return undefined;
   const outer = parseYaml(split.outer, 1, { at: split.bodyLine, lines: split.bodyLines });
   if (!clean(outer) || !isMap(outer.doc.contents)) return undefined;
@@ -245,7 +251,7 @@ function parsePiece(piece: SplitRecords['pieces'][number]): Parsed & { doc: { co
 /**
  * Parses zone YAML. Problems are appended to `problems`; the result is as complete as the input allows.
  *
- * A large `records:` mapping is read piece by piece (splitRecords). Parsing every piece before reading any
+ * A large `records:` mapping is read piece by piece (splitRecordsSteps). Parsing every piece before reading any
  * would hold all their syntax trees at once, which is the whole point of splitting lost (for a 100k-name zone,
  * a few hundred MB at the peak of the load); so pieces are parsed as they are read, and one that does not parse
  * cleanly discards what the split reading found and starts over with the one-document parse, whose results and
@@ -265,7 +271,7 @@ export function* parseZoneYamlSteps(
   text: string,
   problems: ZoneProblem[],
 ): Generator<void, ZoneSource, undefined> {
-  const split = parseSplit(text);
+  const split = yield* parseSplitSteps(text);
   if (split) {
     const mark = problems.length;
     try {

@@ -1,5 +1,5 @@
 /**
- * A fast reading of one piece of a large `records:` mapping (yaml.ts splitRecords) for the plain shape that
+ * A fast reading of one piece of a large `records:` mapping (yaml.ts splitRecordsSteps) for the plain shape that
  * generated and hand-written zones use:
  *
  *       "host":                  owner key: plain, "double" or 'single' quoted, alone on its line
