@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ZoneProblem } from '../../src/zone/errors.js';
-import { parseZoneYaml } from '../../src/zone/yaml.js';
+import { parseZoneYaml, parseZoneYamlSteps } from '../../src/zone/yaml.js';
 
 /**
- * A large `records:` mapping is parsed in pieces of a few hundred owners (yaml.ts splitRecords). The reference
+ * A large `records:` mapping is parsed in pieces of a few hundred owners (yaml.ts splitRecordsSteps). The reference
  * is the one-document parse, which the same text gets when the key is written `"records":` (same YAML meaning,
- * same line numbers, but not the line splitRecords looks for).
+ * same line numbers, but not the line splitRecordsSteps looks for).
  */
 function zoneText(
   owners: number,
@@ -52,5 +52,19 @@ describe('zone YAML: a large records mapping read in pieces', () => {
     expect(split).toEqual(whole);
     expect(split.problems.length).toBeGreaterThan(0);
     expect(split.problems.every((p) => p.reason.startsWith('YAML:'))).toBe(true);
+  });
+
+  it('yields while it scans the lines, before the first piece is parsed, and ends with the same result', () => {
+    // 20,000 owners: 40,000 lines in one piece of the split's scan would be one step; it yields every 16,384.
+    const text = zoneText(20_000, false);
+    const problems: ZoneProblem[] = [];
+    const steps = parseZoneYamlSteps('z.yaml', text, problems);
+    let yields = 0;
+    let r = steps.next();
+    for (; !r.done; r = steps.next()) yields++;
+    // At least one yield per piece of 300 owners (67) and two or more from the scan.
+    expect(yields).toBeGreaterThanOrEqual(67 + 2);
+    expect({ src: r.value, problems }).toEqual(parse(text));
+    expect(r.value.records).toHaveLength(20_000);
   });
 });
