@@ -2,11 +2,12 @@
  * Reading zone files from disk: `<zone>.yaml` in the zones directory. Parsing and checks are in yaml.ts and
  * build.ts; this module only reads files and turns every failure into ZoneError with file and line.
  */
+import { isUtf8 } from 'node:buffer';
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ZoneError, type ZoneProblem } from './errors.js';
 import { buildZoneSteps } from './build.js';
-import { parseZoneYamlSteps, type ZoneSource } from './yaml.js';
+import { parseZoneYamlSteps, type WholeParse, type ZoneSource } from './yaml.js';
 import type { Zone } from './zone.js';
 import { isPermissionCode, permissionProblem } from '../state/access.js';
 import { FileReadError, readRegularFile, ZONE_FILE_MAX } from '../state/readfile.js';
@@ -71,12 +72,20 @@ export function readZoneSource(path: string): ZoneFileSource {
   }
 }
 
-/** readZoneSource in steps (yaml.ts parseZoneYamlSteps). */
-export function* readZoneSourceSteps(path: string): Generator<void, ZoneFileSource, undefined> {
+/** readZoneSource in steps (yaml.ts parseZoneYamlSteps; a large file it cannot split goes to `whole`). */
+export function* readZoneSourceSteps(path: string, whole?: WholeParse): Generator<void, ZoneFileSource, undefined> {
   let text: string;
   try {
     // Only a regular file up to ZONE_FILE_MAX: a FIFO or a link to /dev/zero must not stall the server.
-    text = readRegularFile(path, ZONE_FILE_MAX).toString('utf8');
+    const bytes = readRegularFile(path, ZONE_FILE_MAX);
+    yield; // tens of milliseconds for a file of tens of MB; the checks and the decoding as long again
+    // Only text: YAML is Unicode text (YAML 1.2 §5.1, §5.2), and a binary file of tens of MB would cost the
+    // decoder and the YAML parser about a second each, in one piece. Both checks take milliseconds.
+    const nul = bytes.indexOf(0);
+    if (nul >= 0) throw new FileReadError(path, `not a text file (a NUL octet at offset ${nul})`);
+    if (!isUtf8(bytes)) throw new FileReadError(path, 'not a text file (not UTF-8)');
+    yield;
+    text = bytes.toString('utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     // A file the server's user may not read: whose it is, its mode and the chown (state/access.ts).
@@ -90,7 +99,7 @@ export function* readZoneSourceSteps(path: string): Generator<void, ZoneFileSour
     throw refused ? new ZoneError(problems) : new ZoneReadError(problems);
   }
   const problems: ZoneProblem[] = [];
-  const src = yield* parseZoneYamlSteps(path, text, problems);
+  const src = yield* parseZoneYamlSteps(path, text, problems, whole);
   if (problems.some((p) => p.reason.startsWith('YAML:'))) throw new ZoneError(problems);
   return { src, problems, defaultOrigin: basename(path).replace(/\.ya?ml$/, '') };
 }

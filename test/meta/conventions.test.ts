@@ -23,7 +23,7 @@ function files(dir: string): string[] {
 const RULES: Record<string, { modules: string[]; builtins: string[] | 'any' }> = {
   wire: { modules: ['wire'], builtins: [] },
   // zone reads its files through state/readfile.ts (the one bounded reader of regular files).
-  zone: { modules: ['wire', 'zone', 'state'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
+  zone: { modules: ['wire', 'zone', 'state'], builtins: ['node:buffer', 'node:crypto', 'node:fs', 'node:path'] },
   query: { modules: ['wire', 'zone', 'query'], builtins: [] },
   dnssec: { modules: ['wire', 'dnssec', 'state'], builtins: ['node:crypto', 'node:fs', 'node:path'] },
   state: { modules: ['state', 'wire'], builtins: ['node:crypto', 'node:fs', 'node:path'] },

@@ -40,4 +40,27 @@ describe('readZoneSource: files that are not zone files', () => {
     writeFileSync(f, 'soa: { mname: ns1, rname: hostmaster }\nrecords: {}\n');
     expect(readZoneSource(f).defaultOrigin).toBe('a.example');
   });
+
+  it('a binary file (a NUL octet, or octets that are not UTF-8) is refused before any parse', () => {
+    const d = tmp();
+    const nul = join(d, 'nul.yaml');
+    writeFileSync(nul, Buffer.concat([Buffer.from('soa: x\n'), Buffer.from([0, 1, 2])]));
+    const e1 = thrown(nul);
+    expect(e1).not.toBeInstanceOf(ZoneReadError);
+    expect(e1.problems).toEqual([
+      { file: nul, line: 0, reason: 'cannot read: not a text file (a NUL octet at offset 7)' },
+    ]);
+    const latin1 = join(d, 'latin1.yaml');
+    writeFileSync(
+      latin1,
+      Buffer.from('soa: { mname: ns1, rname: hostmaster }\nrecords:\n  "@": { TXT: "caf\xe9" }\n', 'latin1'),
+    );
+    expect(thrown(latin1).problems).toEqual([
+      { file: latin1, line: 0, reason: 'cannot read: not a text file (not UTF-8)' },
+    ]);
+    // UTF-8 text beyond ASCII is text.
+    const utf8 = join(d, 'utf8.example.yaml');
+    writeFileSync(utf8, 'soa: { mname: ns1, rname: hostmaster }\nrecords:\n  "@": { TXT: "café" }\n');
+    expect(readZoneSource(utf8).src.records[0]!.value).toBe('café');
+  });
 });
