@@ -23,6 +23,7 @@ import {
 import { soaSerial } from '../zone/build.js';
 import type { Zone } from '../zone/zone.js';
 import { tlsaEntryProblems } from '../tlsa/zone.js';
+import { wholeParseAside } from './yaml-aside.js';
 
 /** A zone file as last loaded: its parsed source and the zone built without automatic TLSA records. */
 export interface LoadedFile {
@@ -236,7 +237,7 @@ function* loadZoneForServingSteps(
   autoSerial?: (origin: string, hash: string) => number,
   check?: (zone: Zone) => readonly ZoneProblem[],
 ): Generator<void, { source: ZoneFileSource; plain: Zone }, undefined> {
-  const source = yield* readZoneSourceSteps(file);
+  const source = yield* readZoneSourceSteps(file, wholeParseAside);
   const auto = source.src.tlsa.length > 0;
   const plain = yield* buildZoneSourceSteps(source, auto ? undefined : autoSerial);
   const checked = check?.(plain) ?? [];

@@ -265,11 +265,29 @@ export function parseZoneYaml(file: string, text: string, problems: ZoneProblem[
   }
 }
 
-/** parseZoneYaml as a generator that yields after each piece of a large `records:` mapping (server/slices.ts). */
+/**
+ * The one-document parse of a file the split reading does not apply to, done elsewhere (the server runs it on a
+ * worker thread, server/yaml-aside.ts): the library parses a document in one piece, about a second for tens of
+ * MB, which must not hold up the thread that answers queries. Gives parseZoneYaml's result and problems.
+ */
+export type WholeParse = (
+  file: string,
+  text: string,
+  problems: ZoneProblem[],
+) => Generator<void, ZoneSource, undefined>;
+
+/** Texts up to this many characters are parsed as one document in place even when a WholeParse is given. */
+export const WHOLE_PARSE_IN_PLACE_MAX = 512 * 1024;
+
+/**
+ * parseZoneYaml as a generator that yields after each piece of a large `records:` mapping (server/slices.ts).
+ * A large text the split reading does not apply to goes to `whole` when given.
+ */
 export function* parseZoneYamlSteps(
   file: string,
   text: string,
   problems: ZoneProblem[],
+  whole?: WholeParse,
 ): Generator<void, ZoneSource, undefined> {
   const split = yield* parseSplitSteps(text);
   if (split) {
@@ -281,6 +299,7 @@ export function* parseZoneYamlSteps(
       problems.length = mark;
     }
   }
+  if (whole && text.length > WHOLE_PARSE_IN_PLACE_MAX) return yield* whole(file, text, problems);
   return yield* readZoneYaml(file, parseYaml(text), undefined, problems);
 }
 

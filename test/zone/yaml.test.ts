@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ZoneProblem } from '../../src/zone/errors.js';
-import { parseZoneYaml, parseZoneYamlSteps } from '../../src/zone/yaml.js';
+import { parseZoneYaml, parseZoneYamlSteps, WHOLE_PARSE_IN_PLACE_MAX, type WholeParse } from '../../src/zone/yaml.js';
 
 /**
  * A large `records:` mapping is parsed in pieces of a few hundred owners (yaml.ts splitRecordsSteps). The reference
@@ -66,5 +66,36 @@ describe('zone YAML: a large records mapping read in pieces', () => {
     expect(yields).toBeGreaterThanOrEqual(67 + 2);
     expect({ src: r.value, problems }).toEqual(parse(text));
     expect(r.value.records).toHaveLength(20_000);
+  });
+});
+
+describe('zone YAML: the one-document parse of a large text goes to the WholeParse given', () => {
+  const calls: number[] = [];
+  const whole: WholeParse = function* (file, text, problems) {
+    calls.push(text.length);
+    yield;
+    return parseZoneYaml(file, text, problems);
+  };
+  const run = (text: string): { src: unknown; problems: ZoneProblem[] } => {
+    const problems: ZoneProblem[] = [];
+    const steps = parseZoneYamlSteps('z.yaml', text, problems, whole);
+    let r = steps.next();
+    while (!r.done) r = steps.next();
+    return { src: r.value, problems };
+  };
+
+  it('a large text that cannot be split goes there, with the result and problems of the parse in place', () => {
+    calls.length = 0;
+    const text = zoneText(30_000, true); // "records": quoted, so not split
+    expect(text.length).toBeGreaterThan(WHOLE_PARSE_IN_PLACE_MAX);
+    expect(run(text)).toEqual(parse(text));
+    expect(calls).toEqual([text.length]);
+  });
+
+  it('a small text, or a large one read in pieces, is parsed in place', () => {
+    calls.length = 0;
+    run(zoneText(10, true));
+    run(zoneText(30_000, false));
+    expect(calls).toEqual([]);
   });
 });
