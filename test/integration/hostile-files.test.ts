@@ -1,19 +1,23 @@
 /**
  * Hostile files dropped next to a running server: a FIFO named like a zone file, a zone file that is a symlink
- * to /dev/zero, and a certificate path of `tlsa:` that becomes a FIFO. Each would block the event loop (open()
- * of a FIFO waits for a writer; /dev/zero never ends) if read naively. After each event the server still
- * answers a UDP and a TCP query for the existing zone, the log names the path and the reason, and the status
- * endpoint reports the bad file (/healthz for zone files, the certificate problem gauge of /metrics for the
- * certificate).
+ * to /dev/zero, a certificate path of `tlsa:` that becomes a FIFO, a 50 MB binary file and a 30 MB text file
+ * that is not a zone, both named like zone files. Each would block the event loop (open() of a FIFO waits for a
+ * writer; /dev/zero never ends; decoding and parsing tens of MB in one piece take a second) if read naively.
+ * After each event the server still answers a UDP and a TCP query for the existing zone, the log names the
+ * path and the reason, and the status endpoint reports the bad file (/healthz for zone files, the certificate
+ * problem gauge of /metrics for the certificate). Throughout, a UDP and a TCP probe ask every 50 ms
+ * (helpers/probe.ts) and the server's resident memory is sampled: every probe is answered, memory stays bounded.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query, requireTool } from './helpers/dig.js';
 import { makeCert } from './helpers/certs.js';
 import { freePorts } from './helpers/ports.js';
+import { probe, rssSampler, type ProbeResult } from './helpers/probe.js';
 import { startDaneNs, type DaneNsInstance } from './helpers/server.js';
 
 const ZONE = 'good.example.';
@@ -34,6 +38,8 @@ describe('hostile files next to a running server', () => {
   let server: DaneNsInstance;
   let dnsPort: number;
   let httpPort: number;
+  let probes: { stop(): Promise<ProbeResult> };
+  let rss: { stop(): number };
 
   const get = async (path: string): Promise<{ status: number; body: string }> => {
     const r = await fetch(`http://127.0.0.1:${httpPort}${path}`);
@@ -77,6 +83,8 @@ describe('hostile files next to a running server', () => {
     [dnsPort, httpPort] = (await freePorts(2)) as [number, number];
     server = await startDaneNs({ zonesDir: zones, port: dnsPort, extraArgs: ['--http', `127.0.0.1:${httpPort}`] });
     await answers();
+    probes = probe(dnsPort, ZONE);
+    rss = rssSampler(server.proc.pid!);
   }, 60_000);
 
   afterAll(async () => {
@@ -127,6 +135,36 @@ describe('hostile files next to a running server', () => {
     expect(metrics).toMatch(/dane_ns_certificate_read_failures_total [1-9]/);
   });
 
+  it('a 50 MB binary file named like a zone file: refused as not text before any parse', async () => {
+    const tmpFile = join(dir, 'bin.tmp');
+    writeFileSync(tmpFile, randomBytes(50_000_000));
+    renameSync(tmpFile, join(zones, 'bin.yaml'));
+    await until(() => logged('zone-load-failed', 'bin.yaml').length > 0, 'zone-load-failed for bin.yaml');
+    expect(logged('zone-load-failed', 'bin.yaml')[0]).toMatch(
+      /bin\.yaml:0: cannot read: not a text file \(a NUL octet at offset \d+\)/,
+    );
+    await answers();
+  });
+
+  it('a 30 MB text file that is not a zone: parsed aside, refused with its problems in a bounded log line', async () => {
+    // Base64 lines: valid UTF-8 without a records: mapping to split, so the whole text is one YAML document.
+    const text = (
+      randomBytes(22_000_000)
+        .toString('base64')
+        .match(/.{1,76}/g) ?? []
+    ).join('\n');
+    expect(text.length).toBeGreaterThan(29_000_000);
+    const tmpFile = join(dir, 'text.tmp');
+    writeFileSync(tmpFile, text);
+    renameSync(tmpFile, join(zones, 'text.yaml'));
+    await until(() => logged('zone-load-failed', 'text.yaml').length > 0, 'zone-load-failed for text.yaml');
+    const line = logged('zone-load-failed', 'text.yaml')[0]!;
+    expect(line).toContain('text.yaml:1: the zone file must be a YAML mapping');
+    expect(line.length).toBeLessThan(8192);
+    await answers();
+    expect((await get('/healthz')).body).toContain('zone file text.yaml does not load (serving nothing)');
+  });
+
   it('the bad files are not read again while unchanged: still one zone-load-failed each after more reloads', async () => {
     // A new zone file makes a reload (watched directory), then a SIGHUP makes another; both skip the bad files.
     writeFileSync(join(zones, 'more.example.yaml'), zoneYaml('more.example.'));
@@ -139,5 +177,19 @@ describe('hostile files next to a running server', () => {
     await answers();
     expect(logged('zone-load-failed', 'x.yaml')).toHaveLength(1);
     expect(logged('zone-load-failed', 'zero.yaml')).toHaveLength(1);
+    expect(logged('zone-load-failed', 'bin.yaml')).toHaveLength(1);
+    expect(logged('zone-load-failed', 'text.yaml')).toHaveLength(1);
+  });
+
+  it('throughout: every probe answered, the resident memory bounded', async () => {
+    const seen = await probes.stop();
+    const peakMb = rss.stop();
+    process.stdout.write(
+      `hostile-files: longest waits ${JSON.stringify(seen.longest)}, ${seen.sent} probes, peak RSS ${peakMb} MB\n`,
+    );
+    expect(seen.sent).toBeGreaterThan(20);
+    expect(seen.failed).toEqual([]);
+    // The 30 MB text's syntax tree is built on the parsing worker, whose heap is capped (yaml-aside.ts).
+    expect(peakMb).toBeLessThan(700);
   });
 });

@@ -12,7 +12,6 @@
  * again, is taken up (its retired record published again).
  */
 import { execFileSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import {
   closeSync,
   lstatSync,
@@ -25,13 +24,13 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCert, type CertPair } from './helpers/certs.js';
 import { query, requireTool } from './helpers/dig.js';
 import { freePorts } from './helpers/ports.js';
+import { probe } from './helpers/probe.js';
 import { startDaneNs, type DaneNsInstance } from './helpers/server.js';
 
 const ZONE = 'state.example.';
@@ -51,75 +50,6 @@ ${extra}tlsa:
     cert: ${cert}
     ttl: 60
 `;
-}
-
-/** A SOA query for ZONE in wire format (id 0x5151, no EDNS). */
-const SOA_QUERY = Buffer.concat([
-  Buffer.from([0x51, 0x51, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]),
-  ...ZONE.split('.')
-    .filter(Boolean)
-    .map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
-  Buffer.from([0, 0, 6, 0, 1]),
-]);
-
-/** NOERROR with at least one answer record. */
-const answered = (m: Buffer): boolean => m.length >= 12 && (m[3]! & 0x0f) === 0 && m.readUInt16BE(6) > 0;
-
-function udpProbe(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    const done = (ok: boolean): void => {
-      clearTimeout(t);
-      s.close();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), 1000);
-    s.on('message', (m) => done(answered(m)));
-    s.on('error', () => done(false));
-    s.send(SOA_QUERY, port, '127.0.0.1');
-  });
-}
-
-function tcpProbe(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = connect({ host: '127.0.0.1', port });
-    let buf = Buffer.alloc(0);
-    const done = (ok: boolean): void => {
-      clearTimeout(t);
-      c.destroy();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), 1000);
-    c.on('connect', () => c.write(Buffer.concat([Buffer.from([0, SOA_QUERY.length]), SOA_QUERY])));
-    c.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) done(answered(buf.subarray(2)));
-    });
-    c.on('error', () => done(false));
-  });
-}
-
-/** Probes over UDP and TCP every 50 ms until stop(); stop() resolves with the probes that were not answered. */
-function probe(port: number): { stop(): Promise<{ sent: number; failed: string[] }> } {
-  let running = true;
-  let sent = 0;
-  const failed: string[] = [];
-  const loop = (async () => {
-    while (running) {
-      const at = new Date().toISOString();
-      const [u, t] = await Promise.all([udpProbe(port), tcpProbe(port), new Promise((r) => setTimeout(r, 50))]);
-      sent += 2;
-      if (!u) failed.push(`udp ${at}`);
-      if (!t) failed.push(`tcp ${at}`);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return { sent, failed };
-    },
-  };
 }
 
 /** Fills the file system of `dir` with one file until a write fails with ENOSPC. */
@@ -229,7 +159,7 @@ describe('a state directory that cannot be written changes nothing served and is
     expect(failed.find((l) => l.file === join(stateDir, 'tlsa.json'))).toMatchObject({ level: 'error', kind: 'tlsa' });
 
     // The certificate is replaced while the directory is still full: the new record is published within seconds.
-    const probes = probe(dnsPort);
+    const probes = probe(dnsPort, ZONE);
     writeFileSync(join(certs, 'mail.pem'), b.certPem);
     const rotated = await until(
       'the new certificate published',
