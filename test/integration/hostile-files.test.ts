@@ -1,7 +1,8 @@
 /**
  * Hostile files dropped next to a running server: a FIFO named like a zone file, a zone file that is a symlink
- * to /dev/zero, a certificate path of `tlsa:` that becomes a FIFO, a 50 MB binary file and a 30 MB text file
- * that is not a zone, both named like zone files. Each would block the event loop (open() of a FIFO waits for a
+ * to /dev/zero, a certificate path of `tlsa:` that becomes a FIFO, then 1 MB of unterminated BEGIN lines, then a
+ * 100 MB file; queries of 5,000 query types (the /metrics series stay a fixed set); a 50 MB binary file and a
+ * 30 MB text file that is not a zone, both named like zone files. Each would block the event loop (open() of a FIFO waits for a
  * writer; /dev/zero never ends; decoding and parsing tens of MB in one piece take a second) if read naively.
  * After each event the server still answers a UDP and a TCP query for the existing zone, the log names the
  * path and the reason, and the status endpoint reports the bad file (/healthz for zone files, the certificate
@@ -9,6 +10,7 @@
  * (helpers/probe.ts) and the server's resident memory is sampled: every probe is answered, memory stays bounded.
  */
 import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -133,6 +135,52 @@ describe('hostile files next to a running server', () => {
       /dane_ns_certificate_problem\{[^}]*host="mail\.good\.example\.?"[^}]*status="unreadable"\} 1/,
     );
     expect(metrics).toMatch(/dane_ns_certificate_read_failures_total [1-9]/);
+  });
+
+  it('a certificate path of 1 MB of unterminated BEGIN lines, then one of 100 MB: refused, the last good TLSA kept', async () => {
+    const before = await query({ host: '127.0.0.1', port: dnsPort }, `_25._tcp.mail.${ZONE}`, 'TLSA');
+    expect(before.answer.filter((r) => / TLSA 3 1 1 /.test(r))).toHaveLength(1);
+    const put = (write: (path: string) => void): void => {
+      const tmpFile = join(dir, 'cert.tmp');
+      write(tmpFile);
+      renameSync(tmpFile, cert); // over the FIFO of the case before
+    };
+    const begins = '-----BEGIN CERTIFICATE-----\n'.repeat(Math.floor(1_000_000 / 28));
+    put((f) => writeFileSync(f, begins));
+    await until(
+      () => logged('tlsa-source-error', 'truncated PEM').some((l) => l.includes(cert)),
+      'tlsa-source-error for the unterminated BEGIN lines',
+    );
+    // 100 MB without writing them: a sparse file; refused by its size, nothing read.
+    put((f) => execFileSync('truncate', ['-s', '100M', f]));
+    await until(
+      () => logged('tlsa-source-error', '104857600 bytes is too large').some((l) => l.includes(cert)),
+      'tlsa-source-error for the 100 MB certificate',
+    );
+    await answers();
+    const after = await query({ host: '127.0.0.1', port: dnsPort }, `_25._tcp.mail.${ZONE}`, 'TLSA');
+    expect(after.answer).toEqual(before.answer);
+    for (const l of logged('tlsa-source-error', cert)) expect(l.length).toBeLessThan(2048);
+  });
+
+  it('queries of 5,000 different types: /metrics keeps one series per known type and `other`', async () => {
+    const s = createSocket('udp4');
+    const labels = ZONE.split('.').filter(Boolean);
+    for (let i = 0; i < 5000; i++) {
+      const qtype = 1000 + i * 11; // unassigned types, none of them labelled
+      const q = Buffer.concat([
+        Buffer.from([i >> 8, i & 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]),
+        ...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+        Buffer.from([0, qtype >> 8, qtype & 0xff, 0, 1]),
+      ]);
+      s.send(q, dnsPort, '127.0.0.1');
+      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    s.close();
+    const series = (await get('/metrics')).body.split('\n').filter((l) => l.startsWith('dane_ns_queries_total{'));
+    expect(series.some((l) => /qtype="other",rcode="NOERROR"\} [1-9]\d{2,}/.test(l))).toBe(true);
+    expect(series.length).toBeLessThan(60);
   });
 
   it('a 50 MB binary file named like a zone file: refused as not text before any parse', async () => {
