@@ -2,13 +2,25 @@
 // The longest wait for an answer, for bench/reload-gap.sh: asks 127.0.0.1:PORT for NAME's SOA every EVERY ms,
 // over UDP and over TCP (a new connection per probe), until it reads a line on stdin or stdin closes; then
 // prints one line "udp_max_ms tcp_max_ms probes unanswered" (a probe without an answer after 5 s counts as
-// unanswered and as a 5000 ms wait).
+// unanswered and as a 5000 ms wait). With PID, it also samples that process's resident memory (VmRSS in
+// /proc/PID/status) at each probe and adds the largest, in MB, as a fifth field.
 //
-// Usage: node bench/gap-probe.mjs PORT NAME [EVERY]
+// Usage: node bench/gap-probe.mjs PORT NAME [EVERY] [PID]
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 
-const [port, name, every = '50'] = process.argv.slice(2).map(String);
+const [port, name, every = '50', pid = ''] = process.argv.slice(2).map(String);
+let peakKb = 0;
+const sampleRss = () => {
+  if (!pid) return;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    if (m) peakKb = Math.max(peakKb, Number(m[1]));
+  } catch {
+    // the process is gone: the peak so far stands
+  }
+};
 if (!port || !name) {
   process.stderr.write('usage: node bench/gap-probe.mjs PORT NAME [EVERY]\n');
   process.exit(2);
@@ -60,7 +72,9 @@ const tcp = () =>
   });
 
 const waits = { udp: [], tcp: [] };
+sampleRss();
 const timer = setInterval(() => {
+  sampleRss();
   waits.udp.push(udp());
   waits.tcp.push(tcp());
 }, Number(every));
@@ -70,7 +84,9 @@ const finish = async () => {
   const t = await Promise.all(waits.tcp);
   const max = (w) => Math.min(LIMIT, Math.max(0, ...w)).toFixed(0);
   const lost = [...u, ...t].filter((w) => w === Infinity).length;
-  process.stdout.write(`${max(u)} ${max(t)} ${u.length + t.length} ${lost}\n`);
+  sampleRss();
+  const rss = pid ? ` ${Math.round(peakKb / 1024)}` : '';
+  process.stdout.write(`${max(u)} ${max(t)} ${u.length + t.length} ${lost}${rss}\n`);
   process.exit(0);
 };
 process.stdin.on('data', finish);

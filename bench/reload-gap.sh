@@ -11,7 +11,8 @@
 #             Knot signs with its own keys (ECDSA P-256, NSEC), as in bench/xfr.sh.
 #
 # Each step ends when the change is answered: the zone's SOA with a serial (added), a new serial (edited),
-# REFUSED (removed). Reported per step and server: its wall time and the longest UDP and TCP waits in it.
+# REFUSED (removed). Reported per step and server: its wall time, the longest UDP and TCP waits in it, and the
+# server's peak resident memory during it (sampled with each probe).
 # Pinning as bench/xfr.sh: each server on CPU 0, the probe on the others (PIN=0: none). Knot runs with one UDP,
 # one TCP and one background worker. Builds nothing: run `npm run build` first (npm run bench:reload does).
 #
@@ -85,7 +86,7 @@ step() { # server port label action test
   local fifo="$TMP/probe.ctl" out="$TMP/probe.out" t0 t1 pid
   rm -f "$fifo"
   mkfifo "$fifo"
-  "${CLIENT_PIN[@]}" node bench/gap-probe.mjs "$2" probe.example 50 <"$fifo" >"$out" &
+  "${CLIENT_PIN[@]}" node bench/gap-probe.mjs "$2" probe.example 50 "$SERVER_PID" <"$fifo" >"$out" &
   pid=$!
   PIDS+=("$pid")
   exec 3>"$fifo"
@@ -99,11 +100,12 @@ step() { # server port label action test
   exec 3>&-
   wait "$pid" || die "gap-probe failed"
   forget_pid "$pid"
-  read -r udp tcp probes lost <"$out"
+  read -r udp tcp probes lost rss <"$out"
   R[$3_wall_$1]=$(elapsed "$t0" "$t1")
   R[$3_udp_$1]=$udp
   R[$3_tcp_$1]=$tcp
-  echo "reload-gap: $1 $3: $(elapsed "$t0" "$t1") s, longest wait UDP $udp ms, TCP $tcp ms ($probes probes, $lost unanswered)" >&2
+  R[$3_rss_$1]=$rss
+  echo "reload-gap: $1 $3: $(elapsed "$t0" "$t1") s, longest wait UDP $udp ms, TCP $tcp ms ($probes probes, $lost unanswered), peak RSS $rss MB" >&2
 }
 probe_up() { # port
   local deadline=$((SECONDS + 60))
@@ -219,8 +221,13 @@ measure() { # server start add edit remove
 printf '| %-32s | %-22s | %-22s |\n' "$NAMES names; load $(cut -d' ' -f1 /proc/loadavg)" "Knot DNS" "dane-ns"
 printf '| %-32s | %-22s | %-22s |\n' "$(printf -- '-%.0s' {1..32})" "----------------------" "----------------------"
 for s in add edit remove; do
-  for k in wall udp tcp; do
-    case $k in wall) l="$s: until answered" u=s ;; udp) l="  longest UDP wait" u=ms ;; tcp) l="  longest TCP wait" u=ms ;; esac
+  for k in wall udp tcp rss; do
+    case $k in
+      wall) l="$s: until answered" u=s ;;
+      udp) l="  longest UDP wait" u=ms ;;
+      tcp) l="  longest TCP wait" u=ms ;;
+      rss) l="  peak resident memory" u=MB ;;
+    esac
     kv=${R[${s}_${k}_knot]:-} dv=${R[${s}_${k}_dane-ns]:-}
     printf '| %-32s | %-22s | %-22s |\n' "$l" "${kv:+$kv $u}" "${dv:+$dv $u}"
   done
