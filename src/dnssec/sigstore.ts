@@ -48,6 +48,8 @@ export function saveSignatures(
 
 /** Signatures written to a temporary file, not yet in place: commit() puts them there (and says how many). */
 export interface PendingSignatures {
+  /** Signatures in the file. */
+  readonly count: number;
   /** The temporary file made durable on another thread (AtomicWrite.flush), ahead of commit(). */
   flush(): Promise<void>;
   commit(): number;
@@ -113,6 +115,7 @@ export function* saveSignaturesSteps(
     if (!whole) file.abandon();
   }
   return {
+    count,
     flush: () => file.flush(),
     commit: () => {
       file.commit();

@@ -45,6 +45,9 @@ export interface Resigner {
 
 const isSigned = (s: ZoneSecurity | undefined): s is SignedZone => s !== undefined && 'addedRRsets' in s;
 
+/** Signatures from which the file written ahead is fsynced on another thread (about 1 MB). */
+export const FLUSH_ASIDE_MIN = 8192;
+
 /**
  * Runs a write of the state directory. The default lets a failure propagate (the version is not served); the
  * server passes one that reports it (state-faults.ts) and goes on: what the zones and certificates say is served
@@ -100,8 +103,9 @@ export class SerialAssigner {
       try {
         const pending = yield* this.signer.keepSignaturesSteps(keep);
         entry.kept = { serial, candidate: c, pending };
-        // Its fsync too (tens of milliseconds for a large zone), on another thread while queries are answered.
-        if (inSlices()) yield* awaitSteps(pending.flush());
+        // A large file's fsync too (tens of milliseconds), on another thread while queries are answered. A small
+        // zone's rebuild stays synchronous (it ends before the call that asked for it, an UPDATE's answer).
+        if (inSlices() && pending.count >= FLUSH_ASIDE_MIN) yield* awaitSteps(pending.flush());
       } catch {
         // Written by the publish instead, where a failure is reported (a full or read-only state directory).
       }

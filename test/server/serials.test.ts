@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRrsig } from '../../src/dnssec/canonical.js';
 import { verifyRRsig } from '../../src/dnssec/sign.js';
-import { signaturesFile } from '../../src/dnssec/sigstore.js';
+import { signaturesFile, type PendingSignatures } from '../../src/dnssec/sigstore.js';
 import type { SignedZone } from '../../src/dnssec/zonesign.js';
 import { createLogger } from '../../src/log.js';
 import { Publisher, type ZoneVersion } from '../../src/server/publisher.js';
-import { SerialAssigner, versionDigest } from '../../src/server/serials.js';
+import { FLUSH_ASIDE_MIN, SerialAssigner, versionDigest, type Resigner } from '../../src/server/serials.js';
+import { SliceQueue } from '../../src/server/slices.js';
 import { ZoneSigner } from '../../src/server/signer.js';
 import { SerialStore } from '../../src/state/serials.js';
 import { parseName } from '../../src/wire/name.js';
@@ -241,6 +242,62 @@ describe('SerialAssigner', () => {
     expect(wwwSig(again)).toBe(wwwSig(served));
     expect(after.events.map((e) => e.event)).toContain('zone-signatures-restored');
     expect(after.events.map((e) => e.event)).not.toContain('zone-signed');
+  });
+
+  it("a large signatures file's fsync is waited for on another thread in the slice queue; a small one's is not", async () => {
+    const dir = tmp();
+    const now = (): number => Date.UTC(2026, 0, 1);
+    const logger = createLogger({ write: () => {} });
+    const signer = new ZoneSigner(join(dir, 'keys'), join(dir, 'state'), logger, now);
+    let flushes = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    /** The signer, with the pending file's count as given (a real 100k-name zone is too slow for a unit test). */
+    const counting = (count: number): Resigner => ({
+      withSerial: (signed, z) => signer.withSerial(signed, z),
+      keepSignatures: (signed) => signer.keepSignatures(signed),
+      *keepSignaturesSteps(signed): Generator<void, PendingSignatures, undefined> {
+        const p = yield* signer.keepSignaturesSteps(signed);
+        return {
+          count,
+          flush: () => {
+            flushes++;
+            return p.flush().then(() => gate);
+          },
+          commit: () => p.commit(),
+          abandon: () => p.abandon(),
+        };
+      },
+    });
+    const run = (count: number): { q: SliceQueue; done: () => boolean } => {
+      const assigner = new SerialAssigner(new SerialStore(join(dir, 'state'), now), counting(count), now);
+      const secured = signer.secure([zone('auto')]);
+      const [z, sz] = [...new Publisher(now).toAssign(secured)][0]!;
+      let ended = false;
+      const q = new SliceQueue((e) => {
+        throw e;
+      }, 1000);
+      q.add(
+        (function* () {
+          yield* assigner.prepareSteps(z, sz);
+          ended = true;
+        })(),
+      );
+      return { q, done: () => ended };
+    };
+
+    const small = run(FLUSH_ASIDE_MIN - 1);
+    expect(small.done()).toBe(true); // ended before add() returned: nothing waited for
+    expect(flushes).toBe(0);
+
+    const large = run(FLUSH_ASIDE_MIN);
+    expect(flushes).toBe(1);
+    expect(large.done()).toBe(false); // waiting for the fsync, the event loop free
+    await new Promise((r) => setTimeout(r, 20));
+    expect(large.done()).toBe(false);
+    release();
+    await large.q.settled();
+    expect(large.done()).toBe(true);
   });
 
   it('a corrupt signatures file is ignored with a log line; the zone is signed anew under a higher serial', () => {
