@@ -369,15 +369,19 @@ async function startZones(
   // and only the finished version is published. A small zone's rebuild ends before the call that asked for it.
   const rebuilds = new SliceQueue((e) => logger.error('rebuild-failed', { error: String(e) }), SLICE_MS);
   /** Signs what changed or is due and publishes it. */
-  function* rebuildSteps(reason: PublishReason): Generator<void, void, undefined> {
-    if (shutdown.closed) return;
-    takeSecondaries();
-    const secured = yield* signer.secureSteps(held());
+  /** The serial's work and the journal's difference of what `secured` will publish, done ahead in steps. */
+  function* prepareSteps(secured: Secured): Generator<void, void, undefined> {
     for (const [zone, signed] of publisher.toAssign(secured)) {
       const ahead = yield* assigner.prepareSteps(zone, signed);
       // The journal's difference too, so that IXFR answers from the moment the version is served.
       yield* journal.prepareSteps({ origin: nameToText(zone.origin), ...ahead, at: 0 });
     }
+  }
+  function* rebuildSteps(reason: PublishReason): Generator<void, void, undefined> {
+    if (shutdown.closed) return;
+    takeSecondaries();
+    const secured = yield* signer.secureSteps(held());
+    yield* prepareSteps(secured);
     if (shutdown.closed) {
       assigner.dropPrepared(); // the signatures written ahead are not put in place
       journal.dropPrepared();
@@ -416,8 +420,19 @@ async function startZones(
   tlsa.refresh('start');
   takeSecondaries();
   // The first signing signs everything: on the thread pool, several signatures at a time. Nothing is served
-  // before it is done, so nothing else runs meanwhile.
-  publish(await signer.secureAsync(held()), 'start');
+  // before it is done, so nothing else runs meanwhile. The serial's digests and the journal's difference then
+  // run in slices of their own queue (over a second in one piece for 100,000 names), so that a SIGTERM or a
+  // query for another zone is not held up by them.
+  const first = await signer.secureAsync(held());
+  const starting = new SliceQueue((e) => logger.error('rebuild-failed', { error: String(e) }), SLICE_MS);
+  starting.add(prepareSteps(first));
+  await starting.settled();
+  try {
+    publish(first, 'start');
+  } finally {
+    assigner.dropPrepared();
+    journal.dropPrepared();
+  }
   const current = (): ReturnType<typeof publisher.current> => publisher.current();
   const onCount = opts.http ? metrics.countTransfer.bind(metrics) : undefined;
   const xfr = { current, lookup: keyring.lookup, logger, now, journal, ...(onCount ? { onCount } : {}) };
