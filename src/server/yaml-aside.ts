@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ZoneError, type ZoneProblem } from '../zone/errors.js';
+import { ZoneReadError } from '../zone/files.js';
 import { parseZoneYaml, type WholeParse, type ZoneSource } from '../zone/yaml.js';
 import { awaitSteps, inSlices } from './slices.js';
 
@@ -15,6 +16,9 @@ import { awaitSteps, inSlices } from './slices.js';
 export const PARSE_HEAP_MB = 512;
 
 const WORKER = fileURLToPath(new URL('./yaml-worker.js', import.meta.url));
+
+/** The worker ran out of its heap: the file's syntax tree does not fit. */
+class TooLarge extends Error {}
 
 /** Parses `text` on a worker thread; rejects with the reason the worker failed. */
 export function parseOnWorker(file: string, text: string): Promise<{ src: ZoneSource; problems: ZoneProblem[] }> {
@@ -36,7 +40,7 @@ export function parseOnWorker(file: string, text: string): Promise<{ src: ZoneSo
       settled = true;
       reject(
         e.code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? new Error(`too large to parse as one YAML document (over ${PARSE_HEAP_MB} MB of syntax tree)`)
+          ? new TooLarge(`too large to parse as one YAML document (over ${PARSE_HEAP_MB} MB of syntax tree)`)
           : e,
       );
     });
@@ -50,7 +54,8 @@ export function parseOnWorker(file: string, text: string): Promise<{ src: ZoneSo
 /**
  * WholeParse for the server: on a worker thread while the slice queue waits (server/slices.ts awaitSteps), in
  * place when not run by the queue (the first load) or when the worker's script is not there (the sources run
- * without a build, as the unit tests do). A failure of the worker is the file's problem, as a ZoneError.
+ * without a build, as the unit tests do). A file too large for the worker's heap is the file's problem (a
+ * ZoneError); a worker that failed otherwise makes a ZoneReadError, tried again at the next reload.
  */
 export const wholeParseAside: WholeParse = function* (file, text, problems) {
   if (!inSlices() || !existsSync(WORKER)) return parseZoneYaml(file, text, problems);
@@ -58,7 +63,9 @@ export const wholeParseAside: WholeParse = function* (file, text, problems) {
   try {
     r = yield* awaitSteps(parseOnWorker(file, text));
   } catch (e) {
-    throw new ZoneError([{ file, line: 0, reason: e instanceof Error ? e.message : String(e) }]);
+    const problems = [{ file, line: 0, reason: e instanceof Error ? e.message : String(e) }];
+    // Too large is the file's fault (not tried again until it changes); a worker that could not run is not.
+    throw e instanceof TooLarge ? new ZoneError(problems) : new ZoneReadError(problems);
   }
   problems.push(...r.problems);
   return r.src;
