@@ -8,8 +8,11 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 
-/** Zone files: a 100k-name zone is about 10 MB of YAML; 256 MiB leaves room for very large zones. */
-export const ZONE_FILE_MAX = 256 * 1024 * 1024;
+/**
+ * Zone files: a 100k-name zone is about 5 MB of YAML; 64 MiB is over a million names. A file at the limit is
+ * read, checked and decoded in steps of tens of milliseconds (zone/files.ts).
+ */
+export const ZONE_FILE_MAX = 64 * 1024 * 1024;
 /** Certificate and key files of `tlsa:`: a long chain is some tens of kilobytes. */
 export const CERT_FILE_MAX = 1024 * 1024;
 /** DNSSEC key files (BIND K*.key / K*.private) and TSIG key files: a few kilobytes at most. */
@@ -52,6 +55,18 @@ function kindOf(st: Stats): string {
  * missing or unreadable, not a regular file, or larger than the cap.
  */
 export function readRegularFile(path: string, cap: number): Buffer {
+  const steps = readRegularFileSteps(path, cap, Infinity);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * readRegularFile in steps that yield after each read of at most `piece` bytes (for the server's slices: a
+ * file of tens of MB is read a few MB at a time).
+ */
+export function* readRegularFileSteps(path: string, cap: number, piece: number): Generator<void, Buffer, undefined> {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -86,13 +101,14 @@ export function readRegularFile(path: string, cap: number): Buffer {
       }
       let n: number;
       try {
-        n = readSync(fd, buf, len, buf.length - len, null);
+        n = readSync(fd, buf, len, Math.min(buf.length - len, piece), null);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         throw new FileReadError(path, `cannot read (${code ?? (e as Error).message})`, code);
       }
       if (n === 0) break;
       len += n;
+      if (piece !== Infinity) yield;
     }
     return buf.subarray(0, len);
   } finally {

@@ -2,7 +2,7 @@
  * Reading zone files from disk: `<zone>.yaml` in the zones directory. Parsing and checks are in yaml.ts and
  * build.ts; this module only reads files and turns every failure into ZoneError with file and line.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ZoneError, type ZoneProblem } from './errors.js';
@@ -10,7 +10,7 @@ import { buildZoneSteps } from './build.js';
 import { parseZoneYamlSteps, type WholeParse, type ZoneSource } from './yaml.js';
 import type { Zone } from './zone.js';
 import { isPermissionCode, permissionProblem } from '../state/access.js';
-import { FileReadError, readRegularFile, ZONE_FILE_MAX } from '../state/readfile.js';
+import { FileReadError, readRegularFileSteps, ZONE_FILE_MAX } from '../state/readfile.js';
 
 /**
  * Names editors and tools leave next to a file while it is edited or saved, and hidden files: never zone files,
@@ -72,20 +72,24 @@ export function readZoneSource(path: string): ZoneFileSource {
   }
 }
 
+/** Bytes of a zone file read between two yields of readZoneSourceSteps. */
+const READ_PIECE = 4 * 1024 * 1024;
+
 /** readZoneSource in steps (yaml.ts parseZoneYamlSteps; a large file it cannot split goes to `whole`). */
 export function* readZoneSourceSteps(path: string, whole?: WholeParse): Generator<void, ZoneFileSource, undefined> {
   let text: string;
   try {
     // Only a regular file up to ZONE_FILE_MAX: a FIFO or a link to /dev/zero must not stall the server.
-    const bytes = readRegularFile(path, ZONE_FILE_MAX);
-    yield; // tens of milliseconds for a file of tens of MB; the checks and the decoding as long again
+    const bytes = yield* readRegularFileSteps(path, ZONE_FILE_MAX, READ_PIECE);
     // Only text: YAML is Unicode text (YAML 1.2 §5.1, §5.2), and a binary file of tens of MB would cost the
     // decoder and the YAML parser about a second each, in one piece. Both checks take milliseconds.
     const nul = bytes.indexOf(0);
     if (nul >= 0) throw new FileReadError(path, `not a text file (a NUL octet at offset ${nul})`);
     if (!isUtf8(bytes)) throw new FileReadError(path, 'not a text file (not UTF-8)');
+    const ascii = isAscii(bytes);
     yield;
-    text = bytes.toString('utf8');
+    // ASCII (nearly every zone file) decodes as Latin-1, a plain copy: 40% faster than the UTF-8 decoder.
+    text = bytes.toString(ascii ? 'latin1' : 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     // A file the server's user may not read: whose it is, its mode and the chown (state/access.ts).

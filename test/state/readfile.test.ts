@@ -3,7 +3,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileReadError, readRegularFile } from '../../src/state/readfile.js';
+import { FileReadError, readRegularFile, readRegularFileSteps } from '../../src/state/readfile.js';
 import { tempDirs } from '../support/tmp.js';
 
 const tmp = tempDirs('dane-ns-readfile');
@@ -74,5 +74,23 @@ describe('readRegularFile', () => {
     const e = refused(join(tmp(), 'nothing'));
     expect(e.missing).toBe(true);
     expect(e.reason).toBe('no such file');
+  });
+});
+
+describe('readRegularFileSteps', () => {
+  it('yields after each piece and reads the same octets; the cap holds as in readRegularFile', () => {
+    const d = tmp();
+    const f = join(d, 'big');
+    const content = Buffer.alloc(10_000, 7);
+    content.write('head', 0);
+    writeFileSync(f, content);
+    const steps = readRegularFileSteps(f, 1 << 20, 3000);
+    let yields = 0;
+    let r = steps.next();
+    for (; !r.done; r = steps.next()) yields++;
+    expect(yields).toBe(4); // 3000 + 3000 + 3000 + 1000, then the read that finds the end
+    expect(Buffer.compare(r.value, content)).toBe(0);
+    const capped = readRegularFileSteps(f, 9999, 3000);
+    expect(() => capped.next()).toThrow(/10000 bytes is too large \(the limit is 9999 bytes\)/);
   });
 });
