@@ -368,7 +368,6 @@ async function startZones(
   // digests and the journal yield to the event loop every few milliseconds, so queries are answered meanwhile,
   // and only the finished version is published. A small zone's rebuild ends before the call that asked for it.
   const rebuilds = new SliceQueue((e) => logger.error('rebuild-failed', { error: String(e) }), SLICE_MS);
-  /** Signs what changed or is due and publishes it. */
   /** The serial's work and the journal's difference of what `secured` will publish, done ahead in steps. */
   function* prepareSteps(secured: Secured): Generator<void, void, undefined> {
     for (const [zone, signed] of publisher.toAssign(secured)) {
@@ -377,6 +376,7 @@ async function startZones(
       yield* journal.prepareSteps({ origin: nameToText(zone.origin), ...ahead, at: 0 });
     }
   }
+  /** Signs what changed or is due and publishes it. */
   function* rebuildSteps(reason: PublishReason): Generator<void, void, undefined> {
     if (shutdown.closed) return;
     takeSecondaries();
