@@ -29,6 +29,8 @@ export function parseOnWorker(file: string, text: string): Promise<{ src: ZoneSo
       stdout: true, // nothing of the worker reaches the server's log
       stderr: true,
     });
+    // A parse under way does not keep a stopping server alive (the sockets keep a running one so).
+    w.unref();
     let settled = false;
     w.once('message', (m: { src: ZoneSource; problems: ZoneProblem[] }) => {
       settled = true;
