@@ -2,10 +2,12 @@
  * SIGTERM stops the real server within a second in every state measured: while a 100k-name zone (the signing
  * benchmark's, bench/gen-zone.mjs) is parsed and while it is signed (the default action: no handler is
  * installed before the server runs), when idle (exit code 0, a `stopping` line), and while a zone transfer to a
- * client that reads nothing is open (the stop does not wait for it longer than STOP_DEADLINE_MS).
+ * client that reads nothing is open (the stop does not wait for it longer than STOP_DEADLINE_MS), and while a large
+ * file that is not a zone is parsed on the worker thread (server/yaml-aside.ts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,4 +115,35 @@ describe('SIGTERM stops the server within a second', () => {
       await s.stop();
     }
   }, 240_000);
+
+  it('when running, while a 60 MB file that is not a zone is parsed on the worker thread', async () => {
+    const zones = join(dir, 'aside');
+    mkdirSync(zones);
+    writeFileSync(
+      join(zones, 'small.example.yaml'),
+      'soa: { mname: ns1, rname: h }\nrecords:\n  "@": { NS: ns1 }\n  ns1: { A: 192.0.2.1 }\n',
+    );
+    const s = await startDaneNs({
+      zonesDir: zones,
+      port: await freePort(),
+      keysDir: join(dir, 'keys-aside'),
+      stateDir: join(dir, 'state-aside'),
+    });
+    await new Promise((r) => setTimeout(r, 500)); // the stop handlers are installed
+    // Base64 lines: text, nothing to split, so the whole file is parsed as one document (seconds for 60 MB).
+    const text = (
+      randomBytes(45_000_000)
+        .toString('base64')
+        .match(/.{1,76}/g) ?? []
+    ).join('\n');
+    writeFileSync(join(dir, 'aside.tmp'), text);
+    renameSync(join(dir, 'aside.tmp'), join(zones, 'text.yaml'));
+    await new Promise((r) => setTimeout(r, 700)); // read, checked and handed to the worker
+    const before = s.logs();
+    const { ms, code } = await termAndTime(s.proc);
+    expect(before).not.toMatch(/"event":"zone-load-failed"/); // the parse was still under way
+    expect(ms).toBeLessThan(1000);
+    expect(code).toBe(0);
+    await s.stop();
+  }, 60_000);
 });
