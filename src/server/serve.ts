@@ -226,7 +226,13 @@ async function startZones(
     onLoadFailed: () => metrics.reloadFailures++,
     check: (zone) => keyring.missingKeys(zone),
   });
-  files.loadAll(); // a zone that does not load stops the start before anything runs
+  // A zone that does not load stops the start before anything runs. Read and built in slices, so that the
+  // bound sockets answer SERVFAIL meanwhile (and the parse of a large unusual file goes to a worker thread).
+  let loadError: unknown;
+  const loading = new SliceQueue((e) => (loadError = e), SLICE_MS);
+  loading.add(files.loadAllSteps());
+  await loading.settled();
+  if (loadError !== undefined) throw loadError;
   // Nothing to serve is an operator's mistake (a wrong --zones, an empty volume): said, not served silently.
   if (files.loaded.size === 0)
     throw new Error(`no zone to serve: ${opts.zonesDir} has no zone files (<zone>.yaml or <zone>.yml)`);

@@ -77,11 +77,17 @@ export class ZoneFiles {
 
   /** Loads every file at start. Throws one ZoneError with the problems of every file (nothing is kept then). */
   loadAll(): void {
+    const steps = this.loadAllSteps();
+    while (!steps.next().done);
+  }
+
+  /** loadAll() in steps that yield (server/slices.ts): the starting server answers SERVFAIL meanwhile. */
+  *loadAllSteps(): Generator<void, void, undefined> {
     const problems: ZoneProblem[] = [];
     const byFile = new Map<string, LoadedFile>();
     for (const file of this.list()) {
       try {
-        const lf = this.loadOne(file);
+        const lf = yield* this.loadOneSteps(file, fileStamp(file));
         const clash = sameOrigin(byFile, file, lf.plain);
         if (clash) problems.push(clash);
         else byFile.set(file, lf);
@@ -179,14 +185,6 @@ export class ZoneFiles {
         this.opts.logger.warn('zone-file-ignored', { file: name, reason });
       }
     return files;
-  }
-
-  private loadOne(file: string, stamp = fileStamp(file)): LoadedFile {
-    const steps = this.loadOneSteps(file, stamp);
-    for (;;) {
-      const r = steps.next();
-      if (r.done) return r.value;
-    }
   }
 
   private *loadOneSteps(file: string, stamp: string): Generator<void, LoadedFile, undefined> {
