@@ -127,8 +127,11 @@ describe('dane-ns zone export', () => {
   it('--signed prints the version the server served, from the state directory; else warns and signs afresh', async () => {
     const state = join(dir, 'state-served');
     const served = join(dir, 'zones-served');
+    const keys = join(dir, 'keys-served'); // its own, so that the test does not depend on the one before it
     mkdirSync(served);
     writeFileSync(join(served, 'auto.example.yaml'), ZONE);
+    const gen = await run(['keys', 'generate', 'auto.example', '--keys', keys, '--state', join(dir, 'state-gen')]);
+    expect(gen.code, gen.stderr).toBe(0);
     const dirs = ['--zones', served, '--state', state, '--keys', keys, '--signed'];
     const quiet = createLogger({ level: 'error', write: () => {} });
     const serve = (): Promise<{ close(): Promise<void> }> =>
