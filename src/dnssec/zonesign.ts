@@ -193,6 +193,9 @@ export function* signZoneSteps(
   return assemble(zone, keys, { dnskey, cds, chain }, tableLookup(table), table.earliestExpiration);
 }
 
+/** Milliseconds of work between two turns of the event loop in signZoneAsync. */
+const TURN_MS = 8;
+
 /**
  * signZone with up to `concurrency` signatures computed at a time on libuv's thread pool
  * (SignatureCache.getAsync): the same signed zone, made faster on a multi-core machine. Used for the first
@@ -206,7 +209,27 @@ export async function signZoneAsync(
   concurrency = 64,
 ): Promise<SignedZone> {
   const policy = policyOf(zone);
-  const { dnskey, cds, chain } = additions(zone, keys);
+  // Promise callbacks alone never give I/O a turn (a zone whose signatures are all in the cache would hold the
+  // event loop for seconds): a turn every TURN_MS, here and while the NSEC chain is built.
+  let since = performance.now();
+  const turn = (): Promise<void> | undefined => {
+    if (performance.now() - since < TURN_MS) return undefined;
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        since = performance.now();
+        resolve();
+      }),
+    );
+  };
+  const cds = cdsOf(zone, keys);
+  const dnskey = dnskeyRRset(zone, keys);
+  const building = buildNsecChainSteps(zone, nsecOptions(zone, cds));
+  let built = building.next();
+  for (; !built.done; built = building.next()) {
+    const t = turn();
+    if (t) await t;
+  }
+  const chain = built.value;
   const table = new RrsigTable();
   const jobs = signingJobs(zone, keys, dnskey, cds, chain);
   const worker = async (): Promise<void> => {
@@ -215,6 +238,8 @@ export async function signZoneAsync(
       const i = table.addJob(rs.owner.key, rs.type);
       const s = await cache.getAsync(rs, key, now, policy);
       table.setSignature(i, s.rrsig, s.expiration);
+      const t = turn();
+      if (t) await t;
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
