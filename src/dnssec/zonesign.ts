@@ -193,9 +193,6 @@ export function* signZoneSteps(
   return assemble(zone, keys, { dnskey, cds, chain }, tableLookup(table), table.earliestExpiration);
 }
 
-/** Milliseconds of work between two turns of the event loop in signZoneAsync. */
-const TURN_MS = 8;
-
 /**
  * signZone with up to `concurrency` signatures computed at a time on libuv's thread pool
  * (SignatureCache.getAsync): the same signed zone, made faster on a multi-core machine. Used for the first
@@ -207,20 +204,12 @@ export async function signZoneAsync(
   now: number,
   cache: SignatureCache,
   concurrency = 64,
+  turn: () => Promise<void> | undefined = () => undefined,
 ): Promise<SignedZone> {
   const policy = policyOf(zone);
   // Promise callbacks alone never give I/O a turn (a zone whose signatures are all in the cache would hold the
-  // event loop for seconds): a turn every TURN_MS, here and while the NSEC chain is built.
-  let since = performance.now();
-  const turn = (): Promise<void> | undefined => {
-    if (performance.now() - since < TURN_MS) return undefined;
-    return new Promise<void>((resolve) =>
-      setImmediate(() => {
-        since = performance.now();
-        resolve();
-      }),
-    );
-  };
+  // event loop for seconds): `turn` (the server's slicer) is awaited while the NSEC chain is built and between
+  // signatures whenever it gives a promise.
   const cds = cdsOf(zone, keys);
   const dnskey = dnskeyRRset(zone, keys);
   const building = buildNsecChainSteps(zone, nsecOptions(zone, cds));

@@ -35,6 +35,7 @@ import type { ZoneKey } from '../dnssec/keys.js';
 import { parentKeys } from '../dnssec/cds.js';
 import { loadZoneKeys } from '../dnssec/keyfile.js';
 import { rollByLifetime } from './key-lifetime.js';
+import { slicer } from './slices.js';
 
 export interface Secured {
   /** The zones to serve (a zone whose keys are missing may be an older, signed version, or left out). */
@@ -215,7 +216,7 @@ export class ZoneSigner {
       const req = r.value;
       let failure: { error: unknown } | undefined;
       try {
-        req.signed = await signZoneAsync(req.zone, req.keys, req.now, this.cache);
+        req.signed = await signZoneAsync(req.zone, req.keys, req.now, this.cache, undefined, slicer());
       } catch (error) {
         failure = { error };
       }
