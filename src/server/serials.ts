@@ -45,6 +45,19 @@ export interface Resigner {
 
 const isSigned = (s: ZoneSecurity | undefined): s is SignedZone => s !== undefined && 'addedRRsets' in s;
 
+/**
+ * Whether a version under `serial` with `digest` writes its signatures to the state directory: not when the same
+ * content is served again under the same serial (a restart with nothing changed).
+ */
+function keepsSignatures(
+  prev: { serial: number; signed?: string; hash?: string } | undefined,
+  serial: number,
+  digest: string,
+  zone: Zone,
+): boolean {
+  return !(prev !== undefined && prev.serial === serial && prev.signed === digest && prev.hash === zone.contentHash);
+}
+
 /** Signatures from which the file written ahead is fsynced on another thread (about 1 MB). */
 export const FLUSH_ASIDE_MIN = 8192;
 
@@ -97,9 +110,8 @@ export class SerialAssigner {
     if (!under.has(serial)) under.set(serial, yield* this.underSteps(zone, signed, serial));
     const c = under.get(serial)!;
     // The signatures the publish will keep, written ahead to a temporary file; assign() commits it.
-    const unchanged = prev !== undefined && prev.serial === serial && prev.signed === c.digest;
     const keep = c.signed;
-    if (isSigned(keep) && !(unchanged && prev.hash === zone.contentHash) && this.signer.keepSignaturesSteps) {
+    if (isSigned(keep) && keepsSignatures(prev, serial, c.digest, zone) && this.signer.keepSignaturesSteps) {
       try {
         const pending = yield* this.signer.keepSignaturesSteps(keep);
         entry.kept = { serial, candidate: c, pending };
@@ -148,7 +160,7 @@ export class SerialAssigner {
     const final = candidate && serial === prev?.serial ? candidate : this.under(zone, signed, serial);
     const unchanged = prev !== undefined && prev.serial === serial && prev.signed === final.digest;
     const keep = final.signed;
-    if (!(unchanged && prev.hash === zone.contentHash) && isSigned(keep)) {
+    if (isSigned(keep) && keepsSignatures(prev, serial, final.digest, zone)) {
       // Written ahead by prepareSteps for this very version: committed the first time; a retry writes it anew.
       const kept = this.prepared.get(zone)?.kept;
       let pending = kept && kept.serial === serial && kept.candidate === final ? kept.pending : undefined;
